@@ -1,0 +1,250 @@
+"""The loop: from a start point, apply an optimiser until a stopping rule fires.
+
+``iterate(problem, x0, ...)`` returns a :class:`Run`: iterate it to get each
+:class:`~symdescent.result.Step` as it is computed (step 0 is the start);
+when it is exhausted, ``run.status`` and ``run.message`` say why it stopped,
+and ``run.result(history)`` packs everything into a
+:class:`~symdescent.result.Result`. ``minimize`` does all of that at once::
+
+    result = minimize("x**2 + y**2", start=(1, 2), lr=0.1)
+    result.x, result.steps, result.status
+
+Stopping rules, checked at every step including step 0: ‖∇f‖ ≤ tol
+(``converged``, never when tol = 0), the step limit (``completed`` when
+tol = 0, else ``max_steps``), a non-finite or complex value (``diverged``).
+The start point is checked before anything is yielded: an undefined f or ∇f
+there is the user's input error, not a divergence.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import sympy as sp
+
+from symdescent.errors import InputError, StartPointError
+from symdescent.optimizers import Optimizer, make_optimizer
+from symdescent.problem import Problem, make_problem, point_values
+from symdescent.result import Result, Status, Step, status_message
+
+#: Exceptions the compiled ``math`` code raises where f is undefined, overflows or is complex.
+_NUMERIC_ERRORS = (ValueError, OverflowError, ZeroDivisionError, TypeError)
+
+#: Stop diagnosing after this many subexpressions: a message is not worth a hang.
+_DIAGNOSE_NODES = 20_000
+
+
+class Run(Iterator[Step]):
+    """A run in progress: an iterator of steps that remembers how it ended."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        x0: Sequence[float],
+        optimizer: Optimizer,
+        *,
+        max_steps: int = 1000,
+        tol: float = 1e-6,
+        maximize: bool = False,
+    ) -> None:
+        if max_steps < 0:
+            raise InputError(f"the step limit must be 0 or more, got {max_steps}")
+        if not (math.isfinite(tol) and tol >= 0):
+            raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
+        self.problem = problem
+        self.optimizer = optimizer
+        self.max_steps = max_steps
+        self.tol = tol
+        self.maximize = maximize
+        self.start = point_values(problem, x0)
+        first = evaluate(problem, self.start)
+        self.status: Status | None = None
+        self.message = ""
+        self.last: Step = first
+        self._steps = self._loop(first)
+
+    def __next__(self) -> Step:
+        return next(self._steps)
+
+    def interrupt(self) -> None:
+        """Mark the run as stopped by the user (Ctrl-C) unless it had already ended."""
+        if self.status is None:
+            self._finish(Status.INTERRUPTED)
+        self._steps.close()
+
+    def result(self, history: Sequence[Step] | None = None) -> Result:
+        """The run so far as a :class:`Result`; ``history`` defaults to just the last step."""
+        if self.status is None:
+            raise RuntimeError("the run has not finished: iterate it first, or call interrupt()")
+        last = self.last
+        problem = self.problem
+        return Result(
+            function=str(problem.expr),
+            variables=problem.names,
+            gradient=tuple(str(g) for g in problem.gradient),
+            method=self.optimizer.name,
+            params=dict(self.optimizer.params),
+            start=self.start,
+            history=tuple(history) if history is not None else (last,),
+            x=last.x,
+            f=last.f,
+            grad_norm=last.grad_norm,
+            steps=last.step,
+            status=self.status,
+            message=self.message,
+            tol=self.tol,
+            max_steps=self.max_steps,
+            maximize=self.maximize,
+        )
+
+    def _finish(self, status: Status, reason: str = "") -> None:
+        self.status = status
+        self.message = status_message(
+            status,
+            steps=self.last.step,
+            grad_norm=self.last.grad_norm,
+            tol=self.tol,
+            lr=self.optimizer.params.get("lr", math.nan),
+            reason=reason,
+        )
+
+    def _loop(self, step: Step) -> Iterator[Step]:
+        value_and_grad = self.problem.value_and_grad
+        update = self.optimizer.update
+        tol, max_steps, maximize = self.tol, self.max_steps, self.maximize
+        hypot, isfinite, add = math.hypot, math.isfinite, operator.add
+        x = step.x
+        state = self.optimizer.init(x)
+        k = 0
+        while True:
+            self.last = step
+            if tol > 0 and step.grad_norm <= tol:
+                self._finish(Status.CONVERGED)
+                yield step
+                return
+            if k >= max_steps:
+                self._finish(Status.COMPLETED if tol == 0 else Status.MAX_STEPS)
+                yield step
+                return
+            yield step
+            grad = tuple(-g for g in step.grad) if maximize else step.grad
+            updates, state = update(grad, state, x)
+            x = tuple(map(add, x, updates))
+            k += 1
+            try:
+                f, *g = value_and_grad(*x)
+                norm = hypot(*g)
+                if isfinite(f) and isfinite(norm):
+                    step = Step(k, x, f, tuple(g), norm)
+                    continue
+                reason = _nonfinite_reason(f, norm)
+            except _NUMERIC_ERRORS as error:
+                f, g, norm = math.nan, [math.nan] * len(x), math.nan
+                reason = diagnose(self.problem, x, error)
+            self.last = Step(k, x, _real_or_nan(f), tuple(_real_or_nan(v) for v in g), _real_or_nan(norm))
+            self._finish(Status.DIVERGED, reason)
+            yield self.last
+            return
+
+
+def iterate(
+    problem: Problem | str,
+    start: Sequence[float | str | sp.Expr],
+    *,
+    method: str | Optimizer = "gd",
+    max_steps: int = 1000,
+    tol: float = 1e-6,
+    maximize: bool = False,
+    variables: Sequence[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    **hyperparameters: Any,
+) -> Run:
+    """Start a run; iterate the returned :class:`Run` to get its steps lazily.
+
+    ``hyperparameters`` go to the method (``lr=0.1`` for ``gd``).
+    """
+    if isinstance(problem, str):
+        problem = make_problem(problem, variables=variables, params=params)
+    optimizer = method if isinstance(method, Optimizer) else make_optimizer(method, **hyperparameters)
+    return Run(problem, start, optimizer, max_steps=max_steps, tol=tol, maximize=maximize)
+
+
+def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **options: Any) -> Result:
+    """Run to the end and return the :class:`Result` with the full history.
+
+    >>> minimize("x**2 + y**2", start=(1, 2), lr=0.1).status
+    <Status.CONVERGED: 'converged'>
+    """
+    run = iterate(problem, start, **options)
+    history = list(run)
+    return run.result(history)
+
+
+# -- the start point and failures ------------------------------------------------
+
+
+def evaluate(problem: Problem, x: tuple[float, ...]) -> Step:
+    """f, ∇f and ‖∇f‖ at x as step 0; :class:`StartPointError` naming the culprit if undefined there."""
+    try:
+        f, *g = problem.value_and_grad(*x)
+        norm = math.hypot(*g)
+        if math.isfinite(f) and math.isfinite(norm):
+            return Step(0, x, f, tuple(g), norm)
+        reason = _nonfinite_reason(f, norm)
+    except _NUMERIC_ERRORS as error:
+        reason = diagnose(problem, x, error)
+    raise StartPointError(reason, hint="choose another start point")
+
+
+def _nonfinite_reason(f: float, norm: float) -> str:
+    if not math.isfinite(f):
+        return f"f became {f}"
+    return f"the gradient became {'infinite' if math.isinf(norm) else 'not a number'}"
+
+
+def _real_or_nan(value: Any) -> float:
+    return value if isinstance(value, float | int) else math.nan
+
+
+def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = None) -> str:
+    """Say which part of f or ∇f fails at x, e.g. ``log(x) is undefined at x = 0``.
+
+    Walks the expression bottom-up with SymPy numbers; only used on failure,
+    and bounded by :data:`_DIAGNOSE_NODES`, so it may fall back to a generic
+    reason taken from the exception.
+    """
+    where = problem.point(x)
+    values = {v: sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
+    labelled = [("f", problem.expr)] + [
+        (f"∂f/∂{name} = {g}", g) for name, g in zip(problem.names, problem.gradient, strict=True)
+    ]
+    seen = 0
+    for label, expr in labelled:
+        for node in sp.postorder_traversal(expr):
+            seen += 1
+            if seen > _DIAGNOSE_NODES:
+                break
+            if node.is_Atom or not (node.is_Function or node.is_Pow):
+                continue
+            value = node.xreplace(values)
+            if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+                return _in(label, f"{node} is undefined at {where}")
+            if value.is_number and value.is_extended_real is False:
+                return _in(label, f"{node} is not real at {where}")
+            if value.is_Number and abs(value) > sys.float_info.max:
+                return _in(label, f"{node} overflows a float at {where} (it is about {sp.Float(value, 3)})")
+    if isinstance(error, OverflowError):
+        return f"a value overflows a float at {where}"
+    if isinstance(error, TypeError):
+        return f"a value is not real at {where}"
+    if isinstance(error, ZeroDivisionError):
+        return f"division by zero at {where}"
+    return f"f or its gradient is undefined at {where}"
+
+
+def _in(label: str, reason: str) -> str:
+    return reason if label == "f" else f"the gradient fails: {reason}, in {label}"

@@ -1,0 +1,423 @@
+"""Function text -> SymPy expression, without ever executing the text.
+
+The pipeline is three small stages, each testable alone::
+
+    check_size(text)        -> text        refuse oversized input before any work
+    tokenize(text)          -> [Token]     ASCII numbers, names and + - * / ** ^ ( ) ,
+    Parser(tokens).parse()  -> sympy.Expr  precedence climbing, no eval
+
+``parse("x^2 + 3*y")`` gives ``x**2 + 3*y`` with ``x`` and ``y`` real symbols.
+
+Why a hand-written parser: ``ast.parse`` recurses once per term of a flat sum
+and fails on 10,000 terms, and ``sympify``/``parse_expr`` end in ``eval``.
+Here sums and products are flat loops (linear in the input), and only the
+constructs that really nest (brackets, calls, ``**`` chains) use recursion,
+which is capped at :data:`MAX_DEPTH`.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symdescent.errors import ParseError
+
+#: Longest accepted function text, in characters (about a megabyte).
+MAX_LENGTH = 1_000_000
+#: Deepest accepted nesting of brackets, calls and ``**`` chains.
+MAX_DEPTH = 100
+#: Largest accepted exact number, in bits (about 10**330: beyond any float).
+MAX_BITS = 1100
+#: Longest accepted integer literal, in digits.
+MAX_DIGITS = 400
+
+#: The fixed table of functions: name -> (SymPy function, accepted argument counts).
+FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], tuple[int, ...]]] = {
+    "sin": (sp.sin, (1,)),
+    "cos": (sp.cos, (1,)),
+    "tan": (sp.tan, (1,)),
+    "cot": (sp.cot, (1,)),
+    "sec": (sp.sec, (1,)),
+    "csc": (sp.csc, (1,)),
+    "asin": (sp.asin, (1,)),
+    "acos": (sp.acos, (1,)),
+    "atan": (sp.atan, (1,)),
+    "atan2": (sp.atan2, (2,)),
+    "sinh": (sp.sinh, (1,)),
+    "cosh": (sp.cosh, (1,)),
+    "tanh": (sp.tanh, (1,)),
+    "asinh": (sp.asinh, (1,)),
+    "acosh": (sp.acosh, (1,)),
+    "atanh": (sp.atanh, (1,)),
+    "exp": (sp.exp, (1,)),
+    "log": (sp.log, (1, 2)),
+    "ln": (sp.log, (1,)),
+    "sqrt": (sp.sqrt, (1,)),
+    "abs": (sp.Abs, (1,)),
+}
+
+#: Named constants.
+CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
+
+#: Names SymPy users might expect to mean something that symdescent refuses.
+REFUSED_NAMES: dict[str, str] = {
+    name: f"'{name}' is not supported: symdescent works with finite real numbers"
+    for name in ("I", "oo", "zoo", "nan", "NaN", "inf", "Infinity")
+}
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>[ \t\r\n]+)
+  | (?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>\*\*|//|[-+*/^(),])
+  | (?P<bad>.)
+    """,
+    re.VERBOSE | re.DOTALL | re.ASCII,
+)
+
+#: What an unexpected ASCII character most likely means, for the error message.
+_BAD_CHARS: dict[str, str] = {
+    ".": "attribute access is not allowed",
+    "[": "subscripts and lists are not allowed",
+    "]": "subscripts and lists are not allowed",
+    "{": "sets and dicts are not allowed",
+    "}": "sets and dicts are not allowed",
+    "'": "strings are not allowed",
+    '"': "strings are not allowed",
+    "=": "'=' is not allowed: give a function, not an equation or assignment",
+    "<": "comparisons are not allowed",
+    ">": "comparisons are not allowed",
+    "!": "'!' is not allowed",
+    ":": "':' is not allowed (no lambdas, slices or annotations)",
+    ";": "only one expression is allowed (found ';')",
+    "%": "'%' (remainder) is not supported",
+    "@": "'@' is not supported",
+    "&": "bitwise operators are not supported",
+    "|": "bitwise operators are not supported",
+    "~": "bitwise operators are not supported",
+    "\\": "backslashes are not allowed",
+    "#": "comments are not allowed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One lexical unit; ``column`` is 1-based, for error messages."""
+
+    kind: str  # "number", "name", "op" or "end"
+    text: str
+    column: int
+
+
+def check_size(text: str) -> str:
+    """Refuse text longer than :data:`MAX_LENGTH` before doing any work on it."""
+    if len(text) > MAX_LENGTH:
+        raise _error(f"the function is too long ({len(text):,} characters; the limit is {MAX_LENGTH:,})")
+    if not text.strip():
+        raise _error("the function is empty")
+    return text
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split text into tokens; refuse any character outside the grammar.
+
+    ``tokenize("x^2")`` -> ``[name 'x', op '**', number '2', end]`` (``^`` is ``**``).
+    """
+    tokens: list[Token] = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        value = match.group()
+        column = match.start() + 1
+        if kind == "space":
+            continue
+        if kind == "bad":
+            raise _error(_describe_bad_char(value), column)
+        if kind == "op" and value == "//":
+            raise _error("'//' (floor division) is not supported", column)
+        if kind == "op" and value == "^":
+            value = "**"
+        if kind == "name" and keyword.iskeyword(value) and value != "lambda":
+            raise _error(f"'{value}' is a Python keyword; only arithmetic is allowed", column)
+        tokens.append(Token(kind, value, column))  # type: ignore[arg-type]
+    tokens.append(Token("end", "", len(text) + 1))
+    return tokens
+
+
+def _describe_bad_char(char: str) -> str:
+    if char in _BAD_CHARS:
+        return _BAD_CHARS[char]
+    if char.isascii() and char.isprintable():
+        return f"unexpected character {char!r}"
+    name = unicodedata.name(char, "unnamed")
+    return f"unsupported character {char!r} (U+{ord(char):04X} {name}); use ASCII letters, digits and + - * / ^ ( )"
+
+
+class Parser:
+    """Precedence climbing over tokens, building SymPy expressions directly.
+
+    Grammar (``**`` binds tighter than unary minus, as in Python)::
+
+        expr   := term (("+" | "-") term)*
+        term   := unary (("*" | "/") unary)*
+        unary  := ("+" | "-")* power
+        power  := atom ("**" unary)*          right-associative
+        atom   := number | name | name "(" expr ("," expr)* ")" | "(" expr ")"
+    """
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self._tokens = tokens
+        self._pos = 0
+        self._symbols: dict[str, sp.Symbol] = {}
+
+    def parse(self) -> sp.Expr:
+        expr = self._expr(0)
+        token = self._peek()
+        if token.kind != "end":
+            raise self._unexpected(token)
+        return expr
+
+    # -- token helpers -------------------------------------------------
+    def _peek(self) -> Token:
+        return self._tokens[self._pos]
+
+    def _next(self) -> Token:
+        token = self._tokens[self._pos]
+        self._pos += 1
+        return token
+
+    def _at_op(self, *ops: str) -> bool:
+        token = self._tokens[self._pos]
+        return token.kind == "op" and token.text in ops
+
+    def _unexpected(self, token: Token) -> Exception:
+        if token.kind == "end":
+            return _error("the function ends too early: an operand or ')' is missing", token.column)
+        previous = self._tokens[self._pos - 1] if self._pos else None
+        follows_operand = previous is not None and (previous.kind in ("name", "number") or previous.text == ")")
+        if follows_operand and (token.kind in ("name", "number") or token.text == "("):
+            assert previous is not None
+            hint = f"write {previous.text}*{token.text}" if token.text != "(" else None
+            return _error(f"missing operator between {previous.text!r} and {token.text!r}", token.column, hint)
+        return _error(f"unexpected {token.text!r}", token.column)
+
+    # -- grammar -------------------------------------------------------
+    def _expr(self, depth: int) -> sp.Expr:
+        terms = [self._term(depth)]
+        while self._at_op("+", "-"):
+            negate = self._next().text == "-"
+            term = self._term(depth)
+            terms.append(-term if negate else term)
+        return terms[0] if len(terms) == 1 else sp.Add(*terms)
+
+    def _term(self, depth: int) -> sp.Expr:
+        start = self._peek().column
+        factors = [self._unary(depth)]
+        while self._at_op("*", "/"):
+            op = self._next()
+            factor = self._unary(depth)
+            if op.text == "/":
+                if factor.is_zero:
+                    raise _error("division by zero", op.column)
+                factor = sp.Pow(factor, -1)
+            factors.append(factor)
+        if len(factors) == 1:
+            return factors[0]
+        _check_product_size(factors, start)
+        return sp.Mul(*factors)
+
+    def _signs(self) -> bool:
+        """Consume a run of unary signs; True when they amount to a minus."""
+        negate = False
+        while self._at_op("+", "-"):
+            negate ^= self._next().text == "-"
+        return negate
+
+    def _unary(self, depth: int) -> sp.Expr:
+        negate = self._signs()
+        value = self._power(depth)
+        return -value if negate else value
+
+    def _power(self, depth: int) -> sp.Expr:
+        base = self._atom(depth)
+        if not self._at_op("**"):
+            return base
+        chain: list[tuple[bool, sp.Expr, int]] = [(False, base, 0)]
+        while self._at_op("**"):
+            column = self._next().column
+            if depth + len(chain) > MAX_DEPTH:
+                raise _error(f"'**' chain nested deeper than {MAX_DEPTH}", column)
+            negate = self._signs()
+            chain.append((negate, self._atom(depth + len(chain)), column))
+        negate, value, column = chain[-1]
+        value = -value if negate else value
+        for (negate, atom, _), (_, _, op_column) in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
+            value = _power(atom, value, op_column)
+            value = -value if negate else value
+        return value
+
+    def _atom(self, depth: int) -> sp.Expr:
+        token = self._next()
+        if token.kind == "number":
+            return _number(token)
+        if token.kind == "name":
+            if self._at_op("("):
+                return self._call(token, depth)
+            return self._name(token)
+        if token.kind == "op" and token.text == "(":
+            if depth >= MAX_DEPTH:
+                raise _error(f"brackets nested deeper than {MAX_DEPTH}", token.column)
+            inner = self._expr(depth + 1)
+            closing = self._next()
+            if not (closing.kind == "op" and closing.text == ")"):
+                self._pos -= 1
+                if closing.kind == "end":
+                    raise _error("'(' is never closed", token.column)
+                raise self._unexpected(closing)
+            return inner
+        self._pos -= 1
+        raise self._unexpected(token)
+
+    def _name(self, token: Token) -> sp.Expr:
+        name = token.text
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name in FUNCTIONS:
+            raise _error(f"'{name}' is a function: write {name}(...)", token.column)
+        _check_variable_name(name, token.column)
+        symbol = self._symbols.get(name)
+        if symbol is None:
+            symbol = self._symbols[name] = sp.Symbol(name, real=True)
+        return symbol
+
+    def _call(self, token: Token, depth: int) -> sp.Expr:
+        name = token.text
+        if name not in FUNCTIONS:
+            if name in CONSTANTS:
+                raise _error(f"'{name}' is a constant, not a function", token.column)
+            _check_variable_name(name, token.column)
+            known = ", ".join(FUNCTIONS)
+            raise _error(f"unknown function '{name}'", token.column, hint=f"known functions: {known}")
+        if depth >= MAX_DEPTH:
+            raise _error(f"calls nested deeper than {MAX_DEPTH}", token.column)
+        function, arities = FUNCTIONS[name]
+        self._next()  # "("
+        args = [self._expr(depth + 1)]
+        while self._at_op(","):
+            self._next()
+            args.append(self._expr(depth + 1))
+        closing = self._next()
+        if not (closing.kind == "op" and closing.text == ")"):
+            self._pos -= 1
+            if closing.kind == "end":
+                raise _error(f"'{name}(' is never closed", token.column)
+            raise self._unexpected(closing)
+        if len(args) not in arities:
+            wanted = " or ".join(str(a) for a in arities)
+            raise _error(f"{name}() takes {wanted} argument(s), got {len(args)}", token.column)
+        value = function(*args)
+        if not value.free_symbols:
+            _check_constant(value, f"{name}(...)", token.column)
+        return value
+
+
+def parse(text: str) -> sp.Expr:
+    """Turn function text into a SymPy expression; raise :class:`ParseError` if refused.
+
+    >>> parse("x^2 + 3*y")
+    x**2 + 3*y
+    """
+    return Parser(tokenize(check_size(text))).parse()
+
+
+def parse_constant(text: str, what: str = "value") -> sp.Expr:
+    """Parse an exact numeric value such as ``-1/3`` or ``pi/4`` (no variables)."""
+    try:
+        value = parse(text)
+    except ParseError as error:
+        raise ParseError(f"{what} {text!r} is not usable: {error.reason}") from None
+    if value.free_symbols:
+        names = ", ".join(sorted(str(s) for s in value.free_symbols))
+        raise ParseError(f"{what} {text!r} is not usable: a number is needed, but it contains {names}")
+    _check_constant(value, f"{what} {text!r}", None)
+    return value
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts ``x2`` before ``x10``."""
+    return tuple((1, int(part)) if part.isdigit() else (0, part) for part in re.split(r"(\d+)", name) if part)
+
+
+# -- checks shared by the stages -----------------------------------------
+
+
+def _error(message: str, column: int | None = None, hint: str | None = None) -> ParseError:
+    return ParseError(message, column, hint)
+
+
+def _check_variable_name(name: str, column: int) -> None:
+    if name in REFUSED_NAMES:
+        raise _error(REFUSED_NAMES[name], column)
+    if name.startswith("_"):
+        raise _error(f"names starting with '_' are not allowed ({name!r})", column)
+
+
+def _number(token: Token) -> sp.Expr:
+    text = token.text
+    if re.fullmatch(r"[0-9]+", text):
+        if len(text) > MAX_DIGITS:
+            raise _error(f"number too long ({len(text)} digits; the limit is {MAX_DIGITS})", token.column)
+        return sp.Integer(int(text))
+    value = float(text)
+    if not math.isfinite(value):
+        raise _error(f"number {text!r} is too large", token.column)
+    return sp.Float(text)
+
+
+def _magnitude_bits(number: sp.Expr) -> float:
+    """log2 of how big an exact number's parts are (0 for 0 and ±1)."""
+    if number.is_Integer:
+        return float(abs(int(number)).bit_length())
+    if number.is_Rational:
+        return float(max(abs(int(number.p)).bit_length(), int(number.q).bit_length()))
+    if number.is_Float:
+        magnitude = abs(float(number))
+        return (
+            abs(math.log2(magnitude)) if magnitude > 0 and math.isfinite(magnitude) else float("inf") * (magnitude != 0)
+        )
+    return 0.0
+
+
+def _check_product_size(factors: list[sp.Expr], column: int) -> None:
+    bits = sum(_magnitude_bits(f) for f in factors if f.is_Number)
+    if bits > MAX_BITS:
+        raise _error("number too large (a product of constants beyond 10**330)", column)
+
+
+def _power(base: sp.Expr, exponent: sp.Expr, column: int) -> sp.Expr:
+    """``base**exponent``, refusing constants whose value would be astronomically large."""
+    if base.is_Number and exponent.is_Number:
+        if base.is_zero and exponent.is_negative:
+            raise _error("division by zero (0 to a negative power)", column)
+        if abs(base) != 1 and abs(float(exponent)) * max(_magnitude_bits(base), 1.0) > MAX_BITS:
+            raise _error(f"number too large: {base}**{exponent}", column)
+    value = sp.Pow(base, exponent)
+    if not value.free_symbols:
+        _check_constant(value, f"{base}**{exponent}", column)
+    return value
+
+
+def _check_constant(value: sp.Expr, what: str, column: int | None) -> None:
+    """A constant part must be a finite real number (refuses 1/0, log(0), sqrt(-1))."""
+    if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        raise _error(f"{what} is undefined (infinite or not a number)", column)
+    if value.is_extended_real is False:
+        raise _error(f"{what} is not a real number", column)
+    if value.is_Number and _magnitude_bits(value) > MAX_BITS:
+        raise _error(f"number too large: {what}", column)

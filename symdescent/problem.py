@@ -1,0 +1,193 @@
+"""The problem: a function, its ordered variables and its gradient, compiled once.
+
+``make_problem("x**2 + y**2")`` parses the text, orders the variables
+naturally (``x2`` before ``x10``), differentiates once with SymPy and
+compiles f and ∇f into one float function for the loop. Everything
+downstream (optimisers, renderers, ``explain``) reads the same frozen object.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+
+from symdescent.compile import ValueAndGrad, compile_value_and_grad
+from symdescent.errors import InputError
+from symdescent.parsing import natural_key, parse, parse_constant
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A differentiable function of named real variables, ready to iterate on."""
+
+    expr: sp.Expr
+    variables: tuple[sp.Symbol, ...]
+    gradient: tuple[sp.Expr, ...]
+    params: Mapping[str, sp.Expr]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variables)
+
+    @property
+    def dimension(self) -> int:
+        return len(self.variables)
+
+    @cached_property
+    def value_and_grad(self) -> ValueAndGrad:
+        """``value_and_grad(*x) -> [f, df/dx1, …]`` over floats, compiled on first use."""
+        return compile_value_and_grad(self.expr, self.gradient, self.variables)
+
+    def point(self, values: Sequence[float]) -> str:
+        """``x = 1, y = 2``: a point written for messages."""
+        return ", ".join(f"{n} = {_short(v)}" for n, v in zip(self.names, values, strict=True))
+
+
+def make_problem(
+    function: str | sp.Expr,
+    variables: Sequence[str] | None = None,
+    params: Mapping[str, str | float | sp.Expr] | None = None,
+) -> Problem:
+    """Parse (if text), fix parameters, order variables and differentiate.
+
+    >>> make_problem("a*x**2 + y**2", params={"a": "3"}).gradient
+    (6*x, 2*y)
+    """
+    expr = parse(function) if isinstance(function, str) else _as_expr(function)
+    fixed = _fix_params(expr, params or {})
+    expr = expr.xreplace({sp.Symbol(name, real=True): value for name, value in fixed.items()})
+    symbols = _order_variables(expr, variables)
+    return Problem(expr=expr, variables=symbols, gradient=gradient(expr, symbols), params=fixed)
+
+
+def gradient(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ...]:
+    """∇f, differentiating each term of a sum only by the variables it contains.
+
+    Equal to ``[diff(expr, v) for v in variables]``, but for a sum of many
+    terms in many variables it is linear rather than quadratic: each
+    ``diff`` would otherwise walk the whole sum.
+    """
+    terms = expr.args if expr.is_Add else (expr,)
+    wanted = set(variables)
+    by_variable: dict[sp.Symbol, list[sp.Expr]] = {v: [] for v in variables}
+    for term in terms:
+        for symbol in term.free_symbols & wanted:
+            by_variable[symbol].append(term)  # type: ignore[index]
+    return tuple(sp.Add(*[sp.diff(term, v) for term in by_variable[v]]) for v in variables)
+
+
+def _fix_params(expr: sp.Expr, params: Mapping[str, str | float | sp.Expr]) -> dict[str, sp.Expr]:
+    present = {s.name for s in expr.free_symbols}
+    fixed: dict[str, sp.Expr] = {}
+    for name, value in params.items():
+        if name not in present:
+            raise InputError(f"parameter {name!r} does not appear in the function")
+        fixed[name] = (
+            parse_constant(value, f"the value of --param {name}") if isinstance(value, str) else _as_expr(value)
+        )
+    return fixed
+
+
+def _order_variables(expr: sp.Expr, variables: Sequence[str] | None) -> tuple[sp.Symbol, ...]:
+    present = sorted((s.name for s in expr.free_symbols), key=natural_key)
+    if variables is None:
+        if not present:
+            raise InputError("the function has no variables: there is nothing to optimise")
+        return tuple(sp.Symbol(name, real=True) for name in present)
+    names = list(variables)
+    for name in names:
+        if not _IDENTIFIER.fullmatch(name):
+            raise InputError(f"bad variable name {name!r} in --vars")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(f"--vars names {', '.join(duplicates)} more than once")
+    missing = [n for n in present if n not in names]
+    if missing:
+        raise InputError(
+            f"the function uses {', '.join(missing)}, which --vars does not list",
+            hint="list every variable in --vars, or fix the others with --param name=value",
+        )
+    if not names:
+        raise InputError("--vars is empty")
+    return tuple(sp.Symbol(name, real=True) for name in names)
+
+
+def _as_expr(value: object) -> sp.Expr:
+    """Library callers may pass SymPy expressions or plain numbers (never text to evaluate)."""
+    if isinstance(value, sp.Expr):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected text, a number or a SymPy expression, not {type(value).__name__}")
+    return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
+
+
+def _short(value: object) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def point_values(problem: Problem, values: Sequence[float | str | sp.Expr] | str) -> tuple[float, ...]:
+    """A start point as floats: ``"1,2"``, ``"x=1,y=2"``, ``(1, 2)`` or ``{"x": 1}``-like text.
+
+    Values may be exact (``1/3``, ``pi/4``) and negative.
+    """
+    names = problem.names
+    if isinstance(values, str):
+        values = _split_point(values, names)
+    if len(values) != len(names):
+        raise InputError(
+            f"the start point has {len(values)} value(s) but the function has {len(names)} variable(s): "
+            f"{', '.join(names)}"
+        )
+    floats = []
+    for name, value in zip(names, values, strict=True):
+        number = parse_constant(value, f"the start value of {name}") if isinstance(value, str) else _as_expr(value)
+        try:
+            as_float = float(number)
+        except (TypeError, OverflowError):
+            raise InputError(f"the value of {name} ({value}) is not a finite real number") from None
+        if not math.isfinite(as_float):
+            raise InputError(f"the value of {name} ({value}) is not a finite real number")
+        floats.append(as_float)
+    return tuple(floats)
+
+
+def _split_point(text: str, names: Sequence[str]) -> list[str]:
+    parts = split_top_level(text)
+    if not any("=" in part for part in parts):
+        return parts
+    given: dict[str, str] = {}
+    for part in parts:
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep:
+            raise InputError(f"mix of named and unnamed values in {text!r}: write x=1,y=2 or 1,2")
+        if name not in names:
+            raise InputError(f"{name!r} is not a variable of the function (variables: {', '.join(names)})")
+        if name in given:
+            raise InputError(f"{name} is given twice in {text!r}")
+        given[name] = value
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise InputError(f"no value for {', '.join(missing)} in {text!r}")
+    return [given[n] for n in names]
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split on commas outside brackets: ``"atan2(1,2),3"`` -> ``["atan2(1,2)", "3"]``."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        depth += (char == "(") - (char == ")")
+        current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts]

@@ -1,0 +1,84 @@
+"""``symdescent grad`` output: rich, plain text or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, TextIO
+
+from symdescent.gradient import GradientReport
+from symdescent.render.mathtext import inline, signature
+from symdescent.render.numbers import json_number
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def plain_number(value: float) -> str:
+    """``2`` for 2.0, else the shortest round-trip text."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+
+
+def gradient_dict(report: GradientReport) -> dict[str, Any]:
+    problem = report.problem
+    data: dict[str, Any] = {
+        "function": str(problem.expr),
+        "variables": list(problem.names),
+        "partials": {n: str(g) for n, g in zip(problem.names, problem.gradient, strict=True)},
+        "gradient": [str(g) for g in problem.gradient],
+    }
+    if report.at is not None and report.value is not None:
+        data["at"] = [json_number(v) for v in report.at]
+        data["value"] = [json_number(v) for v in report.value]
+        data["norm"] = json_number(report.norm)
+        data["f"] = json_number(report.f)
+    return data
+
+
+def text_lines(report: GradientReport) -> list[str]:
+    problem = report.problem
+    lines = [f"{signature(problem.names)} = {inline(problem.expr)}", ""]
+    width = max(len(n) for n in problem.names)
+    lines += [f"∂f/∂{n:<{width}} = {inline(g)}" for n, g in zip(problem.names, problem.gradient, strict=True)]
+    lines += ["", "∇f = (" + ", ".join(inline(g) for g in problem.gradient) + ")"]
+    if report.at is not None and report.value is not None and report.norm is not None:
+        point = ", ".join(plain_number(v) for v in report.at)
+        lines += [
+            "",
+            f"at ({point}):",
+            "  ∇f   = (" + ", ".join(plain_number(v) for v in report.value) + ")",
+            f"  ‖∇f‖ = {plain_number(report.norm)}",
+        ]
+    return lines
+
+
+def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Console | None) -> None:
+    if fmt == "json":
+        out.write(json.dumps(gradient_dict(report), allow_nan=False, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt == "text" or console is None:
+        out.write("\n".join(text_lines(report)) + "\n")
+        return
+    from rich import box
+    from rich.table import Table
+
+    problem = report.problem
+    table = Table(
+        title=f"{signature(problem.names)} = {inline(problem.expr)}",
+        box=box.SIMPLE_HEAD,
+        title_style="bold",
+        header_style="bold cyan",
+    )
+    table.add_column("partial derivative", overflow="fold")
+    table.add_column("symbolic", overflow="fold")
+    if report.at is not None and report.value is not None:
+        point = ", ".join(plain_number(v) for v in report.at)
+        table.add_column(f"at ({point})", justify="right", overflow="fold")
+    for i, (name, g) in enumerate(zip(problem.names, problem.gradient, strict=True)):
+        row = [f"∂f/∂{name}", inline(g)]
+        if report.value is not None:
+            row.append(plain_number(report.value[i]))
+        table.add_row(*row)
+    console.print(table)
+    console.print("∇f = (" + ", ".join(inline(g) for g in problem.gradient) + ")")
+    if report.norm is not None:
+        console.print(f"‖∇f‖ = {plain_number(report.norm)}")

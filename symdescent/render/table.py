@@ -1,0 +1,124 @@
+"""The Rich table a person reads: every step, or the first and last of a long run.
+
+Numbers are never cut: columns fold instead of ending in ``…``, and when the
+output is not a terminal the CLI gives the console all the width it needs.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from symdescent.problem import Problem
+from symdescent.render.mathtext import inline, signature
+from symdescent.render.numbers import human
+from symdescent.result import Result, Status, Step
+
+#: Rows kept from each end of a long run when the middle is hidden.
+HEAD_ROWS = 10
+TAIL_ROWS = 10
+#: Beyond this many variables the table shows f and ‖∇f‖ only.
+MAX_VARIABLE_COLUMNS = 6
+
+_STATUS_STYLE = {
+    Status.CONVERGED: ("✔", "bold green"),
+    Status.COMPLETED: ("✔", "bold green"),
+    Status.MAX_STEPS: ("⚠", "bold yellow"),
+    Status.DIVERGED: ("✘", "bold red"),
+    Status.INTERRUPTED: ("■", "bold yellow"),
+}
+
+
+class TableRenderer:
+    """Collects the printed steps and draws the table and a summary at the end."""
+
+    def __init__(self, console: Console, problem: Problem, *, digits: int = 6, elide: bool = True) -> None:
+        self._console = console
+        self._problem = problem
+        self._digits = digits
+        self._elide = elide
+        self._steps: list[Step] = []
+
+    def step(self, step: Step) -> None:
+        self._steps.append(step)
+
+    def finish(self, result: Result) -> None:
+        self._console.print(Group(self._heading(result), self._table(result), self._summary(result)))
+
+    def _heading(self, result: Result) -> Text:
+        """The function and gradient above the table, left-aligned so that they wrap only at the screen's edge."""
+        problem = self._problem
+        method = "Gradient ascent" if result.maximize else _METHOD_TITLES.get(result.method, result.method)
+        show_gradient = problem.dimension <= MAX_VARIABLE_COLUMNS
+        text = Text()
+        text.append(f"{method} on {signature(problem.names)} = {inline(problem.expr)}\n", style="bold")
+        text.append(_subtitle(problem, result.params.get("lr"), show_gradient), style="dim")
+        return text
+
+    def _table(self, result: Result) -> Table:
+        problem, digits = self._problem, self._digits
+        names = problem.names
+        show_x = len(names) <= MAX_VARIABLE_COLUMNS
+        steps = self._steps
+        hidden = len(steps) - HEAD_ROWS - TAIL_ROWS if self._elide else 0
+        caption = (
+            f"{hidden} steps hidden: --every K thins evenly, --format csv shows every step" if hidden > 1 else None
+        )
+        table = Table(
+            caption=caption,
+            box=box.SIMPLE_HEAD,
+            caption_style="dim",
+            header_style="bold cyan",
+        )
+        table.add_column("step", justify="right", style="dim", overflow="fold")
+        if show_x:
+            for name in names:
+                table.add_column(name, justify="right", overflow="fold")
+        table.add_column("f", justify="right", style="bold", overflow="fold")
+        if show_x:
+            for name in names:
+                table.add_column(f"∂f/∂{name}", justify="right", overflow="fold")
+        table.add_column("‖∇f‖", justify="right", overflow="fold")
+
+        def cells(step: Step) -> list[str]:
+            values = [*step.x, step.f, *step.grad] if show_x else [step.f]
+            return [str(step.step), *(human(v, digits) for v in values), human(step.grad_norm, digits)]
+
+        if hidden > 1:
+            for step in steps[:HEAD_ROWS]:
+                table.add_row(*cells(step))
+            table.add_row(*[Text("⋮", style="dim")] * len(table.columns))
+            for step in steps[-TAIL_ROWS:]:
+                table.add_row(*cells(step))
+        else:
+            for step in steps:
+                table.add_row(*cells(step))
+        return table
+
+    def _summary(self, result: Result) -> Text:
+        mark, style = _STATUS_STYLE[result.status]
+        text = Text()
+        text.append(f"{mark} {result.status}", style=style)
+        text.append(f" — {result.message}\n")
+        point = ", ".join(f"{n} = {human(v, self._digits)}" for n, v in zip(result.variables, result.x, strict=True))
+        if len(result.variables) > MAX_VARIABLE_COLUMNS:
+            point = f"{len(result.variables)} variables (--format json or -q prints them all)"
+        text.append("  final point  ", style="dim")
+        text.append(point)
+        text.append("\n  f            ", style="dim")
+        text.append(human(result.f, self._digits), style="bold")
+        return text
+
+
+_METHOD_TITLES = {"gd": "Gradient descent"}
+
+
+def _subtitle(problem: Problem, lr: object, show_gradient: bool) -> str:
+    parts = []
+    if show_gradient:
+        parts.append("∇f = (" + ", ".join(inline(g, 80) for g in problem.gradient) + ")")
+    if isinstance(lr, float | int):
+        parts.append(f"α = {lr:g}")
+    return "   ".join(parts)

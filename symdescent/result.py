@@ -1,0 +1,85 @@
+"""One vocabulary for every run: ``Step``, ``Status`` and ``Result``.
+
+Every optimiser fills the same fields (after scipy's ``OptimizeResult``),
+and every status has one message template, kept in :data:`MESSAGES`, so the
+table, the JSON and the library all say the same thing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+
+class Status(enum.StrEnum):
+    """How a run ended."""
+
+    CONVERGED = "converged"  # ‖∇f‖ ≤ tol
+    COMPLETED = "completed"  # tol = 0 and all steps done
+    MAX_STEPS = "max_steps"  # step limit reached before the tolerance
+    DIVERGED = "diverged"  # a value became non-finite or complex
+    INTERRUPTED = "interrupted"  # Ctrl-C
+
+
+#: One message template per status; fields come from :func:`status_message`.
+MESSAGES: dict[Status, str] = {
+    Status.CONVERGED: "‖∇f‖ = {grad_norm:.3g} ≤ tol = {tol:g} after {steps} steps",
+    Status.COMPLETED: "all {steps} steps done (tol = 0); ‖∇f‖ = {grad_norm:.3g}",
+    Status.MAX_STEPS: (
+        "step limit reached after {steps} steps with ‖∇f‖ = {grad_norm:.3g} > tol = {tol:g}; "
+        "allow more steps or a larger learning rate"
+    ),
+    Status.DIVERGED: "at step {steps}, {reason}; try a smaller learning rate (now {lr:g})",
+    Status.INTERRUPTED: "stopped by the user after {steps} steps; ‖∇f‖ = {grad_norm:.3g}",
+}
+
+
+def status_message(status: Status, **fields: Any) -> str:
+    """The status's message with its fields filled in."""
+    return MESSAGES[status].format(**fields)
+
+
+class Step(NamedTuple):
+    """The state after ``step`` updates: the point, f, ∇f and ‖∇f‖ there.
+
+    Step 0 is the start point. ``info`` holds what the method used on the
+    way here (for example the step length a line search chose), if anything.
+    A NamedTuple because a run makes many of these and they must be cheap.
+    """
+
+    step: int
+    x: tuple[float, ...]
+    f: float
+    grad: tuple[float, ...]
+    grad_norm: float
+    info: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished run, with the keys of the JSON output as attributes."""
+
+    function: str
+    variables: tuple[str, ...]
+    gradient: tuple[str, ...]
+    method: str
+    params: Mapping[str, Any]
+    start: tuple[float, ...]
+    history: tuple[Step, ...]
+    x: tuple[float, ...]
+    f: float
+    grad_norm: float
+    steps: int
+    status: Status
+    message: str
+    tol: float = 0.0
+    max_steps: int = 0
+    maximize: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        """True when the run did what was asked (converged, or all fixed steps done)."""
+        return self.status in (Status.CONVERGED, Status.COMPLETED)

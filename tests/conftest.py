@@ -1,0 +1,39 @@
+"""Shared problems and two ways of running the CLI: in-process and as a real program."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from symdescent.cli import main
+
+SEED = "x**2+y**2"
+ROSENBROCK = "(1-x)**2+100*(y-x**2)**2"
+BOOTH = "(x+2*y-7)**2+(2*x+y-5)**2"
+
+
+def cli(*args: str, input: str | None = None) -> Result:
+    """Run ``symdescent ARGS`` in-process; stdout and stderr are kept apart."""
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def executable() -> Path:
+    """The installed ``symdescent`` console script next to this interpreter."""
+    path = Path(sys.executable).parent / ("symdescent.exe" if os.name == "nt" else "symdescent")
+    assert path.exists(), f"symdescent is not installed next to {sys.executable}; run the README's install step"
+    return path
+
+
+def run_installed(
+    executable: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [str(executable), *args], input=input, capture_output=True, text=True, timeout=timeout, env=full_env
+    )

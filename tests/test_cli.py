@@ -1,0 +1,194 @@
+"""The CLI, in-process through CliRunner and as the installed program: exit codes and streams."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import SEED, cli, run_installed
+
+import symdescent
+
+# -- in-process --------------------------------------------------------------------
+
+
+def test_seed_example_converges_with_exit_0() -> None:
+    out = cli("run", SEED, "--start", "1,2", "--lr", "0.1")
+    assert out.exit_code == 0
+    assert out.stderr == ""
+    assert out.stdout.splitlines()[1] == "0,1.0,2.0,5.0,2.0,4.0,4.47213595499958"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["run", "x.y", "--start", "1"], 2, "Error: attribute access is not allowed at column 2"),
+        (["run", "log(x)", "--start", "0"], 2, "Error: log(x) is undefined at x = 0"),
+        (["run", "x**2", "--start", "1,2"], 2, "Error: the start point has 2 value(s)"),
+        (["run", "x**2", "--start", "1", "--lr", "0"], 2, "Error: --lr must be positive"),
+        (["run", "x**2", "--start", "1", "--lr", "inf"], 2, "'inf' is not supported"),
+        (["run", "x**2", "--start", "1", "--tol", "-1"], 2, "Error: --tol must not be negative"),
+        (["run", "x**2", "--start", "1", "--steps", "-1"], 2, "Invalid value for '--steps'"),
+        (["run", "x**2", "--start", "1", "--stpes", "3"], 2, "Did you mean '--steps'?"),
+        (["run", "x**2"], 2, "Missing option '--start'"),
+        (["run", "x**2", "--start", "1", "--format", "xml"], 2, "Invalid value for '--format'"),
+        (["run", "x**2", "--start", "1", "--lr", "1.5"], 3, "diverged: at step 512"),
+        (["run", "x**2", "--start", "1", "--steps", "3"], 4, "max_steps: step limit reached after 3 steps"),
+        (["grad", "x**", "--at", "1"], 2, "Error: the function ends too early"),
+        (["grad", "9**9**9*x"], 2, "Error: number too large"),
+    ],
+)
+def test_exit_codes_and_one_line_errors(args: list[str], code: int, message: str) -> None:
+    out = cli(*args)
+    assert out.exit_code == code
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+    if code == 2:
+        assert out.stdout == ""
+        error_lines = [line for line in out.stderr.splitlines() if line.startswith("Error:")]
+        assert len(error_lines) == 1
+
+
+def test_expression_starting_with_minus_and_negative_start() -> None:
+    out = cli("run", "-x**2+y**2", "--start", "-1,2", "--maximize", "--vars", "x,y", "--steps", "1", "--tol", "0")
+    assert out.exit_code == 0, out.stderr
+    # ascent: x <- x + 0.1 * (-2x) = 0.8x and y <- y + 0.1 * 2y = 1.2y
+    assert out.stdout.splitlines()[2].startswith("1,-0.8,2.4,")
+
+
+def test_function_from_stdin() -> None:
+    out = cli("run", "-", "--start", "1,2", "-q", input="x**2+y**2\n")
+    assert out.exit_code == 0
+    assert len(out.stdout.split()) == 2
+
+
+def test_params_and_named_start() -> None:
+    out = cli("run", "a*x**2", "--param", "a=1/2", "--start", "x=2", "--lr", "1", "-q")
+    assert out.exit_code == 0
+    assert out.stdout == "0.0\n"  # x - 1 * (2 * a * x) = 0 in one step
+
+
+def test_grad_at_a_point() -> None:
+    out = cli("grad", "x**2+y**2+z**3", "--at", "1,1,2", "--format", "json")
+    data = json.loads(out.stdout)
+    assert data["partials"] == {"x": "2*x", "y": "2*y", "z": "3*z**2"}
+    assert data["gradient"] == ["2*x", "2*y", "3*z**2"]
+    assert data["at"] == [1.0, 1.0, 2.0]
+    assert data["value"] == [2.0, 2.0, 12.0]
+    assert data["norm"] == pytest.approx(152**0.5)
+
+
+def test_grad_text_is_plain_unicode() -> None:
+    out = cli("grad", "x**2+y**2+z**3", "--at", "1,1,2", "--format", "text")
+    assert "∂f/∂z = 3z²" in out.stdout
+    assert "∇f   = (2, 2, 12)" in out.stdout
+    assert "\x1b[" not in out.stdout
+
+
+def test_grad_without_point_has_no_value_keys() -> None:
+    data = json.loads(cli("grad", "x*y", "--format", "json").stdout)
+    assert set(data) == {"function", "variables", "partials", "gradient"}
+
+
+def test_version_and_help_with_examples() -> None:
+    assert cli("--version").stdout.strip() == f"symdescent, version {symdescent.__version__}"
+    for command in ([], ["run"], ["grad"]):
+        out = cli(*command, "--help")
+        assert out.exit_code == 0
+        assert "Examples:" in out.stdout
+        assert cli(*command, "-h").stdout == out.stdout
+
+
+# -- the installed program -------------------------------------------------------------
+
+
+def test_installed_seed_example_piped_is_csv(executable) -> None:
+    proc = run_installed(executable, "run", SEED, "--start", "1,2", "--lr", "0.1")
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert len(rows) == 70
+    assert float(rows[1]["x"]) == 0.8
+
+
+def test_installed_exit_codes(executable) -> None:
+    assert run_installed(executable, "run", "x**2", "--start", "1", "--lr", "1.5").returncode == 3
+    assert run_installed(executable, "run", "x**2", "--start", "1", "--steps", "2").returncode == 4
+    bad = run_installed(executable, "run", "__import__('os').system('echo hi')", "--start", "1")
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert bad.stderr.startswith("Error: ") and "Traceback" not in bad.stderr
+
+
+def test_python_dash_m(executable) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "symdescent", "run", SEED, "--start", "1,2", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0
+    assert len(proc.stdout.split()) == 2
+
+
+def test_table_to_a_pipe_has_no_colour_codes(executable) -> None:
+    proc = run_installed(executable, "run", SEED, "--start", "1,2", "--format", "table", env={"NO_COLOR": "1"})
+    assert proc.returncode == 0
+    assert "\x1b[" not in proc.stdout
+    assert "…" not in proc.stdout
+
+
+def test_closed_pipe_ends_quietly(executable) -> None:
+    shell = f"'{executable}' run '{SEED}' --start 1,2 --tol 0 --steps 200000 | head -3"
+    proc = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.count("\n") == 3
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "jsonl"])
+def test_ctrl_c_prints_what_was_done_and_exits_130(executable, fmt: str) -> None:
+    proc = subprocess.Popen(
+        [
+            str(executable),
+            "run",
+            "(1-x)**2+100*(y-x**2)**2",
+            "--start",
+            "-1.2,1",
+            "--lr",
+            "0.0001",
+            "--tol",
+            "0",
+            "--steps",
+            "100000000",
+            "--format",
+            fmt,
+            "--every",
+            "100000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    if fmt == "json":
+        data = json.loads(stdout)
+        assert data["status"] == "interrupted"
+        assert data["steps"] > 0
+        assert data["history"][-1]["step"] == data["steps"]
+    elif fmt == "jsonl":
+        last = json.loads(stdout.splitlines()[-1])
+        assert (last["event"], last["status"]) == ("result", "interrupted")
+    else:
+        rows = list(csv.DictReader(io.StringIO(stdout)))
+        assert rows[0]["step"] == "0"
+        assert "interrupted" in stderr
