@@ -230,13 +230,13 @@ def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = Non
                 break
             if node.is_Atom or not (node.is_Function or node.is_Pow):
                 continue
-            value = node.xreplace(values)
-            if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
-                return _in(label, f"{node} is undefined at {where}")
-            if value.is_number and value.is_extended_real is False:
-                return _in(label, f"{node} is not real at {where}")
-            if value.is_Number and abs(value) > sys.float_info.max:
-                return _in(label, f"{node} overflows a float at {where} (it is about {sp.Float(value, 3)})")
+            try:
+                problem_found = _node_failure(node, values)
+            except Exception:
+                continue
+            if problem_found:
+                failure, detail = problem_found
+                return _in(label, f"{node} {failure} at {where}{detail}")
     if isinstance(error, OverflowError):
         return f"a value overflows a float at {where}"
     if isinstance(error, TypeError):
@@ -244,6 +244,18 @@ def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = Non
     if isinstance(error, ZeroDivisionError):
         return f"division by zero at {where}"
     return f"f or its gradient is undefined at {where}"
+
+
+def _node_failure(node: sp.Expr, values: dict[sp.Symbol, sp.Float]) -> tuple[str, str] | None:
+    """Why one subexpression has no float value at the point (and a detail), or None if it has one."""
+    value = node.xreplace(values)
+    if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        return "is undefined", ""
+    if value.is_number and value.is_extended_real is False:
+        return "is not real", ""
+    if value.is_Number and abs(value) > sys.float_info.max:
+        return "overflows a float", f" (it is about {sp.Float(value, 3)})"
+    return None
 
 
 def _in(label: str, reason: str) -> str:

@@ -31,7 +31,7 @@ from symdescent.errors import ParseError
 #: Longest accepted function text, in characters (about a megabyte).
 MAX_LENGTH = 1_000_000
 #: Deepest accepted nesting of brackets, calls and ``**`` chains.
-MAX_DEPTH = 100
+MAX_DEPTH = 64
 #: Largest accepted exact number, in bits (about 10**330: beyond any float).
 MAX_BITS = 1100
 #: Longest accepted integer literal, in digits.
