@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import inspect
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -222,29 +223,58 @@ def number_option(text: str, what: str, *, positive: bool) -> float:
 # -- commands -------------------------------------------------------------------------
 
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "ignore_unknown_options": True}
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+_OPTION_NAME = re.compile(r"--[A-Za-z][-A-Za-z0-9]*")
 
 
 class ExprCommand(click.Command):
-    """A command whose EXPR may begin with '-' ("-x^2"), yet misspelt options still fail clearly.
+    """A command whose EXPR may begin with '-' ("-x^2", "-(x+1)"), yet misspelt options still fail clearly.
 
-    Unknown options are let through (``ignore_unknown_options``) so that an
-    expression like ``-x^2`` reaches EXPR; a word starting with ``--`` that
-    is no option of ours is still refused, with a suggestion.
+    Click would read "-x^2" as a cluster of short options, so before parsing,
+    any argument that starts with '-' but is neither one of our options nor
+    the value of one is moved behind a "--" and so reaches EXPR untouched. A
+    word that looks like a long option (``--stpes``) but is none of ours is
+    refused with a suggestion.
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         import difflib
 
-        known = {opt for param in self.get_params(ctx) for opt in (*param.opts, *param.secondary_opts)}
-        for arg in args:
-            if arg == "--":
-                break
+        options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
+        with_value = {name for p in options if not p.is_flag for name in (*p.opts, *p.secondary_opts)}
+        flags = {name for p in options if p.is_flag for name in (*p.opts, *p.secondary_opts)}
+        kept: list[str] = []
+        expressions: list[str] = []
+        position = 0
+        while position < len(args):
+            arg = args[position]
             name = arg.split("=", 1)[0]
-            if name.startswith("--") and name not in known:
-                close = difflib.get_close_matches(name, sorted(known), n=3)
+            if arg == "--":
+                kept.extend(args[position:])
+                break
+            if arg in with_value:
+                kept.extend(args[position : position + 2])
+                position += 2
+                continue
+            if name in with_value or arg in flags:
+                kept.append(arg)
+            elif _OPTION_NAME.fullmatch(name):
+                close = difflib.get_close_matches(name, sorted(with_value | flags), n=3)
                 raise click.NoSuchOption(name, possibilities=close, ctx=ctx)
-        return super().parse_args(ctx, args)
+            elif arg.startswith("-") and arg != "-":
+                expressions.append(arg)
+            else:
+                kept.append(arg)
+            position += 1
+        if expressions:
+            if "--" in kept:
+                cut = kept.index("--") + 1
+                kept[cut:cut] = expressions
+            else:
+                kept += ["--", *expressions]
+        return super().parse_args(ctx, kept)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

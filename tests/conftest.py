@@ -31,9 +31,14 @@ def executable() -> Path:
 
 
 def run_installed(
-    executable: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    executable: Path,
+    *args: str,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [str(executable), *args], input=input, capture_output=True, text=True, timeout=timeout, env=full_env
+        [str(executable), *args], input=input, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd
     )

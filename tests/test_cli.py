@@ -179,7 +179,10 @@ def test_real_sigint_mid_run_exits_130(executable, fmt: str) -> None:
     first = proc.stdout.readline()  # the run is under way once the first row is out
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    rest, stderr = proc.communicate(timeout=60)
+    # read through the same buffered file objects: communicate() would skip what readline() buffered
+    rest = proc.stdout.read()
+    stderr = proc.stderr.read() if proc.stderr else ""
+    proc.wait(timeout=60)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     lines = (first + rest).splitlines()
