@@ -114,7 +114,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if _debug_enabled():
                 raise
             fail(
-                f"internal error: {type(error).__name__}: {error}",
+                f"internal error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
                 "this is a bug in symdescent; please report it with the command you ran (--debug shows the traceback)",
                 ExitCode.INTERNAL,
             )
@@ -124,8 +124,11 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _quiet_broken_pipe() -> None:
     # Point stdout at devnull so the interpreter's final flush does not fail again.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (e.g. under a test runner)
+        pass
     sys.exit(ExitCode.BROKEN_PIPE)
 
 
