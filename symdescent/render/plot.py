@@ -34,6 +34,7 @@ import contextlib
 import math
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -170,14 +171,16 @@ def plot_compare(problem: Problem, results: Sequence[Result], path: str | os.Pat
 
 def run_figure(problem: Problem, result: Result) -> Figure:
     """The picture of one run as a matplotlib Figure, not yet saved."""
-    return _figure(problem, [result], single=True)
+    with _quiet_overflow():
+        return _figure(problem, [result], single=True)
 
 
 def compare_figure(problem: Problem, results: Sequence[Result]) -> Figure:
     """Several runs of the same problem on one Figure, not yet saved."""
     if not results:
         raise ValueError("compare_figure needs at least one result")
-    return _figure(problem, list(results), single=False)
+    with _quiet_overflow():
+        return _figure(problem, list(results), single=False)
 
 
 def save(figure: Figure, path: str | os.PathLike[str], fmt: str) -> None:
@@ -189,7 +192,7 @@ def save(figure: Figure, path: str | os.PathLike[str], fmt: str) -> None:
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt, {})
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "wb") as file:
+        with os.fdopen(descriptor, "wb") as file, _quiet_overflow():
             figure.savefig(file, format=fmt, dpi=150, metadata=metadata)
         os.replace(temporary, target)
     except OSError as error:
@@ -198,6 +201,16 @@ def save(figure: Figure, path: str | os.PathLike[str], fmt: str) -> None:
     except BaseException:
         _remove(temporary)
         raise
+
+
+@contextlib.contextmanager
+def _quiet_overflow() -> Iterator[None]:
+    """Silence NumPy's overflow warnings: a run that blew up reaches 10³⁰⁸, and tick placement near it overflows."""
+    import numpy as np
+
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _remove(path: str) -> None:
@@ -238,7 +251,8 @@ def _figure(problem: Problem, results: list[Result], *, single: bool) -> Figure:
     ]
     with matplotlib.rc_context({"font.size": 11, "axes.titlesize": 12, "mathtext.fontset": "dejavusans"}):
         if dimension == 2:
-            window = _window([s.x[0] for p in paths for s in p.steps], [s.x[1] for p in paths for s in p.steps])
+            framed = _framed(paths)
+            window = _window([s.x[0] for p in framed for s in p.steps], [s.x[1] for p in framed for s in p.steps])
             (x0, x1), (y0, y1) = window
             # The axes keep equal scales: size the figure to the window so that no space is wasted.
             ratio = (y1 - y0) / (x1 - x0)
@@ -263,7 +277,7 @@ def _drawable(result: Result, colour: str, label: str, cut_runaway: bool) -> _Pa
     cut = _runaway(steps, result) if cut_runaway else None
     left_at = steps[cut].step if cut is not None else None
     if left_at is not None:
-        label = f"{label} (leaves the picture at step {left_at})"
+        label = f"{label} (runs away; drawn to step {steps[cut - 1].step})"
     return _Path(result, tuple(steps[:cut]), left_at, colour, label)
 
 
@@ -288,6 +302,11 @@ def _runaway(steps: list[Step], result: Result) -> int | None:
         far = next((i for i in range(2, len(steps)) if _distance(steps[i].x, start) > DIVERGED_REACH * reach), None)
         cut = far if cut is None or (far is not None and far < cut) else cut
     return cut
+
+
+def _framed(paths: list[_Path]) -> list[_Path]:
+    """The paths the picture is framed around: those that do not run away, if there are any."""
+    return [p for p in paths if p.left_at is None] or paths
 
 
 def _distance(a: Sequence[float], b: Sequence[float]) -> float:
@@ -403,19 +422,21 @@ def _contour_picture(
             bar.set_ticklabels([_tick(t) for t in ticks])
         else:
             ax.set_facecolor("#440154")
-    halo = [patheffects.withStroke(linewidth=3.2, foreground="black", alpha=0.55)]
-    for p in paths:
+    for i, p in enumerate(paths):
+        # Earlier runs are drawn wider, so that paths that share a valley show as nested stripes.
+        width = 1.6 + 1.4 * (len(paths) - 1 - i) / max(len(paths) - 1, 1) if not single else 1.6
+        halo = [patheffects.withStroke(linewidth=width + 1.6, foreground="black", alpha=0.55)]
         xs_, ys_ = p.column(0), p.column(1)
         ax.plot(
             xs_,
             ys_,
             color=p.colour,
-            linewidth=1.6,
+            linewidth=width,
             marker="o",
-            markersize=3.6,
+            markersize=2.0 + width,
             markeredgecolor="white",
             markeredgewidth=0.5,
-            markevery=_marker_indices(xs_, ys_, (x1 - x0, y1 - y0)),
+            markevery=_marker_indices(xs_, ys_, (x1 - x0, y1 - y0), MARKERS if single else MARKERS // 2),
             path_effects=halo,
             label=_path_label(p, single, len(xs_)),
             zorder=3,
@@ -524,13 +545,15 @@ def _pointwise(problem: Problem, grid: list[np.ndarray]) -> np.ndarray:
     return np.vectorize(one, otypes=[float])(*grid)
 
 
-def _marker_indices(xs: Sequence[float], ys: Sequence[float], spans: tuple[float, float]) -> list[int]:
-    """A marker at every step while there are few; else about MARKERS of them, evenly along the path."""
-    if len(xs) <= MARKERS:
+def _marker_indices(
+    xs: Sequence[float], ys: Sequence[float], spans: tuple[float, float], markers: int = MARKERS
+) -> list[int]:
+    """A marker at every step while there are few; else about ``markers`` of them, evenly along the path."""
+    if len(xs) <= markers:
         return list(range(len(xs)))
     sx, sy = (s or 1.0 for s in spans)
     lengths = [math.hypot((xs[i] - xs[i - 1]) / sx, (ys[i] - ys[i - 1]) / sy) for i in range(1, len(xs))]
-    gap = sum(lengths) / MARKERS
+    gap = sum(lengths) / markers
     chosen, travelled = [0], 0.0
     for i, length in enumerate(lengths, start=1):
         travelled += length
@@ -602,8 +625,8 @@ def _legend(figure: Figure, ax: Axes, paths: list[_Path], single: bool) -> None:
 def _curve_picture(ax: Axes, figure: Figure, problem: Problem, paths: list[_Path], single: bool) -> None:
     import numpy as np
 
-    xs_all = [s.x[0] for p in paths for s in p.steps]
-    fs_all = [s.f for p in paths for s in p.steps]
+    xs_all = [s.x[0] for p in _framed(paths) for s in p.steps]
+    fs_all = [s.f for p in _framed(paths) for s in p.steps]
     low_x, high_x = min(xs_all), max(xs_all)
     margin = 0.15 * (high_x - low_x) if high_x > low_x else max(abs(low_x), 1.0)
     x0, x1 = low_x - margin, high_x + margin
@@ -619,7 +642,7 @@ def _curve_picture(ax: Axes, figure: Figure, problem: Problem, paths: list[_Path
     for p in paths:
         xs, fs = p.column(0), p.f
         colour = "#e8412c" if single else p.colour
-        markevery = _marker_indices(xs, fs, (x1 - x0, high - low))
+        markevery = _marker_indices(xs, fs, (x1 - x0, high - low), MARKERS if single else MARKERS // 2)
         ax.plot(
             xs,
             fs,
@@ -646,6 +669,18 @@ def _curve_picture(ax: Axes, figure: Figure, problem: Problem, paths: list[_Path
 # -- 3 or more variables: convergence curves -------------------------------------------------------------
 
 
+def _log_limits(ax: Axes, values: Sequence[float]) -> None:
+    """Log-scale limits with a margin, within what matplotlib can draw (a run that blew up reaches 10³⁰⁸)."""
+    positive = [math.log10(v) for v in values if v > 0 and math.isfinite(v)]
+    if not positive:
+        ax.set_ylim(0.1, 10.0)
+        return
+    low, high = min(positive), max(positive)
+    margin = max(0.05 * (high - low), 0.2)
+    # matplotlib's ticks overflow near the largest float: beyond 10^±250 the line leaves the axes.
+    ax.set_ylim(10.0 ** max(low - margin, -250), 10.0 ** min(high + margin, 250))
+
+
 def _convergence_picture(top: Axes, bottom: Axes, problem: Problem, paths: list[_Path], single: bool) -> None:
     import numpy as np
 
@@ -665,6 +700,7 @@ def _convergence_picture(top: Axes, bottom: Axes, problem: Problem, paths: list[
     for tol in tols:
         bottom.axhline(tol, color="grey", linestyle=":", linewidth=1.2, label=f"tol = {tol:g}")
     for ax in (top, bottom):
+        _log_limits(ax, [v for line in ax.get_lines() for v in line.get_ydata()])
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
     sign = "f_{\\mathrm{best}} - f" if maximize else "f - f_{\\mathrm{best}}"
