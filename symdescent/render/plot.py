@@ -412,6 +412,7 @@ def _contour_picture(
             cmap = "viridis"
             norm = BoundaryNorm(levels, 256)
             filled = ax.contourf(grid_x, grid_y, clipped, levels=levels, cmap=cmap, norm=norm)
+            filled.set_rasterized(True)  # keeps svg and pdf files small; lines and text stay vectors
             ax.contour(
                 grid_x, grid_y, clipped, levels=levels, colors="white", linewidths=0.5, alpha=0.35, linestyles="solid"
             )
