@@ -354,3 +354,40 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(
         plot_run(problem, result, target)
     assert target.read_bytes() == b"the old picture"
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("expr", "start", "variables"),
+    [
+        (SEED, (0, 0), None),  # converged at the start: a single point
+        ("x**2", (0,), None),
+        ("x**2 + y**2 + z**2", (0, 0, 0), None),  # nothing positive for the log scales
+        ("x**2", (1, 1), ("x", "y")),  # f does not depend on y
+        ("sqrt(x) + abs(y)", (1, 1), None),  # undefined left of x = 0, and the run falls off the edge
+    ],
+)
+def test_edge_cases_still_make_a_picture(expr: str, start, variables, tmp_path: Path) -> None:
+    problem = make_problem(expr, variables=variables)
+    result = minimize(problem, start, lr=0.1, max_steps=50)
+    figure = run_figure(problem, result)
+    (path,) = lines(figure)
+    assert all(math.isfinite(v) for v in path.get_ydata())
+    plot_run(problem, result, tmp_path / "edge.png")
+    assert_valid_picture(tmp_path / "edge.png", "png")
+
+
+def test_functions_numpy_cannot_evaluate_fall_back_to_the_math_module(seed, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sympy
+
+    problem, result = seed
+    real_lambdify = sympy.lambdify
+
+    def no_numpy(*args, **kwargs):
+        if kwargs.get("modules") == "numpy":
+            raise NameError("no NumPy counterpart")
+        return real_lambdify(*args, **kwargs)
+
+    monkeypatch.setattr(sympy, "lambdify", no_numpy)
+    figure = run_figure(problem, result)
+    assert figure.axes[0].collections, "the contours are drawn all the same"
+    assert figure.axes[1].get_ylabel() == "f"

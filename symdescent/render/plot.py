@@ -611,7 +611,7 @@ def _path_label(p: _Path, single: bool, points: int) -> str:
         name = "path"
     steps = p.steps[-1].step if p.steps else 0
     markers = "a marker per step" if points <= MARKERS else "markers evenly along it"
-    return f"{name}: {steps} steps ({markers})"
+    return f"{name}: {steps} step{'' if steps == 1 else 's'} ({markers})"
 
 
 def _legend(figure: Figure, ax: Axes, paths: list[_Path], single: bool) -> None:
@@ -675,6 +675,7 @@ def _log_limits(ax: Axes, values: Sequence[float]) -> None:
     positive = [math.log10(v) for v in values if v > 0 and math.isfinite(v)]
     if not positive:
         ax.set_ylim(0.1, 10.0)
+        ax.text(0.5, 0.5, "0 at every step: nothing to show on a log scale", transform=ax.transAxes, ha="center")
         return
     low, high = min(positive), max(positive)
     margin = max(0.05 * (high - low), 0.2)
@@ -684,6 +685,7 @@ def _log_limits(ax: Axes, values: Sequence[float]) -> None:
 
 def _convergence_picture(top: Axes, bottom: Axes, problem: Problem, paths: list[_Path], single: bool) -> None:
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     maximize = paths[0].result.maximize
     finite_f = [s.f for p in paths for s in p.steps]
@@ -708,6 +710,9 @@ def _convergence_picture(top: Axes, bottom: Axes, problem: Problem, paths: list[
     top.set_ylabel(f"${sign}$")
     bottom.set_ylabel(r"$\|\nabla f\|$")
     bottom.set_xlabel("step")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if max((p.steps[-1].step for p in paths if p.steps), default=0) == 0:
+        bottom.set_xlim(-1, 1)
     top.set_title(
         f"{'highest' if maximize else 'lowest'} f reached: f_best = {_number(best)}   ({problem.dimension} variables)",
         fontsize=10,
