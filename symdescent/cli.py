@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from symdescent.problem import Problem
     from symdescent.render import Renderer
+    from symdescent.render.plot import PlotRenderer
     from symdescent.result import Status, Step
 
 
@@ -336,6 +337,11 @@ FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl")
     "--digits", default=6, show_default=True, type=click.IntRange(1, 17), help="Significant digits in the table."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only the final point, values separated by spaces.")
+@click.option(
+    "--plot",
+    metavar="FILE",
+    help='Also write a picture of the run to FILE.png, .svg or .pdf (needs: pip install "symdescent[plot]").',
+)
 @handle_errors
 def run(
     expr: str,
@@ -351,6 +357,7 @@ def run(
     every: int | None,
     digits: int,
     quiet: bool,
+    plot: str | None,
 ) -> None:
     """Iterate gradient descent on EXPR from --start and print every step.
 
@@ -374,10 +381,11 @@ def run(
     )
     if fmt == "auto":
         fmt = "table" if streams.stdout_isatty else "csv"
+    plotter = _plotter(problem, plot)
     renderer = _renderer("quiet" if quiet else fmt, streams, problem, digits=digits, elide=every is None)
     shown: list[Step] = []
     try:
-        for step in thinned(run_, every or 1):
+        for step in thinned(plotter.recording(run_) if plotter else run_, every or 1):
             renderer.step(step)
             shown.append(step)
     except KeyboardInterrupt:
@@ -389,7 +397,21 @@ def run(
     renderer.finish(result)
     if (fmt != "table" or quiet) and not result.success:
         click.echo(f"{result.status}: {result.message}", err=True)
+    if plotter:
+        # Every step taken, also of a run that diverged, hit the limit or was interrupted.
+        plotter.step(run_.last)
+        plotter.finish(result)
+        click.echo(f"Picture written to {plot}", err=True)
     sys.exit(exit_code_for(result.status))
+
+
+def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
+    """The --plot renderer, checked (format, matplotlib, directory) before the run starts."""
+    if path is None:
+        return None
+    from symdescent.render.plot import PlotRenderer
+
+    return PlotRenderer(problem, path)
 
 
 def thinned(steps: Iterable[Step], every: int) -> Iterator[Step]:

@@ -14,6 +14,7 @@ from rich.text import Text
 from symdescent.problem import Problem
 from symdescent.render.mathtext import inline, signature
 from symdescent.render.numbers import human
+from symdescent.render.sparkline import sparkline
 from symdescent.result import Result, Status, Step
 
 #: Rows kept from each end of a long run when the middle is hidden.
@@ -21,6 +22,9 @@ HEAD_ROWS = 10
 TAIL_ROWS = 10
 #: Beyond this many variables the table shows f and ‖∇f‖ only.
 MAX_VARIABLE_COLUMNS = 6
+#: The summary's sparkline: at most this many characters, for runs of at least this many steps.
+SPARKLINE_WIDTH = 60
+SPARKLINE_MIN_STEPS = 3
 
 _STATUS_STYLE = {
     Status.CONVERGED: ("✔", "bold green"),
@@ -109,6 +113,20 @@ class TableRenderer:
         text.append(point)
         text.append("\n  f            ", style="dim")
         text.append(human(result.f, self._digits), style="bold")
+        text.append(self._sparkline(result))
+        return text
+
+    def _sparkline(self, result: Result) -> Text:
+        """The shape of the descent on one line: log(f − min f) over the steps shown."""
+        steps = self._steps
+        text = Text()
+        if len(steps) < SPARKLINE_MIN_STEPS:
+            return text
+        # Ascent: the distance below the best value, so that both read as a fall to ▁.
+        values = [-s.f for s in steps] if result.maximize else [s.f for s in steps]
+        text.append("\n  max f − f    " if result.maximize else "\n  f − min f    ", style="dim")
+        text.append(sparkline(values, SPARKLINE_WIDTH), style="cyan")
+        text.append(f"  log scale, steps {steps[0].step}–{steps[-1].step}", style="dim")
         return text
 
 
