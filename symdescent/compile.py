@@ -37,7 +37,9 @@ class FastMathPrinter(PythonCodePrinter):
         exponent = expr.exp
         if exponent.is_Integer and 2 <= int(exponent) <= 4:
             base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
-            return "*".join([base] * int(exponent))
+            # bracketed, because the printer places a power where only an atom
+            # is safe: 2/x**3 must not become 2/x*x*x
+            return "(" + "*".join([base] * int(exponent)) + ")"
         return super()._print_Pow(expr, rational=rational)
 
     # SymPy differentiates abs(u), for a u not known to be real, with re(),
