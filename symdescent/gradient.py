@@ -27,6 +27,6 @@ def evaluate_gradient(problem: Problem, at: str | None) -> GradientReport:
     """The symbolic gradient, evaluated at ``at`` (text like ``1,2``) when given."""
     if at is None:
         return GradientReport(problem)
-    point = point_values(problem, at)
-    step = evaluate(problem, point)
+    point = point_values(problem, at, what="the --at point")
+    step = evaluate(problem, point, hint="choose another --at point")
     return GradientReport(problem, point, tuple(float(g) for g in step.grad), step.grad_norm, float(step.f))

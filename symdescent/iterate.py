@@ -61,7 +61,7 @@ class Run(Iterator[Step]):
         self.tol = tol
         self.maximize = maximize
         self.start = point_values(problem, x0)
-        first = evaluate(problem, self.start)
+        first = self.first = evaluate(problem, self.start)
         self.status: Status | None = None
         self.message = ""
         self.last: Step = first
@@ -110,6 +110,7 @@ class Run(Iterator[Step]):
             tol=self.tol,
             lr=self.optimizer.params.get("lr", math.nan),
             reason=reason,
+            start_norm=self.first.grad_norm,
         )
 
     def _loop(self, step: Step) -> Iterator[Step]:
@@ -187,7 +188,7 @@ def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **o
 # -- the start point and failures ------------------------------------------------
 
 
-def evaluate(problem: Problem, x: tuple[float, ...]) -> Step:
+def evaluate(problem: Problem, x: tuple[float, ...], hint: str = "choose another start point") -> Step:
     """f, ∇f and ‖∇f‖ at x as step 0; :class:`StartPointError` naming the culprit if undefined there."""
     try:
         f, *g = problem.value_and_grad(*x)
@@ -197,7 +198,7 @@ def evaluate(problem: Problem, x: tuple[float, ...]) -> Step:
         reason = _nonfinite_reason(f, norm)
     except _NUMERIC_ERRORS as error:
         reason = diagnose(problem, x, error)
-    raise StartPointError(reason, hint="choose another start point")
+    raise StartPointError(reason, hint=hint)
 
 
 def _nonfinite_reason(f: float, norm: float) -> str:

@@ -138,7 +138,8 @@ def tokenize(text: str) -> list[Token]:
         if kind == "space":
             continue
         if kind == "bad":
-            raise _error(_describe_bad_char(value), column)
+            message, hint = _describe_bad_char(value)
+            raise _error(message, column, hint)
         if kind == "op" and value == "//":
             raise _error("'//' (floor division) is not supported", column)
         if kind == "op" and value == "^":
@@ -150,13 +151,22 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def _describe_bad_char(char: str) -> str:
+#: ASCII spellings of characters people paste from documents.
+_LOOKALIKES = {"−": "-", "–": "-", "—": "-", "×": "*", "·": "*", "∙": "*", "÷": "/", "²": "**2", "³": "**3", "π": "pi"}
+
+
+def _describe_bad_char(char: str) -> tuple[str, str | None]:
+    """The message for a character outside the grammar, and a hint to fix it if there is one."""
     if char in _BAD_CHARS:
-        return _BAD_CHARS[char]
+        return _BAD_CHARS[char], None
     if char.isascii() and char.isprintable():
-        return f"unexpected character {char!r}"
+        return f"unexpected character {char!r}", None
     name = unicodedata.name(char, "unnamed")
-    return f"unsupported character {char!r} (U+{ord(char):04X} {name}); use ASCII letters, digits and + - * / ^ ( )"
+    message = f"unsupported character {char!r} (U+{ord(char):04X} {name})"
+    plain = _LOOKALIKES.get(char) or unicodedata.normalize("NFKC", char)
+    if plain.isascii() and plain.strip() and plain.isprintable():
+        return message, f"type {plain!r} instead"
+    return message, "use ASCII letters, digits and + - * / ^ ( )"
 
 
 class Parser:

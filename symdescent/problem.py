@@ -132,22 +132,32 @@ def _short(value: object) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def point_values(problem: Problem, values: Sequence[float | str | sp.Expr] | str) -> tuple[float, ...]:
-    """A start point as floats: ``"1,2"``, ``"x=1,y=2"``, ``(1, 2)`` or ``{"x": 1}``-like text.
+def point_values(
+    problem: Problem,
+    values: Sequence[float | str | sp.Expr] | Mapping[str, float | str | sp.Expr] | str | float,
+    what: str = "the start point",
+) -> tuple[float, ...]:
+    """A point as floats, from ``"1,2"``, ``"x=1,y=2"``, ``(1, 2)``, ``{"x": 1, "y": 2}`` or, in 1-D, ``1``.
 
-    Values may be exact (``1/3``, ``pi/4``) and negative.
+    Values may be exact (``1/3``, ``pi/4``) and negative. ``what`` names the
+    point in messages (``the start point``, ``the --at point``).
     """
     names = problem.names
     if isinstance(values, str):
-        values = _split_point(values, names)
+        values = _split_point(values, names, what)
+    elif isinstance(values, Mapping):
+        values = _named_values(dict(values), names, what)
+    elif isinstance(values, int | float | sp.Expr):
+        values = (values,)
     if len(values) != len(names):
         raise InputError(
-            f"the start point has {len(values)} value(s) but the function has {len(names)} variable(s): "
-            f"{', '.join(names)}"
+            f"{what} has {len(values)} value(s) but the function has {len(names)} variable(s): {', '.join(names)}"
         )
     floats = []
     for name, value in zip(names, values, strict=True):
-        number = parse_constant(value, f"the start value of {name}") if isinstance(value, str) else _as_expr(value)
+        if isinstance(value, str) and not value.strip():
+            raise InputError(f"{what} has no value for {name} (an empty item between commas)")
+        number = parse_constant(value, f"the value of {name}") if isinstance(value, str) else _as_expr(value)
         try:
             as_float = float(number)
         except (TypeError, OverflowError):
@@ -158,7 +168,17 @@ def point_values(problem: Problem, values: Sequence[float | str | sp.Expr] | str
     return tuple(floats)
 
 
-def _split_point(text: str, names: Sequence[str]) -> list[str]:
+def _named_values(given: dict[str, object], names: Sequence[str], what: str) -> list[object]:
+    unknown = [n for n in given if n not in names]
+    if unknown:
+        raise InputError(f"{unknown[0]!r} is not a variable of the function (variables: {', '.join(names)})")
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise InputError(f"{what} has no value for {', '.join(missing)}")
+    return [given[n] for n in names]
+
+
+def _split_point(text: str, names: Sequence[str], what: str) -> list[str]:
     parts = split_top_level(text)
     if not any("=" in part for part in parts):
         return parts
@@ -168,15 +188,10 @@ def _split_point(text: str, names: Sequence[str]) -> list[str]:
         name = name.strip()
         if not sep:
             raise InputError(f"mix of named and unnamed values in {text!r}: write x=1,y=2 or 1,2")
-        if name not in names:
-            raise InputError(f"{name!r} is not a variable of the function (variables: {', '.join(names)})")
         if name in given:
             raise InputError(f"{name} is given twice in {text!r}")
         given[name] = value
-    missing = [n for n in names if n not in given]
-    if missing:
-        raise InputError(f"no value for {', '.join(missing)} in {text!r}")
-    return [given[n] for n in names]
+    return _named_values(given, names, what)  # type: ignore[return-value]
 
 
 def split_top_level(text: str) -> list[str]:

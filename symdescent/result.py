@@ -27,17 +27,25 @@ class Status(enum.StrEnum):
 MESSAGES: dict[Status, str] = {
     Status.CONVERGED: "‖∇f‖ = {grad_norm:.3g} ≤ tol = {tol:g} after {steps} steps",
     Status.COMPLETED: "all {steps} steps done (tol = 0); ‖∇f‖ = {grad_norm:.3g}",
-    Status.MAX_STEPS: (
-        "step limit reached after {steps} steps with ‖∇f‖ = {grad_norm:.3g} > tol = {tol:g}; "
-        "allow more steps or a larger learning rate"
-    ),
+    Status.MAX_STEPS: "step limit reached after {steps} steps with ‖∇f‖ = {grad_norm:.3g} > tol = {tol:g}; {advice}",
     Status.DIVERGED: "at step {steps}, {reason}; try a smaller learning rate (now {lr:g})",
     Status.INTERRUPTED: "stopped by the user after {steps} steps; ‖∇f‖ = {grad_norm:.3g}",
 }
 
 
+#: What to try when the step limit is reached, by whether ‖∇f‖ went down at all.
+ADVICE_SLOW = "allow more steps or a larger learning rate"
+ADVICE_STUCK = (
+    "‖∇f‖ did not go down from {start_norm:.3g} at the start, so the steps may overshoot: try a smaller learning rate"
+)
+
+
 def status_message(status: Status, **fields: Any) -> str:
     """The status's message with its fields filled in."""
+    if status is Status.MAX_STEPS and "advice" not in fields:
+        start_norm = fields.get("start_norm")
+        stuck = start_norm is not None and fields["grad_norm"] >= start_norm
+        fields["advice"] = ADVICE_STUCK.format(start_norm=start_norm) if stuck else ADVICE_SLOW
     return MESSAGES[status].format(**fields)
 
 

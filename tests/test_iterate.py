@@ -66,6 +66,28 @@ def test_step_limit() -> None:
     assert result.x[0] == pytest.approx(0.98**5)
 
 
+def test_step_limit_advice_depends_on_progress() -> None:
+    slow = minimize("x**2", (1,), lr=0.01, max_steps=5)
+    assert slow.message.endswith("allow more steps or a larger learning rate")
+    stuck = minimize("abs(x)", (1,), lr=0.3, max_steps=50)  # bounces around the kink with |f'| = 1
+    assert stuck.status is Status.MAX_STEPS
+    assert "did not go down from 1 at the start" in stuck.message
+
+
+def test_reciprocal_converges_to_its_minimum() -> None:
+    result = minimize("x + 1/x", (2,), lr=0.1)
+    assert result.status is Status.CONVERGED
+    assert result.x[0] == pytest.approx(1.0, abs=1e-6)
+    assert result.history[0].grad == (0.75,)
+
+
+def test_start_point_as_mapping_or_number() -> None:
+    assert minimize("x**2+y**2", {"x": 1, "y": 2}, max_steps=0).start == (1.0, 2.0)
+    assert minimize("x**2", 3, max_steps=0).start == (3.0,)
+    with pytest.raises(InputError, match="no value for y"):
+        minimize("x**2+y**2", {"x": 1})
+
+
 def test_converged_at_the_start() -> None:
     result = minimize("x**2", (0,), lr=0.1)
     assert (result.status, result.steps) == (Status.CONVERGED, 0)
