@@ -77,6 +77,10 @@ class Result:
     tol: float = 0.0
     max_steps: int = 0
     maximize: bool = False
+    #: Evaluations of f, ∇f and the Hessian (scipy's nfev, njev, nhev), the start point's included.
+    nfev: int = 0
+    ngev: int = 0
+    nhev: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -49,6 +49,9 @@ def result_dict(result: Result, *, history: bool = True) -> dict[str, Any]:
             "tol": result.tol,
             "max_steps": result.max_steps,
             "maximize": result.maximize,
+            "nfev": result.nfev,
+            "ngev": result.ngev,
+            "nhev": result.nhev,
         }
     )
     return data
