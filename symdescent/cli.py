@@ -135,6 +135,8 @@ EXAMPLES_RUN = """
 Examples:
   symdescent run "x**2+y**2" --start 1,2 --lr 0.1
   symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --lr 0.001 --steps 20000 --every 1000
+  symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --method newton
+  symdescent run "x^2 + 10*y^2" --start 1,1 --method momentum --lr 0.05 --momentum 0.5
   symdescent run "a*x^2 + y^2" --param a=3 --start x=1,y=-1 --format json
   echo "x^4 - 3*x" | symdescent run - --start 1 -q
 """
@@ -219,6 +221,54 @@ def number_option(text: str, what: str, *, positive: bool) -> float:
     return value
 
 
+METHODS = (
+    "gd",
+    "momentum",
+    "nesterov",
+    "adam",
+    "rmsprop",
+    "adagrad",
+    "newton",
+    "backtracking",
+    "exact-line",
+    "cg",
+)
+
+#: The methods' own options: CLI name -> (keyword, help).
+METHOD_OPTIONS = {
+    "--momentum": ("momentum", "μ for momentum and nesterov, in [0, 1) (default 0.9)."),
+    "--beta1": ("beta1", "Adam's β₁, in [0, 1) (default 0.9)."),
+    "--beta2": ("beta2", "Adam's β₂, in [0, 1) (default 0.999)."),
+    "--decay": ("decay", "RMSprop's ρ (torch's alpha), in [0, 1) (default 0.99)."),
+    "--eps": ("eps", "ε added to the denominator: adam, rmsprop 1e-8; adagrad 1e-10."),
+}
+
+
+def method_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--momentum, --beta1, --beta2, --decay, --eps: each method takes the ones it uses."""
+    for flag, (name, text) in reversed(METHOD_OPTIONS.items()):
+        command = click.option(flag, name, default=None, metavar="B", help=text)(command)
+    return command
+
+
+def hyperparameters(**given: str | None) -> dict[str, float]:
+    """The options the user gave, as numbers (the methods supply their own defaults for the rest)."""
+    values = {}
+    for name, text in given.items():
+        if text is not None:
+            values[name] = number_option(text, f"--{name}", positive=name in ("lr", "eps"))
+    return values
+
+
+def methods_help() -> str:
+    """Each method and its update rule, for --help (no SymPy needed)."""
+    from symdescent.optimizers import UPDATE_RULES
+
+    width = max(map(len, UPDATE_RULES))
+    rules = "\n".join(f"  {name:<{width}}  {rule}" for name, rule in UPDATE_RULES.items())
+    return f"\n\b\nMethods (--method) and their update rules:\n{rules}\n"
+
+
 # -- commands -------------------------------------------------------------------------
 
 
@@ -276,14 +326,25 @@ FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl")
     "--start", required=True, metavar="V", help="Start point: 1,2 or x=1,y=2; exact values like 1/3 or pi/4 work."
 )
 @click.option(
-    "--lr", default="0.1", show_default=True, metavar="A", help="Learning rate α (step size), positive; 1/10 works."
+    "--lr",
+    default=None,
+    metavar="A",
+    help="Learning rate α (step size), positive; 1/10 works. Default 0.1; backtracking starts from 1; "
+    "newton, exact-line and cg choose their own steps.",
 )
 @click.option("--steps", default=1000, show_default=True, type=click.IntRange(min=0), help="At most this many updates.")
 @click.option(
     "--tol", default="1e-6", show_default=True, metavar="T", help="Stop when ‖∇f‖ ≤ T; 0 runs exactly --steps updates."
 )
-@click.option("--method", default="gd", show_default=True, type=click.Choice(["gd"]), help="gd: x ← x − α∇f(x).")
-@click.option("--maximize", is_flag=True, help="Gradient ascent: x ← x + α∇f(x).")
+@click.option(
+    "--method",
+    default="gd",
+    show_default=True,
+    type=click.Choice(METHODS),
+    help="The optimiser; its update rule is listed below.",
+)
+@method_options
+@click.option("--maximize", is_flag=True, help="Maximise f (every method then minimises −f; gd: x ← x + α∇f(x)).")
 @click.option(
     "--format",
     "fmt",
@@ -318,8 +379,9 @@ def run(
     every: int | None,
     digits: int,
     quiet: bool,
+    **method_params: str | None,
 ) -> None:
-    """Iterate gradient descent on EXPR from --start and print every step.
+    """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
 
     Step 0 is the start point; step k is the point after k updates. The
     table hides the middle of long runs (unless --every); machine formats
@@ -334,7 +396,7 @@ def run(
         problem,
         start,
         method=method,
-        lr=number_option(lr, "--lr", positive=True),
+        **hyperparameters(lr=lr, **method_params),
         max_steps=steps,
         tol=number_option(tol, "--tol", positive=False),
         maximize=maximize,
@@ -419,5 +481,5 @@ def grad(expr: str, variables: str | None, params: str | None, at: str | None, f
     render_gradient(report, fmt, streams.stdout, console)
 
 
-run.help = inspect.cleandoc(run.help or "") + "\n" + FUNCTION_HELP
+run.help = inspect.cleandoc(run.help or "") + "\n" + methods_help() + FUNCTION_HELP
 grad.help = inspect.cleandoc(grad.help or "") + "\n" + FUNCTION_HELP

@@ -19,11 +19,12 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
-
-import sympy as sp
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from symdescent.optimizers.base import Transform, Vector, axpy, dot, times
+
+if TYPE_CHECKING:
+    import sympy as sp
 
 
 class LineSearchState(NamedTuple):
@@ -182,21 +183,22 @@ MAX_SYMBOLIC_VARIABLES = 12
 MAX_SYMBOLIC_DEGREE = 8
 MAX_SYMBOLIC_OPS = 400
 
-_ALPHA = sp.Symbol("alpha", real=True)
-
-
 @functools.lru_cache(maxsize=16)
 def ray_derivative(expression: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Callable[..., list[float]] | None:
     """Coefficients of φ'(α) = d/dα f(x + α d) as one float function of (x, d), lowest degree first.
 
     Derived once per function with SymPy when f is a small polynomial; ``None`` otherwise.
 
+    >>> import sympy as sp
     >>> x = sp.Symbol("x", real=True)
     >>> ray_derivative(x**2, (x,))(3.0, -1.0)   # φ(α) = (3 − α)², φ'(α) = −6 + 2α
     [-6.0, 2.0]
     """
+    import sympy as sp
+
     from symdescent.compile import compile_function
 
+    alpha = sp.Symbol("alpha", real=True)
     n = len(variables)
     if n > MAX_SYMBOLIC_VARIABLES or sp.count_ops(expression) > MAX_SYMBOLIC_OPS:
         return None
@@ -207,9 +209,9 @@ def ray_derivative(expression: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Cal
         return None
     points = sp.symbols(f"p0:{n}", real=True)
     directions = sp.symbols(f"d0:{n}", real=True)
-    ray = {v: p + _ALPHA * dv for v, p, dv in zip(variables, points, directions, strict=True)}
-    derivative = sp.diff(expression.xreplace(ray), _ALPHA)
-    coefficients = sp.Poly(sp.expand(derivative), _ALPHA).all_coeffs()[::-1]
+    ray = {v: p + alpha * dv for v, p, dv in zip(variables, points, directions, strict=True)}
+    derivative = sp.diff(expression.xreplace(ray), alpha)
+    coefficients = sp.Poly(sp.expand(derivative), alpha).all_coeffs()[::-1]
     return compile_function(list(coefficients), [*points, *directions])  # type: ignore[arg-type]
 
 
