@@ -292,7 +292,7 @@ class ExprCommand(click.Command):
                 break
             name = arg.split("=", 1)[0]
             if name.startswith("--") and name not in known:
-                close = difflib.get_close_matches(name, sorted(known), n=3)
+                close = difflib.get_close_matches(name, sorted(known), n=1)
                 raise click.NoSuchOption(name, possibilities=close, ctx=ctx)
         return super().parse_args(ctx, args)
 
