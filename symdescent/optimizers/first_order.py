@@ -108,19 +108,19 @@ def adam(lr: float = 0.1, beta1: float = 0.9, beta2: float = 0.999, eps: float =
     return named("adam", params, chain(scale_by_adam(beta1, beta2, eps), scale_by_learning_rate(lr)))
 
 
-class SquareAverageState(NamedTuple):
+class RmsState(NamedTuple):
     square_avg: Vector
 
 
 def scale_by_rms(decay: float, eps: float) -> Transform:
     """RMSprop's rescaling (Hinton 2012; torch.optim.RMSprop): v ← ρ v + (1 − ρ) g²;  out = g / (√v + ε)."""
 
-    def init(x: Vector) -> SquareAverageState:
-        return SquareAverageState(tuple(0.0 for _ in x))
+    def init(x: Vector) -> RmsState:
+        return RmsState(tuple(0.0 for _ in x))
 
-    def update(updates: Vector, state: SquareAverageState, x: Vector, **extra: Any) -> tuple[Vector, SquareAverageState]:
+    def update(updates: Vector, state: RmsState, x: Vector, **extra: Any) -> tuple[Vector, RmsState]:
         v = tuple(decay * vi + (1 - decay) * g * g for vi, g in zip(state.square_avg, updates, strict=True))
-        return tuple(g / (math.sqrt(vi) + eps) for g, vi in zip(updates, v, strict=True)), SquareAverageState(v)
+        return tuple(g / (math.sqrt(vi) + eps) for g, vi in zip(updates, v, strict=True)), RmsState(v)
 
     return Transform(init, update)
 

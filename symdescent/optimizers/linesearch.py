@@ -17,6 +17,7 @@ chosen α and the number of evaluations they made in their state's ``info``.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -183,6 +184,7 @@ MAX_SYMBOLIC_VARIABLES = 12
 MAX_SYMBOLIC_DEGREE = 8
 MAX_SYMBOLIC_OPS = 400
 
+
 @functools.lru_cache(maxsize=16)
 def ray_derivative(expression: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Callable[..., list[float]] | None:
     """Coefficients of φ'(α) = d/dα f(x + α d) as one float function of (x, d), lowest degree first.
@@ -280,7 +282,7 @@ def _real_roots(coefficients: Sequence[float]) -> list[float]:
     bound = 1 + max(abs(c / p[-1]) for c in p[:-1])
     points = [-bound, *(c for c in _real_roots(_derivative(p)) if -bound < c < bound), bound]
     roots = []
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         fa, fb = _horner(p, a), _horner(p, b)
         if fa == 0:
             roots.append(a)
