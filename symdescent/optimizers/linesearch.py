@@ -218,7 +218,7 @@ def ray_derivative(expression: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Cal
 
 
 def smallest_positive_root(coefficients: Sequence[float]) -> float | None:
-    """The smallest α > 0 where c₀ + c₁α + c₂α² + … crosses from negative to non-negative, or ``None``.
+    """The smallest α > 0 where c₀ + c₁α + c₂α² + … crosses from negative to positive, or ``None``.
 
     That is the first minimum of φ along the ray when these are φ'(α)'s
     coefficients and φ'(0) < 0. The critical points of the polynomial (the
@@ -236,7 +236,7 @@ def smallest_positive_root(coefficients: Sequence[float]) -> float | None:
     cuts = [c for c in _real_roots(_derivative(p)) if 0 < c < bound]
     low = 0.0
     for high in [*cuts, bound]:
-        if _horner(p, high) >= 0:
+        if _horner(p, high) > 0:  # a touch (double root) is no minimum: φ' must turn positive
             return _bisect(p, low, high)
         low = high
     return None
