@@ -81,10 +81,18 @@ class DelimitedCompareRenderer:
 
     def __init__(self, out: TextIO, names: tuple[str, ...], delimiter: str = ",") -> None:
         self._out = out
+        self._names = names
         self._writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-        self._writer.writerow(header(names))
+        self._started = False
+
+    def _header(self) -> None:
+        # written with the first row, so that bad input found before any run prints nothing
+        if not self._started:
+            self._writer.writerow(header(self._names))
+            self._started = True
 
     def run(self, result: Result, seconds: float) -> None:
+        self._header()
         lr = result.params.get("lr")
         self._writer.writerow(
             [
@@ -105,6 +113,7 @@ class DelimitedCompareRenderer:
         self._out.flush()
 
     def finish(self, comparison: Comparison) -> None:
+        self._header()
         self._out.flush()
 
 
