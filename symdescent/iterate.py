@@ -153,7 +153,7 @@ class Run(Iterator[Step]):
             steps=self.last.step,
             grad_norm=self.last.grad_norm,
             tol=self.tol,
-            lr=self.optimizer.params.get("lr", math.nan),
+            lr=self.optimizer.params.get("lr"),
             reason=reason,
         )
 
@@ -178,7 +178,12 @@ class Run(Iterator[Step]):
                 return
             yield step
             grad = tuple(-g for g in step.grad) if maximize else step.grad
-            updates, state = update(grad, state, x, value=-step.f if maximize else step.f, grad=grad, **extra)
+            try:
+                updates, state = update(grad, state, x, value=-step.f if maximize else step.f, grad=grad, **extra)
+            except (OverflowError, ZeroDivisionError, ValueError) as error:
+                # e.g. a Hessian or a line search overflowing far from any minimum
+                self._finish(Status.DIVERGED, f"the {self.optimizer.name} update failed ({error})")
+                return
             x = tuple(map(add, x, updates))
             k += 1
             try:

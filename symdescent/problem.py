@@ -57,7 +57,9 @@ class Problem:
         rows: list[list[sp.Expr]] = [[sp.S.Zero] * n for _ in range(n)]
         for i, gi in enumerate(self.gradient):
             for j in range(i, n):
-                rows[i][j] = rows[j][i] = sp.diff(gi, self.variables[j])
+                # d/dx sign(x) = 2·δ(x): zero wherever the Hessian exists (abs is not twice differentiable at 0)
+                second = sp.diff(gi, self.variables[j]).replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+                rows[i][j] = rows[j][i] = second
         return tuple(tuple(row) for row in rows)
 
     @cached_property

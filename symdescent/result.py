@@ -36,8 +36,14 @@ MESSAGES: dict[Status, str] = {
 }
 
 
+#: Divergence of a method that chooses its own step lengths: there is no learning rate to blame.
+DIVERGED_WITHOUT_LR = "at step {steps}, {reason}; f may be unbounded along the way, or undefined beyond its domain"
+
+
 def status_message(status: Status, **fields: Any) -> str:
-    """The status's message with its fields filled in."""
+    """The status's message with its fields filled in (``lr=None``: the method has no learning rate)."""
+    if status is Status.DIVERGED and fields.get("lr") is None:
+        return DIVERGED_WITHOUT_LR.format(**fields)
     return MESSAGES[status].format(**fields)
 
 

@@ -175,7 +175,8 @@ def test_bad_input_exits_2(args: list[str], message: str) -> None:
 
 
 def test_maximize_compares_climbers() -> None:
-    out = cli("compare", "-(x-1)**2 - y**2", "--start", "0,1", "--methods", "gd,newton,cg", "--maximize", "--format", "json")
+    args = ["--methods", "gd,newton,cg", "--maximize", "--format", "json"]
+    out = cli("compare", "-(x-1)**2 - y**2", "--start", "0,1", *args)
     runs = json.loads(out.stdout)["runs"]
     assert all(r["maximize"] and r["status"] == "converged" for r in runs)
     assert all(r["x"] == pytest.approx([1, 0], abs=1e-6) for r in runs)
@@ -225,6 +226,7 @@ def test_run_refuses_options_the_method_does_not_use() -> None:
 
 
 def test_installed_run_newton_maximize(executable) -> None:
-    proc = run_installed(executable, "run", "-x^2 - (y-1)^2", "--start", "3,4", "--method", "newton", "--maximize", "-q")
+    args = ["--method", "newton", "--maximize", "-q"]
+    proc = run_installed(executable, "run", "-x^2 - (y-1)^2", "--start", "3,4", *args)
     assert proc.returncode == 0, proc.stderr
     assert [float(v) for v in proc.stdout.split()] == pytest.approx([0, 1], abs=1e-12)

@@ -113,7 +113,8 @@ def scale_by_learning_rate(lr: float) -> Transform:
 
 
 def dot(a: Vector, b: Vector) -> float:
-    return math.fsum(ai * bi for ai, bi in zip(a, b, strict=True))
+    # sum, not fsum: far from a minimum an overflow should give inf, not raise
+    return sum(ai * bi for ai, bi in zip(a, b, strict=True))
 
 
 def axpy(alpha: float, x: Vector, y: Vector) -> Vector:
