@@ -279,6 +279,13 @@ def _real_roots(coefficients: Sequence[float]) -> list[float]:
         return []
     if len(p) == 2:
         return [-p[0] / p[1]]
+    if len(p) == 3:
+        c, b, a = p
+        discriminant = b * b - 4 * a * c
+        if discriminant < 0:
+            return []
+        q = -(b + math.copysign(math.sqrt(discriminant), b)) / 2  # no cancellation (Numerical Recipes 5.6)
+        return sorted([q / a, c / q] if q != 0 else [0.0, 0.0])
     bound = 1 + max(abs(c / p[-1]) for c in p[:-1])
     points = [-bound, *(c for c in _real_roots(_derivative(p)) if -bound < c < bound), bound]
     roots = []

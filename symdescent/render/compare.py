@@ -128,8 +128,8 @@ _STATUS_STYLE = {
 #: How each method chooses its step, when it has no learning rate to show.
 #: Why a method with a constant step may stop short of the tolerance (said below the table when it does).
 _WHY = {
-    "rmsprop": "with a constant α, RMSprop's steps stay about α long near the minimum: it circles the minimum "
-    "instead of settling (a smaller α circles closer)",
+    "rmsprop": "with a constant α RMSprop's steps stay about α long near the minimum, so it circles the minimum "
+    "instead of settling; more steps do not help, a smaller α circles closer",
 }
 
 _STEP_RULE = {
@@ -176,13 +176,10 @@ class TableCompareRenderer:
             ("f", "right"),
             ("final point", "right"),
             ("‖∇f‖", "right"),
-            ("f evals", "right"),
-            ("∇f evals", "right"),
         ]:
             table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
         show_hessian = any(r.nhev for r in runs)
-        if show_hessian:
-            table.add_column("H evals", justify="right")
+        table.add_column("evals f / ∇f / H" if show_hessian else "evals f / ∇f", justify="right")
         table.add_column("time", justify="right")
 
         for result, seconds in zip(runs, comparison.seconds, strict=True):
@@ -202,12 +199,9 @@ class TableCompareRenderer:
                 human(result.f, digits),
                 point,
                 human(result.grad_norm, 3),
-                str(result.nfev),
-                str(result.ngev),
+                " / ".join(map(str, (result.nfev, result.ngev, result.nhev)[: 3 if show_hessian else 2])),
+                _duration(seconds),
             ]
-            if show_hessian:
-                row.append(str(result.nhev) if result.nhev else "")
-            row.append(_duration(seconds))
             table.add_row(*row)
 
         notes = Text()
@@ -215,9 +209,11 @@ class TableCompareRenderer:
             if not result.success:
                 mark, style = _STATUS_STYLE[str(result.status)]
                 notes.append(f"{mark} {result.method}", style=style)
-                notes.append(f": {result.message}\n")
                 if result.method in _WHY:
-                    notes.append(f"  {_WHY[result.method]}\n", style="dim")
+                    # the generic advice (more steps, a larger α) is wrong here: say why instead
+                    notes.append(f": {result.message.split(';')[0]}\n  {_WHY[result.method]}\n")
+                else:
+                    notes.append(f": {result.message}\n")
         if comparison.interrupted:
             notes.append("■ interrupted: the methods after the last row did not run\n", style="yellow")
         self._console.print(Group(heading, table, notes) if notes else Group(heading, table))
