@@ -162,7 +162,7 @@ class Run(Iterator[Step]):
         update = self.optimizer.update
         tol, max_steps, maximize = self.tol, self.max_steps, self.maximize
         hypot, isfinite, add = math.hypot, math.isfinite, operator.add
-        extra = self._extra_arguments()
+        extra = self._extra_arguments() if self.optimizer.needs_extra else None
         x = step.x
         state = self.optimizer.init(x)
         k = 0
@@ -179,7 +179,10 @@ class Run(Iterator[Step]):
             yield step
             grad = tuple(-g for g in step.grad) if maximize else step.grad
             try:
-                updates, state = update(grad, state, x, value=-step.f if maximize else step.f, grad=grad, **extra)
+                if extra is None:
+                    updates, state = update(grad, state, x)
+                else:
+                    updates, state = update(grad, state, x, value=-step.f if maximize else step.f, grad=grad, **extra)
             except (OverflowError, ZeroDivisionError, ValueError) as error:
                 # e.g. a Hessian or a line search overflowing far from any minimum
                 self._finish(Status.DIVERGED, f"the {self.optimizer.name} update failed ({error})")

@@ -209,6 +209,9 @@ def test_run_every_method_from_the_cli(method: str) -> None:
     assert data["method"] == method and data["status"] == "converged"
     if method in ("newton", "backtracking", "exact-line", "cg"):
         assert "info" in data["history"][1]
+    if method == "cg":
+        info = data["history"][1]["info"]
+        assert info["restart"] is True and isinstance(info["nfev"], int) and isinstance(info["alpha"], float)
 
 
 def test_run_table_shows_what_the_line_search_chose() -> None:

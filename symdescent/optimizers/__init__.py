@@ -59,12 +59,13 @@ def backtracking(lr: float = 1.0, c1: float = 1e-4, shrink: float = 0.5) -> Opti
     """Steepest descent with Armijo backtracking: α = lr, lr/2, … until f(x − α∇f) ≤ f − c₁ α ‖∇f‖²."""
     lr = positive("the learning rate", lr)
     params = {"lr": lr, "c1": c1, "shrink": shrink}
-    return named("backtracking", params, chain(scale(-1.0), scale_by_backtracking(lr, c1, shrink)))
+    transform = chain(scale(-1.0), scale_by_backtracking(lr, c1, shrink))
+    return named("backtracking", params, transform, needs_extra=True)
 
 
 def exact_line() -> Optimizer:
     """Steepest descent with exact line search: α = argmin_{α>0} f(x − α∇f)."""
-    return named("exact-line", {}, chain(scale(-1.0), scale_by_exact_line()))
+    return named("exact-line", {}, chain(scale(-1.0), scale_by_exact_line()), needs_extra=True)
 
 
 def newton(c1: float = 1e-4, shrink: float = 0.5) -> Optimizer:
@@ -73,14 +74,14 @@ def newton(c1: float = 1e-4, shrink: float = 0.5) -> Optimizer:
     Where H is not positive definite, d = −∇f (reported as a fallback).
     """
     transform = chain(scale(-1.0), newton_direction(), scale_by_backtracking(1.0, c1, shrink))
-    return named("newton", {"c1": c1, "shrink": shrink}, transform)
+    return named("newton", {"c1": c1, "shrink": shrink}, transform, needs_extra=True)
 
 
 def cg(c1: float = 1e-4, c2: float = 0.1, restart_every: int | None = None) -> Optimizer:
     """Nonlinear conjugate gradient, Polak–Ribière+, with a strong-Wolfe line search."""
     params: dict[str, Any] = {"c1": c1, "c2": c2, "restart_every": restart_every or "n"}
     transform = chain(scale(-1.0), polak_ribiere_direction(restart_every), scale_by_strong_wolfe(c1, c2))
-    return named("cg", params, transform)
+    return named("cg", params, transform, needs_extra=True)
 
 
 #: Optimiser constructors by the name ``--method`` uses.

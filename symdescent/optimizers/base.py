@@ -41,17 +41,22 @@ class Transform(NamedTuple):
 
 
 class Optimizer(NamedTuple):
-    """A named update rule with its hyperparameters: what ``--method`` selects."""
+    """A named update rule with its hyperparameters: what ``--method`` selects.
+
+    ``needs_extra`` says whether ``update`` reads the loop's extra arguments
+    (line searches, Newton); the loop skips building them for the others.
+    """
 
     name: str
     params: Mapping[str, Any]
     init: Callable[[Vector], Any]
     update: Callable[..., tuple[Vector, Any]]
+    needs_extra: bool = False
 
 
-def named(name: str, params: Mapping[str, Any], transform: Transform) -> Optimizer:
+def named(name: str, params: Mapping[str, Any], transform: Transform, *, needs_extra: bool = False) -> Optimizer:
     """Give a transform the name and hyperparameters the output reports."""
-    return Optimizer(name, dict(params), transform.init, transform.update)
+    return Optimizer(name, dict(params), transform.init, transform.update, needs_extra)
 
 
 class EmptyState(NamedTuple):

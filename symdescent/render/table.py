@@ -50,10 +50,13 @@ class TableRenderer:
     def _heading(self, result: Result) -> Text:
         """The function and gradient above the table, left-aligned so that they wrap only at the screen's edge."""
         problem = self._problem
-        method = "Gradient ascent" if result.maximize else _METHOD_TITLES.get(result.method, result.method)
+        method = _METHOD_TITLES.get(result.method, result.method)
+        on = "on"
+        if result.maximize:
+            method, on = ("Gradient ascent", "on") if result.method == "gd" else (method, "maximising")
         show_gradient = problem.dimension <= MAX_VARIABLE_COLUMNS
         text = Text()
-        text.append(f"{method} on {signature(problem.names)} = {inline(problem.expr)}\n", style="bold")
+        text.append(f"{method} {on} {signature(problem.names)} = {inline(problem.expr)}\n", style="bold")
         text.append(_subtitle(problem, dict(result.params), show_gradient), style="dim")
         return text
 
