@@ -233,3 +233,14 @@ def test_installed_run_newton_maximize(executable) -> None:
     proc = run_installed(executable, "run", "-x^2 - (y-1)^2", "--start", "3,4", *args)
     assert proc.returncode == 0, proc.stderr
     assert [float(v) for v in proc.stdout.split()] == pytest.approx([0, 1], abs=1e-12)
+
+
+def test_readme_documents_every_method_and_compare() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for method in OPTIMIZERS:
+        assert f"| `{method}` |" in readme
+    assert "### `symdescent compare EXPR --start V`" in readme
+    for option in ("--methods", "--momentum", "--beta1", "--beta2", "--decay", "--eps"):
+        assert f"`{option}" in readme
