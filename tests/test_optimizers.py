@@ -240,6 +240,9 @@ def test_ray_derivative_is_derived_once_and_only_for_small_polynomials() -> None
     # φ(α) = (1 + α·1)² + 3(2 + α·(−1))²: φ'(α) = 2(1 + α) − 6(2 − α) = −10 + 8α
     assert list(coefficients(1.0, 2.0, 1.0, -1.0)) == pytest.approx([-10.0, 8.0])
     assert ray_derivative(sp.exp(x) + y, (x, y)) is None
+    # (x1 + … + x12)⁸ has 75,582 terms once expanded: refused before expanding anything
+    many = sp.symbols("x1:13", real=True)
+    assert ray_derivative(sp.Add(*many) ** 8, many) is None
 
 
 def test_params_record_every_hyperparameter() -> None:

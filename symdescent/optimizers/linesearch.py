@@ -182,7 +182,8 @@ def scale_by_strong_wolfe(c1: float = 1e-4, c2: float = 0.1) -> Transform:
 #: Derive φ'(α) symbolically only for polynomials this small: beyond, the expansion costs more than it saves.
 MAX_SYMBOLIC_VARIABLES = 12
 MAX_SYMBOLIC_DEGREE = 8
-MAX_SYMBOLIC_OPS = 400
+#: ... and when expanding f, and then f(x + αd), makes at most this many terms (estimated before expanding).
+MAX_SYMBOLIC_TERMS = 2000
 
 
 @functools.lru_cache(maxsize=16)
@@ -202,12 +203,15 @@ def ray_derivative(expression: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Cal
 
     alpha = sp.Symbol("alpha", real=True)
     n = len(variables)
-    if n > MAX_SYMBOLIC_VARIABLES or sp.count_ops(expression) > MAX_SYMBOLIC_OPS:
+    if n > MAX_SYMBOLIC_VARIABLES or not expression.is_polynomial(*variables):
         return None
-    if not expression.is_polynomial(*variables):
+    if _expanded_terms(expression, MAX_SYMBOLIC_TERMS) > MAX_SYMBOLIC_TERMS:
         return None
-    degree = sp.Poly(expression, *variables).total_degree()
-    if degree > MAX_SYMBOLIC_DEGREE:
+    polynomial = sp.Poly(expression, *variables)
+    if polynomial.total_degree() > MAX_SYMBOLIC_DEGREE:
+        return None
+    # x = p + αd turns the monomial Π xᵥ^eᵥ into Π (eᵥ + 1) terms
+    if sum(math.prod(e + 1 for e in monomial) for monomial in polynomial.monoms()) > MAX_SYMBOLIC_TERMS:
         return None
     points = sp.symbols(f"p0:{n}", real=True)
     directions = sp.symbols(f"d0:{n}", real=True)
@@ -215,6 +219,32 @@ def ray_derivative(expression: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Cal
     derivative = sp.diff(expression.xreplace(ray), alpha)
     coefficients = sp.Poly(sp.expand(derivative), alpha).all_coeffs()[::-1]
     return compile_function(list(coefficients), [*points, *directions])  # type: ignore[arg-type]
+
+
+def _expanded_terms(expression: sp.Expr, limit: int) -> int:
+    """An upper bound on the number of terms of ``expand(expression)``, without expanding; stops past ``limit``."""
+    from math import comb
+
+    if expression.is_Add:
+        total = 0
+        for arg in expression.args:
+            total += _expanded_terms(arg, limit)
+            if total > limit:
+                break
+        return total
+    if expression.is_Mul:
+        product = 1
+        for arg in expression.args:
+            product *= _expanded_terms(arg, limit)
+            if product > limit:
+                break
+        return product
+    if expression.is_Pow and expression.exp.is_Integer and expression.exp > 0:
+        base = _expanded_terms(expression.base, limit)
+        exponent = int(expression.exp)
+        # monomials of degree ``exponent`` in ``base`` terms (``comb`` of huge numbers would be slow)
+        return limit + 1 if base > limit or exponent > limit else min(comb(base + exponent - 1, exponent), limit + 1)
+    return 1
 
 
 def smallest_positive_root(coefficients: Sequence[float]) -> float | None:
