@@ -576,7 +576,11 @@ def compare(
         **hyperparameters(**method_params),
     )
     renderer.finish(comparison)
-    sys.exit(ExitCode.INTERRUPTED if comparison.interrupted else ExitCode.OK)
+    if comparison.interrupted:
+        if fmt != "table":
+            click.echo(f"interrupted: during {comparison.runs[-1].method}; the methods after it did not run", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    sys.exit(ExitCode.OK)
 
 
 def _positive_number(text: str, what: str) -> float:

@@ -244,3 +244,37 @@ def test_readme_documents_every_method_and_compare() -> None:
     assert "### `symdescent compare EXPR --start V`" in readme
     for option in ("--methods", "--momentum", "--beta1", "--beta2", "--decay", "--eps"):
         assert f"`{option}" in readme
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_ctrl_c_keeps_the_runs_so_far_and_exits_130(monkeypatch, fmt: str) -> None:
+    from symdescent import problem as problem_module
+
+    original = problem_module.Problem.value_and_grad.func  # the cached_property's function
+    calls = {"n": 0}
+
+    def interrupted_after_twenty(self):
+        compiled = original(self)
+
+        def value_and_grad(*x):
+            calls["n"] += 1
+            if calls["n"] > 20:
+                raise KeyboardInterrupt
+            return compiled(*x)
+
+        return value_and_grad
+
+    monkeypatch.setattr(problem_module.Problem, "value_and_grad", property(interrupted_after_twenty))
+    out = cli("compare", ELLIPSE, "--start", "1,1", "--methods", "newton,gd,cg", "--format", fmt)
+    assert out.exit_code == 130
+    if fmt == "json":
+        runs = json.loads(out.stdout)["runs"]
+        assert [(r["method"], r["status"]) for r in runs] == [("newton", "converged"), ("gd", "interrupted")]
+        assert "interrupted: during gd" in out.stderr
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(out.stdout)))
+        assert [r["status"] for r in rows] == ["converged", "interrupted"]
+    else:
+        assert "■ gd: stopped by the user" in out.stdout
+        assert "the methods after the last row did not run" in out.stdout
+        assert not any(line.lstrip().startswith("cg ") for line in out.stdout.splitlines())
