@@ -260,13 +260,13 @@ def hyperparameters(**given: str | None) -> dict[str, float]:
     return values
 
 
-def methods_help() -> str:
+def methods_help(option: str = "--method") -> str:
     """Each method and its update rule, for --help (no SymPy needed)."""
     from symdescent.optimizers import UPDATE_RULES
 
     width = max(map(len, UPDATE_RULES))
     rules = "\n".join(f"  {name:<{width}}  {rule}" for name, rule in UPDATE_RULES.items())
-    return f"\n\b\nMethods (--method) and their update rules:\n{rules}\n"
+    return f"\n\b\nMethods ({option}) and their update rules:\n{rules}\n"
 
 
 # -- commands -------------------------------------------------------------------------
@@ -601,4 +601,4 @@ def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int)
 
 run.help = inspect.cleandoc(run.help or "") + "\n" + methods_help() + FUNCTION_HELP
 grad.help = inspect.cleandoc(grad.help or "") + "\n" + FUNCTION_HELP
-compare.help = inspect.cleandoc(compare.help or "") + "\n" + methods_help() + FUNCTION_HELP
+compare.help = inspect.cleandoc(compare.help or "") + "\n" + methods_help("--methods") + FUNCTION_HELP
