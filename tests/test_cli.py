@@ -151,8 +151,8 @@ def test_closed_pipe_ends_quietly(executable) -> None:
     assert proc.stderr == ""
 
 
-@pytest.mark.parametrize("fmt", ["json", "csv", "jsonl"])
-def test_ctrl_c_prints_what_was_done_and_exits_130(executable, fmt: str) -> None:
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_real_sigint_mid_run_exits_130(executable, fmt: str) -> None:
     proc = subprocess.Popen(
         [
             str(executable),
@@ -175,20 +175,54 @@ def test_ctrl_c_prints_what_was_done_and_exits_130(executable, fmt: str) -> None
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the run is under way once the first row is out
+    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=30)
+    rest, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
-    if fmt == "json":
-        data = json.loads(stdout)
-        assert data["status"] == "interrupted"
-        assert data["steps"] > 0
-        assert data["history"][-1]["step"] == data["steps"]
-    elif fmt == "jsonl":
-        last = json.loads(stdout.splitlines()[-1])
+    lines = (first + rest).splitlines()
+    if fmt == "jsonl":
+        last = json.loads(lines[-1])
         assert (last["event"], last["status"]) == ("result", "interrupted")
+        assert last["steps"] > 0
     else:
-        rows = list(csv.DictReader(io.StringIO(stdout)))
+        rows = list(csv.DictReader(io.StringIO("\n".join(lines))))
         assert rows[0]["step"] == "0"
+        assert int(rows[-1]["step"]) > 0
         assert "interrupted" in stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "tsv", "table"])
+def test_interrupt_prints_the_steps_so_far_in_every_format(monkeypatch, fmt: str) -> None:
+    from symdescent import problem as problem_module
+
+    original = problem_module.Problem.value_and_grad.func  # the cached_property's function
+    calls = {"n": 0}
+
+    def interrupted_after_five(self):
+        compiled = original(self)
+
+        def value_and_grad(*x):
+            calls["n"] += 1
+            if calls["n"] > 5:
+                raise KeyboardInterrupt
+            return compiled(*x)
+
+        return value_and_grad
+
+    monkeypatch.setattr(problem_module.Problem, "value_and_grad", property(interrupted_after_five))
+    out = cli("run", SEED, "--start", "1,2", "--format", fmt)
+    assert out.exit_code == 130
+    if fmt == "json":
+        data = json.loads(out.stdout)
+        assert (data["status"], data["steps"]) == ("interrupted", 4)
+        assert [h["step"] for h in data["history"]] == [0, 1, 2, 3, 4]
+    elif fmt == "jsonl":
+        assert json.loads(out.stdout.splitlines()[-1])["status"] == "interrupted"
+    elif fmt == "table":
+        assert "■ interrupted" in out.stdout
+    else:
+        assert out.stdout.splitlines()[-1].split("," if fmt == "csv" else "\t")[0] == "4"
+        assert "interrupted" in out.stderr
