@@ -11,7 +11,6 @@ import math
 from typing import Any, NamedTuple
 
 from symdescent.optimizers.base import (
-    EmptyState,
     Optimizer,
     Transform,
     Vector,
@@ -25,16 +24,9 @@ from symdescent.optimizers.base import (
 
 
 def gd(lr: float = 0.1) -> Optimizer:
-    """Gradient descent: x ← x − α ∇f(x)."""
+    """Gradient descent (Cauchy 1847): x ← x − α ∇f(x)."""
     lr = positive("the learning rate", lr)
-
-    def init(x: Vector) -> EmptyState:
-        return EmptyState()
-
-    def update(updates: Vector, state: EmptyState, x: Vector, **extra: Any) -> tuple[Vector, EmptyState]:
-        return tuple(-lr * g for g in updates), state
-
-    return Optimizer("gd", {"lr": lr}, init, update)
+    return named("gd", {"lr": lr}, scale_by_learning_rate(lr))
 
 
 class TraceState(NamedTuple):
