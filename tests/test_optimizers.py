@@ -312,3 +312,12 @@ def test_maximize_climbs_to_the_maximum(method: str, options: dict) -> None:
         assert all(b.f >= a.f - 1e-12 for a, b in itertools.pairwise(result.history))
     if method == "newton":
         assert result.steps == 1
+
+
+def test_newton_refuses_more_variables_than_it_can_factor_in_time() -> None:
+    from symdescent.optimizers.second_order import MAX_NEWTON_VARIABLES
+
+    n = MAX_NEWTON_VARIABLES + 1
+    function = "+".join(f"x{i}**2" for i in range(1, n + 1))
+    with pytest.raises(InputError, match="at most 100 variables"):
+        minimize(function, (1,) * n, method="newton")

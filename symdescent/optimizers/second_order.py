@@ -10,9 +10,13 @@ import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from symdescent.errors import InputError
 from symdescent.optimizers.base import Transform, Vector, axpy, dot
 
 Matrix = Sequence[Sequence[float]]
+
+#: Beyond this, deriving the Hessian symbolically and factoring it in pure Python each step is too slow to wait for.
+MAX_NEWTON_VARIABLES = 100
 
 
 def cholesky(matrix: Matrix) -> list[list[float]] | None:
@@ -54,6 +58,11 @@ def newton_direction() -> Transform:
     """
 
     def init(x: Vector) -> NewtonState:
+        if len(x) > MAX_NEWTON_VARIABLES:
+            raise InputError(
+                f"newton needs the {len(x)}×{len(x)} Hessian at every step: at most {MAX_NEWTON_VARIABLES} variables",
+                hint="try --method cg, which needs only the gradient",
+            )
         return NewtonState(None)
 
     def update(minus_grad: Vector, state: NewtonState, x: Vector, **extra: Any) -> tuple[Vector, NewtonState]:
