@@ -12,7 +12,9 @@ Names are loaded lazily so that ``symdescent --help`` does not pay for SymPy.
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -49,6 +51,23 @@ if TYPE_CHECKING:
     from symdescent.parsing import parse
     from symdescent.problem import Problem, make_problem
     from symdescent.result import Result, Status, Step
+
+
+class _Package(ModuleType):
+    """Keeps ``symdescent.iterate`` the function once the submodule of the same name is imported.
+
+    Importing ``symdescent.iterate`` (the module) makes Python set the
+    package attribute ``iterate`` to that module, which would shadow the
+    function for every later ``from symdescent import iterate``.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _HOMES and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -140,6 +140,8 @@ EXAMPLES_RUN = """
 Examples:
   symdescent run "x**2+y**2" --start 1,2 --lr 0.1
   symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --lr 0.001 --steps 20000 --every 1000
+  symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --method newton
+  symdescent run "x^2 + 10*y^2" --start 1,1 --method momentum --lr 0.05 --momentum 0.5
   symdescent run "a*x^2 + y^2" --param a=3 --start x=1,y=-1 --format json
   echo "x^4 - 3*x" | symdescent run - --start 1 -q
 """
@@ -224,6 +226,54 @@ def number_option(text: str, what: str, *, positive: bool) -> float:
     return value
 
 
+METHODS = (
+    "gd",
+    "momentum",
+    "nesterov",
+    "adam",
+    "rmsprop",
+    "adagrad",
+    "newton",
+    "backtracking",
+    "exact-line",
+    "cg",
+)
+
+#: The methods' own options: CLI name -> (keyword, help).
+METHOD_OPTIONS = {
+    "--momentum": ("momentum", "μ for momentum and nesterov, in [0, 1) (default 0.9)."),
+    "--beta1": ("beta1", "Adam's β₁, in [0, 1) (default 0.9)."),
+    "--beta2": ("beta2", "Adam's β₂, in [0, 1) (default 0.999)."),
+    "--decay": ("decay", "RMSprop's ρ (torch's alpha), in [0, 1) (default 0.99)."),
+    "--eps": ("eps", "ε added to the denominator: adam, rmsprop 1e-8; adagrad 1e-10."),
+}
+
+
+def method_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--momentum, --beta1, --beta2, --decay, --eps: each method takes the ones it uses."""
+    for flag, (name, text) in reversed(METHOD_OPTIONS.items()):
+        command = click.option(flag, name, default=None, metavar="B", help=text)(command)
+    return command
+
+
+def hyperparameters(**given: str | None) -> dict[str, float]:
+    """The options the user gave, as numbers (the methods supply their own defaults for the rest)."""
+    values = {}
+    for name, text in given.items():
+        if text is not None:
+            values[name] = number_option(text, f"--{name}", positive=name in ("lr", "eps"))
+    return values
+
+
+def methods_help(option: str = "--method") -> str:
+    """Each method and its update rule, for --help (no SymPy needed)."""
+    from symdescent.optimizers import UPDATE_RULES
+
+    width = max(map(len, UPDATE_RULES))
+    rules = "\n".join(f"  {name:<{width}}  {rule}" for name, rule in UPDATE_RULES.items())
+    return f"\n\b\nMethods ({option}) and their update rules:\n{rules}\n"
+
+
 # -- commands -------------------------------------------------------------------------
 
 
@@ -265,7 +315,7 @@ class ExprCommand(click.Command):
             if name in with_value or arg in flags:
                 kept.append(arg)
             elif _OPTION_NAME.fullmatch(name):
-                close = difflib.get_close_matches(name, sorted(with_value | flags), n=3)
+                close = difflib.get_close_matches(name, sorted(with_value | flags), n=1)
                 raise click.NoSuchOption(name, possibilities=close, ctx=ctx)
             elif arg.startswith("-") and arg != "-":
                 expressions.append(arg)
@@ -292,6 +342,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     Examples:
       symdescent run "x**2+y**2" --start 1,2 --lr 0.1
       symdescent grad "x**2+y**2+z**3" --at 1,1,2
+      symdescent compare "(1-x)**2+100*(y-x**2)**2" --start -1.2,1 --methods all
 
     \b
     Exit codes: 0 converged or done, 1 internal error, 2 bad input,
@@ -310,14 +361,25 @@ FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl")
     "--start", required=True, metavar="V", help="Start point: 1,2 or x=1,y=2; exact values like 1/3 or pi/4 work."
 )
 @click.option(
-    "--lr", default="0.1", show_default=True, metavar="A", help="Learning rate α (step size), positive; 1/10 works."
+    "--lr",
+    default=None,
+    metavar="A",
+    help="Learning rate α (step size), positive; 1/10 works. Default 0.1; backtracking starts from 1; "
+    "newton, exact-line and cg choose their own steps.",
 )
 @click.option("--steps", default=1000, show_default=True, type=click.IntRange(min=0), help="At most this many updates.")
 @click.option(
     "--tol", default="1e-6", show_default=True, metavar="T", help="Stop when ‖∇f‖ ≤ T; 0 runs exactly --steps updates."
 )
-@click.option("--method", default="gd", show_default=True, type=click.Choice(["gd"]), help="gd: x ← x − α∇f(x).")
-@click.option("--maximize", is_flag=True, help="Gradient ascent: x ← x + α∇f(x).")
+@click.option(
+    "--method",
+    default="gd",
+    show_default=True,
+    type=click.Choice(METHODS),
+    help="The optimiser; its update rule is listed below.",
+)
+@method_options
+@click.option("--maximize", is_flag=True, help="Maximise f (every method then minimises −f; gd: x ← x + α∇f(x)).")
 @click.option(
     "--format",
     "fmt",
@@ -358,8 +420,9 @@ def run(
     digits: int,
     quiet: bool,
     plot: str | None,
+    **method_params: str | None,
 ) -> None:
-    """Iterate gradient descent on EXPR from --start and print every step.
+    """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
 
     Step 0 is the start point; step k is the point after k updates. The
     table hides the middle of long runs (unless --every); machine formats
@@ -374,7 +437,7 @@ def run(
         problem,
         start,
         method=method,
-        lr=number_option(lr, "--lr", positive=True),
+        **hyperparameters(lr=lr, **method_params),
         max_steps=steps,
         tol=number_option(tol, "--tol", positive=False),
         maximize=maximize,
@@ -474,5 +537,123 @@ def grad(expr: str, variables: str | None, params: str | None, at: str | None, f
     render_gradient(report, fmt, streams.stdout, console)
 
 
-run.help = inspect.cleandoc(run.help or "") + "\n" + FUNCTION_HELP
+EXAMPLES_COMPARE = """
+\b
+Examples:
+  symdescent compare "(1-x)**2+100*(y-x**2)**2" --start -1.2,1 --methods all
+  symdescent compare "x^2 + 10*y^2" --start 1,1 --methods gd,momentum,adam --lr 0.05
+  symdescent compare "x^2 + 10*y^2" --start 1,1 --methods gd,adam --lr adam=0.1,gd=0.05 --format json
+"""
+
+
+@main.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_COMPARE)
+@function_options
+@click.option("--start", required=True, metavar="V", help="Start point of every run: 1,2 or x=1,y=2.")
+@click.option(
+    "--methods",
+    default="all",
+    show_default=True,
+    metavar="M,M,...|all",
+    help=f"The methods to compare, in this order: {', '.join(METHODS)}, or all.",
+)
+@click.option(
+    "--lr",
+    default=None,
+    metavar="A|M=A,...",
+    help="Learning rate for every method that has one, or per method: adam=0.1,gd=0.05. Default per method: "
+    "1e-3 gd, momentum, nesterov, rmsprop; 1e-2 adam; 1 adagrad; backtracking starts from 1.",
+)
+@click.option(
+    "--steps",
+    default=None,
+    type=click.IntRange(min=0),
+    help="At most this many updates per method (default 50000).",
+)
+@click.option("--tol", default="1e-6", show_default=True, metavar="T", help="Each run stops when ‖∇f‖ ≤ T.")
+@method_options
+@click.option("--maximize", is_flag=True, help="Maximise f with every method.")
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(FORMATS),
+    help="auto: table on a terminal, csv when piped; jsonl writes one line per method as it finishes.",
+)
+@click.option(
+    "--digits", default=6, show_default=True, type=click.IntRange(1, 17), help="Significant digits in the table."
+)
+@handle_errors
+def compare(
+    expr: str,
+    variables: str | None,
+    params: str | None,
+    start: str,
+    methods: str,
+    lr: str | None,
+    steps: int | None,
+    tol: str,
+    maximize: bool,
+    fmt: str,
+    digits: int,
+    **method_params: str | None,
+) -> None:
+    """Run several optimisers on EXPR from the same --start and compare them, one row per method.
+
+    Each row: the step size used, how the run ended (status), steps, final f,
+    final point, ‖∇f‖, evaluations of f and ∇f (and of the Hessian, for
+    newton) and wall time. A method that fails (step limit, divergence) says
+    so in its row and below the table; the others still run.
+
+    \b
+    Exit codes: 0 when the comparison ran, whatever each method's status
+    (read it from the table or the JSON); 2 for bad input; 130 interrupted.
+    """
+    from symdescent.compare import compare as compare_methods
+    from symdescent.compare import parse_learning_rates, parse_methods
+
+    streams = Streams.current()
+    problem = build_problem(expr, variables, params, streams)
+    chosen = parse_methods(methods)
+    rates = parse_learning_rates(lr, chosen, _positive_number) if lr is not None else None
+    if fmt == "auto":
+        fmt = "table" if streams.stdout_isatty else "csv"
+    renderer = _compare_renderer(fmt, streams, problem, digits)
+    comparison = compare_methods(
+        problem,
+        start,
+        chosen,
+        lr=rates,
+        max_steps=steps,
+        tol=number_option(tol, "--tol", positive=False),
+        maximize=maximize,
+        on_run=renderer.run,
+        **hyperparameters(**method_params),
+    )
+    renderer.finish(comparison)
+    if comparison.interrupted:
+        if fmt != "table":
+            click.echo(f"interrupted: during {comparison.runs[-1].method}; the methods after it did not run", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    sys.exit(ExitCode.OK)
+
+
+def _positive_number(text: str, what: str) -> float:
+    return number_option(text, what, positive=True)
+
+
+def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int) -> Any:
+    from symdescent.render import compare as render
+
+    if fmt == "table":
+        return render.TableCompareRenderer(make_console(streams), problem, digits=digits)
+    if fmt in ("csv", "tsv"):
+        return render.DelimitedCompareRenderer(streams.stdout, problem.names, "," if fmt == "csv" else "\t")
+    if fmt == "json":
+        return render.JsonCompareRenderer(streams.stdout)
+    return render.JsonLinesCompareRenderer(streams.stdout)
+
+
+run.help = inspect.cleandoc(run.help or "") + "\n" + methods_help() + FUNCTION_HELP
 grad.help = inspect.cleandoc(grad.help or "") + "\n" + FUNCTION_HELP
+compare.help = inspect.cleandoc(compare.help or "") + "\n" + methods_help("--methods") + FUNCTION_HELP

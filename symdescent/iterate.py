@@ -62,6 +62,8 @@ class Run(Iterator[Step]):
         self.maximize = maximize
         self.start = point_values(problem, x0)
         first = self.first = evaluate(problem, self.start)
+        #: Evaluations of f, ∇f and the Hessian made by the method itself (line searches, Newton).
+        self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
         self.status: Status | None = None
         self.message = ""
         self.last: Step = first
@@ -99,7 +101,50 @@ class Run(Iterator[Step]):
             tol=self.tol,
             max_steps=self.max_steps,
             maximize=self.maximize,
+            # the loop evaluates f and ∇f once at the start and once per step
+            nfev=1 + last.step + self.evaluations["f"],
+            ngev=1 + last.step + self.evaluations["grad"],
+            nhev=self.evaluations["hessian"],
         )
+
+    def _extra_arguments(self) -> dict[str, Any]:
+        """What line searches and Newton may ask for, all describing −f when maximising; counted."""
+        problem, sign, counts = self.problem, -1.0 if self.maximize else 1.0, self.evaluations
+
+        def value_fn(x: Sequence[float]) -> float:
+            counts["f"] += 1
+            try:
+                f = sign * problem.value(*x)
+            except _NUMERIC_ERRORS:
+                return math.inf
+            return f if isinstance(f, float | int) and math.isfinite(f) else math.inf
+
+        def value_and_grad_fn(x: Sequence[float]) -> tuple[float, tuple[float, ...]]:
+            counts["f"] += 1
+            counts["grad"] += 1
+            try:
+                f, *g = problem.value_and_grad(*x)
+                if isinstance(f, float | int) and math.isfinite(f):
+                    return sign * f, tuple(sign * gi for gi in g)
+            except _NUMERIC_ERRORS:
+                pass
+            return math.inf, tuple(math.nan for _ in x)
+
+        def hessian_fn(x: Sequence[float]) -> tuple[tuple[float, ...], ...]:
+            counts["hessian"] += 1
+            try:
+                rows = problem.hessian_at(*x)
+            except _NUMERIC_ERRORS:
+                return tuple(tuple(math.nan for _ in x) for _ in x)
+            return tuple(tuple(sign * h for h in row) for row in rows) if self.maximize else rows
+
+        return {
+            "value_fn": value_fn,
+            "value_and_grad_fn": value_and_grad_fn,
+            "hessian_fn": hessian_fn,
+            "expression": -problem.expr if self.maximize else problem.expr,
+            "variables": problem.variables,
+        }
 
     def _finish(self, status: Status, reason: str = "") -> None:
         self.status = status
@@ -108,7 +153,7 @@ class Run(Iterator[Step]):
             steps=self.last.step,
             grad_norm=self.last.grad_norm,
             tol=self.tol,
-            lr=self.optimizer.params.get("lr", math.nan),
+            lr=self.optimizer.params.get("lr"),
             reason=reason,
             start_norm=self.first.grad_norm,
         )
@@ -118,6 +163,7 @@ class Run(Iterator[Step]):
         update = self.optimizer.update
         tol, max_steps, maximize = self.tol, self.max_steps, self.maximize
         hypot, isfinite, add = math.hypot, math.isfinite, operator.add
+        extra = self._extra_arguments() if self.optimizer.needs_extra else None
         x = step.x
         state = self.optimizer.init(x)
         k = 0
@@ -133,14 +179,22 @@ class Run(Iterator[Step]):
                 return
             yield step
             grad = tuple(-g for g in step.grad) if maximize else step.grad
-            updates, state = update(grad, state, x)
+            try:
+                if extra is None:
+                    updates, state = update(grad, state, x)
+                else:
+                    updates, state = update(grad, state, x, value=-step.f if maximize else step.f, grad=grad, **extra)
+            except (OverflowError, ZeroDivisionError, ValueError) as error:
+                # e.g. a Hessian or a line search overflowing far from any minimum
+                self._finish(Status.DIVERGED, f"the {self.optimizer.name} update failed ({error})")
+                return
             x = tuple(map(add, x, updates))
             k += 1
             try:
                 f, *g = value_and_grad(*x)
                 norm = hypot(*g)
                 if isfinite(f) and isfinite(norm):
-                    step = Step(k, x, f, tuple(g), norm)
+                    step = Step(k, x, f, tuple(g), norm, getattr(state, "info", None))
                     continue
                 reason = _nonfinite_reason(f, norm)
             except _NUMERIC_ERRORS as error:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import sympy as sp
 
-from symdescent.compile import ValueAndGrad, compile_value_and_grad
+from symdescent.compile import ValueAndGrad, compile_function, compile_value_and_grad
 from symdescent.errors import InputError
 from symdescent.parsing import natural_key, parse, parse_constant
 
@@ -44,6 +44,35 @@ class Problem:
     def value_and_grad(self) -> ValueAndGrad:
         """``value_and_grad(*x) -> [f, df/dx1, …]`` over floats, compiled on first use."""
         return compile_value_and_grad(self.expr, self.gradient, self.variables)
+
+    @cached_property
+    def value(self) -> Callable[..., float]:
+        """``value(*x) -> f`` over floats (no gradient), for line searches; compiled on first use."""
+        return compile_function(self.expr, self.variables)
+
+    @cached_property
+    def hessian(self) -> tuple[tuple[sp.Expr, ...], ...]:
+        """The symbolic Hessian, rows of ∂²f/∂xᵢ∂xⱼ (symmetric: each entry derived once)."""
+        n = self.dimension
+        rows: list[list[sp.Expr]] = [[sp.S.Zero] * n for _ in range(n)]
+        for i, gi in enumerate(self.gradient):
+            for j in range(i, n):
+                # d/dx sign(x) = 2·δ(x): zero wherever the Hessian exists (abs is not twice differentiable at 0)
+                second = sp.diff(gi, self.variables[j]).replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+                rows[i][j] = rows[j][i] = second
+        return tuple(tuple(row) for row in rows)
+
+    @cached_property
+    def hessian_at(self) -> Callable[..., tuple[tuple[float, ...], ...]]:
+        """``hessian_at(*x)`` -> the Hessian's rows over floats, compiled once on first use."""
+        n = self.dimension
+        flat = compile_function([h for row in self.hessian for h in row], self.variables)
+
+        def hessian_at(*x: float) -> tuple[tuple[float, ...], ...]:
+            values = flat(*x)
+            return tuple(tuple(float(v) for v in values[i * n : (i + 1) * n]) for i in range(n))
+
+        return hessian_at
 
     def point(self, values: Sequence[float]) -> str:
         """``x = 1, y = 2``: a point written for messages."""

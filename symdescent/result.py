@@ -39,9 +39,14 @@ ADVICE_STUCK = (
     "‖∇f‖ did not go down from {start_norm:.3g} at the start, so the steps may overshoot: try a smaller learning rate"
 )
 
+#: Divergence of a method that chooses its own step lengths: there is no learning rate to blame.
+DIVERGED_WITHOUT_LR = "at step {steps}, {reason}; f may be unbounded along the way, or undefined beyond its domain"
+
 
 def status_message(status: Status, **fields: Any) -> str:
-    """The status's message with its fields filled in."""
+    """The status's message with its fields filled in (``lr=None``: the method has no learning rate)."""
+    if status is Status.DIVERGED and fields.get("lr") is None:
+        return DIVERGED_WITHOUT_LR.format(**fields)
     if status is Status.MAX_STEPS and "advice" not in fields:
         start_norm = fields.get("start_norm")
         stuck = start_norm is not None and fields["grad_norm"] >= start_norm
@@ -85,6 +90,10 @@ class Result:
     tol: float = 0.0
     max_steps: int = 0
     maximize: bool = False
+    #: Evaluations of f, ∇f and the Hessian (scipy's nfev, njev, nhev), the start point's included.
+    nfev: int = 0
+    ngev: int = 0
+    nhev: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -22,8 +22,13 @@ def step_dict(step: Step) -> dict[str, Any]:
         "grad_norm": json_number(step.grad_norm),
     }
     if step.info:
-        data["info"] = {k: json_number(v) if isinstance(v, float | int) else v for k, v in step.info.items()}
+        data["info"] = {k: _value(v) for k, v in step.info.items()}
     return data
+
+
+def _value(value: Any) -> Any:
+    """Floats as JSON numbers (non-finite: null); counts, flags and words as they are."""
+    return json_number(value) if isinstance(value, float) else value
 
 
 def result_dict(result: Result, *, history: bool = True) -> dict[str, Any]:
@@ -33,7 +38,7 @@ def result_dict(result: Result, *, history: bool = True) -> dict[str, Any]:
         "variables": list(result.variables),
         "gradient": list(result.gradient),
         "method": result.method,
-        "params": {k: json_number(v) if isinstance(v, float | int) else v for k, v in result.params.items()},
+        "params": {k: _value(v) for k, v in result.params.items()},
         "start": [json_number(v) for v in result.start],
     }
     if history:
@@ -49,6 +54,9 @@ def result_dict(result: Result, *, history: bool = True) -> dict[str, Any]:
             "tol": result.tol,
             "max_steps": result.max_steps,
             "maximize": result.maximize,
+            "nfev": result.nfev,
+            "ngev": result.ngev,
+            "nhev": result.nhev,
         }
     )
     return data

@@ -54,11 +54,14 @@ class TableRenderer:
     def _heading(self, result: Result) -> Text:
         """The function and gradient above the table, left-aligned so that they wrap only at the screen's edge."""
         problem = self._problem
-        method = "Gradient ascent" if result.maximize else _METHOD_TITLES.get(result.method, result.method)
+        method = _METHOD_TITLES.get(result.method, result.method)
+        on = "on"
+        if result.maximize:
+            method, on = ("Gradient ascent", "on") if result.method == "gd" else (method, "maximising")
         show_gradient = problem.dimension <= MAX_VARIABLE_COLUMNS
         text = Text()
-        text.append(f"{method} on {signature(problem.names)} = {inline(problem.expr)}\n", style="bold")
-        text.append(_subtitle(problem, result.params.get("lr"), show_gradient), style="dim")
+        text.append(f"{method} {on} {signature(problem.names)} = {inline(problem.expr)}\n", style="bold")
+        text.append(_subtitle(problem, dict(result.params), show_gradient), style="dim")
         return text
 
     def _table(self, result: Result) -> Table:
@@ -85,10 +88,14 @@ class TableRenderer:
             for name in names:
                 table.add_column(f"∂f/∂{name}", justify="right", overflow="fold")
         table.add_column("‖∇f‖", justify="right", overflow="fold")
+        show_info = any(step.info for step in steps)
+        if show_info:
+            table.add_column("method used", style="dim", overflow="fold")
 
         def cells(step: Step) -> list[str]:
             values = [*step.x, step.f, *step.grad] if show_x else [step.f]
-            return [str(step.step), *(human(v, digits) for v in values), human(step.grad_norm, digits)]
+            row = [str(step.step), *(human(v, digits) for v in values), human(step.grad_norm, digits)]
+            return [*row, describe_info(step.info, digits)] if show_info else row
 
         if hidden > 1:
             for step in steps[:HEAD_ROWS]:
@@ -113,6 +120,9 @@ class TableRenderer:
         text.append(point)
         text.append("\n  f            ", style="dim")
         text.append(human(result.f, self._digits), style="bold")
+        if result.nfev:
+            text.append("\n  evaluations  ", style="dim")
+            text.append(evaluations(result))
         text.append(self._sparkline(result))
         return text
 
@@ -130,13 +140,61 @@ class TableRenderer:
         return text
 
 
-_METHOD_TITLES = {"gd": "Gradient descent"}
+_METHOD_TITLES = {
+    "gd": "Gradient descent",
+    "momentum": "Gradient descent with momentum",
+    "nesterov": "Nesterov momentum",
+    "adam": "Adam",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "newton": "Newton's method",
+    "backtracking": "Steepest descent with Armijo backtracking",
+    "exact-line": "Steepest descent with exact line search",
+    "cg": "Conjugate gradient (Polak–Ribière+)",
+}
+
+#: How hyperparameters and step information are written for people.
+_SYMBOLS = {
+    "lr": "α",
+    "alpha": "α",
+    "momentum": "μ",
+    "beta": "β",
+    "beta1": "β₁",
+    "beta2": "β₂",
+    "decay": "ρ",
+    "eps": "ε",
+    "c1": "c₁",
+    "c2": "c₂",
+    "nfev": "f evals",
+    "ngev": "∇f evals",
+}
 
 
-def _subtitle(problem: Problem, lr: object, show_gradient: bool) -> str:
+def describe_info(info: object, digits: int) -> str:
+    """``α = 0.25, f evals = 3`` from a step's info."""
+    if not isinstance(info, dict) or not info:
+        return ""
+    parts = []
+    for key, value in info.items():
+        shown = human(value, digits) if isinstance(value, float) else str(value)
+        parts.append(f"{_SYMBOLS.get(key, key)} = {shown}")
+    return ", ".join(parts)
+
+
+def evaluations(result: Result) -> str:
+    """``f 50, ∇f 22, Hessian 21``."""
+    text = f"f {result.nfev}, ∇f {result.ngev}"
+    return text + (f", Hessian {result.nhev}" if result.nhev else "")
+
+
+def _subtitle(problem: Problem, params: object, show_gradient: bool) -> str:
     parts = []
     if show_gradient:
         parts.append("∇f = (" + ", ".join(inline(g, 80) for g in problem.gradient) + ")")
-    if isinstance(lr, float | int):
-        parts.append(f"α = {lr:g}")
+    if isinstance(params, dict):
+        shown = [
+            f"{_SYMBOLS.get(k, k)} = {v:g}" if isinstance(v, float | int) else f"{k} = {v}" for k, v in params.items()
+        ]
+        if shown:
+            parts.append(", ".join(shown))
     return "   ".join(parts)

@@ -1,0 +1,166 @@
+"""Several optimisers on the same function, from the same start, side by side.
+
+``compare(problem, start, ["gd", "adam", "newton"])`` runs each method to
+the end, one after the other, and returns a :class:`Comparison`: one
+:class:`~symdescent.result.Result` per method (the last step only, no
+history), in the order given, with each run's wall time. Every run's
+``nfev``/``ngev``/``nhev`` say how much work it did.
+
+Defaults are chosen so that, on a moderately curved function such as
+Rosenbrock's, each method converges where theory says it should (see
+:data:`DEFAULT_LR` and :data:`DEFAULT_STEPS`); a method that fails keeps its
+status (``max_steps``, ``diverged``) and the comparison goes on.
+
+    comparison = compare(make_problem("(1-x)**2+100*(y-x**2)**2"), (-1.2, 1), ["gd", "newton"])
+    [(r.method, r.status, r.steps) for r in comparison.runs]
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from symdescent.errors import InputError
+from symdescent.iterate import iterate
+from symdescent.optimizers import OPTIMIZERS, hyperparameters_of, make_optimizer
+from symdescent.problem import Problem, point_values, split_top_level
+from symdescent.result import Result
+
+#: The learning rate each method gets when ``--lr`` does not say. Plain and
+#: momentum methods need α below 2/L (L the largest curvature; about 2000 for
+#: Rosenbrock near its valley floor), so 1e-3; Adam's and RMSprop's steps are
+#: about α in size whatever the gradient, so 1e-2 and 1e-3; Adagrad's shrink
+#: like 1/√t, so it starts at 1; backtracking starts its search from 1.
+#: Newton, exact-line and cg choose their own step lengths.
+DEFAULT_LR: dict[str, float] = {
+    "gd": 1e-3,
+    "momentum": 1e-3,
+    "nesterov": 1e-3,
+    "adam": 1e-2,
+    "rmsprop": 1e-3,
+    "adagrad": 1.0,
+    "backtracking": 1.0,
+}
+
+#: The step budget of every method unless ``--steps`` says: enough for plain
+#: gradient descent at α = 1e-3 to cross Rosenbrock's valley (about 32,000 steps).
+DEFAULT_STEPS = 50_000
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The runs of a comparison, in the order the methods were given."""
+
+    function: str
+    variables: tuple[str, ...]
+    start: tuple[float, ...]
+    runs: tuple[Result, ...]
+    seconds: tuple[float, ...]
+    interrupted: bool = False
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    """``"gd,adam"`` -> ``("gd", "adam")``; ``"all"`` -> every registered method."""
+    if text.strip() == "all":
+        return tuple(OPTIMIZERS)
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    if not methods:
+        raise InputError("--methods is empty", hint=f"name some of: {', '.join(OPTIMIZERS)}, or all")
+    for method in methods:
+        if method not in OPTIMIZERS:
+            raise InputError(f"unknown method {method!r} in --methods", hint=f"known methods: {', '.join(OPTIMIZERS)}")
+    duplicates = sorted({m for m in methods if methods.count(m) > 1})
+    if duplicates:
+        raise InputError(f"--methods names {', '.join(duplicates)} more than once")
+    return methods
+
+
+def parse_learning_rates(text: str, methods: Sequence[str], number: Callable[[str, str], float]) -> dict[str, float]:
+    """``"0.1"`` (every method that has a learning rate) or ``"adam=0.1,gd=0.05"`` -> per-method values.
+
+    ``number(text, what)`` turns one value into a float (the CLI's checked parser).
+    """
+    uses_lr = [m for m in methods if "lr" in hyperparameters_of(m)]
+    parts = split_top_level(text)
+    if not any("=" in part for part in parts):
+        value = number(text, "--lr")
+        return dict.fromkeys(uses_lr, value)
+    rates: dict[str, float] = {}
+    for part in parts:
+        method, sep, value = part.partition("=")
+        method = method.strip()
+        if not sep:
+            raise InputError(f"mix of per-method and plain values in --lr {text!r}: write adam=0.1,gd=0.05")
+        if method not in methods:
+            raise InputError(f"--lr names {method!r}, which is not among the methods compared ({', '.join(methods)})")
+        if method not in uses_lr:
+            raise InputError(f"{method} has no learning rate: it chooses its own step lengths")
+        rates[method] = number(value.strip(), f"--lr for {method}")
+    return rates
+
+
+def compare(
+    problem: Problem,
+    start: Sequence[Any] | str,
+    methods: Sequence[str],
+    *,
+    lr: float | Mapping[str, float] | None = None,
+    max_steps: int | None = None,
+    tol: float = 1e-6,
+    maximize: bool = False,
+    on_run: Callable[[Result, float], None] | None = None,
+    **hyperparameters: float,
+) -> Comparison:
+    """Run each method from ``start`` and collect the results.
+
+    ``lr`` is one value for every method that has a learning rate, or a value
+    per method; methods it does not name get :data:`DEFAULT_LR`.
+    ``hyperparameters`` (``momentum``, ``beta1``…) go to the methods that
+    use them. ``on_run(result, seconds)`` is called as each run finishes.
+    A Ctrl-C stops the current run (its result is kept, ``interrupted``)
+    and the comparison there.
+    """
+    x0 = point_values(problem, start)
+    if isinstance(lr, Mapping):
+        rates = dict(lr)
+    else:
+        rates = {m: lr for m in methods if lr is not None and "lr" in hyperparameters_of(m)}
+    unused = [name for name in hyperparameters if not any(name in hyperparameters_of(m) for m in methods)]
+    if unused:
+        raise InputError(f"none of the methods compared uses {', '.join(unused)}")
+    optimizers = []
+    for method in methods:
+        accepted = hyperparameters_of(method)
+        own = {k: v for k, v in hyperparameters.items() if k in accepted}
+        if "lr" in accepted:
+            own["lr"] = rates.get(method) or DEFAULT_LR.get(method, 0.1)
+        optimizers.append(make_optimizer(method, **own))
+    runs: list[Result] = []
+    seconds: list[float] = []
+    for optimizer in optimizers:
+        budget = DEFAULT_STEPS if max_steps is None else max_steps
+        run = iterate(problem, x0, method=optimizer, max_steps=budget, tol=tol, maximize=maximize)
+        began = time.perf_counter()
+        try:
+            for _ in run:
+                pass
+        except KeyboardInterrupt:
+            run.interrupt()
+        elapsed = time.perf_counter() - began
+        result = run.result()
+        runs.append(result)
+        seconds.append(elapsed)
+        if on_run is not None:
+            on_run(result, elapsed)
+        if run.status == "interrupted":
+            break
+    return Comparison(
+        function=str(problem.expr),
+        variables=problem.names,
+        start=x0,
+        runs=tuple(runs),
+        seconds=tuple(seconds),
+        interrupted=bool(runs) and runs[-1].status == "interrupted",
+    )

@@ -1,0 +1,137 @@
+"""Optimisers as pairs of pure functions, in the spirit of optax.
+
+An :class:`Optimizer` is ``init(x) -> state`` and
+``update(grad, state, x, **extra) -> (updates, state)``; the loop applies
+``x <- x + updates``. State is a small immutable value; ``update`` never
+mutates anything. Vectors are tuples of numbers.
+
+    opt = make_optimizer("adam", lr=0.1)
+    state = opt.init(x)
+    updates, state = opt.update(grad, state, x, value=f, grad=grad, value_fn=f_of)
+    x = tuple(xi + ui for xi, ui in zip(x, updates))
+
+``extra`` carries what line searches and Newton need (f, the value
+function, the Hessian, the symbolic f): see :mod:`symdescent.optimizers.base`.
+Methods that need none of it ignore it. If the final state has an ``info``
+field, the loop reports it in each step (for example the step length a line
+search chose).
+
+Maximisation is the loop's business: it hands ``update`` the gradient of
+``-f`` and, for line searches, the value of ``-f``. Named methods are
+recipes that ``chain`` small pieces; they register here in
+:data:`OPTIMIZERS` with their update rule (for ``--help``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from symdescent.errors import InputError
+from symdescent.optimizers.base import (
+    Optimizer,
+    Transform,
+    Vector,
+    chain,
+    named,
+    positive,
+    scale,
+)
+from symdescent.optimizers.first_order import adagrad, adam, gd, momentum, nesterov, rmsprop
+from symdescent.optimizers.linesearch import scale_by_backtracking, scale_by_exact_line, scale_by_strong_wolfe
+from symdescent.optimizers.second_order import newton_direction, polak_ribiere_direction
+
+__all__ = [
+    "OPTIMIZERS",
+    "UPDATE_RULES",
+    "Optimizer",
+    "Transform",
+    "Vector",
+    "chain",
+    "hyperparameters_of",
+    "make_optimizer",
+    "positive",
+]
+
+
+def backtracking(lr: float = 1.0, c1: float = 1e-4, shrink: float = 0.5) -> Optimizer:
+    """Steepest descent with Armijo backtracking: α = lr, lr/2, … until f(x − α∇f) ≤ f − c₁ α ‖∇f‖²."""
+    lr = positive("the learning rate", lr)
+    params = {"lr": lr, "c1": c1, "shrink": shrink}
+    transform = chain(scale(-1.0), scale_by_backtracking(lr, c1, shrink))
+    return named("backtracking", params, transform, needs_extra=True)
+
+
+def exact_line() -> Optimizer:
+    """Steepest descent with exact line search: α = argmin_{α>0} f(x − α∇f)."""
+    return named("exact-line", {}, chain(scale(-1.0), scale_by_exact_line()), needs_extra=True)
+
+
+def newton(c1: float = 1e-4, shrink: float = 0.5) -> Optimizer:
+    """Newton's method: solve H d = −∇f, x ← x + α d, α from Armijo backtracking starting at 1.
+
+    Where H is not positive definite, d = −∇f (reported as a fallback).
+    """
+    transform = chain(scale(-1.0), newton_direction(), scale_by_backtracking(1.0, c1, shrink))
+    return named("newton", {"c1": c1, "shrink": shrink}, transform, needs_extra=True)
+
+
+def cg(c1: float = 1e-4, c2: float = 0.1, restart_every: int | None = None) -> Optimizer:
+    """Nonlinear conjugate gradient, Polak–Ribière+, with a strong-Wolfe line search."""
+    params: dict[str, Any] = {"c1": c1, "c2": c2, "restart_every": restart_every or "n"}
+    transform = chain(scale(-1.0), polak_ribiere_direction(restart_every), scale_by_strong_wolfe(c1, c2))
+    return named("cg", params, transform, needs_extra=True)
+
+
+#: Optimiser constructors by the name ``--method`` uses.
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
+    "gd": gd,
+    "momentum": momentum,
+    "nesterov": nesterov,
+    "adam": adam,
+    "rmsprop": rmsprop,
+    "adagrad": adagrad,
+    "newton": newton,
+    "backtracking": backtracking,
+    "exact-line": exact_line,
+    "cg": cg,
+}
+
+#: Each method's update rule in one line, for ``--help`` and the README.
+UPDATE_RULES: dict[str, str] = {
+    "gd": "x ← x − α∇f",
+    "momentum": "v ← μv + ∇f; x ← x − αv",
+    "nesterov": "v ← μv + ∇f; x ← x − α(∇f + μv)",
+    "adam": "m ← β₁m + (1−β₁)∇f; v ← β₂v + (1−β₂)∇f²; x ← x − α m̂/(√v̂ + ε)",
+    "rmsprop": "v ← ρv + (1−ρ)∇f²; x ← x − α∇f/(√v + ε)",
+    "adagrad": "G ← G + ∇f²; x ← x − α∇f/(√G + ε)",
+    "newton": "solve H d = −∇f; x ← x + αd, α by backtracking from 1 (−∇f where H is not positive definite)",
+    "backtracking": "x ← x − α∇f, α = lr, lr/2, … until f drops by c₁α‖∇f‖² (Armijo)",
+    "exact-line": "x ← x − α∇f, α = argmin f(x − α∇f)",
+    "cg": "d ← −∇f + βd (Polak–Ribière+); x ← x + αd, α by strong-Wolfe line search",
+}
+
+
+def hyperparameters_of(method: str) -> tuple[str, ...]:
+    """The keyword arguments a registered method accepts, e.g. ``("lr", "momentum")``."""
+    return tuple(inspect.signature(OPTIMIZERS[method]).parameters)
+
+
+def make_optimizer(method: str, **hyperparameters: Any) -> Optimizer:
+    """Build a registered optimiser by name, e.g. ``make_optimizer("gd", lr=0.1)``.
+
+    Hyperparameters the method does not use are refused, so that a typo or
+    a misunderstanding (``--momentum`` for Adam) is not silently ignored.
+    """
+    try:
+        constructor = OPTIMIZERS[method]
+    except KeyError:
+        known = ", ".join(OPTIMIZERS)
+        raise InputError(f"unknown method {method!r}", hint=f"known methods: {known}") from None
+    accepted = hyperparameters_of(method)
+    unused = [name for name in hyperparameters if name not in accepted]
+    if unused:
+        uses = ", ".join(accepted) if accepted else "no hyperparameters"
+        raise InputError(f"{method} does not use {', '.join(unused)}", hint=f"{method} uses {uses}")
+    return constructor(**hyperparameters)

@@ -1,0 +1,160 @@
+"""The pieces optimisers are built from: transforms, ``chain`` and small vector helpers.
+
+A :class:`Transform` is optax's ``GradientTransformation``: ``init(x) ->
+state`` and ``update(updates, state, x, **extra) -> (updates, state)``.
+Pieces are chained: each one's output updates are the next one's input. The
+first piece sees the gradient; the last one's output is added to x.
+
+``extra`` is what the loop knows about the current point, passed by keyword
+to every piece (a piece takes what it needs and ignores the rest):
+
+``value``            f(x)
+``grad``             ∇f(x) (the same numbers the chain started from)
+``value_fn``         x -> f(x), ``inf`` where f is undefined
+``value_and_grad_fn`` x -> (f(x), ∇f(x))
+``hessian_fn``       x -> the Hessian at x, as a tuple of rows
+``expression``, ``variables``  f as a SymPy expression and its symbols
+
+With ``--maximize`` all of these describe −f: every method minimises.
+
+A piece whose state has an ``info`` field reports through it what it did
+in the last update (a step length, a fallback); the loop puts the merged
+infos of all pieces in :attr:`symdescent.result.Step.info`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from symdescent.errors import InputError
+
+Vector = tuple[float, ...]
+
+
+class Transform(NamedTuple):
+    """A pair of pure functions that turn incoming updates into outgoing ones."""
+
+    init: Callable[[Vector], Any]
+    update: Callable[..., tuple[Vector, Any]]
+
+
+class Optimizer(NamedTuple):
+    """A named update rule with its hyperparameters: what ``--method`` selects.
+
+    ``needs_extra`` says whether ``update`` reads the loop's extra arguments
+    (line searches, Newton); the loop skips building them for the others.
+    """
+
+    name: str
+    params: Mapping[str, Any]
+    init: Callable[[Vector], Any]
+    update: Callable[..., tuple[Vector, Any]]
+    needs_extra: bool = False
+
+
+def named(name: str, params: Mapping[str, Any], transform: Transform, *, needs_extra: bool = False) -> Optimizer:
+    """Give a transform the name and hyperparameters the output reports."""
+    return Optimizer(name, dict(params), transform.init, transform.update, needs_extra)
+
+
+class EmptyState(NamedTuple):
+    pass
+
+
+class ChainState(NamedTuple):
+    """The states of a chain's pieces, in order."""
+
+    inner: tuple[Any, ...]
+
+    @property
+    def info(self) -> dict[str, Any] | None:
+        merged: dict[str, Any] = {}
+        for state in self.inner:
+            merged.update(getattr(state, "info", None) or {})
+        return merged or None
+
+
+def chain(*transforms: Transform) -> Transform:
+    """Apply ``transforms`` one after the other, like ``optax.chain``."""
+
+    def init(x: Vector) -> ChainState:
+        return ChainState(tuple(t.init(x) for t in transforms))
+
+    def update(updates: Vector, state: ChainState, x: Vector, **extra: Any) -> tuple[Vector, ChainState]:
+        new_states = []
+        for transform, inner in zip(transforms, state.inner, strict=True):
+            updates, inner = transform.update(updates, inner, x, **extra)
+            new_states.append(inner)
+        return updates, ChainState(tuple(new_states))
+
+    return Transform(init, update)
+
+
+def stateless(fn: Callable[[Vector], Vector]) -> Transform:
+    """A piece with no memory: ``updates -> fn(updates)``."""
+
+    def init(x: Vector) -> EmptyState:
+        return EmptyState()
+
+    def update(updates: Vector, state: EmptyState, x: Vector, **extra: Any) -> tuple[Vector, EmptyState]:
+        return fn(updates), state
+
+    return Transform(init, update)
+
+
+def scale(factor: float) -> Transform:
+    """``u -> factor · u``."""
+    return stateless(lambda u: tuple(factor * ui for ui in u))
+
+
+def scale_by_learning_rate(lr: float) -> Transform:
+    """``u -> −lr · u``: turns a direction of ascent into a descent step."""
+    return scale(-lr)
+
+
+# -- small vector helpers (tuples, so exact numbers would work too) -----------------
+
+
+def dot(a: Vector, b: Vector) -> float:
+    # sum, not fsum: far from a minimum an overflow should give inf, not raise
+    return sum(ai * bi for ai, bi in zip(a, b, strict=True))
+
+
+def axpy(alpha: float, x: Vector, y: Vector) -> Vector:
+    """``alpha · x + y``."""
+    return tuple(alpha * xi + yi for xi, yi in zip(x, y, strict=True))
+
+
+def times(alpha: float, x: Vector) -> Vector:
+    return tuple(alpha * xi for xi in x)
+
+
+def norm(x: Vector) -> float:
+    return math.hypot(*x)
+
+
+# -- hyperparameter checks -----------------------------------------------------------
+
+
+def positive(name: str, value: float) -> float:
+    """Check a hyperparameter is a positive finite number."""
+    if isinstance(value, bool) or not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise InputError(f"{name} must be a positive finite number, got {value}")
+    return value
+
+
+def fraction(name: str, value: float, *, open_low: bool = False) -> float:
+    """Check a decay rate lies in [0, 1) (or (0, 1) when ``open_low``)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1
+    if not ok or (open_low and value == 0):
+        low = "(0" if open_low else "[0"
+        raise InputError(f"{name} must lie in {low}, 1), got {value}")
+    return value
+
+
+def nonnegative(name: str, value: float) -> float:
+    if isinstance(value, bool) or not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        raise InputError(f"{name} must be 0 or a positive finite number, got {value}")
+    return value
