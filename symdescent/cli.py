@@ -583,6 +583,11 @@ Examples:
 @click.option(
     "--digits", default=6, show_default=True, type=click.IntRange(1, 17), help="Significant digits in the table."
 )
+@click.option(
+    "--plot",
+    metavar="FILE",
+    help='Also draw every method\'s path on one picture: FILE.png, .svg or .pdf (needs "symdescent[plot]").',
+)
 @handle_errors
 def compare(
     expr: str,
@@ -596,6 +601,7 @@ def compare(
     maximize: bool,
     fmt: str,
     digits: int,
+    plot: str | None,
     **method_params: str | None,
 ) -> None:
     """Run several optimisers on EXPR from the same --start and compare them, one row per method.
@@ -619,6 +625,12 @@ def compare(
     if fmt == "auto":
         fmt = "table" if streams.stdout_isatty else "csv"
     renderer = _compare_renderer(fmt, streams, problem, digits)
+    keep = None
+    if plot is not None:
+        from symdescent.render.plot import check_plot_file, keep_for_picture
+
+        check_plot_file(plot)  # before the runs: a bad path or a missing matplotlib costs nothing
+        keep = keep_for_picture
     comparison = compare_methods(
         problem,
         start,
@@ -628,9 +640,15 @@ def compare(
         tol=number_option(tol, "--tol", positive=False),
         maximize=maximize,
         on_run=renderer.run,
+        keep=keep,
         **hyperparameters(**method_params),
     )
     renderer.finish(comparison)
+    if plot is not None and comparison.runs:
+        from symdescent.render.plot import plot_compare
+
+        plot_compare(problem, comparison.runs, plot)
+        click.echo(f"Picture written to {plot}", err=True)
     if comparison.interrupted:
         if fmt != "table":
             click.echo(f"interrupted: during {comparison.runs[-1].method}; the methods after it did not run", err=True)

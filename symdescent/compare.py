@@ -26,7 +26,7 @@ from symdescent.errors import InputError
 from symdescent.iterate import iterate
 from symdescent.optimizers import OPTIMIZERS, hyperparameters_of, make_optimizer
 from symdescent.problem import Problem, point_values, split_top_level
-from symdescent.result import Result
+from symdescent.result import Result, Step
 
 #: The learning rate each method gets when ``--lr`` does not say. Plain and
 #: momentum methods need α below 2/L (L the largest curvature; about 2000 for
@@ -111,6 +111,7 @@ def compare(
     tol: float = 1e-6,
     maximize: bool = False,
     on_run: Callable[[Result, float], None] | None = None,
+    keep: Callable[[int], bool] | None = None,
     **hyperparameters: float,
 ) -> Comparison:
     """Run each method from ``start`` and collect the results.
@@ -119,6 +120,8 @@ def compare(
     per method; methods it does not name get :data:`DEFAULT_LR`.
     ``hyperparameters`` (``momentum``, ``beta1``…) go to the methods that
     use them. ``on_run(result, seconds)`` is called as each run finishes.
+    Results carry no history unless ``keep(step_number)`` says which steps
+    to keep (a picture needs the paths, a table does not).
     A Ctrl-C stops the current run (its result is kept, ``interrupted``)
     and the comparison there.
     """
@@ -143,13 +146,17 @@ def compare(
         budget = DEFAULT_STEPS if max_steps is None else max_steps
         run = iterate(problem, x0, method=optimizer, max_steps=budget, tol=tol, maximize=maximize)
         began = time.perf_counter()
+        history: list[Step] = []
         try:
-            for _ in run:
-                pass
+            for step in run:
+                if keep is not None and keep(step.step):
+                    history.append(step)
         except KeyboardInterrupt:
             run.interrupt()
         elapsed = time.perf_counter() - began
-        result = run.result()
+        if keep is not None and (not history or history[-1].step != run.last.step):
+            history.append(run.last)
+        result = run.result(history if keep is not None else None)
         runs.append(result)
         seconds.append(elapsed)
         if on_run is not None:

@@ -278,3 +278,40 @@ def test_ctrl_c_keeps_the_runs_so_far_and_exits_130(monkeypatch, fmt: str) -> No
         assert "■ gd: stopped by the user" in out.stdout
         assert "the methods after the last row did not run" in out.stdout
         assert not any(line.lstrip().startswith("cg ") for line in out.stdout.splitlines())
+
+
+def test_compare_plot_draws_every_run(tmp_path) -> None:
+    from symdescent.compare import compare
+    from symdescent.problem import make_problem
+    from symdescent.render.plot import keep_for_picture
+
+    problem = make_problem("x**2 + 10*y**2")
+    comparison = compare(problem, (1, 1), ["gd", "momentum", "cg"], lr=0.05, keep=keep_for_picture)
+    for result in comparison.runs:
+        assert result.history[0].step == 0
+        assert result.history[-1].step == result.steps
+    path = tmp_path / "compare.png"
+    out = cli(
+        "compare",
+        "x**2 + 10*y**2",
+        "--start",
+        "1,1",
+        "--methods",
+        "gd,momentum,cg",
+        "--lr",
+        "0.05",
+        "--format",
+        "json",
+        "--plot",
+        str(path),
+    )
+    assert out.exit_code == 0, out.stderr
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert "Picture written to" in out.stderr
+
+
+def test_compare_plot_bad_extension_runs_nothing(tmp_path) -> None:
+    out = cli("compare", "x**2", "--start", "1", "--methods", "gd", "--plot", str(tmp_path / "a.bmp"))
+    assert out.exit_code == 2
+    assert out.stdout == ""
+    assert list(tmp_path.iterdir()) == []
