@@ -7,6 +7,7 @@ and usage errors answer without loading them.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import inspect
 import os
@@ -97,8 +98,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except SymdescentError as error:
-            if _debug_enabled():
-                raise
+            _traceback_if_debugging()
             fail(error.message, error.hint)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -108,19 +108,26 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except RecursionError:
-            if _debug_enabled():
-                raise
+            _traceback_if_debugging()
             fail("the function is too deeply nested to process")
         except Exception as error:
-            if _debug_enabled():
-                raise
+            _traceback_if_debugging()
+            first_line = str(error).splitlines()[0] if str(error) else ""
             fail(
-                f"internal error: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+                f"internal error: {type(error).__name__}: {first_line}",
                 "this is a bug in symdescent; please report it with the command you ran (--debug shows the traceback)",
                 ExitCode.INTERNAL,
             )
 
     return wrapper
+
+
+def _traceback_if_debugging() -> None:
+    """With --debug, show the traceback; the exit code stays what it would be without it."""
+    if _debug_enabled():
+        import traceback
+
+        traceback.print_exc()
 
 
 def _quiet_broken_pipe() -> None:
@@ -331,7 +338,39 @@ class ExprCommand(click.Command):
         return super().parse_args(ctx, kept)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class SymdescentGroup(click.Group):
+    """The top-level group: Click's usage errors in our one-line ``Error:`` / ``Hint:`` form."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        from_command_line = not args and kwargs.get("args") is None
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except SystemExit as exit_:
+            if exit_.code == ExitCode.INTERRUPTED and from_command_line:
+                # The user has asked to stop and the output is complete: a second Ctrl-C
+                # during interpreter shutdown must not turn exit 130 into death by SIGINT.
+                import signal
+
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            raise
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.format_message(), err=True)  # the help itself, for a bare "symdescent run"
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            context = getattr(error, "ctx", None)
+            if context is not None:
+                click.echo(f"Hint: see '{context.command_path} --help'", err=True)
+            sys.exit(error.exit_code)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            # also a late second Ctrl-C, after the output is complete
+            sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=SymdescentGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="symdescent")
 @click.option("--debug", is_flag=True, help="Show tracebacks (also SYMDESCENT_DEBUG=1).")
 @click.pass_context
@@ -346,7 +385,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 converged or done, 1 internal error, 2 bad input,
-    3 diverged, 4 step limit reached, 130 interrupted.
+    3 diverged, 4 step limit reached, 130 interrupted, 141 output closed.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -457,15 +496,32 @@ def run(
             renderer.step(run_.last)
             shown.append(run_.last)
     result = run_.result(shown)
-    renderer.finish(result)
-    if (fmt != "table" or quiet) and not result.success:
-        click.echo(f"{result.status}: {result.message}", err=True)
-    if plotter:
-        # Every step taken, also of a run that diverged, hit the limit or was interrupted.
-        plotter.step(run_.last)
-        plotter.finish(result)
-        click.echo(f"Picture written to {plot}", err=True)
+    with output_protected():
+        renderer.finish(result)
+        if (fmt != "table" or quiet) and not result.success:
+            click.echo(f"{result.status}: {result.message}", err=True)
+        if plotter:
+            # Every step taken, also of a run that diverged, hit the limit or was interrupted.
+            plotter.step(run_.last)
+            plotter.finish(result)
+            click.echo(f"Picture written to {plot}", err=True)
     sys.exit(exit_code_for(result.status))
+
+
+@contextlib.contextmanager
+def output_protected() -> Iterator[None]:
+    """Ignore Ctrl-C while the results are written: a second, impatient Ctrl-C must not cut the JSON short."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
@@ -643,12 +699,13 @@ def compare(
         keep=keep,
         **hyperparameters(**method_params),
     )
-    renderer.finish(comparison)
-    if plot is not None and comparison.runs:
-        from symdescent.render.plot import plot_compare
+    with output_protected():
+        renderer.finish(comparison)
+        if plot is not None and comparison.runs:
+            from symdescent.render.plot import plot_compare
 
-        plot_compare(problem, comparison.runs, plot)
-        click.echo(f"Picture written to {plot}", err=True)
+            plot_compare(problem, comparison.runs, plot)
+            click.echo(f"Picture written to {plot}", err=True)
     if comparison.interrupted:
         if fmt != "table":
             click.echo(f"interrupted: during {comparison.runs[-1].method}; the methods after it did not run", err=True)

@@ -229,3 +229,55 @@ def test_interrupt_prints_the_steps_so_far_in_every_format(monkeypatch, fmt: str
     else:
         assert out.stdout.splitlines()[-1].split("," if fmt == "csv" else "\t")[0] == "4"
         assert "interrupted" in out.stderr
+
+
+def test_usage_errors_are_one_error_line_and_a_hint() -> None:
+    out = cli("run", "x**2", "--strat", "1")
+    assert out.exit_code == 2
+    assert out.stderr.splitlines() == [
+        "Error: No such option '--strat'. Did you mean '--start'?",
+        "Hint: see 'main run --help'",
+    ]
+
+
+def test_debug_shows_a_traceback_but_keeps_the_exit_code() -> None:
+    plain = cli("run", "2x", "--start", "1")
+    debug = cli("--debug", "run", "2x", "--start", "1")
+    assert plain.exit_code == debug.exit_code == 2
+    assert "Traceback" in debug.stderr and "Traceback" not in plain.stderr
+    assert debug.stderr.splitlines()[-2:] == plain.stderr.splitlines()
+
+
+def test_a_second_ctrl_c_cannot_cut_the_json_short(executable) -> None:
+    proc = subprocess.Popen(
+        [
+            str(executable),
+            "run",
+            "(1-x)**2+100*(y-x**2)**2",
+            "--start",
+            "-1.2,1",
+            "--lr",
+            "0.0001",
+            "--tol",
+            "0",
+            "--steps",
+            "100000000",
+            "--format",
+            "jsonl",
+            "--every",
+            "50000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stdout.read()
+    proc.wait(timeout=60)
+    assert proc.returncode == 130
+    assert json.loads(first)["event"] == "step"
+    assert json.loads(rest.splitlines()[-1])["status"] == "interrupted"
