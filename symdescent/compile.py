@@ -9,12 +9,18 @@ function ``value_and_grad(*x) -> [f, df/dx1, ..., df/dxn]`` over floats (one
 flat list, because SymPy's ``cse`` only looks across a flat list), using the
 ``math`` module, so a domain error raises ``ValueError`` and an overflow
 ``OverflowError`` rather than returning a silent NaN.
+
+Both this function and the fused loop of :mod:`symdescent.engine` are built
+from one :class:`Lowered` (the same printed statements), so they compute
+bitwise the same numbers.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
@@ -22,7 +28,10 @@ from sympy.printing.pycode import PythonCodePrinter
 
 ValueAndGrad = Callable[..., list[float]]
 
-_MODULES = [{"math": math}, "math"]
+#: Above this many variables SymPy's ``cse`` (superlinear) costs more than it saves.
+CSE_MAX_VARIABLES = 60
+
+_PRINTER_SETTINGS = {"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False}
 
 
 class FastMathPrinter(PythonCodePrinter):
@@ -36,21 +45,56 @@ class FastMathPrinter(PythonCodePrinter):
         return super()._print_Pow(expr, rational=rational)
 
 
+@dataclass(frozen=True)
+class Lowered:
+    """Expressions as Python statements over the arguments ``_x0, _x1, …``.
+
+    ``statements`` assign the common subexpressions; ``outputs`` are the
+    expressions' source, in order, using them.
+    """
+
+    args: tuple[str, ...]
+    statements: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    def source(self, name: str, result: str) -> str:
+        """A ``def name(args): statements; return result`` where result formats ``{outputs}``."""
+        body = [*self.statements, f"return {result.format(outputs=', '.join(self.outputs))}"]
+        return f"def {name}({', '.join(self.args)}):\n" + "".join(f"    {line}\n" for line in body)
+
+
+def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool | None = None) -> Lowered:
+    """Print ``exprs`` as Python statements, sharing common subexpressions (``cse``)."""
+    args = tuple(f"_x{i}" for i in range(len(variables)))
+    renamed = {v: sp.Symbol(a) for v, a in zip(variables, args, strict=True)}
+    exprs = [sp.sympify(e).xreplace(renamed) for e in exprs]
+    if cse is None:
+        cse = len(variables) <= CSE_MAX_VARIABLES
+    replacements: list[tuple[sp.Symbol, sp.Expr]] = []
+    if cse:
+        symbols = (sp.Symbol(f"_c{i}") for i in itertools.count())
+        replacements, exprs = sp.cse(exprs, symbols=symbols)
+    printer = FastMathPrinter(_PRINTER_SETTINGS)
+    statements = tuple(f"{printer.doprint(s)} = {printer.doprint(e)}" for s, e in replacements)
+    return Lowered(args, statements, tuple(printer.doprint(e) for e in exprs))
+
+
+def define(source: str, name: str, namespace: dict[str, object] | None = None) -> Callable[..., object]:
+    """Execute generated ``source`` (our printer's output, never user text) and return ``name``."""
+    scope: dict[str, object] = {"math": math, **(namespace or {})}
+    exec(compile(source, f"<symdescent {name}>", "exec"), scope)
+    return scope[name]  # type: ignore[return-value]
+
+
 def compile_value_and_grad(expr: sp.Expr, gradient: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> ValueAndGrad:
     """f and its gradient as one float function that shares common subexpressions."""
-    return sp.lambdify(
-        list(variables),
-        [expr, *gradient],
-        modules=_MODULES,
-        printer=FastMathPrinter,
-        cse=True,
-        dummify=True,
-        docstring_limit=0,
-    )
+    return value_and_grad_from(lower([expr, *gradient], variables))
+
+
+def value_and_grad_from(lowered: Lowered) -> ValueAndGrad:
+    return define(lowered.source("value_and_grad", "[{outputs}]"), "value_and_grad")  # type: ignore[return-value]
 
 
 def compile_function(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Callable[..., float]:
     """A single expression as a float function of the variables."""
-    return sp.lambdify(
-        list(variables), expr, modules=_MODULES, printer=FastMathPrinter, cse=True, dummify=True, docstring_limit=0
-    )
+    return define(lower([expr], variables).source("function", "{outputs}"), "function")  # type: ignore[return-value]
