@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 from symdescent.result import Step
 
 if TYPE_CHECKING:
+    import sympy as sp
+
     from symdescent.compile import Lowered
     from symdescent.iterate import Run
     from symdescent.problem import Problem
@@ -81,6 +83,10 @@ class Engine:
     @property
     def gradient_text(self) -> tuple[str, ...]:
         return tuple(str(g) for g in self.problem.gradient)
+
+    @property
+    def function_text(self) -> str:
+        return str(self.problem.expr)
 
 
 class PythonEngine(Engine):
@@ -170,7 +176,7 @@ class SymengineEngine(Engine):
         import symengine as se
 
         problem = self.problem
-        f = se.sympify(problem.expr)
+        f = to_symengine(problem.expr)
         variables = [se.Symbol(name) for name in problem.names]
         wanted = set(variables)
         terms = f.args if isinstance(f, se.Add) else (f,)
@@ -188,8 +194,8 @@ class SymengineEngine(Engine):
         f, grad = self.model
         variables = [se.Symbol(name) for name in self.problem.names]
         try:
-            # opt_level 0: LLVM's optimiser costs seconds on thousands of variables and gains little here.
-            return se.Lambdify(variables, [f, *grad], backend="llvm", opt_level=0, cse=True)
+            # Neither LLVM's optimiser nor cse: both cost seconds on thousands of variables.
+            return se.Lambdify(variables, [f, *grad], backend="llvm", opt_level=0, cse=False)
         except (RuntimeError, ValueError, TypeError):  # a symengine built without LLVM
             return se.Lambdify(variables, [f, *grad], backend="lambda", cse=True)
 
@@ -207,6 +213,52 @@ class SymengineEngine(Engine):
         if "gradient" in self.problem.__dict__:  # SymPy's, if something already computed it
             return super().gradient_text
         return tuple(str(g) for g in self.model[1])
+
+    @property
+    def function_text(self) -> str:
+        # SymPy's printer sorts the terms of a sum: seconds for thousands of terms.
+        return str(self.model[0])
+
+
+def to_symengine(expr: sp.Expr) -> Any:
+    """A SymPy expression as a symengine one, node by node (several times faster than ``sympify``)."""
+    import symengine as se
+    import sympy as sp
+
+    names = "sin cos tan cot sec csc asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp log sqrt Abs"
+    functions = {name: getattr(se, name) for name in names.split()}
+    memo: dict[Any, Any] = {}
+
+    def convert(node: sp.Expr) -> Any:
+        known = memo.get(node)
+        if known is not None:
+            return known
+        if node.is_Symbol:
+            value = se.Symbol(node.name)
+        elif node.is_Integer:
+            value = se.Integer(int(node))
+        elif node.is_Rational:
+            value = se.Rational(int(node.p), int(node.q))
+        elif node.is_Float:
+            value = se.RealDouble(float(node))
+        elif node.is_Add:
+            value = se.Add(*map(convert, node.args))
+        elif node.is_Mul:
+            value = se.Mul(*map(convert, node.args))
+        elif node.is_Pow:
+            value = se.Pow(convert(node.base), convert(node.exp))
+        elif node is sp.pi:
+            value = se.pi
+        elif node is sp.E:
+            value = se.E
+        elif type(node).__name__ in functions:
+            value = functions[type(node).__name__](*map(convert, node.args))
+        else:
+            value = se.sympify(node)
+        memo[node] = value
+        return value
+
+    return convert(expr)
 
 
 # -- the fast loops -----------------------------------------------------------------------

@@ -89,7 +89,7 @@ class Run(Iterator[Step]):
         last = self.last
         problem = self.problem
         return Result(
-            function=str(problem.expr),
+            function=problem.function_text,
             variables=problem.names,
             gradient=problem.gradient_text,
             method=self.optimizer.name,

@@ -407,10 +407,19 @@ def _power(base: sp.Expr, exponent: sp.Expr, column: int) -> sp.Expr:
             raise _error("division by zero (0 to a negative power)", column)
         if abs(base) != 1 and abs(float(exponent)) * max(_magnitude_bits(base), 1.0) > MAX_BITS:
             raise _error(f"number too large: {base}**{exponent}", column)
+    if exponent.is_Integer and exponent > 1 and base.is_Add and _plain_sum(base):
+        # (y - x**2)**2 as it is: evaluating would only ask the sum's terms whether they are
+        # infinite, which costs more than everything else in a long chained sum.
+        return sp.Pow(base, exponent, evaluate=False)
     value = sp.Pow(base, exponent)
     if not value.free_symbols:
         _check_constant(value, f"{base}**{exponent}", column)
     return value
+
+
+def _plain_sum(expr: sp.Add) -> bool:
+    """A sum with variables and only exact coefficients, which ``Pow`` leaves as it is."""
+    return bool(expr.free_symbols) and not any(term.as_coeff_Mul()[0].is_Float for term in expr.args)
 
 
 def _check_constant(value: sp.Expr, what: str, column: int | None) -> None:

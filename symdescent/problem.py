@@ -56,6 +56,11 @@ class Problem:
         return self.engine.value_and_grad
 
     @property
+    def function_text(self) -> str:
+        """f as text, from whichever engine holds it."""
+        return self.engine.function_text
+
+    @property
     def gradient_text(self) -> tuple[str, ...]:
         """Each partial derivative as text, from whichever engine differentiated."""
         return self.engine.gradient_text
