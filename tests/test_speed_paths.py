@@ -14,8 +14,8 @@ import pytest
 import sympy as sp
 from conftest import BOOTH, ROSENBROCK, SEED, cli
 
+from symdescent import iterate, minimize
 from symdescent.engine import PythonEngine, SymengineEngine
-from symdescent.iterate import iterate, minimize
 from symdescent.optimizers import Optimizer, gd
 from symdescent.problem import make_problem
 from symdescent.result import Status
