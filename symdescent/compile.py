@@ -75,8 +75,16 @@ def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool
         symbols = (sp.Symbol(f"_c{i}") for i in itertools.count())
         replacements, exprs = sp.cse(exprs, symbols=symbols)
     printer = FastMathPrinter(_PRINTER_SETTINGS)
-    statements = tuple(f"{printer.doprint(s)} = {printer.doprint(e)}" for s, e in replacements)
-    return Lowered(args, statements, tuple(printer.doprint(e) for e in exprs))
+    statements = tuple(f"{_source(printer, s)} = {_source(printer, e)}" for s, e in replacements)
+    return Lowered(args, statements, tuple(_source(printer, e) for e in exprs))
+
+
+def _source(printer: FastMathPrinter, expr: sp.Expr) -> str:
+    """``printer.doprint(expr)`` without its set-up, which imports ``sympy.codegen`` (25 ms at start-up)."""
+    printer._not_supported = set()
+    printer._number_symbols = set()
+    text = printer._print(expr)
+    return text if not printer._not_supported else printer.doprint(expr)
 
 
 def define(source: str, name: str, namespace: dict[str, object] | None = None) -> Callable[..., object]:
