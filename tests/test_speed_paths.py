@@ -131,12 +131,14 @@ def test_symengine_engine_matches_the_python_engine(n: int, monkeypatch: pytest.
 
 
 @needs_symengine
-def test_symengine_vector_loop_equals_its_generic_loop() -> None:
+def test_symengine_vector_loop_matches_its_generic_loop() -> None:
     problem = make_problem(chained_rosenbrock(40))
     start = [0.5] * 40
     fast = minimize(problem, start, lr=0.001, tol=0, max_steps=50)
     plain = minimize(problem, start, method=generic_gd(0.001), tol=0, max_steps=50)
-    assert fast.history == plain.history
+    # The same points, f and gradients bit for bit; only ‖∇f‖ is computed another way (to rounding).
+    assert [(s.step, s.x, s.f, s.grad) for s in fast.history] == [(s.step, s.x, s.f, s.grad) for s in plain.history]
+    assert [s.grad_norm for s in fast.history] == pytest.approx([s.grad_norm for s in plain.history], rel=1e-14)
 
 
 @needs_symengine
