@@ -74,9 +74,38 @@ def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool
     if cse:
         symbols = (sp.Symbol(f"_c{i}") for i in itertools.count())
         replacements, exprs = sp.cse(exprs, symbols=symbols)
+    replacements, exprs = _name_powered_sums(replacements, list(exprs))
     printer = FastMathPrinter(_PRINTER_SETTINGS)
     statements = tuple(f"{_source(printer, s)} = {_source(printer, e)}" for s, e in replacements)
     return Lowered(args, statements, tuple(_source(printer, e) for e in exprs))
+
+
+def _name_powered_sums(
+    replacements: list[tuple[sp.Symbol, sp.Expr]], exprs: list[sp.Expr]
+) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """Give ``(1 - x)`` in ``(1 - x)**2`` a name, so that ``b*b`` does not compute ``b`` twice.
+
+    ``cse`` does not name it (it occurs once, as a base); the printer unrolls small powers.
+    """
+    names = (sp.Symbol(f"_p{i}") for i in itertools.count())
+    named: dict[sp.Expr, sp.Symbol] = {}
+    out: list[tuple[sp.Symbol, sp.Expr]] = []
+
+    def name_bases(expr: sp.Expr) -> sp.Expr:
+        powers = [p for p in expr.atoms(sp.Pow) if p.exp.is_Integer and 2 <= int(p.exp) <= 4 and not p.base.is_Atom]
+        mapping = {}
+        for power in powers:
+            if power.base not in named:
+                named[power.base] = next(names)
+                out.append((named[power.base], power.base))
+            mapping[power] = sp.Pow(named[power.base], power.exp, evaluate=False)
+        return expr.xreplace(mapping) if mapping else expr
+
+    for symbol, expr in replacements:
+        expr = name_bases(expr)
+        out.append((symbol, expr))
+    final = [name_bases(expr) for expr in exprs]
+    return out, final
 
 
 def _source(printer: FastMathPrinter, expr: sp.Expr) -> str:
