@@ -65,7 +65,8 @@ def choose_engine(problem: Problem) -> Engine:
     forced = os.environ.get("SYMDESCENT_ENGINE", "")
     if forced == "python":
         return PythonEngine(problem)
-    if forced == "symengine" or (problem.dimension >= SYMENGINE_MIN_VARIABLES and have_symengine()):
+    wanted = forced == "symengine" or (forced == "" and problem.dimension >= SYMENGINE_MIN_VARIABLES)
+    if wanted and have_symengine():
         return SymengineEngine(problem)
     return PythonEngine(problem)
 
