@@ -17,14 +17,18 @@ bitwise the same numbers.
 
 from __future__ import annotations
 
+import cmath
 import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sympy as sp
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
+
+from symdescent.errors import InputError
 
 ValueAndGrad = Callable[..., list[float]]
 
@@ -41,8 +45,26 @@ class FastMathPrinter(PythonCodePrinter):
         exponent = expr.exp
         if exponent.is_Integer and 2 <= int(exponent) <= 4:
             base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
-            return "*".join([base] * int(exponent))
+            # bracketed, because the printer places a power where only an atom
+            # is safe: 2/x**3 must not become 2/x*x*x
+            return "(" + "*".join([base] * int(exponent)) + ")"
         return super()._print_Pow(expr, rational=rational)
+
+    # SymPy differentiates abs(u), for a u not known to be real, with re(),
+    # im() and arg(). On a float they are .real, .imag and cmath.phase; a
+    # complex value fails later, as it should, in the finiteness check.
+    def _print_re(self, expr: sp.Expr) -> str:
+        return f"({self._print(expr.args[0])}).real"
+
+    def _print_im(self, expr: sp.Expr) -> str:
+        return f"({self._print(expr.args[0])}).imag"
+
+    def _print_arg(self, expr: sp.Expr) -> str:
+        return f"cmath.phase({self._print(expr.args[0])})"
+
+    def _print_DiracDelta(self, expr: sp.Expr) -> str:
+        # d/dx sign(x): zero wherever it is defined, undefined (nan) at the kink
+        return f"(0.0 if {self._print(expr.args[0])} != 0 else math.nan)"
 
 
 @dataclass(frozen=True)
@@ -76,8 +98,16 @@ def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool
         replacements, exprs = sp.cse(exprs, symbols=symbols)
     replacements, exprs = _name_powered_sums(replacements, list(exprs))
     printer = FastMathPrinter(_PRINTER_SETTINGS)
-    statements = tuple(f"{_source(printer, s)} = {_source(printer, e)}" for s, e in replacements)
-    return Lowered(args, statements, tuple(_source(printer, e) for e in exprs))
+    try:
+        statements = tuple(f"{_source(printer, s)} = {_source(printer, e)}" for s, e in replacements)
+        outputs = tuple(_source(printer, e) for e in exprs)
+    except PrintMethodNotImplementedError as error:
+        what = str(error).split("\n")[0].rsplit(":", 1)[-1].strip() or "a function"
+        raise InputError(
+            f"the function or its gradient uses {what}(...), which symdescent cannot evaluate numerically",
+            hint="rewrite the function without it",
+        ) from None
+    return Lowered(args, statements, outputs)
 
 
 def _name_powered_sums(
@@ -118,7 +148,7 @@ def _source(printer: FastMathPrinter, expr: sp.Expr) -> str:
 
 def define(source: str, name: str, namespace: dict[str, object] | None = None) -> Callable[..., object]:
     """Execute generated ``source`` (our printer's output, never user text) and return ``name``."""
-    scope: dict[str, object] = {"math": math, **(namespace or {})}
+    scope: dict[str, object] = {"math": math, "cmath": cmath, **(namespace or {})}
     exec(compile(source, f"<symdescent {name}>", "exec"), scope)
     return scope[name]  # type: ignore[return-value]
 

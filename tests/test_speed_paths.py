@@ -81,6 +81,7 @@ def test_fused_loop_is_lazy_and_tracks_the_last_step() -> None:
 def test_compiled_source_matches_lambdify() -> None:
     """Our printed source against SymPy's own lambdify (math module), to rounding."""
     functions = [SEED, BOOTH, ROSENBROCK, "sin(x)*exp(y) + atan2(x, y) + sec(x) + log(x, 3) + abs(y)**3 + 0.1*x"]
+    functions += ["2/x**3 + y**2/(x+y)**2 - 1/(x*y)**4"]
     for function in functions:
         problem = make_problem(function)
         reference = sp.lambdify(problem.variables, [problem.expr, *problem.gradient], modules="math")
