@@ -72,7 +72,9 @@ sys.modules[__name__].__class__ = _Package
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
-        value = getattr(import_module(_HOMES[name]), name)
-        globals()[name] = value
-        return value
+        module = import_module(_HOMES[name])
+        # Bind every public name from that module now: importing ``symdescent.iterate`` has just
+        # set the package attribute ``iterate`` to the module, which must not hide the function.
+        globals().update({n: getattr(module, n) for n, home in _HOMES.items() if home == module.__name__})
+        return globals()[name]
     raise AttributeError(f"module 'symdescent' has no attribute {name!r}")

@@ -9,14 +9,19 @@ function ``value_and_grad(*x) -> [f, df/dx1, ..., df/dxn]`` over floats (one
 flat list, because SymPy's ``cse`` only looks across a flat list), using the
 ``math`` module, so a domain error raises ``ValueError`` and an overflow
 ``OverflowError`` rather than returning a silent NaN.
+
+Both this function and the fused loop of :mod:`symdescent.engine` are built
+from one :class:`Lowered` (the same printed statements), so they compute
+bitwise the same numbers.
 """
 
 from __future__ import annotations
 
 import cmath
+import itertools
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
@@ -27,7 +32,10 @@ from symdescent.errors import InputError
 
 ValueAndGrad = Callable[..., list[float]]
 
-_MODULES = [{"math": math, "cmath": cmath}, "math"]
+#: Above this many variables SymPy's ``cse`` (superlinear) costs more than it saves.
+CSE_MAX_VARIABLES = 60
+
+_PRINTER_SETTINGS = {"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False}
 
 
 class FastMathPrinter(PythonCodePrinter):
@@ -59,30 +67,106 @@ class FastMathPrinter(PythonCodePrinter):
         return f"(0.0 if {self._print(expr.args[0])} != 0 else math.nan)"
 
 
-def compile_value_and_grad(expr: sp.Expr, gradient: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> ValueAndGrad:
-    """f and its gradient as one float function that shares common subexpressions."""
-    return _lambdify(variables, [expr, *gradient])
+@dataclass(frozen=True)
+class Lowered:
+    """Expressions as Python statements over the arguments ``_x0, _x1, …``.
+
+    ``statements`` assign the common subexpressions; ``outputs`` are the
+    expressions' source, in order, using them.
+    """
+
+    args: tuple[str, ...]
+    statements: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    def source(self, name: str, result: str) -> str:
+        """A ``def name(args): statements; return result`` where result formats ``{outputs}``."""
+        body = [*self.statements, f"return {result.format(outputs=', '.join(self.outputs))}"]
+        return f"def {name}({', '.join(self.args)}):\n" + "".join(f"    {line}\n" for line in body)
 
 
-def compile_function(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Callable[..., float]:
-    """A single expression as a float function of the variables."""
-    return _lambdify(variables, expr)
-
-
-def _lambdify(variables: Sequence[sp.Symbol], exprs: sp.Expr | list[sp.Expr]) -> Callable[..., Any]:
+def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool | None = None) -> Lowered:
+    """Print ``exprs`` as Python statements, sharing common subexpressions (``cse``)."""
+    args = tuple(f"_x{i}" for i in range(len(variables)))
+    renamed = {v: sp.Symbol(a) for v, a in zip(variables, args, strict=True)}
+    exprs = [(e if isinstance(e, sp.Basic) else sp.Float(e)).xreplace(renamed) for e in exprs]
+    if cse is None:
+        cse = len(variables) <= CSE_MAX_VARIABLES
+    replacements: list[tuple[sp.Symbol, sp.Expr]] = []
+    if cse:
+        symbols = (sp.Symbol(f"_c{i}") for i in itertools.count())
+        replacements, exprs = sp.cse(exprs, symbols=symbols)
+    replacements, exprs = _name_powered_sums(replacements, list(exprs))
+    printer = FastMathPrinter(_PRINTER_SETTINGS)
     try:
-        return sp.lambdify(
-            list(variables),
-            exprs,
-            modules=_MODULES,
-            printer=FastMathPrinter,
-            cse=True,
-            dummify=True,
-            docstring_limit=0,
-        )
+        statements = tuple(f"{_source(printer, s)} = {_source(printer, e)}" for s, e in replacements)
+        outputs = tuple(_source(printer, e) for e in exprs)
     except PrintMethodNotImplementedError as error:
         what = str(error).split("\n")[0].rsplit(":", 1)[-1].strip() or "a function"
         raise InputError(
             f"the function or its gradient uses {what}(...), which symdescent cannot evaluate numerically",
             hint="rewrite the function without it",
         ) from None
+    return Lowered(args, statements, outputs)
+
+
+def _name_powered_sums(
+    replacements: list[tuple[sp.Symbol, sp.Expr]], exprs: list[sp.Expr]
+) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """Give ``(1 - x)`` in ``(1 - x)**2`` a name, so that ``b*b`` does not compute ``b`` twice.
+
+    ``cse`` does not name it (it occurs once, as a base); the printer unrolls small powers.
+    """
+    names = (sp.Symbol(f"_p{i}") for i in itertools.count())
+    named: dict[sp.Expr, sp.Symbol] = {}
+    out: list[tuple[sp.Symbol, sp.Expr]] = []
+
+    def name_bases(expr: sp.Expr) -> sp.Expr:
+        powers = [p for p in expr.atoms(sp.Pow) if p.exp.is_Integer and 2 <= int(p.exp) <= 4 and not p.base.is_Atom]
+        mapping = {}
+        for power in powers:
+            if power.base not in named:
+                named[power.base] = next(names)
+                out.append((named[power.base], power.base))
+            mapping[power] = sp.Pow(named[power.base], power.exp, evaluate=False)
+        return expr.xreplace(mapping) if mapping else expr
+
+    for symbol, expr in replacements:
+        expr = name_bases(expr)
+        out.append((symbol, expr))
+    final = [name_bases(expr) for expr in exprs]
+    return out, final
+
+
+def _source(printer: FastMathPrinter, expr: sp.Expr) -> str:
+    """``printer.doprint(expr)`` without its set-up, which imports ``sympy.codegen`` (25 ms at start-up)."""
+    printer._not_supported = set()
+    printer._number_symbols = set()
+    text = printer._print(expr)
+    return text if not printer._not_supported else printer.doprint(expr)
+
+
+def define(source: str, name: str, namespace: dict[str, object] | None = None) -> Callable[..., object]:
+    """Execute generated ``source`` (our printer's output, never user text) and return ``name``."""
+    scope: dict[str, object] = {"math": math, "cmath": cmath, **(namespace or {})}
+    exec(compile(source, f"<symdescent {name}>", "exec"), scope)
+    return scope[name]  # type: ignore[return-value]
+
+
+def compile_value_and_grad(expr: sp.Expr, gradient: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> ValueAndGrad:
+    """f and its gradient as one float function that shares common subexpressions."""
+    return value_and_grad_from(lower([expr, *gradient], variables))
+
+
+def value_and_grad_from(lowered: Lowered) -> ValueAndGrad:
+    return define(lowered.source("value_and_grad", "[{outputs}]"), "value_and_grad")  # type: ignore[return-value]
+
+
+def compile_function(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Callable[..., float]:
+    """A single expression as a float function of the variables."""
+    return define(lower([expr], variables).source("function", "{outputs}"), "function")  # type: ignore[return-value]
+
+
+def compile_functions(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> Callable[..., list[float]]:
+    """Several expressions as one float function returning their values in a list (shared ``cse``)."""
+    return define(lower(list(exprs), variables).source("functions", "[{outputs}]"), "functions")  # type: ignore[return-value]

@@ -26,6 +26,7 @@ from typing import Any
 
 import sympy as sp
 
+from symdescent.engine import fast_steps
 from symdescent.errors import InputError, StartPointError
 from symdescent.optimizers import Optimizer, make_optimizer
 from symdescent.problem import Problem, make_problem, point_values
@@ -67,7 +68,12 @@ class Run(Iterator[Step]):
         self.status: Status | None = None
         self.message = ""
         self.last: Step = first
-        self._steps = self._loop(first)
+        # Plain float gd takes a generated loop that gives the same steps faster (symdescent.engine).
+        self._steps = fast_steps(self, first) or self._loop(first)
+
+    def __iter__(self) -> Iterator[Step]:
+        # The steps themselves, so that a for loop does not pay for __next__ at every step.
+        return self._steps
 
     def __next__(self) -> Step:
         return next(self._steps)
@@ -85,11 +91,11 @@ class Run(Iterator[Step]):
         last = self.last
         problem = self.problem
         return Result(
-            function=str(problem.expr),
+            function=problem.function_text,
             variables=problem.names,
-            gradient=tuple(str(g) for g in problem.gradient),
+            gradient=problem.gradient_text,
             method=self.optimizer.name,
-            params=dict(self.optimizer.params),
+            params={**self.optimizer.params, "engine": problem.engine.name},
             start=self.start,
             history=tuple(history) if history is not None else (last,),
             x=last.x,
@@ -166,7 +172,7 @@ class Run(Iterator[Step]):
         extra = self._extra_arguments() if self.optimizer.needs_extra else None
         x = step.x
         state = self.optimizer.init(x)
-        k = 0
+        k = step.step
         while True:
             self.last = step
             if tol > 0 and step.grad_norm <= tol:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
+from sympy.core.add import _addsort
 
 from symdescent.errors import ParseError
 
@@ -224,7 +225,7 @@ class Parser:
             negate = self._next().text == "-"
             term = self._term(depth)
             terms.append(-term if negate else term)
-        return terms[0] if len(terms) == 1 else sp.Add(*terms)
+        return terms[0] if len(terms) == 1 else _sum(terms)
 
     def _term(self, depth: int) -> sp.Expr:
         start = self._peek().column
@@ -240,7 +241,7 @@ class Parser:
         if len(factors) == 1:
             return factors[0]
         _check_product_size(factors, start)
-        return sp.Mul(*factors)
+        return _product(factors)
 
     def _signs(self) -> bool:
         """Consume a run of unary signs; True when they amount to a minus."""
@@ -417,10 +418,58 @@ def _power(base: sp.Expr, exponent: sp.Expr, column: int) -> sp.Expr:
             raise _error("division by zero (0 to a negative power)", column)
         if abs(base) != 1 and abs(float(exponent)) * max(_magnitude_bits(base), 1.0) > MAX_BITS:
             raise _error(f"number too large: {base}**{exponent}", column)
+    if exponent.is_Integer and exponent > 1 and base.is_Add and _plain_sum(base):
+        # (y - x**2)**2 as it is: evaluating would only ask the sum's terms whether they are
+        # infinite, which costs more than everything else in a long chained sum.
+        return sp.Pow(base, exponent, evaluate=False)
     value = sp.Pow(base, exponent)
     if not value.free_symbols:
         _check_constant(value, f"{base}**{exponent}", column)
     return value
+
+
+def _sum(terms: list[sp.Expr]) -> sp.Expr:
+    """``Add(*terms)``; for a long sum of distinct terms, only sorted, as ``Add`` would.
+
+    ``Add`` rebuilds every ``coefficient*rest`` term, and rebuilding asks
+    each ``(a - b)**2`` whether it is infinite: most of the time spent on a
+    long chained sum. Terms whose non-numeric parts are all different are
+    left as they are by ``Add``, apart from the order, so we only sort them.
+    """
+    if len(terms) < 8 or not all(_plain_term(t) for t in terms):
+        return sp.Add(*terms)
+    rests = {t.as_coeff_Mul()[1] for t in terms}
+    if len(rests) != len(terms):
+        return sp.Add(*terms)
+    ordered = list(terms)
+    _addsort(ordered)
+    return sp.Add._from_args(ordered)
+
+
+def _plain_term(term: sp.Expr) -> bool:
+    return (term.is_Mul or term.is_Pow or term.is_Symbol) and term.is_commutative and bool(term.free_symbols)
+
+
+def _product(factors: list[sp.Expr]) -> sp.Expr:
+    """``Mul(*factors)``; ``c*(a - b)**n`` as it is (see :func:`_sum` for why)."""
+    if len(factors) == 2:
+        coefficient, power = factors if factors[0].is_Number else factors[::-1]
+        if (
+            coefficient.is_Rational
+            and coefficient not in (0, 1)
+            and power.is_Pow
+            and power.base.is_Add
+            and power.exp.is_Integer
+            and power.exp > 1
+            and _plain_sum(power.base)
+        ):
+            return sp.Mul._from_args((coefficient, power))
+    return sp.Mul(*factors)
+
+
+def _plain_sum(expr: sp.Add) -> bool:
+    """A sum with variables and only exact coefficients, which ``Pow`` leaves as it is."""
+    return bool(expr.free_symbols) and not any(term.as_coeff_Mul()[0].is_Float for term in expr.args)
 
 
 def _check_constant(value: sp.Expr, what: str, column: int | None) -> None:

@@ -16,7 +16,8 @@ from functools import cached_property
 
 import sympy as sp
 
-from symdescent.compile import ValueAndGrad, compile_function, compile_value_and_grad
+from symdescent.compile import ValueAndGrad, compile_function, compile_functions
+from symdescent.engine import Engine, choose_engine
 from symdescent.errors import InputError
 from symdescent.parsing import natural_key, parse, parse_constant
 
@@ -29,7 +30,6 @@ class Problem:
 
     expr: sp.Expr
     variables: tuple[sp.Symbol, ...]
-    gradient: tuple[sp.Expr, ...]
     params: Mapping[str, sp.Expr]
 
     @property
@@ -41,9 +41,29 @@ class Problem:
         return len(self.variables)
 
     @cached_property
+    def gradient(self) -> tuple[sp.Expr, ...]:
+        """∇f as SymPy expressions, differentiated on first use (large problems may never need it)."""
+        return gradient(self.expr, self.variables)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """How f and ∇f are evaluated: chosen by size on first use (see :mod:`symdescent.engine`)."""
+        return choose_engine(self)
+
+    @property
     def value_and_grad(self) -> ValueAndGrad:
         """``value_and_grad(*x) -> [f, df/dx1, …]`` over floats, compiled on first use."""
-        return compile_value_and_grad(self.expr, self.gradient, self.variables)
+        return self.engine.value_and_grad
+
+    @property
+    def function_text(self) -> str:
+        """f as text, from whichever engine holds it."""
+        return self.engine.function_text
+
+    @property
+    def gradient_text(self) -> tuple[str, ...]:
+        """Each partial derivative as text, from whichever engine differentiated."""
+        return self.engine.gradient_text
 
     @cached_property
     def value(self) -> Callable[..., float]:
@@ -66,7 +86,7 @@ class Problem:
     def hessian_at(self) -> Callable[..., tuple[tuple[float, ...], ...]]:
         """``hessian_at(*x)`` -> the Hessian's rows over floats, compiled once on first use."""
         n = self.dimension
-        flat = compile_function([h for row in self.hessian for h in row], self.variables)
+        flat = compile_functions([h for row in self.hessian for h in row], self.variables)
 
         def hessian_at(*x: float) -> tuple[tuple[float, ...], ...]:
             values = flat(*x)
@@ -93,7 +113,7 @@ def make_problem(
     fixed = _fix_params(expr, params or {})
     expr = expr.xreplace({sp.Symbol(name, real=True): value for name, value in fixed.items()})
     symbols = _order_variables(expr, variables)
-    return Problem(expr=expr, variables=symbols, gradient=gradient(expr, symbols), params=fixed)
+    return Problem(expr=expr, variables=symbols, params=fixed)
 
 
 def gradient(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ...]:

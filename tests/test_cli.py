@@ -199,35 +199,30 @@ def test_real_sigint_mid_run_exits_130(executable, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "tsv", "table"])
 def test_interrupt_prints_the_steps_so_far_in_every_format(monkeypatch, fmt: str) -> None:
-    from symdescent import problem as problem_module
+    import symdescent.cli
 
-    original = problem_module.Problem.value_and_grad.func  # the cached_property's function
-    calls = {"n": 0}
+    original = symdescent.cli.thinned
 
-    def interrupted_after_five(self):
-        compiled = original(self)
+    def interrupted_after_five_steps(steps, every):
+        for step in original(steps, every):
+            if step.step == 5:
+                raise KeyboardInterrupt  # as if Ctrl-C arrived while step 5 was being computed
+            yield step
 
-        def value_and_grad(*x):
-            calls["n"] += 1
-            if calls["n"] > 5:
-                raise KeyboardInterrupt
-            return compiled(*x)
-
-        return value_and_grad
-
-    monkeypatch.setattr(problem_module.Problem, "value_and_grad", property(interrupted_after_five))
+    monkeypatch.setattr(symdescent.cli, "thinned", interrupted_after_five_steps)
     out = cli("run", SEED, "--start", "1,2", "--format", fmt)
     assert out.exit_code == 130
     if fmt == "json":
         data = json.loads(out.stdout)
-        assert (data["status"], data["steps"]) == ("interrupted", 4)
-        assert [h["step"] for h in data["history"]] == [0, 1, 2, 3, 4]
+        # step 5 was computed when the interrupt came: it is printed too
+        assert (data["status"], data["steps"]) == ("interrupted", 5)
+        assert [h["step"] for h in data["history"]] == [0, 1, 2, 3, 4, 5]
     elif fmt == "jsonl":
         assert json.loads(out.stdout.splitlines()[-1])["status"] == "interrupted"
     elif fmt == "table":
         assert "■ interrupted" in out.stdout
     else:
-        assert out.stdout.splitlines()[-1].split("," if fmt == "csv" else "\t")[0] == "4"
+        assert out.stdout.splitlines()[-1].split("," if fmt == "csv" else "\t")[0] == "5"
         assert "interrupted" in out.stderr
 
 

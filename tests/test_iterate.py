@@ -46,7 +46,7 @@ def test_result_attributes_follow_the_json_keys() -> None:
     assert result.variables == ("x", "y")
     assert result.gradient == ("2*x", "2*y")
     assert result.method == "gd"
-    assert result.params == {"lr": 0.1}
+    assert result.params == {"lr": 0.1, "engine": "python"}
     assert result.start == (1.0, 2.0)
     assert result.x == result.history[-1].x
     assert "‖∇f‖" in result.message

@@ -11,7 +11,6 @@ import pytest
 from conftest import ROSENBROCK, SEED, cli, run_installed
 
 from symdescent import minimize
-from symdescent.iterate import Run
 from symdescent.problem import make_problem
 from symdescent.render.plot import (
     RECORD_BITS,
@@ -95,15 +94,17 @@ def test_the_step_limit_keeps_its_exit_code(tmp_path: Path) -> None:
 
 
 def test_an_interrupted_run_gets_its_picture_and_exit_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = Run.__next__
+    import symdescent.cli
 
-    def interrupted_at_step_5(self: Run) -> Step:
-        step = original(self)
-        if step.step == 5:
-            raise KeyboardInterrupt
-        return step
+    original = symdescent.cli.thinned
 
-    monkeypatch.setattr(Run, "__next__", interrupted_at_step_5)
+    def interrupted_at_step_5(steps, every):
+        for step in original(steps, every):
+            if step.step == 5:
+                raise KeyboardInterrupt
+            yield step
+
+    monkeypatch.setattr(symdescent.cli, "thinned", interrupted_at_step_5)
     target = tmp_path / "interrupted.png"
     out = cli("run", SEED, "--start", "1,2", "--tol", "0", "--steps", "100", "--plot", str(target))
     assert out.exit_code == 130

@@ -41,7 +41,7 @@ def test_json_round_trip(seed_result) -> None:
     assert data["variables"] == ["x", "y"]
     assert data["gradient"] == ["2*x", "2*y"]
     assert data["method"] == "gd"
-    assert data["params"] == {"lr": 0.1}
+    assert data["params"] == {"lr": 0.1, "engine": "python"}
     assert data["start"] == [1.0, 2.0]
     assert data["status"] == "converged"
     assert data["steps"] == seed_result.steps == 69

@@ -45,6 +45,8 @@ class Optimizer(NamedTuple):
 
     ``needs_extra`` says whether ``update`` reads the loop's extra arguments
     (line searches, Newton); the loop skips building them for the others.
+    ``plain_gd`` marks exactly x ← x − lr·∇f, which the engine may run as a
+    fused, generated loop (see :mod:`symdescent.engine`).
     """
 
     name: str
@@ -52,11 +54,14 @@ class Optimizer(NamedTuple):
     init: Callable[[Vector], Any]
     update: Callable[..., tuple[Vector, Any]]
     needs_extra: bool = False
+    plain_gd: bool = False
 
 
-def named(name: str, params: Mapping[str, Any], transform: Transform, *, needs_extra: bool = False) -> Optimizer:
+def named(
+    name: str, params: Mapping[str, Any], transform: Transform, *, needs_extra: bool = False, plain_gd: bool = False
+) -> Optimizer:
     """Give a transform the name and hyperparameters the output reports."""
-    return Optimizer(name, dict(params), transform.init, transform.update, needs_extra)
+    return Optimizer(name, dict(params), transform.init, transform.update, needs_extra, plain_gd)
 
 
 class EmptyState(NamedTuple):

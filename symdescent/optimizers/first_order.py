@@ -26,7 +26,7 @@ from symdescent.optimizers.base import (
 def gd(lr: float = 0.1) -> Optimizer:
     """Gradient descent (Cauchy 1847): x ← x − α ∇f(x)."""
     lr = positive("the learning rate", lr)
-    return named("gd", {"lr": lr}, scale_by_learning_rate(lr))
+    return named("gd", {"lr": lr}, scale_by_learning_rate(lr), plain_gd=True)
 
 
 class TraceState(NamedTuple):

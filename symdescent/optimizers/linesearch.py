@@ -199,7 +199,7 @@ def ray_derivative(expression: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Cal
     """
     import sympy as sp
 
-    from symdescent.compile import compile_function
+    from symdescent.compile import compile_functions
 
     alpha = sp.Symbol("alpha", real=True)
     n = len(variables)
@@ -218,7 +218,7 @@ def ray_derivative(expression: sp.Expr, variables: tuple[sp.Symbol, ...]) -> Cal
     ray = {v: p + alpha * dv for v, p, dv in zip(variables, points, directions, strict=True)}
     derivative = sp.diff(expression.xreplace(ray), alpha)
     coefficients = sp.Poly(sp.expand(derivative), alpha).all_coeffs()[::-1]
-    return compile_function(list(coefficients), [*points, *directions])  # type: ignore[arg-type]
+    return compile_functions(list(coefficients), [*points, *directions])
 
 
 def _expanded_terms(expression: sp.Expr, limit: int) -> int:

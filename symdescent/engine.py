@@ -1,0 +1,327 @@
+"""Engines: how f and ∇f are evaluated, and the fast loops for plain gradient descent.
+
+A problem's :attr:`~symdescent.problem.Problem.engine` is chosen by size
+(:func:`choose_engine`):
+
+``python``
+    SymPy differentiates; f and ∇f are printed once as Python source over
+    the ``math`` module (:mod:`symdescent.compile`). No numpy import. For a
+    ``gd`` run on floats the whole loop body is generated too
+    (:func:`fused_steps`): a generator whose body is the update, f, ∇f,
+    ‖∇f‖ and the checks inlined, with no per-step function calls besides
+    ``hypot`` and ``isfinite``; steps are still yielded one at a time, as
+    they are computed.
+``symengine``
+    For many variables, if symengine is installed: symengine differentiates
+    each term by the variables it contains and compiles f and ∇f with LLVM
+    (:func:`vector_steps` runs the loop on numpy arrays). SymPy's own
+    gradient is then only computed if something asks for it.
+
+Both fast loops replay the generic loop in :mod:`symdescent.iterate` with
+the same engine: the fused loop does the same operations in the same order,
+so it gives the same floats bit for bit; the vector loop differs only in
+‖∇f‖ (√(g·g) instead of ``hypot``), to rounding. When anything unusual happens
+(a stopping rule, a non-finite value, an exception) they hand the last good
+step to the generic loop, which takes it from there and words the outcome.
+``SYMDESCENT_ENGINE=python|symengine`` forces an engine (for tests and
+benchmarks).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from symdescent.result import Step
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+    from symdescent.compile import Lowered
+    from symdescent.iterate import Run
+    from symdescent.problem import Problem
+
+#: From this many variables on, symengine (when installed) differentiates and compiles.
+SYMENGINE_MIN_VARIABLES = 32
+
+#: Exceptions the compiled ``math`` code raises where f is undefined, overflows or is complex.
+NUMERIC_ERRORS = (ValueError, OverflowError, ZeroDivisionError, TypeError)
+
+
+def have_symengine() -> bool:
+    try:
+        import numpy  # noqa: F401
+        import symengine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_engine(problem: Problem) -> Engine:
+    """The engine for ``problem``: ``python`` for small problems, ``symengine`` for many variables."""
+    forced = os.environ.get("SYMDESCENT_ENGINE", "")
+    if forced == "python":
+        return PythonEngine(problem)
+    wanted = forced == "symengine" or (forced == "" and problem.dimension >= SYMENGINE_MIN_VARIABLES)
+    if wanted and have_symengine():
+        return SymengineEngine(problem)
+    return PythonEngine(problem)
+
+
+class Engine:
+    """Evaluates f and ∇f for one problem; subclasses compile on first use."""
+
+    name = ""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+    @property
+    def value_and_grad(self) -> Callable[..., list[float]]:
+        raise NotImplementedError
+
+    @property
+    def gradient_text(self) -> tuple[str, ...]:
+        return tuple(str(g) for g in self.problem.gradient)
+
+    @property
+    def function_text(self) -> str:
+        return str(self.problem.expr)
+
+
+class PythonEngine(Engine):
+    """SymPy's gradient printed as Python source over the ``math`` module."""
+
+    name = "python"
+
+    @cached_property
+    def lowered(self) -> Lowered:
+        from symdescent.compile import lower
+
+        problem = self.problem
+        return lower([problem.expr, *problem.gradient], problem.variables)
+
+    @cached_property
+    def value_and_grad(self) -> Callable[..., list[float]]:  # type: ignore[override]
+        from symdescent.compile import value_and_grad_from
+
+        return value_and_grad_from(self.lowered)
+
+    @cached_property
+    def gd_steps(self) -> Callable[..., Iterator[Step]]:
+        """``gd_steps(run, step, *x, norm, *g, k, kend, tol, c)``: the steps of x ← x + c·∇f from ``step``.
+
+        A generator with the whole loop body generated as source. ``step``
+        must not meet a stopping rule. It yields each step while no stopping
+        rule holds; at the first that does (or at a non-finite value or a
+        ``math`` exception) it hands over to the generic loop, which ends
+        the run and words the ending exactly as it always does.
+        """
+        from symdescent.compile import define
+
+        lowered = self.lowered
+        xs = list(lowered.args)
+        gs = [f"_g{i}" for i in range(len(xs))]
+        f_out, *g_out = lowered.outputs
+        new_step = f"new(Step, (k, ({', '.join(xs)},), _f, ({', '.join(gs)},), norm, None))"
+        body = [
+            "yielded = False",
+            "try:",
+            "    for k in range(k + 1, kend + 1):",
+            "        run.last = step",
+            "        yield step",
+            *[f"        {x} = {x} + c*{g}" for x, g in zip(xs, gs, strict=True)],
+            *[f"        {line}" for line in lowered.statements],
+            f"        _f = {f_out}",
+            *[f"        {g} = {out}" for g, out in zip(gs, g_out, strict=True)],
+            f"        norm = hypot({', '.join(gs)})",
+            # One test per step for three endings: converged, non-finite ∇f and non-finite f
+            # (isfinite also refuses a complex f with TypeError; hypot refuses complex partials).
+            "        if not (tol < norm < INF and isfinite(_f)):",
+            "            if norm <= tol and isfinite(_f):",
+            f"                step = {new_step}",
+            "            else:",
+            "                yielded = True",
+            "            break",
+            f"        step = {new_step}",
+            "except NUMERIC_ERRORS:",
+            "    yielded = True",
+            # The generic loop words the ending; it starts by yielding ``step``, which may be given out already.
+            "rest = run._loop(step)",
+            "if yielded:",
+            "    next(rest)",
+            "yield from rest",
+        ]
+        args = ", ".join(["run", "step", *xs, "norm", *gs, "k", "kend", "tol", "c"])
+        source = f"def gd_steps({args}):\n" + "".join(f"    {line}\n" for line in body)
+        namespace = {
+            "hypot": math.hypot,
+            "isfinite": math.isfinite,
+            "new": tuple.__new__,
+            "Step": Step,
+            "NUMERIC_ERRORS": NUMERIC_ERRORS,
+            "INF": math.inf,
+        }
+        return define(source, "gd_steps", namespace)  # type: ignore[return-value]
+
+
+class SymengineEngine(Engine):
+    """symengine's per-term gradient, compiled with LLVM; evaluates on numpy arrays."""
+
+    name = "symengine"
+
+    @cached_property
+    def model(self) -> tuple[Any, list[Any]]:
+        """(f, [∂f/∂x1, …]) as symengine expressions."""
+        import symengine as se
+
+        problem = self.problem
+        f = to_symengine(problem.expr)
+        variables = [se.Symbol(name) for name in problem.names]
+        wanted = set(variables)
+        terms = f.args if isinstance(f, se.Add) else (f,)
+        by_variable: dict[Any, list[Any]] = {v: [] for v in variables}
+        for term in terms:
+            for symbol in term.free_symbols & wanted:
+                by_variable[symbol].append(term)
+        return f, [se.Add(*[t.diff(v) for t in by_variable[v]]) for v in variables]
+
+    @cached_property
+    def compiled(self) -> Callable[[Any], Any]:
+        """``compiled(x_array) -> array([f, ∂f/∂x1, …])``."""
+        import symengine as se
+
+        f, grad = self.model
+        variables = [se.Symbol(name) for name in self.problem.names]
+        try:
+            # Neither LLVM's optimiser nor cse: both cost seconds on thousands of variables.
+            return se.Lambdify(variables, [f, *grad], backend="llvm", opt_level=0, cse=False)
+        except (RuntimeError, ValueError, TypeError):  # a symengine built without LLVM
+            return se.Lambdify(variables, [f, *grad], backend="lambda", cse=True)
+
+    @cached_property
+    def value_and_grad(self) -> Callable[..., list[float]]:  # type: ignore[override]
+        compiled = self.compiled
+
+        def value_and_grad(*x: float) -> list[float]:
+            return compiled(x).tolist()
+
+        return value_and_grad
+
+    @property
+    def gradient_text(self) -> tuple[str, ...]:
+        if "gradient" in self.problem.__dict__:  # SymPy's, if something already computed it
+            return super().gradient_text
+        return tuple(str(g) for g in self.model[1])
+
+    @property
+    def function_text(self) -> str:
+        # SymPy's printer sorts the terms of a sum: seconds for thousands of terms.
+        return str(self.model[0])
+
+
+def to_symengine(expr: sp.Expr) -> Any:
+    """A SymPy expression as a symengine one, node by node (several times faster than ``sympify``)."""
+    import symengine as se
+    import sympy as sp
+
+    names = "sin cos tan cot sec csc asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp log sqrt Abs"
+    functions = {name: getattr(se, name) for name in names.split()}
+    memo: dict[Any, Any] = {}
+
+    def convert(node: sp.Expr) -> Any:
+        known = memo.get(node)
+        if known is not None:
+            return known
+        if node.is_Symbol:
+            value = se.Symbol(node.name)
+        elif node.is_Integer:
+            value = se.Integer(int(node))
+        elif node.is_Rational:
+            value = se.Rational(int(node.p), int(node.q))
+        elif node.is_Float:
+            value = se.RealDouble(float(node))
+        elif node.is_Add:
+            value = se.Add(*map(convert, node.args))
+        elif node.is_Mul:
+            value = se.Mul(*map(convert, node.args))
+        elif node.is_Pow:
+            value = se.Pow(convert(node.base), convert(node.exp))
+        elif node is sp.pi:
+            value = se.pi
+        elif node is sp.E:
+            value = se.E
+        elif type(node).__name__ in functions:
+            value = functions[type(node).__name__](*map(convert, node.args))
+        else:
+            value = se.sympify(node)
+        memo[node] = value
+        return value
+
+    return convert(expr)
+
+
+# -- the fast loops -----------------------------------------------------------------------
+
+
+def fast_steps(run: Run, first: Step) -> Iterator[Step] | None:
+    """A fast loop equivalent to ``run``'s generic loop, or None when there is none for this run.
+
+    Only plain gradient descent (``gd`` from :mod:`symdescent.optimizers`) on
+    floats qualifies; every other method and number type takes the generic loop.
+    """
+    optimizer = run.optimizer
+    if not optimizer.plain_gd:
+        return None
+    if type(first.f) is not float or any(type(v) is not float for v in (*first.x, *first.grad)):
+        return None
+    engine = run.problem.engine
+    if isinstance(engine, PythonEngine):
+        return fused_steps(run, first, engine)
+    if isinstance(engine, SymengineEngine):
+        return vector_steps(run, first, engine)
+    return None
+
+
+def _loop_parameters(run: Run) -> tuple[float, float]:
+    lr = run.optimizer.params["lr"]
+    # The generic loop adds -lr * g (or -lr * -g when maximising); c * g is the same float.
+    return (lr if run.maximize else -lr), (run.tol if run.tol > 0 else -1.0)
+
+
+def fused_steps(run: Run, first: Step, engine: PythonEngine) -> Iterator[Step]:
+    """Plain gd through the generated loop (which hands the ending to the generic loop)."""
+    c, tol = _loop_parameters(run)
+    if first.step >= run.max_steps or first.grad_norm <= tol:
+        return run._loop(first)
+    return engine.gd_steps(run, first, *first.x, first.grad_norm, *first.grad, first.step, run.max_steps, tol, c)
+
+
+def vector_steps(run: Run, first: Step, engine: SymengineEngine) -> Iterator[Step]:
+    """Plain gd with the point and gradient as numpy arrays, then the generic loop for the ending."""
+    import numpy as np
+
+    compiled = engine.compiled
+    c, tol = _loop_parameters(run)
+    max_steps = run.max_steps
+    sqrt, isfinite = math.sqrt, math.isfinite
+    step = first
+    x, g = np.array(first.x), np.array(first.grad)
+    while step.step < max_steps and step.grad_norm > tol:
+        new_x = x + c * g
+        out = compiled(new_x)
+        values = out.tolist()
+        f, grad = values[0], out[1:]
+        # ‖∇f‖ as √(g·g) in numpy: a quarter of the cost of hypot over a thousand floats,
+        # equal to it to rounding (an overflow in g·g falls back to the generic loop's hypot).
+        norm = sqrt(grad @ grad)
+        if not (isfinite(f) and isfinite(norm)):
+            break
+        run.last = step
+        yield step
+        x, g = new_x, grad
+        step = Step(step.step + 1, tuple(new_x.tolist()), f, tuple(values[1:]), norm)
+    yield from run._loop(step)
