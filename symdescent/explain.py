@@ -254,7 +254,8 @@ def _updates(problem: Problem, alpha: sp.Expr) -> tuple[Update, ...]:
         before, after = time_symbols(v)
         g_t = g.xreplace(now)
         raw = before - alpha * g_t
-        simplified = sp.expand(raw) if raw.is_polynomial(*now.values()) else raw
+        symbols = raw.free_symbols & set(now.values())
+        simplified = sp.expand(raw) if raw.is_polynomial(*symbols) else raw
         updates.append(Update(v, before, after, g_t, simplified))
     return tuple(updates)
 
@@ -378,7 +379,7 @@ def _run_minimum(
     """Where gradient descent with this α ends up (its last point), and a note if it did not converge."""
     from symdescent.iterate import minimize
 
-    result = minimize(problem, tuple(float(v) for v in x0), lr=float(alpha), max_steps=100_000)
+    result = minimize(problem, tuple(float(v) for v in x0), lr=float(alpha), max_steps=20_000)
     if result.success:
         return result.x, None
     return None, f"The run with α = {float(alpha):g} found no minimum to analyse ({result.status}: {result.message})."
@@ -397,7 +398,6 @@ def _iterates(
 ) -> tuple[tuple[Iterate, ...], int]:
     """x₀ … x_count: exact while the numbers stay small, then floats."""
     variables = problem.variables
-    deadline = time.monotonic() + MAX_EXACT_SECONDS
     point: tuple[sp.Expr, ...] | None = x0 if exact else None
     floats = tuple(float(v) for v in x0)
     out: list[Iterate] = []
@@ -413,6 +413,7 @@ def _iterates(
             out.append(Iterate(t, None, None, floats, f))
         if t == count:
             break
+        deadline = time.monotonic() + MAX_EXACT_SECONDS
         if point is not None:
             values = dict(zip((u.before for u in updates), point, strict=True))
             nxt = tuple(_simplify_number(u.simplified.xreplace(values)) for u in updates)
@@ -444,7 +445,6 @@ def _float(value: sp.Expr) -> float:
 
 
 def _value(problem: Problem, x: tuple[float, ...]) -> list[float]:
-    try:
-        return [float(v) for v in problem.value_and_grad(*x)]
-    except (ValueError, OverflowError, ZeroDivisionError, TypeError):
-        return [math.nan] * (1 + len(x))
+    """f and ∇f at x for a few iterates: SymPy's own evaluation (compiling would cost more than it saves)."""
+    values = {v: sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
+    return [_float(e.xreplace(values)) for e in (problem.expr, *problem.gradient)]

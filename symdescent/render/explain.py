@@ -131,7 +131,7 @@ class _UnicodePrinter(StrPrinter):
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         # A rule's formula keeps its terms in the order the rule names them.
-        return super()._print_Add(expr, "none" if expr.has(sp.Derivative) else order)
+        return super()._print_Add(expr, "none" if expr.has(sp.Derivative, DOTS) else order)
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         name = expr.name
@@ -175,7 +175,7 @@ class _LatexPrinter(LatexPrinter):
         return rf"\frac{{{self.d}}}{{{self.d} {self._print(variable)}}} {text}"
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
-        return super()._print_Add(expr, "none" if expr.has(sp.Derivative) else order)
+        return super()._print_Add(expr, "none" if expr.has(sp.Derivative, _LATEX_DOTS) else order)
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         split = _decimal_coefficient(expr) if self.decimal else None
@@ -323,12 +323,18 @@ class Notation:
     def point(self, values: Sequence[sp.Expr]) -> str:
         if len(values) == 1:
             return self.e(values[0])
-        return self.vector([self.e(v) for v in values])
+        return self.vector(self._few([self.e(v) for v in values]))
+
+    def _few(self, items: list[str]) -> list[str]:
+        """(a, b, c, …, z) for long vectors."""
+        if len(items) <= MAX_SHOWN_VARIABLES:
+            return items
+        return [*items[:3], r"\dots" if self.latex else "…", items[-1]]
 
     def t_names(self, variables: Sequence[sp.Symbol], sub: str) -> str:
         """(xₜ, yₜ), or xₜ for one variable."""
         names = [self.e(sp.Symbol(f"{v.name}_{sub}")) for v in variables]
-        return names[0] if len(names) == 1 else self.vector(names)
+        return names[0] if len(names) == 1 else self.vector(self._few(names))
 
     def power_t(self, base: sp.Expr) -> str:
         text = self.e(base)
@@ -426,20 +432,46 @@ class Table:
 
 Block = Heading | Para | Equations | Steps | Table
 
+#: Beyond this many variables, the update rule is written for the first ones and the iterates show f only.
+MAX_SHOWN_VARIABLES = 6
 #: Rule-step rows shown per partial derivative before the rest is summarised.
 MAX_STEP_ROWS = 30
+
+
+#: A sum with more terms than this is written with its first and last terms and … between.
+MAX_TERMS = 6
+DOTS = sp.Symbol("…")
+_LATEX_DOTS = sp.Symbol(r"\dots")
+
+
+def abbreviate(expr: sp.Expr, dots: sp.Symbol = DOTS) -> sp.Expr:
+    """x1² + x2² + x3² + … + x1000²: long sums cut in the middle, for display only."""
+    if expr.is_Atom or sp.count_ops(expr, visual=False) < 3 * MAX_TERMS:
+        return expr
+    if expr.is_Add and len(expr.args) > MAX_TERMS:
+        terms = sp.Add.make_args(expr)
+        if not expr.has(sp.Derivative):
+            terms = tuple(sp.Add(*terms).as_ordered_terms())
+        head = [abbreviate(t, dots) for t in terms[:3]]
+        return sp.Add(*head, dots, abbreviate(terms[-1], dots), evaluate=False)
+    if isinstance(expr, sp.Derivative):
+        return sp.Derivative(abbreviate(expr.expr, dots), *expr.variables, evaluate=False)
+    if expr.is_Add or expr.is_Mul or expr.is_Pow:
+        return expr.func(*[abbreviate(a, dots) for a in expr.args], evaluate=False)
+    return expr
 
 
 def step_rows(step: RuleStep, n: Notation, limit: int = MAX_STEP_ROWS) -> tuple[tuple[int, str, str], ...]:
     """One row per rule: (depth, "∂/∂x (x² + y²) = ∂/∂x x² + ∂/∂x y² = 2x", "sum rule")."""
     rows = []
     walked = list(step.walk())
+    dots = _LATEX_DOTS if n.latex else DOTS
     for depth, s in walked[:limit]:
-        lhs = n.e(sp.Derivative(s.expr, s.variable, evaluate=False))
+        lhs = n.e(abbreviate(sp.Derivative(s.expr, s.variable, evaluate=False), dots))
         parts = [lhs]
         if s.formula is not None:
-            parts.append(n.e(s.formula))
-        result = n.e(s.result)
+            parts.append(n.e(abbreviate(s.formula, dots)))
+        result = n.e(abbreviate(s.result, dots))
         if parts[-1] != result:
             parts.append(result)
         rows.append((depth, " = ".join(parts), n.rule(s)))
@@ -455,16 +487,17 @@ def blocks(ex: Explanation, latex: bool = False) -> list[Block]:
     n = Notation(latex=latex, decimal=ex.decimal, one_variable=len(variables) == 1)
     a = n.e(ex.lr)
     sig = signature(problem.names) if not latex else f"f({', '.join(n.e(v) for v in variables)})"
+    dots = _LATEX_DOTS if latex else DOTS
     out: list[Block] = [
         Heading("The function"),
-        Equations((f"{sig} = {n.e(problem.expr)}",)),
+        Equations((f"{sig} = {n.e(abbreviate(problem.expr, dots))}",)),
         Para(
             f"Gradient descent with step size {n.inline(f'{n.alpha} = {a}')} from "
             f"{n.inline(n.t_names(variables, '0') + ' = ' + n.point(ex.start))}."
         ),
         Heading("Partial derivatives, rule by rule"),
     ]
-    for p in ex.partials:
+    for p in ex.partials[: max(ex.derived_partials, MAX_SHOWN_VARIABLES)]:
         out.append(Equations((f"{n.partial(p.variable)} = {n.e(p.result)}",)))
         if p.derivation is not None:
             out.append(Steps(step_rows(p.derivation, n)))
@@ -473,31 +506,41 @@ def blocks(ex: Explanation, latex: bool = False) -> list[Block]:
             if p.derivation.result != p.result:
                 out.append(Para(f"Simplified: {n.inline(n.e(p.derivation.result) + ' = ' + n.e(p.result))}."))
     if ex.derived_partials < len(ex.partials):
-        out.append(Para(f"Rule steps are shown for the first {ex.derived_partials} of {len(ex.partials)} variables."))
+        out.append(
+            Para(
+                f"Shown for the first {ex.derived_partials} of {len(ex.partials)} variables; the others go the same way."
+            )
+        )
 
     out.append(Heading("The gradient"))
-    out.append(Equations((f"{n.nabla} = {n.vector([n.e(p.result) for p in ex.partials])}",)))
+    shown = [n.e(abbreviate(p.result, dots)) for p in ex.partials]
+    if len(shown) > MAX_SHOWN_VARIABLES:
+        shown = [*shown[:3], r"\dots" if latex else "…", shown[-1]]
+    out.append(Equations((f"{n.nabla} = {n.vector(shown)}",)))
 
     out.append(Heading("The update rule"))
     general = f"x_{{t+1}} = x_t - {n.alpha} \\nabla f(x_t)" if latex else "xₜ₊₁ = xₜ − α·∇f(xₜ)"
     out.append(Para(f"Each step moves against the gradient: {n.inline(general)}; with {n.inline(f'{n.alpha} = {a}')}:"))
     lines = []
-    for u in ex.updates:
+    for u in ex.updates[:MAX_SHOWN_VARIABLES]:
         g = n.paren(u.gradient)
         lhs, before = n.e(u.after), n.e(u.before)
         raw = f"{before} {n.minus} {n.factor(ex.lr)}{n.dot}{g}"
         simplified = n.e(u.simplified)
         lines.append(f"{lhs} = {raw}" + (f" = {simplified}" if simplified != raw else ""))
     out.append(Equations(tuple(lines)))
+    if len(ex.updates) > MAX_SHOWN_VARIABLES:
+        out.append(Para(f"… and the same for the other {len(ex.updates) - MAX_SHOWN_VARIABLES} variables."))
 
     out += _curvature_blocks(ex, n)
 
     out.append(Heading("The first iterates"))
-    header = ("t", *(n.e(sp.Symbol(f"{v.name}_t")) for v in variables), "f")
+    shown = len(variables) <= MAX_SHOWN_VARIABLES
+    header = ("t", *(n.e(sp.Symbol(f"{v.name}_t")) for v in variables if shown), "f")
     rows = []
     for it in ex.iterates:
         exact = it.exact if it.exact is not None else (None,) * len(it.x)
-        values = [n.cell(v, fallback) for v, fallback in zip(exact, it.x, strict=True)]
+        values = [n.cell(v, fallback) for v, fallback in zip(exact, it.x, strict=True) if shown]
         rows.append((str(it.t), *values, n.cell(it.f_exact, it.f)))
     out.append(Table(header, tuple(rows)))
     if ex.exact and ex.iterates_exact_until < len(ex.iterates):
@@ -549,16 +592,20 @@ def _curvature_blocks(ex: Explanation, n: Notation) -> list[Block]:
             for factor, scale, direction in closed.terms:
                 if factor == 0:
                     continue
-                vector = n.point(direction)
                 coefficient = n.power_t(factor)
+                if direction == (1,):
+                    term = _scaled(n, scale, coefficient)
+                    terms.append(term)
+                    continue
+                vector = n.point(direction)
                 if scale == -1:
                     term = f"{n.minus} {coefficient}{n.dot}{vector}"
                 elif scale == 1:
                     term = f"+ {coefficient}{n.dot}{vector}"
                 elif scale.is_negative:
-                    term = f"{n.minus} {n.e(-scale)}{n.dot}{coefficient}{n.dot}{vector}"
+                    term = f"{n.minus} {n.factor(-scale)}{n.dot}{coefficient}{n.dot}{vector}"
                 else:
-                    term = f"+ {n.e(scale)}{n.dot}{coefficient}{n.dot}{vector}"
+                    term = f"+ {n.factor(scale)}{n.dot}{coefficient}{n.dot}{vector}"
                 terms.append(term)
             zero = all(v == 0 for v in closed.minimizer)
             body = " ".join(terms)
@@ -617,6 +664,17 @@ def _curvature_blocks(ex: Explanation, n: Notation) -> list[Block]:
     if ex.run_note:
         out.append(Para(_words(ex.run_note, n)))
     return out
+
+
+def _scaled(n: Notation, scale: sp.Expr, coefficient: str) -> str:
+    """+ 3·0.8ᵗ, − 0.8ᵗ: one term of a one-variable closed form."""
+    if scale == 1:
+        return f"+ {coefficient}"
+    if scale == -1:
+        return f"{n.minus} {coefficient}"
+    if scale.is_negative:
+        return f"{n.minus} {n.factor(-scale)}{n.dot}{coefficient}"
+    return f"+ {n.factor(scale)}{n.dot}{coefficient}"
 
 
 def _words(text: str, n: Notation) -> str:
