@@ -169,12 +169,16 @@ class _Engine:
 
     def _sum(self, expr: sp.Add) -> RuleStep:
         x = self.x
-        dependent = [t for t in expr.args if x in t.free_symbols]
-        constant = sp.Add(*[t for t in expr.args if x not in t.free_symbols])
-        children = [self.derive(t) for t in dependent]
-        if constant != 0:
-            # The terms free of x fold into one step: their derivative is 0 together.
-            children.append(RuleStep("constant", constant, x, sp.S.Zero))
+        terms = expr.as_ordered_terms() if len(expr.args) <= 1000 else expr.args  # the order f is written in
+        constant = sp.Add(*[t for t in terms if x not in t.free_symbols])
+        children: list[RuleStep] = []
+        for term in terms:
+            if x in term.free_symbols:
+                children.append(self.derive(term))
+            elif constant != 0:
+                # The terms free of x fold into one step, where the first of them stands: their derivative is 0.
+                children.append(RuleStep("constant", constant, x, sp.S.Zero))
+                constant = sp.S.Zero
         formula = sp.Add(*[d(c.expr, x) for c in children], evaluate=False)
         return RuleStep("sum", expr, x, sp.Add(*[c.result for c in children]), formula, tuple(children))
 
@@ -212,7 +216,9 @@ class _Engine:
         if x not in exponent.free_symbols:
             rule = "sqrt" if exponent == sp.S.Half else "power"
             outer = exponent * base ** (exponent - 1)
-            return self._outer(expr, rule, base, outer)
+            # 2(x + 2y − 7), as written on the board, rather than SymPy's distributed 2x + 4y − 14.
+            shown = sp.Mul(exponent, base ** (exponent - 1), evaluate=False) if rule == "power" else outer
+            return self._outer(expr, rule, base, outer, shown)
         if x not in base.free_symbols:
             return self._outer(expr, "exponential", exponent, expr * sp.log(base))
         # u^v with both depending on x: logarithmic differentiation.
@@ -247,13 +253,16 @@ class _Engine:
             "chain", expr, x, sp.Add(*terms), sp.Add(*formulas, evaluate=False), tuple(children), outer=rule
         )
 
-    def _outer(self, expr: sp.Expr, rule: str, inner: sp.Expr, outer: sp.Expr) -> RuleStep:
+    def _outer(
+        self, expr: sp.Expr, rule: str, inner: sp.Expr, outer: sp.Expr, shown: sp.Expr | None = None
+    ) -> RuleStep:
         """g(u): the rule of g alone when u is the variable, else the chain rule g'(u)·u'."""
         x = self.x
         if inner == x:
             return RuleStep(rule, expr, x, outer)
         child = self.derive(inner)
-        formula = sp.Mul(outer, d(inner, x), evaluate=False)
+        factors = (outer,) if shown is None else sp.Mul.make_args(shown)
+        formula = sp.Mul(*factors, d(inner, x), evaluate=False)
         return RuleStep("chain", expr, x, outer * child.result, formula, (child,), outer=rule)
 
 

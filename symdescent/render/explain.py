@@ -508,7 +508,8 @@ def blocks(ex: Explanation, latex: bool = False) -> list[Block]:
     if ex.derived_partials < len(ex.partials):
         out.append(
             Para(
-                f"Shown for the first {ex.derived_partials} of {len(ex.partials)} variables; the others go the same way."
+                f"Shown for the first {ex.derived_partials} of {len(ex.partials)} variables; "
+                "the others go the same way."
             )
         )
 
@@ -774,24 +775,32 @@ def _step_size_blocks(c: Curvature, n: Notation, heading: str | None) -> list[Bl
 
 def text_lines(ex: Explanation) -> list[str]:
     """Plain Unicode, no markup: what ``--format text`` prints."""
-    lines: list[str] = []
+    return [line for _, line in _styled_lines(ex)]
+
+
+def _styled_lines(ex: Explanation) -> list[tuple[str, str]]:
+    """(kind, line) pairs: the text output, with what each line is, so rich can style it."""
+    lines: list[tuple[str, str]] = []
     number = 0
     for block in blocks(ex):
         if isinstance(block, Heading):
             if block.text.startswith("At "):
-                lines += ["", f"  {block.text}:"]
+                lines += [("blank", ""), ("subheading", f"  {block.text}:")]
                 continue
             number += 1
             title = f"{number}. {block.text}"
-            lines += ["", title, "─" * len(title)] if lines else [title, "─" * len(title)]
+            if lines:
+                lines.append(("blank", ""))
+            lines += [("heading", title), ("rule", "─" * len(title))]
         elif isinstance(block, Para):
-            lines += ["  " + line.replace("\u00a0", " ") for line in _wrap(block.text, 96)]
+            lines += [("para", "  " + line.replace("\u00a0", " ")) for line in _wrap(block.text, 96)]
         elif isinstance(block, Equations):
-            lines += ["    " + line for line in block.lines]
+            lines += [("equation", "    " + line) for line in block.lines]
         elif isinstance(block, Steps):
-            lines += format_steps(block)
+            lines += [("step", line) for line in format_steps(block)]
         elif isinstance(block, Table):
-            lines += ["    " + line for line in _table_lines(block)]
+            table = _table_lines(block)
+            lines += [("header" if i == 0 else "table", "    " + line) for i, line in enumerate(table)]
     return lines
 
 
@@ -863,7 +872,7 @@ def latex_block(block: Block) -> list[str]:
         command = r"\paragraph" if block.text.startswith("At ") else r"\subsection*"
         return ["", f"{command}{{{block.text}}}"]
     if isinstance(block, Para):
-        return [block.text, ""]
+        return [r"\noindent " + block.text, ""]
     if isinstance(block, Equations):
         if len(block.lines) == 1:
             return [r"\[", "  " + block.lines[0], r"\]"]
@@ -872,7 +881,7 @@ def latex_block(block: Block) -> list[str]:
         lines = [r"\begin{flushleft}"]
         for depth, math, rule in block.rows:
             label = rf" \hfill {{\small {rule}}}" if rule else ""
-            math_text = f"${math}$" if not math.startswith("…") else math.replace("…", r"\dots")
+            math_text = f"$\\displaystyle {math}$" if not math.startswith("…") else math.replace("…", r"\dots")
             lines.append(rf"\hspace*{{{2 * depth + 1}em}}{math_text}{label}\\")
         lines.append(r"\end{flushleft}")
         return lines
@@ -900,18 +909,21 @@ def render_explanation(ex: Explanation, fmt: str, out: TextIO, console: Console 
 
 
 def _rich(ex: Explanation, console: Console) -> None:
+    """The text layout, styled: headings, the key equations in bold, rule names dimmed."""
     from rich.text import Text
 
-    for line in text_lines(ex):
-        stripped = line.strip()
-        if stripped and set(stripped) == {"─"}:
-            console.print(Text(line, style="dim"))
-        elif re.match(r"\d+\. ", line) or line.startswith("  At "):
-            console.print(Text(line, style="bold cyan"))
-        elif line.startswith("      ") and "   " in line.strip():
+    styles = {
+        "heading": "bold cyan",
+        "subheading": "bold",
+        "rule": "dim",
+        "equation": "bold",
+        "header": "bold",
+    }
+    for kind, line in _styled_lines(ex):
+        if kind == "step" and "   " in line.strip():
             math, _, rule = line.rpartition("   ")
             text = Text(math + "   ")
             text.append(rule, style="dim italic")
-            console.print(text, soft_wrap=True)
         else:
-            console.print(Text(line), soft_wrap=True)
+            text = Text(line, style=styles.get(kind, ""))
+        console.print(text, soft_wrap=True)
