@@ -379,7 +379,7 @@ def _run_minimum(
     """Where gradient descent with this α ends up (its last point), and a note if it did not converge."""
     from symdescent.iterate import minimize
 
-    result = minimize(problem, tuple(float(v) for v in x0), lr=float(alpha), max_steps=20_000)
+    result = minimize(problem, tuple(float(v) for v in x0), lr=float(alpha), max_steps=50_000)
     if result.success:
         return result.x, None
     return None, f"The run with α = {float(alpha):g} found no minimum to analyse ({result.status}: {result.message})."

@@ -133,6 +133,9 @@ class _UnicodePrinter(StrPrinter):
         # A rule's formula keeps its terms in the order the rule names them.
         return super()._print_Add(expr, "none" if expr.has(sp.Derivative, DOTS) else order)
 
+    def _print_Float(self, expr: sp.Float) -> str:
+        return f"{float(expr):.6g}"
+
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         name = expr.name
         base, sep, sub = name.partition("_")
@@ -166,6 +169,9 @@ class _LatexPrinter(LatexPrinter):
         super().__init__()
         self.decimal = decimal
         self.d = "d" if one_variable else r"\partial"
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        return f"{float(expr):.6g}"
 
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         inner, (variable, _) = expr.expr, expr.variable_count[0]
@@ -571,7 +577,7 @@ def _curvature_blocks(ex: Explanation, n: Notation) -> list[Block]:
         out.append(Heading("Closed form"))
         out.append(
             Para(
-                f"f is quadratic: its Hessian {n.inline('H')} is constant, so the update is affine and the iterates "
+                f"{n.inline('f')} is quadratic: its Hessian {n.inline('H')} is constant, so the update is affine and the iterates "
                 "have a closed form:"
             )
         )
@@ -649,7 +655,7 @@ def _curvature_blocks(ex: Explanation, n: Notation) -> list[Block]:
     out.append(Heading("Curvature"))
     out.append(
         Para(
-            "f is not quadratic: its Hessian changes from point to point, so the update is not affine and there is "
+            f"{n.inline('f')} is not quadratic: its Hessian changes from point to point, so the update is not affine and there is "
             "no closed form. Near a point, the Hessian there tells how each step scales the error."
         )
     )
@@ -878,11 +884,12 @@ def latex_block(block: Block) -> list[str]:
             return [r"\[", "  " + block.lines[0], r"\]"]
         return [r"\begin{gather*}", " \\\\\n".join("  " + line for line in block.lines), r"\end{gather*}"]
     if isinstance(block, Steps):
+        # The rule first, then the step: long steps wrap like text instead of pushing the rule off the line.
         lines = [r"\begin{flushleft}"]
         for depth, math, rule in block.rows:
-            label = rf" \hfill {{\small {rule}}}" if rule else ""
+            label = rf"\mbox{{\small\itshape {rule}:}}\enspace " if rule else ""
             math_text = f"$\\displaystyle {math}$" if not math.startswith("…") else math.replace("…", r"\dots")
-            lines.append(rf"\hspace*{{{2 * depth + 1}em}}{math_text}{label}\\")
+            lines.append(rf"\hspace*{{{2 * depth + 1}em}}{label}{math_text}\\[2pt]")
         lines.append(r"\end{flushleft}")
         return lines
     columns = "r" * len(block.header)
