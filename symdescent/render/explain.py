@@ -577,8 +577,8 @@ def _curvature_blocks(ex: Explanation, n: Notation) -> list[Block]:
         out.append(Heading("Closed form"))
         out.append(
             Para(
-                f"{n.inline('f')} is quadratic: its Hessian {n.inline('H')} is constant, so the update is affine and the iterates "
-                "have a closed form:"
+                f"{n.inline('f')} is quadratic: its Hessian {n.inline('H')} is constant, so the update is affine "
+                "and the iterates have a closed form:"
             )
         )
         out.append(Equations(_labelled("H = ", n.matrix(c.hessian))))
@@ -655,8 +655,8 @@ def _curvature_blocks(ex: Explanation, n: Notation) -> list[Block]:
     out.append(Heading("Curvature"))
     out.append(
         Para(
-            f"{n.inline('f')} is not quadratic: its Hessian changes from point to point, so the update is not affine and there is "
-            "no closed form. Near a point, the Hessian there tells how each step scales the error."
+            f"{n.inline('f')} is not quadratic: its Hessian changes from point to point, so the update is not affine "
+            "and there is no closed form. Near a point, the Hessian there tells how each step scales the error."
         )
     )
     for c in ex.curvature:
@@ -842,25 +842,35 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def markdown_lines(ex: Explanation) -> list[str]:
-    """Markdown: headings, prose, and the mathematics in Unicode inside code spans and blocks."""
+    """Markdown: headings and prose; the mathematics in Unicode, in code blocks (neighbouring ones merged)."""
     problem = ex.problem
-    lines = [f"# Gradient descent on `{signature(problem.names)} = {_unicode(problem.expr, _UnicodePrinter(False))}`"]
+    title = f"# Gradient descent on `{signature(problem.names)} = {_unicode(problem.expr, _UnicodePrinter(False))}`"
+    lines = [title]
+    code: list[str] = []
+
+    def flush() -> None:
+        if code:
+            lines.extend(["", "```", *code, "```"])
+            code.clear()
+
     for block in blocks(ex):
+        if isinstance(block, Equations):
+            code.extend(block.lines)
+            continue
+        if isinstance(block, Steps):
+            code.extend(format_steps(block, indent=2))
+            continue
+        flush()
         if isinstance(block, Heading):
-            lines += ["", ("### " if block.text.startswith("At ") else "## ") + block.text.replace("`", ""), ""]
+            lines += ["", ("### " if block.text.startswith("At ") else "## ") + block.text]
         elif isinstance(block, Para):
-            lines += [block.text.replace("\u00a0", " "), ""]
-        elif isinstance(block, Equations):
-            lines += ["```", *block.lines, "```", ""]
-        elif isinstance(block, Steps):
-            lines += ["```", *format_steps(block, indent=0), "```", ""]
+            lines += ["", block.text.replace("\u00a0", " ")]
         elif isinstance(block, Table):
+            lines.append("")
             lines.append("| " + " | ".join(block.header) + " |")
             lines.append("|" + "|".join("---:" for _ in block.header) + "|")
             lines += ["| " + " | ".join(row) + " |" for row in block.rows]
-            lines.append("")
-    while lines and lines[-1] == "":
-        lines.pop()
+    flush()
     return lines
 
 
