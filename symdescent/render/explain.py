@@ -136,6 +136,12 @@ class _UnicodePrinter(StrPrinter):
     def _print_Float(self, expr: sp.Float) -> str:
         return f"{float(expr):.6g}"
 
+    def _print_Pi(self, expr: sp.Expr) -> str:
+        return "π"
+
+    def _print_Exp1(self, expr: sp.Expr) -> str:
+        return "e"
+
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         name = expr.name
         base, sep, sub = name.partition("_")
@@ -206,7 +212,7 @@ def _unicode(expr: sp.Expr, printer: StrPrinter, limit: int = 400) -> str:
     text = printer.doprint(expr)
     text = re.sub(r"\*\*(\d+)\b", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
     text = re.sub(r"\*\*\((-\d+)\)", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
-    text = re.sub(r"(?<![\w.])(\d+)\*(?=[A-Za-z(])", r"\1", text)
+    text = re.sub(r"(?<![\w.])(\d+)\*(?=[A-Za-zπ(])", r"\1", text)
     text = text.replace("**", "^").replace("*", "·").replace("sqrt(", "√(").replace("Abs(", "abs(")
     text = re.sub(r"(?<=[\w)²³¹⁰⁴⁵⁶⁷⁸⁹ᵗ]) - ", " − ", text).replace("(-", "(−")
     if text.startswith("-"):
