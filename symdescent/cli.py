@@ -382,6 +382,7 @@ def main(ctx: click.Context, debug: bool) -> None:
       symdescent run "x**2+y**2" --start 1,2 --lr 0.1
       symdescent grad "x**2+y**2+z**3" --at 1,1,2
       symdescent compare "(1-x)**2+100*(y-x**2)**2" --start -1.2,1 --methods all
+      symdescent explain "x**2+y**2" --start 1,2 --lr 0.1
 
     \b
     Exit codes: 0 converged or done, 1 internal error, 2 bad input,
@@ -443,6 +444,13 @@ FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl")
     metavar="FILE",
     help='Also write a picture of the run to FILE.png, .svg or .pdf (needs: pip install "symdescent[plot]").',
 )
+@click.option(
+    "--explain",
+    "show_explanation",
+    is_flag=True,
+    help="Print the derivation (as the explain command does) before the steps; with csv, tsv, json, jsonl "
+    "or -q it goes to stderr, so that stdout stays machine-readable.",
+)
 @handle_errors
 def run(
     expr: str,
@@ -459,6 +467,7 @@ def run(
     digits: int,
     quiet: bool,
     plot: str | None,
+    show_explanation: bool = False,
     **method_params: str | None,
 ) -> None:
     """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
@@ -484,6 +493,8 @@ def run(
     if fmt == "auto":
         fmt = "table" if streams.stdout_isatty else "csv"
     plotter = _plotter(problem, plot)
+    if show_explanation:
+        _explain_before_run(problem, start, lr, method, maximize, streams, to_stderr=quiet or fmt != "table")
     renderer = _renderer("quiet" if quiet else fmt, streams, problem, digits=digits, elide=every is None)
     shown: list[Step] = []
     try:
@@ -522,6 +533,24 @@ def output_protected() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _explain_before_run(
+    problem: Problem, start: str, lr: str, method: str, maximize: bool, streams: Streams, *, to_stderr: bool
+) -> None:
+    """``run --explain``: the derivation first; on stderr when stdout carries machine-readable data."""
+    from symdescent.errors import InputError
+    from symdescent.explain import explain
+    from symdescent.render.explain import render_explanation
+
+    if maximize or method != "gd":
+        raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with --maximize")
+    explanation = explain(problem, start, lr)
+    out = streams.stderr if to_stderr else streams.stdout
+    console = None if to_stderr or not streams.stdout_isatty else make_console(streams)
+    render_explanation(explanation, "rich" if console else "text", out, console)
+    out.write("\n")
+    out.flush()
 
 
 def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
@@ -577,8 +606,9 @@ def _renderer(fmt: str, streams: Streams, problem: Problem, *, digits: int, elid
     "fmt",
     default="rich",
     show_default=True,
-    type=click.Choice(["rich", "text", "json"]),
-    help="rich (styled, on a terminal), text (plain Unicode) or json.",
+    type=click.Choice(["rich", "text", "json", "latex"]),
+    help="rich (styled, on a terminal), text (plain Unicode, with the rule-by-rule steps), json, "
+    "or latex (a fragment with the steps; needs \\usepackage{amsmath}).",
 )
 @handle_errors
 def grad(expr: str, variables: str | None, params: str | None, at: str | None, fmt: str) -> None:
@@ -588,7 +618,7 @@ def grad(expr: str, variables: str | None, params: str | None, at: str | None, f
 
     streams = Streams.current()
     problem = build_problem(expr, variables, params, streams)
-    report = evaluate_gradient(problem, at)
+    report = evaluate_gradient(problem, at, steps=fmt in ("text", "latex"))
     console = make_console(streams) if fmt == "rich" else None
     render_gradient(report, fmt, streams.stdout, console)
 
@@ -729,6 +759,74 @@ def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int)
     return render.JsonLinesCompareRenderer(streams.stdout)
 
 
+EXAMPLES_EXPLAIN = """
+\b
+Examples:
+  symdescent explain "x**2+y**2" --start 1,2 --lr 0.1
+  symdescent explain "(x+2*y-7)**2+(2*x+y-5)**2" --start 0,0 --lr 1/10 --format markdown
+  symdescent explain "x**4-3*x" --start 1 --lr 0.05 --format latex > derivation.tex
+"""
+
+EXPLAIN_FORMATS = ("auto", "rich", "text", "markdown", "latex")
+
+
+@main.command("explain", cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_EXPLAIN)
+@function_options
+@click.option(
+    "--start", required=True, metavar="V", help="Start point: 1,2 or x=1,y=2; exact values like 1/3 or pi/4 work."
+)
+@click.option(
+    "--lr",
+    default="0.1",
+    show_default=True,
+    metavar="A",
+    help="Learning rate α, positive; exact: 0.1 is taken as 1/10, and 1/3 or pi/10 work.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(EXPLAIN_FORMATS),
+    help="auto: rich on a terminal, text when piped; text is plain Unicode; latex is a fragment "
+    "that needs \\usepackage{amsmath}.",
+)
+@click.option(
+    "--iterates",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 100),
+    metavar="N",
+    help="List the iterates x₀ … x_N.",
+)
+@handle_errors
+def explain_command(
+    expr: str, variables: str | None, params: str | None, start: str, lr: str, fmt: str, iterates: int
+) -> None:
+    """The derivation of gradient descent on EXPR, as a textbook would write it.
+
+    \b
+    In order: the function; each partial derivative, rule by rule (sum,
+    power, product, quotient, chain, and each function's rule); the
+    gradient; the update rule with α substituted and simplified; for a
+    quadratic f, the closed form of the iterates, when they converge
+    (0 < α < 2/λ_max) and the fastest α = 2/(λ_min + λ_max); otherwise the
+    same analysis of the Hessian at the start point and at the minimum the
+    run finds; then the first iterates, exact when --start and --lr are.
+    """
+    from symdescent.explain import explain
+    from symdescent.render.explain import render_explanation
+
+    streams = Streams.current()
+    problem = build_problem(expr, variables, params, streams)
+    explanation = explain(problem, start, lr, iterates=iterates)
+    if fmt == "auto":
+        fmt = "rich" if streams.stdout_isatty else "text"
+    console = make_console(streams) if fmt == "rich" else None
+    render_explanation(explanation, fmt, streams.stdout, console)
+
+
 run.help = inspect.cleandoc(run.help or "") + "\n" + methods_help() + FUNCTION_HELP
 grad.help = inspect.cleandoc(grad.help or "") + "\n" + FUNCTION_HELP
 compare.help = inspect.cleandoc(compare.help or "") + "\n" + methods_help("--methods") + FUNCTION_HELP
+explain_command.help = inspect.cleandoc(explain_command.help or "") + "\n" + FUNCTION_HELP

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from symdescent.derivation import RuleStep, derive
 from symdescent.iterate import evaluate
 from symdescent.problem import Problem, point_values
 
@@ -21,12 +22,21 @@ class GradientReport:
     value: tuple[float, ...] | None = None
     norm: float | None = None
     f: float | None = None
+    #: Rule-by-rule derivations of the first :data:`MAX_DERIVED_PARTIALS` partials, when asked for.
+    derivations: tuple[RuleStep, ...] = ()
 
 
-def evaluate_gradient(problem: Problem, at: str | None) -> GradientReport:
-    """The symbolic gradient, evaluated at ``at`` (text like ``1,2``) when given."""
+#: Rule steps are derived for at most this many partial derivatives.
+MAX_DERIVED_PARTIALS = 6
+
+
+def evaluate_gradient(problem: Problem, at: str | None, *, steps: bool = False) -> GradientReport:
+    """The symbolic gradient, evaluated at ``at`` (text like ``1,2``) when given; with ``steps``, rule by rule."""
+    derivations = tuple(derive(problem.expr, v) for v in problem.variables[:MAX_DERIVED_PARTIALS]) if steps else ()
     if at is None:
-        return GradientReport(problem)
+        return GradientReport(problem, derivations=derivations)
     point = point_values(problem, at, what="the --at point")
     step = evaluate(problem, point, hint="choose another --at point")
-    return GradientReport(problem, point, tuple(float(g) for g in step.grad), step.grad_norm, float(step.f))
+    return GradientReport(
+        problem, point, tuple(float(g) for g in step.grad), step.grad_norm, float(step.f), derivations
+    )

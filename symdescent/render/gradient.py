@@ -38,7 +38,10 @@ def text_lines(report: GradientReport) -> list[str]:
     problem = report.problem
     lines = [f"{signature(problem.names)} = {inline(problem.expr)}", ""]
     width = max(len(n) for n in problem.names)
-    lines += [f"∂f/∂{n:<{width}} = {inline(g)}" for n, g in zip(problem.names, problem.gradient, strict=True)]
+    if report.derivations:
+        lines += _step_lines(report)
+    else:
+        lines += [f"∂f/∂{n:<{width}} = {inline(g)}" for n, g in zip(problem.names, problem.gradient, strict=True)]
     lines += ["", "∇f = (" + ", ".join(inline(g) for g in problem.gradient) + ")"]
     if report.at is not None and report.value is not None and report.norm is not None:
         point = ", ".join(plain_number(v) for v in report.at)
@@ -51,7 +54,51 @@ def text_lines(report: GradientReport) -> list[str]:
     return lines
 
 
+def _step_lines(report: GradientReport) -> list[str]:
+    """Each partial derivative followed by its rule-by-rule derivation."""
+    from symdescent.render.explain import Notation, Steps, format_steps, step_rows
+
+    problem = report.problem
+    notation = Notation(latex=False, decimal=False, one_variable=problem.dimension == 1)
+    lines: list[str] = []
+    for i, (v, g) in enumerate(zip(problem.variables, problem.gradient, strict=True)):
+        lines.append(f"{notation.partial(v)} = {inline(g)}")
+        if i < len(report.derivations):
+            lines += format_steps(Steps(step_rows(report.derivations[i], notation)), indent=2)
+    if len(report.derivations) < problem.dimension:
+        lines.append(f"(rule steps are shown for the first {len(report.derivations)} of {problem.dimension} variables)")
+    return lines
+
+
+def latex_lines(report: GradientReport) -> list[str]:
+    """A LaTeX fragment (needs ``\\usepackage{amsmath}``): f, each partial with its steps, ∇f, the values."""
+    from symdescent.render.explain import Equations, Notation, Steps, latex_block, step_rows
+
+    problem = report.problem
+    n = Notation(latex=True, decimal=False, one_variable=problem.dimension == 1)
+    names = ", ".join(n.e(v) for v in problem.variables)
+    blocks: list = [Equations((f"f({names}) = {n.e(problem.expr)}",))]
+    for i, (v, g) in enumerate(zip(problem.variables, problem.gradient, strict=True)):
+        blocks.append(Equations((f"{n.partial(v)} = {n.e(g)}",)))
+        if i < len(report.derivations):
+            blocks.append(Steps(step_rows(report.derivations[i], n)))
+    blocks.append(Equations((rf"\nabla f = {n.vector([n.e(g) for g in problem.gradient])}",)))
+    if report.at is not None and report.value is not None and report.norm is not None:
+        point = n.vector([plain_number(v) for v in report.at])
+        value = n.vector([plain_number(v) for v in report.value])
+        blocks.append(
+            Equations((rf"\nabla f{point} = {value}, \qquad \|\nabla f{point}\| = {plain_number(report.norm)}",))
+        )
+    lines = [r"% symdescent grad (needs \usepackage{amsmath})"]
+    for block in blocks:
+        lines += latex_block(block)
+    return lines
+
+
 def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Console | None) -> None:
+    if fmt == "latex":
+        out.write("\n".join(latex_lines(report)) + "\n")
+        return
     if fmt == "json":
         out.write(json.dumps(gradient_dict(report), allow_nan=False, ensure_ascii=False, indent=2) + "\n")
         return

@@ -1,0 +1,450 @@
+"""The derivation of a gradient-descent run, as data: what ``symdescent explain`` shows.
+
+``explain(problem, start="1,2", lr="0.1")`` returns an :class:`Explanation`
+holding, in the order a textbook writes them:
+
+1. the function;
+2. each partial derivative, rule by rule (:mod:`symdescent.derivation`);
+3. the gradient;
+4. the update rule with α substituted and simplified (x ← x − α·2x = 4/5·x);
+5. the curvature: when f is quadratic (constant Hessian H, affine update),
+   the closed form of the iterates xₜ = x* + (I − αH)ᵗ(x₀ − x*) and, from
+   H's eigenvalues λᵢ, the stability bound (max |1 − αλᵢ| < 1, that is
+   0 < α < 2/λ_max), the fastest α = 2/(λ_min + λ_max) and the rates; when
+   it is not quadratic, the same analysis of the Hessian at the start point
+   and at the minimum the run finds;
+6. the first iterates, exact when the inputs are exact.
+
+Exactness: ``--lr 0.1`` and ``--start 0.5`` are decimal literals, taken as
+the exact numbers 1/10 and 1/2 (``decimal`` records that the user wrote
+decimals, so renderers may write 4/5 as 0.8). The core never prints.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symdescent.derivation import RuleStep, derive
+from symdescent.errors import InputError
+from symdescent.parsing import parse_constant
+from symdescent.problem import Problem, point_values, split_top_level
+
+#: Iterates listed after the analysis (t = 0 … ITERATES).
+ITERATES = 5
+#: Beyond this many variables, the Hessian analysis and closed form are skipped.
+MAX_ANALYSIS_VARIABLES = 6
+#: Rule steps are shown for at most this many partial derivatives.
+MAX_DERIVED_PARTIALS = 6
+#: Exact iterates stop when a value's text grows beyond this many characters, or after this many seconds.
+MAX_EXACT_CHARS = 60
+MAX_EXACT_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Partial:
+    """∂f/∂xᵢ: the rule-by-rule derivation (None beyond the detail cap) and SymPy's result."""
+
+    variable: sp.Symbol
+    derivation: RuleStep | None
+    result: sp.Expr
+
+
+@dataclass(frozen=True)
+class Update:
+    """One coordinate of the update: ``after = before − α·gradient`` = ``simplified``."""
+
+    variable: sp.Symbol
+    before: sp.Symbol  # xₜ
+    after: sp.Symbol  # xₜ₊₁
+    gradient: sp.Expr  # ∂f/∂x at xₜ
+    simplified: sp.Expr
+
+
+@dataclass(frozen=True)
+class Curvature:
+    """The Hessian somewhere, its eigenvalues and what they say about the step size α.
+
+    Each eigenvalue λ multiplies the error along its eigenvector by 1 − αλ
+    per step (exactly for a quadratic, near ``point`` otherwise).
+    """
+
+    where: str  # "everywhere" (constant Hessian), "start" or "minimum"
+    point: tuple[sp.Expr, ...] | None
+    hessian: sp.ImmutableMatrix
+    eigenvalues: tuple[sp.Expr, ...]  # ascending, with multiplicity
+    exact: bool
+    lr: sp.Expr
+    factors: tuple[sp.Expr, ...]  # 1 − αλ, one per eigenvalue
+    rate: sp.Expr  # max |1 − αλ|
+    max_stable_lr: sp.Expr | None  # 2/λ_max, when λ_max > 0
+    best_lr: sp.Expr | None  # 2/(λ_min + λ_max), when λ_min > 0
+    best_rate: sp.Expr | None  # (λ_max − λ_min)/(λ_max + λ_min) at best_lr
+
+    @property
+    def lowest(self) -> sp.Expr:
+        return self.eigenvalues[0]
+
+    @property
+    def highest(self) -> sp.Expr:
+        return self.eigenvalues[-1]
+
+    @property
+    def positive_definite(self) -> bool:
+        return bool(self.lowest > 0)
+
+    @property
+    def converges(self) -> bool:
+        """True when every direction shrinks: max |1 − αλ| < 1."""
+        return bool(self.rate < 1)
+
+
+@dataclass(frozen=True)
+class ClosedForm:
+    """xₜ = x* + Σ factorᵢᵗ · scaleᵢ · directionᵢ, exactly, for a quadratic f.
+
+    ``minimizer`` is the minimum the iterates approach (for a singular H,
+    the one nearest the start). A factor 0 means that part is gone after
+    one step.
+    """
+
+    minimizer: tuple[sp.Expr, ...]
+    iteration_matrix: sp.ImmutableMatrix  # I − αH
+    terms: tuple[tuple[sp.Expr, sp.Expr, tuple[sp.Expr, ...]], ...]  # (1 − αλ, scale, direction)
+    converges: bool
+
+
+@dataclass(frozen=True)
+class Iterate:
+    """xₜ and f(xₜ); ``exact`` is None when only floats are known."""
+
+    t: int
+    exact: tuple[sp.Expr, ...] | None
+    f_exact: sp.Expr | None
+    x: tuple[float, ...]
+    f: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything ``symdescent explain`` shows, in order (see the module docstring)."""
+
+    problem: Problem
+    start: tuple[sp.Expr, ...]
+    lr: sp.Expr
+    exact: bool  # start and α are exact numbers
+    decimal: bool  # the user wrote decimals (0.1): renderers may write 4/5 as 0.8
+    partials: tuple[Partial, ...]
+    derived_partials: int  # how many partials have rule steps (the rest are over the cap)
+    updates: tuple[Update, ...]
+    quadratic: bool | None  # None when not decided (too many variables)
+    closed_form: ClosedForm | None
+    curvature: tuple[Curvature, ...]
+    iterates: tuple[Iterate, ...]
+    iterates_exact_until: int  # iterates with t below this are exact
+    run_note: str | None  # what happened to the run that looked for the minimum, if it failed
+
+    @property
+    def variables(self) -> tuple[sp.Symbol, ...]:
+        return self.problem.variables
+
+
+def exact_number(text: str | float | int | sp.Expr, what: str) -> tuple[sp.Expr, bool]:
+    """A number as an exact SymPy value, and whether it was written with decimals.
+
+    ``"0.1"`` -> (1/10, True), ``"1/3"`` -> (1/3, False), ``"pi/4"`` -> (pi/4, False).
+    A decimal literal is exactly the decimal number it spells.
+    """
+    if isinstance(text, str):
+        value = parse_constant(text, what)
+    elif isinstance(text, sp.Expr):
+        value = text
+    elif isinstance(text, bool) or not isinstance(text, int | float):
+        raise TypeError(f"{what}: expected text or a number, not {type(text).__name__}")
+    else:
+        value = sp.Integer(text) if isinstance(text, int) else sp.Float(repr(text))
+    floats = value.atoms(sp.Float)
+    if floats:
+        value = value.xreplace({f: sp.Rational(str(f)) for f in floats})
+    return value, bool(floats)
+
+
+def explain(
+    problem: Problem,
+    start: str | Sequence[str | float | int | sp.Expr],
+    lr: str | float | int | sp.Expr = "0.1",
+    *,
+    iterates: int = ITERATES,
+) -> Explanation:
+    """The derivation of gradient descent on ``problem`` from ``start`` with step size ``lr``."""
+    point_values(problem, start)  # validates count, names and finiteness, with the usual messages
+    texts = split_top_level(start) if isinstance(start, str) else list(start)
+    if isinstance(start, str) and any("=" in t for t in texts):
+        named = dict(t.split("=", 1) for t in texts)
+        texts = [named[n].strip() for n in problem.names]
+    pairs = [exact_number(t, f"the start value of {n}") for t, n in zip(texts, problem.names, strict=True)]
+    x0 = tuple(sp.nsimplify(v) if v.is_Float else v for v, _ in pairs)
+    alpha, lr_decimal = exact_number(lr, "--lr")
+    if not (alpha.is_real and alpha.is_finite and alpha > 0):
+        raise InputError(f"--lr must be a positive finite number, got {lr}")
+    exact = all(v.is_number and v.is_real for v in x0)
+    decimal = lr_decimal or any(dec for _, dec in pairs)
+
+    variables = problem.variables
+    derived = min(len(variables), MAX_DERIVED_PARTIALS)
+    partials = tuple(
+        Partial(v, derive(problem.expr, v) if i < derived else None, g)
+        for i, (v, g) in enumerate(zip(variables, problem.gradient, strict=True))
+    )
+    updates = _updates(problem, alpha)
+
+    quadratic: bool | None = None
+    closed: ClosedForm | None = None
+    curvature: list[Curvature] = []
+    run_note = None
+    if problem.dimension <= MAX_ANALYSIS_VARIABLES:
+        hessian = sp.hessian(problem.expr, variables)
+        quadratic = not any(entry.free_symbols & set(variables) for entry in hessian)
+        if quadratic:
+            spectrum = _curvature("everywhere", None, hessian, alpha)
+            curvature.append(spectrum)
+            closed = _closed_form(problem, hessian, alpha, x0)
+        else:
+            curvature.append(_curvature("start", x0, _at(hessian, variables, x0), alpha))
+            minimum, run_note = _run_minimum(problem, x0, alpha)
+            if minimum is not None:
+                floats = tuple(sp.Float(v) for v in minimum)
+                curvature.append(_curvature("minimum", floats, _at(hessian, variables, floats), alpha))
+
+    steps, exact_until = _iterates(problem, updates, x0, alpha, iterates, exact)
+    return Explanation(
+        problem=problem,
+        start=x0,
+        lr=alpha,
+        exact=exact,
+        decimal=decimal,
+        partials=partials,
+        derived_partials=derived,
+        updates=updates,
+        quadratic=quadratic,
+        closed_form=closed,
+        curvature=tuple(curvature),
+        iterates=steps,
+        iterates_exact_until=exact_until,
+        run_note=run_note,
+    )
+
+
+# -- the update rule ------------------------------------------------------------
+
+
+def time_symbols(variable: sp.Symbol) -> tuple[sp.Symbol, sp.Symbol]:
+    """xₜ and xₜ₊₁ as symbols named ``x_t`` and ``x_{t+1}`` (SymPy's LaTeX writes them as subscripts)."""
+    return sp.Symbol(f"{variable.name}_t", real=True), sp.Symbol(f"{variable.name}_{{t+1}}", real=True)
+
+
+def _updates(problem: Problem, alpha: sp.Expr) -> tuple[Update, ...]:
+    now = {v: time_symbols(v)[0] for v in problem.variables}
+    updates = []
+    for v, g in zip(problem.variables, problem.gradient, strict=True):
+        before, after = time_symbols(v)
+        g_t = g.xreplace(now)
+        raw = before - alpha * g_t
+        symbols = raw.free_symbols & set(now.values())
+        simplified = sp.expand(raw) if raw.is_polynomial(*symbols) else raw
+        updates.append(Update(v, before, after, g_t, simplified))
+    return tuple(updates)
+
+
+# -- curvature -------------------------------------------------------------------
+
+
+def _at(hessian: sp.Matrix, variables: Sequence[sp.Symbol], point: Sequence[sp.Expr]) -> sp.Matrix:
+    return hessian.xreplace(dict(zip(variables, point, strict=True)))
+
+
+def _eigenvalues(matrix: sp.Matrix) -> tuple[tuple[sp.Expr, ...], bool]:
+    """Ascending eigenvalues with multiplicity: exact when SymPy finds them in radicals, else floats."""
+    if not matrix.has(sp.Float) and matrix.shape[0] <= 4:
+        try:
+            found = matrix.eigenvals()
+            values = [sp.simplify(v) for v in found]
+            if all(v.is_real and not v.has(sp.CRootOf) for v in values):
+                listed = [v for v, m in zip(values, found.values(), strict=True) for _ in range(m)]
+                return tuple(sorted(listed, key=lambda v: float(v))), True
+        except (NotImplementedError, sp.polys.polyerrors.PolynomialError, TypeError):
+            pass
+    import mpmath
+
+    numeric = mpmath.matrix([[float(e) for e in row] for row in matrix.tolist()])
+    values, _ = mpmath.eigsy(numeric)
+    return tuple(sorted(sp.Float(float(v)) for v in values)), False
+
+
+def _curvature(where: str, point: tuple[sp.Expr, ...] | None, hessian: sp.Matrix, alpha: sp.Expr) -> Curvature:
+    exact_matrix = not hessian.has(sp.Float)
+    if not exact_matrix:
+        alpha_used: sp.Expr = sp.Float(alpha)
+    else:
+        alpha_used = alpha
+    eigenvalues, exact = _eigenvalues(hessian)
+    if not exact:
+        alpha_used = sp.Float(alpha)
+    factors = tuple(sp.nsimplify(1 - alpha_used * lam) if exact else 1 - alpha_used * lam for lam in eigenvalues)
+    factors = tuple(sp.simplify(f) if exact else f for f in factors)
+    rate = max((abs(f) for f in factors), key=float)
+    low, high = eigenvalues[0], eigenvalues[-1]
+    max_stable = 2 / high if high > 0 else None
+    best = best_rate = None
+    if low > 0:
+        best = sp.simplify(2 / (low + high)) if exact else 2 / (low + high)
+        best_rate = sp.simplify((high - low) / (high + low)) if exact else (high - low) / (high + low)
+    return Curvature(
+        where=where,
+        point=point,
+        hessian=sp.ImmutableMatrix(hessian),
+        eigenvalues=eigenvalues,
+        exact=exact,
+        lr=alpha_used,
+        factors=factors,
+        rate=sp.simplify(rate) if exact else rate,
+        max_stable_lr=sp.simplify(max_stable) if (exact and max_stable is not None) else max_stable,
+        best_lr=best,
+        best_rate=best_rate,
+    )
+
+
+def _closed_form(problem: Problem, hessian: sp.Matrix, alpha: sp.Expr, x0: tuple[sp.Expr, ...]) -> ClosedForm | None:
+    """xₜ = x* + Σ (1 − αλ)ᵗ Pλ(x₀ − x*), with Pλ the projection onto λ's eigenvectors.
+
+    ∇f(x) = Hx + b is affine; x* solves Hx* = −b (nearest x₀ when H is
+    singular). None when f has no minimum (Hx = −b has no solution) or when
+    the eigenvectors are not exact.
+    """
+    variables = problem.variables
+    n = len(variables)
+    origin = dict.fromkeys(variables, sp.S.Zero)
+    b = sp.Matrix([g.xreplace(origin) for g in problem.gradient])
+    start = sp.Matrix(x0)
+    residual = hessian * start + b
+    pinv = hessian.pinv()
+    minimizer = start - pinv * residual
+    if sp.simplify(hessian * minimizer + b) != sp.zeros(n, 1):
+        return None
+    minimizer = minimizer.applyfunc(sp.simplify)
+    error = start - minimizer
+    try:
+        eigen = hessian.eigenvects()
+    except (NotImplementedError, sp.polys.polyerrors.PolynomialError):
+        return None
+    terms = []
+    for lam, _multiplicity, vectors in sorted(eigen, key=lambda e: float(e[0])):
+        if lam.has(sp.CRootOf):
+            return None
+        basis = sp.Matrix.hstack(*vectors)
+        projection = basis * (basis.T * basis).inv() * basis.T
+        part = (projection * error).applyfunc(sp.simplify)
+        if all(c == 0 for c in part):
+            continue
+        factor = sp.simplify(1 - alpha * lam)
+        scale, direction = _primitive(tuple(part))
+        terms.append((factor, scale, direction))
+    converges = all(abs(float(f)) < 1 for f, _, _ in terms)
+    return ClosedForm(
+        minimizer=tuple(minimizer),
+        iteration_matrix=sp.ImmutableMatrix(sp.eye(n) - alpha * hessian),
+        terms=tuple(terms),
+        converges=converges,
+    )
+
+
+def _primitive(vector: tuple[sp.Expr, ...]) -> tuple[sp.Expr, tuple[sp.Expr, ...]]:
+    """(−2, −2) -> (−2, (1, 1)): a scale and a direction with coprime integer entries when rational."""
+    if not all(c.is_Rational for c in vector):
+        return sp.S.One, vector
+    nonzero = [c for c in vector if c != 0]
+    numerators = sp.igcd(*[abs(c.p) for c in nonzero]) if len(nonzero) > 1 else abs(nonzero[0].p)
+    denominators = sp.ilcm(*[c.q for c in nonzero]) if len(nonzero) > 1 else nonzero[0].q
+    scale = sp.Rational(numerators, denominators) * (1 if nonzero[0] > 0 else -1)
+    return scale, tuple(c / scale for c in vector)
+
+
+def _run_minimum(
+    problem: Problem, x0: tuple[sp.Expr, ...], alpha: sp.Expr
+) -> tuple[tuple[float, ...] | None, str | None]:
+    """Where gradient descent with this α ends up (its last point), and a note if it did not converge."""
+    from symdescent.iterate import minimize
+
+    result = minimize(problem, tuple(float(v) for v in x0), lr=float(alpha), max_steps=50_000)
+    if result.success:
+        return result.x, None
+    return None, f"The run with α = {float(alpha):g} found no minimum to analyse ({result.status}: {result.message})."
+
+
+# -- iterates ----------------------------------------------------------------------
+
+
+def _iterates(
+    problem: Problem,
+    updates: tuple[Update, ...],
+    x0: tuple[sp.Expr, ...],
+    alpha: sp.Expr,
+    count: int,
+    exact: bool,
+) -> tuple[tuple[Iterate, ...], int]:
+    """x₀ … x_count: exact while the numbers stay small, then floats."""
+    variables = problem.variables
+    point: tuple[sp.Expr, ...] | None = x0 if exact else None
+    floats = tuple(float(v) for v in x0)
+    out: list[Iterate] = []
+    exact_until = 0
+    for t in range(count + 1):
+        if point is not None:
+            f_exact = _simplify_number(problem.expr.xreplace(dict(zip(variables, point, strict=True))))
+            floats = tuple(float(v) for v in point)
+            out.append(Iterate(t, point, f_exact, floats, _float(f_exact)))
+            exact_until = t + 1
+        else:
+            f, *_ = _value(problem, floats)
+            out.append(Iterate(t, None, None, floats, f))
+        if t == count:
+            break
+        deadline = time.monotonic() + MAX_EXACT_SECONDS
+        if point is not None:
+            values = dict(zip((u.before for u in updates), point, strict=True))
+            nxt = tuple(_simplify_number(u.simplified.xreplace(values)) for u in updates)
+            too_big = any(len(sp.sstr(v)) > MAX_EXACT_CHARS for v in nxt)
+            if too_big or time.monotonic() > deadline or not all(v.is_real for v in nxt):
+                point = None
+                floats = tuple(float(v) for v in nxt) if all(v.is_real for v in nxt) else floats
+                if not all(v.is_real for v in nxt):
+                    break
+                continue
+            point = nxt
+        else:
+            f, *g = _value(problem, floats)
+            if not all(math.isfinite(v) for v in (f, *g)):
+                break
+            floats = tuple(xi - float(alpha) * gi for xi, gi in zip(floats, g, strict=True))
+    return tuple(out), exact_until
+
+
+def _simplify_number(value: sp.Expr) -> sp.Expr:
+    return value if value.is_Rational else sp.simplify(value)
+
+
+def _float(value: sp.Expr) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _value(problem: Problem, x: tuple[float, ...]) -> list[float]:
+    """f and ∇f at x for a few iterates: SymPy's own evaluation (compiling would cost more than it saves)."""
+    values = {v: sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
+    return [_float(e.xreplace(values)) for e in (problem.expr, *problem.gradient)]
