@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from symdescent.problem import Problem
     from symdescent.render import Renderer
+    from symdescent.render.numbers import Notation
     from symdescent.result import Status, Step
 
 
@@ -35,6 +36,7 @@ class ExitCode(enum.IntEnum):
     BAD_INPUT = 2  # usage, parse error, bad start point
     DIVERGED = 3
     MAX_STEPS = 4
+    TOO_SLOW = 5  # --exact: the exact numbers grew so big that the next step would take over a second
     BROKEN_PIPE = 141  # the reader went away (like a process killed by SIGPIPE)
     INTERRUPTED = 130  # Ctrl-C
 
@@ -48,6 +50,7 @@ def exit_code_for(status: Status) -> ExitCode:
         Status.MAX_STEPS: ExitCode.MAX_STEPS,
         Status.DIVERGED: ExitCode.DIVERGED,
         Status.INTERRUPTED: ExitCode.INTERRUPTED,
+        Status.TOO_SLOW: ExitCode.TOO_SLOW,
     }[status]
 
 
@@ -261,7 +264,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 converged or done, 1 internal error, 2 bad input,
-    3 diverged, 4 step limit reached, 130 interrupted.
+    3 diverged, 4 step limit reached, 5 exact numbers grew too big (--exact),
+    130 interrupted.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -300,9 +304,24 @@ FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl")
     help="Print every K-th step (first and last always).",
 )
 @click.option(
-    "--digits", default=6, show_default=True, type=click.IntRange(1, 17), help="Significant digits in the table."
+    "--digits",
+    default=None,
+    type=click.IntRange(1, 17),
+    help="Significant digits in the table  [default: 6; D with --working-precision D]",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only the final point, values separated by spaces.")
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Exact arithmetic: 1/10 and 0.1 stay 1/10, iterates are fractions (4/5, 16/25, …); "
+    "stops with exit 5 when the numbers grow too big to continue quickly.",
+)
+@click.option(
+    "--working-precision",
+    type=click.IntRange(1, 100_000),
+    metavar="D",
+    help="Compute every value with D significant digits (mpmath floats) and print D digits.",
+)
 @handle_errors
 def run(
     expr: str,
@@ -316,8 +335,10 @@ def run(
     maximize: bool,
     fmt: str,
     every: int | None,
-    digits: int,
+    digits: int | None,
     quiet: bool,
+    exact: bool,
+    working_precision: int | None,
 ) -> None:
     """Iterate gradient descent on EXPR from --start and print every step.
 
@@ -325,23 +346,37 @@ def run(
     table hides the middle of long runs (unless --every); machine formats
     (csv, tsv, json, jsonl) print floats exactly (shortest round-trip) and
     never hide rows; jsonl streams one line per step as it is computed.
+
+    With --exact every number is exact: the table shows fractions, csv
+    SymPy syntax (4/5), json strings ("4/5"). With --working-precision D
+    every value has D significant digits; csv, json and the table print
+    them with D digits (json as strings).
     """
     from symdescent.iterate import iterate
+    from symdescent.render.numbers import notation_for
 
     streams = Streams.current()
     problem = build_problem(expr, variables, params, streams)
+    number_option(lr, "--lr", positive=True)
     run_ = iterate(
         problem,
         start,
         method=method,
-        lr=number_option(lr, "--lr", positive=True),
+        lr=lr if exact or working_precision is not None else number_option(lr, "--lr", positive=True),
         max_steps=steps,
         tol=number_option(tol, "--tol", positive=False),
         maximize=maximize,
+        exact=exact,
+        working_precision=working_precision,
     )
     if fmt == "auto":
         fmt = "table" if streams.stdout_isatty else "csv"
-    renderer = _renderer("quiet" if quiet else fmt, streams, problem, digits=digits, elide=every is None)
+    if digits is None:
+        digits = working_precision or 6
+    notation = notation_for(run_.arithmetic)
+    renderer = _renderer(
+        "quiet" if quiet else fmt, streams, run_.problem, digits=digits, elide=every is None, notation=notation
+    )
     shown: list[Step] = []
     try:
         for step in thinned(run_, every or 1):
@@ -372,27 +407,32 @@ def thinned(steps: Iterable[Step], every: int) -> Iterator[Step]:
         yield pending
 
 
-def _renderer(fmt: str, streams: Streams, problem: Problem, *, digits: int, elide: bool) -> Renderer:
+def _renderer(
+    fmt: str, streams: Streams, problem: Problem, *, digits: int, elide: bool, notation: Notation | None = None
+) -> Renderer:
+    from symdescent.render.numbers import FLOATS
+
+    notation = notation or FLOATS
     out = streams.stdout
     if fmt == "table":
         from symdescent.render.table import TableRenderer
 
-        return TableRenderer(make_console(streams), problem, digits=digits, elide=elide)
+        return TableRenderer(make_console(streams), problem, digits=digits, elide=elide, notation=notation)
     if fmt in ("csv", "tsv"):
         from symdescent.render.delimited import DelimitedRenderer
 
-        return DelimitedRenderer(out, problem.names, "," if fmt == "csv" else "\t")
+        return DelimitedRenderer(out, problem.names, "," if fmt == "csv" else "\t", notation)
     if fmt == "json":
         from symdescent.render.json import JsonRenderer
 
-        return JsonRenderer(out)
+        return JsonRenderer(out, notation)
     if fmt == "jsonl":
         from symdescent.render.json import JsonLinesRenderer
 
-        return JsonLinesRenderer(out)
+        return JsonLinesRenderer(out, notation)
     from symdescent.render.quiet import QuietRenderer
 
-    return QuietRenderer(out)
+    return QuietRenderer(out, notation)
 
 
 @main.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_GRAD)

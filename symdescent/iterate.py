@@ -11,7 +11,13 @@ and ``run.result(history)`` packs everything into a
 
 Stopping rules, checked at every step including step 0: ‖∇f‖ ≤ tol
 (``converged``, never when tol = 0), the step limit (``completed`` when
-tol = 0, else ``max_steps``), a non-finite or complex value (``diverged``).
+tol = 0, else ``max_steps``), a non-finite or complex value (``diverged``),
+and with exact arithmetic a next step predicted to take too long
+(``too_slow``).
+
+The numbers are floats by default; ``exact=True`` or
+``working_precision=D`` run the same loop on exact SymPy numbers or D-digit
+mpmath floats (see :mod:`symdescent.arithmetic`).
 The start point is checked before anything is yielded: an undefined f or ∇f
 there is the user's input error, not a divergence.
 """
@@ -21,14 +27,16 @@ from __future__ import annotations
 import math
 import operator
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sympy as sp
 
+from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
 from symdescent.errors import InputError, StartPointError
 from symdescent.optimizers import Optimizer, make_optimizer
-from symdescent.problem import Problem, make_problem, point_values
+from symdescent.problem import Problem, make_problem, point_constants, point_values
 from symdescent.result import Result, Status, Step, status_message
 
 #: Exceptions the compiled ``math`` code raises where f is undefined, overflows or is complex.
@@ -50,18 +58,23 @@ class Run(Iterator[Step]):
         max_steps: int = 1000,
         tol: float = 1e-6,
         maximize: bool = False,
+        arithmetic: Arithmetic = FLOAT,
     ) -> None:
         if max_steps < 0:
             raise InputError(f"the step limit must be 0 or more, got {max_steps}")
         if not (math.isfinite(tol) and tol >= 0):
             raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
-        self.problem = problem
+        self.arithmetic = arithmetic
+        self.problem = problem = arithmetic.prepare(problem)
         self.optimizer = optimizer
         self.max_steps = max_steps
         self.tol = tol
         self.maximize = maximize
-        self.start = point_values(problem, x0)
-        first = evaluate(problem, self.start)
+        if arithmetic is FLOAT:
+            self.start = point_values(problem, x0)
+        else:
+            self.start = tuple(arithmetic.number(v) for v in point_constants(problem, x0))
+        first = evaluate(problem, self.start, arithmetic)
         self.status: Status | None = None
         self.message = ""
         self.last: Step = first
@@ -106,17 +119,21 @@ class Run(Iterator[Step]):
         self.message = status_message(
             status,
             steps=self.last.step,
-            grad_norm=self.last.grad_norm,
+            grad_norm=_float(self.last.grad_norm),
             tol=self.tol,
-            lr=self.optimizer.params.get("lr", math.nan),
+            lr=_float(self.optimizer.params.get("lr", math.nan)),
             reason=reason,
         )
 
     def _loop(self, step: Step) -> Iterator[Step]:
-        value_and_grad = self.problem.value_and_grad
+        arithmetic = self.arithmetic
+        value_and_grad = arithmetic.compile(self.problem)
         update = self.optimizer.update
         tol, max_steps, maximize = self.tol, self.max_steps, self.maximize
-        hypot, isfinite, add = math.hypot, math.isfinite, operator.add
+        hypot, isfinite, add = arithmetic.norm, arithmetic.isfinite, operator.add
+        errors, scope, scoped = arithmetic.errors, arithmetic.scope, arithmetic.digits is not None
+        # Exact numbers can grow without bound: watch says when the next step would take too long.
+        watch, clock, slow = arithmetic.watch(), time.perf_counter, ""
         x = step.x
         state = self.optimizer.init(x)
         k = 0
@@ -130,22 +147,36 @@ class Run(Iterator[Step]):
                 self._finish(Status.COMPLETED if tol == 0 else Status.MAX_STEPS)
                 yield step
                 return
+            if slow:
+                self._finish(Status.TOO_SLOW, slow)
+                yield step
+                return
             yield step
-            grad = tuple(-g for g in step.grad) if maximize else step.grad
-            updates, state = update(grad, state, x)
-            x = tuple(map(add, x, updates))
+            started = clock() if watch is not None else 0.0
+            if scoped:  # mpmath rounds every operation, negation included, to the precision in force
+                with scope():
+                    grad = tuple(-g for g in step.grad) if maximize else step.grad
+                    updates, state = update(grad, state, x)
+                    x = tuple(map(add, x, updates))
+            else:
+                grad = tuple(-g for g in step.grad) if maximize else step.grad
+                updates, state = update(grad, state, x)
+                x = tuple(map(add, x, updates))
             k += 1
             try:
                 f, *g = value_and_grad(*x)
                 norm = hypot(*g)
                 if isfinite(f) and isfinite(norm):
                     step = Step(k, x, f, tuple(g), norm)
+                    if watch is not None:
+                        slow = watch(k, clock() - started, x)
                     continue
-                reason = _nonfinite_reason(f, norm)
-            except _NUMERIC_ERRORS as error:
+                reason = _nonfinite_reason(f, norm) if arithmetic is FLOAT else diagnose(self.problem, x)
+            except errors as error:
                 f, g, norm = math.nan, [math.nan] * len(x), math.nan
                 reason = diagnose(self.problem, x, error)
-            self.last = Step(k, x, _real_or_nan(f), tuple(_real_or_nan(v) for v in g), _real_or_nan(norm))
+            real = [_real_or_nan(v, isfinite) for v in (f, norm, *g)]
+            self.last = Step(k, x, real[0], tuple(real[2:]), real[1])
             self._finish(Status.DIVERGED, reason)
             yield self.last
             return
@@ -161,16 +192,32 @@ def iterate(
     maximize: bool = False,
     variables: Sequence[str] | None = None,
     params: Mapping[str, Any] | None = None,
+    exact: bool = False,
+    working_precision: int | None = None,
     **hyperparameters: Any,
 ) -> Run:
     """Start a run; iterate the returned :class:`Run` to get its steps lazily.
 
-    ``hyperparameters`` go to the method (``lr=0.1`` for ``gd``).
+    ``hyperparameters`` go to the method (``lr=0.1`` for ``gd``); with
+    ``exact=True`` or ``working_precision=D`` they may be text or SymPy
+    numbers (``lr="1/10"``) and are converted to that arithmetic.
     """
     if isinstance(problem, str):
         problem = make_problem(problem, variables=variables, params=params)
+    arithmetic = make_arithmetic(exact=exact, working_precision=working_precision)
+    if arithmetic is not FLOAT:
+        hyperparameters = {k: _in_arithmetic(arithmetic, k, v) for k, v in hyperparameters.items()}
     optimizer = method if isinstance(method, Optimizer) else make_optimizer(method, **hyperparameters)
-    return Run(problem, start, optimizer, max_steps=max_steps, tol=tol, maximize=maximize)
+    return Run(problem, start, optimizer, max_steps=max_steps, tol=tol, maximize=maximize, arithmetic=arithmetic)
+
+
+def _in_arithmetic(arithmetic: Arithmetic, name: str, value: Any) -> Any:
+    from symdescent.parsing import parse_constant
+
+    if isinstance(value, bool) or not isinstance(value, str | int | float | sp.Expr):
+        return value
+    constant = parse_constant(value, name) if isinstance(value, str) else sp.sympify(value)
+    return arithmetic.number(constant)
 
 
 def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **options: Any) -> Result:
@@ -187,15 +234,15 @@ def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **o
 # -- the start point and failures ------------------------------------------------
 
 
-def evaluate(problem: Problem, x: tuple[float, ...]) -> Step:
+def evaluate(problem: Problem, x: tuple[float, ...], arithmetic: Arithmetic = FLOAT) -> Step:
     """f, ∇f and ‖∇f‖ at x as step 0; :class:`StartPointError` naming the culprit if undefined there."""
     try:
-        f, *g = problem.value_and_grad(*x)
-        norm = math.hypot(*g)
-        if math.isfinite(f) and math.isfinite(norm):
+        f, *g = arithmetic.compile(problem)(*x)
+        norm = arithmetic.norm(*g)
+        if arithmetic.isfinite(f) and arithmetic.isfinite(norm):
             return Step(0, x, f, tuple(g), norm)
-        reason = _nonfinite_reason(f, norm)
-    except _NUMERIC_ERRORS as error:
+        reason = _nonfinite_reason(f, norm) if arithmetic is FLOAT else diagnose(problem, x)
+    except arithmetic.errors as error:
         reason = diagnose(problem, x, error)
     raise StartPointError(reason, hint="choose another start point")
 
@@ -206,8 +253,18 @@ def _nonfinite_reason(f: float, norm: float) -> str:
     return f"the gradient became {'infinite' if math.isinf(norm) else 'not a number'}"
 
 
-def _real_or_nan(value: Any) -> float:
-    return value if isinstance(value, float | int) else math.nan
+def _real_or_nan(value: Any, isfinite: Any = math.isfinite) -> float:
+    if isinstance(value, float | int):
+        return value
+    return value if isfinite(value) else math.nan
+
+
+def _float(value: Any) -> float:
+    """A float for messages, whatever the arithmetic (nan when there is none)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
 
 
 def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = None) -> str:
@@ -218,7 +275,9 @@ def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = Non
     reason taken from the exception.
     """
     where = problem.point(x)
-    values = {v: sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
+    values = {
+        v: sp.Float(xi) if isinstance(xi, float) else sp.sympify(xi) for v, xi in zip(problem.variables, x, strict=True)
+    }
     labelled = [("f", problem.expr)] + [
         (f"∂f/∂{name} = {g}", g) for name, g in zip(problem.names, problem.gradient, strict=True)
     ]

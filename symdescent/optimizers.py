@@ -18,6 +18,7 @@ Maximisation is the loop's business: it hands ``update`` the gradient of
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -36,8 +37,8 @@ class Optimizer(NamedTuple):
 
 
 def positive(name: str, value: float) -> float:
-    """Check a hyperparameter is a positive finite number."""
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+    """Check a hyperparameter is a positive finite number (a float, or an exact or mpmath number)."""
+    if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
         raise InputError(f"{name} must be a positive finite number, got {value}")
     return value
 

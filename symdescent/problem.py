@@ -45,6 +45,13 @@ class Problem:
         """``value_and_grad(*x) -> [f, df/dx1, …]`` over floats, compiled on first use."""
         return compile_value_and_grad(self.expr, self.gradient, self.variables)
 
+    @cached_property
+    def hessian(self) -> tuple[tuple[sp.Expr, ...], ...]:
+        """The symbolic Hessian, row by row: ``hessian[i][j]`` = ∂²f/∂xᵢ∂xⱼ (symmetric)."""
+        n = self.dimension
+        upper = {(i, j): sp.diff(self.gradient[i], self.variables[j]) for i in range(n) for j in range(i, n)}
+        return tuple(tuple(upper[min(i, j), max(i, j)] for j in range(n)) for i in range(n))
+
     def point(self, values: Sequence[float]) -> str:
         """``x = 1, y = 2``: a point written for messages."""
         return ", ".join(f"{n} = {_short(v)}" for n, v in zip(self.names, values, strict=True))
@@ -137,17 +144,8 @@ def point_values(problem: Problem, values: Sequence[float | str | sp.Expr] | str
 
     Values may be exact (``1/3``, ``pi/4``) and negative.
     """
-    names = problem.names
-    if isinstance(values, str):
-        values = _split_point(values, names)
-    if len(values) != len(names):
-        raise InputError(
-            f"the start point has {len(values)} value(s) but the function has {len(names)} variable(s): "
-            f"{', '.join(names)}"
-        )
     floats = []
-    for name, value in zip(names, values, strict=True):
-        number = parse_constant(value, f"the start value of {name}") if isinstance(value, str) else _as_expr(value)
+    for name, (value, number) in zip(problem.names, _point_items(problem, values), strict=True):
         try:
             as_float = float(number)
         except (TypeError, OverflowError):
@@ -156,6 +154,29 @@ def point_values(problem: Problem, values: Sequence[float | str | sp.Expr] | str
             raise InputError(f"the value of {name} ({value}) is not a finite real number")
         floats.append(as_float)
     return tuple(floats)
+
+
+def point_constants(problem: Problem, values: Sequence[float | str | sp.Expr] | str) -> tuple[sp.Expr, ...]:
+    """A start point as exact SymPy numbers (``"1/3,0.1"`` -> ``(1/3, 0.1)``), checked to be finite and real."""
+    point_values(problem, values)
+    return tuple(number for _, number in _point_items(problem, values))
+
+
+def _point_items(
+    problem: Problem, values: Sequence[float | str | sp.Expr] | str
+) -> list[tuple[float | str | sp.Expr, sp.Expr]]:
+    names = problem.names
+    if isinstance(values, str):
+        values = _split_point(values, names)
+    if len(values) != len(names):
+        raise InputError(
+            f"the start point has {len(values)} value(s) but the function has {len(names)} variable(s): "
+            f"{', '.join(names)}"
+        )
+    return [
+        (value, parse_constant(value, f"the start value of {name}") if isinstance(value, str) else _as_expr(value))
+        for name, value in zip(names, values, strict=True)
+    ]
 
 
 def _split_point(text: str, names: Sequence[str]) -> list[str]:
