@@ -290,7 +290,7 @@ def _constant_eigenvalues(hessian: Sequence[Sequence[sp.Expr]]) -> tuple[sp.Expr
     matrix = sp.Matrix(hessian)
     if matrix.shape[0] <= 4:
         try:
-            values = [sp.nsimplify(sp.radsimp(v)) if v.is_Float else sp.radsimp(v) for v in matrix.eigenvals(multiple=True)]
+            values = [sp.radsimp(v) for v in matrix.eigenvals(multiple=True)]
             if all(v.is_real for v in values):
                 return tuple(sorted(values, key=lambda v: float(v)))
         except (NotImplementedError, TypeError, ValueError):
@@ -322,9 +322,7 @@ def _step_sizes(eigenvalues: Sequence[sp.Expr]) -> tuple[sp.Expr | None, sp.Expr
     return lipschitz, sp.radsimp(2 / top), sp.radsimp(2 / (bottom + top))
 
 
-def _convexity(
-    problem: Problem, points: Sequence[CriticalPoint], provably_psd: bool | None
-) -> tuple[bool | None, str]:
+def _convexity(problem: Problem, points: Sequence[CriticalPoint], provably_psd: bool | None) -> tuple[bool | None, str]:
     names = ", ".join(problem.names)
     for point in points:
         if point.eigenvalues and point.eigenvalues[0] < -1e-9 * max(1.0, abs(point.eigenvalues[-1])):
@@ -389,7 +387,7 @@ def _newton_search(problem: Problem, known: Sequence[CriticalPoint]) -> list[Cri
             continue
         found.append(root)
         try:
-            gradient, hessian = system(root)
+            _, hessian = system(root)
             f = float(value(*root)[0])
         except (ValueError, OverflowError, ZeroDivisionError, TypeError):
             continue
