@@ -78,6 +78,14 @@ class Arithmetic:
     norm = staticmethod(math.hypot)
     isfinite = staticmethod(math.isfinite)
 
+    @staticmethod
+    def approx(value: Any) -> float:
+        """A float near ``value``, for the tolerance test (SymPy's own comparisons can take seconds)."""
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf
+
     def watch(self) -> Watch | None:
         return None
 
@@ -127,7 +135,7 @@ class Exact(Arithmetic):
         return sp.lambdify(
             list(problem.variables),
             [problem.expr, *problem.gradient],
-            modules="sympy",
+            modules=[{"Rational": sp.Rational, "sympy": sp}, "sympy"],
             printer=_ExactPrinter,
             cse=True,
             dummify=True,
@@ -156,7 +164,7 @@ class Exact(Arithmetic):
         def watch(step: int, seconds: float, x: Sequence[Any]) -> str:
             growth = min(max(seconds / previous[0], 1.0), 30.0) if previous[0] > 0 else 1.0
             previous[0] = seconds
-            if seconds * growth <= budget:
+            if 2 * seconds * growth <= budget:  # a margin: the growth of the cost is itself uneven
                 return ""
             return (
                 f"the exact numbers have grown to {size_of(x)} and the next step would take "

@@ -132,6 +132,7 @@ class Run(Iterator[Step]):
         tol, max_steps, maximize = self.tol, self.max_steps, self.maximize
         hypot, isfinite, add = arithmetic.norm, arithmetic.isfinite, operator.add
         errors, scope, scoped = arithmetic.errors, arithmetic.scope, arithmetic.digits is not None
+        floats, approx = arithmetic is FLOAT, arithmetic.approx
         # Exact numbers can grow without bound: watch says when the next step would take too long.
         watch, clock, slow = arithmetic.watch(), time.perf_counter, ""
         x = step.x
@@ -139,7 +140,7 @@ class Run(Iterator[Step]):
         k = 0
         while True:
             self.last = step
-            if tol > 0 and step.grad_norm <= tol:
+            if tol > 0 and (step.grad_norm if floats else approx(step.grad_norm)) <= tol:
                 self._finish(Status.CONVERGED)
                 yield step
                 return
