@@ -13,6 +13,9 @@ from conftest import ROSENBROCK, SEED, cli, run_installed
 from symdescent import iterate, minimize
 from symdescent.arithmetic import Exact, WorkingPrecision, exact_decimals, make_arithmetic
 from symdescent.errors import InputError
+from symdescent.iterate import Run
+from symdescent.optimizers import gd
+from symdescent.problem import make_problem
 from symdescent.result import Status
 
 FOUR_FIFTHS = sp.Rational(4, 5)
@@ -70,12 +73,8 @@ def test_exact_on_rosenbrock_stops_quickly_with_a_clear_message() -> None:
 
 
 def test_exact_time_budget_is_a_parameter() -> None:
-    problem_run = iterate(ROSENBROCK, ["-1.2", "1"], lr="0.001", exact=True, tol=0, max_steps=1000)
-    problem_run.arithmetic = Exact(step_seconds=1e-9)  # any step is too slow
-    # A fresh run with the strict budget: the loop reads the arithmetic when it starts.
-    from symdescent.iterate import Run
-
-    run = Run(problem_run.problem, ("-6/5", "1"), problem_run.optimizer, tol=0, arithmetic=Exact(step_seconds=1e-9))
+    strict = Exact(step_seconds=1e-9)  # any step is too slow
+    run = Run(make_problem(ROSENBROCK), ("-6/5", "1"), gd(lr=strict.number(sp.Rational(1, 1000))), arithmetic=strict)
     steps = list(run)
     assert run.status is Status.TOO_SLOW
     assert steps[-1].step == 1
