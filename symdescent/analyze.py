@@ -295,6 +295,8 @@ def _constant_eigenvalues(hessian: Sequence[Sequence[sp.Expr]]) -> tuple[sp.Expr
                 return tuple(sorted(values, key=lambda v: float(v)))
         except (NotImplementedError, TypeError, ValueError):
             pass
+    if matrix.is_diagonal():
+        return tuple(sorted(matrix.diagonal(), key=lambda v: float(v)))
     return tuple(sp.Float(v, 15) for v in _eigenvalues([[e.evalf(30) for e in row] for row in hessian], 30))
 
 
@@ -330,7 +332,7 @@ def _convexity(problem: Problem, points: Sequence[CriticalPoint], provably_psd: 
             return False, f"the Hessian has a negative eigenvalue at ({names}) = ({where})"
     compiled = _compile([e for row in problem.hessian for e in row], problem.variables)
     n = problem.dimension
-    for seed in _seeds(n):
+    for seed in _seeds(n) if compiled is not None else ():
         try:
             flat = compiled(*seed)
             rows = [[float(flat[i * n + j]) for j in range(n)] for i in range(n)]
@@ -361,10 +363,14 @@ def _seeds(n: int) -> list[tuple[float, ...]]:
     return [(0.0,) * n] + [tuple(generator.uniform(-3, 3) for _ in range(n)) for _ in range(RANDOM_SEEDS)]
 
 
-def _compile(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> Callable[..., list[float]]:
+def _compile(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> Callable[..., list[float]] | None:
+    """Float code for ``exprs``, or None when they cannot be compiled (a ``DiracDelta`` from ``abs``)."""
     from symdescent.compile import compile_function
 
-    return compile_function(list(exprs), variables)  # type: ignore[arg-type]
+    try:
+        return compile_function(list(exprs), variables)  # type: ignore[arg-type]
+    except (NotImplementedError, TypeError, ValueError, SyntaxError):
+        return None
 
 
 def _newton_search(problem: Problem, known: Sequence[CriticalPoint]) -> list[CriticalPoint]:
@@ -372,6 +378,8 @@ def _newton_search(problem: Problem, known: Sequence[CriticalPoint]) -> list[Cri
     n = problem.dimension
     compiled = _compile([*problem.gradient, *(e for row in problem.hessian for e in row)], problem.variables)
     value = _compile([problem.expr], problem.variables)
+    if compiled is None or value is None:
+        return []
 
     def system(x: Sequence[float]) -> tuple[list[float], list[list[float]]]:
         flat = [float(v) for v in compiled(*x)]

@@ -158,12 +158,26 @@ class Exact(Arithmetic):
         return exact_sqrt(sp.Add(*[v * v for v in g]))
 
     def watch(self) -> Watch:
+        """Predict the next step's time from this one's and how fast the numbers grow.
+
+        For rationals the growth is the ratio of their sizes in bits (the cost of
+        multiplying grows about as size**1.6); otherwise the ratio of the last two
+        step times. The steps are timed in CPU time, so a busy machine does not
+        stop a run whose numbers are not growing.
+        """
         budget = self.step_seconds
-        previous = [0.0]
+        previous = [0.0, 0.0]  # seconds, bits
 
         def watch(step: int, seconds: float, x: Sequence[Any]) -> str:
-            growth = min(max(seconds / previous[0], 1.0), 30.0) if previous[0] > 0 else 1.0
-            previous[0] = seconds
+            last_seconds, last_bits = previous
+            if all(isinstance(v, sp.Rational) for v in x):
+                bits = float(max(int(v.p).bit_length() + int(v.q).bit_length() for v in x))
+                growth = (bits / last_bits) ** 1.6 if last_bits > 0 else 1.0
+            else:
+                bits = 0.0
+                growth = seconds / last_seconds if last_seconds > 0 else 1.0
+            growth = min(max(growth, 1.0), 30.0)
+            previous[:] = [seconds, bits]
             if 2 * seconds * growth <= budget:  # a margin: the growth of the cost is itself uneven
                 return ""
             return (

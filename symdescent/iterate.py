@@ -134,7 +134,7 @@ class Run(Iterator[Step]):
         errors, scope, scoped = arithmetic.errors, arithmetic.scope, arithmetic.digits is not None
         floats, approx = arithmetic is FLOAT, arithmetic.approx
         # Exact numbers can grow without bound: watch says when the next step would take too long.
-        watch, clock, slow = arithmetic.watch(), time.perf_counter, ""
+        watch, clock, slow = arithmetic.watch(), time.process_time, ""
         x = step.x
         state = self.optimizer.init(x)
         k = 0

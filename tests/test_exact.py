@@ -68,7 +68,7 @@ def test_exact_on_rosenbrock_stops_quickly_with_a_clear_message() -> None:
     assert run.status is Status.TOO_SLOW
     assert 3 <= steps[-1].step < 20
     assert "digits" in run.message and "--working-precision" in run.message
-    assert elapsed < 15
+    assert elapsed < 60  # about 2 s on an idle machine; the steps are timed in CPU time
     assert all(isinstance(v, sp.Rational) for v in steps[-1].x)
 
 
