@@ -44,6 +44,7 @@ from typing import Any
 import sympy as sp
 
 from symdescent.arithmetic import exact_problem
+from symdescent.errors import InputError
 from symdescent.problem import Problem
 
 #: Default seconds SymPy may spend solving ∇f = 0 (``--timeout``).
@@ -51,7 +52,9 @@ DEFAULT_TIMEOUT = 5.0
 #: Newton starts from every point of this grid in each coordinate (n ≤ 3) …
 SEED_VALUES = (-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0)
 #: … or from this many pseudo-random points of [−3, 3]ⁿ (n > 3).
-RANDOM_SEEDS = 300
+RANDOM_SEEDS = 100
+#: ``analyze`` refuses functions of more variables (the Hessian has n² entries, each seed costs n³).
+MAX_VARIABLES = 10
 #: Numeric critical points are reported within [−BOX, BOX]ⁿ.
 BOX = 10.0
 #: At most this many critical points are listed.
@@ -95,6 +98,11 @@ class Analysis:
 
 def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
     """Hessian, critical points, convexity and step sizes of ``problem``'s function."""
+    if problem.dimension > MAX_VARIABLES:
+        raise InputError(
+            f"analyze handles functions of at most {MAX_VARIABLES} variables; this one has {problem.dimension}",
+            hint="fix some of them with --param name=value",
+        )
     problem = exact_problem(problem)
     hessian = problem.hessian
     variables = problem.variables

@@ -188,3 +188,12 @@ def test_installed_executable_analyze(executable: object) -> None:
         {"point": ["0", "0"], "kind": "saddle", "f": "0", "numeric": False, "eigenvalues": [-2.0, 2.0]}
     ]
     assert data["convex"] is False
+
+
+def test_too_many_variables_is_refused_with_a_hint() -> None:
+    out = cli("analyze", "+".join(f"x{i}**2" for i in range(11)))
+    assert out.exit_code == 2
+    assert out.stderr.splitlines() == [
+        "Error: analyze handles functions of at most 10 variables; this one has 11",
+        "Hint: fix some of them with --param name=value",
+    ]
