@@ -28,7 +28,10 @@ show are ≥ 0), False when a negative eigenvalue turns up (at a critical point
 or at a seed), and None otherwise. For a constant Hessian with eigenvalues
 λ₁ ≤ … ≤ λₙ ≥ 0: ``lipschitz`` L = λ_max, ``max_stable_lr`` = 2/L and
 ``best_lr`` = 2/(λ_min + λ_max), λ_min being the smallest nonzero eigenvalue
-(flat directions do not move). Decimal literals count as exact decimals.
+(flat directions do not move). For a non-constant Hessian, each minimum has
+the same two step sizes for the quadratic that approximates f near it
+(:attr:`CriticalPoint.local_step_sizes`). Decimal literals count as exact
+decimals.
 """
 
 from __future__ import annotations
@@ -72,6 +75,14 @@ class CriticalPoint:
     f: Any
     numeric: bool
     eigenvalues: tuple[float, ...] = ()
+
+    @property
+    def local_step_sizes(self) -> tuple[float, float] | None:
+        """Near a minimum, f is about quadratic: (2/λ_max, 2/(λ_min + λ_max)) of the Hessian there, as floats."""
+        if self.kind != "minimum" or not self.eigenvalues:
+            return None
+        low, high = self.eigenvalues[0], self.eigenvalues[-1]
+        return 2 / high, 2 / (low + high)
 
 
 @dataclass(frozen=True)

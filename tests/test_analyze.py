@@ -197,3 +197,16 @@ def test_too_many_variables_is_refused_with_a_hint() -> None:
         "Error: analyze handles functions of at most 10 variables; this one has 11",
         "Hint: fix some of them with --param name=value",
     ]
+
+
+def test_local_step_sizes_at_a_minimum_of_a_non_quadratic_function() -> None:
+    a = run_analyze("x**3 - 3*x + y**2")
+    minimum = next(p for p in a.critical_points if p.kind == "minimum")
+    assert minimum.local_step_sizes == (2 / 6, 2 / (2 + 6))  # H = diag(6, 2) at (1, 0)
+    data = json.loads(cli("analyze", "x**3 - 3*x + y**2", "--format", "json").stdout)
+    by_kind = {p["kind"]: p for p in data["critical_points"]}
+    assert by_kind["minimum"]["local_max_stable_lr"] == 1 / 3
+    assert by_kind["minimum"]["local_best_lr"] == 0.25
+    assert "local_max_stable_lr" not in by_kind["saddle"]
+    text = cli("analyze", "x**3 - 3*x + y**2", "--format", "text").stdout
+    assert "near the minimum (1, 0): stable for α < 0.333333, fastest at α ≈ 0.25" in text

@@ -38,7 +38,7 @@ def analysis_dict(analysis: Analysis) -> dict[str, Any]:
         "variables": list(problem.names),
         "gradient": [str(g) for g in problem.gradient],
         "hessian": [[str(e) for e in row] for row in analysis.hessian],
-        "critical_points": [_point_dict(p) for p in analysis.critical_points],
+        "critical_points": [_point_dict(p, local=not analysis.constant_hessian) for p in analysis.critical_points],
         "convex": analysis.convex,
         "lipschitz": _exact(analysis.lipschitz),
         "max_stable_lr": _exact(analysis.max_stable_lr),
@@ -51,14 +51,18 @@ def analysis_dict(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def _point_dict(point: CriticalPoint) -> dict[str, Any]:
-    return {
+def _point_dict(point: CriticalPoint, *, local: bool) -> dict[str, Any]:
+    data = {
         "point": [_exact(c) for c in point.point],
         "kind": point.kind,
         "f": _exact(point.f),
         "numeric": point.numeric,
         "eigenvalues": [json_number(v) for v in point.eigenvalues],
     }
+    sizes = point.local_step_sizes if local else None
+    if sizes is not None:  # near a minimum of a non-quadratic f: the step sizes of its local quadratic
+        data["local_max_stable_lr"], data["local_best_lr"] = (json_number(v) for v in sizes)
+    return data
 
 
 def _value(value: Any) -> str:
@@ -126,6 +130,13 @@ def text_lines(analysis: Analysis) -> list[str]:
             lines.append(f"best α = 2/(λ_min + λ_max) = {_value(analysis.best_lr)}")
     else:
         lines.append("Step sizes: the Hessian is not constant, so there is no single L, max stable α or best α")
+        for point in points:
+            local = point.local_step_sizes
+            if local is not None:
+                lines.append(
+                    f"  near the minimum {_point_text(point)}: stable for α < {local[0]:.6g}, "
+                    f"fastest at α ≈ {local[1]:.6g} (from the eigenvalues of H there)"
+                )
     lines += [f"Note: {note}" for note in analysis.notes]
     return lines
 
