@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from symdescent.problem import Problem
     from symdescent.render import Renderer
+    from symdescent.render.numbers import Notation
     from symdescent.render.plot import PlotRenderer
     from symdescent.result import Status, Step
 
@@ -38,6 +39,7 @@ class ExitCode(enum.IntEnum):
     BAD_INPUT = 2  # usage, parse error, bad start point
     DIVERGED = 3
     MAX_STEPS = 4
+    TOO_SLOW = 5  # --exact: the exact numbers grew so big that the next step would take over a second
     BROKEN_PIPE = 141  # the reader went away (like a process killed by SIGPIPE)
     INTERRUPTED = 130  # Ctrl-C
 
@@ -51,6 +53,7 @@ def exit_code_for(status: Status) -> ExitCode:
         Status.MAX_STEPS: ExitCode.MAX_STEPS,
         Status.DIVERGED: ExitCode.DIVERGED,
         Status.INTERRUPTED: ExitCode.INTERRUPTED,
+        Status.TOO_SLOW: ExitCode.TOO_SLOW,
     }[status]
 
 
@@ -263,12 +266,17 @@ def method_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def hyperparameters(**given: str | None) -> dict[str, float]:
-    """The options the user gave, as numbers (the methods supply their own defaults for the rest)."""
-    values = {}
+def hyperparameters(*, exact: bool = False, **given: str | None) -> dict[str, float | str]:
+    """The options the user gave, as numbers (the methods supply their own defaults for the rest).
+
+    With exact or working-precision arithmetic the checked text itself is
+    passed on, so that the run can read ``0.1`` as exactly 1/10.
+    """
+    values: dict[str, float | str] = {}
     for name, text in given.items():
         if text is not None:
-            values[name] = number_option(text, f"--{name}", positive=name in ("lr", "eps"))
+            number = number_option(text, f"--{name}", positive=name in ("lr", "eps"))
+            values[name] = text if exact else number
     return values
 
 
@@ -383,10 +391,12 @@ def main(ctx: click.Context, debug: bool) -> None:
       symdescent grad "x**2+y**2+z**3" --at 1,1,2
       symdescent compare "(1-x)**2+100*(y-x**2)**2" --start -1.2,1 --methods all
       symdescent explain "x**2+y**2" --start 1,2 --lr 0.1
+      symdescent analyze "x**3 - 3*x + y**2"
 
     \b
     Exit codes: 0 converged or done, 1 internal error, 2 bad input,
-    3 diverged, 4 step limit reached, 130 interrupted, 141 output closed.
+    3 diverged, 4 step limit reached, 5 exact numbers grew too big (--exact),
+    130 interrupted, 141 output closed.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -436,9 +446,24 @@ FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl")
     help="Print every K-th step (first and last always).",
 )
 @click.option(
-    "--digits", default=6, show_default=True, type=click.IntRange(1, 17), help="Significant digits in the table."
+    "--digits",
+    default=None,
+    type=click.IntRange(1, 17),
+    help="Significant digits in the table  [default: 6; D with --working-precision D]",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only the final point, values separated by spaces.")
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Exact arithmetic: 1/10 and 0.1 stay 1/10, iterates are fractions (4/5, 16/25, …); "
+    "stops with exit 5 when the numbers grow too big to continue quickly.",
+)
+@click.option(
+    "--working-precision",
+    type=click.IntRange(1, 100_000),
+    metavar="D",
+    help="Compute every value with D significant digits (mpmath floats) and print D digits.",
+)
 @click.option(
     "--plot",
     metavar="FILE",
@@ -464,8 +489,10 @@ def run(
     maximize: bool,
     fmt: str,
     every: int | None,
-    digits: int,
+    digits: int | None,
     quiet: bool,
+    exact: bool,
+    working_precision: int | None,
     plot: str | None,
     show_explanation: bool = False,
     **method_params: str | None,
@@ -476,8 +503,14 @@ def run(
     table hides the middle of long runs (unless --every); machine formats
     (csv, tsv, json, jsonl) print floats exactly (shortest round-trip) and
     never hide rows; jsonl streams one line per step as it is computed.
+
+    With --exact every number is exact: the table shows fractions, csv
+    SymPy syntax (4/5), json strings ("4/5"). With --working-precision D
+    every value has D significant digits; csv, json and the table print
+    them with D digits (json as strings).
     """
     from symdescent.iterate import iterate
+    from symdescent.render.numbers import notation_for
 
     streams = Streams.current()
     problem = build_problem(expr, variables, params, streams)
@@ -485,17 +518,24 @@ def run(
         problem,
         start,
         method=method,
-        **hyperparameters(lr=lr, **method_params),
+        **hyperparameters(lr=lr, exact=exact or working_precision is not None, **method_params),
         max_steps=steps,
         tol=number_option(tol, "--tol", positive=False),
         maximize=maximize,
+        exact=exact,
+        working_precision=working_precision,
     )
     if fmt == "auto":
         fmt = "table" if streams.stdout_isatty else "csv"
     plotter = _plotter(problem, plot)
     if show_explanation:
         _explain_before_run(problem, start, lr, method, maximize, streams, to_stderr=quiet or fmt != "table")
-    renderer = _renderer("quiet" if quiet else fmt, streams, problem, digits=digits, elide=every is None)
+    if digits is None:
+        digits = working_precision or 6
+    notation = notation_for(run_.arithmetic)
+    renderer = _renderer(
+        "quiet" if quiet else fmt, streams, run_.problem, digits=digits, elide=every is None, notation=notation
+    )
     shown: list[Step] = []
     try:
         for step in thinned(plotter.recording(run_) if plotter else run_, every or 1):
@@ -575,27 +615,32 @@ def thinned(steps: Iterable[Step], every: int) -> Iterator[Step]:
         yield pending
 
 
-def _renderer(fmt: str, streams: Streams, problem: Problem, *, digits: int, elide: bool) -> Renderer:
+def _renderer(
+    fmt: str, streams: Streams, problem: Problem, *, digits: int, elide: bool, notation: Notation | None = None
+) -> Renderer:
+    from symdescent.render.numbers import FLOATS
+
+    notation = notation or FLOATS
     out = streams.stdout
     if fmt == "table":
         from symdescent.render.table import TableRenderer
 
-        return TableRenderer(make_console(streams), problem, digits=digits, elide=elide)
+        return TableRenderer(make_console(streams), problem, digits=digits, elide=elide, notation=notation)
     if fmt in ("csv", "tsv"):
         from symdescent.render.delimited import DelimitedRenderer
 
-        return DelimitedRenderer(out, problem.names, "," if fmt == "csv" else "\t")
+        return DelimitedRenderer(out, problem.names, "," if fmt == "csv" else "\t", notation)
     if fmt == "json":
         from symdescent.render.json import JsonRenderer
 
-        return JsonRenderer(out)
+        return JsonRenderer(out, notation)
     if fmt == "jsonl":
         from symdescent.render.json import JsonLinesRenderer
 
-        return JsonLinesRenderer(out)
+        return JsonLinesRenderer(out, notation)
     from symdescent.render.quiet import QuietRenderer
 
-    return QuietRenderer(out)
+    return QuietRenderer(out, notation)
 
 
 @main.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_GRAD)
@@ -759,6 +804,56 @@ def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int)
     return render.JsonLinesCompareRenderer(streams.stdout)
 
 
+EXAMPLES_ANALYZE = """
+\b
+Examples:
+  symdescent analyze "x**3 - 3*x + y**2"
+  symdescent analyze "(x+2*y-7)^2 + (2*x+y-5)^2" --format json
+  symdescent analyze "x**4/4 + cos(x)" --timeout 2
+"""
+
+
+@main.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_ANALYZE)
+@function_options
+@click.option(
+    "--format",
+    "fmt",
+    default="rich",
+    show_default=True,
+    type=click.Choice(["rich", "text", "json"]),
+    help="rich (styled, on a terminal), text (plain Unicode) or json.",
+)
+@click.option(
+    "--timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True, max=3600),
+    metavar="SECONDS",
+    help="Time SymPy may spend solving ∇f = 0 exactly before the numeric search takes over.",
+)
+@handle_errors
+def analyze(expr: str, variables: str | None, params: str | None, fmt: str, timeout: float) -> None:
+    """The Hessian of EXPR, its critical points and their kind, convexity and safe step sizes.
+
+    Critical points (∇f = 0) are solved exactly by SymPy within --timeout
+    seconds; otherwise, and for functions that are not polynomial, Newton's
+    method from a grid of seeds in [-3, 3]^n finds them numerically (marked
+    ≈ in text, "numeric": true in JSON). Each is a minimum, maximum, saddle or
+    degenerate by the eigenvalues of the Hessian there. For a constant
+    Hessian: L = λ_max, the largest stable step 2/L and the best step
+    2/(λ_min + λ_max). In JSON exact values are strings in SymPy syntax
+    ("1/9") and numeric ones numbers.
+    """
+    from symdescent.analyze import analyze as analyze_function
+    from symdescent.render.analyze import render_analysis
+
+    streams = Streams.current()
+    problem = build_problem(expr, variables, params, streams)
+    analysis = analyze_function(problem, timeout=timeout)
+    console = make_console(streams) if fmt == "rich" else None
+    render_analysis(analysis, fmt, streams.stdout, console)
+
+
 EXAMPLES_EXPLAIN = """
 \b
 Examples:
@@ -830,3 +925,4 @@ run.help = inspect.cleandoc(run.help or "") + "\n" + methods_help() + FUNCTION_H
 grad.help = inspect.cleandoc(grad.help or "") + "\n" + FUNCTION_HELP
 compare.help = inspect.cleandoc(compare.help or "") + "\n" + methods_help("--methods") + FUNCTION_HELP
 explain_command.help = inspect.cleandoc(explain_command.help or "") + "\n" + FUNCTION_HELP
+analyze.help = inspect.cleandoc(analyze.help or "") + "\n" + FUNCTION_HELP

@@ -11,25 +11,34 @@ and ``run.result(history)`` packs everything into a
 
 Stopping rules, checked at every step including step 0: ‖∇f‖ ≤ tol
 (``converged``, never when tol = 0), the step limit (``completed`` when
-tol = 0, else ``max_steps``), a non-finite or complex value (``diverged``).
+tol = 0, else ``max_steps``), a non-finite or complex value (``diverged``),
+and with exact arithmetic a next step predicted to take too long
+(``too_slow``).
+
+The numbers are floats by default; ``exact=True`` or
+``working_precision=D`` run the same loop on exact SymPy numbers or D-digit
+mpmath floats (see :mod:`symdescent.arithmetic`).
 The start point is checked before anything is yielded: an undefined f or ∇f
 there is the user's input error, not a divergence.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sympy as sp
 
+from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
 from symdescent.engine import fast_steps
 from symdescent.errors import InputError, StartPointError
 from symdescent.optimizers import Optimizer, make_optimizer
-from symdescent.problem import Problem, make_problem, point_values
+from symdescent.problem import Problem, make_problem, point_constants, point_values
 from symdescent.result import Result, Status, Step, status_message
 
 #: Exceptions the compiled ``math`` code raises where f is undefined, overflows or is complex.
@@ -51,25 +60,30 @@ class Run(Iterator[Step]):
         max_steps: int = 1000,
         tol: float = 1e-6,
         maximize: bool = False,
+        arithmetic: Arithmetic = FLOAT,
     ) -> None:
         if max_steps < 0:
             raise InputError(f"the step limit must be 0 or more, got {max_steps}")
         if not (math.isfinite(tol) and tol >= 0):
             raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
-        self.problem = problem
+        self.arithmetic = arithmetic
+        self.problem = problem = arithmetic.prepare(problem)
         self.optimizer = optimizer
         self.max_steps = max_steps
         self.tol = tol
         self.maximize = maximize
-        self.start = point_values(problem, x0)
-        first = self.first = evaluate(problem, self.start)
+        if arithmetic is FLOAT:
+            self.start = point_values(problem, x0)
+        else:
+            self.start = tuple(arithmetic.number(v) for v in point_constants(problem, x0))
+        first = self.first = evaluate(problem, self.start, arithmetic=arithmetic)
         #: Evaluations of f, ∇f and the Hessian made by the method itself (line searches, Newton).
         self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
         self.status: Status | None = None
         self.message = ""
         self.last: Step = first
         # Plain float gd takes a generated loop that gives the same steps faster (symdescent.engine).
-        self._steps = fast_steps(self, first) or self._loop(first)
+        self._steps = (fast_steps(self, first) if arithmetic is FLOAT else None) or self._loop(first)
 
     def __iter__(self) -> Iterator[Step]:
         # The steps themselves, so that a for loop does not pay for __next__ at every step.
@@ -95,7 +109,8 @@ class Run(Iterator[Step]):
             variables=problem.names,
             gradient=problem.gradient_text,
             method=self.optimizer.name,
-            params={**self.optimizer.params, "engine": problem.engine.name},
+            # the engine evaluates floats; exact and mpmath runs say their arithmetic instead
+            params={**self.optimizer.params, **({"engine": problem.engine.name} if self.arithmetic is FLOAT else {})},
             start=self.start,
             history=tuple(history) if history is not None else (last,),
             x=last.x,
@@ -157,25 +172,30 @@ class Run(Iterator[Step]):
         self.message = status_message(
             status,
             steps=self.last.step,
-            grad_norm=self.last.grad_norm,
+            grad_norm=_float(self.last.grad_norm),
             tol=self.tol,
-            lr=self.optimizer.params.get("lr"),
+            lr=_optional_float(self.optimizer.params.get("lr")),
             reason=reason,
-            start_norm=self.first.grad_norm,
+            start_norm=_float(self.first.grad_norm),
         )
 
     def _loop(self, step: Step) -> Iterator[Step]:
-        value_and_grad = self.problem.value_and_grad
+        arithmetic = self.arithmetic
+        value_and_grad = arithmetic.compile(self.problem)
         update = self.optimizer.update
         tol, max_steps, maximize = self.tol, self.max_steps, self.maximize
-        hypot, isfinite, add = math.hypot, math.isfinite, operator.add
+        hypot, isfinite, add = arithmetic.norm, arithmetic.isfinite, operator.add
+        errors, scope, scoped = arithmetic.errors, arithmetic.scope, arithmetic.digits is not None
+        floats, approx = arithmetic is FLOAT, arithmetic.approx
+        # Exact numbers can grow without bound: watch says when the next step would take too long.
+        watch, clock, slow = arithmetic.watch(), time.process_time, ""
         extra = self._extra_arguments() if self.optimizer.needs_extra else None
         x = step.x
         state = self.optimizer.init(x)
         k = step.step
         while True:
             self.last = step
-            if tol > 0 and step.grad_norm <= tol:
+            if tol > 0 and (step.grad_norm if floats else approx(step.grad_norm)) <= tol:
                 self._finish(Status.CONVERGED)
                 yield step
                 return
@@ -183,30 +203,41 @@ class Run(Iterator[Step]):
                 self._finish(Status.COMPLETED if tol == 0 else Status.MAX_STEPS)
                 yield step
                 return
+            if slow:
+                self._finish(Status.TOO_SLOW, slow)
+                yield step
+                return
             yield step
-            grad = tuple(-g for g in step.grad) if maximize else step.grad
+            started = clock() if watch is not None else 0.0
             try:
-                if extra is None:
-                    updates, state = update(grad, state, x)
-                else:
-                    updates, state = update(grad, state, x, value=-step.f if maximize else step.f, grad=grad, **extra)
+                # mpmath rounds every operation, negation included, to the precision in force
+                with scope() if scoped else contextlib.nullcontext():
+                    grad = tuple(-g for g in step.grad) if maximize else step.grad
+                    if extra is None:
+                        updates, state = update(grad, state, x)
+                    else:
+                        value = -step.f if maximize else step.f
+                        updates, state = update(grad, state, x, value=value, grad=grad, **extra)
+                    x = tuple(map(add, x, updates))
             except (OverflowError, ZeroDivisionError, ValueError) as error:
                 # e.g. a Hessian or a line search overflowing far from any minimum
                 self._finish(Status.DIVERGED, f"the {self.optimizer.name} update failed ({error})")
                 return
-            x = tuple(map(add, x, updates))
             k += 1
             try:
                 f, *g = value_and_grad(*x)
                 norm = hypot(*g)
                 if isfinite(f) and isfinite(norm):
                     step = Step(k, x, f, tuple(g), norm, getattr(state, "info", None))
+                    if watch is not None:
+                        slow = watch(k, clock() - started, x)
                     continue
-                reason = _nonfinite_reason(f, norm)
-            except _NUMERIC_ERRORS as error:
+                reason = _nonfinite_reason(f, norm) if floats else diagnose(self.problem, x)
+            except errors as error:
                 f, g, norm = math.nan, [math.nan] * len(x), math.nan
                 reason = diagnose(self.problem, x, error)
-            self.last = Step(k, x, _real_or_nan(f), tuple(_real_or_nan(v) for v in g), _real_or_nan(norm))
+            real = [_real_or_nan(v, isfinite) for v in (f, norm, *g)]
+            self.last = Step(k, x, real[0], tuple(real[2:]), real[1])
             self._finish(Status.DIVERGED, reason)
             yield self.last
             return
@@ -222,16 +253,39 @@ def iterate(
     maximize: bool = False,
     variables: Sequence[str] | None = None,
     params: Mapping[str, Any] | None = None,
+    exact: bool = False,
+    working_precision: int | None = None,
     **hyperparameters: Any,
 ) -> Run:
     """Start a run; iterate the returned :class:`Run` to get its steps lazily.
 
-    ``hyperparameters`` go to the method (``lr=0.1`` for ``gd``).
+    ``hyperparameters`` go to the method (``lr=0.1`` for ``gd``); with
+    ``exact=True`` or ``working_precision=D`` they may be text or SymPy
+    numbers (``lr="1/10"``) and are converted to that arithmetic.
     """
     if isinstance(problem, str):
         problem = make_problem(problem, variables=variables, params=params)
-    optimizer = method if isinstance(method, Optimizer) else make_optimizer(method, **hyperparameters)
-    return Run(problem, start, optimizer, max_steps=max_steps, tol=tol, maximize=maximize)
+    arithmetic = make_arithmetic(exact=exact, working_precision=working_precision)
+    if arithmetic is not FLOAT:
+        hyperparameters = {k: _in_arithmetic(arithmetic, k, v) for k, v in hyperparameters.items()}
+    # mpmath rounds every operation to the precision in force, the optimiser's set-up (−lr) included
+    with arithmetic.scope() if arithmetic.digits is not None else contextlib.nullcontext():
+        optimizer = method if isinstance(method, Optimizer) else make_optimizer(method, **hyperparameters)
+    return Run(problem, start, optimizer, max_steps=max_steps, tol=tol, maximize=maximize, arithmetic=arithmetic)
+
+
+def _in_arithmetic(arithmetic: Arithmetic, name: str, value: Any) -> Any:
+    from symdescent.parsing import parse_constant
+
+    if isinstance(value, bool) or not isinstance(value, str | int | float | sp.Expr):
+        return value
+    if isinstance(value, str):
+        constant = parse_constant(value, name)
+    elif isinstance(value, sp.Expr):
+        constant = value
+    else:
+        constant = sp.Integer(value) if isinstance(value, int) else sp.Float(value)
+    return arithmetic.number(constant)
 
 
 def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **options: Any) -> Result:
@@ -248,15 +302,21 @@ def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **o
 # -- the start point and failures ------------------------------------------------
 
 
-def evaluate(problem: Problem, x: tuple[float, ...], hint: str = "choose another start point") -> Step:
+def evaluate(
+    problem: Problem,
+    x: tuple[float, ...],
+    hint: str = "choose another start point",
+    *,
+    arithmetic: Arithmetic = FLOAT,
+) -> Step:
     """f, ∇f and ‖∇f‖ at x as step 0; :class:`StartPointError` naming the culprit if undefined there."""
     try:
-        f, *g = problem.value_and_grad(*x)
-        norm = math.hypot(*g)
-        if math.isfinite(f) and math.isfinite(norm):
+        f, *g = arithmetic.compile(problem)(*x)
+        norm = arithmetic.norm(*g)
+        if arithmetic.isfinite(f) and arithmetic.isfinite(norm):
             return Step(0, x, f, tuple(g), norm)
-        reason = _nonfinite_reason(f, norm)
-    except _NUMERIC_ERRORS as error:
+        reason = _nonfinite_reason(f, norm) if arithmetic is FLOAT else diagnose(problem, x)
+    except arithmetic.errors as error:
         reason = diagnose(problem, x, error)
     raise StartPointError(reason, hint=hint)
 
@@ -267,8 +327,23 @@ def _nonfinite_reason(f: float, norm: float) -> str:
     return f"the gradient became {'infinite' if math.isinf(norm) else 'not a number'}"
 
 
-def _real_or_nan(value: Any) -> float:
-    return value if isinstance(value, float | int) else math.nan
+def _real_or_nan(value: Any, isfinite: Any = math.isfinite) -> float:
+    if isinstance(value, float | int):
+        return value
+    return value if isfinite(value) else math.nan
+
+
+def _float(value: Any) -> float:
+    """A float for messages, whatever the arithmetic (nan when there is none)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _optional_float(value: Any) -> float | None:
+    """Like :func:`_float`, but None stays None (a method without a learning rate)."""
+    return None if value is None else _float(value)
 
 
 def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = None) -> str:
@@ -279,7 +354,7 @@ def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = Non
     reason taken from the exception.
     """
     where = problem.point(x)
-    values = {v: sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
+    values = {v: xi if isinstance(xi, sp.Basic) else sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
     labelled = [("f", problem.expr)] + [
         (f"∂f/∂{name} = {g}", g) for name, g in zip(problem.names, problem.gradient, strict=True)
     ]

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import sympy as sp
 
@@ -191,6 +192,28 @@ def point_values(
     Values may be exact (``1/3``, ``pi/4``) and negative. ``what`` names the
     point in messages (``the start point``, ``the --at point``).
     """
+    floats = []
+    for name, (value, number) in zip(problem.names, _point_items(problem, values, what), strict=True):
+        try:
+            as_float = float(number)
+        except (TypeError, OverflowError):
+            raise InputError(f"the value of {name} ({value}) is not a finite real number") from None
+        if not math.isfinite(as_float):
+            raise InputError(f"the value of {name} ({value}) is not a finite real number")
+        floats.append(as_float)
+    return tuple(floats)
+
+
+def point_constants(
+    problem: Problem, values: Sequence[float | str | sp.Expr] | str, what: str = "the start point"
+) -> tuple[sp.Expr, ...]:
+    """A point as exact SymPy numbers (``"1/3,0.1"`` -> ``(1/3, 0.1)``), checked to be finite and real."""
+    point_values(problem, values, what)
+    return tuple(number for _, number in _point_items(problem, values, what))
+
+
+def _point_items(problem: Problem, values: Any, what: str) -> list[tuple[Any, sp.Expr]]:
+    """Each coordinate as given and as a SymPy number, in the order of the variables."""
     names = problem.names
     if isinstance(values, str):
         values = _split_point(values, names, what)
@@ -202,19 +225,14 @@ def point_values(
         raise InputError(
             f"{what} has {len(values)} value(s) but the function has {len(names)} variable(s): {', '.join(names)}"
         )
-    floats = []
+    items = []
     for name, value in zip(names, values, strict=True):
         if isinstance(value, str) and not value.strip():
             raise InputError(f"{what} has no value for {name} (an empty item between commas)")
-        number = parse_constant(value, f"the value of {name}") if isinstance(value, str) else _as_expr(value)
-        try:
-            as_float = float(number)
-        except (TypeError, OverflowError):
-            raise InputError(f"the value of {name} ({value}) is not a finite real number") from None
-        if not math.isfinite(as_float):
-            raise InputError(f"the value of {name} ({value}) is not a finite real number")
-        floats.append(as_float)
-    return tuple(floats)
+        items.append(
+            (value, parse_constant(value, f"the value of {name}") if isinstance(value, str) else _as_expr(value))
+        )
+    return items
 
 
 def _named_values(given: dict[str, object], names: Sequence[str], what: str) -> list[object]:

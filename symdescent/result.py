@@ -21,6 +21,7 @@ class Status(enum.StrEnum):
     MAX_STEPS = "max_steps"  # step limit reached before the tolerance
     DIVERGED = "diverged"  # a value became non-finite or complex
     INTERRUPTED = "interrupted"  # Ctrl-C
+    TOO_SLOW = "too_slow"  # exact arithmetic: the numbers grew so big that the next step would take too long
 
 
 #: One message template per status; fields come from :func:`status_message`.
@@ -30,6 +31,10 @@ MESSAGES: dict[Status, str] = {
     Status.MAX_STEPS: "step limit reached after {steps} steps with ‖∇f‖ = {grad_norm:.3g} > tol = {tol:g}; {advice}",
     Status.DIVERGED: "at step {steps}, {reason}; try a smaller learning rate (now {lr:g})",
     Status.INTERRUPTED: "stopped by the user after {steps} steps; ‖∇f‖ = {grad_norm:.3g}",
+    Status.TOO_SLOW: (
+        "stopped after {steps} steps: {reason}; ‖∇f‖ = {grad_norm:.3g}. "
+        "Use --working-precision D (for example 50) for floats with D digits instead of exact numbers"
+    ),
 }
 
 

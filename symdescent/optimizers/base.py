@@ -25,6 +25,7 @@ infos of all pieces in :attr:`symdescent.result.Step.info`.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -144,8 +145,8 @@ def norm(x: Vector) -> float:
 
 
 def positive(name: str, value: float) -> float:
-    """Check a hyperparameter is a positive finite number."""
-    if isinstance(value, bool) or not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+    """Check a hyperparameter is a positive finite number (a float, or an exact or mpmath number)."""
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
         raise InputError(f"{name} must be a positive finite number, got {value}")
     return value
 

@@ -2,6 +2,9 @@
 
 Floats are written as their shortest round-trip ``repr`` (what ``json``
 does); non-finite numbers become ``null``, so the output is strict JSON.
+With ``--exact`` numbers are strings in SymPy syntax (``"4/5"``), with
+``--working-precision D`` strings of D significant digits (``"0.8"``), and
+the object says which in ``"arithmetic"`` (and ``"working_precision"``).
 """
 
 from __future__ import annotations
@@ -9,45 +12,42 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from symdescent.render.numbers import json_number
+from symdescent.render.numbers import FLOATS, Notation, json_number
 from symdescent.result import Result, Step
 
 
-def step_dict(step: Step) -> dict[str, Any]:
+def step_dict(step: Step, notation: Notation = FLOATS) -> dict[str, Any]:
+    number = notation.json
     data: dict[str, Any] = {
         "step": step.step,
-        "x": [json_number(v) for v in step.x],
-        "f": json_number(step.f),
-        "grad": [json_number(v) for v in step.grad],
-        "grad_norm": json_number(step.grad_norm),
+        "x": [number(v) for v in step.x],
+        "f": number(step.f),
+        "grad": [number(v) for v in step.grad],
+        "grad_norm": number(step.grad_norm),
     }
     if step.info:
         data["info"] = {k: _value(v) for k, v in step.info.items()}
     return data
 
 
-def _value(value: Any) -> Any:
-    """Floats as JSON numbers (non-finite: null); counts, flags and words as they are."""
-    return json_number(value) if isinstance(value, float) else value
-
-
-def result_dict(result: Result, *, history: bool = True) -> dict[str, Any]:
+def result_dict(result: Result, *, history: bool = True, notation: Notation = FLOATS) -> dict[str, Any]:
     """The SPEC's JSON object for a run (without ``history`` when asked)."""
+    number = notation.json
     data: dict[str, Any] = {
         "function": result.function,
         "variables": list(result.variables),
         "gradient": list(result.gradient),
         "method": result.method,
-        "params": {k: _value(v) for k, v in result.params.items()},
-        "start": [json_number(v) for v in result.start],
+        "params": {k: _param(v, notation) for k, v in result.params.items()},
+        "start": [number(v) for v in result.start],
     }
     if history:
-        data["history"] = [step_dict(s) for s in result.history]
+        data["history"] = [step_dict(s, notation) for s in result.history]
     data.update(
         {
-            "x": [json_number(v) for v in result.x],
-            "f": json_number(result.f),
-            "grad_norm": json_number(result.grad_norm),
+            "x": [number(v) for v in result.x],
+            "f": number(result.f),
+            "grad_norm": number(result.grad_norm),
             "steps": result.steps,
             "status": str(result.status),
             "message": result.message,
@@ -59,7 +59,28 @@ def result_dict(result: Result, *, history: bool = True) -> dict[str, Any]:
             "nhev": result.nhev,
         }
     )
+    if notation.kind != "float":
+        data["arithmetic"] = notation.kind
+        if notation.digits is not None:
+            data["working_precision"] = notation.digits
     return data
+
+
+def _value(value: Any) -> Any:
+    """Floats as JSON numbers (non-finite: null); counts, flags and words as they are."""
+    if isinstance(value, float):
+        return json_number(value)
+    return value if isinstance(value, bool | int | str) or value is None else str(value)
+
+
+def _param(value: Any, notation: Notation) -> Any:
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return json_number(value)
+    return notation.json(value)  # an exact or mpmath hyperparameter
 
 
 def dumps(data: Any) -> str:
@@ -69,14 +90,15 @@ def dumps(data: Any) -> str:
 class JsonRenderer:
     """Collects nothing itself: the result carries the printed history."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, notation: Notation = FLOATS) -> None:
         self._out = out
+        self._notation = notation
 
     def step(self, step: Step) -> None:
         pass
 
     def finish(self, result: Result) -> None:
-        self._out.write(pretty(result_dict(result)) + "\n")
+        self._out.write(pretty(result_dict(result, notation=self._notation)) + "\n")
 
 
 def pretty(data: dict[str, Any]) -> str:
@@ -94,13 +116,15 @@ def pretty(data: dict[str, Any]) -> str:
 class JsonLinesRenderer:
     """One ``{"event": "step", …}`` line per step as it is computed, then ``{"event": "result", …}``."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, notation: Notation = FLOATS) -> None:
         self._out = out
+        self._notation = notation
 
     def step(self, step: Step) -> None:
-        self._out.write(dumps({"event": "step", **step_dict(step)}) + "\n")
+        self._out.write(dumps({"event": "step", **step_dict(step, self._notation)}) + "\n")
         self._out.flush()
 
     def finish(self, result: Result) -> None:
-        self._out.write(dumps({"event": "result", **result_dict(result, history=False)}) + "\n")
+        data = result_dict(result, history=False, notation=self._notation)
+        self._out.write(dumps({"event": "result", **data}) + "\n")
         self._out.flush()

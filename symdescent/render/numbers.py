@@ -25,3 +25,121 @@ def human(value: Any, digits: int) -> str:
     if math.isinf(number):
         return "∞" if number > 0 else "-∞"
     return f"{number:.{digits}g}"
+
+
+class Notation:
+    """How one run's numbers are written, for each arithmetic (floats by default).
+
+    - floats: ``machine`` is the shortest round-trip text, JSON gets numbers;
+    - exact (``--exact``): SymPy syntax (``4/5``, ``2*sqrt(5)``), JSON gets strings;
+    - working precision D: D significant digits (trailing zeros dropped), JSON gets strings.
+
+    The table (``human``) shows exact values as they are (``16/25``) while
+    they fit in :data:`EXACT_CELL` characters, and beyond that ``≈`` and D digits.
+    """
+
+    kind = "float"
+    digits: int | None = None
+
+    def machine(self, value: Any) -> str:
+        return machine(value)
+
+    def json(self, value: Any) -> Any:
+        return json_number(value)
+
+    def human(self, value: Any, digits: int) -> str:
+        return human(value, digits)
+
+    def is_approximate(self, value: Any) -> bool:
+        """Whether ``human`` shows ``value`` rounded although the run has it exactly."""
+        return False
+
+
+#: Longest exact value shown as it is in a table cell.
+EXACT_CELL = 40
+
+
+class ExactNotation(Notation):
+    kind = "exact"
+
+    def machine(self, value: Any) -> str:
+        if isinstance(value, float | int):
+            return machine(value)
+        import sympy as sp
+
+        from symdescent.arithmetic import unlimited_int_digits
+
+        with unlimited_int_digits():
+            return sp.sstr(value)
+
+    def json(self, value: Any) -> Any:
+        if isinstance(value, float):
+            return json_number(value)
+        return self.machine(value)
+
+    def human(self, value: Any, digits: int) -> str:
+        if isinstance(value, float | int):
+            return human(value, digits)
+        if self.is_approximate(value):
+            return "≈" + human(value, digits)
+        from symdescent.render.mathtext import inline
+
+        return inline(value)
+
+    def is_approximate(self, value: Any) -> bool:
+        if isinstance(value, float | int):
+            return False
+        if getattr(value, "is_Rational", False):
+            return (int(value.p).bit_length() + int(value.q).bit_length()) * 0.30103 > EXACT_CELL
+        return len(self.machine(value)) > EXACT_CELL
+
+
+class PrecisionNotation(Notation):
+    kind = "mpmath"
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def machine(self, value: Any) -> str:
+        import mpmath
+
+        if isinstance(value, float | int) and not math.isfinite(value):
+            return machine(value)
+        return mpmath.nstr(_mpf(value, self.digits), self.digits, min_fixed=-4, max_fixed=self.digits)
+
+    def json(self, value: Any) -> Any:
+        import mpmath
+
+        if not mpmath.isfinite(value):
+            return None
+        return self.machine(value)
+
+    def human(self, value: Any, digits: int) -> str:
+        import mpmath
+
+        if isinstance(value, float | int) and not math.isfinite(value):
+            return human(value, digits)
+        text = mpmath.nstr(_mpf(value, self.digits), digits, min_fixed=-4, max_fixed=digits)
+        return text.removesuffix(".0")
+
+
+def _mpf(value: Any, digits: int) -> Any:
+    """``value`` as an mpmath float without rounding it to the default 15 digits on the way."""
+    import mpmath
+
+    if isinstance(value, mpmath.mpf):
+        return value
+    with mpmath.workdps(digits):
+        return mpmath.mpf(value)
+
+
+FLOATS = Notation()
+
+
+def notation_for(arithmetic: Any) -> Notation:
+    """The notation that suits a :class:`symdescent.arithmetic.Arithmetic`."""
+    if arithmetic.name == "exact":
+        return ExactNotation()
+    if arithmetic.name == "mpmath":
+        return PrecisionNotation(arithmetic.digits)
+    return FLOATS

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from symdescent.problem import Problem
 from symdescent.render.mathtext import inline, signature
-from symdescent.render.numbers import human
+from symdescent.render.numbers import FLOATS, Notation, human
 from symdescent.render.sparkline import sparkline
 from symdescent.result import Result, Status, Step
 
@@ -32,16 +32,20 @@ _STATUS_STYLE = {
     Status.MAX_STEPS: ("⚠", "bold yellow"),
     Status.DIVERGED: ("✘", "bold red"),
     Status.INTERRUPTED: ("■", "bold yellow"),
+    Status.TOO_SLOW: ("■", "bold yellow"),
 }
 
 
 class TableRenderer:
     """Collects the printed steps and draws the table and a summary at the end."""
 
-    def __init__(self, console: Console, problem: Problem, *, digits: int = 6, elide: bool = True) -> None:
+    def __init__(
+        self, console: Console, problem: Problem, *, digits: int = 6, elide: bool = True, notation: Notation = FLOATS
+    ) -> None:
         self._console = console
         self._problem = problem
         self._digits = digits
+        self._notation = notation
         self._elide = elide
         self._steps: list[Step] = []
 
@@ -61,11 +65,12 @@ class TableRenderer:
         show_gradient = problem.dimension <= MAX_VARIABLE_COLUMNS
         text = Text()
         text.append(f"{method} {on} {signature(problem.names)} = {inline(problem.expr)}\n", style="bold")
-        text.append(_subtitle(problem, dict(result.params), show_gradient), style="dim")
+        text.append(_subtitle(problem, dict(result.params), show_gradient, self._notation), style="dim")
         return text
 
     def _table(self, result: Result) -> Table:
-        problem, digits = self._problem, self._digits
+        problem, digits, notation = self._problem, self._digits, self._notation
+        human = notation.human
         names = problem.names
         show_x = len(names) <= MAX_VARIABLE_COLUMNS
         steps = self._steps
@@ -73,6 +78,9 @@ class TableRenderer:
         caption = (
             f"{hidden} steps hidden: --every K thins evenly, --format csv shows every step" if hidden > 1 else None
         )
+        if any(notation.is_approximate(v) for s in steps for v in (*s.x, s.f, *s.grad, s.grad_norm)):
+            rounded = "≈: exact value too long for the table, rounded; --format csv or json shows it exactly"
+            caption = f"{caption}\n{rounded}" if caption else rounded
         table = Table(
             caption=caption,
             box=box.SIMPLE_HEAD,
@@ -113,6 +121,7 @@ class TableRenderer:
         text = Text()
         text.append(f"{mark} {result.status}", style=style)
         text.append(f" — {result.message}\n")
+        human = self._notation.human
         point = ", ".join(f"{n} = {human(v, self._digits)}" for n, v in zip(result.variables, result.x, strict=True))
         if len(result.variables) > MAX_VARIABLE_COLUMNS:
             point = f"{len(result.variables)} variables (--format json or -q prints them all)"
@@ -187,14 +196,25 @@ def evaluations(result: Result) -> str:
     return text + (f", Hessian {result.nhev}" if result.nhev else "")
 
 
-def _subtitle(problem: Problem, params: object, show_gradient: bool) -> str:
+def _subtitle(problem: Problem, params: object, show_gradient: bool, notation: Notation = FLOATS) -> str:
     parts = []
     if show_gradient:
         parts.append("∇f = (" + ", ".join(inline(g, 80) for g in problem.gradient) + ")")
     if isinstance(params, dict):
-        shown = [
-            f"{_SYMBOLS.get(k, k)} = {v:g}" if isinstance(v, float | int) else f"{k} = {v}" for k, v in params.items()
-        ]
+        shown = []
+        for key, value in params.items():
+            if key == "engine":  # how, not what: it is in the JSON for those who ask
+                continue
+            if isinstance(value, bool | str):
+                shown.append(f"{key} = {value}")
+            elif isinstance(value, float | int):
+                shown.append(f"{_SYMBOLS.get(key, key)} = {value:g}")
+            else:  # an exact or mpmath hyperparameter
+                shown.append(f"{_SYMBOLS.get(key, key)} = {notation.machine(value)}")
         if shown:
             parts.append(", ".join(shown))
+    if notation.kind == "exact":
+        parts.append("exact arithmetic")
+    elif notation.digits is not None:
+        parts.append(f"{notation.digits}-digit working precision")
     return "   ".join(parts)
