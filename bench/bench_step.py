@@ -74,7 +74,7 @@ def main() -> None:
     problem = make_problem(ROSENBROCK)
     generic = gd(lr=LR)
     # The same update through a wrapper: the fast path does not recognise it, so this times the generic loop.
-    generic = generic._replace(update=lambda g, s, x, _u=generic.update: _u(g, s, x))
+    generic = generic._replace(update=lambda g, s, x, _u=generic.update: _u(g, s, x), plain_gd=False)
     contenders: dict[str, Callable[[int], object]] = {
         "iterate(), fused gd": lambda n: drain(iterate(problem, START, lr=LR, tol=0, max_steps=n)),
         "iterate(), generic loop": lambda n: drain(iterate(problem, START, method=generic, tol=0, max_steps=n)),
