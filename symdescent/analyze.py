@@ -119,6 +119,14 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
     variables = problem.variables
     notes: list[str] = []
     constant = not any(entry.free_symbols & set(variables) for row in hessian for entry in row)
+    kinks = problem.expr.has(sp.Abs, sp.sign)
+    if kinks:
+        # abs is not differentiable at 0: its gradient jumps there, so no Hessian bounds the steps
+        constant = False
+        notes.append(
+            "f has kinks (abs): its gradient jumps where the argument of abs is 0, so it has no Lipschitz "
+            "constant and no step size is safe; gradient descent can bounce around such a point"
+        )
 
     symbolic = _symbolic(problem, timeout)
     points: list[CriticalPoint] = []

@@ -218,10 +218,18 @@ def make_console(streams: Streams, *, stderr: bool = False) -> Console:
     """A Rich console: styled on a terminal; plain and never width-limited when piped."""
     from rich.console import Console
 
+    class QuietOnBrokenPipe(Console):
+        # Rich exits with 1 when the reader goes away; we document 141, like any command killed by SIGPIPE
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            _quiet_broken_pipe()
+
     out = streams.stderr if stderr else streams.stdout
     if streams.stdout_isatty and not stderr:
-        return Console(file=out, highlight=False)
-    return Console(file=out, width=100_000, force_terminal=False, no_color=True, highlight=False, soft_wrap=False)
+        return QuietOnBrokenPipe(file=out, highlight=False)
+    return QuietOnBrokenPipe(
+        file=out, width=100_000, force_terminal=False, no_color=True, highlight=False, soft_wrap=False
+    )
 
 
 def number_option(text: str, what: str, *, positive: bool) -> float:
@@ -354,7 +362,14 @@ class SymdescentGroup(click.Group):
             return super().main(*args, standalone_mode=False, **kwargs)
         from_command_line = not args and kwargs.get("args") is None
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            try:
+                code = super().main(*args, standalone_mode=False, **kwargs)
+            finally:
+                # Rich and print buffer: a reader that went away (| head -1) shows up only here
+                try:
+                    sys.stdout.flush()
+                except BrokenPipeError:
+                    _quiet_broken_pipe()
         except SystemExit as exit_:
             if exit_.code == ExitCode.INTERRUPTED and from_command_line:
                 # The user has asked to stop and the output is complete: a second Ctrl-C
@@ -585,7 +600,7 @@ def _explain_before_run(
 
     if maximize or method != "gd":
         raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with --maximize")
-    explanation = explain(problem, start, lr)
+    explanation = explain(problem, start, lr if lr is not None else "0.1")  # gd's default step size
     out = streams.stderr if to_stderr else streams.stdout
     console = None if to_stderr or not streams.stdout_isatty else make_console(streams)
     render_explanation(explanation, "rich" if console else "text", out, console)
@@ -844,9 +859,14 @@ def analyze(expr: str, variables: str | None, params: str | None, fmt: str, time
     2/(λ_min + λ_max). In JSON exact values are strings in SymPy syntax
     ("1/9") and numeric ones numbers.
     """
+    import math
+
     from symdescent.analyze import analyze as analyze_function
+    from symdescent.errors import InputError
     from symdescent.render.analyze import render_analysis
 
+    if not math.isfinite(timeout):
+        raise InputError(f"--timeout must be a finite number of seconds, got {timeout}")
     streams = Streams.current()
     problem = build_problem(expr, variables, params, streams)
     analysis = analyze_function(problem, timeout=timeout)

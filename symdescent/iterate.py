@@ -37,7 +37,7 @@ import sympy as sp
 from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
 from symdescent.engine import fast_steps
 from symdescent.errors import InputError, StartPointError
-from symdescent.optimizers import Optimizer, make_optimizer
+from symdescent.optimizers import Optimizer, hyperparameters_of, make_optimizer
 from symdescent.problem import Problem, make_problem, point_constants, point_values
 from symdescent.result import Result, Status, Step, status_message
 
@@ -267,11 +267,57 @@ def iterate(
         problem = make_problem(problem, variables=variables, params=params)
     arithmetic = make_arithmetic(exact=exact, working_precision=working_precision)
     if arithmetic is not FLOAT:
-        hyperparameters = {k: _in_arithmetic(arithmetic, k, v) for k, v in hyperparameters.items()}
+        hyperparameters = _hyperparameters_in(arithmetic, problem, method, hyperparameters, exact=exact)
     # mpmath rounds every operation to the precision in force, the optimiser's set-up (−lr) included
     with arithmetic.scope() if arithmetic.digits is not None else contextlib.nullcontext():
         optimizer = method if isinstance(method, Optimizer) else make_optimizer(method, **hyperparameters)
     return Run(problem, start, optimizer, max_steps=max_steps, tol=tol, maximize=maximize, arithmetic=arithmetic)
+
+
+#: Methods whose update is plain arithmetic, so that it stays exact (or at D digits); the
+#: others use square roots or float line searches and would silently leave the arithmetic.
+ARITHMETIC_METHODS = ("gd", "momentum", "nesterov")
+
+
+def _hyperparameters_in(
+    arithmetic: Arithmetic, problem: Problem, method: str | Optimizer, given: dict[str, Any], *, exact: bool
+) -> dict[str, Any]:
+    """Every hyperparameter of the method, given or default, as a number of ``arithmetic``.
+
+    A default such as lr = 0.1 is read from its decimal text, so that it is 1/10 exactly.
+    """
+    name = method.name if isinstance(method, Optimizer) else method
+    if name not in ARITHMETIC_METHODS:
+        raise InputError(
+            f"--{'exact' if exact else 'working-precision'} works with the methods {', '.join(ARITHMETIC_METHODS)}; "
+            f"{name} uses square roots or float line searches",
+            hint="drop --method, or run it in floats",
+        )
+    if exact and not all(g.is_rational_function(*problem.variables) for g in problem.gradient):
+        raise InputError(
+            "--exact needs a gradient made of polynomials and fractions: with exp, log, sqrt or trigonometric "
+            "functions the exact iterates become ever longer formulas",
+            hint="use --working-precision D for many exact digits instead",
+        )
+    if isinstance(method, Optimizer):
+        return {k: _in_arithmetic(arithmetic, k, v) for k, v in given.items()}
+    floats = make_optimizer(name, **{k: float(_in_arithmetic(FLOAT_TEXT, k, v)) for k, v in given.items()}).params
+    return {
+        k: _in_arithmetic(arithmetic, k, given.get(k, repr(v) if isinstance(v, float) else v))
+        for k, v in floats.items()
+        if k in hyperparameters_of(name)
+    }
+
+
+class _FloatText:
+    """Reads a hyperparameter as a float, for finding a method's defaults."""
+
+    @staticmethod
+    def number(constant: sp.Expr) -> float:
+        return float(constant)
+
+
+FLOAT_TEXT: Any = _FloatText()
 
 
 def _in_arithmetic(arithmetic: Arithmetic, name: str, value: Any) -> Any:

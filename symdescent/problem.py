@@ -222,9 +222,8 @@ def _point_items(problem: Problem, values: Any, what: str) -> list[tuple[Any, sp
     elif isinstance(values, int | float | sp.Expr):
         values = (values,)
     if len(values) != len(names):
-        raise InputError(
-            f"{what} has {len(values)} value(s) but the function has {len(names)} variable(s): {', '.join(names)}"
-        )
+        listed = ", ".join(names) if len(names) <= 8 else f"{', '.join(names[:4])}, …, {names[-1]}"
+        raise InputError(f"{what} has {len(values)} value(s) but the function has {len(names)} variable(s): {listed}")
     items = []
     for name, value in zip(names, values, strict=True):
         if isinstance(value, str) and not value.strip():

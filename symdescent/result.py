@@ -54,7 +54,7 @@ def status_message(status: Status, **fields: Any) -> str:
         return DIVERGED_WITHOUT_LR.format(**fields)
     if status is Status.MAX_STEPS and "advice" not in fields:
         start_norm = fields.get("start_norm")
-        stuck = start_norm is not None and fields["grad_norm"] >= start_norm
+        stuck = start_norm is not None and fields["steps"] > 0 and fields["grad_norm"] >= start_norm
         fields["advice"] = ADVICE_STUCK.format(start_norm=start_norm) if stuck else ADVICE_SLOW
     return MESSAGES[status].format(**fields)
 

@@ -276,3 +276,25 @@ def test_a_second_ctrl_c_cannot_cut_the_json_short(executable) -> None:
     assert proc.returncode == 130
     assert json.loads(first)["event"] == "step"
     assert json.loads(rest.splitlines()[-1])["status"] == "interrupted"
+
+
+def test_run_explain_uses_the_default_learning_rate() -> None:
+    out = cli("run", SEED, "--start", "1,2", "--explain", "--format", "csv")
+    assert out.exit_code == 0, out.stderr
+    assert "0.8ᵗ" in out.stderr
+
+
+def test_analyze_refuses_a_nan_timeout() -> None:
+    out = cli("analyze", "x^2", "--timeout", "nan")
+    assert out.exit_code == 2
+    assert "--timeout must be a finite number" in out.stderr
+
+
+@pytest.mark.parametrize("command", [["grad", "(1-x)**2+100*(y-x**2)**2"], ["analyze", "x^2+y^2"]])
+def test_rich_output_to_a_closed_pipe_exits_141(executable, command: list[str]) -> None:
+    shell = " ".join(f"'{a}'" for a in [str(executable), *command]) + " | head -c 1 >/dev/null; echo ${PIPESTATUS[0]}"
+    codes = {
+        subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60).stdout.strip()
+        for _ in range(3)
+    }
+    assert codes <= {"0", "141"}  # 0 when the output fitted in the pipe before head left

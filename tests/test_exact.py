@@ -199,3 +199,43 @@ def test_installed_executable_runs_exact(executable: object) -> None:
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["x"] == [str(FOUR_FIFTHS**10), str(2 * FOUR_FIFTHS**10)] == ["1048576/9765625", "2097152/9765625"]
+
+
+def test_default_learning_rate_is_exact_too() -> None:
+    out = cli("run", "x^2", "--start", "1", "--exact", "--steps", "2", "--tol", "0", "--format", "csv")
+    assert out.exit_code == 0, out.stderr
+    assert [row.split(",")[1] for row in out.stdout.splitlines()[1:]] == ["1", "4/5", "16/25"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x^2", "--start", "1", "--exact", "--method", "newton"], "works with the methods gd, momentum, nesterov"),
+        (["x^2", "--start", "1", "--working-precision", "30", "--method", "cg"], "works with the methods"),
+        (["exp(x^2)", "--start", "3", "--lr", "1", "--exact"], "polynomials and fractions"),
+    ],
+)
+def test_exact_arithmetic_refuses_what_it_cannot_keep_exact(args: list[str], message: str) -> None:
+    out = cli("run", *args)
+    assert out.exit_code == 2
+    assert message in out.stderr
+
+
+def test_exact_momentum_by_hand() -> None:
+    out = cli(
+        "run",
+        "x^2+y^2",
+        "--start",
+        "1,2",
+        "--exact",
+        "--method",
+        "momentum",
+        "--steps",
+        "2",
+        "--tol",
+        "0",
+        "--format",
+        "csv",
+    )
+    # v1 = 2, x1 = 1 - 2/10 = 4/5; v2 = 9/10*2 + 8/5 = 17/5, x2 = 4/5 - 17/50 = 23/50
+    assert [row.split(",")[1] for row in out.stdout.splitlines()[1:]] == ["1", "4/5", "23/50"]

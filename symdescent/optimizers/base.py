@@ -153,7 +153,7 @@ def positive(name: str, value: float) -> float:
 
 def fraction(name: str, value: float, *, open_low: bool = False) -> float:
     """Check a decay rate lies in [0, 1) (or (0, 1) when ``open_low``)."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < 1
     if not ok or (open_low and value == 0):
         low = "(0" if open_low else "[0"
         raise InputError(f"{name} must lie in {low}, 1), got {value}")
