@@ -298,3 +298,20 @@ def test_rich_output_to_a_closed_pipe_exits_141(executable, command: list[str]) 
         for _ in range(3)
     }
     assert codes <= {"0", "141"}  # 0 when the output fitted in the pipe before head left
+
+
+def test_help_catalogue_matches_the_registered_methods() -> None:
+    from symdescent.methods import UPDATE_RULES
+    from symdescent.optimizers import OPTIMIZERS
+
+    assert list(UPDATE_RULES) == list(OPTIMIZERS)
+
+
+def test_help_does_not_import_sympy_or_the_optimisers() -> None:
+    code = (
+        "import sys; from symdescent.cli import main; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sympy', 'numpy') "
+        "or m.startswith('symdescent.optimizers')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]"
