@@ -585,7 +585,7 @@ def _explain_before_run(
 
     if maximize or method != "gd":
         raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with --maximize")
-    explanation = explain(problem, start, lr)
+    explanation = explain(problem, start, "0.1" if lr is None else lr)  # run's default α
     out = streams.stderr if to_stderr else streams.stdout
     console = None if to_stderr or not streams.stdout_isatty else make_console(streams)
     render_explanation(explanation, "rich" if console else "text", out, console)
@@ -847,6 +847,8 @@ def analyze(expr: str, variables: str | None, params: str | None, fmt: str, time
     from symdescent.analyze import analyze as analyze_function
     from symdescent.render.analyze import render_analysis
 
+    if timeout != timeout:  # nan passes FloatRange
+        fail("Invalid value for '--timeout': nan is not a number of seconds")
     streams = Streams.current()
     problem = build_problem(expr, variables, params, streams)
     analysis = analyze_function(problem, timeout=timeout)
