@@ -167,6 +167,9 @@ class Exact(Arithmetic):
         """
         budget = self.step_seconds
         previous = [0.0, 0.0]  # seconds, bits
+        # An earlier exact run in this process leaves its steps in SymPy's cache: replayed, they look
+        # nearly free, and the first step beyond them, seconds long, would not be foreseen.
+        sp.core.cache.clear_cache()
 
         def watch(step: int, seconds: float, x: Sequence[Any]) -> str:
             last_seconds, last_bits = previous
@@ -220,7 +223,7 @@ class WorkingPrecision(Arithmetic):
         compiled = sp.lambdify(
             list(problem.variables),
             [problem.expr, *problem.gradient],
-            modules="mpmath",
+            modules=[{"mpmath": self._mpmath}, "mpmath"],  # the printer writes mpmath.log(…)
             printer=MpmathPrinter,
             cse=True,
             dummify=True,

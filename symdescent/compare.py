@@ -97,6 +97,8 @@ def parse_learning_rates(text: str, methods: Sequence[str], number: Callable[[st
             raise InputError(f"--lr names {method!r}, which is not among the methods compared ({', '.join(methods)})")
         if method not in uses_lr:
             raise InputError(f"{method} has no learning rate: it chooses its own step lengths")
+        if method in rates:
+            raise InputError(f"--lr gives {method} more than one learning rate")
         rates[method] = number(value.strip(), f"--lr for {method}")
     return rates
 

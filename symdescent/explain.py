@@ -22,6 +22,7 @@ decimals, so renderers may write 4/5 as 0.8). The core never prints.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Sequence
@@ -181,7 +182,10 @@ def explain(
     iterates: int = ITERATES,
 ) -> Explanation:
     """The derivation of gradient descent on ``problem`` from ``start`` with step size ``lr``."""
-    point_values(problem, start)  # validates count, names and finiteness, with the usual messages
+    from symdescent.iterate import evaluate
+
+    # validates count, names and finiteness, then that f and ∇f are defined there, with the usual messages
+    evaluate(problem, point_values(problem, start))
     texts = split_top_level(start) if isinstance(start, str) else list(start)
     if isinstance(start, str) and any("=" in t for t in texts):
         named = dict(t.split("=", 1) for t in texts)
@@ -214,11 +218,13 @@ def explain(
             curvature.append(spectrum)
             closed = _closed_form(problem, hessian, alpha, x0)
         else:
-            curvature.append(_curvature("start", x0, _at(hessian, variables, x0), alpha))
+            with contextlib.suppress(TypeError, ValueError):  # no Hessian at a kink (abs(x) at 0): skip it
+                curvature.append(_curvature("start", x0, _at(hessian, variables, x0), alpha))
             minimum, run_note = _run_minimum(problem, x0, alpha)
             if minimum is not None:
                 floats = tuple(sp.Float(v) for v in minimum)
-                curvature.append(_curvature("minimum", floats, _at(hessian, variables, floats), alpha))
+                with contextlib.suppress(TypeError, ValueError):
+                    curvature.append(_curvature("minimum", floats, _at(hessian, variables, floats), alpha))
 
     steps, exact_until = _iterates(problem, updates, x0, alpha, iterates, exact)
     return Explanation(
@@ -396,12 +402,17 @@ def _iterates(
     count: int,
     exact: bool,
 ) -> tuple[tuple[Iterate, ...], int]:
-    """x₀ … x_count: exact while the numbers stay small, then floats."""
+    """x₀ … x_count: exact while the numbers stay small rationals, then floats.
+
+    Only rational iterates stay exact: simplifying sums of surds and
+    transcendental values (a start at pi/4, a step through sin) has no time bound.
+    """
     variables = problem.variables
-    point: tuple[sp.Expr, ...] | None = x0 if exact else None
+    point: tuple[sp.Expr, ...] | None = x0 if exact and all(v.is_Rational for v in x0) else None
     floats = tuple(float(v) for v in x0)
     out: list[Iterate] = []
     exact_until = 0
+    deadline = time.monotonic() + MAX_EXACT_SECONDS  # for all the exact iterates together
     for t in range(count + 1):
         if point is not None:
             f_exact = _simplify_number(problem.expr.xreplace(dict(zip(variables, point, strict=True))))
@@ -413,11 +424,11 @@ def _iterates(
             out.append(Iterate(t, None, None, floats, f))
         if t == count:
             break
-        deadline = time.monotonic() + MAX_EXACT_SECONDS
         if point is not None:
             values = dict(zip((u.before for u in updates), point, strict=True))
-            nxt = tuple(_simplify_number(u.simplified.xreplace(values)) for u in updates)
-            too_big = any(len(sp.sstr(v)) > MAX_EXACT_CHARS for v in nxt)
+            nxt = tuple(u.simplified.xreplace(values) for u in updates)
+            irrational = not all(v.is_Rational for v in nxt)
+            too_big = irrational or any(len(sp.sstr(v)) > MAX_EXACT_CHARS for v in nxt)
             if too_big or time.monotonic() > deadline or not all(v.is_real for v in nxt):
                 point = None
                 floats = tuple(float(v) for v in nxt) if all(v.is_real for v in nxt) else floats
@@ -434,7 +445,8 @@ def _iterates(
 
 
 def _simplify_number(value: sp.Expr) -> sp.Expr:
-    return value if value.is_Rational else sp.simplify(value)
+    """f at a rational point: kept as SymPy built it (simplify has no time bound on transcendental values)."""
+    return value
 
 
 def _float(value: sp.Expr) -> float:

@@ -77,6 +77,7 @@ class Run(Iterator[Step]):
         else:
             self.start = tuple(arithmetic.number(v) for v in point_constants(problem, x0))
         first = self.first = evaluate(problem, self.start, arithmetic=arithmetic)
+        optimizer.init(first.x)  # init is pure: a method refuses what it cannot do (newton > 100 variables) now
         #: Evaluations of f, ∇f and the Hessian made by the method itself (line searches, Newton).
         self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
         self.status: Status | None = None

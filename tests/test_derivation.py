@@ -6,7 +6,7 @@ import random
 
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from symdescent.derivation import RULES, derive
@@ -146,7 +146,9 @@ def _numerically_equal(a: sp.Expr, b: sp.Expr) -> bool:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(expressions, st.sampled_from([x, y]))
 def test_engine_equals_sympy_diff(expr: sp.Expr, variable: sp.Symbol) -> None:
-    engine = derive(expr, variable).result
     reference = sp.diff(expr, variable)
+    # e.g. 0**x: not a real function of x, and SymPy's own derivative is zoo*0**x
+    assume(not reference.has(sp.zoo, sp.oo, -sp.oo, sp.nan))
+    engine = derive(expr, variable).result
     difference = engine - reference
     assert difference == 0 or sp.simplify(difference) == 0 or _numerically_equal(engine, reference)

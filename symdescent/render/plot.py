@@ -97,6 +97,8 @@ def require_matplotlib() -> None:
 def check_plot_file(path: str | os.PathLike[str]) -> str:
     """Everything that can be checked before a run: the format, matplotlib and the directory."""
     fmt = plot_format(path)
+    if "\0" in os.fspath(path):
+        raise InputError(f"cannot write {os.fspath(path)!r}: a file name cannot contain a NUL character")
     require_matplotlib()
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
