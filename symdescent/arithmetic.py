@@ -58,6 +58,10 @@ MAX_WORKING_PRECISION = 100_000
 Watch = Callable[[int, float, Sequence[Any]], str]
 
 
+#: Beyond 2**this a D-digit value counts as infinite (floats stop at 2**1024).
+MAX_MAGNITUDE_BITS = 1_000_000
+
+
 class Arithmetic:
     """Floats and the ``math`` module: the fast default (see the module docstring for the interface)."""
 
@@ -238,7 +242,12 @@ class WorkingPrecision(Arithmetic):
         return value_and_grad
 
     def isfinite(self, value: Any) -> bool:
-        return isinstance(value, self._mpmath.mpf) and bool(self._mpmath.isfinite(value))
+        # mpmath never overflows: a value beyond 2**MAX_MAGNITUDE_BITS counts as infinite, like a float
+        # overflow, or a diverging run (x - 4x³ from 10) would square its digits' exponent for ever
+        mp = self._mpmath
+        return (
+            isinstance(value, mp.mpf) and bool(mp.isfinite(value)) and (not value or mp.mag(value) < MAX_MAGNITUDE_BITS)
+        )
 
     def norm(self, *g: Any) -> Any:
         mpmath = self._mpmath

@@ -408,7 +408,8 @@ def _iterates(
     transcendental values (a start at pi/4, a step through sin) has no time bound.
     """
     variables = problem.variables
-    point: tuple[sp.Expr, ...] | None = x0 if exact and all(v.is_Rational for v in x0) else None
+    huge = any(p.exp.is_Number and abs(p.exp) > 1000 for p in problem.expr.atoms(sp.Pow))  # x**(10**100)
+    point: tuple[sp.Expr, ...] | None = x0 if exact and not huge and all(v.is_Rational for v in x0) else None
     floats = tuple(float(v) for v in x0)
     out: list[Iterate] = []
     exact_until = 0

@@ -278,6 +278,8 @@ def iterate(
 #: Methods whose update is plain arithmetic, so that it stays exact (or at D digits); the
 #: others use square roots or float line searches and would silently leave the arithmetic.
 ARITHMETIC_METHODS = ("gd", "momentum", "nesterov")
+#: Largest exponent exact or D-digit arithmetic will take on (x**(10**100) would never finish).
+MAX_EXACT_EXPONENT = 1000
 
 
 def _hyperparameters_in(
@@ -299,6 +301,13 @@ def _hyperparameters_in(
             "--exact needs a gradient made of polynomials and fractions: with exp, log, sqrt or trigonometric "
             "functions the exact iterates become ever longer formulas",
             hint="use --working-precision D for many exact digits instead",
+        )
+    huge = [p for p in problem.expr.atoms(sp.Pow) if p.exp.is_Number and abs(p.exp) > MAX_EXACT_EXPONENT]
+    if huge:
+        raise InputError(
+            f"--{'exact' if exact else 'working-precision'} cannot raise to the power {huge[0].exp}: "
+            f"the numbers would have astronomically many digits (the limit is {MAX_EXACT_EXPONENT})",
+            hint="run it in floats",
         )
     if isinstance(method, Optimizer):
         return {k: _in_arithmetic(arithmetic, k, v) for k, v in given.items()}

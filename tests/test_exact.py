@@ -239,3 +239,15 @@ def test_exact_momentum_by_hand() -> None:
     )
     # v1 = 2, x1 = 1 - 2/10 = 4/5; v2 = 9/10*2 + 8/5 = 17/5, x2 = 4/5 - 17/50 = 23/50
     assert [row.split(",")[1] for row in out.stdout.splitlines()[1:]] == ["1", "4/5", "23/50"]
+
+
+def test_astronomical_powers_are_refused_in_exact_arithmetic() -> None:
+    out = cli("run", "x**(10**100)", "--start", "2", "--exact")
+    assert out.exit_code == 2
+    assert "astronomically many digits" in out.stderr
+
+
+def test_working_precision_values_beyond_a_bound_count_as_divergence() -> None:
+    out = cli("run", "x**4", "--start", "10", "--lr", "1", "--working-precision", "30", "--format", "json")
+    assert out.exit_code == 3
+    assert json.loads(out.stdout)["status"] == "diverged"
