@@ -129,7 +129,8 @@ class TableRenderer:
         text.append(point)
         text.append("\n  f            ", style="dim")
         text.append(human(result.f, self._digits), style="bold")
-        if result.nfev:
+        if result.nfev != result.steps + 1 or result.ngev != result.steps + 1 or result.nhev:
+            # only worth a line when the method evaluated more than once per step (line searches, Newton)
             text.append("\n  evaluations  ", style="dim")
             text.append(evaluations(result))
         text.append(self._sparkline(result))
