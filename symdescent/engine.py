@@ -257,7 +257,9 @@ def to_symengine(expr: sp.Expr) -> Any:
         elif type(node).__name__ in functions:
             value = functions[type(node).__name__](*map(convert, node.args))
         else:
-            value = se.sympify(node)
+            # a leaf (symbol or number) that is already a SymPy object, never text:
+            # symengine's converter for SymPy objects
+            value = se.sympify(node) if isinstance(node, sp.Basic) else _refuse(node)
         memo[node] = value
         return value
 
@@ -325,3 +327,7 @@ def vector_steps(run: Run, first: Step, engine: SymengineEngine) -> Iterator[Ste
         x, g = new_x, grad
         step = Step(step.step + 1, tuple(new_x.tolist()), f, tuple(values[1:]), norm)
     yield from run._loop(step)
+
+
+def _refuse(node: object) -> Any:
+    raise TypeError(f"expected a SymPy expression, not {type(node).__name__}")

@@ -12,7 +12,7 @@ _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 def inline(expr: sp.Expr, limit: int = 240) -> str:
     """Unicode one-liner for ``expr``; cut with ``…`` beyond ``limit`` characters.
 
-    >>> inline(sp.sympify("2*x**2 + y**10"))
+    >>> inline(parse("2*x**2 + y**10"))
     '2x² + y¹⁰'
     """
     text = sp.sstr(expr)
