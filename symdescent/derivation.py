@@ -85,6 +85,9 @@ _FUNCTION_RULES: dict[type, str] = {
     sp.atanh: "atanh",
 }
 
+#: The rule names that belong to a function (exp, sin, …), for renderers that write "… rule".
+FUNCTION_RULE_NAMES = frozenset(_FUNCTION_RULES.values())
+
 #: Default number of rule applications shown per partial derivative.
 BUDGET = 40
 

@@ -21,7 +21,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from symdescent.derivation import RuleStep
+from symdescent.derivation import FUNCTION_RULE_NAMES, RuleStep
 from symdescent.explain import Curvature, Explanation
 from symdescent.render.mathtext import signature
 
@@ -365,7 +365,7 @@ class Notation:
         if step.rule == "chain" and step.outer:
             outer = RULE_LAWS[step.outer][0].removesuffix(" rule")
             name = f"chain rule, outer {outer}"
-        elif step.rule in _FUNCTION_RULE_NAMES:
+        elif step.rule in FUNCTION_RULE_NAMES:
             name = f"{name} rule"
         if step.rule == "constant" and step.expr != 0 and step.expr.free_symbols:
             name = (
@@ -374,29 +374,6 @@ class Notation:
                 else f"constant in ${self.e(step.variable)}$"
             )
         return name
-
-
-_FUNCTION_RULE_NAMES = {
-    "exp",
-    "log",
-    "abs",
-    "sin",
-    "cos",
-    "tan",
-    "cot",
-    "sec",
-    "csc",
-    "asin",
-    "acos",
-    "atan",
-    "atan2",
-    "sinh",
-    "cosh",
-    "tanh",
-    "asinh",
-    "acosh",
-    "atanh",
-}
 
 
 def _pretty_matrix(matrix: sp.Matrix, notation: Notation) -> list[str]:
