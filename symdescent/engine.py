@@ -40,7 +40,7 @@ from symdescent.result import Step
 if TYPE_CHECKING:
     import sympy as sp
 
-    from symdescent.compile import Lowered
+    from symdescent.generated import Lowered
     from symdescent.iterate import Run
     from symdescent.problem import Problem
 
@@ -106,7 +106,7 @@ class PythonEngine(Engine):
 
     @cached_property
     def value_and_grad(self) -> Callable[..., list[float]]:  # type: ignore[override]
-        from symdescent.compile import value_and_grad_from
+        from symdescent.generated import value_and_grad_from
 
         return value_and_grad_from(self.lowered)
 
@@ -120,7 +120,7 @@ class PythonEngine(Engine):
         ``math`` exception) it hands over to the generic loop, which ends
         the run and words the ending exactly as it always does.
         """
-        from symdescent.compile import define
+        from symdescent.generated import define
 
         lowered = self.lowered
         xs = list(lowered.args)

@@ -30,16 +30,21 @@ import operator
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
-import sympy as sp
+from typing import TYPE_CHECKING, Any
 
 from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
 from symdescent.engine import fast_steps
 from symdescent.errors import InputError, StartPointError
 from symdescent.optimizers import Optimizer, hyperparameters_of, make_optimizer
-from symdescent.problem import Problem, make_problem, point_constants, point_values
 from symdescent.result import Result, Status, Step, status_message
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+    from symdescent.problem import Problem
+
+# SymPy (and symdescent.problem, which needs it) is imported only where a run needs it: a float
+# run on a problem loaded from the cache (symdescent.warm) never imports SymPy.
 
 #: Exceptions the compiled ``math`` code raises where f is undefined, overflows or is complex.
 _NUMERIC_ERRORS = (ValueError, OverflowError, ZeroDivisionError, TypeError)
@@ -73,8 +78,10 @@ class Run(Iterator[Step]):
         self.tol = tol
         self.maximize = maximize
         if arithmetic is FLOAT:
-            self.start = point_values(problem, x0)
+            self.start = _float_point(problem, x0)
         else:
+            from symdescent.problem import point_constants
+
             self.start = tuple(arithmetic.number(v) for v in point_constants(problem, x0))
         first = self.first = evaluate(problem, self.start, arithmetic=arithmetic)
         optimizer.init(first.x)  # init is pure: a method refuses what it cannot do (newton > 100 variables) now
@@ -265,6 +272,8 @@ def iterate(
     numbers (``lr="1/10"``) and are converted to that arithmetic.
     """
     if isinstance(problem, str):
+        from symdescent.problem import make_problem
+
         problem = make_problem(problem, variables=variables, params=params)
     arithmetic = make_arithmetic(exact=exact, working_precision=working_precision)
     if arithmetic is not FLOAT:
@@ -289,6 +298,8 @@ def _hyperparameters_in(
 
     A default such as lr = 0.1 is read from its decimal text, so that it is 1/10 exactly.
     """
+    import sympy as sp
+
     name = method.name if isinstance(method, Optimizer) else method
     if name not in ARITHMETIC_METHODS:
         raise InputError(
@@ -331,6 +342,8 @@ FLOAT_TEXT: Any = _FloatText()
 
 
 def _in_arithmetic(arithmetic: Arithmetic, name: str, value: Any) -> Any:
+    import sympy as sp
+
     from symdescent.parsing import parse_constant
 
     if isinstance(value, bool) or not isinstance(value, str | int | float | sp.Expr):
@@ -377,6 +390,15 @@ def evaluate(
     raise StartPointError(reason, hint=hint)
 
 
+def _float_point(problem: Problem, x0: Any) -> tuple[float, ...]:
+    """The start point as floats: as given when it already is finite floats, one per variable."""
+    if type(x0) is tuple and len(x0) == problem.dimension and all(type(v) is float and math.isfinite(v) for v in x0):
+        return x0
+    from symdescent.problem import point_values
+
+    return point_values(problem, x0)
+
+
 def _nonfinite_reason(f: float, norm: float) -> str:
     if not math.isfinite(f):
         return f"f became {f}"
@@ -409,6 +431,8 @@ def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = Non
     and bounded by :data:`_DIAGNOSE_NODES`, so it may fall back to a generic
     reason taken from the exception.
     """
+    import sympy as sp
+
     where = problem.point(x)
     values = {v: xi if isinstance(xi, sp.Basic) else sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
     labelled = [("f", problem.expr)] + [
@@ -440,6 +464,8 @@ def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = Non
 
 def _node_failure(node: sp.Expr, values: dict[sp.Symbol, sp.Float]) -> tuple[str, str] | None:
     """Why one subexpression has no float value at the point (and a detail), or None if it has one."""
+    import sympy as sp
+
     value = node.xreplace(values)
     if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         return "is undefined", ""

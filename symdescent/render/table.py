@@ -6,16 +6,20 @@ output is not a terminal the CLI gives the console all the width it needs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from symdescent.problem import Problem
-from symdescent.render.mathtext import inline, signature
+from symdescent.render.mathtext import function_inline, gradient_inline, signature
 from symdescent.render.numbers import FLOATS, Notation, human
 from symdescent.render.sparkline import sparkline
 from symdescent.result import Result, Status, Step
+
+if TYPE_CHECKING:
+    from symdescent.problem import Problem
 
 #: Rows kept from each end of a long run when the middle is hidden.
 HEAD_ROWS = 10
@@ -64,7 +68,7 @@ class TableRenderer:
             method, on = ("Gradient ascent", "on") if result.method == "gd" else (method, "maximising")
         show_gradient = problem.dimension <= MAX_VARIABLE_COLUMNS
         text = Text()
-        text.append(f"{method} {on} {signature(problem.names)} = {inline(problem.expr)}\n", style="bold")
+        text.append(f"{method} {on} {signature(problem.names)} = {function_inline(problem)}\n", style="bold")
         text.append(_subtitle(problem, dict(result.params), show_gradient, self._notation), style="dim")
         return text
 
@@ -200,7 +204,7 @@ def evaluations(result: Result) -> str:
 def _subtitle(problem: Problem, params: object, show_gradient: bool, notation: Notation = FLOATS) -> str:
     parts = []
     if show_gradient:
-        parts.append("∇f = (" + ", ".join(inline(g, 80) for g in problem.gradient) + ")")
+        parts.append("∇f = (" + ", ".join(gradient_inline(problem)) + ")")
     if isinstance(params, dict):
         shown = []
         for key, value in params.items():
