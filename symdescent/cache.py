@@ -199,8 +199,9 @@ def _entries(folder: Path) -> list[tuple[float, int, Path]]:
     return found
 
 
-def evict(folder: Path, keep: int = MAX_ENTRIES) -> int:
-    """Delete the least recently used entries beyond ``keep``; the number deleted."""
+def evict(folder: Path, keep: int | None = None) -> int:
+    """Delete the least recently used entries beyond ``keep`` (:data:`MAX_ENTRIES`); the number deleted."""
+    keep = MAX_ENTRIES if keep is None else keep
     entries = _entries(folder)
     if len(entries) <= keep:
         return 0

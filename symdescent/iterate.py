@@ -171,8 +171,8 @@ class Run(Iterator[Step]):
             "value_fn": value_fn,
             "value_and_grad_fn": value_and_grad_fn,
             "hessian_fn": hessian_fn,
-            "expression": -problem.expr if self.maximize else problem.expr,
-            "variables": problem.variables,
+            # built on demand: only exact-line asks, and a problem loaded from the cache needs SymPy for it
+            "symbolic": lambda: (-problem.expr if self.maximize else problem.expr, problem.variables),
         }
 
     def _finish(self, status: Status, reason: str = "") -> None:

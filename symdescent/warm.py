@@ -21,6 +21,8 @@ parser as before (:func:`plain_float` says which can).
 
 from __future__ import annotations
 
+import ast
+import itertools
 import math
 import os
 import re
@@ -163,7 +165,62 @@ def _well_formed(entry: dict[str, Any]) -> bool:
             return False
         if parts["args"] != [f"_x{i}" for i in range(len(entry["names"]))]:
             return False
+        if not all(map(_arithmetic_only, parts["statements"], itertools.repeat(True))):
+            return False
+        if not all(map(_arithmetic_only, parts["outputs"])):
+            return False
     return True
+
+
+# -- what generated code may contain ---------------------------------------------------------
+
+_NAME = re.compile(r"_[xcp][0-9]+|math|cmath")
+_CALLABLE = frozenset({"abs", "min", "max", "float", "complex"})
+_NODES = (
+    ast.Expression, ast.Module, ast.Assign, ast.Load, ast.Store, ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp,
+    ast.operator, ast.unaryop, ast.IfExp, ast.Compare, ast.cmpop, ast.BoolOp, ast.boolop, ast.Call, ast.Attribute,
+)  # fmt: skip
+
+
+def _arithmetic_only(source: str, statement: bool = False) -> bool:
+    """Whether ``source`` is what our printer writes: arithmetic on numbers, its own names and ``math``.
+
+    A defence in depth for entries that verified (an entry this user's own
+    processes wrote): even such a file cannot make a warm run call anything
+    but ``math``/``cmath`` functions, ``abs``, ``min``, ``max``, ``float`` and
+    ``complex``, or reach any name but the arguments and temporaries.
+    """
+    try:
+        tree = ast.parse(source, mode="exec" if statement else "eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    if statement and not (
+        len(tree.body) == 1
+        and isinstance(tree.body[0], ast.Assign)
+        and len(tree.body[0].targets) == 1
+        and isinstance(tree.body[0].targets[0], ast.Name)
+    ):
+        return False
+    for node in ast.walk(tree):
+        if not isinstance(node, _NODES):
+            return False
+        if isinstance(node, ast.Name) and not (_NAME.fullmatch(node.id) or node.id in _CALLABLE):
+            return False
+        if isinstance(node, ast.Constant) and (type(node.value) not in (int, float, complex)):
+            return False
+        if isinstance(node, ast.Attribute) and not (
+            (isinstance(node.value, ast.Name) and node.value.id in ("math", "cmath") and not node.attr.startswith("_"))
+            or node.attr in ("real", "imag")
+        ):
+            return False
+        if isinstance(node, ast.Name) and node.id in _CALLABLE and not _called(tree, node):
+            return False
+    return True
+
+
+def _called(tree: ast.AST, name: ast.Name) -> bool:
+    """Whether ``name`` (a builtin) is only ever the function of a call, never passed around."""
+    return any(isinstance(node, ast.Call) and node.func is name for node in ast.walk(tree))
 
 
 def entry_of(problem: Problem) -> dict[str, Any] | None:
@@ -227,7 +284,8 @@ def plain_float(text: str) -> float | None:
         return float(text) + 0.0 if len(body) <= 300 else None
     mantissa = body.replace("E", "e").partition("e")[0]
     value = float(text) + 0.0  # -0.0 reads as 0 (the parser has no negative zero)
-    if sum(c.isdigit() for c in mantissa) > _DIGITS or not (value == 0 or 1e-300 <= abs(value) <= 1e300):
+    zero = not mantissa.replace(".", "").strip("0")
+    if sum(c.isdigit() for c in mantissa) > _DIGITS or not (zero or 1e-300 <= abs(value) <= 1e300):
         return None
     return value
 
