@@ -193,6 +193,11 @@ def read_function(expr: str, streams: Streams) -> str:
 
 
 def build_problem(expr: str, variables: str | None, params: str | None, streams: Streams) -> Problem:
+    return problem_from_text(read_function(expr, streams), variables, params)
+
+
+def problem_from_text(text: str, variables: str | None, params: str | None) -> Problem:
+    """The problem for a function already read (``run`` reads it once, to look it up in the cache too)."""
     from symdescent.errors import InputError
     from symdescent.problem import make_problem, split_top_level
 
@@ -203,7 +208,7 @@ def build_problem(expr: str, variables: str | None, params: str | None, streams:
         if not sep or not name.strip():
             raise InputError(f"bad --param {item!r}: write name=value, e.g. --param a=2")
         fixed[name.strip()] = value.strip()
-    return make_problem(read_function(expr, streams), variables=names, params=fixed)
+    return make_problem(text, variables=names, params=fixed)
 
 
 def make_console(streams: Streams, *, stderr: bool = False) -> Console:
@@ -226,9 +231,13 @@ def make_console(streams: Streams, *, stderr: bool = False) -> Console:
 
 def number_option(text: str, what: str, *, positive: bool) -> float:
     from symdescent.errors import InputError
-    from symdescent.parsing import parse_constant
+    from symdescent.warm import plain_float
 
-    value = float(parse_constant(text, what))
+    value = plain_float(text)  # 0.1 or 1e-3 need no SymPy (a warm run never imports it)
+    if value is None:
+        from symdescent.parsing import parse_constant
+
+        value = float(parse_constant(text, what))
     if positive and value <= 0:
         raise InputError(f"{what} must be positive, got {text}")
     if value < 0:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
 from symdescent.cli.plumbing import (
     CONTEXT,
     FORMATS,
@@ -15,7 +16,6 @@ from symdescent.cli.plumbing import (
     METHODS,
     ExprCommand,
     Streams,
-    build_problem,
     cleandoc,
     exit_code_for,
     function_options,
@@ -118,6 +118,7 @@ Examples:
     help="Print the derivation (as the explain command does) before the steps; with csv, tsv, json, jsonl "
     "or -q it goes to stderr, so that stdout stays machine-readable.",
 )
+@click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
 @handle_errors
 def run(
     expr: str,
@@ -137,6 +138,7 @@ def run(
     working_precision: int | None,
     plot: str | None,
     show_explanation: bool = False,
+    no_cache: bool = False,
     **method_params: str | None,
 ) -> None:
     """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
@@ -153,12 +155,15 @@ def run(
     """
     from symdescent.iterate import iterate
     from symdescent.render.numbers import notation_for
+    from symdescent.warm import plain_point
 
     streams = Streams.current()
-    problem = build_problem(expr, variables, params, streams)
+    # Floats only, and nothing that needs the SymPy problem itself: such a run may be warm (no SymPy).
+    simple = not (exact or working_precision is not None or show_explanation or plot)
+    problem, remember = problem_for_run(expr, variables, params, streams, use_cache=simple and not no_cache)
     run_ = iterate(
         problem,
-        start,
+        (simple and plain_point(start, problem.names)) or start,
         method=method,
         **hyperparameters(lr=lr, exact=exact or working_precision is not None, **method_params),
         max_steps=steps,
@@ -198,6 +203,7 @@ def run(
             plotter.step(run_.last)
             plotter.finish(result)
             click.echo(f"Picture written to {plot}", err=True)
+    remember()
     sys.exit(exit_code_for(result.status))
 
 

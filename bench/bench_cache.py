@@ -1,0 +1,212 @@
+"""Shell-script speed, every goal side by side: warm and cold runs, ``--help``, and the cost per step.
+
+Run from a checkout with the package installed: ``python bench/bench_cache.py [--repeats N]``.
+
+Whole commands are timed as a shell script sees them (wall time of a subprocess, best of
+REPEATS, each interleaved with its baseline so that load from other processes hits both):
+
+* warm: the seed example, its function already in the cache (a private, temporary cache),
+  piped (CSV) and on a terminal (a pseudo-terminal, so the table is drawn), against
+  ``python -c "import click, rich"``;
+* cold: the same with an empty cache (a fresh one per run: it pays for writing the entry),
+  against ``python -c "import sympy"``;
+* ``symdescent --help`` against ``python -c "import click, rich"``.
+
+Per step: the marginal cost of one more gd step on Rosenbrock, (t(N2) - t(N1)) / (N2 - N1)
+over whole commands, for ``-q`` and ``--format csv`` against the same loop typed in by hand
+in pure Python (f, ∇f, ‖∇f‖ by hypot and the stopping test at each step; for CSV the rows
+written with ``csv.writer`` and ``repr`` floats), run as a script the same way.
+
+Finally a shell loop over ten learning rates, with and without the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import os
+import platform
+import pty
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+PYTHON = sys.executable
+SCRIPT = Path(PYTHON).parent / "symdescent"
+SYMDESCENT = [str(SCRIPT)] if SCRIPT.exists() else [PYTHON, "-m", "symdescent"]
+SEED = ["run", "x**2+y**2", "--start", "1,2", "--lr", "0.1"]
+CLICK_RICH = [PYTHON, "-c", "import click, rich"]
+SYMPY = [PYTHON, "-c", "import sympy"]
+ROSENBROCK = "(1-x)**2+100*(y-x**2)**2"
+LR = 0.0002
+N1, N2 = 1_000, 201_000
+
+HAND_LOOP = f"""
+import csv, math, sys
+n, rows = int(sys.argv[1]), sys.argv[2] == "csv"
+x, y, lr = -1.2, 1.0, {LR}
+hypot, isfinite = math.hypot, math.isfinite
+t = y - x * x
+f = (1 - x) * (1 - x) + 100 * t * t
+gx, gy = -2 * (1 - x) - 400 * x * t, 200 * t
+norm = hypot(gx, gy)
+writer = csv.writer(sys.stdout, lineterminator="\\n")
+if rows:
+    writer.writerow(["step", "x", "y", "f", "df/dx", "df/dy", "grad_norm"])
+    writer.writerow([0, repr(x), repr(y), repr(f), repr(gx), repr(gy), repr(norm)])
+for k in range(1, n + 1):
+    x = x - lr * gx
+    y = y - lr * gy
+    t = y - x * x
+    f = (1 - x) * (1 - x) + 100 * t * t
+    gx = -2 * (1 - x) - 400 * x * t
+    gy = 200 * t
+    norm = hypot(gx, gy)
+    if not isfinite(f) or not isfinite(norm):
+        break
+    if rows:
+        writer.writerow([k, repr(x), repr(y), repr(f), repr(gx), repr(gy), repr(norm)])
+if not rows:
+    print(repr(x), repr(y))
+"""
+
+
+def wall(command: list[str], env: dict[str, str] | None = None, *, terminal: bool = False) -> float:
+    """Wall time of one run, output to a pipe (or a pseudo-terminal) that is read and discarded."""
+    full_env = {**os.environ, **(env or {})}
+    t0 = time.perf_counter()
+    if terminal:
+        _on_terminal(command, full_env)
+    else:
+        subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=full_env, check=False)
+    return time.perf_counter() - t0
+
+
+def _on_terminal(command: list[str], env: dict[str, str]) -> None:
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(command, stdout=secondary, stderr=subprocess.DEVNULL, env={**env, "COLUMNS": "120"})
+    os.close(secondary)
+    while True:
+        ready, _, _ = select.select([primary], [], [], 5)
+        if not ready:
+            break
+        try:
+            if not os.read(primary, 65536):
+                break
+        except OSError:  # the terminal closed: the command has exited
+            break
+    proc.wait()
+    os.close(primary)
+
+
+def best(function: Callable[[], float], repeats: int) -> float:
+    return min(function() for _ in range(repeats))
+
+
+def interleaved(pairs: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
+    times = {name: math.inf for name in pairs}
+    for _ in range(repeats):
+        for name, function in pairs.items():
+            times[name] = min(times[name], function())
+    return times
+
+
+def row(label: str, ours: float, baseline_label: str, baseline: float, goal: float | None, unit: str = "ms") -> str:
+    scale = 1e3 if unit == "ms" else 1e9
+    ratio = ours / baseline
+    verdict = "" if goal is None else ("  yes" if ratio <= goal else "  NO")
+    goal_text = f"<= {goal}x" if goal is not None else ""
+    return (
+        f"  {label:<36} {ours * scale:8.0f} {unit}   {baseline_label:<34} {baseline * scale:8.0f} {unit}"
+        f"   {ratio:5.2f}x  {goal_text:<8}{verdict}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    repeats = parser.parse_args().repeats
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}")
+    print(f"python {platform.python_version()}; best of {repeats} wall times, interleaved with the baselines\n")
+    with tempfile.TemporaryDirectory() as warm_home, tempfile.TemporaryDirectory() as scratch:
+        warm_env = {"XDG_CACHE_HOME": warm_home}
+        subprocess.run([*SYMDESCENT, *SEED], capture_output=True, env={**os.environ, **warm_env}, check=True)
+        fresh = iter(range(10**6))
+
+        def cold() -> float:  # a fresh, empty cache every time: the run also writes its entry
+            return wall([*SYMDESCENT, *SEED], {"XDG_CACHE_HOME": os.path.join(scratch, str(next(fresh)))})
+
+        times = interleaved(
+            {
+                "warm csv": lambda: wall([*SYMDESCENT, *SEED], warm_env),
+                "warm table": lambda: wall([*SYMDESCENT, *SEED], warm_env, terminal=True),
+                "cold": cold,
+                "help": lambda: wall([*SYMDESCENT, "--help"]),
+                "click, rich": lambda: wall(CLICK_RICH),
+                "sympy": lambda: wall(SYMPY),
+            },
+            repeats,
+        )
+        print("whole commands")
+        base = 'python -c "import click, rich"'
+        print(row("seed example, warm cache, piped (csv)", times["warm csv"], base, times["click, rich"], 2.0))
+        print(row("seed example, warm cache, terminal", times["warm table"], base, times["click, rich"], 2.5))
+        print(row("seed example, empty cache", times["cold"], 'python -c "import sympy"', times["sympy"], 1.25))
+        print(row("symdescent --help", times["help"], base, times["click, rich"], 1.3))
+
+        hand = Path(scratch) / "hand_loop.py"
+        hand.write_text(HAND_LOOP)
+        steps = [*SYMDESCENT, "run", ROSENBROCK, "--start=-1.2,1", "--lr", str(LR), "--tol", "0"]
+        commands = {
+            "q": lambda n: [*steps, "--steps", str(n), "-q"],
+            "csv": lambda n: [*steps, "--steps", str(n), "--format", "csv"],
+            "hand q": lambda n: [PYTHON, str(hand), str(n), "q"],
+            "hand csv": lambda n: [PYTHON, str(hand), str(n), "csv"],
+        }
+        per_step = interleaved(
+            {
+                f"{kind} {n}": functools.partial(wall, command(n), warm_env)
+                for kind, command in commands.items()
+                for n in (N1, N2)
+            },
+            max(3, repeats // 3),
+        )
+
+        def marginal(kind: str) -> float:
+            return (per_step[f"{kind} {N2}"] - per_step[f"{kind} {N1}"]) / (N2 - N1)
+
+        print(f"\nper gd step on Rosenbrock, marginal over {N2 - N1:,} steps (whole commands, warm cache)")
+        print(row("symdescent run -q", marginal("q"), "hand-written loop", marginal("hand q"), 1.2, "ns"))
+        print(
+            row(
+                "symdescent run --format csv",
+                marginal("csv"),
+                "hand loop + csv.writer",
+                marginal("hand csv"),
+                1.2,
+                "ns",
+            )
+        )
+
+        loop = (
+            "for lr in 0.01 0.02 0.03 0.04 0.05 0.06 0.07 0.08 0.09 0.1; do "
+            f'"{SYMDESCENT[0]}" run "{ROSENBROCK}" --start=-1.2,1 --lr $lr --steps 100 -q; done'
+        )
+        if len(SYMDESCENT) == 1:
+            shell = {
+                "with the cache": lambda: wall(["sh", "-c", loop], {"XDG_CACHE_HOME": warm_home}),
+                "without (--no-cache)": lambda: wall(["sh", "-c", loop], {"SYMDESCENT_CACHE": "0"}),
+            }
+            loops = interleaved(shell, max(3, repeats // 3))
+            print("\nshell loop over ten learning rates (Rosenbrock, 100 steps each, -q)")
+            for name, seconds in loops.items():
+                print(f"  {name:<22} {seconds:6.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""``symdescent cache info|clear``, and how ``run`` takes its problem from the cache.
+
+``run`` asks :func:`problem_for_run` for its problem: from the cache when an
+earlier run compiled the same function (no SymPy import at all), else built
+from the text as always; either way it gets back a ``remember`` to call once
+the run is done, which stores what was compiled for the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+
+from symdescent.cli.plumbing import CONTEXT, Streams, handle_errors, problem_from_text, read_function
+
+if TYPE_CHECKING:
+    from symdescent.problem import Problem
+    from symdescent.warm import CachedProblem
+
+NO_CACHE_HELP = "Do not use the cache of compiled functions (also SYMDESCENT_CACHE=0)."
+
+
+def problem_for_run(
+    expr: str, variables: str | None, params: str | None, streams: Streams, *, use_cache: bool
+) -> tuple[Problem | CachedProblem, Callable[[], None]]:
+    """The problem to run, and a function that stores what the run compiled (a no-op without the cache)."""
+    from symdescent import cache
+
+    text = read_function(expr, streams)
+
+    def build() -> Problem:
+        from symdescent.sympy_startup import defer_tensor_module
+
+        defer_tensor_module()
+        return problem_from_text(text, variables, params)
+
+    if not (use_cache and cache.enabled()):
+        return build(), _nothing
+    from symdescent import warm
+
+    key = warm.key(text, variables, params)
+    problem = warm.load(key, build) or build()
+    return problem, lambda: warm.remember(problem, key)
+
+
+def _nothing() -> None:
+    return None
+
+
+@click.group("cache", context_settings=CONTEXT)
+def cache_group() -> None:
+    """The cache of compiled functions: a run of a function compiled before skips SymPy.
+
+    \b
+    It lives in $XDG_CACHE_HOME/symdescent (else the platform's cache
+    directory), keeps the least recently used entries up to a bound, and is
+    safe to delete at any time. SYMDESCENT_CACHE=0 or run --no-cache turn it off.
+    """
+
+
+@cache_group.command("info", context_settings=CONTEXT)
+@handle_errors
+def info() -> None:
+    """Where the cache is, whether it is used, and how much it holds."""
+    from symdescent import cache
+
+    about = cache.info()
+    state = "on" if about.enabled else "off (SYMDESCENT_CACHE is set to turn it off)"
+    if about.problem:
+        state = f"not used: {about.problem}"
+    click.echo(f"directory  {about.path}")
+    click.echo(f"state      {state}")
+    click.echo(f"entries    {about.entries} of at most {cache.MAX_ENTRIES} ({_size(about.size)})")
+
+
+@cache_group.command("clear", context_settings=CONTEXT)
+@handle_errors
+def clear() -> None:
+    """Delete every entry (the next run of each function compiles it again)."""
+    from symdescent import cache
+
+    removed = cache.clear()
+    click.echo(f"removed {removed} {'entry' if removed == 1 else 'entries'} from {cache.directory()}")
+
+
+def _size(size: int) -> str:
+    if size < 1000:
+        return f"{size} bytes"
+    return f"{size / 1000:.1f} kB" if size < 1_000_000 else f"{size / 1_000_000:.1f} MB"
+
+
+COMMAND = cache_group
