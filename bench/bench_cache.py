@@ -76,9 +76,13 @@ if not rows:
 """
 
 
+#: A user's environment: compiled bytecode cached on disk, buffered output (a CI shell may set these).
+CLEAN = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")}
+
+
 def wall(command: list[str], env: dict[str, str] | None = None, *, terminal: bool = False) -> float:
     """Wall time of one run, output to a pipe (or a pseudo-terminal) that is read and discarded."""
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**CLEAN, **(env or {})}
     t0 = time.perf_counter()
     if terminal:
         _on_terminal(command, full_env)
@@ -135,7 +139,7 @@ def main() -> None:
     print(f"python {platform.python_version()}; best of {repeats} wall times, interleaved with the baselines\n")
     with tempfile.TemporaryDirectory() as warm_home, tempfile.TemporaryDirectory() as scratch:
         warm_env = {"XDG_CACHE_HOME": warm_home}
-        subprocess.run([*SYMDESCENT, *SEED], capture_output=True, env={**os.environ, **warm_env}, check=True)
+        subprocess.run([*SYMDESCENT, *SEED], capture_output=True, env={**CLEAN, **warm_env}, check=True)
         fresh = iter(range(10**6))
 
         def cold() -> float:  # a fresh, empty cache every time: the run also writes its entry

@@ -31,14 +31,24 @@ one read, one hash.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import stat
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, NamedTuple
+
+# The built-in SHA-256 module (_sha256 up to Python 3.11, _sha2 since): hashlib would load OpenSSL
+# first, a millisecond or two of a warm run's start. The same digest either way.
+try:
+    from _sha256 import sha256  # type: ignore[import-not-found]
+except ImportError:
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        from hashlib import sha256  # type: ignore[assignment]
+
+Folder = str | os.PathLike[str]
 
 #: Bumped whenever the layout of an entry changes: older entries are then ignored (and replaced).
 FORMAT = 1
@@ -55,23 +65,23 @@ def enabled() -> bool:
     return os.environ.get("SYMDESCENT_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def directory() -> Path:
+def directory() -> str:
     """Where the cache lives (it may not exist yet)."""
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     if xdg and os.path.isabs(xdg):
-        return Path(xdg) / "symdescent"
+        return os.path.join(xdg, "symdescent")
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
-        return Path(base) / "symdescent" / "Cache"
+        return os.path.join(base, "symdescent", "Cache")
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "symdescent"
-    return Path.home() / ".cache" / "symdescent"
+        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "symdescent")
+    return os.path.join(os.path.expanduser("~"), ".cache", "symdescent")
 
 
 def key(*parts: Any) -> str:
     """A hex SHA-256 of ``parts`` (JSON-encoded, so that ``("ab", "c")`` and ``("a", "bc")`` differ)."""
     text = json.dumps([FORMAT, *parts], ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()
 
 
 def _private(info: os.stat_result) -> bool:
@@ -82,7 +92,7 @@ def _private(info: os.stat_result) -> bool:
     return info.st_uid == getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def problem_with(path: Path) -> str | None:
+def problem_with(path: Folder) -> str | None:
     """Why the cache directory ``path`` must not be used, or None when it is fine (or does not exist yet)."""
     try:
         info = os.lstat(path)
@@ -97,11 +107,11 @@ def problem_with(path: Path) -> str | None:
     return None
 
 
-def _entry_path(folder: Path, entry_key: str) -> Path:
-    return folder / f"{entry_key}{SUFFIX}"
+def _entry_path(folder: Folder, entry_key: str) -> str:
+    return os.path.join(folder, f"{entry_key}{SUFFIX}")
 
 
-def load(entry_key: str, folder: Path | None = None) -> dict[str, Any] | None:
+def load(entry_key: str, folder: Folder | None = None) -> dict[str, Any] | None:
     """The entry stored under ``entry_key``, verified; None when there is none or it does not verify."""
     folder = folder or directory()
     if problem_with(folder) is not None:
@@ -134,7 +144,7 @@ def _decode(data: bytes, entry_key: str) -> dict[str, Any] | None:
     fields = head.split(b" ")
     if not newline or len(fields) != 3 or fields[0] != MAGIC or fields[1] != str(FORMAT).encode():
         return None
-    if hashlib.sha256(body).hexdigest().encode() != fields[2]:
+    if sha256(body).hexdigest().encode() != fields[2]:
         return None
     try:
         entry = json.loads(body)
@@ -148,10 +158,10 @@ def _decode(data: bytes, entry_key: str) -> dict[str, Any] | None:
 def encode(entry: dict[str, Any]) -> bytes:
     """The bytes of an entry file: ``symdescent-cache FORMAT SHA256`` then the JSON body."""
     body = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
-    return b" ".join([MAGIC, str(FORMAT).encode(), hashlib.sha256(body).hexdigest().encode()]) + b"\n" + body
+    return b" ".join([MAGIC, str(FORMAT).encode(), sha256(body).hexdigest().encode()]) + b"\n" + body
 
 
-def store(entry_key: str, entry: dict[str, Any], folder: Path | None = None) -> bool:
+def store(entry_key: str, entry: dict[str, Any], folder: Folder | None = None) -> bool:
     """Write ``entry`` under ``entry_key`` atomically; False (and nothing written) when that is not possible.
 
     Never raises for the file system's sake: a cache that cannot be written is simply not used.
@@ -161,12 +171,12 @@ def store(entry_key: str, entry: dict[str, Any], folder: Path | None = None) -> 
     if len(data) > MAX_ENTRY_BYTES:
         return False
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError:
         return False
     if problem_with(folder) is not None:
         return False
-    temporary = folder / f".{entry_key}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    temporary = os.path.join(folder, f".{entry_key}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
         try:
@@ -182,7 +192,7 @@ def store(entry_key: str, entry: dict[str, Any], folder: Path | None = None) -> 
     return True
 
 
-def _entries(folder: Path) -> list[tuple[float, int, Path]]:
+def _entries(folder: Folder) -> list[tuple[float, int, str]]:
     """(last use, size, path) of every entry file."""
     found = []
     try:
@@ -193,13 +203,13 @@ def _entries(folder: Path) -> list[tuple[float, int, Path]]:
                         info = item.stat(follow_symlinks=False)
                     except OSError:
                         continue
-                    found.append((info.st_mtime, info.st_size, Path(item.path)))
+                    found.append((info.st_mtime, info.st_size, item.path))
     except OSError:
         return []
     return found
 
 
-def evict(folder: Path, keep: int | None = None) -> int:
+def evict(folder: Folder, keep: int | None = None) -> int:
     """Delete the least recently used entries beyond ``keep`` (:data:`MAX_ENTRIES`); the number deleted."""
     keep = MAX_ENTRIES if keep is None else keep
     entries = _entries(folder)
@@ -211,12 +221,12 @@ def evict(folder: Path, keep: int | None = None) -> int:
     return len(doomed)
 
 
-def _remove(path: Path) -> None:
+def _remove(path: Folder) -> None:
     with contextlib.suppress(OSError):  # already gone: another process evicted or cleared it
-        path.unlink()
+        os.unlink(path)
 
 
-def _remove_all(paths: Iterable[Path]) -> None:
+def _remove_all(paths: Iterable[Folder]) -> None:
     for path in paths:
         _remove(path)
 
@@ -224,27 +234,27 @@ def _remove_all(paths: Iterable[Path]) -> None:
 class Info(NamedTuple):
     """What ``symdescent cache info`` shows."""
 
-    path: Path
+    path: str
     enabled: bool
     entries: int
     size: int
     problem: str | None
 
 
-def info(folder: Path | None = None) -> Info:
-    folder = folder or directory()
+def info(folder: Folder | None = None) -> Info:
+    folder = os.fspath(folder or directory())
     entries = _entries(folder)
     return Info(folder, enabled(), len(entries), sum(size for _, size, _ in entries), problem_with(folder))
 
 
-def clear(folder: Path | None = None) -> int:
+def clear(folder: Folder | None = None) -> int:
     """Delete every entry (and stray temporary file); the number of entries deleted."""
     folder = folder or directory()
     entries = _entries(folder)
     _remove_all(path for _, _, path in entries)
     try:
         with os.scandir(folder) as scan:
-            _remove_all(Path(item.path) for item in scan if item.name.endswith(".tmp"))
+            _remove_all(item.path for item in scan if item.name.endswith(".tmp"))
     except OSError:
         pass
     return len(entries)

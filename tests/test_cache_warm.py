@@ -107,7 +107,9 @@ def test_a_newton_run_adds_its_hessian_to_the_entry() -> None:
     warm.remember(loaded, key)
     again = warm.load(key, lambda: make_problem(ROSENBROCK))
     assert again is not None and "hessian" in again.lowered
-    assert steps_of(again, (-1.2, 1.0), method="newton") == steps_of(make_problem(ROSENBROCK), (-1.2, 1.0), method="newton")
+    assert steps_of(again, (-1.2, 1.0), method="newton") == steps_of(
+        make_problem(ROSENBROCK), (-1.2, 1.0), method="newton"
+    )
     assert "cold" not in again.__dict__
     warm.remember(make_problem(ROSENBROCK), key)  # a later cold run without newton keeps the Hessian
     assert "hessian" in warm.load(key, lambda: make_problem(ROSENBROCK)).lowered  # type: ignore[union-attr]
