@@ -167,6 +167,67 @@ class PythonEngine(Engine):
         }
         return define(source, "gd_steps", namespace)  # type: ignore[return-value]
 
+    @cached_property
+    def gd_final(self) -> Callable[..., Iterator[Step]]:
+        """Like :attr:`gd_steps`, for a consumer that wants only the end (``-q``): no Step per step.
+
+        The loop keeps the previous point instead; when a step fails (a
+        non-finite value, a ``math`` exception) the last good step is that
+        point, evaluated again by the same code (so bit for bit what the
+        loop had). Ctrl-C leaves ``run.last`` at the last whole step. The
+        generic loop then words the ending and yields the final step(s).
+        """
+        from symdescent.generated import define
+
+        lowered = self.lowered
+        xs = list(lowered.args)
+        gs = [f"_g{i}" for i in range(len(xs))]
+        qs = [f"_q{i}" for i in range(len(xs))]
+        f_out, *g_out = lowered.outputs
+        new_step = f"new(Step, (k, ({', '.join(xs)},), _f, ({', '.join(gs)},), norm, None))"
+        previous = f"back(max(k - 1, k0), {', '.join(qs)})"
+        body = [
+            "k0 = k",
+            *[f"{q} = {x}" for q, x in zip(qs, xs, strict=True)],
+            "try:",
+            "    for k in range(k + 1, kend + 1):",
+            *[f"        {q} = {x}" for q, x in zip(qs, xs, strict=True)],
+            *[f"        {x} = {x} + c*{g}" for x, g in zip(xs, gs, strict=True)],
+            *[f"        {line}" for line in lowered.statements],
+            f"        _f = {f_out}",
+            *[f"        {g} = {out}" for g, out in zip(gs, g_out, strict=True)],
+            f"        norm = hypot({', '.join(gs)})",
+            "        if not (tol < norm < INF and isfinite(_f)):",
+            f"            step = {new_step} if norm <= tol and isfinite(_f) else {previous}",
+            "            break",
+            "    else:",
+            f"        step = {new_step}",
+            "except NUMERIC_ERRORS:",
+            f"    step = {previous}",
+            "except KeyboardInterrupt:",
+            f"    run.last = {previous}",
+            "    raise",
+            "yield from run._loop(step)",
+        ]
+        args = ", ".join(["run", "step", *xs, "norm", *gs, "k", "kend", "tol", "c"])
+        source = f"def gd_final({args}):\n" + "".join(f"    {line}\n" for line in body)
+        value_and_grad = self.value_and_grad
+
+        def back(k: int, *x: float) -> Step:
+            f, *g = value_and_grad(*x)
+            return Step(k, x, f, tuple(g), math.hypot(*g))
+
+        namespace = {
+            "hypot": math.hypot,
+            "isfinite": math.isfinite,
+            "new": tuple.__new__,
+            "Step": Step,
+            "NUMERIC_ERRORS": NUMERIC_ERRORS,
+            "INF": math.inf,
+            "back": back,
+        }
+        return define(source, "gd_final", namespace)  # type: ignore[return-value]
+
 
 class SymengineEngine(Engine):
     """symengine's per-term gradient, compiled with LLVM; evaluates on numpy arrays."""
@@ -269,11 +330,13 @@ def to_symengine(expr: sp.Expr) -> Any:
 # -- the fast loops -----------------------------------------------------------------------
 
 
-def fast_steps(run: Run, first: Step) -> Iterator[Step] | None:
+def fast_steps(run: Run, first: Step, *, final_only: bool = False) -> Iterator[Step] | None:
     """A fast loop equivalent to ``run``'s generic loop, or None when there is none for this run.
 
     Only plain gradient descent (``gd`` from :mod:`symdescent.optimizers`) on
     floats qualifies; every other method and number type takes the generic loop.
+    ``final_only``: the caller wants only the last step (``-q``), so the
+    generated loop may skip building the others.
     """
     optimizer = run.optimizer
     if not optimizer.plain_gd:
@@ -282,7 +345,7 @@ def fast_steps(run: Run, first: Step) -> Iterator[Step] | None:
         return None
     engine = run.problem.engine
     if isinstance(engine, PythonEngine):
-        return fused_steps(run, first, engine)
+        return fused_steps(run, first, engine, final_only=final_only)
     if isinstance(engine, SymengineEngine):
         return vector_steps(run, first, engine)
     return None
@@ -294,12 +357,13 @@ def _loop_parameters(run: Run) -> tuple[float, float]:
     return (lr if run.maximize else -lr), (run.tol if run.tol > 0 else -1.0)
 
 
-def fused_steps(run: Run, first: Step, engine: PythonEngine) -> Iterator[Step]:
+def fused_steps(run: Run, first: Step, engine: PythonEngine, *, final_only: bool = False) -> Iterator[Step]:
     """Plain gd through the generated loop (which hands the ending to the generic loop)."""
     c, tol = _loop_parameters(run)
     if first.step >= run.max_steps or first.grad_norm <= tol:
         return run._loop(first)
-    return engine.gd_steps(run, first, *first.x, first.grad_norm, *first.grad, first.step, run.max_steps, tol, c)
+    loop = engine.gd_final if final_only else engine.gd_steps
+    return loop(run, first, *first.x, first.grad_norm, *first.grad, first.step, run.max_steps, tol, c)
 
 
 def vector_steps(run: Run, first: Step, engine: SymengineEngine) -> Iterator[Step]:

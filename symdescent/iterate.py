@@ -24,6 +24,7 @@ there is the user's input error, not a divergence.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import operator
@@ -99,6 +100,16 @@ class Run(Iterator[Step]):
 
     def __next__(self) -> Step:
         return next(self._steps)
+
+    def drain(self) -> None:
+        """Run to the end without handing out the steps (``-q``); ``last`` is then the final step.
+
+        Before the first step is taken, plain float gd switches to a generated
+        loop that builds no Step per step (:func:`symdescent.engine.fast_steps`).
+        """
+        if self.last is self.first and self.arithmetic is FLOAT:
+            self._steps = fast_steps(self, self.first, final_only=True) or self._steps
+        collections.deque(self._steps, maxlen=0)
 
     def interrupt(self) -> None:
         """Mark the run as stopped by the user (Ctrl-C) unless it had already ended."""

@@ -190,3 +190,30 @@ def test_plain_points() -> None:
     assert warm.plain_point("-0", ("x",)) == (0.0,)
     for text in ("1", "1,2,3", "x=1,x=2", "x=1,z=2", "x=1,2", "pi,1", "1/3,1"):
         assert warm.plain_point(text, ("x", "y")) is None, text
+
+
+# -- -q: the run drained without a Step per step --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "options"),
+    [
+        ("x**2+y**2", (1.0, 2.0), {"lr": 0.1}),  # converges
+        (ROSENBROCK, (-1.2, 1.0), {"lr": 0.001, "max_steps": 500}),  # step limit
+        (ROSENBROCK, (-1.2, 1.0), {"lr": 0.001, "max_steps": 50, "tol": 0}),  # completed
+        ("x**4", (3.0,), {"lr": 1.0}),  # overflows to inf: diverged, the last good step kept
+        ("log(x)", (1.0,), {"lr": 1.0}),  # a math domain error at step 1
+        ("sqrt(x)", (4.0,), {"lr": 20.0}),  # a domain error after a few steps
+        ("-(x-1)**2-y**2", (0.0, 1.0), {"lr": 0.1, "maximize": True}),
+        ("x**2", (0.0,), {"lr": 0.1}),  # converged at the start
+        ("x**2", (1.0,), {"lr": 0.1, "max_steps": 0}),
+    ],
+)
+def test_draining_a_run_ends_exactly_as_iterating_it(text: str, start: tuple[float, ...], options: dict) -> None:
+    for problem in (make_problem(text), warm_problem(text)):
+        iterated = iterate(problem, start, **options)
+        steps = list(iterated)
+        drained = iterate(problem, start, **options)
+        drained.drain()
+        assert drained.last == steps[-1]
+        assert drained.result() == iterated.result()

@@ -255,7 +255,7 @@ def _render_steps(steps: Iterable[Step], renderer: Renderer, run_: Run, *, quiet
     last = -1
     try:
         if quiet:  # nothing to print until the end: consume the steps at C speed
-            collections.deque(steps, maxlen=0)
+            run_.drain() if steps is run_ else collections.deque(steps, maxlen=0)
             return run_.last.step
 
         def show(step: Step) -> None:
