@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from symdescent import cache
+from symdescent.render.delimited import DelimitedRenderer, header, row
+from symdescent.result import Step
 from tests.conftest import ROSENBROCK, cli, run_installed
 
 FORMATS = [["--format", "table"], ["--format", "csv"], ["--format", "tsv"], ["--format", "json"], ["--format", "jsonl"]]
@@ -161,3 +167,21 @@ def test_a_shell_loop_with_background_jobs_shares_one_entry(tmp_path: Path, exec
             executable, "run", ROSENBROCK, "--start=-1.2,1", "--lr", f"0.00{i}", "--steps", "40", "-q", env=env
         )
         assert again.stdout == outputs[i - 1]
+
+
+numbers = st.one_of(st.floats(), st.integers(-(10**6), 10**6))
+
+
+@given(st.lists(st.tuples(numbers, numbers, numbers, numbers, numbers, numbers), min_size=1, max_size=5))
+def test_the_fast_csv_row_is_the_machine_notation(rows: list[tuple[float, ...]]) -> None:
+    """CSV writes floats itself (their repr): the same text as the machine notation, ints as floats."""
+    names = ("x", "y")
+    fast, slow = io.StringIO(), io.StringIO()
+    renderer = DelimitedRenderer(fast, names)
+    writer = csv.writer(slow, lineterminator="\n")
+    writer.writerow(header(names))
+    for k, (x, y, f, gx, gy, norm) in enumerate(rows):
+        step = Step(k, (x, y), f, (gx, gy), norm)
+        renderer.step(step)
+        writer.writerow(row(step))
+    assert fast.getvalue() == slow.getvalue()
