@@ -83,7 +83,7 @@ class TableRenderer:
     def finish(self, result: Result) -> None:
         width = self._console.width
         rows, hidden = self._rows()
-        table, notes, digits = self._table(rows, hidden, width)
+        table, notes = self._table(rows, hidden, width)
         parts: list[RenderableType] = [self._heading(result), table]
         if notes:
             parts.append(Text("\n".join(" " + line for note in notes for line in wrap(note, width - 1)), style="dim"))
@@ -114,7 +114,7 @@ class TableRenderer:
         text.append("\n".join(wrap(subtitle, width, hang="  ")), style="dim")
         return text
 
-    def _table(self, rows: list[Step | None], hidden: int, width: int) -> tuple[Table, list[str], int]:
+    def _table(self, rows: list[Step | None], hidden: int, width: int) -> tuple[Table, list[str]]:
         """The widest layout that fits: all columns, then without ∂f/∂x, the method column, the last x columns."""
         problem, notation, asked = self._problem, self._notation, self._digits
         names = problem.names
@@ -122,7 +122,7 @@ class TableRenderer:
         show_info = any(step.info for step in steps)
         n = len(names) if len(names) <= MAX_VARIABLE_COLUMNS else 0
         # (x columns shown, partials shown, method column shown), fewest losses first
-        options = [(n, True, show_info), (n, False, show_info), (n, False, False)]
+        options = [(n, n > 0, show_info), (n, False, show_info), (n, False, False)]
         options += [(k, False, False) for k in range(n - 1, -1, -1)]
         options = list(dict.fromkeys(options))
         exact = notation.kind == "exact"
@@ -139,7 +139,7 @@ class TableRenderer:
                 cols += [[name, *(cell(s.x[i]) for s in steps)] for i, name in enumerate(names[:shown])]
                 cols.append(["f", *(cell(s.f) for s in steps)])
                 if partials:
-                    cols += [[f"∂f/∂{name}", *(cell(s.grad[i]) for s in steps)] for i, name in enumerate(names)]
+                    cols += [[f"∂f/∂{name}", *(cell(s.grad[i]) for s in steps)] for i, name in enumerate(names[:n])]
                 cols.append(["‖∇f‖", *(cell(s.grad_norm) for s in steps)])
                 if info:
                     cols.append(["method used", *(describe_info(s.info, digits) for s in steps)])
@@ -178,16 +178,16 @@ class TableRenderer:
         if exact and any(notation.is_approximate(v, limit) for s in steps for v in (*s.x, s.f, *s.grad, s.grad_norm)):
             notes.append("≈: exact value too long for the table, rounded; --format csv or json shows it exactly")
         left_out = []
-        if show_info and not info:
-            left_out.append("method used")
         if not partials and n:
             left_out.append(_names_of([f"∂f/∂{name}" for name in names]))
+        if show_info and not info:
+            left_out.append("method used")
         if shown < n:
             left_out.append(_names_of(names[shown:n]))
         note = fit_note(left_out, choice.digits, asked, width, "--format csv has them all")
         if note:
             notes.append(note)
-        return table, notes, choice.digits
+        return table, notes
 
     def _summary(self, result: Result, width: int) -> Text:
         mark, style = _STATUS_STYLE[result.status]
@@ -324,7 +324,7 @@ def _subtitle(problem: Problem, params: object, show_gradient: bool, notation: N
             else:  # an exact or mpmath hyperparameter
                 shown.append(f"{_SYMBOLS.get(key, key)} = {notation.machine(value)}")
         if shown:
-            parts.append(", ".join(shown))
+            parts.append(join(shown))
     if notation.kind == "exact":
         parts.append("exact arithmetic")
     elif notation.digits is not None:
