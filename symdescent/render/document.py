@@ -101,6 +101,8 @@ def format_steps(block: Steps, indent: int = 6, width: int | None = None) -> lis
     """("step", line) with each rule's name after its step, aligned; ("label", line) when it moves below."""
     left = [" " * (indent + 2 * depth) + math for depth, math, _ in block.rows]
     column = min(max(len(line) for line in left), STEP_COLUMN)
+    if width is not None:  # narrow screens: a column that leaves room for the longest rule name
+        column = min(column, width - 3 - max(len(rule) for _, _, rule in block.rows))
     out: list[tuple[str, str]] = []
     for line, (depth, _, rule) in zip(left, block.rows, strict=True):
         if not rule:

@@ -102,12 +102,16 @@ def wrap(text: str, width: int, indent: str = "", hang: str = "") -> list[str]:
     """``text`` in lines of at most ``width`` characters, broken only at plain spaces.
 
     No-break spaces (U+00A0) glue a formula or ``name = value`` together; they
-    are written as plain spaces. A word longer than the line stays whole on a
-    line of its own.
+    are written as plain spaces, and a glued piece longer than a line breaks
+    at them after all. A word longer than the line stays whole on a line of its own.
     """
+    width = max(width, len(indent) + 1, len(hang) + 1)
+    room = width - max(len(indent), len(hang))
+    if "\u00a0" in text:
+        text = " ".join(w if len(w) <= room else w.replace("\u00a0", " ") for w in text.split(" "))
     lines = textwrap.wrap(
         text,
-        max(width, len(indent) + 1, len(hang) + 1),
+        width,
         initial_indent=indent,
         subsequent_indent=hang,
         break_long_words=False,
