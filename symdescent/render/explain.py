@@ -1,13 +1,12 @@
-"""``symdescent explain`` output: rich, plain Unicode text, Markdown or a LaTeX fragment.
+"""``symdescent explain`` output: the explanation's layout — which sections, in which order.
 
-The renderers only format an :class:`~symdescent.explain.Explanation`. One
-function, :func:`blocks`, lays out the derivation as a list of blocks
-(headings, paragraphs, equations, rule steps, tables) with the mathematics
-written by a :class:`Notation` — Unicode (``∂f/∂x = 2x``) or LaTeX
-(``\\frac{\\partial f}{\\partial x} = 2 x``); each format then writes the
-blocks its own way.
-
-The LaTeX fragment needs ``\\usepackage{amsmath}`` in the document's preamble.
+:func:`blocks` lays out an :class:`~symdescent.explain.Explanation` in the
+textbook's order (the function, the partial derivatives rule by rule, the
+gradient, the update rule, the closed form or the curvature, the first
+iterates) as blocks of a maths document (:mod:`symdescent.render.document`),
+with the mathematics written by a :class:`~symdescent.render.formulas.Notation`
+— Unicode (``∂f/∂x = 2x``) or LaTeX (``\\frac{\\partial f}{\\partial x} = 2 x``).
+The document layer then writes them as rich, plain text, Markdown or LaTeX.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from symdescent.render import document
 from symdescent.render.document import Block, Equations, Heading, Para, Steps, Table
 from symdescent.render.formulas import DOTS, LATEX_DOTS, MAX_SHOWN_VARIABLES, Notation, abbreviate, step_rows
 from symdescent.render.mathtext import signature
+from symdescent.render.numbers import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -79,7 +79,8 @@ def blocks(ex: Explanation, latex: bool = False) -> list[Block]:
         lines.append(f"{lhs} = {raw}" + (f" = {simplified}" if simplified != raw else ""))
     out.append(Equations(tuple(lines)))
     if len(ex.updates) > MAX_SHOWN_VARIABLES:
-        out.append(Para(f"… and the same for the other {len(ex.updates) - MAX_SHOWN_VARIABLES} variables."))
+        others = plural(len(ex.updates) - MAX_SHOWN_VARIABLES, "variable")
+        out.append(Para(f"… and the same for the other {others}."))
 
     out += _curvature_blocks(ex, n)
 

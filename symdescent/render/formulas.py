@@ -18,6 +18,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from symdescent.derivation import FUNCTION_RULE_NAMES, RuleStep
+from symdescent.render.numbers import plural
 
 #: Beyond this many variables, the update rule is written for the first ones and the iterates show f only.
 MAX_SHOWN_VARIABLES = 6
@@ -420,5 +421,5 @@ def step_rows(step: RuleStep, n: Notation, limit: int = MAX_STEP_ROWS) -> tuple[
             parts.append(result)
         rows.append((depth, " = ".join(parts), n.rule(s)))
     if len(walked) > limit:
-        rows.append((1, f"… {len(walked) - limit} more steps not shown", ""))
+        rows.append((1, f"… {plural(len(walked) - limit, 'more step')} not shown", ""))
     return tuple(rows)
