@@ -240,7 +240,7 @@ class TableCompareRenderer:
             styles = {"method": "bold", "status": _STATUS_STYLE[str(result.status)][1]}
             table.add_row(*(Text(cells[name], style=styles.get(name, "")) for name in choice.option))
         hidden = [_header(name, show_hessian) for name in _COLUMNS if name not in choice.option]
-        return table, fit_note(hidden, choice.digits, asked, width, "--format csv has them all")
+        return table, fit_note(hidden, choice.digits, asked, width)
 
 
 #: The table's columns, most important first where it drops some to fit.

@@ -86,8 +86,8 @@ def names(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def fit_note(hidden: Sequence[str], digits: int, asked: int, width: int, has_them: str) -> str | None:
-    """``to fit 70 columns: ∂f/∂x and ∂f/∂y hidden, 5 digits; --format csv has them all``."""
+def fit_note(hidden: Sequence[str], digits: int, asked: int, width: int, where: str = "--format csv") -> str | None:
+    """``to fit 70 columns: ∂f/∂x, ∂f/∂y hidden, 5 digits; --format csv has them all``."""
     parts = []
     if hidden:
         parts.append(f"{names(hidden)} hidden")
@@ -95,7 +95,13 @@ def fit_note(hidden: Sequence[str], digits: int, asked: int, width: int, has_the
         parts.append(f"{digits} digits")
     if not parts:
         return None
-    return f"to fit {width} columns: {', '.join(parts)}; {has_them}"
+    if not hidden:
+        has = "every digit"
+    elif len(hidden) == 1 and digits == asked and not any(mark in hidden[0] for mark in ",…"):
+        has = "it"
+    else:
+        has = "them all"
+    return f"to fit {width} columns: {', '.join(parts)}; {where} has {has}"
 
 
 def wrap(text: str, width: int, indent: str = "", hang: str = "") -> list[str]:

@@ -172,8 +172,8 @@ class TableRenderer:
         notes = []
         if hidden:
             what = plural(hidden, "row") if not self._elide else plural(hidden, "step")
-            advice = "a larger --every K thins more" if not self._elide else "--every K thins evenly"
-            notes.append(f"{what} hidden: {advice}, --format csv shows every step")
+            advice = "a larger --every K thins more" if not self._elide else "thin with --every K"
+            notes.append(f"{what} hidden: {advice}, or --format csv for all")
         limit = EXACT_CELL if choice.digits == asked else choice.digits + 6
         if exact and any(notation.is_approximate(v, limit) for s in steps for v in (*s.x, s.f, *s.grad, s.grad_norm)):
             notes.append("≈: exact value too long for the table, rounded; --format csv or json shows it exactly")
@@ -184,7 +184,7 @@ class TableRenderer:
             left_out.append("method used")
         if shown < n:
             left_out.append(_names_of(names[shown:n]))
-        note = fit_note(left_out, choice.digits, asked, width, "--format csv has them all")
+        note = fit_note(left_out, choice.digits, asked, width)
         if note:
             notes.append(note)
         return table, notes
