@@ -264,7 +264,23 @@ def build_problem(expr: str, variables: str | None, params: str | None, streams:
         if not sep or not name.strip():
             raise InputError(f"bad --param {item!r}: write name=value, e.g. --param a=2")
         fixed[name.strip()] = value.strip()
-    return make_problem(read_function(expr, streams), variables=names, params=fixed)
+    problem = make_problem(read_function(expr, streams), variables=names, params=fixed)
+    if names is None:
+        warn_about_lookalikes(problem)
+    return problem
+
+
+def warn_about_lookalikes(problem: Problem) -> None:
+    """Names one letter from another variable or a function (``yy``, ``sinx``): a warning each on stderr."""
+    from symdescent.cli.typos import lookalikes
+    from symdescent.parsing import CONSTANTS, FUNCTIONS
+
+    warnings = lookalikes(problem.names, [*FUNCTIONS, *CONSTANTS])
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if warnings:
+        names = ",".join(problem.names)
+        click.echo(f"Hint: --vars {names} says these names are meant (and silences this)", err=True)
 
 
 def make_console(streams: Streams, *, stderr: bool = False) -> Console:
