@@ -26,7 +26,33 @@ DIVERGED_REACH = 30.0
 ESCAPE = 100.0
 
 PATH_COLOUR = "#ff4b1f"
-COLOURS = ("#ff4b1f", "#00c2ff", "#ffd000", "#ff5ce1", "#7cff4f", "#ffffff", "#ff9e00", "#b39dff")
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one run's path is drawn: a colour, a dash pattern and a marker, each different from every other run's."""
+
+    colour: str
+    dashes: str | tuple[int, tuple[float, ...]]
+    marker: str
+
+
+#: One style per run of a comparison (ten methods, ten styles): no two share a colour, a dash or a marker,
+#: so paths stay apart also where they overlap, in grey print and for colour-blind readers.
+STYLES = (
+    Style("#ff4b1f", "solid", "o"),
+    Style("#00c2ff", (0, (6.0, 2.0)), "s"),
+    Style("#ffd000", (0, (1.0, 1.5)), "^"),
+    Style("#ff5ce1", (0, (6.0, 2.0, 1.0, 2.0)), "D"),
+    Style("#7cff4f", (0, (10.0, 3.0)), "v"),
+    Style("#ffffff", (0, (3.0, 1.5, 1.0, 1.5, 1.0, 1.5)), "P"),
+    Style("#ff9e00", (0, (2.0, 2.0)), "X"),
+    Style("#b39dff", (0, (8.0, 2.0, 2.0, 2.0)), "p"),
+    Style("#00ffb0", (0, (4.0, 1.0, 4.0, 4.0)), "h"),
+    Style("#c8c8c8", (0, (12.0, 2.0, 1.0, 2.0, 1.0, 2.0)), "<"),
+)
+COLOURS = tuple(style.colour for style in STYLES)
+SINGLE = Style(PATH_COLOUR, "solid", "o")
 
 
 # -- what is drawn -------------------------------------------------------------------------------
@@ -39,7 +65,7 @@ class _Path:
     result: Result
     steps: tuple[Step, ...]
     left_at: int | None  # the step at which a diverged path was cut, if it was
-    colour: str
+    style: Style
     label: str
 
     def column(self, i: int) -> list[float]:
@@ -50,14 +76,14 @@ class _Path:
         return [s.f for s in self.steps]
 
 
-def _drawable(result: Result, colour: str, label: str, cut_runaway: bool) -> _Path:
+def _drawable(result: Result, style: Style, label: str, cut_runaway: bool) -> _Path:
     """The finite steps of a run, up to where it runs away (if it does and ``cut_runaway``)."""
     steps = [s for s in result.history if all(math.isfinite(v) for v in (*s.x, s.f))]
     cut = _runaway(steps, result) if cut_runaway else None
     left_at = steps[cut].step if cut is not None else None
     if left_at is not None:
         label = f"{label} (runs away; drawn to step {steps[cut - 1].step})"
-    return _Path(result, tuple(steps[:cut]), left_at, colour, label)
+    return _Path(result, tuple(steps[:cut]), left_at, style, label)
 
 
 def _runaway(steps: list[Step], result: Result) -> int | None:
@@ -158,15 +184,22 @@ def _number(value: float) -> str:
 
 
 def _marker_indices(
-    xs: Sequence[float], ys: Sequence[float], spans: tuple[float, float], markers: int = MARKERS
+    xs: Sequence[float],
+    ys: Sequence[float],
+    spans: tuple[float, float],
+    markers: int = MARKERS,
+    phase: float = 0.0,
 ) -> list[int]:
-    """A marker at every step while there are few; else about ``markers`` of them, evenly along the path."""
+    """A marker at every step while there are few; else about ``markers`` of them, evenly along the path.
+
+    ``phase`` (0 to 1) shifts them along: runs that share a stretch of path get their markers side by side.
+    """
     if len(xs) <= markers:
         return list(range(len(xs)))
     sx, sy = (s or 1.0 for s in spans)
     lengths = [math.hypot((xs[i] - xs[i - 1]) / sx, (ys[i] - ys[i - 1]) / sy) for i in range(1, len(xs))]
     gap = sum(lengths) / markers
-    chosen, travelled = [0], 0.0
+    chosen, travelled = [0], gap * phase
     for i, length in enumerate(lengths, start=1):
         travelled += length
         if travelled >= gap:
@@ -209,7 +242,7 @@ def _mark_ends(ax: Axes, p: _Path, single: bool, y: Callable[[Step], float] | No
         )
     else:
         ax.plot(first.x[0], y_of(first), "o", color="white", markeredgecolor="black", markersize=10, zorder=5)
-        ax.plot(last.x[0], y_of(last), "*", color=p.colour, markeredgecolor="black", markersize=15, zorder=6)
+        ax.plot(last.x[0], y_of(last), "*", color=p.style.colour, markeredgecolor="black", markersize=15, zorder=6)
 
 
 def _path_label(p: _Path, single: bool, points: int) -> str:

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 from symdescent.render.plot_paths import (
-    COLOURS,
     MARKERS,
-    PATH_COLOUR,
+    SINGLE,
+    STYLES,
     _axis_label,
     _drawable,
     _framed,
@@ -48,7 +48,7 @@ def figure_of(problem: Problem, results: list[Result], *, single: bool) -> Figur
 
     dimension = problem.dimension
     paths = [
-        _drawable(result, PATH_COLOUR if single else COLOURS[i % len(COLOURS)], _label(result), dimension <= 2)
+        _drawable(result, SINGLE if single else STYLES[i % len(STYLES)], _label(result), dimension <= 2)
         for i, result in enumerate(results)
     ]
     with matplotlib.rc_context({"font.size": 11, "axes.titlesize": 12, "mathtext.fontset": "dejavusans"}):
@@ -118,26 +118,42 @@ def _contour_picture(
             bar.set_ticklabels([_tick(t) for t in ticks])
         else:
             ax.set_facecolor("#440154")
+    n = len(paths)
     for i, p in enumerate(paths):
-        # Earlier runs are drawn wider, so that paths that share a valley show as nested stripes.
-        width = 1.6 + 1.4 * (len(paths) - 1 - i) / max(len(paths) - 1, 1) if not single else 1.6
-        halo = [patheffects.withStroke(linewidth=width + 1.6, foreground="black", alpha=0.55)]
+        # Earlier runs are drawn wider, so that paths that share a valley show as nested stripes;
+        # every run has its own dashes, and its markers sit apart from the others' (phase i/n).
+        width = 1.2 + 2.4 * (n - 1 - i) / max(n - 1, 1) if not single else 1.6
+        halo = [patheffects.withStroke(linewidth=width + 1.2, foreground="black", alpha=0.55)]
         xs_, ys_ = p.column(0), p.column(1)
+        markevery = _marker_indices(xs_, ys_, (x1 - x0, y1 - y0), MARKERS if single else MARKERS // 2, i / n)
         ax.plot(
             xs_,
             ys_,
-            color=p.colour,
+            color=p.style.colour,
+            linestyle=p.style.dashes,
             linewidth=width,
-            marker="o",
-            markersize=2.0 + width,
-            markeredgecolor="white",
-            markeredgewidth=0.5,
-            markevery=_marker_indices(xs_, ys_, (x1 - x0, y1 - y0), MARKERS if single else MARKERS // 2),
-            path_effects=halo,
+            marker=p.style.marker,
+            markersize=6.0 if not single else 2.0 + width,
+            markeredgecolor="black" if not single else "white",
+            markeredgewidth=0.6 if not single else 0.5,
+            markevery=markevery,
+            path_effects=halo if single or i == 0 else None,  # one dark edge under the bundle, not one per run
             label=_path_label(p, single, len(xs_)),
-            zorder=3,
+            zorder=3 + i / n,  # later (narrower) runs on top of earlier (wider) ones
             gid="path",
         )
+        if not single:
+            # The markers again, above every line, plus one part-way along a path of few steps:
+            # a run hidden under others' lines still shows its own marker.
+            mx, my = [xs_[k] for k in markevery], [ys_[k] for k in markevery]
+            if 1 < len(xs_) < 4:
+                t = 0.15 + 0.7 * i / max(n - 1, 1)
+                mx.append(xs_[0] + t * (xs_[1] - xs_[0]))
+                my.append(ys_[0] + t * (ys_[1] - ys_[0]))
+            ax.plot(
+                mx, my, linestyle="none", marker=p.style.marker, markersize=6.0, color=p.style.colour,
+                markeredgecolor="black", markeredgewidth=0.6, zorder=4.5, gid="markers",
+            )  # fmt: skip
         if p.steps:
             _mark_ends(ax, p, single)
     ax.set_xlim(x0, x1)
@@ -261,23 +277,24 @@ def _curve_picture(ax: Axes, figure: Figure, problem: Problem, paths: list[_Path
     pad = 0.08 * (high - low or max(abs(high), 1.0))
     ax.set_ylim(low - pad, high + pad)
     ax.set_xlim(x0, x1)
-    for p in paths:
+    for i, p in enumerate(paths):
         xs, fs = p.column(0), p.f
-        colour = "#e8412c" if single else p.colour
-        markevery = _marker_indices(xs, fs, (x1 - x0, high - low), MARKERS if single else MARKERS // 2)
+        colour = "#e8412c" if single else p.style.colour
+        spans = (x1 - x0, high - low)
+        markevery = _marker_indices(xs, fs, spans, MARKERS if single else MARKERS // 2, i / len(paths))
         ax.plot(
             xs,
             fs,
             color=colour,
-            linewidth=0.9,
-            linestyle="--" if single else "-",
-            marker="o",
-            markersize=4.5,
+            linewidth=0.9 if single else 1.4,
+            linestyle="--" if single else p.style.dashes,
+            marker="o" if single else p.style.marker,
+            markersize=4.5 if single else 6.0 - 2.0 * i / len(paths),
             markevery=markevery,
-            markeredgecolor="white",
+            markeredgecolor="white" if single else "black",
             markeredgewidth=0.6,
             label="iterates" if single else p.label,
-            zorder=3,
+            zorder=3 + i / len(paths),
             gid="path",
         )
         if p.steps:
@@ -315,11 +332,16 @@ def _convergence_picture(top: Axes, bottom: Axes, problem: Problem, paths: list[
         steps = np.array([s.step for s in p.steps], dtype=float)
         gap = np.abs(np.array(p.f) - best)
         norms = np.array([s.grad_norm for s in p.steps])
-        colour = "#e8412c" if single else p.colour
+        line = {
+            "color": "#e8412c" if single else p.style.colour,
+            "linestyle": "solid" if single else p.style.dashes,
+            "linewidth": 1.6,
+            "label": p.label,
+        }
         # Zeros (the best step itself, or an exact minimum) have no logarithm: they are left out.
-        top.plot(steps[gap > 0], gap[gap > 0], color=colour, linewidth=1.6, label=p.label, gid="path")
+        top.plot(steps[gap > 0], gap[gap > 0], **line, gid="path")
         ok = np.isfinite(norms) & (norms > 0)
-        bottom.plot(steps[ok], norms[ok], color=colour, linewidth=1.6, label=p.label, gid="grad_norm")
+        bottom.plot(steps[ok], norms[ok], **line, gid="grad_norm")
     tols = {p.result.tol for p in paths if p.result.tol > 0}
     for tol in tols:
         bottom.axhline(tol, color="grey", linestyle=":", linewidth=1.2, label=f"tol = {tol:g}")
