@@ -48,6 +48,7 @@ def text_lines(report: GradientReport) -> list[str]:
         lines += [
             "",
             f"at ({point}):",
+            f"  f    = {plain_number(report.f)}" if report.f is not None else "",
             "  ∇f   = (" + ", ".join(plain_number(v) for v in report.value) + ")",
             f"  ‖∇f‖ = {plain_number(report.norm)}",
         ]
@@ -129,5 +130,7 @@ def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Cons
         table.add_row(*row)
     console.print(table)
     console.print("∇f = (" + ", ".join(inline(g) for g in problem.gradient) + ")")
+    if report.f is not None and report.at is not None:
+        console.print(f"f({', '.join(plain_number(v) for v in report.at)}) = {plain_number(report.f)}")
     if report.norm is not None:
         console.print(f"‖∇f‖ = {plain_number(report.norm)}")
