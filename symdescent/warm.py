@@ -27,7 +27,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -104,6 +104,9 @@ class CachedProblem:
         self.function_inline: str = entry["function_inline"]
         self.gradient_inline: tuple[str, ...] = tuple(entry["gradient_inline"])
         self.lowered = {name: Lowered(**parts) for name, parts in entry["lowered"].items()}
+        #: What the command line found out about the function with SymPy (its typo warnings, the
+        #: variables f is linear in), to say again without SymPy: name -> list of strings.
+        self.notes: dict[str, list[str]] = entry.get("notes", {})
         self.engine = CachedEngine(self, self.lowered["value_and_grad"])
         self._rebuild = rebuild
 
@@ -154,6 +157,11 @@ def _well_formed(entry: dict[str, Any]) -> bool:
     if not all(isinstance(entry.get(name), list) and all(isinstance(v, str) for v in entry[name]) for name in _TUPLES):
         return False
     if not (len(entry["names"]) == len(entry["gradient_text"]) == len(entry["gradient_inline"]) > 0):
+        return False
+    notes = entry.get("notes", {})
+    if not isinstance(notes, dict) or not all(
+        isinstance(v, list) and all(isinstance(s, str) for s in v) for v in notes.values()
+    ):
         return False
     lowered = entry.get("lowered")
     if not isinstance(lowered, dict) or "value_and_grad" not in lowered or not set(lowered) <= set(PIECES):
@@ -223,7 +231,7 @@ def _called(tree: ast.AST, name: ast.Name) -> bool:
     return any(isinstance(node, ast.Call) and node.func is name for node in ast.walk(tree))
 
 
-def entry_of(problem: Problem) -> dict[str, Any] | None:
+def entry_of(problem: Problem, notes: Mapping[str, list[str]] | None = None) -> dict[str, Any] | None:
     """What the cache keeps of a problem compiled by the ``python`` engine (None for other engines)."""
     from symdescent.compile import lower
     from symdescent.render.mathtext import function_inline, gradient_inline
@@ -241,19 +249,22 @@ def entry_of(problem: Problem) -> dict[str, Any] | None:
         "function_inline": function_inline(problem),
         "gradient_inline": list(gradient_inline(problem)),
         "lowered": {name: {k: list(v) for k, v in asdict(parts).items()} for name, parts in lowered.items()},
+        "notes": dict(notes or {}),
     }
 
 
-def remember(problem: Problem | CachedProblem, entry_key: str) -> None:
+def remember(problem: Problem | CachedProblem, entry_key: str, notes: Mapping[str, list[str]] | None = None) -> None:
     """Store what a run compiled, keeping pieces an earlier entry had (a newton run's Hessian).
 
     A warm problem is stored again only if this run built the real problem and compiled more with it.
+    ``notes``: what the command line found out about the function, for warm runs to say again.
     """
     if isinstance(problem, CachedProblem):
         if "cold" not in problem.__dict__ or "hessian_at" not in problem.cold.__dict__ or "hessian" in problem.lowered:
             return
+        notes = problem.notes
         problem = problem.cold
-    entry = entry_of(problem)
+    entry = entry_of(problem, notes)
     if entry is None:
         return
     earlier = cache.load(entry_key)

@@ -34,6 +34,8 @@ RUNS = [
     ["exp(x)", "--start", "1", "--lr", "10", "--steps", "100"],  # overflows
     ["sin(x)*cos(y)", "--start", "pi/4,1/3", "--lr", "1/10", "--tol", "1e-9"],  # values only the parser reads
     ["x1**2+x2**2+x3**2+x4**2+x5**2+x6**2+x7**2", "--start", "1,2,3,4,5,6,7", "--steps", "30"],
+    ["yy**2+y**2+sinx**2", "--start", "1,1,1"],  # typo warnings on stderr, repeated from the cache
+    ["x+y**2", "--start", "1,1", "--steps", "5"],  # step limit: the note that f is linear in x
 ]
 
 

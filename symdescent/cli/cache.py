@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from symdescent.cli.plumbing import CONTEXT, Streams, handle_errors, problem_from_text, read_function
+from symdescent.cli.plumbing import (
+    CONTEXT,
+    Streams,
+    handle_errors,
+    lookalike_warnings,
+    problem_from_text,
+    read_function,
+)
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
@@ -41,8 +48,33 @@ def problem_for_run(
     from symdescent import warm
 
     key = warm.key(text, variables, params)
-    problem = warm.load(key, build) or build()
-    return problem, lambda: warm.remember(problem, key)
+    loaded = warm.load(key, build)
+    if loaded is None:
+        problem = build()
+        return problem, lambda: warm.remember(problem, key, notes_on(problem, variables))
+    for line in loaded.notes.get("warnings", []):
+        click.echo(line, err=True)
+    return loaded, lambda: warm.remember(loaded, key)
+
+
+def notes_on(problem: Problem, variables: str | None) -> dict[str, list[str]]:
+    """What ``run`` says about a function that takes SymPy to find out, kept in the cache for warm runs.
+
+    The typo warnings (printed as the problem is built, only without --vars) and the
+    variables f is linear in (named when a run ends without a minimum).
+    """
+    from symdescent.cli.typos import linear_in
+
+    warnings = lookalike_warnings(problem.names) if variables is None else []
+    return {"warnings": warnings, "linear_in": linear_in(problem.variables, problem.gradient)}
+
+
+def linear_variables(problem: Problem | CachedProblem) -> list[str]:
+    """The variables f is linear in: from the cache for a warm problem (no SymPy), else derived."""
+    from symdescent.cli.typos import linear_in
+
+    known = getattr(problem, "notes", {}).get("linear_in")
+    return known if known is not None else linear_in(problem.variables, problem.gradient)
 
 
 def _nothing() -> None:
