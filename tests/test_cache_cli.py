@@ -140,11 +140,8 @@ def test_a_warm_run_imports_no_sympy_and_prints_what_the_cold_run_printed(tmp_pa
     assert warm_out == cold_out
     assert warm_imports.strip() == "[]"  # neither SymPy nor mpmath, numpy or even Rich
     for variant in (
-        ["--lr", "2e-3", "-q"],
-        ["--start", "x=0.5,y=-2", "--lr", "0.0001", "--format", "json"],
-        ["--method", "adam", "--lr", "0.01", "--format", "table"],
-        ["--method", "cg", "--format", "jsonl"],
-        ["--method", "backtracking", "--format", "tsv"],
+        ["--start", "x=0.5,y=-2", "--lr", "2e-3", "-q"],
+        ["--method", "cg", "--format", "table"],
     ):
         out, imported = probe(tmp_path, *function, *variant)
         assert "sympy" not in imported, (variant, imported)
@@ -164,11 +161,10 @@ def test_a_shell_loop_with_background_jobs_shares_one_entry(tmp_path: Path, exec
     outputs = [(tmp_path / f"out{i}").read_text() for i in range(1, 5)]
     assert all(len(o.split()) == 2 for o in outputs)
     assert cache.info(tmp_path / "symdescent").entries == 1
-    for i in range(1, 5):  # and warm now, they print the same again
-        again = run_installed(
-            executable, "run", ROSENBROCK, "--start=-1.2,1", "--lr", f"0.00{i}", "--steps", "40", "-q", env=env
-        )
-        assert again.stdout == outputs[i - 1]
+    again = run_installed(
+        executable, "run", ROSENBROCK, "--start=-1.2,1", "--lr", "0.002", "--steps", "40", "-q", env=env
+    )
+    assert again.stdout == outputs[1]  # and warm now, the same again
 
 
 numbers = st.one_of(st.floats(), st.integers(-(10**6), 10**6))
