@@ -1,6 +1,6 @@
 """Number backends: the same loop over floats, exact SymPy numbers or D-digit mpmath floats.
 
-The loop in :mod:`symdescent.iterate` is written over tuples and Python
+The loop in :mod:`symdescent.run` is written over tuples and Python
 operators, so it runs unchanged on any number type that has ``+ - * /``.
 An :class:`Arithmetic` supplies what differs between number types:
 
@@ -45,7 +45,7 @@ import sympy as sp
 from sympy import integer_nthroot
 from sympy.printing.pycode import MpmathPrinter, SymPyPrinter
 
-from symdescent.errors import InputError
+from symdescent.errors import NUMERIC_ERRORS, InputError
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
@@ -67,7 +67,7 @@ class Arithmetic:
 
     name = "float"
     digits: int | None = None
-    errors: tuple[type[Exception], ...] = (ValueError, OverflowError, ZeroDivisionError, TypeError)
+    errors: tuple[type[Exception], ...] = NUMERIC_ERRORS
 
     def number(self, value: sp.Expr) -> Any:
         return float(value)
@@ -124,7 +124,7 @@ class Exact(Arithmetic):
     """
 
     name = "exact"
-    errors = (ValueError, ZeroDivisionError, TypeError, ArithmeticError)
+    errors = (*NUMERIC_ERRORS, ArithmeticError)
 
     def __init__(self, step_seconds: float = EXACT_STEP_SECONDS) -> None:
         self.step_seconds = step_seconds
@@ -205,12 +205,15 @@ class WorkingPrecision(Arithmetic):
 
     def __init__(self, digits: int) -> None:
         if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= MAX_WORKING_PRECISION:
-            raise InputError(f"the working precision must be a whole number from 1 to {MAX_WORKING_PRECISION:,}")
+            raise InputError(
+                f"working_precision must be a whole number from 1 to {MAX_WORKING_PRECISION:,}",
+                parameter="working_precision",
+            )
         import mpmath
 
         self.digits = digits
         self._mpmath = mpmath
-        self.errors = (ValueError, OverflowError, ZeroDivisionError, TypeError, ArithmeticError)
+        self.errors = (*NUMERIC_ERRORS, ArithmeticError)
 
     def scope(self) -> Any:
         return self._mpmath.workdps(self.digits)
@@ -286,7 +289,7 @@ class _ExactPrinter(SymPyPrinter):
 def make_arithmetic(*, exact: bool = False, working_precision: int | None = None) -> Arithmetic:
     """The arithmetic for ``--exact`` / ``--working-precision D`` (floats when neither)."""
     if exact and working_precision is not None:
-        raise InputError("--exact and --working-precision exclude each other: choose one")
+        raise InputError("exact and working_precision exclude each other: choose one", parameter="exact")
     if exact:
         return Exact()
     if working_precision is not None:

@@ -88,19 +88,36 @@ def fail(message: str, hint: str | None = None, code: ExitCode = ExitCode.BAD_IN
     sys.exit(code)
 
 
+#: The library's keyword arguments by the names of this CLI's options, for error messages.
+OPTION_NAMES = {
+    "lr": "--lr",
+    "tol": "--tol",
+    "max_steps": "--steps",
+    "exact": "--exact",
+    "working_precision": "--working-precision",
+    "variables": "--vars",
+    "methods": "--methods",
+    "momentum": "--momentum",
+    "beta1": "--beta1",
+    "beta2": "--beta2",
+    "decay": "--decay",
+    "eps": "--eps",
+}
+
+
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn domain errors into one-line messages and exit codes; bugs into exit 1."""
     import functools
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from symdescent.errors import SymdescentError
+        from symdescent.errors import SymdescentError, worded
 
         try:
             return command(*args, **kwargs)
         except SymdescentError as error:
             _traceback_if_debugging()
-            fail(error.message, error.hint)
+            fail(*worded(error, OPTION_NAMES))
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(ExitCode.INTERRUPTED)
@@ -200,7 +217,8 @@ def read_function(expr: str, streams: Streams) -> str:
 
 def build_problem(expr: str, variables: str | None, params: str | None, streams: Streams) -> Problem:
     from symdescent.errors import InputError
-    from symdescent.problem import make_problem, split_top_level
+    from symdescent.problem import make_problem
+    from symdescent.values import split_top_level
 
     names = [v.strip() for v in variables.split(",")] if variables is not None else None
     fixed: dict[str, str] = {}
@@ -236,9 +254,9 @@ def number_option(text: str, what: str, *, positive: bool) -> float:
 
     value = float(parse_constant(text, what))
     if positive and value <= 0:
-        raise InputError(f"{what} must be positive, got {text}")
+        raise InputError(f"{what} must be positive, got {text}", parameter=what)
     if value < 0:
-        raise InputError(f"{what} must not be negative, got {text}")
+        raise InputError(f"{what} must not be negative, got {text}", parameter=what)
     return value
 
 
@@ -528,8 +546,8 @@ def run(
     every value has D significant digits; csv, json and the table print
     them with D digits (json as strings).
     """
-    from symdescent.iterate import iterate
     from symdescent.render.numbers import notation_for
+    from symdescent.run import iterate
 
     streams = Streams.current()
     problem = build_problem(expr, variables, params, streams)

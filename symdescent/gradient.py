@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from symdescent.derivation import RuleStep, derive
-from symdescent.iterate import evaluate
-from symdescent.problem import Problem, point_values
+from symdescent.problem import Problem
+from symdescent.run import evaluate
+from symdescent.values import float_point
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def evaluate_gradient(problem: Problem, at: str | None, *, steps: bool = False) 
     derivations = tuple(derive(problem.expr, v) for v in problem.variables[:MAX_DERIVED_PARTIALS]) if steps else ()
     if at is None:
         return GradientReport(problem, derivations=derivations)
-    point = point_values(problem, at, what="the --at point")
+    point = float_point(problem.names, at, what="the point")
     step = evaluate(problem, point, hint="choose another --at point")
     return GradientReport(
         problem, point, tuple(float(g) for g in step.grad), step.grad_norm, float(step.f), derivations

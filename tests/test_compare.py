@@ -252,7 +252,7 @@ def test_ctrl_c_keeps_the_runs_so_far_and_exits_130(monkeypatch, fmt: str) -> No
     from symdescent import problem as problem_module
 
     # the generic loop evaluates through Problem.value_and_grad; the fused gd loop would not
-    monkeypatch.setattr(importlib.import_module("symdescent.iterate"), "fast_steps", lambda run, first: None)
+    monkeypatch.setattr(importlib.import_module("symdescent.run"), "fast_steps", lambda run, first: None)
     original = problem_module.Problem.value_and_grad.fget
     calls = {"n": 0}
 

@@ -11,9 +11,9 @@ from conftest import BOOTH, ROSENBROCK
 
 from symdescent import Status, minimize
 from symdescent.errors import InputError
+from symdescent.hessian import cholesky, cholesky_solve
 from symdescent.optimizers import OPTIMIZERS, UPDATE_RULES, make_optimizer
 from symdescent.optimizers.linesearch import ray_derivative, smallest_positive_root, strong_wolfe
-from symdescent.optimizers.second_order import cholesky, cholesky_solve
 
 #: A convex quadratic: ∇f = (4x + y − 4, x + 6y + 1) = 0 at (25/23, −8/23); Hessian [[4, 1], [1, 6]].
 QUADRATIC = "2*x**2 + x*y + 3*y**2 - 4*x + y"
@@ -260,9 +260,9 @@ def test_params_record_every_hyperparameter() -> None:
     [
         ("adam", {"momentum": 0.9}, "adam does not use momentum"),
         ("newton", {"lr": 0.1}, "newton does not use lr"),
-        ("momentum", {"momentum": 1.0}, r"--momentum must lie in \[0, 1\)"),
-        ("adam", {"beta2": -0.1}, "--beta2"),
-        ("adam", {"eps": 0}, "--eps must be a positive"),
+        ("momentum", {"momentum": 1.0}, r"^momentum must lie in \[0, 1\)"),
+        ("adam", {"beta2": -0.1}, "^beta2 must lie"),
+        ("adam", {"eps": 0}, "^eps must be a positive"),
         ("sgd", {}, "unknown method"),
     ],
 )

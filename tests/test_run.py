@@ -134,9 +134,9 @@ def test_bad_start_points(function: str, start: tuple, message: str) -> None:
         ({"lr": 0}, "positive"),
         ({"lr": math.inf}, "positive"),
         ({"lr": -1}, "positive"),
-        ({"tol": -1}, "tolerance"),
-        ({"tol": math.nan}, "tolerance"),
-        ({"max_steps": -1}, "step limit"),
+        ({"tol": -1}, "^tol must be 0 or a positive"),
+        ({"tol": math.nan}, "^tol must be"),
+        ({"max_steps": -1}, "^max_steps must be"),
         ({"method": "sgd"}, "unknown method"),
     ],
 )
