@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from symdescent.result import Status, Step
 
 
+from symdescent.methods import METHODS as _METHOD_SPECS
+
+
 class ExitCode(enum.IntEnum):
     """The documented exit codes (README, SPEC)."""
 
@@ -44,16 +47,9 @@ class ExitCode(enum.IntEnum):
 
 
 def exit_code_for(status: Status) -> ExitCode:
-    from symdescent.result import Status
+    from symdescent.result import STATUSES
 
-    return {
-        Status.CONVERGED: ExitCode.OK,
-        Status.COMPLETED: ExitCode.OK,
-        Status.MAX_STEPS: ExitCode.MAX_STEPS,
-        Status.DIVERGED: ExitCode.DIVERGED,
-        Status.INTERRUPTED: ExitCode.INTERRUPTED,
-        Status.TOO_SLOW: ExitCode.TOO_SLOW,
-    }[status]
+    return ExitCode(STATUSES[status].exit_code)
 
 
 class Streams(NamedTuple):
@@ -260,18 +256,7 @@ def number_option(text: str, what: str, *, positive: bool) -> float:
     return value
 
 
-METHODS = (
-    "gd",
-    "momentum",
-    "nesterov",
-    "adam",
-    "rmsprop",
-    "adagrad",
-    "newton",
-    "backtracking",
-    "exact-line",
-    "cg",
-)
+METHODS = tuple(_METHOD_SPECS)
 
 #: The methods' own options: CLI name -> (keyword, help).
 METHOD_OPTIONS = {

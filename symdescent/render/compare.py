@@ -16,10 +16,11 @@ from typing import Any, Protocol, TextIO
 from rich.console import Console
 
 from symdescent.compare import Comparison
+from symdescent.methods import METHODS, MethodSpec
 from symdescent.problem import Problem
 from symdescent.render.json import dumps, result_dict
 from symdescent.render.numbers import human, json_number, machine
-from symdescent.result import Result
+from symdescent.result import STATUSES, Result
 
 
 class CompareRenderer(Protocol):
@@ -117,26 +118,8 @@ class DelimitedCompareRenderer:
         self._out.flush()
 
 
-_STATUS_STYLE = {
-    "converged": ("✔", "green"),
-    "completed": ("✔", "green"),
-    "max_steps": ("⚠", "yellow"),
-    "diverged": ("✘", "red"),
-    "interrupted": ("■", "yellow"),
-}
-
-#: How each method chooses its step, when it has no learning rate to show.
-#: Why a method with a constant step may stop short of the tolerance (said below the table when it does).
-_WHY = {
-    "rmsprop": "with a constant α RMSprop's steps stay about α long near the minimum, so it circles the minimum "
-    "instead of settling; more steps do not help, a smaller α circles closer",
-}
-
-_STEP_RULE = {
-    "newton": "Newton, Armijo",
-    "exact-line": "exact",
-    "cg": "strong Wolfe",
-}
+def _spec(method: str) -> MethodSpec:
+    return METHODS.get(method) or MethodSpec(method, method, "", "")
 
 
 class TableCompareRenderer:
@@ -183,9 +166,9 @@ class TableCompareRenderer:
         table.add_column("time", justify="right")
 
         for result, seconds in zip(runs, comparison.seconds, strict=True):
-            mark, style = _STATUS_STYLE[str(result.status)]
+            mark, style = STATUSES[result.status].mark, STATUSES[result.status].colour
             lr = result.params.get("lr")
-            step_size = f"{lr:g}" if isinstance(lr, float | int) else _STEP_RULE.get(result.method, "")
+            step_size = f"{lr:g}" if isinstance(lr, float | int) else _spec(result.method).step_rule
             if result.method == "backtracking":
                 step_size = f"Armijo from {lr:g}"
             point = "(" + ", ".join(human(v, digits) for v in result.x) + ")"
@@ -207,11 +190,12 @@ class TableCompareRenderer:
         notes = Text()
         for result in runs:
             if not result.success:
-                mark, style = _STATUS_STYLE[str(result.status)]
+                mark, style = STATUSES[result.status].mark, STATUSES[result.status].colour
                 notes.append(f"{mark} {result.method}", style=style)
-                if result.method in _WHY:
+                why = _spec(result.method).why
+                if why:
                     # the generic advice (more steps, a larger α) is wrong here: say why instead
-                    notes.append(f": {result.message.split(';')[0]}\n  {_WHY[result.method]}\n")
+                    notes.append(f": {result.message.split(';')[0]}\n  {why}\n")
                 else:
                     notes.append(f": {result.message}\n")
         if comparison.interrupted:

@@ -11,11 +11,12 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from symdescent.methods import METHODS
 from symdescent.problem import Problem
 from symdescent.render.mathtext import inline, signature
 from symdescent.render.numbers import FLOATS, Notation, human
 from symdescent.render.sparkline import sparkline
-from symdescent.result import Result, Status, Step
+from symdescent.result import STATUSES, Result, Step
 
 #: Rows kept from each end of a long run when the middle is hidden.
 HEAD_ROWS = 10
@@ -25,15 +26,6 @@ MAX_VARIABLE_COLUMNS = 6
 #: The summary's sparkline: at most this many characters, for runs of at least this many steps.
 SPARKLINE_WIDTH = 60
 SPARKLINE_MIN_STEPS = 3
-
-_STATUS_STYLE = {
-    Status.CONVERGED: ("✔", "bold green"),
-    Status.COMPLETED: ("✔", "bold green"),
-    Status.MAX_STEPS: ("⚠", "bold yellow"),
-    Status.DIVERGED: ("✘", "bold red"),
-    Status.INTERRUPTED: ("■", "bold yellow"),
-    Status.TOO_SLOW: ("■", "bold yellow"),
-}
 
 
 class TableRenderer:
@@ -58,7 +50,7 @@ class TableRenderer:
     def _heading(self, result: Result) -> Text:
         """The function and gradient above the table, left-aligned so that they wrap only at the screen's edge."""
         problem = self._problem
-        method = _METHOD_TITLES.get(result.method, result.method)
+        method = METHODS[result.method].title if result.method in METHODS else result.method
         on = "on"
         if result.maximize:
             method, on = ("Gradient ascent", "on") if result.method == "gd" else (method, "maximising")
@@ -117,7 +109,8 @@ class TableRenderer:
         return table
 
     def _summary(self, result: Result) -> Text:
-        mark, style = _STATUS_STYLE[result.status]
+        spec = STATUSES[result.status]
+        mark, style = spec.mark, f"bold {spec.colour}"
         text = Text()
         text.append(f"{mark} {result.status}", style=style)
         text.append(f" — {result.message}\n")
@@ -149,19 +142,6 @@ class TableRenderer:
         text.append(f"  log scale, steps {steps[0].step}–{steps[-1].step}", style="dim")
         return text
 
-
-_METHOD_TITLES = {
-    "gd": "Gradient descent",
-    "momentum": "Gradient descent with momentum",
-    "nesterov": "Nesterov momentum",
-    "adam": "Adam",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-    "newton": "Newton's method",
-    "backtracking": "Steepest descent with Armijo backtracking",
-    "exact-line": "Steepest descent with exact line search",
-    "cg": "Conjugate gradient (Polak–Ribière+)",
-}
 
 #: How hyperparameters and step information are written for people.
 _SYMBOLS = {
