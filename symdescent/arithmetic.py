@@ -288,6 +288,8 @@ class _ExactPrinter(SymPyPrinter):
 
 def make_arithmetic(*, exact: bool = False, working_precision: int | None = None) -> Arithmetic:
     """The arithmetic for ``--exact`` / ``--working-precision D`` (floats when neither)."""
+    if not isinstance(exact, bool):
+        raise InputError(f"exact must be True or False, not {exact!r}", parameter="exact")
     if exact and working_precision is not None:
         raise InputError("exact and working_precision exclude each other: choose one", parameter="exact")
     if exact:

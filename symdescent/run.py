@@ -63,6 +63,9 @@ class Run(Iterator[Step]):
             raise InputError(f"max_steps must be a whole number, 0 or more, got {max_steps!r}", parameter="max_steps")
         if not _finite_nonnegative(tol):
             raise InputError(f"tol must be 0 or a positive finite number, got {tol!r}", parameter="tol")
+        if not isinstance(maximize, bool):
+            raise InputError(f"maximize must be True or False, not {maximize!r}", parameter="maximize")
+        tol = float(tol)
         if not isinstance(optimizer, Optimizer):
             raise InputError(f"method must be a method's name or an Optimizer, not {type(optimizer).__name__}")
         self.arithmetic = arithmetic
