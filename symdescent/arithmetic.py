@@ -46,6 +46,7 @@ from sympy import integer_nthroot
 from sympy.printing.pycode import MpmathPrinter, SymPyPrinter
 
 from symdescent.errors import NUMERIC_ERRORS, InputError
+from symdescent.special import standard
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
@@ -138,7 +139,7 @@ class Exact(Arithmetic):
     def compile(self, problem: Problem) -> Callable[..., list[Any]]:
         return sp.lambdify(
             list(problem.variables),
-            [problem.expr, *problem.gradient],
+            [standard(problem.expr), *map(standard, problem.gradient)],
             modules=[{"Rational": sp.Rational, "sympy": sp}, "sympy"],
             printer=_ExactPrinter,
             cse=True,
@@ -229,7 +230,7 @@ class WorkingPrecision(Arithmetic):
     def compile(self, problem: Problem) -> Callable[..., list[Any]]:
         compiled = sp.lambdify(
             list(problem.variables),
-            [problem.expr, *problem.gradient],
+            [standard(problem.expr), *map(standard, problem.gradient)],
             modules=[{"mpmath": self._mpmath}, "mpmath"],  # the printer writes mpmath.log(…)
             printer=MpmathPrinter,
             cse=True,

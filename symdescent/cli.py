@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from symdescent.result import Status, Step
 
 
+from symdescent.functions import FUNCTIONS as _FUNCTION_SPECS
 from symdescent.methods import METHODS as _METHOD_SPECS
 
 
@@ -179,10 +180,10 @@ FUNCTION_HELP = """
 EXPR is the function, or - to read it from standard input
 (an EXPR that starts with '-' works: symdescent run "-x^2" ...):
   operators + - * / ** ^, brackets, numbers like 2, 0.5, 1e-3;
-  functions sin cos tan cot sec csc asin acos atan atan2 sinh cosh tanh
-  asinh acosh atanh exp log ln sqrt abs; constants pi and E.
+  functions {functions};
+  constants pi and E.
   Every other name is a variable (ordered x2 before x10 unless --vars).
-"""
+""".format(functions=textwrap.fill(" ".join(_FUNCTION_SPECS), 66, subsequent_indent="  "))
 
 
 def function_options(command: Callable[..., Any]) -> Callable[..., Any]:

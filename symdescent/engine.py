@@ -228,8 +228,10 @@ def to_symengine(expr: sp.Expr) -> Any:
     import symengine as se
     import sympy as sp
 
-    names = "sin cos tan cot sec csc asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp log sqrt Abs"
-    functions = {name: getattr(se, name) for name in names.split()}
+    from symdescent.functions import FUNCTIONS
+    from symdescent.special import Special
+
+    functions = {type_name(spec.sympy): getattr(se, spec.symengine) for spec in FUNCTIONS.values() if spec.symengine}
     memo: dict[Any, Any] = {}
 
     def convert(node: sp.Expr) -> Any:
@@ -254,6 +256,8 @@ def to_symengine(expr: sp.Expr) -> Any:
             value = se.pi
         elif node is sp.E:
             value = se.E
+        elif isinstance(node, Special):
+            value = convert(node.standard())
         elif type(node).__name__ in functions:
             value = functions[type(node).__name__](*map(convert, node.args))
         else:
@@ -328,6 +332,11 @@ def vector_steps(run: Run, first: Step, engine: SymengineEngine, c: float, tol: 
         x, g = new_x, grad
         step = Step(step.step + 1, tuple(new_x.tolist()), f, tuple(values[1:]), norm)
     return step, False
+
+
+def type_name(function: Any) -> str:
+    """The class name SymPy gives a call of ``function`` (``sqrt(x)`` is a ``Pow``, handled before)."""
+    return getattr(function, "__name__", "")
 
 
 def _refuse(node: object) -> Any:
