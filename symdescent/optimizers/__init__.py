@@ -114,5 +114,7 @@ def make_optimizer(method: str, **hyperparameters: Any) -> Optimizer:
     unused = [name for name in hyperparameters if name not in accepted]
     if unused:
         uses = ", ".join(accepted) if accepted else "no hyperparameters"
-        raise InputError(f"{method} does not use {', '.join(map(str, unused))}", hint=f"{method} uses {uses}")
+        raise InputError(
+            f"{method} does not use {', '.join(map(str, unused))}", hint=f"{method} uses {uses}", parameter=str(unused[0])
+        )
     return OPTIMIZERS[spec.name](**hyperparameters)
