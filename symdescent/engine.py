@@ -39,7 +39,7 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from symdescent.errors import NUMERIC_ERRORS
 from symdescent.result import Step
@@ -48,8 +48,41 @@ if TYPE_CHECKING:
     import sympy as sp
 
     from symdescent.compile import Lowered
-    from symdescent.problem import Problem
-    from symdescent.run import Run
+    from symdescent.optimizers.base import Optimizer
+
+
+# What an engine needs of a problem and a fast loop of a run, said here so that this module,
+# which the problem itself uses, depends on neither (no import cycle, not even for types).
+class Problem(Protocol):
+    """A :class:`symdescent.problem.Problem` as far as an engine uses it."""
+
+    expr: sp.Expr
+    variables: tuple[sp.Symbol, ...]
+    __dict__: dict[str, Any]
+
+    @property
+    def names(self) -> tuple[str, ...]: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def gradient(self) -> tuple[sp.Expr, ...]: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+
+class Run(Protocol):
+    """A :class:`symdescent.run.Run` as far as a fast loop uses it."""
+
+    problem: Problem
+    optimizer: Optimizer
+    tol: float
+    max_steps: int
+    maximize: bool
+    last: Step
+
 
 #: From this many variables on, symengine (when installed) differentiates and compiles.
 SYMENGINE_MIN_VARIABLES = 32

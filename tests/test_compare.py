@@ -224,7 +224,7 @@ def test_run_table_shows_what_the_line_search_chose() -> None:
 def test_run_refuses_options_the_method_does_not_use() -> None:
     out = cli("run", ELLIPSE, "--start", "1,1", "--method", "adam", "--momentum", "0.5")
     assert out.exit_code == 2
-    assert "Error: adam does not use momentum" in out.stderr
+    assert "Error: adam does not use --momentum" in out.stderr
     out = cli("run", ELLIPSE, "--start", "1,1", "--method", "newton", "--lr", "0.5")
     assert out.exit_code == 2
 

@@ -115,6 +115,8 @@ def make_optimizer(method: str, **hyperparameters: Any) -> Optimizer:
     if unused:
         uses = ", ".join(accepted) if accepted else "no hyperparameters"
         raise InputError(
-            f"{method} does not use {', '.join(map(str, unused))}", hint=f"{method} uses {uses}", parameter=str(unused[0])
+            f"{method} does not use {', '.join(map(str, unused))}",
+            hint=f"{method} uses {uses}",
+            parameter=str(unused[0]),
         )
     return OPTIMIZERS[spec.name](**hyperparameters)

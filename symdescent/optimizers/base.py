@@ -97,18 +97,6 @@ def chain(*transforms: Transform) -> Transform:
     return Transform(init, update)
 
 
-def stateless(fn: Callable[[Vector], Vector]) -> Transform:
-    """A piece with no memory: ``updates -> fn(updates)``."""
-
-    def init(x: Vector) -> EmptyState:
-        return EmptyState()
-
-    def update(updates: Vector, state: EmptyState, x: Vector, **extra: Any) -> tuple[Vector, EmptyState]:
-        return fn(updates), state
-
-    return Transform(init, update)
-
-
 class Scale:
     """The update ``u -> factor · u`` (no state), with its factor in view.
 
@@ -155,10 +143,6 @@ def axpy(alpha: float, x: Vector, y: Vector) -> Vector:
 
 def times(alpha: float, x: Vector) -> Vector:
     return tuple(alpha * xi for xi in x)
-
-
-def norm(x: Vector) -> float:
-    return math.hypot(*x)
 
 
 # -- hyperparameter checks -----------------------------------------------------------
