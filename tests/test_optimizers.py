@@ -321,3 +321,18 @@ def test_newton_refuses_more_variables_than_it_can_factor_in_time() -> None:
     function = "+".join(f"x{i}**2" for i in range(1, n + 1))
     with pytest.raises(InputError, match="at most 100 variables"):
         minimize(function, (1,) * n, method="newton")
+
+
+def test_the_method_registry_is_the_one_source() -> None:
+    """Every MethodSpec's defaults are its recipe's: a method is one entry, read by everything else."""
+    import inspect
+
+    from symdescent.methods import EXACT_METHODS, METHODS
+
+    for name, spec in METHODS.items():
+        signature = inspect.signature(spec.builder())
+        assert {k: p.default for k, p in signature.parameters.items()} == dict(spec.defaults), name
+        assert make_optimizer(name).name == name
+        assert spec.title and spec.rule
+        assert spec.has_lr == ("lr" in signature.parameters)
+    assert EXACT_METHODS == ("gd", "momentum", "nesterov")
