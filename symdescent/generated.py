@@ -35,9 +35,24 @@ class Lowered:
         return f"def {name}({', '.join(self.args)}):\n" + "".join(f"    {line}\n" for line in body)
 
 
+def _sigmoid(u: float) -> float:
+    if u >= 0:
+        return 1.0 / (1.0 + math.exp(-u))
+    e = math.exp(u)  # no overflow for very negative u
+    return e / (1.0 + e)
+
+
+def _softplus(u: float) -> float:
+    return max(u, 0.0) + math.log1p(math.exp(-abs(u)))
+
+
+#: Names the generated float code may call besides ``math`` (see :mod:`symdescent.special`).
+FLOAT_HELPERS: dict[str, Callable[[float], float]] = {"_sigmoid": _sigmoid, "_softplus": _softplus}
+
+
 def define(source: str, name: str, namespace: dict[str, object] | None = None) -> Callable[..., object]:
     """Execute generated ``source`` (our printer's output, never user text) and return ``name``."""
-    scope: dict[str, object] = {"math": math, "cmath": cmath, **(namespace or {})}
+    scope: dict[str, object] = {"math": math, "cmath": cmath, **FLOAT_HELPERS, **(namespace or {})}
     exec(compile(source, f"<symdescent {name}>", "exec"), scope)
     return scope[name]  # type: ignore[return-value]
 

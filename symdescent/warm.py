@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from symdescent import __version__, cache
 from symdescent.engine import PythonEngine
-from symdescent.generated import Lowered, ValueAndGrad, function_from, rows_from
+from symdescent.generated import FLOAT_HELPERS, Lowered, ValueAndGrad, function_from, rows_from
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
@@ -183,7 +183,7 @@ def _well_formed(entry: dict[str, Any]) -> bool:
 # -- what generated code may contain ---------------------------------------------------------
 
 _NAME = re.compile(r"_[xcp][0-9]+|math|cmath")
-_CALLABLE = frozenset({"abs", "min", "max", "float", "complex"})
+_CALLABLE = frozenset({"abs", "min", "max", "float", "complex", *FLOAT_HELPERS})
 _NODES = (
     ast.Expression, ast.Module, ast.Assign, ast.Load, ast.Store, ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp,
     ast.operator, ast.unaryop, ast.IfExp, ast.Compare, ast.cmpop, ast.BoolOp, ast.boolop, ast.Call, ast.Attribute,
@@ -196,7 +196,8 @@ def _arithmetic_only(source: str, statement: bool = False) -> bool:
     A defence in depth for entries that verified (an entry this user's own
     processes wrote): even such a file cannot make a warm run call anything
     but ``math``/``cmath`` functions, ``abs``, ``min``, ``max``, ``float`` and
-    ``complex``, or reach any name but the arguments and temporaries.
+    ``complex`` and the float helpers of :mod:`symdescent.special`, or reach any name but
+    the arguments and temporaries.
     """
     try:
         tree = ast.parse(source, mode="exec" if statement else "eval")
