@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from symdescent import cache, warm
-from symdescent.iterate import iterate
+from symdescent.run import iterate
 from symdescent.parsing import parse_constant
 from symdescent.problem import make_problem
 
