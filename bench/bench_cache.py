@@ -45,7 +45,7 @@ CLICK_RICH = [PYTHON, "-c", "import click, rich"]
 SYMPY = [PYTHON, "-c", "import sympy"]
 ROSENBROCK = "(1-x)**2+100*(y-x**2)**2"
 LR = 0.0002
-N1, N2 = 1_000, 201_000
+N1, N2 = 1_000, 601_000
 
 HAND_LOOP = f"""
 import csv, math, sys
@@ -184,7 +184,7 @@ def main() -> None:
                 for kind, command in commands.items()
                 for n in (N1, N2)
             },
-            max(3, repeats // 3),
+            max(5, repeats // 2),
         )
 
         def marginal(kind: str) -> Times:
