@@ -270,3 +270,39 @@ def test_optimiser_state_is_arrays_of_x_length_and_dtype():
     assert state_bytes("adam", 10**9) == 16 * 10**9 and state_bytes("gd", 10**9) == 0
     with pytest.raises(ValueError, match="cg"):
         make_step("cg", 10)
+
+
+# -- backends ------------------------------------------------------------------------------------------
+
+
+def test_the_numba_kernel_gives_the_numpy_kernel_results(monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(chunks_module, "MIN_PER_THREAD", 1)
+    jit = compile_banded(BAND, 0.25, chunk=5, threads=2, backend="numba")  # compiled once, on first use
+    for n in (1, 3, 4, 5, 6, 11, 23):
+        x = start(n, seed=n)
+        want_f, want_g = band_ref(x)
+        g = np.empty(n)
+        assert jit.value_and_grad(x, g) == pytest.approx(want_f + 0.25, rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(g, want_g, rtol=1e-12, atol=1e-12)
+        assert jit.value(x) == pytest.approx(want_f + 0.25, rel=1e-12, abs=1e-12)
+        y = x.copy()
+        jit.gd_step(y, 0.01)
+        np.testing.assert_allclose(y, x - 0.01 * want_g, rtol=1e-13, atol=1e-15)
+    assert jit.last_backend == "numba"
+
+
+def test_backend_choice_by_length_and_environment(monkeypatch):
+    from symdescent.kernels.jit import JIT_MIN_ENTRIES, choose_backend, have_numba
+
+    monkeypatch.delenv("SYMDESCENT_KERNEL", raising=False)
+    assert choose_backend("auto", 1000) == "numpy"
+    assert choose_backend("auto", JIT_MIN_ENTRIES) == ("numba" if have_numba() else "numpy")
+    monkeypatch.setenv("SYMDESCENT_KERNEL", "numpy")
+    assert choose_backend("auto", JIT_MIN_ENTRIES) == "numpy"
+    assert choose_backend("numpy", 10) == "numpy"
+    monkeypatch.setenv("SYMDESCENT_KERNEL", "fortran")
+    with pytest.raises(ValueError, match="SYMDESCENT_KERNEL"):
+        choose_backend("auto", 10)
+    with pytest.raises(ValueError, match="backend"):
+        compile_banded(SQUARE, backend="fortran")

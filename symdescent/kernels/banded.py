@@ -19,6 +19,7 @@ import sympy as sp
 
 from symdescent.kernels.chunks import CHUNK, Kernel, Progress, Sweeper
 from symdescent.kernels.codegen import generate
+from symdescent.kernels.jit import BACKENDS, choose_backend, compile_numba
 from symdescent.kernels.steps import GD, ArrayStep
 from symdescent.kernels.terms import BandTerm, differentiate, halo
 
@@ -38,7 +39,10 @@ class BandedFunction:
         threads: int | None = None,
         params: Mapping[sp.Symbol, float] | None = None,
         chunk: int = CHUNK,
+        backend: str = "auto",
     ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if str(dtype) not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         if chunk < 1:
@@ -49,9 +53,19 @@ class BandedFunction:
         self.halo = halo(self.terms)
         kernels = generate(self.terms)
         self.source = kernels.source
-        self.sweeper = Sweeper(
-            Kernel(kernels.grad, kernels.value, kernels.buffers, self.halo), self.dtype, threads, chunk
-        )
+        self.backend = backend
+        self._kernels = {"numpy": Kernel(kernels.grad, kernels.value, kernels.buffers, self.halo)}
+        self.sweeper = Sweeper(self._kernels["numpy"], self.dtype, threads, chunk, select=self.kernel_for)
+        self.last_backend = ""
+
+    def kernel_for(self, n: int) -> Kernel:
+        """The numpy kernel, or the numba one (compiled on first use) where :func:`choose_backend` says so."""
+        name = choose_backend(self.backend, n)
+        if name not in self._kernels:
+            grad, value = compile_numba(self.terms)
+            self._kernels[name] = Kernel(grad, value, self._kernels["numpy"].buffers, self.halo)
+        self.last_backend = name
+        return self._kernels[name]
 
     @property
     def threads(self) -> int:
@@ -112,10 +126,13 @@ def compile_banded(
     threads: int | None = None,
     params: Mapping[sp.Symbol, float] | None = None,
     chunk: int = CHUNK,
+    backend: str = "auto",
 ) -> BandedFunction:
     """Differentiate the terms and generate the chunk kernels once; see :class:`BandedFunction`.
 
     ``threads`` limits the threads (default: ``$SYMDESCENT_THREADS``, else every core this process
-    may use); ``params`` gives values to parameter symbols in the bodies; ``chunk`` is for tests.
+    may use); ``params`` gives values to parameter symbols in the bodies; ``chunk`` is for tests;
+    ``backend`` is ``numpy``, ``numba`` (optional extra) or ``auto`` (numba for long vectors when installed,
+    ``$SYMDESCENT_KERNEL`` overrides).
     """
-    return BandedFunction(terms, constant, dtype=dtype, threads=threads, params=params, chunk=chunk)
+    return BandedFunction(terms, constant, dtype=dtype, threads=threads, params=params, chunk=chunk, backend=backend)

@@ -42,7 +42,7 @@ def run_banded(
 ) -> Iterator[tuple[int, float, float]]:
     """Yield (step, f, ‖∇f‖) while updating ``x0`` in place; ``hyperparameters`` as for ``--method``.
 
-    ``progress(step, fraction)`` is not used: ``progress`` gets the fraction of the current step.
+    ``progress(fraction)`` is called between chunks with how far through the current step it is.
     """
     if steps < 0 or not (math.isfinite(tol) and tol >= 0):
         raise ValueError("steps must be >= 0 and tol a finite number >= 0")
