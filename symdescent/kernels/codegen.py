@@ -100,7 +100,10 @@ class Emitter:
         return Operand(f"t{buffer}", "temp", buffer)
 
     def const(self, value: Any) -> Operand:
-        number = complex(value)
+        try:
+            number = complex(value)
+        except TypeError:  # zoo, nan and the like
+            raise Unsupported(f"the constant {value} is not a finite number") from None
         if number.imag != 0:
             raise Unsupported(f"complex constant {value}")
         self.constants.append(float(number.real))
