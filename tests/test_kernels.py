@@ -165,11 +165,12 @@ def test_float32_halves_memory_and_agrees_to_single_precision():
 
 
 def test_progress_reports_fractions_of_the_step_between_chunks():
-    seen = []
+    seen, polled = [], []
     f = compile_banded(SQUARE, chunk=10)
-    f.gd_step(np.zeros(95), 0.1, progress=seen.append)
+    f.gd_step(np.zeros(95), 0.1, progress=lambda fraction: (seen.append(fraction), polled.append(f.fraction_done)))
     assert seen[-1] == 1.0 and len(seen) >= 10
     assert seen == sorted(seen) and 0 < seen[0] < 1
+    assert polled[:-1] == seen[:-1] and f.fraction_done is None  # a display may poll instead
 
 
 def test_run_banded_on_the_seed_function_follows_the_closed_form():

@@ -68,6 +68,11 @@ class BandedFunction:
         return self._kernels[name]
 
     @property
+    def fraction_done(self) -> float | None:
+        """How far the evaluation or step in progress has got (0..1); None when none is running."""
+        return self.sweeper.fraction_done
+
+    @property
     def threads(self) -> int:
         """The most threads a sweep uses (one per :data:`~symdescent.kernels.chunks.MIN_PER_THREAD` entries)."""
         return self.sweeper.threads

@@ -13,6 +13,9 @@ carry, the untouched entries of x and, at the end of its block, a copy of
 the next block's first ``halo`` entries taken before any thread started.
 With halo 0 (elementwise functions) the window is x itself.
 
+Progress: between chunks the calling thread sets :attr:`Sweeper.fraction_done` (for a display that
+polls, such as the live line in ``render/progress.py``) and calls the ``progress`` callback if one is given.
+
 Threads: numpy releases the GIL inside ufuncs, so a plain thread pool over
 blocks uses every core. :func:`max_threads` reads ``SYMDESCENT_THREADS``;
 a sweep uses one thread per :data:`MIN_PER_THREAD` entries, at most that.
@@ -109,6 +112,8 @@ class Sweeper:
         self.threads = max_threads(threads)
         self.chunk = chunk
         self._workspaces: list[Workspace] = []
+        #: how far the sweep in progress has got (0..1), None between sweeps: for a display that polls
+        self.fraction_done: float | None = None
         self._pool: ThreadPoolExecutor | None = None
 
     def threads_for(self, n: int) -> int:
@@ -148,13 +153,14 @@ class Sweeper:
         done = [0] * len(blocks)
 
         def report() -> None:
+            self.fraction_done = min(1.0, sum(done) / total)
             if progress is not None:
-                progress(min(1.0, sum(done) / total))
+                progress(self.fraction_done)
 
         def run(index: int) -> tuple[float, float]:
             a, b = blocks[index]
             edges = saved[index] if saved is not None else None
-            tick = report if index == 0 else None
+            tick = report if index == 0 else None  # only the calling thread reports
             with np.errstate(all="ignore"):  # overflow is reported as inf/nan in f, as the scalar loop does
                 return self._block(
                     kernel, x, a, b, edges, self.workspace(index), want_grad, grad_out, update, done, index, tick
@@ -167,6 +173,7 @@ class Sweeper:
                 self._pool = ThreadPoolExecutor(max_workers=self.threads - 1, thread_name_prefix="symdescent")
             futures = [self._pool.submit(run, k) for k in range(1, len(blocks))]
             results = [run(0)] + [fut.result() for fut in futures]
+        self.fraction_done = None
         if progress is not None:
             progress(1.0)
         return sum(r[0] for r in results), sum(r[1] for r in results)
