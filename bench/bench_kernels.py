@@ -283,7 +283,7 @@ def main() -> None:
         return
     quick = "--quick" in sys.argv
     print(f"numpy {np.__version__}, {os.cpu_count()} cores, SYMDESCENT_THREADS={os.environ.get('SYMDESCENT_THREADS')}")
-    per_step(10**6 if quick else 10**7, 3 if quick else 7)
+    per_step(10**6 if quick else 10**7, 3 if quick else 15)
     memory()
     setup()
     if "--big" in sys.argv:

@@ -61,6 +61,22 @@ def max_threads(requested: int | None = None) -> int:
     return requested
 
 
+#: np.dot on at most this many entries at a time: OpenBLAS runs a longer dot product on threads of its
+#: own (above 10000 entries), which fight ours; below it, dot is the fastest sum of squares numpy has.
+DOT_PIECE = 8192
+
+
+def sum_of_squares(g: np.ndarray, temp: np.ndarray) -> float:
+    """Σ g², accumulated in float64 (float32 entries are squared and summed in float64)."""
+    if g.dtype != np.float64:
+        return float(np.square(g, out=temp[: g.shape[0]]).sum(dtype=np.float64))
+    total = 0.0
+    for start in range(0, g.shape[0], DOT_PIECE):
+        piece = g[start : start + DOT_PIECE]
+        total += float(np.dot(piece, piece))
+    return total
+
+
 @dataclass
 class Workspace:
     """One thread's scratch: kernel buffers, the window, the carry, a gradient chunk and update temporaries."""
@@ -211,8 +227,7 @@ class Sweeper:
             if want_grad:
                 g = grad_out[a:b] if grad_out is not None else ws.grad[: b - a]
                 f += grad_kernel(xw, lo, a, b, n, g, buffers)
-                # not np.dot: BLAS would start threads of its own; float32 sums in float64
-                gsq += float(np.einsum("i,i->", g, g, dtype=np.float64))
+                gsq += sum_of_squares(g, ws.temp)
                 if update is not None:
                     update(x[a:b], g, a, b, ws)
             else:
