@@ -1,7 +1,7 @@
 """Large vectors: the kernel engine per step, in memory and at set-up, against hand numpy and JAX.
 
 Run from a checkout with the package installed: ``python bench/bench_kernels.py``
-(add ``--big`` for the n = 2·10⁹ run, which needs ≥ 20 GB free; ``--quick`` for n = 10⁶).
+(``--quick``: n = 10⁶ in section 1; ``--big``: only section 4, which needs 20 GB available).
 
 1. Per step at n = 10⁷ (best of several): f, ∇f, ‖∇f‖ and the gd update, for sum((x - 1)^2)
    and the chained Rosenbrock, by the kernel engine (numpy kernel on all threads and on one;
@@ -283,11 +283,12 @@ def main() -> None:
         return
     quick = "--quick" in sys.argv
     print(f"numpy {np.__version__}, {os.cpu_count()} cores, SYMDESCENT_THREADS={os.environ.get('SYMDESCENT_THREADS')}")
+    if "--big" in sys.argv:
+        big()
+        return
     per_step(10**6 if quick else 10**7, 3 if quick else 15)
     memory()
     setup()
-    if "--big" in sys.argv:
-        big()
 
 
 if __name__ == "__main__":
