@@ -93,9 +93,12 @@ def test_in_place_step_is_the_out_of_place_update_for_any_chunking(case, n, chun
         f = compile_banded(terms, chunk=chunk, threads=threads)
         x = start(n, seed)
         want_f, want_g = ref(x)
+        g = np.empty_like(x)
+        assert f.value_and_grad(x, g) == pytest.approx(want_f, rel=1e-12, abs=1e-12)
         value, grad_norm = f.gd_step(x_new := x.copy(), 0.01)
     finally:
         chunks_module.MIN_PER_THREAD = original
+    np.testing.assert_allclose(g, want_g, rtol=1e-12, atol=1e-12)
     assert value == pytest.approx(want_f, rel=1e-12, abs=1e-12)
     assert grad_norm == pytest.approx(np.linalg.norm(want_g), rel=1e-12, abs=1e-12)
     np.testing.assert_allclose(x_new, x - 0.01 * want_g, rtol=1e-13, atol=1e-15)
@@ -307,3 +310,13 @@ def test_backend_choice_by_length_and_environment(monkeypatch):
         choose_backend("auto", 10)
     with pytest.raises(ValueError, match="backend"):
         compile_banded(SQUARE, backend="fortran")
+
+
+def test_float32_optimiser_runs_keep_float32_state_and_follow_float64():
+    x32, x64 = start(50, dtype="float32"), start(50).astype(np.float32).astype(np.float64)
+    rows32 = list(run_banded(ROSENBROCK, x32, method="adam", lr=0.01, steps=20, tol=0))
+    rows64 = list(run_banded(ROSENBROCK, x64, method="adam", lr=0.01, steps=20, tol=0))
+    assert x32.dtype == np.float32
+    np.testing.assert_allclose(x32, x64, rtol=1e-4, atol=1e-5)
+    for (_, f32, g32), (_, f64, g64) in zip(rows32, rows64, strict=True):
+        assert f32 == pytest.approx(f64, rel=1e-4) and g32 == pytest.approx(g64, rel=1e-3)
