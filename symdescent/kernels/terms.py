@@ -68,7 +68,9 @@ def differentiate(
         if stray:
             names = ", ".join(sorted(str(s) for s in stray))
             raise ValueError(f"term {index}: {names} is neither an offset symbol nor a given parameter")
-        partials = tuple(sp.diff(body, s) for s in symbols)
+        # factor_terms undoes diff's distribution of numbers over sums (200*(b - a**2), not
+        # -200*a**2 + 200*b), so cse can share the body's subexpressions with the partials
+        partials = tuple(sp.factor_terms(sp.diff(body, s)) for s in symbols)
         out.append(DifferentiatedTerm(offsets, symbols, body, partials))
     return tuple(out)
 
