@@ -79,7 +79,17 @@ class PrettyPrinter(PlainPrinter):
         return text if simple else f"({text})"
 
     def _print_VMatMul(self, expr: sp.Expr) -> str:
+        if expr.args[1] == sp.Symbol("I", real=True):  # the Hessian's matrix form: M·I is M
+            return self._print(expr.args[0])
         return f"{self._operand(expr.args[0])}{self._operand(expr.args[1])}"
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        return _decimal(expr) or super()._print_Rational(expr)
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if expr.exp in (2, 3):
+            return self.parenthesize(expr.base, PRECEDENCE["Pow"]) + ("²" if expr.exp == 2 else "³")
+        return super()._print_Pow(expr, rational)
 
     def _print_VTranspose(self, expr: sp.Expr) -> str:
         return f"{self._operand(expr.args[0])}ᵀ"
@@ -101,10 +111,25 @@ class PrettyPrinter(PlainPrinter):
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         coefficient, rest = expr.as_coeff_Mul()
+        decimal = _decimal(coefficient) if coefficient.is_Rational and not coefficient.is_Integer else None
+        if decimal and rest != 1:
+            return f"{decimal}·{self.parenthesize(rest, PRECEDENCE['Mul'])}"
         if coefficient.is_Integer and coefficient not in (1, -1) and rest != 1:
             sign = "-" if coefficient < 0 else ""
             return f"{sign}{abs(coefficient)}{self.parenthesize(rest, PRECEDENCE['Mul'])}"
         return super()._print_Mul(expr)
+
+
+def _decimal(value: sp.Expr) -> str | None:
+    """4/5 -> "0.8" when the decimal terminates within a few digits; else None."""
+    if not value.is_Rational:
+        return None
+    q = int(value.q)
+    for prime in (2, 5):
+        while q % prime == 0:
+            q //= prime
+    text = f"{float(value):.12g}"
+    return text if q == 1 and len(text) <= 12 else None
 
 
 _PLAIN = PlainPrinter({"order": "none"})

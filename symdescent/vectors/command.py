@@ -1,0 +1,148 @@
+"""What the CLI commands do for vector problems; the Click layer calls these through small hooks.
+
+``wants_vectors(expr, start, data)`` decides the route: a vector start value
+(``[1,2]``, ``ones(…)``, ``@file``), any ``--data``, or vector syntax in the
+function. Everything else stays on the scalar path, unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from symdescent.errors import InputError
+from symdescent.result import Status
+
+_VECTOR_START = re.compile(r"\[|\bones\s*\(|\bzeros\s*\(|@")
+
+
+def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> bool:
+    from symdescent.vectors.parse import looks_like_vectors
+
+    return bool(data) or looks_like_vectors(expr) or bool(start and _VECTOR_START.search(start))
+
+
+def build(expr: str, start: str | None, data_items: Sequence[str], params: str | None) -> Any:
+    """The bound problem: data loaded, start values parsed, shapes checked."""
+    _need_numpy()
+    from symdescent.vectors.data import load_data, parse_assignments, parse_start, parse_value
+    from symdescent.vectors.problem import make_vector_problem
+
+    data: dict[str, Any] = load_data(list(data_items))
+    if params:
+        for name, value in parse_assignments(params, "--param").items():
+            if name in data:
+                raise InputError(f"{name} is given both by --param and by --data")
+            data[name] = parse_value(value, name)
+    if start is None:
+        raise InputError("--start is needed")
+    if "=" not in start:
+        raise InputError("name the start values of a vector problem: for example --start \"x=[1,2]\" or "
+                         "--start \"w=zeros(3),b=0\"")
+    return make_vector_problem(expr, parse_start(start, data, expr), data)
+
+
+def _need_numpy() -> None:
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        raise InputError("vectors, matrices and data need numpy", hint='pip install "symdescent[fast]"') from None
+
+
+def run_vectors(
+    expr: str,
+    start: str,
+    data: Sequence[str],
+    params: str | None,
+    *,
+    hyperparameters: Mapping[str, Any],
+    method: str,
+    steps: int,
+    tol: float,
+    maximize: bool,
+    fmt: str,
+    every: int | None,
+    digits: int | None,
+    quiet: bool,
+    plot: str | None,
+    save: str | None,
+    stdout: TextIO,
+    stderr: TextIO,
+    console: Any,
+) -> Status:
+    """``symdescent run`` for a vector problem; returns the status (the caller maps it to the exit code)."""
+    from symdescent.vectors.render import (
+        DelimitedVectorRenderer,
+        JsonLinesVectorRenderer,
+        JsonVectorRenderer,
+        QuietVectorRenderer,
+        TableVectorRenderer,
+        save_point,
+    )
+    from symdescent.vectors.run import VectorRun
+
+    if save and not save.lower().endswith((".npy", ".csv")):
+        raise InputError(f"--save {save}: use a .npy or .csv file")
+    problem = build(expr, start, data, params)
+    plotter = None
+    if plot:
+        from symdescent.vectors.plot import VectorPlot
+
+        plotter = VectorPlot(problem, plot)
+    run = VectorRun(problem, method=method, max_steps=steps, tol=tol, maximize=maximize, **hyperparameters)
+    renderer: Any
+    if quiet:
+        renderer = QuietVectorRenderer(stdout, stderr, problem)
+    elif fmt == "table":
+        renderer = TableVectorRenderer(console(), problem, digits=digits or 6, elide=every is None)
+    elif fmt in ("csv", "tsv"):
+        renderer = DelimitedVectorRenderer(stdout, problem, "," if fmt == "csv" else "\t")
+    elif fmt == "json":
+        renderer = JsonVectorRenderer(stdout, problem)
+    else:
+        renderer = JsonLinesVectorRenderer(stdout, problem)
+    last = None
+    try:
+        for step in run:
+            if plotter:
+                plotter.step(step)
+            if every is None or step.step % every == 0 or run.status is not None:
+                renderer.step(step)
+                last = step.step
+    except KeyboardInterrupt:
+        run.interrupt()
+        if last != run.last.step:
+            renderer.step(run.last)
+    result = run.result()
+    renderer.finish(result)
+    if (fmt != "table" or quiet) and not result.success:
+        stderr.write(f"{result.status}: {result.message}\n")
+    if save:
+        save_point(save, problem, result)
+        stderr.write(f"Point written to {save}\n")
+    if plotter:
+        plotter.finish(result)
+        stderr.write(f"Picture written to {plot}\n")
+    return result.status
+
+
+def grad_vectors(expr: str, variables: str | None, fmt: str, out: TextIO) -> None:
+    """``symdescent grad`` for vector syntax: the gradient formula, without any data."""
+    _need_numpy()
+    from symdescent.vectors.explain import gradient_report
+
+    names = [v.strip() for v in variables.split(",")] if variables else None
+    out.write(gradient_report(expr, names, fmt) + ("\n" if fmt != "json" else "\n"))
+
+
+def explain_vectors(expr: str, start: str, data: Sequence[str], params: str | None, lr: float, out: TextIO) -> None:
+    from symdescent.vectors.explain import explain_text
+
+    out.write(explain_text(build(expr, start, data, params), lr) + "\n")
+
+
+def analyze_vectors(expr: str, start: str | None, data: Sequence[str], params: str | None, out: TextIO) -> None:
+    from symdescent.vectors.explain import analyze_text
+
+    out.write(analyze_text(build(expr, start, data, params)) + "\n")
