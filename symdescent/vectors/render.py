@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from symdescent.vectors.printing import pretty
 from symdescent.vectors.problem import VectorProblem
 from symdescent.vectors.run import VectorResult, VectorStep
 
@@ -37,6 +38,13 @@ def entry_labels(problem: VectorProblem) -> list[str]:
         elif len(shape) == 1:
             labels.extend(f"{name}[{k}]" for k in range(1, end - first + 1))
     return labels
+
+
+def gradient_label(problem: VectorProblem, name: str) -> str:
+    """``∂f/∂a`` for a scalar, ``∇f`` for the only vector, ``∇_w f`` for one of several variables."""
+    if not problem.shapes[name]:
+        return f"∂f/∂{name}"
+    return "∇f" if len(problem.names) == 1 else f"∇_{name} f"
 
 
 def _number(value: float) -> Any:
@@ -191,12 +199,8 @@ class TableVectorRenderer:
         title = Text()
         method = _METHOD_TITLES.get(result.method, result.method)
         names = ", ".join(problem.names)
-        title.append(f"{method} on f({names}) = {problem.function_text}\n", style="bold")
-        gradient = "   ".join(
-            f"{'∇' if problem.shapes[n] else '∂'}{'' if len(problem.names) == 1 and problem.shapes[n] else n}"
-            f"{'f' if problem.shapes[n] else f'f/∂{n}'} = {text}"
-            for n, text in problem.gradient_texts().items()
-        )
+        title.append(f"{method} on f({names}) = {pretty(problem.expr)}\n", style="bold")
+        gradient = "   ".join(f"{gradient_label(problem, n)} = {text}" for n, text in problem.gradient_texts().items())
         lr = result.params.get("lr")
         title.append(gradient + (f"   α = {lr:g}" if isinstance(lr, int | float) else ""), style="dim")
         self._console.print(title)
