@@ -186,7 +186,7 @@ def test_refused_text(text, message):
 def test_shape_mismatch_names_both_shapes():
     with pytest.raises(InputError, match="A is 6×3 but x has 4 entries"):
         make_vector_problem("norm(A @ x - b)^2", {"x": np.zeros(4)}, {"A": A, "b": B})
-    with pytest.raises(InputError, match="t has 3 entries but x has 2 entries|x has 2 entries but t has 3 entries"):
+    with pytest.raises(InputError, match=r"t has 3 entries but x has 2 entries|x has 2 entries but t has 3 entries"):
         make_vector_problem("sum(x * t)", {"x": np.zeros(2)}, {"t": np.zeros(3)})
 
 

@@ -133,7 +133,7 @@ def grad_vectors(expr: str, variables: str | None, fmt: str, out: TextIO) -> Non
     from symdescent.vectors.explain import gradient_report
 
     names = [v.strip() for v in variables.split(",")] if variables else None
-    out.write(gradient_report(expr, names, fmt) + ("\n" if fmt != "json" else "\n"))
+    out.write(gradient_report(expr, names, fmt) + "\n")
 
 
 def explain_vectors(expr: str, start: str, data: Sequence[str], params: str | None, lr: float, out: TextIO) -> None:

@@ -34,7 +34,7 @@ CHAIN_RULE = "elementwise chain rule: ∇ h(u) = h′(u) ⊙ ∇u for every func
 def rules_for(expr: sp.Expr) -> list[str]:
     found = {type(node) for node in sp.preorder_traversal(expr)}
     lines = [text for node, text in RULES if node in found]
-    if any(isinstance(n, sp.Function) and not hasattr(n, "nargs") or isinstance(n, sp.exp | sp.log)
+    if any((isinstance(n, sp.Function) and not hasattr(n, "nargs")) or isinstance(n, sp.exp | sp.log)
            for n in sp.preorder_traversal(expr)) or any(isinstance(n, sp.Pow) for n in sp.preorder_traversal(expr)):
         lines.append(CHAIN_RULE)
     return lines

@@ -102,18 +102,20 @@ class ArrayMethod:
         self.evaluations["hessian"] += 1
         matrix = self.hessian(z)
         try:
-            direction = -np.linalg.solve(np.linalg.cholesky(matrix).T, np.linalg.solve(np.linalg.cholesky(matrix), g))
+            lower = np.linalg.cholesky(matrix)
+            direction = -np.linalg.solve(lower.T, np.linalg.solve(lower, g))
             fallback = None
         except np.linalg.LinAlgError:
             direction, fallback = -g, {"fallback": "gradient"}
         slope = float(g @ direction)
-        alpha = 1.0
-        for evaluations in range(1, 61):
+        alpha, count = 1.0, 0
+        while count < 60:
+            count += 1
             self.evaluations["f"] += 1
             if self.value(z + alpha * direction) <= f + c1 * alpha * slope:
                 break
             alpha *= shrink
-        self.info = {"alpha": alpha, "nfev": evaluations, **(fallback or {})}
+        self.info = {"alpha": alpha, "nfev": count, **(fallback or {})}
         return z + alpha * direction
 
     def _cg(self, z: np.ndarray, f: float, g: np.ndarray, c1: float, c2: float,

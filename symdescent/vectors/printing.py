@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 
 import sympy as sp
-from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from symdescent.vectors.nodes import VBandGrad, VIndexSum, VMatMul, VTranspose, entries, entry
+from symdescent.vectors.nodes import VIndexSum, VMatMul, VTranspose, entries
 
 
 class PlainPrinter(StrPrinter):
@@ -156,7 +156,7 @@ def band_cases(grad: sp.Expr, length: int | None = None) -> list[tuple[str, sp.E
     """
     from symdescent.vectors.calculus import band_parts
 
-    var, body, lo, hi = grad.args
+    _var, body, lo, _hi = grad.args
     parts = band_parts(grad)
     offsets = sorted({o for _, o in entries(body).values()})
     low, high = offsets[0], offsets[-1]

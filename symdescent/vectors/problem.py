@@ -19,7 +19,7 @@ import sympy as sp
 from symdescent.errors import InputError
 from symdescent.vectors.calculus import gradient, jvp, resolve
 from symdescent.vectors.codegen import compile_arrays
-from symdescent.vectors.nodes import kind, names_in
+from symdescent.vectors.nodes import names_in
 from symdescent.vectors.parse import parse_vector
 from symdescent.vectors.printing import plain, pretty
 from symdescent.vectors.shapes import describe, shape_of

@@ -8,6 +8,7 @@ times a vector elementwise).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 import sympy as sp
@@ -140,7 +141,7 @@ def _elementwise(expr: sp.Expr, shapes: Shapes) -> Shape:
         raise InputError(f"{describe(_label(m), ms)} and {describe(_label(v), vs)}: elementwise "
                          f"{'*' if expr.is_Mul else 'arithmetic'} of a matrix and a vector is ambiguous", hint=hint)
     for group in (vectors, matrices):
-        for (a, s), (b, t) in zip(group, group[1:], strict=False):
+        for (a, s), (b, t) in itertools.pairwise(group):
             if s != t:
                 raise InputError(f"{describe(_label(a), s)} but {describe(_label(b), t)}",
                                  hint="elementwise operations need vectors of the same length")
