@@ -1,0 +1,273 @@
+"""``symdescent run``: iterate an optimiser and stream each step to a renderer."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+import click
+
+from symdescent.cli.plumbing import (
+    CONTEXT,
+    FORMATS,
+    FUNCTION_HELP,
+    METHODS,
+    ExprCommand,
+    Streams,
+    build_problem,
+    cleandoc,
+    exit_code_for,
+    function_options,
+    handle_errors,
+    hyperparameters,
+    make_console,
+    method_options,
+    methods_help,
+    number_option,
+    output_protected,
+)
+
+if TYPE_CHECKING:
+    from symdescent.problem import Problem
+    from symdescent.render import Renderer
+    from symdescent.render.numbers import Notation
+    from symdescent.render.plot import PlotRenderer
+    from symdescent.result import Step
+
+EXAMPLES_RUN = """
+\b
+Examples:
+  symdescent run "x**2+y**2" --start 1,2 --lr 0.1
+  symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --lr 0.001 --steps 20000 --every 1000
+  symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --method newton
+  symdescent run "x^2 + 10*y^2" --start 1,1 --method momentum --lr 0.05 --momentum 0.5
+  symdescent run "a*x^2 + y^2" --param a=3 --start x=1,y=-1 --format json
+  echo "x^4 - 3*x" | symdescent run - --start 1 -q
+"""
+
+
+@click.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_RUN)
+@function_options
+@click.option(
+    "--start", required=True, metavar="V", help="Start point: 1,2 or x=1,y=2; exact values like 1/3 or pi/4 work."
+)
+@click.option(
+    "--lr",
+    default=None,
+    metavar="A",
+    help="Learning rate α (step size), positive; 1/10 works. Default 0.1; backtracking starts from 1; "
+    "newton, exact-line and cg choose their own steps.",
+)
+@click.option("--steps", default=1000, show_default=True, type=click.IntRange(min=0), help="At most this many updates.")
+@click.option(
+    "--tol", default="1e-6", show_default=True, metavar="T", help="Stop when ‖∇f‖ ≤ T; 0 runs exactly --steps updates."
+)
+@click.option(
+    "--method",
+    default="gd",
+    show_default=True,
+    type=click.Choice(METHODS),
+    help="The optimiser; its update rule is listed below.",
+)
+@method_options
+@click.option("--maximize", is_flag=True, help="Maximise f (every method then minimises −f; gd: x ← x + α∇f(x)).")
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(FORMATS),
+    help="auto: table on a terminal, csv when piped.",
+)
+@click.option(
+    "--every",
+    default=None,
+    type=click.IntRange(min=1),
+    metavar="K",
+    help="Print every K-th step (first and last always).",
+)
+@click.option(
+    "--digits",
+    default=None,
+    type=click.IntRange(1, 17),
+    help="Significant digits in the table  [default: 6; D with --working-precision D]",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the final point, values separated by spaces.")
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Exact arithmetic: 1/10 and 0.1 stay 1/10, iterates are fractions (4/5, 16/25, …); "
+    "stops with exit 5 when the numbers grow too big to continue quickly.",
+)
+@click.option(
+    "--working-precision",
+    type=click.IntRange(1, 100_000),
+    metavar="D",
+    help="Compute every value with D significant digits (mpmath floats) and print D digits.",
+)
+@click.option(
+    "--plot",
+    metavar="FILE",
+    help='Also write a picture of the run to FILE.png, .svg or .pdf (needs: pip install "symdescent[plot]").',
+)
+@click.option(
+    "--explain",
+    "show_explanation",
+    is_flag=True,
+    help="Print the derivation (as the explain command does) before the steps; with csv, tsv, json, jsonl "
+    "or -q it goes to stderr, so that stdout stays machine-readable.",
+)
+@handle_errors
+def run(
+    expr: str,
+    variables: str | None,
+    params: str | None,
+    start: str,
+    lr: str,
+    steps: int,
+    tol: str,
+    method: str,
+    maximize: bool,
+    fmt: str,
+    every: int | None,
+    digits: int | None,
+    quiet: bool,
+    exact: bool,
+    working_precision: int | None,
+    plot: str | None,
+    show_explanation: bool = False,
+    **method_params: str | None,
+) -> None:
+    """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
+
+    Step 0 is the start point; step k is the point after k updates. The
+    table hides the middle of long runs (unless --every); machine formats
+    (csv, tsv, json, jsonl) print floats exactly (shortest round-trip) and
+    never hide rows; jsonl streams one line per step as it is computed.
+
+    With --exact every number is exact: the table shows fractions, csv
+    SymPy syntax (4/5), json strings ("4/5"). With --working-precision D
+    every value has D significant digits; csv, json and the table print
+    them with D digits (json as strings).
+    """
+    from symdescent.iterate import iterate
+    from symdescent.render.numbers import notation_for
+
+    streams = Streams.current()
+    problem = build_problem(expr, variables, params, streams)
+    run_ = iterate(
+        problem,
+        start,
+        method=method,
+        **hyperparameters(lr=lr, exact=exact or working_precision is not None, **method_params),
+        max_steps=steps,
+        tol=number_option(tol, "--tol", positive=False),
+        maximize=maximize,
+        exact=exact,
+        working_precision=working_precision,
+    )
+    if fmt == "auto":
+        fmt = "table" if streams.stdout_isatty else "csv"
+    plotter = _plotter(problem, plot)
+    if show_explanation:
+        _explain_before_run(problem, start, lr, method, maximize, streams, to_stderr=quiet or fmt != "table")
+    if digits is None:
+        digits = working_precision or 6
+    notation = notation_for(run_.arithmetic)
+    renderer = _renderer(
+        "quiet" if quiet else fmt, streams, run_.problem, digits=digits, elide=every is None, notation=notation
+    )
+    shown: list[Step] = []
+    try:
+        for step in thinned(plotter.recording(run_) if plotter else run_, every or 1):
+            renderer.step(step)
+            shown.append(step)
+    except KeyboardInterrupt:
+        run_.interrupt()
+        if not shown or shown[-1].step != run_.last.step:
+            renderer.step(run_.last)
+            shown.append(run_.last)
+    result = run_.result(shown)
+    with output_protected():
+        renderer.finish(result)
+        if (fmt != "table" or quiet) and not result.success:
+            click.echo(f"{result.status}: {result.message}", err=True)
+        if plotter:
+            # Every step taken, also of a run that diverged, hit the limit or was interrupted.
+            plotter.step(run_.last)
+            plotter.finish(result)
+            click.echo(f"Picture written to {plot}", err=True)
+    sys.exit(exit_code_for(result.status))
+
+
+def _explain_before_run(
+    problem: Problem, start: str, lr: str, method: str, maximize: bool, streams: Streams, *, to_stderr: bool
+) -> None:
+    """``run --explain``: the derivation first; on stderr when stdout carries machine-readable data."""
+    from symdescent.errors import InputError
+    from symdescent.explain import explain
+    from symdescent.render.explain import render_explanation
+
+    if maximize or method != "gd":
+        raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with --maximize")
+    explanation = explain(problem, start, lr if lr is not None else "0.1")  # gd's default step size
+    out = streams.stderr if to_stderr else streams.stdout
+    console = None if to_stderr or not streams.stdout_isatty else make_console(streams)
+    render_explanation(explanation, "rich" if console else "text", out, console)
+    out.write("\n")
+    out.flush()
+
+
+def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
+    """The --plot renderer, checked (format, matplotlib, directory) before the run starts."""
+    if path is None:
+        return None
+    from symdescent.render.plot import PlotRenderer
+
+    return PlotRenderer(problem, path)
+
+
+def thinned(steps: Iterable[Step], every: int) -> Iterator[Step]:
+    """Every ``every``-th step, plus always the first and the last."""
+    pending = None
+    for step in steps:
+        if step.step % every == 0:
+            pending = None
+            yield step
+        else:
+            pending = step
+    if pending is not None:
+        yield pending
+
+
+def _renderer(
+    fmt: str, streams: Streams, problem: Problem, *, digits: int, elide: bool, notation: Notation | None = None
+) -> Renderer:
+    from symdescent.render.numbers import FLOATS
+
+    notation = notation or FLOATS
+    out = streams.stdout
+    if fmt == "table":
+        from symdescent.render.table import TableRenderer
+
+        return TableRenderer(make_console(streams), problem, digits=digits, elide=elide, notation=notation)
+    if fmt in ("csv", "tsv"):
+        from symdescent.render.delimited import DelimitedRenderer
+
+        return DelimitedRenderer(out, problem.names, "," if fmt == "csv" else "\t", notation)
+    if fmt == "json":
+        from symdescent.render.json import JsonRenderer
+
+        return JsonRenderer(out, notation)
+    if fmt == "jsonl":
+        from symdescent.render.json import JsonLinesRenderer
+
+        return JsonLinesRenderer(out, notation)
+    from symdescent.render.quiet import QuietRenderer
+
+    return QuietRenderer(out, notation)
+
+
+run.help = cleandoc(run.help or "") + "\n" + methods_help() + FUNCTION_HELP
+COMMAND = run
