@@ -11,10 +11,30 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+import click
+
 from symdescent.errors import InputError
 from symdescent.result import Status
 
 _VECTOR_START = re.compile(r"\[|\bones\s*\(|\bzeros\s*\(|@")
+
+
+def data_option(command: Any) -> Any:
+    """``--data``, repeatable: the constants of a vector problem, from files or values."""
+    return click.option(
+        "--data",
+        "data",
+        multiple=True,
+        metavar="FILE|NAME=FILE",
+        help="Data (constants): FILE.csv/.tsv with a header makes one vector per column; NAME=FILE makes a vector "
+        "(one column) or a matrix (.csv, .tsv, .npy); NAME=VALUE works too. Repeat for several.",
+    )(command)
+
+
+def save_option(command: Any) -> Any:
+    return click.option(
+        "--save", metavar="FILE", help="Vector problems: write the final point to FILE.npy or FILE.csv (any size)."
+    )(command)
 
 
 def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> bool:
@@ -25,6 +45,9 @@ def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> b
 
 def build(expr: str, start: str | None, data_items: Sequence[str], params: str | None) -> Any:
     """The bound problem: data loaded, start values parsed, shapes checked."""
+    from symdescent.vectors.parse import parse_vector
+
+    parse_vector(expr)  # a refused function is the first thing to report, before files and start values
     _need_numpy()
     from symdescent.vectors.data import load_data, parse_assignments, parse_start, parse_value
     from symdescent.vectors.problem import make_vector_problem
@@ -70,6 +93,7 @@ def run_vectors(
     stdout: TextIO,
     stderr: TextIO,
     console: Any,
+    explain_to: TextIO | None = None,
 ) -> Status:
     """``symdescent run`` for a vector problem; returns the status (the caller maps it to the exit code)."""
     from symdescent.vectors.render import (
@@ -85,6 +109,14 @@ def run_vectors(
     if save and not save.lower().endswith((".npy", ".csv")):
         raise InputError(f"--save {save}: use a .npy or .csv file")
     problem = build(expr, start, data, params)
+    if explain_to is not None:
+        from symdescent.vectors.explain import explain_text
+
+        if maximize or method != "gd":
+            raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with "
+                             "--maximize")
+        explain_to.write(explain_text(problem, float(hyperparameters.get("lr", 0.1))) + "\n\n")
+        explain_to.flush()
     plotter = None
     if plot:
         from symdescent.vectors.plot import VectorPlot
@@ -143,6 +175,11 @@ def explain_vectors(expr: str, start: str, data: Sequence[str], params: str | No
 
 
 def analyze_vectors(expr: str, start: str | None, data: Sequence[str], params: str | None, out: TextIO) -> None:
+    """``analyze`` for vectors; without --start every variable starts at zeros of the length the data ask."""
     from symdescent.vectors.explain import analyze_text
 
+    if start is None:
+        from symdescent.vectors.problem import make_formula
+
+        start = ",".join(f"{name}=zeros(n)" for name in make_formula(expr).variables)
     out.write(analyze_text(build(expr, start, data, params)) + "\n")

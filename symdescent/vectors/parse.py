@@ -14,6 +14,7 @@ constants, limits and messages), plus::
 
 from __future__ import annotations
 
+import keyword
 import re
 
 import sympy as sp
@@ -106,10 +107,14 @@ class VectorParser:
             raise self._unexpected(token)
 
     def _unexpected(self, token: Token) -> ParseError:
+        if token.kind == "name" and keyword.iskeyword(token.text) and token.text != "lambda":
+            return ParseError(f"'{token.text}' is a Python keyword; only arithmetic is allowed", token.column)
         if token.kind == "end":
             return ParseError("the function ends too early: an operand or ')' is missing", token.column)
         if token.text == "=":
             return ParseError("'=' is only allowed in sum(EXPR, i=1..n)", token.column)
+        if token.text in ("[", "]"):
+            return ParseError("subscripts and lists are not allowed (x[i] only inside sum(..., i))", token.column)
         return ParseError(f"unexpected {token.text!r}", token.column)
 
     def _expr(self, depth: int) -> sp.Expr:
@@ -157,6 +162,8 @@ class VectorParser:
         if token.kind == "number":
             return _number(token)
         if token.kind == "name":
+            if keyword.iskeyword(token.text) and token.text != "lambda":
+                raise self._unexpected(token)
             if self._at("("):
                 return self._call(token, depth)
             if self._at("["):
@@ -187,7 +194,7 @@ class VectorParser:
         opening = self._next()
         if self._index is None:
             raise ParseError(
-                f"{token.text}[...] is only allowed inside an index sum",
+                f"subscripts like {token.text}[...] are only allowed inside an index sum",
                 token.column,
                 hint=f"write sum(... {token.text}[i] ..., i)",
             )
