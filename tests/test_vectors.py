@@ -355,3 +355,30 @@ def test_index_sum_gradient_shows_the_boundary_cases():
     assert "∂f/∂x[j] = " in text
     assert "j = 1 :" in text and "j = n :" in text
     assert "j = n : 200x[n] − 200x[n-1]²" in text
+
+
+# -- hostile and random input: an InputError, never another exception ----------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+VECTOR_TOKENS = ["x", "A", "b", "i", "1", "2", "(", ")", "[", "]", "@", "+", "-", "*", "/", "^", ",", "=", "..",
+                 "sum(", "mean(", "norm(", "dot(", "transpose(", "exp(", "log(", "x[i]", "x[i+1]", "x[i-1]",
+                 " ", "sum(x[i]^2, i)", "sum(x^2)", "A @ x", ", i)", "i=1..2"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(VECTOR_TOKENS), max_size=25).map("".join))
+def test_random_vector_text_gives_a_problem_or_an_input_error(text):
+    from symdescent.vectors.explain import gradient_report
+
+    try:
+        gradient_report(text, None, "json")
+    except InputError:
+        pass
+    try:
+        problem = make_vector_problem(text, {"x": np.array([0.5, -1.0, 2.0])}, {"A": np.ones((2, 3)),
+                                                                                 "b": np.ones(2)})
+    except InputError:
+        return
+    problem.value_and_grad(problem.flat_start())
