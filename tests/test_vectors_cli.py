@@ -206,3 +206,26 @@ def test_real_subprocess_run_and_exit_code(files):
     bad = subprocess.run(["symdescent", "run", "sum(x^2)", "--start", "x=[1,2]", "--data", "A=nothere.csv"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("Error: ")
+
+
+def test_compare_runs_every_array_method_from_the_same_start():
+    result = invoke("compare", "x @ x", "--start", "x=[1,2]", "--format", "json")
+    assert result.exit_code == 0
+    runs = {run["method"]: run for run in json.loads(result.output)["runs"]}
+    assert set(runs) == {"gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "backtracking", "cg", "newton"}
+    assert runs["newton"]["steps"] == 1 and runs["newton"]["status"] == "converged"
+
+
+def test_explain_and_analyze_with_data(files):
+    explain = invoke("explain", "norm(A @ x - b)^2", "--data", "A=A.csv", "--data", "b=b.csv", "--start",
+                     "x=zeros(3)", "--lr", "0.01")
+    assert explain.exit_code == 0 and "H = 2AᵀA" in explain.output
+    bound = 2 / np.linalg.eigvalsh(2 * A.T @ A)[-1]
+    assert f"{bound:.6g}" in explain.output
+    analyze = invoke("analyze", "norm(A @ x - b)^2", "--data", "A=A.csv", "--data", "b=b.csv")
+    assert analyze.exit_code == 0 and "strictly convex" in analyze.output
+
+
+def test_scalar_only_options_are_refused_for_vectors():
+    result = CliRunner().invoke(main, ["run", "sum(x^2)", "--start", "x=[1,2]", "--exact"])
+    assert result.exit_code == 2 and "scalar variables only" in result.stderr

@@ -163,8 +163,9 @@ def run(
     streams = Streams.current()
     if wants_vectors(expr, start, data) or save:
         # vectors, matrices and data: see symdescent/vectors/ (scalar functions never come here)
-        from symdescent.vectors.command import run_vectors
+        from symdescent.vectors.command import refuse_scalar_only, run_vectors
 
+        refuse_scalar_only(exact=exact, working_precision=working_precision, variables=variables)
         expr = read_function(expr, streams)
         if fmt == "auto":
             fmt = "table" if streams.stdout_isatty else "csv"

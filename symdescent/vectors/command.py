@@ -43,6 +43,16 @@ def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> b
     return bool(data) or looks_like_vectors(expr) or bool(start and _VECTOR_START.search(start))
 
 
+def refuse_scalar_only(*, exact: bool, working_precision: int | None, variables: str | None) -> None:
+    """Options that only mean something for scalar variables are refused, not ignored."""
+    if exact or working_precision is not None:
+        raise InputError(f"--{'exact' if exact else 'working-precision'} works with scalar variables only",
+                         hint="vector problems run in float64")
+    if variables:
+        raise InputError("--vars is for scalar functions: the variables of a vector problem are the names in --start",
+                         hint="give constants with --data or --param")
+
+
 def build(expr: str, start: str | None, data_items: Sequence[str], params: str | None) -> Any:
     """The bound problem: data loaded, start values parsed, shapes checked."""
     from symdescent.vectors.parse import parse_vector
@@ -125,7 +135,7 @@ def run_vectors(
     run = VectorRun(problem, method=method, max_steps=steps, tol=tol, maximize=maximize, **hyperparameters)
     renderer: Any
     if quiet:
-        renderer = QuietVectorRenderer(stdout, stderr, problem)
+        renderer = QuietVectorRenderer(stdout, stderr, problem, saving=bool(save))
     elif fmt == "table":
         renderer = TableVectorRenderer(console(), problem, digits=digits or 6, elide=every is None)
     elif fmt in ("csv", "tsv"):
@@ -183,3 +193,65 @@ def analyze_vectors(expr: str, start: str | None, data: Sequence[str], params: s
 
         start = ",".join(f"{name}=zeros(n)" for name in make_formula(expr).variables)
     out.write(analyze_text(build(expr, start, data, params)) + "\n")
+
+
+def compare_vectors(
+    expr: str,
+    start: str,
+    data: Sequence[str],
+    params: str | None,
+    *,
+    methods: Sequence[str],
+    rates: Mapping[str, float] | None,
+    steps: int | None,
+    tol: float,
+    maximize: bool,
+    hyperparameters: Mapping[str, Any],
+    fmt: str,
+    out: TextIO,
+) -> None:
+    """``symdescent compare`` for vectors: every method from the same start, one summary row each."""
+    import json
+    import time
+
+    from symdescent.compare import DEFAULT_LR, DEFAULT_STEPS
+    from symdescent.optimizers import OPTIMIZERS, hyperparameters_of
+    from symdescent.vectors.optim import ARRAY_METHODS
+    from symdescent.vectors.run import VectorRun
+
+    unusable = [m for m in methods if m not in ARRAY_METHODS]
+    if unusable and set(methods) == set(OPTIMIZERS):
+        methods = [m for m in methods if m in ARRAY_METHODS]  # "all": the methods that work on arrays
+    elif unusable:
+        raise InputError(f"--methods {unusable[0]} is not available for vectors",
+                         hint=f"vector problems can use {', '.join(ARRAY_METHODS)}")
+    problem = build(expr, start, data, params)
+    rows = []
+    for method in methods:
+        options = {k: v for k, v in hyperparameters.items() if k in hyperparameters_of(method)}
+        if "lr" in hyperparameters_of(method):
+            options["lr"] = (rates or {}).get(method, DEFAULT_LR.get(method, 0.1))
+        started = time.perf_counter()
+        run = VectorRun(problem, method=method, max_steps=steps if steps is not None else DEFAULT_STEPS, tol=tol,
+                        maximize=maximize, **options)
+        for _ in run:
+            pass
+        result = run.result()
+        rows.append({"method": method, "lr": options.get("lr"), "status": str(result.status), "steps": result.steps,
+                     "f": result.f, "grad_norm": result.grad_norm, "nfev": result.nfev, "ngev": result.ngev,
+                     "seconds": time.perf_counter() - started})
+    if fmt == "json":
+        out.write(json.dumps({"function": problem.function_text, "variables": list(problem.names), "runs": rows},
+                             indent=2) + "\n")
+    elif fmt == "jsonl":
+        out.writelines(json.dumps(row) + "\n" for row in rows)
+    elif fmt in ("csv", "tsv"):
+        sep = "," if fmt == "csv" else "\t"
+        out.write(sep.join(rows[0]) + "\n" if rows else "")
+        out.writelines(sep.join("" if v is None else str(v) for v in row.values()) + "\n" for row in rows)
+    else:
+        out.write(f"{'method':<13}{'α':>8}  {'status':<10}{'steps':>7}{'f':>14}{'‖∇f‖':>12}{'seconds':>9}\n")
+        for row in rows:
+            lr = "" if row["lr"] is None else f"{row['lr']:g}"
+            out.write(f"{row['method']:<13}{lr:>8}  {row['status']:<10}{row['steps']:>7}{row['f']:>14.6g}"
+                      f"{row['grad_norm']:>12.3g}{row['seconds']:>9.3f}\n")

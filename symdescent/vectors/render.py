@@ -134,8 +134,8 @@ class JsonLinesVectorRenderer:
 
 
 class QuietVectorRenderer:
-    def __init__(self, out: TextIO, err: TextIO, problem: VectorProblem) -> None:
-        self._out, self._err, self._problem = out, err, problem
+    def __init__(self, out: TextIO, err: TextIO, problem: VectorProblem, *, saving: bool = False) -> None:
+        self._out, self._err, self._problem, self._saving = out, err, problem, saving
 
     def step(self, step: VectorStep) -> None:
         pass
@@ -146,8 +146,9 @@ class QuietVectorRenderer:
             self._out.write(" ".join(repr(float(v)) for v in flat) + "\n")
         else:
             self._out.write(repr(float(result.f)) + "\n")
-            self._err.write(f"The point has {self._problem.size:,} entries (more than {QUIET_ENTRIES}): "
-                            "f is printed instead; use --save FILE.npy to keep the point\n")
+            if not self._saving:
+                self._err.write(f"The point has {self._problem.size:,} entries (more than {QUIET_ENTRIES}): "
+                                "f is printed instead; use --save FILE.npy to keep the point\n")
         self._out.flush()
 
 
