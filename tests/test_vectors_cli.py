@@ -229,3 +229,18 @@ def test_explain_and_analyze_with_data(files):
 def test_scalar_only_options_are_refused_for_vectors():
     result = CliRunner().invoke(main, ["run", "sum(x^2)", "--start", "x=[1,2]", "--exact"])
     assert result.exit_code == 2 and "scalar variables only" in result.stderr
+
+
+def test_without_numpy_a_vector_problem_is_exit_2_with_the_install_hint(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    result = CliRunner().invoke(main, ["run", "sum(x^2)", "--start", "x=[1,2]"])
+    assert result.exit_code == 2
+    assert 'pip install "symdescent[fast]"' in result.stderr
+
+
+def test_run_explain_for_vectors_goes_to_stderr_with_csv():
+    result = CliRunner().invoke(main, ["run", "x @ x", "--start", "x=[1,2]", "--explain", "--format", "csv"])
+    assert result.exit_code == 0
+    assert "0.8·xₜ" in result.stderr and result.stdout.startswith("step,")

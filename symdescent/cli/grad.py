@@ -49,7 +49,7 @@ def grad(expr: str, variables: str | None, params: str | None, at: str | None, f
     if wants_vectors(expr, at, None):
         from symdescent.vectors.command import grad_vectors
 
-        grad_vectors(expr, variables, fmt, streams.stdout)  # vector notation: no data needed
+        grad_vectors(expr, variables, fmt, streams.stdout, at)  # vector notation: no data needed
         return
     problem = build_problem(expr, variables, params, streams)
     report = evaluate_gradient(problem, at, steps=fmt in ("text", "latex"))

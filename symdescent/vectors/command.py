@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from symdescent.errors import InputError
-from symdescent.result import Status
+
+if TYPE_CHECKING:
+    from symdescent.result import Status
 
 _VECTOR_START = re.compile(r"\[|\bones\s*\(|\bzeros\s*\(|@")
 
@@ -106,6 +108,7 @@ def run_vectors(
     explain_to: TextIO | None = None,
 ) -> Status:
     """``symdescent run`` for a vector problem; returns the status (the caller maps it to the exit code)."""
+    _need_numpy()
     from symdescent.vectors.render import (
         DelimitedVectorRenderer,
         JsonLinesVectorRenderer,
@@ -169,9 +172,11 @@ def run_vectors(
     return result.status
 
 
-def grad_vectors(expr: str, variables: str | None, fmt: str, out: TextIO) -> None:
+def grad_vectors(expr: str, variables: str | None, fmt: str, out: TextIO, at: str | None = None) -> None:
     """``symdescent grad`` for vector syntax: the gradient formula, without any data."""
-    _need_numpy()
+    if at is not None:
+        raise InputError("--at is not supported for vector functions", hint="symdescent run ... --steps 0 "
+                         "--format json prints f and ∇f at the start point")
     from symdescent.vectors.explain import gradient_report
 
     names = [v.strip() for v in variables.split(",")] if variables else None
@@ -211,6 +216,7 @@ def compare_vectors(
     out: TextIO,
 ) -> None:
     """``symdescent compare`` for vectors: every method from the same start, one summary row each."""
+    _need_numpy()
     import json
     import time
 
