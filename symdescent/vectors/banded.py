@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symdescent.vectors.nodes import VDot, VIndexSum, VMean, VNode, VNorm, VSum, entries, parse_entry
+from symdescent.vectors.nodes import VDot, VIndexSum, VMean, VNode, VNorm, VSum, entries
 from symdescent.vectors.problem import VectorProblem
 
 try:  # the kernel engine's own class, when it is installed alongside
@@ -86,7 +86,3 @@ def _term(node: sp.Expr, name: str, n: int) -> tuple[sp.Expr, dict[int, sp.Symbo
         mapping = {s: symbols[offset - low] for s, (_, offset) in found.items()}
         return body.xreplace(mapping), symbols
     return None
-
-
-def is_entry(symbol: sp.Symbol) -> bool:
-    return parse_entry(symbol) is not None

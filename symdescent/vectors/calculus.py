@@ -27,7 +27,6 @@ from symdescent.vectors.nodes import (
     VIndexSum,
     VMatMul,
     VMean,
-    VNode,
     VNorm,
     VPad,
     VSize,
@@ -192,10 +191,6 @@ def band_parts(grad: sp.Expr) -> dict[int, sp.Expr]:
         for symbol, (name, offset) in sorted(entries(body).items(), key=lambda item: item[1][1])
         if name == var.name
     }
-
-
-def is_node(expr: sp.Expr) -> bool:
-    return isinstance(expr, VNode)
 
 
 def _text(expr: sp.Expr) -> str:

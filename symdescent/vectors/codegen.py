@@ -9,7 +9,7 @@ printed from SymPy trees by our printer, never from user text.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import sympy as sp
@@ -18,7 +18,7 @@ from sympy.printing.numpy import NumPyPrinter
 from symdescent.compile import define
 from symdescent.errors import InputError
 from symdescent.vectors.calculus import band_parts
-from symdescent.vectors.nodes import VBandGrad, VIndexSum, VMean, VNode, VPad, VSize, VSum, entries
+from symdescent.vectors.nodes import VBandGrad, VIndexSum, VMean, VPad, VSize, VSum, entries
 from symdescent.vectors.shapes import Shapes, index_range, shape_of
 
 
@@ -156,14 +156,3 @@ def _shape_safe(expr: sp.Expr, shapes: Shapes) -> bool:
         return bool(shape_of(expr, shapes))
     except InputError:
         return False
-
-
-def source_nodes(expr: sp.Expr) -> set[str]:
-    """The vector node types an expression uses (for messages and tests)."""
-    return {type(n).__name__ for n in sp.preorder_traversal(expr) if isinstance(n, VNode | VPad)}
-
-
-def data_names(expr: sp.Expr, variables: Mapping[str, object]) -> list[str]:
-    from symdescent.vectors.nodes import names_in
-
-    return sorted(n for n in names_in(expr) if n not in variables)

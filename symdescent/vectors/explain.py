@@ -194,7 +194,3 @@ def analyze_text(problem: VectorProblem) -> str:
             lines.append(f"best fixed α = 2/(λmax + λmin) = {_number(2 / (high + low))}; condition number "
                          f"λmax/λmin = {_number(high / low)}")
     return "\n".join(lines)
-
-
-def index_sum_nodes(expr: sp.Expr) -> list[sp.Expr]:
-    return [n for n in sp.preorder_traversal(expr) if isinstance(n, VIndexSum)]

@@ -8,7 +8,6 @@ flat float64 array: every variable's entries, in the order of ``start``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -286,12 +285,3 @@ def _as_array(value: object, name: str) -> Value:
     if not np.all(np.isfinite(array)):
         raise InputError(f"{name} contains a value that is not a finite number")
     return array
-
-
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
-
-
-def check_name(name: str, what: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise InputError(f"bad name {name!r} in {what}")
-    return name

@@ -89,7 +89,8 @@ class VectorRun(Iterator[VectorStep]):
         if not (math.isfinite(f) and math.isfinite(norm)):
             what = "f" if not math.isfinite(f) else "∇f"
             raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(z)})")
-        self.first = self.last = VectorStep(0, z, f, g, norm)
+        self.last = VectorStep(0, z, f, g, norm)
+        self.start_norm = norm  # the start's arrays are not kept: at n = 10⁸ they would be 1.6 GB
         self.status: Status | None = None
         self.message = ""
         self._steps = self._loop()
@@ -109,10 +110,10 @@ class VectorRun(Iterator[VectorStep]):
         self.status = status
         lr = self.method.params.get("lr")
         self.message = status_message(status, steps=self.last.step, grad_norm=self.last.grad_norm, tol=self.tol,
-                                      lr=lr, reason=reason, start_norm=self.first.grad_norm)
+                                      lr=lr, reason=reason, start_norm=self.start_norm)
 
     def _loop(self) -> Iterator[VectorStep]:
-        step, sign, method = self.first, (-1.0 if self.maximize else 1.0), self.method
+        step, sign, method = self.last, (-1.0 if self.maximize else 1.0), self.method
         while True:
             self.last = step
             if self.tol > 0 and step.grad_norm <= self.tol:
