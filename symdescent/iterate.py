@@ -99,6 +99,12 @@ class Run(Iterator[Step]):
             self._finish(Status.INTERRUPTED)
         self._steps.close()
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """The method's parameters; the engine too, which evaluates floats (exact and mpmath runs have none)."""
+        engine = {"engine": self.problem.engine.name} if self.arithmetic is FLOAT else {}
+        return {**self.optimizer.params, **engine}
+
     def result(self, history: Sequence[Step] | None = None) -> Result:
         """The run so far as a :class:`Result`; ``history`` defaults to just the last step."""
         if self.status is None:
@@ -110,8 +116,7 @@ class Run(Iterator[Step]):
             variables=problem.names,
             gradient=problem.gradient_text,
             method=self.optimizer.name,
-            # the engine evaluates floats; exact and mpmath runs say their arithmetic instead
-            params={**self.optimizer.params, **({"engine": problem.engine.name} if self.arithmetic is FLOAT else {})},
+            params=self.params,
             start=self.start,
             history=tuple(history) if history is not None else (last,),
             x=last.x,

@@ -15,7 +15,8 @@ import click
 
 from symdescent import __version__
 from symdescent.cli import analyze, compare, explain, grad, run
-from symdescent.cli.plumbing import ExitCode, quiet_broken_pipe
+from symdescent.cli.plumbing import WRITE_ERRORS, ExitCode, interrupted_code, output_failed, quiet_broken_pipe
+from symdescent.cli.signals import INTERRUPTS
 
 
 class SymdescentGroup(click.Group):
@@ -25,6 +26,11 @@ class SymdescentGroup(click.Group):
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         from_command_line = not args and kwargs.get("args") is None
+        if from_command_line:
+            if sys.stdout is None:  # started with stdout closed (>&-): Python has no stream to give us
+                click.echo("Error: cannot write the output: standard output is closed", err=True)
+                sys.exit(ExitCode.BAD_INPUT)
+            INTERRUPTS.install()  # SIGTERM like Ctrl-C, and no line torn by either
         try:
             try:
                 code = super().main(*args, standalone_mode=False, **kwargs)
@@ -34,13 +40,15 @@ class SymdescentGroup(click.Group):
                     sys.stdout.flush()
                 except BrokenPipeError:
                     quiet_broken_pipe()
+                except OSError as error:
+                    if error.errno not in WRITE_ERRORS:
+                        raise
+                    output_failed(error)
         except SystemExit as exit_:
-            if exit_.code == ExitCode.INTERRUPTED and from_command_line:
+            if exit_.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) and from_command_line:
                 # The user has asked to stop and the output is complete: a second Ctrl-C
                 # during interpreter shutdown must not turn exit 130 into death by SIGINT.
-                import signal
-
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                INTERRUPTS.ignore_from_now_on()
             raise
         except click.exceptions.NoArgsIsHelpError as error:
             click.echo(error.format_message(), err=True)  # the help itself, for a bare "symdescent run"
@@ -53,7 +61,7 @@ class SymdescentGroup(click.Group):
             sys.exit(error.exit_code)
         except (click.exceptions.Abort, KeyboardInterrupt):
             # also a late second Ctrl-C, after the output is complete
-            sys.exit(ExitCode.INTERRUPTED)
+            sys.exit(interrupted_code())
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import os
 import re
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 import click
+
+from symdescent.cli.signals import INTERRUPTS, Terminated
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,11 +38,19 @@ class ExitCode(enum.IntEnum):
     TOO_SLOW = 5  # --exact: the exact numbers grew so big that the next step would take over a second
     BROKEN_PIPE = 141  # the reader went away (like a process killed by SIGPIPE)
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM, handled like Ctrl-C
+
+
+def interrupted_code() -> ExitCode:
+    """130 after Ctrl-C, 143 after SIGTERM."""
+    return ExitCode.TERMINATED if INTERRUPTS.terminated else ExitCode.INTERRUPTED
 
 
 def exit_code_for(status: Status) -> ExitCode:
     from symdescent.result import Status
 
+    if status is Status.INTERRUPTED:
+        return interrupted_code()
     return {
         Status.CONVERGED: ExitCode.OK,
         Status.COMPLETED: ExitCode.OK,
@@ -95,11 +106,16 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except SymdescentError as error:
             _traceback_if_debugging()
             fail(error.message, error.hint)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(ExitCode.INTERRUPTED)
+        except KeyboardInterrupt as stop:
+            code = ExitCode.TERMINATED if isinstance(stop, Terminated) else interrupted_code()
+            click.echo("Terminated." if code == ExitCode.TERMINATED else "Interrupted.", err=True)
+            sys.exit(code)
         except BrokenPipeError:
             quiet_broken_pipe()
+        except OSError as error:
+            if error.errno not in WRITE_ERRORS:
+                raise
+            output_failed(error)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except RecursionError:
@@ -126,13 +142,28 @@ def _traceback_if_debugging() -> None:
 
 
 def quiet_broken_pipe() -> None:
+    _stdout_to_devnull()
+    sys.exit(ExitCode.BROKEN_PIPE)
+
+
+#: errno values that mean stdout cannot take the output (closed, full disk, I/O error, file too large).
+WRITE_ERRORS = frozenset({errno.EBADF, errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT})
+
+
+def output_failed(error: OSError) -> None:
+    """Standard output cannot be written (closed, a full disk): one ``Error:`` line and exit 2."""
+    _stdout_to_devnull()
+    reason = error.strerror or str(error)
+    fail(f"cannot write the output: {reason}", "check where standard output goes (a full disk? a closed stream?)")
+
+
+def _stdout_to_devnull() -> None:
     # Point stdout at devnull so the interpreter's final flush does not fail again.
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout is not a real file (e.g. under a test runner)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (a test runner) or is None
         pass
-    sys.exit(ExitCode.BROKEN_PIPE)
 
 
 # -- shared options -----------------------------------------------------------------
@@ -222,6 +253,13 @@ def make_console(streams: Streams, *, stderr: bool = False) -> Console:
     return QuietOnBrokenPipe(
         file=out, width=100_000, force_terminal=False, no_color=True, highlight=False, soft_wrap=False
     )
+
+
+def progress_wanted(streams: Streams) -> bool:
+    """Live progress only when both stdout and stderr are a terminal that can redraw a line."""
+    isatty = getattr(streams.stderr, "isatty", None)
+    dumb = os.environ.get("TERM", "") in ("dumb", "unknown")
+    return streams.stdout_isatty and bool(isatty and isatty()) and not dumb
 
 
 def number_option(text: str, what: str, *, positive: bool) -> float:
@@ -350,20 +388,9 @@ class ExprCommand(click.Command):
         return super().parse_args(ctx, kept)
 
 
-@contextlib.contextmanager
-def output_protected() -> Iterator[None]:
-    """Ignore Ctrl-C while the results are written: a second, impatient Ctrl-C must not cut the JSON short."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def output_protected() -> contextlib.AbstractContextManager[None]:
+    """Ignore Ctrl-C and SIGTERM while the results are written: they must not cut the JSON short."""
+    return INTERRUPTS.ignored()
 
 
 def positive_number(text: str, what: str) -> float:

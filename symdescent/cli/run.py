@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -26,11 +28,14 @@ from symdescent.cli.plumbing import (
     methods_help,
     number_option,
     output_protected,
+    progress_wanted,
     read_function,
 )
+from symdescent.cli.signals import INTERRUPTS
 from symdescent.vectors.command import data_option, save_option, wants_vectors
 
 if TYPE_CHECKING:
+    from symdescent.iterate import Run
     from symdescent.problem import Problem
     from symdescent.render import Renderer
     from symdescent.render.numbers import Notation
@@ -199,20 +204,15 @@ def run(
         digits = working_precision or 6
     notation = notation_for(run_.arithmetic)
     renderer = _renderer(
-        "quiet" if quiet else fmt, streams, run_.problem, digits=digits, elide=every is None, notation=notation
+        "quiet" if quiet else fmt, streams, run_, digits=digits, elide=every is None, notation=notation
     )
-    shown: list[Step] = []
-    try:
-        for step in thinned(plotter.recording(run_) if plotter else run_, every or 1):
-            renderer.step(step)
-            shown.append(step)
-    except KeyboardInterrupt:
-        run_.interrupt()
-        if not shown or shown[-1].step != run_.last.step:
-            renderer.step(run_.last)
-            shown.append(run_.last)
-    result = run_.result(shown)
+    steps = thinned(plotter.recording(run_) if plotter else run_, every or 1)
+    with live_progress(streams, run_, enabled=fmt == "table" and not quiet):
+        shown = _render_steps(steps, renderer, run_, quiet=quiet)
+    result = run_.result()
     with output_protected():
+        if shown != run_.last.step:
+            renderer.step(run_.last)  # the step in hand when Ctrl-C or SIGTERM came
         renderer.finish(result)
         if (fmt != "table" or quiet) and not result.success:
             click.echo(f"{result.status}: {result.message}", err=True)
@@ -251,8 +251,52 @@ def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
     return PlotRenderer(problem, path)
 
 
-def thinned(steps: Iterable[Step], every: int) -> Iterator[Step]:
+def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.AbstractContextManager[object]:
+    """The live progress line on stderr, for the table on a terminal only (never a pipe, file or machine format)."""
+    if not (enabled and progress_wanted(streams)):
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    from symdescent.render.progress import LiveProgress, Tracker
+
+    console = Console(file=streams.stderr, highlight=False)
+    return LiveProgress(console, Tracker(lambda: run_.last, run_.max_steps))
+
+
+def _render_steps(steps: Iterable[Step], renderer: Renderer, run_: Run, *, quiet: bool) -> int:
+    """Give each step to the renderer as it comes, keeping none; the number of the last one given.
+
+    A stop (Ctrl-C, SIGTERM) ends the run; one that arrives while a step is
+    being written waits until it is written whole.
+    """
+    last = -1
+    try:
+        if quiet:  # nothing to print until the end: consume the steps at C speed
+            collections.deque(steps, maxlen=0)
+            return run_.last.step
+
+        def show(step: Step) -> None:
+            nonlocal last
+            renderer.step(step)
+            last = step.step
+
+        show_whole = INTERRUPTS.whole(show)
+        for step in steps:
+            show_whole(step)
+    except KeyboardInterrupt:
+        run_.interrupt()
+        return run_.last.step if quiet else last
+    return last
+
+
+def thinned(steps: Iterable[Step], every: int) -> Iterable[Step]:
     """Every ``every``-th step, plus always the first and the last."""
+    if every == 1:
+        return steps
+    return _every(steps, every)
+
+
+def _every(steps: Iterable[Step], every: int) -> Iterator[Step]:
     pending = None
     for step in steps:
         if step.step % every == 0:
@@ -265,12 +309,13 @@ def thinned(steps: Iterable[Step], every: int) -> Iterator[Step]:
 
 
 def _renderer(
-    fmt: str, streams: Streams, problem: Problem, *, digits: int, elide: bool, notation: Notation | None = None
+    fmt: str, streams: Streams, run_: Run, *, digits: int, elide: bool, notation: Notation | None = None
 ) -> Renderer:
     from symdescent.render.numbers import FLOATS
 
     notation = notation or FLOATS
     out = streams.stdout
+    problem = run_.problem
     if fmt == "table":
         from symdescent.render.table import TableRenderer
 
@@ -280,9 +325,13 @@ def _renderer(
 
         return DelimitedRenderer(out, problem.names, "," if fmt == "csv" else "\t", notation)
     if fmt == "json":
-        from symdescent.render.json import JsonRenderer
+        from symdescent.render.json import JsonRenderer, head_dict
 
-        return JsonRenderer(out, notation)
+        head = head_dict(
+            problem.function_text, problem.names, problem.gradient_text, run_.optimizer.name, run_.params,
+            run_.start, notation,
+        )  # fmt: skip
+        return JsonRenderer(out, notation, head)
     if fmt == "jsonl":
         from symdescent.render.json import JsonLinesRenderer
 
