@@ -119,7 +119,7 @@ def compile_arrays(
         base, _, rest = source.partition("[")
         arg = args[list(names).index(base)] if base in names else base
         slice_names[key] = f"{arg}[{rest}" if rest else source
-    lowered = [e.xreplace(renamed) for e in lowered]
+    lowered = [sp.factor_terms(e.xreplace(renamed)) for e in lowered]  # 200*(b - a²), so that cse sees b - a²
     symbols = (sp.Symbol(f"_c{i}") for i in itertools.count())
     replacements, finals = sp.cse(lowered, symbols=symbols, order="none")
     printer = ArrayPrinter({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
