@@ -244,13 +244,13 @@ def save_point(path: str, problem: VectorProblem, result: VectorResult) -> None:
     """``--save``: .npy (the vector, or every variable's entries in order) or .csv (one value per line)."""
     from symdescent.errors import InputError
 
-    flat = problem.flatten(result.x)
+    one = len(problem.names) == 1
+    flat = np.ravel(result.x[problem.names[0]]) if one else problem.flatten(result.x)  # no copy for one vector
     if path.lower().endswith(".npy"):
-        only = result.x[problem.names[0]] if len(problem.names) == 1 else flat
-        np.save(path, np.asarray(only, dtype=float))
+        np.save(path, np.asarray(result.x[problem.names[0]] if one else flat, dtype=float))
     elif path.lower().endswith(".csv"):
         with open(path, "w") as handle:
-            if len(problem.names) == 1:
+            if one:
                 handle.writelines(f"{float(v)!r}\n" for v in flat)
             else:
                 handle.write("name,value\n")
