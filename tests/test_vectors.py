@@ -382,3 +382,9 @@ def test_random_vector_text_gives_a_problem_or_an_input_error(text):
     except InputError:
         return
     problem.value_and_grad(problem.flat_start())
+
+
+def test_logistic_gradient_reads_with_the_sigmoid():
+    formula = make_formula("sum(log(1 + exp(-y * (X @ w))))")
+    assert formula.variables == ("w",)
+    assert formula.gradient_text("w") == "−Xᵀ(y·σ(−y·Xw))"

@@ -141,9 +141,36 @@ def plain(expr: sp.Expr) -> str:
     return _PLAIN.doprint(expr)
 
 
+#: The logistic function, for display: σ(u) = eᵘ/(1 + eᵘ).
+SIGMA = sp.Function("σ")
+
+
+def _sigmoid_pair(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+    """In a product, the factors eᵘ and 1/(eᵘ + 1) with their u, if both are there."""
+    if not expr.is_Mul:
+        return None
+    for factor in expr.args:
+        if isinstance(factor, sp.exp):
+            denominator = sp.Pow(factor + 1, -1)
+            if denominator in expr.args:
+                return factor, denominator, factor.args[0]
+    return None
+
+
+def _sigmoids(expr: sp.Expr) -> sp.Expr:
+    """Write eᵘ/(eᵘ + 1) as σ(u): the logistic-regression gradient reads −Xᵀ(y·σ(−y·Xw))."""
+
+    def rewrite(product: sp.Expr) -> sp.Expr:
+        exp, denominator, u = _sigmoid_pair(product)  # type: ignore[misc]
+        rest = [f for f in product.args if f not in (exp, denominator)]
+        return sp.Mul(*rest, SIGMA(u))
+
+    return expr.replace(lambda e: _sigmoid_pair(e) is not None, rewrite)
+
+
 def pretty(expr: sp.Expr) -> str:
     """Text in maths notation, for tables and derivations."""
-    text = _PRETTY.doprint(expr)
+    text = _PRETTY.doprint(_sigmoids(expr))
     text = text.replace(" - ", " − ").replace("*", "·")
     return re.sub(r"(?<![\w.])-", "−", text)
 
