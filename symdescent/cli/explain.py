@@ -90,7 +90,7 @@ def explain_command(
         from symdescent.vectors.command import explain_vectors
 
         lr_value = number_option(lr, "--lr", positive=True)
-        explain_vectors(read_function(expr, streams), start, data, params, lr_value, streams.stdout)
+        explain_vectors(read_function(expr, streams), start, data, params, lr_value, streams.stdout, fmt)
         return
     problem = build_problem(expr, variables, params, streams)
     explanation = explain(problem, start, lr, iterates=iterates)

@@ -183,10 +183,16 @@ def grad_vectors(expr: str, variables: str | None, fmt: str, out: TextIO, at: st
     out.write(gradient_report(expr, names, fmt) + "\n")
 
 
-def explain_vectors(expr: str, start: str, data: Sequence[str], params: str | None, lr: float, out: TextIO) -> None:
+def explain_vectors(
+    expr: str, start: str, data: Sequence[str], params: str | None, lr: float, out: TextIO, fmt: str = "text"
+) -> None:
+    """``explain`` for vectors: plain Unicode text (markdown: the same in a code block; no LaTeX yet)."""
     from symdescent.vectors.explain import explain_text
 
-    out.write(explain_text(build(expr, start, data, params), lr) + "\n")
+    if fmt == "latex":
+        raise InputError("explain --format latex is not available for vector functions", hint="use --format text")
+    text = explain_text(build(expr, start, data, params), lr)
+    out.write(f"```text\n{text}\n```\n" if fmt == "markdown" else text + "\n")
 
 
 def analyze_vectors(expr: str, start: str | None, data: Sequence[str], params: str | None, out: TextIO) -> None:
