@@ -257,3 +257,13 @@ def test_tsv_columns_and_npy_matrices(tmp_path):
     m, u, v = np.diag([2.0, 4.0]), np.array([1.0, 3.0]), np.array([2.0, 4.0])
     expected = np.linalg.solve(m.T @ m, m.T @ u - v / 2)
     assert [float(t) for t in result.output.split()] == pytest.approx(list(expected), abs=1e-8)
+
+
+def test_analyze_json_for_a_quadratic(files):
+    result = invoke("analyze", "norm(A @ x - b)^2", "--data", "A=A.csv", "--data", "b=b.csv", "--format", "json")
+    assert result.exit_code == 0
+    facts = json.loads(result.output)
+    eigenvalues = np.linalg.eigvalsh(2 * A.T @ A)
+    assert facts["quadratic"] is True and facts["hessian"] == "2AᵀA" and facts["convex"] == "strictly"
+    assert facts["lambda_max"] == pytest.approx(eigenvalues[-1], rel=1e-10)
+    assert facts["best_lr"] == pytest.approx(2 / (eigenvalues[0] + eigenvalues[-1]), rel=1e-10)

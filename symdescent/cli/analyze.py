@@ -80,7 +80,7 @@ def analyze(
     if wants_vectors(expr, start, data):
         from symdescent.vectors.command import analyze_vectors
 
-        analyze_vectors(read_function(expr, streams), start, data, params, streams.stdout)
+        analyze_vectors(read_function(expr, streams), start, data, params, streams.stdout, fmt)
         return
     problem = build_problem(expr, variables, params, streams)
     analysis = analyze_function(problem, timeout=timeout)

@@ -174,6 +174,8 @@ def run_vectors(
 
 def grad_vectors(expr: str, variables: str | None, fmt: str, out: TextIO, at: str | None = None) -> None:
     """``symdescent grad`` for vector syntax: the gradient formula, without any data."""
+    if fmt == "latex":
+        raise InputError("grad --format latex is not available for vector functions", hint="use --format text")
     if at is not None:
         raise InputError("--at is not supported for vector functions", hint="symdescent run ... --steps 0 "
                          "--format json prints f and ∇f at the start point")
@@ -195,15 +197,20 @@ def explain_vectors(
     out.write(f"```text\n{text}\n```\n" if fmt == "markdown" else text + "\n")
 
 
-def analyze_vectors(expr: str, start: str | None, data: Sequence[str], params: str | None, out: TextIO) -> None:
+def analyze_vectors(
+    expr: str, start: str | None, data: Sequence[str], params: str | None, out: TextIO, fmt: str = "text"
+) -> None:
     """``analyze`` for vectors; without --start every variable starts at zeros of the length the data ask."""
-    from symdescent.vectors.explain import analyze_text
+    import json
+
+    from symdescent.vectors.explain import analysis, analyze_text
 
     if start is None:
         from symdescent.vectors.problem import make_formula
 
         start = ",".join(f"{name}=zeros(n)" for name in make_formula(expr).variables)
-    out.write(analyze_text(build(expr, start, data, params)) + "\n")
+    problem = build(expr, start, data, params)
+    out.write((json.dumps(analysis(problem), ensure_ascii=False) if fmt == "json" else analyze_text(problem)) + "\n")
 
 
 def compare_vectors(

@@ -9,6 +9,7 @@ from the data, which gives the step-size bound α < 2/λₘₐₓ.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -163,34 +164,56 @@ def _paren(text: str) -> str:
     return text if simple or (" " not in text and not text.startswith("−")) else f"({text})"
 
 
-def analyze_text(problem: VectorProblem) -> str:
-    """What can be said for vectors: convexity and the best α for quadratics; the rest, honestly."""
+def analysis(problem: VectorProblem) -> dict[str, object]:
+    """What can be said for vectors: convexity and the best α for quadratics; the rest, honestly (None)."""
     formula = problem.formula
-    lines = [f"f({', '.join(problem.names)}) = {pretty(formula.expr)}"]
     hessian = hessian_text(formula)
-    z = problem.flat_start()
-    bounds = eigen_range(problem, z) if problem.size <= 10**6 else None
-    if hessian is not None:
-        lines.append(f"f is quadratic in {problem.names[0]}: H = {hessian}, the same at every point")
+    bounds = eigen_range(problem, problem.flat_start()) if problem.size <= 10**6 else None
+    low, high = bounds if bounds is not None else (math.nan, math.nan)
+    result: dict[str, object] = {
+        "function": plain(formula.expr),
+        "variables": list(problem.names),
+        "quadratic": hessian is not None,
+        "hessian": hessian,
+        "where": "everywhere" if hessian is not None else "at the start point",
+        "lambda_min": None if math.isnan(low) else low,
+        "lambda_max": None if math.isnan(high) else high,
+        "convex": None,
+        "max_stable_lr": 2 / high if high > 0 else None,
+        "best_lr": 2 / (high + low) if high > 0 and low > 0 else None,
+        "condition_number": high / low if high > 0 and low > 0 else None,
+    }
+    if hessian is not None and not math.isnan(low):
+        scale = 1e-12 * max(1.0, high)
+        result["convex"] = "strictly" if low > scale else ("yes" if low >= -scale else "no")
+    return result
+
+
+def analyze_text(problem: VectorProblem) -> str:
+    """:func:`analysis` as lines of text."""
+    facts = analysis(problem)
+    lines = [f"f({', '.join(problem.names)}) = {pretty(problem.formula.expr)}"]
+    if facts["quadratic"]:
+        lines.append(f"f is quadratic in {problem.names[0]}: H = {facts['hessian']}, the same at every point")
     else:
         lines.append("f is not a quadratic in one vector: the eigenvalues below are those of the Hessian at the "
                      "start point only")
-    if bounds is None:
+    low, high = facts["lambda_min"], facts["lambda_max"]
+    if high is None:
         lines.append("The Hessian is too large to analyse here.")
         return "\n".join(lines)
-    low, high = bounds
-    if np.isnan(low):
+    if low is None:
         lines.append(f"λmax = {_number(high)} (power iteration); λmin needs the full matrix, which is too large")
-        lines.append(f"gradient descent is stable for α < 2/λmax = {_number(2 / high)}")
-        return "\n".join(lines)
-    lines.append(f"λmin = {_number(low)}, λmax = {_number(high)}")
-    if hessian is not None:
-        kind = "strictly convex (one minimum)" if low > 1e-12 * max(1.0, high) else (
-            "convex" if low >= -1e-12 * max(1.0, high) else "not convex (a saddle or unbounded below)")
-        lines.append(f"f is {kind}")
-    if high > 0:
-        lines.append(f"gradient descent is stable for α < 2/λmax = {_number(2 / high)}")
-        if low > 0:
-            lines.append(f"best fixed α = 2/(λmax + λmin) = {_number(2 / (high + low))}; condition number "
-                         f"λmax/λmin = {_number(high / low)}")
+    else:
+        lines.append(f"λmin = {_number(low)}, λmax = {_number(high)}")
+    convex = {"strictly": "strictly convex (one minimum)", "yes": "convex",
+              "no": "not convex (a saddle or unbounded below)"}.get(str(facts["convex"]))
+    if convex:
+        lines.append(f"f is {convex}")
+    local = "" if facts["quadratic"] else " (near the start point only)"
+    if facts["max_stable_lr"] is not None:
+        lines.append(f"gradient descent is stable for α < 2/λmax = {_number(facts['max_stable_lr'])}{local}")
+    if facts["best_lr"] is not None:
+        lines.append(f"best fixed α = 2/(λmax + λmin) = {_number(facts['best_lr'])}; condition number "
+                     f"λmax/λmin = {_number(facts['condition_number'])}{local}")
     return "\n".join(lines)
