@@ -388,3 +388,37 @@ def test_logistic_gradient_reads_with_the_sigmoid():
     formula = make_formula("sum(log(1 + exp(-y * (X @ w))))")
     assert formula.variables == ("w",)
     assert formula.gradient_text("w") == "−Xᵀ(y·σ(−y·Xw))"
+
+
+# -- start values and files -------------------------------------------------------------------
+
+
+def test_start_value_forms(tmp_path):
+    from symdescent.vectors.data import parse_start
+
+    (tmp_path / "x0.csv").write_text("1.5\n-2\n")
+    values = parse_start(f"x=[1, 2/4],y=0.5*ones(10^3),z=zeros(3)*2,a=pi/4,w=@{tmp_path / 'x0.csv'}", {}, "x")
+    assert list(values["x"]) == [1.0, 0.5]
+    assert values["y"].shape == (1000,) and np.all(values["y"] == 0.5)
+    assert list(values["z"]) == [0, 0, 0]
+    assert values["a"] == pytest.approx(np.pi / 4)
+    assert list(values["w"]) == [1.5, -2.0]
+    assert parse_start("x=zeros(n)", {"A": np.ones((5, 4))}, "norm(A @ x)^2")["x"].shape == (4,)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("x=zeros(n)", "n is not known"),
+    ("x=ones(0)", "whole number from 1"),
+    ("x=ones(2.5)", "whole number from 1"),
+    ("x=[1,", "no closing"),
+    ("x=[]", "empty vector"),
+    ("[1,2]", "has no name"),
+    ("x=1,x=2", "given twice"),
+    ("x=@missing.npy", "no such file"),
+    ("x=ones(10^12)", "whole number from 1"),
+])
+def test_bad_start_values(text, message):
+    from symdescent.vectors.data import parse_start
+
+    with pytest.raises(InputError, match=message):
+        parse_start(text, {"t": np.ones(3), "u": np.ones(4)}, "sum(x)")
