@@ -122,8 +122,11 @@ def compare(
 
     streams = Streams.current()
     if wants_vectors(expr, start, data):
+        from symdescent.errors import InputError
         from symdescent.vectors.command import compare_vectors
 
+        if plot is not None:
+            raise InputError("compare --plot is not available for vector problems", hint="run --plot draws one run")
         chosen = parse_methods(methods)
         compare_vectors(
             read_function(expr, streams), start, data, params, methods=chosen,
