@@ -27,7 +27,9 @@ from symdescent.cli.plumbing import (
     number_option,
     output_protected,
     positive_number,
+    read_function,
 )
+from symdescent.vectors.command import data_option, wants_vectors
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -86,6 +88,7 @@ Examples:
     metavar="FILE",
     help='Also draw every method\'s path on one picture: FILE.png, .svg or .pdf (needs "symdescent[plot]").',
 )
+@data_option
 @handle_errors
 def compare(
     expr: str,
@@ -100,6 +103,7 @@ def compare(
     fmt: str,
     digits: int,
     plot: str | None,
+    data: tuple[str, ...] = (),
     **method_params: str | None,
 ) -> None:
     """Run several optimisers on EXPR from the same --start and compare them, one row per method.
@@ -117,6 +121,21 @@ def compare(
     from symdescent.compare import parse_learning_rates, parse_methods
 
     streams = Streams.current()
+    if wants_vectors(expr, start, data):
+        from symdescent.errors import InputError
+        from symdescent.vectors.command import compare_vectors
+
+        if plot is not None:
+            raise InputError("compare --plot is not available for vector problems", hint="run --plot draws one run")
+        chosen = parse_methods(methods)
+        compare_vectors(
+            read_function(expr, streams), start, data, params, methods=chosen,
+            rates=parse_learning_rates(lr, chosen, positive_number) if lr is not None else None, steps=steps,
+            tol=number_option(tol, "--tol", positive=False), maximize=maximize,
+            hyperparameters=hyperparameters(**method_params),
+            fmt=("table" if streams.stdout_isatty else "csv") if fmt == "auto" else fmt, out=streams.stdout,
+        )
+        sys.exit(ExitCode.OK)
     problem = build_problem(expr, variables, params, streams)
     chosen = parse_methods(methods)
     rates = parse_learning_rates(lr, chosen, positive_number) if lr is not None else None

@@ -29,8 +29,10 @@ from symdescent.cli.plumbing import (
     number_option,
     output_protected,
     progress_wanted,
+    read_function,
 )
 from symdescent.cli.signals import INTERRUPTS
+from symdescent.vectors.command import data_option, save_option, wants_vectors
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
@@ -123,6 +125,8 @@ Examples:
     help="Print the derivation (as the explain command does) before the steps; with csv, tsv, json, jsonl "
     "or -q it goes to stderr, so that stdout stays machine-readable.",
 )
+@data_option
+@save_option
 @handle_errors
 def run(
     expr: str,
@@ -142,6 +146,8 @@ def run(
     working_precision: int | None,
     plot: str | None,
     show_explanation: bool = False,
+    data: tuple[str, ...] = (),
+    save: str | None = None,
     **method_params: str | None,
 ) -> None:
     """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
@@ -161,6 +167,23 @@ def run(
     from symdescent.run import iterate
 
     streams = Streams.current()
+    if wants_vectors(expr, start, data) or save:
+        # vectors, matrices and data: see symdescent/vectors/ (scalar functions never come here)
+        from symdescent.vectors.command import refuse_scalar_only, run_vectors
+
+        refuse_scalar_only(exact=exact, working_precision=working_precision, variables=variables)
+        expr = read_function(expr, streams)
+        if fmt == "auto":
+            fmt = "table" if streams.stdout_isatty else "csv"
+        tolerance = number_option(tol, "--tol", positive=False)
+        explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
+        status = run_vectors(
+            expr, start, data, params, hyperparameters=hyperparameters(lr=lr, **method_params), method=method,
+            steps=steps, tol=tolerance, maximize=maximize, fmt=fmt, every=every, digits=digits, quiet=quiet,
+            plot=plot, save=save, stdout=streams.stdout, stderr=streams.stderr,
+            console=lambda: make_console(streams), explain_to=explain_to if show_explanation else None,
+        )
+        sys.exit(exit_code_for(status))
     problem = build_problem(expr, variables, params, streams)
     run_ = iterate(
         problem,

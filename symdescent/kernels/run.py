@@ -5,7 +5,7 @@
 
 x0 is updated IN PLACE (pass a copy to keep it): the loop holds x, the
 optimiser's state arrays and chunk-sized scratch, nothing else of size n.
-Step k reports f and ‖∇f‖ at x_k, like :func:`symdescent.iterate`; the last
+Step k reports f and ‖∇f‖ at x_k, like :func:`symdescent.iterate` (:mod:`symdescent.run`); the last
 report is step ``steps`` (an evaluation without an update) unless ‖∇f‖ ≤ tol
 or f stops being finite first. Each step is ONE pass over x: f, ∇f and the
 update are fused, so when step k converges (‖∇f(x_k)‖ ≤ tol) x already holds
