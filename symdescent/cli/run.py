@@ -29,6 +29,7 @@ from symdescent.cli.plumbing import (
     number_option,
     output_protected,
     progress_wanted,
+    say,
 )
 from symdescent.cli.signals import INTERRUPTS
 
@@ -239,7 +240,7 @@ def _explain_no_minimum(problem: Problem, maximize: bool) -> None:
         return  # the gradient's SymPy form is not worth building for a hint
     for name in linear_in(problem.variables, problem.gradient):
         extremum = "maximum" if maximize else "minimum"
-        click.echo(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}", err=True)
+        say(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}")
 
 
 def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.AbstractContextManager[object]:
