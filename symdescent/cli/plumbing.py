@@ -294,7 +294,8 @@ def build_problem(expr: str, variables: str | None, params: str | None, streams:
 def warn_about_lookalikes(problem: Problem) -> None:
     """Names one letter from another variable or a function (``yy``, ``sinx``): a warning each on stderr."""
     from symdescent.cli.typos import lookalikes
-    from symdescent.parsing import CONSTANTS, FUNCTIONS
+    from symdescent.functions import FUNCTIONS
+    from symdescent.parsing import CONSTANTS
 
     warnings = lookalikes(problem.names, [*FUNCTIONS, *CONSTANTS])
     for warning in warnings:
