@@ -28,6 +28,7 @@ from symdescent.cli.plumbing import (
     output_protected,
     positive_number,
     read_function,
+    say,
 )
 from symdescent.vectors.command import data_option, wants_vectors
 
@@ -180,11 +181,10 @@ def _say_chosen_learning_rates(runs: Sequence[Result], given: Mapping[str, float
     """The learning rates compare chose itself, and why they are not run's default 0.1."""
     chosen = [f"{r.method} {r.params['lr']:g}" for r in runs if "lr" in r.params and r.method not in (given or {})]
     if chosen:
-        click.echo(
+        say(
             f"Note: learning rates compare chose (run's default is 0.1): {', '.join(chosen)}; picked so that each "
             "method survives steep valleys such as Rosenbrock's (curvature up to 2000). Set them with --lr 0.1 "
-            "or --lr gd=0.1.",
-            err=True,
+            "or --lr gd=0.1."
         )
 
 

@@ -81,6 +81,17 @@ def _debug_enabled() -> bool:
     return flag or os.environ.get("SYMDESCENT_DEBUG", "") not in ("", "0")
 
 
+def say(text: str) -> None:
+    """A warning or note on stderr: on a terminal wrapped at spaces to its width, else one line for grep."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    if isatty and isatty():
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+        text = textwrap.fill(text, width=max(width - 1, 40), subsequent_indent="  ", break_on_hyphens=False)
+    click.echo(text, err=True)
+
+
 def fail(message: str, hint: str | None = None, code: ExitCode = ExitCode.BAD_INPUT) -> None:
     """Print ``Error: …`` (and a hint) on stderr and exit with ``code``."""
     click.echo(f"Error: {message}", err=True)
@@ -283,14 +294,15 @@ def build_problem(expr: str, variables: str | None, params: str | None, streams:
 def warn_about_lookalikes(problem: Problem) -> None:
     """Names one letter from another variable or a function (``yy``, ``sinx``): a warning each on stderr."""
     from symdescent.cli.typos import lookalikes
-    from symdescent.parsing import CONSTANTS, FUNCTIONS
+    from symdescent.functions import FUNCTIONS
+    from symdescent.parsing import CONSTANTS
 
     warnings = lookalikes(problem.names, [*FUNCTIONS, *CONSTANTS])
     for warning in warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        say(f"Warning: {warning}")
     if warnings:
         names = ",".join(problem.names)
-        click.echo(f"Hint: --vars {names} says these names are meant (and silences this)", err=True)
+        say(f"Hint: --vars {names} says these names are meant (and silences this)")
 
 
 def make_console(streams: Streams, *, stderr: bool = False) -> Console:

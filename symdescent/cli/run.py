@@ -30,6 +30,7 @@ from symdescent.cli.plumbing import (
     output_protected,
     progress_wanted,
     read_function,
+    say,
 )
 from symdescent.cli.signals import INTERRUPTS
 from symdescent.vectors.command import data_option, save_option, wants_vectors
@@ -262,7 +263,7 @@ def _explain_no_minimum(problem: Problem, maximize: bool) -> None:
         return  # the gradient's SymPy form is not worth building for a hint
     for name in linear_in(problem.variables, problem.gradient):
         extremum = "maximum" if maximize else "minimum"
-        click.echo(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}", err=True)
+        say(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}")
 
 
 def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.AbstractContextManager[object]:
