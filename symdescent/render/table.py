@@ -114,7 +114,7 @@ class TableRenderer:
         text.append("\n".join(wrap(subtitle, width, hang="  ")), style="dim")
         return text
 
-    def _table(self, rows: list[Step | None], hidden: int, width: int) -> tuple[Table, list[str]]:
+    def _table(self, rows: list[Step | None], hidden: int, width: int) -> tuple[RenderableType, list[str]]:
         """The widest layout that fits: all columns, then without ∂f/∂x, the method column, the last x columns."""
         problem, notation, asked = self._problem, self._notation, self._digits
         names = problem.names
@@ -150,6 +150,9 @@ class TableRenderer:
         choice = choose(options, asked, width, lambda o, d: table_width(columns(o, d)), full_digits_only=full_only)
         shown, partials, info = choice.option
         cols = columns(choice.option, choice.digits)
+        if table_width(cols) > width:  # narrower than any table: each step as a few lines
+            cols = columns(options[0], asked)
+            return _vertical(cols, rows, width), [f"each step on its own lines to fit {width} columns"]
         table = Table(box=box.SIMPLE_HEAD, header_style="bold cyan")
         for j, column in enumerate(cols):
             name = column[0]
@@ -230,6 +233,21 @@ class TableRenderer:
         else:
             text.append(f"\n{' ' * len(_LABEL)}{scale}", style="dim")
         return text
+
+
+def _vertical(columns: list[list[str]], rows: list[Step | None], width: int) -> Text:
+    """For very narrow screens: ``step 3`` and then ``name = value`` pairs, broken only between pairs."""
+    text = Text()
+    body = iter(zip(*(column[1:] for column in columns), strict=True))
+    for row in rows:
+        if row is None:
+            text.append(" ⋮\n", style="dim")
+            continue
+        cells = next(body)
+        text.append(f" step {cells[0]}\n", style="bold")
+        pairs = join(f"{column[0]} = {cell}" for column, cell in zip(columns[1:], cells[1:], strict=True) if cell)
+        text.append("\n".join(wrap(pairs, width, indent="   ", hang="   ")) + "\n")
+    return text
 
 
 #: The summary's labels take this much room: ``  final point  ``.
