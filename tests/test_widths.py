@@ -381,3 +381,16 @@ def test_a_few_hidden_rows_are_shown_instead(count: int, hidden: int) -> None:
     table = TableRenderer(Console(width=120, file=out), problem)
     steps_of(count, table)
     assert table._rows()[1] == hidden
+
+
+def test_below_any_table_each_step_gets_its_own_lines() -> None:
+    result = minimize("x**2+y**2", (1, 2), lr=0.1, max_steps=2, tol=0)
+    out = drawn(20, make_problem("x**2+y**2"), result, FLOATS)
+    assert "step 2" in out and "each step on its own lines" in " ".join(out.split())
+    values = {}
+    for line in out.splitlines():
+        if not line.startswith("   "):  # the heading's formulas are not steps
+            continue
+        for name, number in re.findall(r"(\S+) = ([^,\s]+)", line):
+            values.setdefault(name, []).append(float(number))
+    assert values["x"] == [1, 0.8, 0.64] and values["‖∇f‖"][0] == pytest.approx(20**0.5, rel=1e-5)
