@@ -394,3 +394,17 @@ def test_below_any_table_each_step_gets_its_own_lines() -> None:
         for name, number in re.findall(r"(\S+) = ([^,\s]+)", line):
             values.setdefault(name, []).append(float(number))
     assert values["x"] == [1, 0.8, 0.64] and values["‖∇f‖"][0] == pytest.approx(20**0.5, rel=1e-5)
+
+
+def test_grad_keeps_its_values_whole_at_every_width() -> None:
+    from symdescent.gradient import evaluate_gradient
+    from symdescent.render.gradient import plain_number, render_gradient
+
+    report = evaluate_gradient(make_problem("(1-x)**2+100*(y-x**2)**2+sin(x*y*z)"), "1.123456789,2.2,3.3")
+    for width in WIDTHS:
+        out = io.StringIO()
+        render_gradient(report, "rich", out, Console(width=width, file=out))
+        text = out.getvalue()
+        assert max(len(line) for line in text.splitlines()) <= width
+        tokens = set(text.replace(",", " ").replace("(", " ").replace(")", " ").split())
+        assert {plain_number(v) for v in report.value} <= tokens
