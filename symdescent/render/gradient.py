@@ -49,6 +49,7 @@ def text_lines(report: GradientReport) -> list[str]:
         lines += [
             "",
             f"at ({point}):",
+            f"  f    = {plain_number(report.f)}" if report.f is not None else "",
             "  ∇f   = (" + ", ".join(plain_number(v) for v in report.value) + ")",
             f"  ‖∇f‖ = {plain_number(report.norm)}",
         ]
@@ -139,6 +140,9 @@ def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Cons
     console.print(table)
     text = "∇f = (" + ", ".join(glue(inline(g)) for g in problem.gradient) + ")"
     console.print("\n".join(wrap(text, width, hang="      ")), soft_wrap=True)
+    if report.f is not None and report.at is not None:
+        value = f"f({', '.join(plain_number(v) for v in report.at)}) = {plain_number(report.f)}"
+        console.print("\n".join(wrap(value, width, hang="    ")), soft_wrap=True)
     if report.norm is not None:
         console.print(f"‖∇f‖ = {plain_number(report.norm)}", soft_wrap=True)
 
