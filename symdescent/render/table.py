@@ -205,13 +205,13 @@ class TableRenderer:
         else:
             point = join(_equals(n, human(v)) for n, v in zip(result.variables, result.x, strict=True))
         text.append("\n")
-        _labelled(text, "final point", wrap(point, width, indent=" " * len(_LABEL), hang=" " * len(_LABEL)), width)
+        _labelled(text, "final point", wrap(point, width, indent=" " * len(_LABEL), hang=" " * len(_LABEL)))
         text.append("\n")
-        _labelled(text, "f", [human(result.f)], width, style="bold")
+        _labelled(text, "f", [human(result.f)], style="bold")
         if result.nfev != result.steps + 1 or result.ngev != result.steps + 1 or result.nhev:
             # only worth a line when the method evaluated more than once per step (line searches, Newton)
             text.append("\n")
-            _labelled(text, "evaluations", [evaluations(result)], width)
+            _labelled(text, "evaluations", [evaluations(result)])
         text.append(self._sparkline(result, width))
         return text
 
@@ -219,7 +219,7 @@ class TableRenderer:
         """The shape of the descent on one line: log(f − min f) over the steps shown."""
         spark = self._spark
         text = Text()
-        if spark.count < SPARKLINE_MIN_STEPS or self._head == []:
+        if spark.count < SPARKLINE_MIN_STEPS or not self._head:
             return text
         # Ascent: the distance below the best value, so that both read as a fall to ▁.
         values, lowest = spark.values(negate=result.maximize)
@@ -254,7 +254,7 @@ def _vertical(columns: list[list[str]], rows: list[Step | None], width: int) -> 
 _LABEL = "  final point  "
 
 
-def _labelled(text: Text, label: str, lines: list[str], width: int, style: str = "") -> None:
+def _labelled(text: Text, label: str, lines: list[str], style: str = "") -> None:
     text.append(f"  {label:<{len(_LABEL) - 2}}", style="dim")
     text.append(lines[0].lstrip() if lines else "", style=style)
     for line in lines[1:]:
