@@ -1,6 +1,6 @@
 """Number backends: the same loop over floats, exact SymPy numbers or D-digit mpmath floats.
 
-The loop in :mod:`symdescent.iterate` is written over tuples and Python
+The loop in :mod:`symdescent.run` is written over tuples and Python
 operators, so it runs unchanged on any number type that has ``+ - * /``.
 An :class:`Arithmetic` supplies what differs between number types:
 
@@ -45,7 +45,8 @@ import sympy as sp
 from sympy import integer_nthroot
 from sympy.printing.pycode import MpmathPrinter, SymPyPrinter
 
-from symdescent.errors import InputError
+from symdescent.errors import NUMERIC_ERRORS, InputError
+from symdescent.special import standard
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
@@ -67,7 +68,7 @@ class Arithmetic:
 
     name = "float"
     digits: int | None = None
-    errors: tuple[type[Exception], ...] = (ValueError, OverflowError, ZeroDivisionError, TypeError)
+    errors: tuple[type[Exception], ...] = NUMERIC_ERRORS
 
     def number(self, value: sp.Expr) -> Any:
         return float(value)
@@ -124,7 +125,7 @@ class Exact(Arithmetic):
     """
 
     name = "exact"
-    errors = (ValueError, ZeroDivisionError, TypeError, ArithmeticError)
+    errors = (*NUMERIC_ERRORS, ArithmeticError)
 
     def __init__(self, step_seconds: float = EXACT_STEP_SECONDS) -> None:
         self.step_seconds = step_seconds
@@ -138,7 +139,7 @@ class Exact(Arithmetic):
     def compile(self, problem: Problem) -> Callable[..., list[Any]]:
         return sp.lambdify(
             list(problem.variables),
-            [problem.expr, *problem.gradient],
+            [standard(problem.expr), *map(standard, problem.gradient)],
             modules=[{"Rational": sp.Rational, "sympy": sp}, "sympy"],
             printer=_ExactPrinter,
             cse=True,
@@ -205,12 +206,15 @@ class WorkingPrecision(Arithmetic):
 
     def __init__(self, digits: int) -> None:
         if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= MAX_WORKING_PRECISION:
-            raise InputError(f"the working precision must be a whole number from 1 to {MAX_WORKING_PRECISION:,}")
+            raise InputError(
+                f"working_precision must be a whole number from 1 to {MAX_WORKING_PRECISION:,}",
+                parameter="working_precision",
+            )
         import mpmath
 
         self.digits = digits
         self._mpmath = mpmath
-        self.errors = (ValueError, OverflowError, ZeroDivisionError, TypeError, ArithmeticError)
+        self.errors = (*NUMERIC_ERRORS, ArithmeticError)
 
     def scope(self) -> Any:
         return self._mpmath.workdps(self.digits)
@@ -226,7 +230,7 @@ class WorkingPrecision(Arithmetic):
     def compile(self, problem: Problem) -> Callable[..., list[Any]]:
         compiled = sp.lambdify(
             list(problem.variables),
-            [problem.expr, *problem.gradient],
+            [standard(problem.expr), *map(standard, problem.gradient)],
             modules=[{"mpmath": self._mpmath}, "mpmath"],  # the printer writes mpmath.log(…)
             printer=MpmathPrinter,
             cse=True,
@@ -285,8 +289,10 @@ class _ExactPrinter(SymPyPrinter):
 
 def make_arithmetic(*, exact: bool = False, working_precision: int | None = None) -> Arithmetic:
     """The arithmetic for ``--exact`` / ``--working-precision D`` (floats when neither)."""
+    if not isinstance(exact, bool):
+        raise InputError(f"exact must be True or False, not {exact!r}", parameter="exact")
     if exact and working_precision is not None:
-        raise InputError("--exact and --working-precision exclude each other: choose one")
+        raise InputError("exact and working_precision exclude each other: choose one", parameter="exact")
     if exact:
         return Exact()
     if working_precision is not None:

@@ -4,7 +4,7 @@ Why not ``.subs``/``evalf``: they cost milliseconds per call. Why a custom
 printer: ``x*x`` is faster than ``x**2`` in CPython, and common
 subexpressions shared by f and its gradient are computed once (``cse``).
 
-``value_and_grad = compile_value_and_grad(f, grad, variables)`` returns a
+``value_and_grad_from(lower([f, *grad], variables))`` returns a
 function ``value_and_grad(*x) -> [f, df/dx1, ..., df/dxn]`` over floats (one
 flat list, because SymPy's ``cse`` only looks across a flat list), using the
 ``math`` module, so a domain error raises ``ValueError`` and an overflow
@@ -29,6 +29,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
 from symdescent.errors import InputError
+from symdescent.special import FLOAT_HELPERS, FLOAT_SOURCE
 
 ValueAndGrad = Callable[..., list[float]]
 
@@ -62,9 +63,18 @@ class FastMathPrinter(PythonCodePrinter):
     def _print_arg(self, expr: sp.Expr) -> str:
         return f"cmath.phase({self._print(expr.args[0])})"
 
+    def _print_special(self, expr: sp.Expr) -> str:
+        # log10, cbrt, sigmoid…: math functions or careful helpers (symdescent.special)
+        return FLOAT_SOURCE[type(expr).__name__].format(self._print(expr.args[0]))
+
     def _print_DiracDelta(self, expr: sp.Expr) -> str:
         # d/dx sign(x): zero wherever it is defined, undefined (nan) at the kink
         return f"(0.0 if {self._print(expr.args[0])} != 0 else math.nan)"
+
+
+# SymPy's printer looks a function up by its own class name only (``_print_cbrt``), not its base class.
+for _name in FLOAT_SOURCE:
+    setattr(FastMathPrinter, f"_print_{_name}", FastMathPrinter._print_special)
 
 
 @dataclass(frozen=True)
@@ -148,14 +158,9 @@ def _source(printer: FastMathPrinter, expr: sp.Expr) -> str:
 
 def define(source: str, name: str, namespace: dict[str, object] | None = None) -> Callable[..., object]:
     """Execute generated ``source`` (our printer's output, never user text) and return ``name``."""
-    scope: dict[str, object] = {"math": math, "cmath": cmath, **(namespace or {})}
+    scope: dict[str, object] = {"math": math, "cmath": cmath, **FLOAT_HELPERS, **(namespace or {})}
     exec(compile(source, f"<symdescent {name}>", "exec"), scope)
     return scope[name]  # type: ignore[return-value]
-
-
-def compile_value_and_grad(expr: sp.Expr, gradient: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> ValueAndGrad:
-    """f and its gradient as one float function that shares common subexpressions."""
-    return value_and_grad_from(lower([expr, *gradient], variables))
 
 
 def value_and_grad_from(lowered: Lowered) -> ValueAndGrad:

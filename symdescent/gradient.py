@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symdescent.derivation import RuleStep, derive
-from symdescent.iterate import evaluate
-from symdescent.problem import Problem, point_constants, point_values
+from symdescent.problem import Problem
+from symdescent.run import evaluate
+from symdescent.values import float_point, read_point
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def evaluate_gradient(problem: Problem, at: str | None, *, steps: bool = False) 
     derivations = tuple(derive(problem.expr, v) for v in problem.variables[:MAX_DERIVED_PARTIALS]) if steps else ()
     if at is None:
         return GradientReport(problem, derivations=derivations)
-    point = point_values(problem, at, what="the --at point")
+    point = float_point(problem.names, at, what="the point")
     step = evaluate(problem, point, hint="choose another --at point")  # checks f is defined and real there
     exact = _exact_values(problem, at)
     if exact is not None:
@@ -62,7 +63,7 @@ def _exact_values(problem: Problem, at: str) -> tuple[float, ...] | None:
     """
     if problem.dimension > EXACT_VARIABLES or len(problem.function_text) > EXACT_LENGTH:
         return None
-    point = point_constants(problem, at, what="the --at point")
+    point = read_point(problem.names, at, what="the point")
     if any(value.has(sp.Float) for value in point):
         return None
     at_point = dict(zip(problem.variables, point, strict=True))

@@ -28,6 +28,7 @@ import sympy as sp
 from sympy.core.add import _addsort
 
 from symdescent.errors import ParseError
+from symdescent.functions import FUNCTIONS as FUNCTION_SPECS
 
 #: Longest accepted function text, in characters (about a megabyte).
 MAX_LENGTH = 1_000_000
@@ -38,29 +39,9 @@ MAX_BITS = 1100
 #: Longest accepted integer literal, in digits.
 MAX_DIGITS = 400
 
-#: The fixed table of functions: name -> (SymPy function, accepted argument counts).
+#: The fixed table of functions: name -> (SymPy function, accepted argument counts), from :mod:`symdescent.functions`.
 FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], tuple[int, ...]]] = {
-    "sin": (sp.sin, (1,)),
-    "cos": (sp.cos, (1,)),
-    "tan": (sp.tan, (1,)),
-    "cot": (sp.cot, (1,)),
-    "sec": (sp.sec, (1,)),
-    "csc": (sp.csc, (1,)),
-    "asin": (sp.asin, (1,)),
-    "acos": (sp.acos, (1,)),
-    "atan": (sp.atan, (1,)),
-    "atan2": (sp.atan2, (2,)),
-    "sinh": (sp.sinh, (1,)),
-    "cosh": (sp.cosh, (1,)),
-    "tanh": (sp.tanh, (1,)),
-    "asinh": (sp.asinh, (1,)),
-    "acosh": (sp.acosh, (1,)),
-    "atanh": (sp.atanh, (1,)),
-    "exp": (sp.exp, (1,)),
-    "log": (sp.log, (1, 2)),
-    "ln": (sp.log, (1,)),
-    "sqrt": (sp.sqrt, (1,)),
-    "abs": (sp.Abs, (1,)),
+    name: (spec.sympy, spec.arities) for name, spec in FUNCTION_SPECS.items()
 }
 
 #: Named constants.

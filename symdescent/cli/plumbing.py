@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 import click
 
 from symdescent.cli.signals import INTERRUPTS, Terminated
+from symdescent.functions import FUNCTIONS
+from symdescent.methods import METHODS as METHOD_SPECS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,18 +49,12 @@ def interrupted_code() -> ExitCode:
 
 
 def exit_code_for(status: Status) -> ExitCode:
-    from symdescent.result import Status
+    """The exit code of a run's status (from :data:`symdescent.result.STATUSES`)."""
+    from symdescent.result import STATUSES, Status
 
     if status is Status.INTERRUPTED:
         return interrupted_code()
-    return {
-        Status.CONVERGED: ExitCode.OK,
-        Status.COMPLETED: ExitCode.OK,
-        Status.MAX_STEPS: ExitCode.MAX_STEPS,
-        Status.DIVERGED: ExitCode.DIVERGED,
-        Status.INTERRUPTED: ExitCode.INTERRUPTED,
-        Status.TOO_SLOW: ExitCode.TOO_SLOW,
-    }[status]
+    return ExitCode(STATUSES[status].exit_code)
 
 
 class Streams(NamedTuple):
@@ -93,19 +89,38 @@ def fail(message: str, hint: str | None = None, code: ExitCode = ExitCode.BAD_IN
     sys.exit(code)
 
 
+#: The library's keyword arguments by the names of this CLI's options: the core's errors name the
+#: keyword (``momentum must lie in [0, 1)``), the CLI says ``--momentum`` (:func:`symdescent.errors.worded`).
+OPTION_NAMES = {
+    "lr": "--lr",
+    "tol": "--tol",
+    "max_steps": "--steps",
+    "exact": "--exact",
+    "working_precision": "--working-precision",
+    "variables": "--vars",
+    "methods": "--methods",
+    "momentum": "--momentum",
+    "beta1": "--beta1",
+    "beta2": "--beta2",
+    "decay": "--decay",
+    "eps": "--eps",
+    "params": "--param",
+}
+
+
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn domain errors into one-line messages and exit codes; bugs into exit 1."""
     import functools
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from symdescent.errors import SymdescentError
+        from symdescent.errors import SymdescentError, worded
 
         try:
             return command(*args, **kwargs)
         except SymdescentError as error:
             _traceback_if_debugging()
-            fail(error.message, error.hint)
+            fail(*worded(error, OPTION_NAMES))
         except KeyboardInterrupt as stop:
             code = ExitCode.TERMINATED if isinstance(stop, Terminated) else interrupted_code()
             click.echo("Terminated." if code == ExitCode.TERMINATED else "Interrupted.", err=True)
@@ -221,10 +236,10 @@ FUNCTION_HELP = """
 EXPR is the function, or - to read it from standard input
 (an EXPR that starts with '-' works: symdescent run "-x^2" ...):
   operators + - * / ** ^, brackets, numbers like 2, 0.5, 1e-3;
-  functions sin cos tan cot sec csc asin acos atan atan2 sinh cosh tanh
-  asinh acosh atanh exp log ln sqrt abs; constants pi and E.
+  functions {functions};
+  constants pi and E.
   Every other name is a variable (ordered x2 before x10 unless --vars).
-"""
+""".format(functions=textwrap.fill(" ".join(FUNCTIONS), 66, subsequent_indent="  "))
 
 
 def function_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -254,16 +269,11 @@ def read_function(expr: str, streams: Streams) -> str:
 
 
 def build_problem(expr: str, variables: str | None, params: str | None, streams: Streams) -> Problem:
-    from symdescent.errors import InputError
-    from symdescent.problem import make_problem, split_top_level
+    from symdescent.problem import make_problem
+    from symdescent.values import assignments
 
     names = [v.strip() for v in variables.split(",")] if variables is not None else None
-    fixed: dict[str, str] = {}
-    for item in split_top_level(params) if params else []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise InputError(f"bad --param {item!r}: write name=value, e.g. --param a=2")
-        fixed[name.strip()] = value.strip()
+    fixed = assignments(params, "--param", "--param a=2") if params else {}
     problem = make_problem(read_function(expr, streams), variables=names, params=fixed)
     if names is None:
         warn_about_lookalikes(problem)
@@ -314,24 +324,14 @@ def number_option(text: str, what: str, *, positive: bool) -> float:
 
     value = float(parse_constant(text, what))
     if positive and value <= 0:
-        raise InputError(f"{what} must be positive, got {text}")
+        raise InputError(f"{what} must be positive, got {text}", parameter=what)
     if value < 0:
-        raise InputError(f"{what} must not be negative, got {text}")
+        raise InputError(f"{what} must not be negative, got {text}", parameter=what)
     return value
 
 
-METHODS = (
-    "gd",
-    "momentum",
-    "nesterov",
-    "adam",
-    "rmsprop",
-    "adagrad",
-    "newton",
-    "backtracking",
-    "exact-line",
-    "cg",
-)
+#: --method's choices, from the method registry (cheap to import: no SymPy).
+METHODS = tuple(METHOD_SPECS)
 
 #: The methods' own options: CLI name -> (keyword, help).
 METHOD_OPTIONS = {

@@ -33,12 +33,12 @@ from symdescent.cli.plumbing import (
 from symdescent.cli.signals import INTERRUPTS
 
 if TYPE_CHECKING:
-    from symdescent.iterate import Run
     from symdescent.problem import Problem
     from symdescent.render import Renderer
     from symdescent.render.numbers import Notation
     from symdescent.render.plot import PlotRenderer
     from symdescent.result import Step
+    from symdescent.run import Run
 
 EXAMPLES_RUN = """
 \b
@@ -156,9 +156,9 @@ def run(
     every value has D significant digits; csv, json and the table print
     them with D digits (json as strings).
     """
-    from symdescent.iterate import iterate
     from symdescent.render.numbers import notation_for
     from symdescent.result import Status
+    from symdescent.run import iterate
 
     streams = Streams.current()
     problem = build_problem(expr, variables, params, streams)

@@ -17,11 +17,12 @@ from typing import Any, Protocol, TextIO
 from rich.console import Console, RenderableType
 
 from symdescent.compare import Comparison
+from symdescent.methods import METHODS, MethodSpec
 from symdescent.problem import Problem
 from symdescent.render.fit import Choice, choose, fit_note, glue, join, table_width, wrap
 from symdescent.render.json import dumps, result_dict
 from symdescent.render.numbers import human, json_number, machine, plural
-from symdescent.result import Result
+from symdescent.result import STATUSES, Result
 
 
 class CompareRenderer(Protocol):
@@ -119,26 +120,13 @@ class DelimitedCompareRenderer:
         self._out.flush()
 
 
-_STATUS_STYLE = {
-    "converged": ("✔", "green"),
-    "completed": ("✔", "green"),
-    "max_steps": ("⚠", "yellow"),
-    "diverged": ("✘", "red"),
-    "interrupted": ("■", "yellow"),
-}
+def _spec(method: str) -> MethodSpec:
+    return METHODS.get(method) or MethodSpec(method, method, "", "")
 
-#: How each method chooses its step, when it has no learning rate to show.
-#: Why a method with a constant step may stop short of the tolerance (said below the table when it does).
-_WHY = {
-    "rmsprop": "with a constant α RMSprop's steps stay about α long near the minimum, so it circles the minimum "
-    "instead of settling; more steps do not help, a smaller α circles closer",
-}
 
-_STEP_RULE = {
-    "newton": "Newton, Armijo",
-    "exact-line": "exact",
-    "cg": "strong Wolfe",
-}
+def _style(result: Result) -> tuple[str, str]:
+    spec = STATUSES[result.status]
+    return spec.mark, spec.colour
 
 
 class TableCompareRenderer:
@@ -198,12 +186,13 @@ class TableCompareRenderer:
         notes: list[Text] = []
         for result in runs:
             if not result.success:
-                mark, style = _STATUS_STYLE[str(result.status)]
+                mark, style = _style(result)
                 head = f"{mark} {result.method}"
                 lines = [f"{head}: {result.message}"]
-                if result.method in _WHY:
+                why = _spec(result.method).why
+                if why:
                     # the generic advice (more steps, a larger α) is wrong here: say why instead
-                    lines = [f"{head}: {result.message.split(';')[0]}", f"  {_WHY[result.method]}"]
+                    lines = [f"{head}: {result.message.split(';')[0]}", f"  {why}"]
                 for k, line in enumerate(lines):
                     for i, piece in enumerate(wrap(line, width, hang="  ")):
                         text = Text(piece)
@@ -237,7 +226,7 @@ class TableCompareRenderer:
             table.add_column(column[0], justify="left" if left else "right", no_wrap=True, overflow="fold")
         for result, seconds in pairs:
             cells = _cells(result, seconds, choice.digits, show_hessian)
-            styles = {"method": "bold", "status": _STATUS_STYLE[str(result.status)][1]}
+            styles = {"method": "bold", "status": _style(result)[1]}
             table.add_row(*(Text(cells[name], style=styles.get(name, "")) for name in choice.option))
         hidden = [_header(name, show_hessian) for name in _COLUMNS if name not in choice.option]
         return table, fit_note(hidden, choice.digits, asked, width)
@@ -276,7 +265,7 @@ def _stacked(pairs: list[tuple[Result, float]], digits: int, width: int) -> Rend
                     line.stylize("bold", 2, 2 + len(c["method"]))
                     at = piece.find(c["status"])
                     if at >= 0:
-                        line.stylize(_STATUS_STYLE[str(result.status)][1], at, at + len(c["status"]))
+                        line.stylize(_style(result)[1], at, at + len(c["status"]))
                 out.append_text(line)
                 out.append("\n")
     return out
@@ -290,9 +279,9 @@ def _header(name: str, show_hessian: bool) -> str:
 
 def _cells(result: Result, seconds: float, digits: int, show_hessian: bool = False) -> dict[str, str]:
     """Each column's text for one run."""
-    mark, _ = _STATUS_STYLE[str(result.status)]
+    mark, _ = _style(result)
     lr = result.params.get("lr")
-    step_size = f"{lr:g}" if isinstance(lr, float | int) else _STEP_RULE.get(result.method, "")
+    step_size = f"{lr:g}" if isinstance(lr, float | int) else _spec(result.method).step_rule
     if result.method == "backtracking":
         step_size = f"Armijo from {lr:g}"
     point = "(" + ", ".join(human(v, digits) for v in result.x) + ")"

@@ -18,6 +18,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from symdescent.derivation import FUNCTION_RULE_NAMES, RuleStep
+from symdescent.functions import laws
 from symdescent.render.numbers import plural
 
 #: Beyond this many variables, the update rule is written for the first ones and the iterates show f only.
@@ -41,29 +42,7 @@ RULE_LAWS: dict[str, tuple[str, str, str]] = {
     "sqrt": ("square root", "(√x)′ = 1/(2√x)", r"(\sqrt{x})' = 1/(2\sqrt{x})"),
     "exponential": ("exponential", "(aˣ)′ = aˣ·ln a", r"(a^x)' = a^x \ln a"),
     "general power": ("general power", "(uᵛ)′ = uᵛ·(v′·ln u + v·u′/u)", r"(u^v)' = u^v (v' \ln u + v u'/u)"),
-    "exp": ("exp", "(eˣ)′ = eˣ", r"(e^x)' = e^x"),
-    "log": ("log", "(ln x)′ = 1/x", r"(\ln x)' = 1/x"),
-    "abs": ("abs", "|x|′ = sign(x)", r"|x|' = \operatorname{sign}(x)"),
-    "sin": ("sin", "sin′ = cos", r"\sin' = \cos"),
-    "cos": ("cos", "cos′ = −sin", r"\cos' = -\sin"),
-    "tan": ("tan", "tan′ = 1 + tan²", r"\tan' = 1 + \tan^2"),
-    "cot": ("cot", "cot′ = −1 − cot²", r"\cot' = -1 - \cot^2"),
-    "sec": ("sec", "sec′ = sec·tan", r"\sec' = \sec \tan"),
-    "csc": ("csc", "csc′ = −csc·cot", r"\csc' = -\csc \cot"),
-    "asin": ("asin", "asin′ x = 1/√(1 − x²)", r"\arcsin' x = 1/\sqrt{1 - x^2}"),
-    "acos": ("acos", "acos′ x = −1/√(1 − x²)", r"\arccos' x = -1/\sqrt{1 - x^2}"),
-    "atan": ("atan", "atan′ x = 1/(1 + x²)", r"\arctan' x = 1/(1 + x^2)"),
-    "atan2": (
-        "atan2",
-        "∂atan2(y, x) = (x·dy − y·dx)/(x² + y²)",
-        r"d\,\mathrm{atan2}(y, x) = (x\,dy - y\,dx)/(x^2 + y^2)",
-    ),
-    "sinh": ("sinh", "sinh′ = cosh", r"\sinh' = \cosh"),
-    "cosh": ("cosh", "cosh′ = sinh", r"\cosh' = \sinh"),
-    "tanh": ("tanh", "tanh′ = 1 − tanh²", r"\tanh' = 1 - \tanh^2"),
-    "asinh": ("asinh", "asinh′ x = 1/√(x² + 1)", r"\operatorname{asinh}' x = 1/\sqrt{x^2 + 1}"),
-    "acosh": ("acosh", "acosh′ x = 1/√(x² − 1)", r"\operatorname{acosh}' x = 1/\sqrt{x^2 - 1}"),
-    "atanh": ("atanh", "atanh′ x = 1/(1 − x²)", r"\operatorname{atanh}' x = 1/(1 - x^2)"),
+    **laws(),  # every function's rule, from symdescent.functions
     "chain": ("chain rule", "(g(u))′ = g′(u)·u′", r"(g(u))' = g'(u)\, u'"),
     "elided": ("(steps not shown)", "", ""),
     "sympy": ("SymPy", "", ""),

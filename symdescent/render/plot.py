@@ -161,7 +161,7 @@ def run_figure(problem: Problem, result: Result) -> Figure:
     from symdescent.render.plot_pictures import figure_of
 
     with _quiet_overflow():
-        return figure_of(problem, [result], single=True)
+        return figure_of(problem, [result.as_floats()], single=True)
 
 
 def compare_figure(problem: Problem, results: Sequence[Result]) -> Figure:
@@ -171,7 +171,7 @@ def compare_figure(problem: Problem, results: Sequence[Result]) -> Figure:
     from symdescent.render.plot_pictures import figure_of
 
     with _quiet_overflow():
-        return figure_of(problem, list(results), single=False)
+        return figure_of(problem, [r.as_floats() for r in results], single=False)
 
 
 def save(figure: Figure, path: str | os.PathLike[str], fmt: str) -> None:

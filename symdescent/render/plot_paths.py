@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symdescent.problem import Problem
-from symdescent.result import Result, Status, Step
+from symdescent.result import Result, Status, Step, outcome
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -129,22 +129,20 @@ def _title(problem: Problem, results: list[Result], single: bool) -> str:
     if not single:
         what = "ascent" if first.maximize else "descent"
         return f"{heading}\n{len(results)} runs from {_point(first.start)}: paths of {what}"
-    method = _METHOD_NAMES.get(first.method, first.method)
+    method = legend_name(first.method)
     if first.maximize:
         method = method.replace("descent", "ascent")
     lr = first.params.get("lr")
     alpha = f", α = {lr:g}" if isinstance(lr, int | float) else ""
-    return f"{heading}\n{method}{alpha}: {_OUTCOMES[first.status].format(steps=first.steps)}"
+    return f"{heading}\n{method}{alpha}: {outcome(first.status, first.steps)}"
 
 
-_METHOD_NAMES = {"gd": "gradient descent"}
-_OUTCOMES = {
-    Status.CONVERGED: "converged after {steps} steps",
-    Status.COMPLETED: "{steps} steps",
-    Status.MAX_STEPS: "step limit reached after {steps} steps",
-    Status.DIVERGED: "diverged at step {steps}",
-    Status.INTERRUPTED: "interrupted after {steps} steps",
-}
+def legend_name(method: str) -> str:
+    """How a picture names a method: ``gradient descent``, ``adam`` (from :data:`symdescent.methods.METHODS`)."""
+    from symdescent.methods import METHODS
+
+    spec = METHODS.get(method)
+    return spec.legend if spec is not None else method
 
 
 def _function_text(problem: Problem) -> str:
@@ -249,7 +247,7 @@ def _path_label(p: _Path, single: bool, points: int) -> str:
     if not single:
         return p.label
     if p.result.method != "gd" or p.result.maximize:
-        name = _METHOD_NAMES.get(p.result.method, p.result.method)
+        name = legend_name(p.result.method)
         name = name.replace("descent", "ascent") if p.result.maximize else name
     else:
         name = "path"

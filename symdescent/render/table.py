@@ -16,12 +16,13 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from symdescent.methods import METHODS
 from symdescent.problem import Problem
 from symdescent.render.fit import choose, fit_note, join, table_width, wrap
 from symdescent.render.mathtext import inline, signature
 from symdescent.render.numbers import EXACT_CELL, FLOATS, Notation, human, plural
 from symdescent.render.sparkline import SparkSampler, sparkline
-from symdescent.result import Result, Status, Step
+from symdescent.result import STATUSES, Result, Step
 
 #: Rows kept from each end of a long run when the middle is hidden.
 HEAD_ROWS = 10
@@ -35,15 +36,6 @@ MAX_VARIABLE_COLUMNS = 6
 #: The summary's sparkline: at most this many characters, for runs of at least this many steps.
 SPARKLINE_WIDTH = 60
 SPARKLINE_MIN_STEPS = 3
-
-_STATUS_STYLE = {
-    Status.CONVERGED: ("✔", "bold green"),
-    Status.COMPLETED: ("✔", "bold green"),
-    Status.MAX_STEPS: ("⚠", "bold yellow"),
-    Status.DIVERGED: ("✘", "bold red"),
-    Status.INTERRUPTED: ("■", "bold yellow"),
-    Status.TOO_SLOW: ("■", "bold yellow"),
-}
 
 
 class TableRenderer:
@@ -101,7 +93,7 @@ class TableRenderer:
     def _heading(self, result: Result) -> Text:
         """The function and gradient above the table, left-aligned so that they wrap only at the screen's edge."""
         problem = self._problem
-        method = _METHOD_TITLES.get(result.method, result.method)
+        method = METHODS[result.method].title if result.method in METHODS else result.method
         on = "on"
         if result.maximize:
             method, on = ("Gradient ascent", "on") if result.method == "gd" else (method, "maximising")
@@ -193,7 +185,8 @@ class TableRenderer:
         return table, notes
 
     def _summary(self, result: Result, width: int) -> Text:
-        mark, style = _STATUS_STYLE[result.status]
+        spec = STATUSES[result.status]
+        mark, style = spec.mark, f"bold {spec.colour}"
         text = Text("\n".join(wrap(f"{mark} {result.status} — {result.message}", width, hang="  ")))
         text.stylize(style, 0, len(mark) + 1 + len(str(result.status)))
         notation = self._notation
@@ -278,19 +271,6 @@ def _digits_that_fit(values: Sequence[object], digits: int, room: int, notation:
             return d
     return 1
 
-
-_METHOD_TITLES = {
-    "gd": "Gradient descent",
-    "momentum": "Gradient descent with momentum",
-    "nesterov": "Nesterov momentum",
-    "adam": "Adam",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-    "newton": "Newton's method",
-    "backtracking": "Steepest descent with Armijo backtracking",
-    "exact-line": "Steepest descent with exact line search",
-    "cg": "Conjugate gradient (Polak–Ribière+)",
-}
 
 #: How hyperparameters and step information are written for people.
 _SYMBOLS = {

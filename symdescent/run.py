@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import operator
-import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -35,17 +35,14 @@ from typing import Any
 import sympy as sp
 
 from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
+from symdescent.diagnose import diagnose, nonfinite_reason
 from symdescent.engine import fast_steps
-from symdescent.errors import InputError, StartPointError
-from symdescent.optimizers import Optimizer, hyperparameters_of, make_optimizer
-from symdescent.problem import Problem, make_problem, point_constants, point_values
+from symdescent.errors import NUMERIC_ERRORS, InputError, StartPointError
+from symdescent.hyperparameters import in_arithmetic
+from symdescent.optimizers import Optimizer, make_optimizer
+from symdescent.problem import Problem, make_problem
 from symdescent.result import Result, Status, Step, status_message
-
-#: Exceptions the compiled ``math`` code raises where f is undefined, overflows or is complex.
-_NUMERIC_ERRORS = (ValueError, OverflowError, ZeroDivisionError, TypeError)
-
-#: Stop diagnosing after this many subexpressions: a message is not worth a hang.
-_DIAGNOSE_NODES = 20_000
+from symdescent.values import float_point, read_point
 
 
 class Run(Iterator[Step]):
@@ -62,10 +59,15 @@ class Run(Iterator[Step]):
         maximize: bool = False,
         arithmetic: Arithmetic = FLOAT,
     ) -> None:
-        if max_steps < 0:
-            raise InputError(f"the step limit must be 0 or more, got {max_steps}")
-        if not (math.isfinite(tol) and tol >= 0):
-            raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
+            raise InputError(f"max_steps must be a whole number, 0 or more, got {max_steps!r}", parameter="max_steps")
+        if not _finite_nonnegative(tol):
+            raise InputError(f"tol must be 0 or a positive finite number, got {tol!r}", parameter="tol")
+        if not isinstance(maximize, bool):
+            raise InputError(f"maximize must be True or False, not {maximize!r}", parameter="maximize")
+        tol = float(tol)
+        if not isinstance(optimizer, Optimizer):
+            raise InputError(f"method must be a method's name or an Optimizer, not {type(optimizer).__name__}")
         self.arithmetic = arithmetic
         self.problem = problem = arithmetic.prepare(problem)
         self.optimizer = optimizer
@@ -73,18 +75,30 @@ class Run(Iterator[Step]):
         self.tol = tol
         self.maximize = maximize
         if arithmetic is FLOAT:
-            self.start = point_values(problem, x0)
+            self.start = float_point(problem.names, x0)
         else:
-            self.start = tuple(arithmetic.number(v) for v in point_constants(problem, x0))
+            self.start = tuple(arithmetic.number(v) for v in read_point(problem.names, x0))
         first = self.first = evaluate(problem, self.start, arithmetic=arithmetic)
         optimizer.init(first.x)  # init is pure: a method refuses what it cannot do (newton > 100 variables) now
         #: Evaluations of f, ∇f and the Hessian made by the method itself (line searches, Newton).
         self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
         self.status: Status | None = None
         self.message = ""
+        #: The last step given out (kept up to date by whichever loop runs).
         self.last: Step = first
-        # Plain float gd takes a generated loop that gives the same steps faster (symdescent.engine).
-        self._steps = (fast_steps(self, first) if arithmetic is FLOAT else None) or self._loop(first)
+        # Plain float gd takes a generated loop that gives the same steps faster (symdescent.engine);
+        # ``loop`` says which loop runs: "fused", "vector" or "generic".
+        fast = fast_steps(self, first) if arithmetic is FLOAT else None
+        self.loop = "generic" if fast is None else fast[0]
+        self._steps = self.steps_from(first) if fast is None else self._fast_then_generic(fast[1])
+
+    def _fast_then_generic(self, fast: Any) -> Iterator[Step]:
+        """The fast loop's steps; then, from the step it hands over, the generic loop's."""
+        step, given = yield from fast
+        rest = self.steps_from(step)
+        if given:  # the generic loop starts by yielding ``step``, which the fast loop gave out already
+            next(rest)
+        yield from rest
 
     def __iter__(self) -> Iterator[Step]:
         # The steps themselves, so that a for loop does not pay for __next__ at every step.
@@ -142,7 +156,7 @@ class Run(Iterator[Step]):
             counts["f"] += 1
             try:
                 f = sign * problem.value(*x)
-            except _NUMERIC_ERRORS:
+            except NUMERIC_ERRORS:
                 return math.inf
             return f if isinstance(f, float | int) and math.isfinite(f) else math.inf
 
@@ -153,7 +167,7 @@ class Run(Iterator[Step]):
                 f, *g = problem.value_and_grad(*x)
                 if isinstance(f, float | int) and math.isfinite(f):
                     return sign * f, tuple(sign * gi for gi in g)
-            except _NUMERIC_ERRORS:
+            except NUMERIC_ERRORS:
                 pass
             return math.inf, tuple(math.nan for _ in x)
 
@@ -161,7 +175,7 @@ class Run(Iterator[Step]):
             counts["hessian"] += 1
             try:
                 rows = problem.hessian_at(*x)
-            except _NUMERIC_ERRORS:
+            except NUMERIC_ERRORS:
                 return tuple(tuple(math.nan for _ in x) for _ in x)
             return tuple(tuple(sign * h for h in row) for row in rows) if self.maximize else rows
 
@@ -185,7 +199,11 @@ class Run(Iterator[Step]):
             start_norm=_float(self.first.grad_norm),
         )
 
-    def _loop(self, step: Step) -> Iterator[Step]:
+    def steps_from(self, step: Step) -> Iterator[Step]:
+        """The generic loop from ``step`` (which must be this run's): every method, every arithmetic.
+
+        It yields ``step`` first, then each new step, and words the ending.
+        """
         arithmetic = self.arithmetic
         value_and_grad = arithmetic.compile(self.problem)
         update = self.optimizer.update
@@ -238,7 +256,7 @@ class Run(Iterator[Step]):
                     if watch is not None:
                         slow = watch(k, clock() - started, x)
                     continue
-                reason = _nonfinite_reason(f, norm) if floats else diagnose(self.problem, x)
+                reason = nonfinite_reason(f, norm) if floats else diagnose(self.problem, x)
             except errors as error:
                 f, g, norm = math.nan, [math.nan] * len(x), math.nan
                 reason = diagnose(self.problem, x, error)
@@ -269,84 +287,19 @@ def iterate(
     ``exact=True`` or ``working_precision=D`` they may be text or SymPy
     numbers (``lr="1/10"``) and are converted to that arithmetic.
     """
-    if isinstance(problem, str):
+    if not isinstance(problem, Problem):
         problem = make_problem(problem, variables=variables, params=params)
     arithmetic = make_arithmetic(exact=exact, working_precision=working_precision)
+    if isinstance(method, Optimizer) and hyperparameters:
+        raise InputError(
+            f"hyperparameters go to make_optimizer when method is an Optimizer: {', '.join(hyperparameters)}"
+        )
     if arithmetic is not FLOAT:
-        hyperparameters = _hyperparameters_in(arithmetic, problem, method, hyperparameters, exact=exact)
+        hyperparameters = in_arithmetic(arithmetic, problem, method, hyperparameters)
     # mpmath rounds every operation to the precision in force, the optimiser's set-up (−lr) included
     with arithmetic.scope() if arithmetic.digits is not None else contextlib.nullcontext():
         optimizer = method if isinstance(method, Optimizer) else make_optimizer(method, **hyperparameters)
     return Run(problem, start, optimizer, max_steps=max_steps, tol=tol, maximize=maximize, arithmetic=arithmetic)
-
-
-#: Methods whose update is plain arithmetic, so that it stays exact (or at D digits); the
-#: others use square roots or float line searches and would silently leave the arithmetic.
-ARITHMETIC_METHODS = ("gd", "momentum", "nesterov")
-#: Largest exponent exact or D-digit arithmetic will take on (x**(10**100) would never finish).
-MAX_EXACT_EXPONENT = 1000
-
-
-def _hyperparameters_in(
-    arithmetic: Arithmetic, problem: Problem, method: str | Optimizer, given: dict[str, Any], *, exact: bool
-) -> dict[str, Any]:
-    """Every hyperparameter of the method, given or default, as a number of ``arithmetic``.
-
-    A default such as lr = 0.1 is read from its decimal text, so that it is 1/10 exactly.
-    """
-    name = method.name if isinstance(method, Optimizer) else method
-    if name not in ARITHMETIC_METHODS:
-        raise InputError(
-            f"--{'exact' if exact else 'working-precision'} works with the methods {', '.join(ARITHMETIC_METHODS)}; "
-            f"{name} uses square roots or float line searches",
-            hint="drop --method, or run it in floats",
-        )
-    if exact and not all(g.is_rational_function(*problem.variables) for g in problem.gradient):
-        raise InputError(
-            "--exact needs a gradient made of polynomials and fractions: with exp, log, sqrt or trigonometric "
-            "functions the exact iterates become ever longer formulas",
-            hint="use --working-precision D for many exact digits instead",
-        )
-    huge = [p for p in problem.expr.atoms(sp.Pow) if p.exp.is_Number and abs(p.exp) > MAX_EXACT_EXPONENT]
-    if huge:
-        raise InputError(
-            f"--{'exact' if exact else 'working-precision'} cannot raise to the power {huge[0].exp}: "
-            f"the numbers would have astronomically many digits (the limit is {MAX_EXACT_EXPONENT})",
-            hint="run it in floats",
-        )
-    if isinstance(method, Optimizer):
-        return {k: _in_arithmetic(arithmetic, k, v) for k, v in given.items()}
-    floats = make_optimizer(name, **{k: float(_in_arithmetic(FLOAT_TEXT, k, v)) for k, v in given.items()}).params
-    return {
-        k: _in_arithmetic(arithmetic, k, given.get(k, repr(v) if isinstance(v, float) else v))
-        for k, v in floats.items()
-        if k in hyperparameters_of(name)
-    }
-
-
-class _FloatText:
-    """Reads a hyperparameter as a float, for finding a method's defaults."""
-
-    @staticmethod
-    def number(constant: sp.Expr) -> float:
-        return float(constant)
-
-
-FLOAT_TEXT: Any = _FloatText()
-
-
-def _in_arithmetic(arithmetic: Arithmetic, name: str, value: Any) -> Any:
-    from symdescent.parsing import parse_constant
-
-    if isinstance(value, bool) or not isinstance(value, str | int | float | sp.Expr):
-        return value
-    if isinstance(value, str):
-        constant = parse_constant(value, name)
-    elif isinstance(value, sp.Expr):
-        constant = value
-    else:
-        constant = sp.Integer(value) if isinstance(value, int) else sp.Float(value)
-    return arithmetic.number(constant)
 
 
 def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **options: Any) -> Result:
@@ -376,16 +329,10 @@ def evaluate(
         norm = arithmetic.norm(*g)
         if arithmetic.isfinite(f) and arithmetic.isfinite(norm):
             return Step(0, x, f, tuple(g), norm)
-        reason = _nonfinite_reason(f, norm) if arithmetic is FLOAT else diagnose(problem, x)
+        reason = nonfinite_reason(f, norm) if arithmetic is FLOAT else diagnose(problem, x)
     except arithmetic.errors as error:
         reason = diagnose(problem, x, error)
     raise StartPointError(reason, hint=hint)
-
-
-def _nonfinite_reason(f: float, norm: float) -> str:
-    if not math.isfinite(f):
-        return f"f became {f}"
-    return f"the gradient became {'infinite' if math.isinf(norm) else 'not a number'}"
 
 
 def _real_or_nan(value: Any, isfinite: Any = math.isfinite) -> float:
@@ -407,53 +354,10 @@ def _optional_float(value: Any) -> float | None:
     return None if value is None else _float(value)
 
 
-def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = None) -> str:
-    """Say which part of f or ∇f fails at x, e.g. ``log(x) is undefined at x = 0``.
-
-    Walks the expression bottom-up with SymPy numbers; only used on failure,
-    and bounded by :data:`_DIAGNOSE_NODES`, so it may fall back to a generic
-    reason taken from the exception.
-    """
-    where = problem.point(x)
-    values = {v: xi if isinstance(xi, sp.Basic) else sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
-    labelled = [("f", problem.expr)] + [
-        (f"∂f/∂{name} = {g}", g) for name, g in zip(problem.names, problem.gradient, strict=True)
-    ]
-    seen = 0
-    for label, expr in labelled:
-        for node in sp.postorder_traversal(expr):
-            seen += 1
-            if seen > _DIAGNOSE_NODES:
-                break
-            if node.is_Atom or not (node.is_Function or node.is_Pow):
-                continue
-            try:
-                problem_found = _node_failure(node, values)
-            except Exception:
-                continue
-            if problem_found:
-                failure, detail = problem_found
-                return _in(label, f"{node} {failure} at {where}{detail}")
-    if isinstance(error, OverflowError):
-        return f"a value overflows a float at {where}"
-    if isinstance(error, TypeError):
-        return f"a value is not real at {where}"
-    if isinstance(error, ZeroDivisionError):
-        return f"division by zero at {where}"
-    return f"f or its gradient is undefined at {where}"
-
-
-def _node_failure(node: sp.Expr, values: dict[sp.Symbol, sp.Float]) -> tuple[str, str] | None:
-    """Why one subexpression has no float value at the point (and a detail), or None if it has one."""
-    value = node.xreplace(values)
-    if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
-        return "is undefined", ""
-    if value.is_number and value.is_extended_real is False:
-        return "is not real", ""
-    if value.is_Number and abs(value) > sys.float_info.max:
-        return "overflows a float", f" (it is about {sp.Float(value, 3)})"
-    return None
-
-
-def _in(label: str, reason: str) -> str:
-    return reason if label == "f" else f"the gradient fails: {reason}, in {label}"
+def _finite_nonnegative(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(value) and value >= 0
+    except (OverflowError, TypeError, ValueError):
+        return False
