@@ -329,10 +329,34 @@ def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **o
 
     >>> minimize("x**2 + y**2", start=(1, 2), lr=0.1).status
     <Status.CONVERGED: 'converged'>
+
+    With vectors (numpy arrays or lists as start values, ``data=``, or vector
+    syntax) it returns a :class:`symdescent.vectors.run.VectorResult` whose
+    ``x`` maps names to floats or arrays.
     """
+    if _vector_call(problem, start, options):
+        from symdescent.vectors.run import minimize_vectors
+
+        return minimize_vectors(problem, start, options.pop("data", None), **options)  # type: ignore[arg-type,return-value]
     run = iterate(problem, start, **options)
     history = list(run)
     return run.result(history)
+
+
+def _vector_call(problem: Problem | str, start: Any, options: Mapping[str, Any]) -> bool:
+    """A library call for :mod:`symdescent.vectors`: data, a vector start value, or vector syntax."""
+    if "data" in options:
+        return True
+    if isinstance(start, Mapping):
+        import sympy as sp
+
+        if any(not isinstance(v, int | float | str | sp.Expr) for v in start.values()):
+            return True
+    if isinstance(problem, str):
+        from symdescent.vectors.parse import looks_like_vectors
+
+        return looks_like_vectors(problem)
+    return False
 
 
 # -- the start point and failures ------------------------------------------------

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from symdescent import cache, warm
-from symdescent.run import iterate
 from symdescent.parsing import parse_constant
 from symdescent.problem import make_problem
+from symdescent.run import iterate
 
 ROSENBROCK = "(1-x)**2+100*(y-x**2)**2"
 

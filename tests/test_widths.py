@@ -10,6 +10,7 @@ text output (fitting may only move line breaks).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Iterator
@@ -67,12 +68,18 @@ def quadratic(n: int) -> tuple[str, str, tuple[str, ...]]:
     return expr, ",".join(str(i % 3 + 1) for i in range(n)), names
 
 
+@functools.cache
+def parsed(text: str) -> sp.Expr:
+    return sp.sympify(text)  # test code reading our own output, never user input
+
+
+@functools.cache
 def value(cell: str) -> sp.Expr:
     """A table cell as a number: ``0.8``, ``≈1.2e-05``, ``16/25``, ``8√(5)/5``, ``−3``."""
     text = cell.removeprefix("≈").replace("−", "-").replace("√(", "sqrt(")
     text = re.sub(r"(\d)(sqrt)", r"\1*\2", text)
     assert re.fullmatch(r"[-+0-9.e/*()sqrt]+", text), f"not a whole number: {cell!r}"
-    return sp.sympify(text)  # test code reading our own output, never user input
+    return parsed(text)
 
 
 def table_rows(out: str) -> tuple[list[str], list[list[str]], str]:
@@ -114,11 +121,11 @@ def check_run_table(out: str, reference: str, exact: bool, asked: int = 6) -> No
             column = CSV_NAME.get(name) or (f"df/d{name[4:]}" if name.startswith("∂f/∂") else name)
             shown = value(cell)
             if exact and not cell.startswith("≈"):
-                expected = sp.sympify(truth[column])
+                expected = parsed(truth[column])
                 assert shown == expected or sp.simplify(shown - expected) == 0, (name, cell, truth[column])
                 continue
             # rounded to `digits` significant digits: within half a unit in the last place
-            expected = Decimal(str(sp.N(sp.sympify(truth[column]), 40))) if exact else Decimal(truth[column])
+            expected = Decimal(str(sp.N(parsed(truth[column]), 40))) if exact else Decimal(truth[column])
             printed = Decimal(cell.removeprefix("≈").replace("−", "-"))
             assert abs(printed - expected) <= abs(expected) * Decimal(10) ** (1 - digits), (name, cell, expected)
 
@@ -172,7 +179,7 @@ def test_run_table_fits_and_every_number_is_whole(n: int, arithmetic: str) -> No
             assert f"∂f/∂{names[-1]}" in header  # room for everything: nothing hidden
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(width=st.integers(60, 220), n=st.integers(1, 8), digits=st.integers(3, 12))
 def test_any_width_any_digits(width: int, n: int, digits: int) -> None:
     expr, start, _ = quadratic(n)
@@ -381,3 +388,30 @@ def test_a_few_hidden_rows_are_shown_instead(count: int, hidden: int) -> None:
     table = TableRenderer(Console(width=120, file=out), problem)
     steps_of(count, table)
     assert table._rows()[1] == hidden
+
+
+def test_below_any_table_each_step_gets_its_own_lines() -> None:
+    result = minimize("x**2+y**2", (1, 2), lr=0.1, max_steps=2, tol=0)
+    out = drawn(20, make_problem("x**2+y**2"), result, FLOATS)
+    assert "step 2" in out and "each step on its own lines" in " ".join(out.split())
+    values = {}
+    for line in out.splitlines():
+        if not line.startswith("   "):  # the heading's formulas are not steps
+            continue
+        for name, number in re.findall(r"(\S+) = ([^,\s]+)", line):
+            values.setdefault(name, []).append(float(number))
+    assert values["x"] == [1, 0.8, 0.64] and values["‖∇f‖"][0] == pytest.approx(20**0.5, rel=1e-5)
+
+
+def test_grad_keeps_its_values_whole_at_every_width() -> None:
+    from symdescent.gradient import evaluate_gradient
+    from symdescent.render.gradient import plain_number, render_gradient
+
+    report = evaluate_gradient(make_problem("(1-x)**2+100*(y-x**2)**2+sin(x*y*z)"), "1.123456789,2.2,3.3")
+    for width in WIDTHS:
+        out = io.StringIO()
+        render_gradient(report, "rich", out, Console(width=width, file=out))
+        text = out.getvalue()
+        assert max(len(line) for line in text.splitlines()) <= width
+        tokens = set(text.replace(",", " ").replace("(", " ").replace(")", " ").split())
+        assert {plain_number(v) for v in report.value} <= tokens

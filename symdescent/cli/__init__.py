@@ -92,7 +92,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     \b
     Exit codes: 0 converged or done, 1 internal error, 2 bad input,
     3 diverged, 4 step limit reached, 5 exact numbers grew too big (--exact),
-    130 interrupted, 141 output closed.
+    130 interrupted, 141 output closed, 143 terminated.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug

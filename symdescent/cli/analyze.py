@@ -14,7 +14,9 @@ from symdescent.cli.plumbing import (
     function_options,
     handle_errors,
     make_console,
+    read_function,
 )
+from symdescent.vectors.command import data_option, wants_vectors
 
 EXAMPLES_ANALYZE = """
 \b
@@ -43,8 +45,18 @@ Examples:
     metavar="SECONDS",
     help="Time SymPy may spend solving ∇f = 0 exactly before the numeric search takes over.",
 )
+@data_option
+@click.option("--start", default=None, metavar="V", help="Vector problems: the variables' sizes, e.g. x=zeros(3).")
 @handle_errors
-def analyze(expr: str, variables: str | None, params: str | None, fmt: str, timeout: float) -> None:
+def analyze(
+    expr: str,
+    variables: str | None,
+    params: str | None,
+    fmt: str,
+    timeout: float,
+    data: tuple[str, ...] = (),
+    start: str | None = None,
+) -> None:
     """The Hessian of EXPR, its critical points and their kind, convexity and safe step sizes.
 
     Critical points (∇f = 0) are solved exactly by SymPy within --timeout
@@ -65,6 +77,11 @@ def analyze(expr: str, variables: str | None, params: str | None, fmt: str, time
     if not math.isfinite(timeout):
         raise InputError(f"--timeout must be a finite number of seconds, got {timeout}")
     streams = Streams.current()
+    if wants_vectors(expr, start, data):
+        from symdescent.vectors.command import analyze_vectors
+
+        analyze_vectors(read_function(expr, streams), start, data, params, streams.stdout, fmt)
+        return
     problem = build_problem(expr, variables, params, streams)
     analysis = analyze_function(problem, timeout=timeout)
     console = make_console(streams) if fmt == "rich" else None

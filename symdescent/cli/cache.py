@@ -20,6 +20,7 @@ from symdescent.cli.plumbing import (
     lookalike_warnings,
     problem_from_text,
     read_function,
+    say,
 )
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def problem_for_run(
         problem = build()
         return problem, lambda: warm.remember(problem, key, notes_on(problem, variables))
     for line in loaded.notes.get("warnings", []):
-        click.echo(line, err=True)
+        say(line)
     return loaded, lambda: warm.remember(loaded, key)
 
 

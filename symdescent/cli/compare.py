@@ -27,7 +27,10 @@ from symdescent.cli.plumbing import (
     number_option,
     output_protected,
     positive_number,
+    read_function,
+    say,
 )
+from symdescent.vectors.command import data_option, wants_vectors
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -86,6 +89,7 @@ Examples:
     metavar="FILE",
     help='Also draw every method\'s path on one picture: FILE.png, .svg or .pdf (needs "symdescent[plot]").',
 )
+@data_option
 @handle_errors
 def compare(
     expr: str,
@@ -100,6 +104,7 @@ def compare(
     fmt: str,
     digits: int,
     plot: str | None,
+    data: tuple[str, ...] = (),
     **method_params: str | None,
 ) -> None:
     """Run several optimisers on EXPR from the same --start and compare them, one row per method.
@@ -117,6 +122,28 @@ def compare(
     from symdescent.compare import parse_learning_rates, parse_methods
 
     streams = Streams.current()
+    if wants_vectors(expr, start, data):
+        from symdescent.errors import InputError
+        from symdescent.vectors.command import compare_vectors
+
+        if plot is not None:
+            raise InputError("compare --plot is not available for vector problems", hint="run --plot draws one run")
+        chosen = parse_methods(methods)
+        compare_vectors(
+            read_function(expr, streams),
+            start,
+            data,
+            params,
+            methods=chosen,
+            rates=parse_learning_rates(lr, chosen, positive_number) if lr is not None else None,
+            steps=steps,
+            tol=number_option(tol, "--tol", positive=False),
+            maximize=maximize,
+            hyperparameters=hyperparameters(**method_params),
+            fmt=("table" if streams.stdout_isatty else "csv") if fmt == "auto" else fmt,
+            out=streams.stdout,
+        )
+        sys.exit(ExitCode.OK)
     problem = build_problem(expr, variables, params, streams)
     chosen = parse_methods(methods)
     rates = parse_learning_rates(lr, chosen, positive_number) if lr is not None else None
@@ -161,11 +188,10 @@ def _say_chosen_learning_rates(runs: Sequence[Result], given: Mapping[str, float
     """The learning rates compare chose itself, and why they are not run's default 0.1."""
     chosen = [f"{r.method} {r.params['lr']:g}" for r in runs if "lr" in r.params and r.method not in (given or {})]
     if chosen:
-        click.echo(
+        say(
             f"Note: learning rates compare chose (run's default is 0.1): {', '.join(chosen)}; picked so that each "
             "method survives steep valleys such as Rosenbrock's (curvature up to 2000). Set them with --lr 0.1 "
-            "or --lr gd=0.1.",
-            err=True,
+            "or --lr gd=0.1."
         )
 
 

@@ -14,7 +14,10 @@ from symdescent.cli.plumbing import (
     function_options,
     handle_errors,
     make_console,
+    number_option,
+    read_function,
 )
+from symdescent.vectors.command import data_option, wants_vectors
 
 EXAMPLES_EXPLAIN = """
 \b
@@ -56,9 +59,17 @@ EXPLAIN_FORMATS = ("auto", "rich", "text", "markdown", "latex")
     metavar="N",
     help="List the iterates x₀ … x_N.",
 )
+@data_option
 @handle_errors
 def explain_command(
-    expr: str, variables: str | None, params: str | None, start: str, lr: str, fmt: str, iterates: int
+    expr: str,
+    variables: str | None,
+    params: str | None,
+    start: str,
+    lr: str,
+    fmt: str,
+    iterates: int,
+    data: tuple[str, ...] = (),
 ) -> None:
     """The derivation of gradient descent on EXPR, as a textbook would write it.
 
@@ -75,6 +86,12 @@ def explain_command(
     from symdescent.render.explain import render_explanation
 
     streams = Streams.current()
+    if wants_vectors(expr, start, data):
+        from symdescent.vectors.command import explain_vectors
+
+        lr_value = number_option(lr, "--lr", positive=True)
+        explain_vectors(read_function(expr, streams), start, data, params, lr_value, streams.stdout, fmt)
+        return
     problem = build_problem(expr, variables, params, streams)
     explanation = explain(problem, start, lr, iterates=iterates)
     if fmt == "auto":

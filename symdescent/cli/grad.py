@@ -14,7 +14,9 @@ from symdescent.cli.plumbing import (
     function_options,
     handle_errors,
     make_console,
+    read_function,
 )
+from symdescent.vectors.command import wants_vectors
 
 EXAMPLES_GRAD = """
 \b
@@ -43,6 +45,12 @@ def grad(expr: str, variables: str | None, params: str | None, at: str | None, f
     from symdescent.render.gradient import render_gradient
 
     streams = Streams.current()
+    expr = read_function(expr, streams)
+    if wants_vectors(expr, at, None):
+        from symdescent.vectors.command import grad_vectors
+
+        grad_vectors(expr, variables, fmt, streams.stdout, at)  # vector notation: no data needed
+        return
     problem = build_problem(expr, variables, params, streams)
     report = evaluate_gradient(problem, at, steps=fmt in ("text", "latex"))
     console = make_console(streams) if fmt == "rich" else None

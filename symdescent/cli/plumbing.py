@@ -81,6 +81,17 @@ def _debug_enabled() -> bool:
     return flag or os.environ.get("SYMDESCENT_DEBUG", "") not in ("", "0")
 
 
+def say(text: str) -> None:
+    """A warning or note on stderr: on a terminal wrapped at spaces to its width, else one line for grep."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    if isatty and isatty():
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+        text = textwrap.fill(text, width=max(width - 1, 40), subsequent_indent="  ", break_on_hyphens=False)
+    click.echo(text, err=True)
+
+
 def fail(message: str, hint: str | None = None, code: ExitCode = ExitCode.BAD_INPUT) -> None:
     """Print ``Error: …`` (and a hint) on stderr and exit with ``code``."""
     click.echo(f"Error: {message}", err=True)
@@ -288,7 +299,8 @@ def problem_from_text(text: str, variables: str | None, params: str | None) -> P
 def lookalike_warnings(names: Sequence[str]) -> list[str]:
     """The stderr lines for names one letter from another variable or a function (``yy``, ``sinx``)."""
     from symdescent.cli.typos import lookalikes
-    from symdescent.parsing import CONSTANTS, FUNCTIONS
+    from symdescent.functions import FUNCTIONS
+    from symdescent.parsing import CONSTANTS
 
     warnings = lookalikes(names, [*FUNCTIONS, *CONSTANTS])
     if not warnings:
@@ -300,7 +312,7 @@ def lookalike_warnings(names: Sequence[str]) -> list[str]:
 def warn_about_lookalikes(names: Sequence[str]) -> None:
     """A warning each on stderr (``run`` keeps them in the cache too, to repeat them without SymPy)."""
     for line in lookalike_warnings(names):
-        click.echo(line, err=True)
+        say(line)
 
 
 def make_console(streams: Streams, *, stderr: bool = False) -> Console:

@@ -29,8 +29,11 @@ from symdescent.cli.plumbing import (
     number_option,
     output_protected,
     progress_wanted,
+    read_function,
+    say,
 )
 from symdescent.cli.signals import INTERRUPTS
+from symdescent.vectors.command import data_option, save_option, wants_vectors
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
@@ -124,6 +127,8 @@ Examples:
     "or -q it goes to stderr, so that stdout stays machine-readable.",
 )
 @click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
+@data_option
+@save_option
 @handle_errors
 def run(
     expr: str,
@@ -144,6 +149,8 @@ def run(
     plot: str | None,
     show_explanation: bool = False,
     no_cache: bool = False,
+    data: tuple[str, ...] = (),
+    save: str | None = None,
     **method_params: str | None,
 ) -> None:
     """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
@@ -164,6 +171,38 @@ def run(
     from symdescent.warm import plain_point
 
     streams = Streams.current()
+    if wants_vectors(expr, start, data) or save:
+        # vectors, matrices and data: see symdescent/vectors/ (scalar functions never come here)
+        from symdescent.vectors.command import refuse_scalar_only, run_vectors
+
+        refuse_scalar_only(exact=exact, working_precision=working_precision, variables=variables)
+        expr = read_function(expr, streams)
+        if fmt == "auto":
+            fmt = "table" if streams.stdout_isatty else "csv"
+        tolerance = number_option(tol, "--tol", positive=False)
+        explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
+        status = run_vectors(
+            expr,
+            start,
+            data,
+            params,
+            hyperparameters=hyperparameters(lr=lr, **method_params),
+            method=method,
+            steps=steps,
+            tol=tolerance,
+            maximize=maximize,
+            fmt=fmt,
+            every=every,
+            digits=digits,
+            quiet=quiet,
+            plot=plot,
+            save=save,
+            stdout=streams.stdout,
+            stderr=streams.stderr,
+            console=lambda: make_console(streams),
+            explain_to=explain_to if show_explanation else None,
+        )
+        sys.exit(exit_code_for(status))
     # Floats only, and nothing that needs the SymPy problem itself: such a run may be warm (no SymPy).
     simple = not (exact or working_precision is not None or show_explanation or plot)
     problem, remember = problem_for_run(expr, variables, params, streams, use_cache=simple and not no_cache)
@@ -243,7 +282,7 @@ def _explain_no_minimum(problem: Problem, maximize: bool) -> None:
         return  # the gradient's SymPy form is not worth building for a hint
     for name in linear_variables(problem):
         extremum = "maximum" if maximize else "minimum"
-        click.echo(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}", err=True)
+        say(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}")
 
 
 def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.AbstractContextManager[object]:

@@ -29,18 +29,22 @@ def one_letter_more(name: str, other: str) -> bool:
 
 
 def lookalikes(names: Sequence[str], functions: Iterable[str]) -> list[str]:
-    """One warning per variable whose name is one letter more than another variable's or a function's."""
-    functions = sorted(functions)
+    """One warning per variable whose name is one letter more than another variable's or a function's.
+
+    Linear in the number of names: each name is compared with its own one-letter deletions.
+    """
+    known_functions, variables = set(functions), set(names)
     warnings = []
     for name in names:
-        function = next((f for f in functions if one_letter_more(name, f)), None)
+        shorter = [name[:i] + name[i + 1 :] for i, letter in enumerate(name) if letter.isalpha()]
+        function = next((s for s in shorter if s in known_functions), None)
         if function is not None:
             rest = name.replace(function, "", 1) or name
             warnings.append(
                 f"'{name}' is a variable of its own, not {function}({rest}): write {function}({rest}) if you meant that"
             )
             continue
-        other = next((n for n in names if n != name and one_letter_more(name, n)), None)
+        other = next((s for s in shorter if s in variables), None)
         if other is not None:
             warnings.append(f"'{name}' and '{other}' are two different variables; is '{name}' a typo for '{other}'?")
     return warnings

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any, TextIO
 
 from symdescent.gradient import GradientReport
+from symdescent.render.fit import glue, table_width, wrap
 from symdescent.render.mathtext import inline, signature
 from symdescent.render.numbers import json_number
 
@@ -112,25 +113,39 @@ def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Cons
     from rich.table import Table
 
     problem = report.problem
+    width = console.width
+    names = [f"∂f/∂{name}" for name in problem.names]
+    values = [plain_number(v) for v in report.value] if report.value is not None else []
+    # the numbers never wrap; the formulas may, at spaces, in a column of at least SYMBOLIC_MIN characters
+    if table_width([["partial derivative", *names], ["x" * SYMBOLIC_MIN], values]) > width:
+        for line in text_lines(report):
+            console.print("\n".join(wrap(line, width, hang=" " * (len(line) - len(line.lstrip()) + 4))), soft_wrap=True)
+        return
     table = Table(
         title=f"{signature(problem.names)} = {inline(problem.expr)}",
         box=box.SIMPLE_HEAD,
         title_style="bold",
         header_style="bold cyan",
     )
-    table.add_column("partial derivative", overflow="fold")
-    table.add_column("symbolic", overflow="fold")
+    table.add_column("partial derivative", no_wrap=True)
+    table.add_column("symbolic", min_width=SYMBOLIC_MIN, overflow="fold")
     if report.at is not None and report.value is not None:
         point = ", ".join(plain_number(v) for v in report.at)
-        table.add_column(f"at ({point})", justify="right", overflow="fold")
-    for i, (name, g) in enumerate(zip(problem.names, problem.gradient, strict=True)):
-        row = [f"∂f/∂{name}", inline(g)]
+        table.add_column(f"at ({point})", justify="right", no_wrap=True, min_width=max(map(len, values)))
+    for i, g in enumerate(problem.gradient):
+        row = [names[i], inline(g)]
         if report.value is not None:
-            row.append(plain_number(report.value[i]))
+            row.append(values[i])
         table.add_row(*row)
     console.print(table)
-    console.print("∇f = (" + ", ".join(inline(g) for g in problem.gradient) + ")")
+    text = "∇f = (" + ", ".join(glue(inline(g)) for g in problem.gradient) + ")"
+    console.print("\n".join(wrap(text, width, hang="      ")), soft_wrap=True)
     if report.f is not None and report.at is not None:
-        console.print(f"f({', '.join(plain_number(v) for v in report.at)}) = {plain_number(report.f)}")
+        value = f"f({', '.join(plain_number(v) for v in report.at)}) = {plain_number(report.f)}"
+        console.print("\n".join(wrap(value, width, hang="    ")), soft_wrap=True)
     if report.norm is not None:
-        console.print(f"‖∇f‖ = {plain_number(report.norm)}")
+        console.print(f"‖∇f‖ = {plain_number(report.norm)}", soft_wrap=True)
+
+
+#: The narrowest the formula column of ``grad``'s table may get before the output becomes plain lines.
+SYMBOLIC_MIN = 16

@@ -63,11 +63,11 @@ class Tracker:
         self._first: int | None = None  # the step the clock started at (a run may not start at 0)
 
     def line(self) -> tuple[str, float | None]:
-        """The words of the line and the fraction of the bar (``None``: no bar)."""
+        """Two lines of words (progress; f and ‖∇f‖) and the fraction of the bar (``None``: no bar)."""
         step = self.latest()
         elapsed = time.perf_counter() - self.started
         if step is None:
-            return f"starting… {elapsed:.1f} s", None
+            return f"starting… {elapsed:.1f} s\n", None
         if self._first is None:
             self._first = step.step
         done = step.step - self._first
@@ -75,16 +75,16 @@ class Tracker:
         parts = [f"step {step.step:,}" + (f"/{self.total:,}" if self.total else "")]
         if fraction_within is not None:
             parts.append(f"this step {100 * fraction_within:.0f}%")
-        parts += [f"f = {_short(step.f)}", f"‖∇f‖ = {_short(step.grad_norm)}"]
         rate = done / elapsed if elapsed > 0 else 0.0
         if rate > 0:
-            parts.append(f"{_rate(rate)} steps/s")
+            parts.append(f"{_rate(rate)}/s")
         bar = None
         if self.total:
             bar = min(1.0, (step.step + (fraction_within or 0.0)) / self.total)
             if rate > 0 and step.step < self.total:
-                parts.append(f"≤ {_duration((self.total - step.step) / rate)} left")
-        return "  ".join(parts), bar
+                parts.append(f"{_duration((self.total - step.step) / rate)} left")  # at most: tol may end it sooner
+        # the values on a line of their own: a narrow terminal still shows all of both lines
+        return "  ".join(parts) + f"\nf = {_short(step.f)}  ‖∇f‖ = {_short(step.grad_norm)}", bar
 
 
 class _Line:
@@ -94,18 +94,20 @@ class _Line:
         self._tracker = tracker
 
     def __rich__(self) -> RenderableType:
-        from rich.progress_bar import ProgressBar
         from rich.table import Table
         from rich.text import Text
 
         words, bar = self._tracker.line()
-        text = Text(words, style="dim", no_wrap=True, overflow="ellipsis")
-        if bar is None:
-            return text
+        progress, values = words.split("\n")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=BAR_WIDTH)
         grid.add_column(no_wrap=True, overflow="ellipsis")
-        grid.add_row(ProgressBar(total=1.0, completed=bar, width=BAR_WIDTH), text)
+        meter = Text(_bar(bar), style="cyan") if bar is not None else Text("")
+        grid.add_row(meter, Text(progress, style="dim", no_wrap=True, overflow="ellipsis"))
+        grid.add_row(
+            Text(f"{100 * bar:.0f}%" if bar is not None else "", justify="right"),
+            Text(values, no_wrap=True, overflow="ellipsis"),
+        )
         return grid
 
 
@@ -151,6 +153,14 @@ class LiveProgress:
             if self._live is not None:
                 self._live.stop()  # transient: the line is erased
                 self._live = None
+
+
+def _bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    """``██████▌░░░░``: eighths of a block, readable without colour (NO_COLOR) too."""
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, part = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[part].strip() if part else ""
+    return ("█" * full + partial).ljust(width, "░")
 
 
 def _short(value: Any) -> str:

@@ -109,7 +109,7 @@ class TableRenderer:
         text.append("\n".join(wrap(subtitle, width, hang="  ")), style="dim")
         return text
 
-    def _table(self, rows: list[Step | None], hidden: int, width: int) -> tuple[Table, list[str]]:
+    def _table(self, rows: list[Step | None], hidden: int, width: int) -> tuple[RenderableType, list[str]]:
         """The widest layout that fits: all columns, then without ∂f/∂x, the method column, the last x columns."""
         problem, notation, asked = self._problem, self._notation, self._digits
         names = problem.names
@@ -145,6 +145,9 @@ class TableRenderer:
         choice = choose(options, asked, width, lambda o, d: table_width(columns(o, d)), full_digits_only=full_only)
         shown, partials, info = choice.option
         cols = columns(choice.option, choice.digits)
+        if table_width(cols) > width:  # narrower than any table: each step as a few lines
+            cols = columns(options[0], asked)
+            return _vertical(cols, rows, width), [f"each step on its own lines to fit {width} columns"]
         table = Table(box=box.SIMPLE_HEAD, header_style="bold cyan")
         for j, column in enumerate(cols):
             name = column[0]
@@ -198,13 +201,13 @@ class TableRenderer:
         else:
             point = join(_equals(n, human(v)) for n, v in zip(result.variables, result.x, strict=True))
         text.append("\n")
-        _labelled(text, "final point", wrap(point, width, indent=" " * len(_LABEL), hang=" " * len(_LABEL)), width)
+        _labelled(text, "final point", wrap(point, width, indent=" " * len(_LABEL), hang=" " * len(_LABEL)))
         text.append("\n")
-        _labelled(text, "f", [human(result.f)], width, style="bold")
+        _labelled(text, "f", [human(result.f)], style="bold")
         if result.nfev != result.steps + 1 or result.ngev != result.steps + 1 or result.nhev:
             # only worth a line when the method evaluated more than once per step (line searches, Newton)
             text.append("\n")
-            _labelled(text, "evaluations", [evaluations(result)], width)
+            _labelled(text, "evaluations", [evaluations(result)])
         text.append(self._sparkline(result, width))
         return text
 
@@ -212,7 +215,7 @@ class TableRenderer:
         """The shape of the descent on one line: log(f − min f) over the steps shown."""
         spark = self._spark
         text = Text()
-        if spark.count < SPARKLINE_MIN_STEPS or self._head == []:
+        if spark.count < SPARKLINE_MIN_STEPS or not self._head:
             return text
         # Ascent: the distance below the best value, so that both read as a fall to ▁.
         values, lowest = spark.values(negate=result.maximize)
@@ -228,11 +231,26 @@ class TableRenderer:
         return text
 
 
+def _vertical(columns: list[list[str]], rows: list[Step | None], width: int) -> Text:
+    """For very narrow screens: ``step 3`` and then ``name = value`` pairs, broken only between pairs."""
+    text = Text()
+    body = iter(zip(*(column[1:] for column in columns), strict=True))
+    for row in rows:
+        if row is None:
+            text.append(" ⋮\n", style="dim")
+            continue
+        cells = next(body)
+        text.append(f" step {cells[0]}\n", style="bold")
+        pairs = join(f"{column[0]} = {cell}" for column, cell in zip(columns[1:], cells[1:], strict=True) if cell)
+        text.append("\n".join(wrap(pairs, width, indent="   ", hang="   ")) + "\n")
+    return text
+
+
 #: The summary's labels take this much room: ``  final point  ``.
 _LABEL = "  final point  "
 
 
-def _labelled(text: Text, label: str, lines: list[str], width: int, style: str = "") -> None:
+def _labelled(text: Text, label: str, lines: list[str], style: str = "") -> None:
     text.append(f"  {label:<{len(_LABEL) - 2}}", style="dim")
     text.append(lines[0].lstrip() if lines else "", style=style)
     for line in lines[1:]:
