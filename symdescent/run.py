@@ -353,7 +353,7 @@ def _vector_call(problem: Problem | str, start: Any, options: Mapping[str, Any])
         if any(not isinstance(v, int | float | str | sp.Expr) for v in start.values()):
             return True
     if isinstance(problem, str):
-        from symdescent.vectors.parse import looks_like_vectors
+        from symdescent.vectors import looks_like_vectors
 
         return looks_like_vectors(problem)
     return False

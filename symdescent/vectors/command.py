@@ -40,7 +40,7 @@ def save_option(command: Any) -> Any:
 
 
 def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> bool:
-    from symdescent.vectors.parse import looks_like_vectors
+    from symdescent.vectors import looks_like_vectors
 
     return bool(data) or looks_like_vectors(expr) or bool(start and _VECTOR_START.search(start))
 

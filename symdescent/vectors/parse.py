@@ -32,6 +32,7 @@ from symdescent.parsing import (
     _power,
     check_size,
 )
+from symdescent.vectors import looks_like_vectors  # noqa: F401 - kept importable from here
 from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VMean, VNorm, VSum, VTranspose, entry, parse_entry
 
 #: Functions of the vector language, with their argument counts.
@@ -47,13 +48,6 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL | re.ASCII,
 )
-
-_VECTOR_HINTS = re.compile(r"@|\[|\b(sum|mean|norm|dot|transpose)\s*\(")
-
-
-def looks_like_vectors(text: str) -> bool:
-    """True when text uses vector syntax (``@``, ``x[i]``, ``sum(``, ``norm(`` …)."""
-    return bool(_VECTOR_HINTS.search(text))
 
 
 def tokenize(text: str) -> list[Token]:
