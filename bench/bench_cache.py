@@ -49,31 +49,36 @@ N1, N2 = 1_000, 601_000
 
 HAND_LOOP = f"""
 import csv, math, sys
-n, rows = int(sys.argv[1]), sys.argv[2] == "csv"
-x, y, lr = -1.2, 1.0, {LR}
-hypot, isfinite = math.hypot, math.isfinite
-t = y - x * x
-f = (1 - x) * (1 - x) + 100 * t * t
-gx, gy = -2 * (1 - x) - 400 * x * t, 200 * t
-norm = hypot(gx, gy)
-writer = csv.writer(sys.stdout, lineterminator="\\n")
-if rows:
-    writer.writerow(["step", "x", "y", "f", "df/dx", "df/dy", "grad_norm"])
-    writer.writerow([0, repr(x), repr(y), repr(f), repr(gx), repr(gy), repr(norm)])
-for k in range(1, n + 1):
-    x = x - lr * gx
-    y = y - lr * gy
+
+
+def main(n, rows):  # a function, so that the loop's variables are fast locals
+    x, y, lr = -1.2, 1.0, {LR}
+    hypot, isfinite = math.hypot, math.isfinite
     t = y - x * x
     f = (1 - x) * (1 - x) + 100 * t * t
-    gx = -2 * (1 - x) - 400 * x * t
-    gy = 200 * t
+    gx, gy = -2 * (1 - x) - 400 * x * t, 200 * t
     norm = hypot(gx, gy)
-    if not isfinite(f) or not isfinite(norm):
-        break
+    writer = csv.writer(sys.stdout, lineterminator="\\n")
     if rows:
-        writer.writerow([k, repr(x), repr(y), repr(f), repr(gx), repr(gy), repr(norm)])
-if not rows:
-    print(repr(x), repr(y))
+        writer.writerow(["step", "x", "y", "f", "df/dx", "df/dy", "grad_norm"])
+        writer.writerow([0, repr(x), repr(y), repr(f), repr(gx), repr(gy), repr(norm)])
+    for k in range(1, n + 1):
+        x = x - lr * gx
+        y = y - lr * gy
+        t = y - x * x
+        f = (1 - x) * (1 - x) + 100 * t * t
+        gx = -2 * (1 - x) - 400 * x * t
+        gy = 200 * t
+        norm = hypot(gx, gy)
+        if not isfinite(f) or not isfinite(norm):
+            break
+        if rows:
+            writer.writerow([k, repr(x), repr(y), repr(f), repr(gx), repr(gy), repr(norm)])
+    if not rows:
+        print(repr(x), repr(y))
+
+
+main(int(sys.argv[1]), sys.argv[2] == "csv")
 """
 
 
@@ -205,7 +210,7 @@ def main() -> None:
         )
 
         loop = (
-            "for lr in 0.01 0.02 0.03 0.04 0.05 0.06 0.07 0.08 0.09 0.1; do "
+            "for lr in 0.0001 0.0002 0.0003 0.0004 0.0005 0.0006 0.0007 0.0008 0.0009 0.001; do "
             f'"{SYMDESCENT[0]}" run "{ROSENBROCK}" --start=-1.2,1 --lr $lr --steps 100 -q; done'
         )
         if len(SYMDESCENT) == 1:
