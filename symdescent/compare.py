@@ -91,7 +91,9 @@ def parse_learning_rates(text: str, methods: Sequence[str], number: Callable[[st
         method, sep, value = part.partition("=")
         method = method.strip()
         if not sep:
-            raise InputError(f"mix of per-method and plain values in --lr {text!r}: write adam=0.1,gd=0.05")
+            raise InputError(
+                f"mix of per-method and plain values in lr {text!r}: write adam=0.1,gd=0.05", parameter="lr"
+            )
         if method not in methods:
             raise InputError(
                 f"lr names {method!r}, which is not among the methods compared ({', '.join(methods)})", parameter="lr"

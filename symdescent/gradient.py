@@ -37,7 +37,7 @@ def evaluate_gradient(problem: Problem, at: str | None, *, steps: bool = False) 
     if at is None:
         return GradientReport(problem, derivations=derivations)
     point = float_point(problem.names, at, what="the point")
-    step = evaluate(problem, point, hint="choose another --at point")
+    step = evaluate(problem, point, hint="choose another point")
     return GradientReport(
         problem, point, tuple(float(g) for g in step.grad), step.grad_norm, float(step.f), derivations
     )

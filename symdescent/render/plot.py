@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from symdescent.errors import InputError
+from symdescent.errors import NUMERIC_ERRORS, InputError
 from symdescent.problem import Problem
 from symdescent.result import Result, Status, Step, outcome
 
@@ -540,7 +540,7 @@ def _pointwise(problem: Problem, grid: list[np.ndarray]) -> np.ndarray:
         try:
             value = function(*x)
             return float(value) if isinstance(value, int | float) else math.nan
-        except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+        except NUMERIC_ERRORS:
             return math.nan
 
     return np.vectorize(one, otypes=[float])(*grid)
