@@ -15,7 +15,14 @@ import click
 
 from symdescent import __version__
 from symdescent.cli import analyze, compare, explain, grad, run
-from symdescent.cli.plumbing import WRITE_ERRORS, ExitCode, interrupted_code, output_failed, quiet_broken_pipe
+from symdescent.cli.plumbing import (
+    WRITE_ERRORS,
+    ExitCode,
+    interrupted_code,
+    output_failed,
+    quiet_broken_pipe,
+    reader_gone,
+)
 from symdescent.cli.signals import INTERRUPTS
 
 
@@ -38,6 +45,8 @@ class SymdescentGroup(click.Group):
                 # Rich and print buffer: a reader that went away (| head -1) shows up only here
                 try:
                     sys.stdout.flush()
+                    if from_command_line and reader_gone(sys.stdout):
+                        quiet_broken_pipe()
                 except BrokenPipeError:
                     quiet_broken_pipe()
                 except OSError as error:

@@ -20,6 +20,7 @@ from symdescent.cli.plumbing import (
     function_options,
     handle_errors,
     hyperparameters,
+    interrupted_code,
     make_console,
     method_options,
     methods_help,
@@ -29,7 +30,10 @@ from symdescent.cli.plumbing import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from symdescent.problem import Problem
+    from symdescent.result import Result
 
 EXAMPLES_COMPARE = """
 \b
@@ -139,6 +143,8 @@ def compare(
     )
     with output_protected():
         renderer.finish(comparison)
+        if fmt == "table":
+            _say_chosen_learning_rates(comparison.runs, rates)
         if plot is not None and comparison.runs:
             from symdescent.render.plot import plot_compare
 
@@ -147,8 +153,20 @@ def compare(
     if comparison.interrupted:
         if fmt != "table":
             click.echo(f"interrupted: during {comparison.runs[-1].method}; the methods after it did not run", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(interrupted_code())
     sys.exit(ExitCode.OK)
+
+
+def _say_chosen_learning_rates(runs: Sequence[Result], given: Mapping[str, float] | None) -> None:
+    """The learning rates compare chose itself, and why they are not run's default 0.1."""
+    chosen = [f"{r.method} {r.params['lr']:g}" for r in runs if "lr" in r.params and r.method not in (given or {})]
+    if chosen:
+        click.echo(
+            f"Note: learning rates compare chose (run's default is 0.1): {', '.join(chosen)}; picked so that each "
+            "method survives steep valleys such as Rosenbrock's (curvature up to 2000). Set them with --lr 0.1 "
+            "or --lr gd=0.1.",
+            err=True,
+        )
 
 
 def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int) -> Any:

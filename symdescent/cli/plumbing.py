@@ -161,6 +161,36 @@ def quiet_broken_pipe() -> None:
     sys.exit(ExitCode.BROKEN_PIPE)
 
 
+def reader_gone(stream: TextIO | None) -> bool:
+    """Whether ``stream`` is a pipe whose reader closed it before reading everything (``| head -1``).
+
+    A write that the reader cuts short can return without an error, so the
+    exit code checks the pipe itself: 141 then, whatever the format. A reader
+    that read everything and left before the end of file (``-q | head -1``)
+    has missed nothing: no 141 for it.
+    """
+    import array
+    import select
+    import stat
+
+    try:
+        import fcntl
+        import termios
+
+        fd = stream.fileno()  # type: ignore[union-attr]
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        if not any(events & select.POLLERR for _, events in poller.poll(0)):
+            return False  # someone is still reading
+        unread = array.array("i", [0])
+        fcntl.ioctl(fd, termios.FIONREAD, unread)
+        return unread[0] > 0
+    except (OSError, ValueError, AttributeError, ImportError):  # not a pipe, not POSIX, or no stream
+        return False
+
+
 #: errno values that mean stdout cannot take the output (closed, full disk, I/O error, file too large).
 WRITE_ERRORS = frozenset({errno.EBADF, errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT})
 
@@ -169,7 +199,7 @@ def output_failed(error: OSError) -> None:
     """Standard output cannot be written (closed, a full disk): one ``Error:`` line and exit 2."""
     _stdout_to_devnull()
     reason = error.strerror or str(error)
-    fail(f"cannot write the output: {reason}", "check where standard output goes (a full disk? a closed stream?)")
+    fail(f"cannot write the output: {reason}")
 
 
 def _stdout_to_devnull() -> None:
@@ -244,7 +274,23 @@ def build_problem(expr: str, variables: str | None, params: str | None, streams:
 
     names = [v.strip() for v in variables.split(",")] if variables is not None else None
     fixed = assignments(params, "--param", "--param a=2") if params else {}
-    return make_problem(read_function(expr, streams), variables=names, params=fixed)
+    problem = make_problem(read_function(expr, streams), variables=names, params=fixed)
+    if names is None:
+        warn_about_lookalikes(problem)
+    return problem
+
+
+def warn_about_lookalikes(problem: Problem) -> None:
+    """Names one letter from another variable or a function (``yy``, ``sinx``): a warning each on stderr."""
+    from symdescent.cli.typos import lookalikes
+    from symdescent.parsing import CONSTANTS, FUNCTIONS
+
+    warnings = lookalikes(problem.names, [*FUNCTIONS, *CONSTANTS])
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if warnings:
+        names = ",".join(problem.names)
+        click.echo(f"Hint: --vars {names} says these names are meant (and silences this)", err=True)
 
 
 def make_console(streams: Streams, *, stderr: bool = False) -> Console:

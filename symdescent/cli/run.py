@@ -157,6 +157,7 @@ def run(
     them with D digits (json as strings).
     """
     from symdescent.render.numbers import notation_for
+    from symdescent.result import Status
     from symdescent.run import iterate
 
     streams = Streams.current()
@@ -193,6 +194,8 @@ def run(
         renderer.finish(result)
         if (fmt != "table" or quiet) and not result.success:
             click.echo(f"{result.status}: {result.message}", err=True)
+        if result.status in (Status.MAX_STEPS, Status.DIVERGED):
+            _explain_no_minimum(run_.problem, maximize)
         if plotter:
             # Every step taken, also of a run that diverged, hit the limit or was interrupted.
             plotter.step(run_.last)
@@ -226,6 +229,17 @@ def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
     from symdescent.render.plot import PlotRenderer
 
     return PlotRenderer(problem, path)
+
+
+def _explain_no_minimum(problem: Problem, maximize: bool) -> None:
+    """A constant ∂f/∂v is why no step count or learning rate will do: say so."""
+    from symdescent.cli.typos import linear_in
+
+    if problem.dimension > 100:
+        return  # the gradient's SymPy form is not worth building for a hint
+    for name in linear_in(problem.variables, problem.gradient):
+        extremum = "maximum" if maximize else "minimum"
+        click.echo(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}", err=True)
 
 
 def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.AbstractContextManager[object]:

@@ -48,6 +48,7 @@ def text_lines(report: GradientReport) -> list[str]:
         lines += [
             "",
             f"at ({point}):",
+            f"  f    = {plain_number(report.f)}" if report.f is not None else "",
             "  ∇f   = (" + ", ".join(plain_number(v) for v in report.value) + ")",
             f"  ‖∇f‖ = {plain_number(report.norm)}",
         ]
@@ -56,7 +57,8 @@ def text_lines(report: GradientReport) -> list[str]:
 
 def _step_lines(report: GradientReport) -> list[str]:
     """Each partial derivative followed by its rule-by-rule derivation."""
-    from symdescent.render.explain import Notation, Steps, format_steps, step_rows
+    from symdescent.render.document import Steps, format_steps
+    from symdescent.render.formulas import Notation, step_rows
 
     problem = report.problem
     notation = Notation(latex=False, decimal=False, one_variable=problem.dimension == 1)
@@ -64,7 +66,7 @@ def _step_lines(report: GradientReport) -> list[str]:
     for i, (v, g) in enumerate(zip(problem.variables, problem.gradient, strict=True)):
         lines.append(f"{notation.partial(v)} = {inline(g)}")
         if i < len(report.derivations):
-            lines += format_steps(Steps(step_rows(report.derivations[i], notation)), indent=2)
+            lines += [line for _, line in format_steps(Steps(step_rows(report.derivations[i], notation)), indent=2)]
     if len(report.derivations) < problem.dimension:
         lines.append(f"(rule steps are shown for the first {len(report.derivations)} of {problem.dimension} variables)")
     return lines
@@ -72,7 +74,8 @@ def _step_lines(report: GradientReport) -> list[str]:
 
 def latex_lines(report: GradientReport) -> list[str]:
     """A LaTeX fragment (needs ``\\usepackage{amsmath}``): f, each partial with its steps, ∇f, the values."""
-    from symdescent.render.explain import Equations, Notation, Steps, latex_block, step_rows
+    from symdescent.render.document import Equations, Steps, latex_block
+    from symdescent.render.formulas import Notation, step_rows
 
     problem = report.problem
     n = Notation(latex=True, decimal=False, one_variable=problem.dimension == 1)
@@ -127,5 +130,7 @@ def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Cons
         table.add_row(*row)
     console.print(table)
     console.print("∇f = (" + ", ".join(inline(g) for g in problem.gradient) + ")")
+    if report.f is not None and report.at is not None:
+        console.print(f"f({', '.join(plain_number(v) for v in report.at)}) = {plain_number(report.f)}")
     if report.norm is not None:
         console.print(f"‖∇f‖ = {plain_number(report.norm)}")

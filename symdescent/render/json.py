@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from symdescent.render.delimited import PacedFlush
 from symdescent.render.numbers import FLOATS, Notation, json_number
 from symdescent.result import Result, Step
 
@@ -164,10 +165,11 @@ class JsonLinesRenderer:
     def __init__(self, out: TextIO, notation: Notation = FLOATS) -> None:
         self._out = out
         self._notation = notation
+        self._flush = PacedFlush(out)
 
     def step(self, step: Step) -> None:
         self._out.write(dumps({"event": "step", **step_dict(step, self._notation)}) + "\n")
-        self._out.flush()
+        self._flush()
 
     def finish(self, result: Result) -> None:
         data = result_dict(result, history=False, notation=self._notation)
