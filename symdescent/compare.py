@@ -67,7 +67,7 @@ def _checked_methods(methods: object) -> tuple[str, ...]:
         if method not in METHODS:
             raise InputError(
                 f"unknown method {method!r} in methods",
-                hint=f"known methods: {', '.join(METHODS)}",
+                hint=f"the known ones: {', '.join(METHODS)}",
                 parameter="methods",
             )
     duplicates = sorted({m for m in methods if methods.count(m) > 1})
