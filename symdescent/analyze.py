@@ -117,7 +117,8 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
     if problem.dimension > MAX_VARIABLES:
         raise InputError(
             f"analyze handles functions of at most {MAX_VARIABLES} variables; this one has {problem.dimension}",
-            hint="fix some of them with --param name=value",
+            hint="fix some of them with params name=value",
+            parameter="params",
         )
     problem = exact_problem(problem)
     hessian = problem.hessian
@@ -143,7 +144,7 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
     elif "error" in symbolic:
         notes.append(f"SymPy could not solve ∇f = 0 in closed form ({symbolic['error']})")
     else:
-        notes.append(f"SymPy did not solve ∇f = 0 within {timeout:g} s (--timeout)")
+        notes.append(f"SymPy did not solve ∇f = 0 within {timeout:g} s (the timeout)")
 
     search = "symbolic"
     if not (solved and polynomial):

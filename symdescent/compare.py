@@ -28,7 +28,7 @@ from symdescent.optimizers import make_optimizer
 from symdescent.problem import Problem
 from symdescent.result import Result, Step
 from symdescent.run import iterate
-from symdescent.values import float_point, split_top_level
+from symdescent.values import assignments, float_point, split_top_level
 
 #: The learning rate each method gets when ``--lr`` does not say (:attr:`MethodSpec.compare_lr`).
 DEFAULT_LR: dict[str, float] = {name: spec.compare_lr for name, spec in METHODS.items() if spec.compare_lr is not None}
@@ -67,7 +67,7 @@ def _checked_methods(methods: object) -> tuple[str, ...]:
         if method not in METHODS:
             raise InputError(
                 f"unknown method {method!r} in methods",
-                hint=f"known methods: {', '.join(METHODS)}",
+                hint=f"the known ones: {', '.join(METHODS)}",
                 parameter="methods",
             )
     duplicates = sorted({m for m in methods if methods.count(m) > 1})
@@ -86,21 +86,21 @@ def parse_learning_rates(text: str, methods: Sequence[str], number: Callable[[st
     if not any("=" in part for part in parts):
         value = number(text, "lr")
         return dict.fromkeys(uses_lr, value)
+    given = assignments(
+        text,
+        "lr",
+        missing="mix of per-method and plain values in lr {text!r}: write adam=0.1,gd=0.05",
+        repeated="lr gives {name} more than one learning rate",
+    )
     rates: dict[str, float] = {}
-    for part in parts:
-        method, sep, value = part.partition("=")
-        method = method.strip()
-        if not sep:
-            raise InputError(f"mix of per-method and plain values in --lr {text!r}: write adam=0.1,gd=0.05")
+    for method, value in given.items():
         if method not in methods:
             raise InputError(
                 f"lr names {method!r}, which is not among the methods compared ({', '.join(methods)})", parameter="lr"
             )
         if method not in uses_lr:
             raise InputError(f"{method} has no learning rate: it chooses its own step lengths")
-        if method in rates:
-            raise InputError(f"lr gives {method} more than one learning rate", parameter="lr")
-        rates[method] = number(value.strip(), f"lr for {method}")
+        rates[method] = number(value, f"lr for {method}")
     return rates
 
 

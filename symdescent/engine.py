@@ -24,11 +24,10 @@ in ‖∇f‖ (√(g·g) instead of ``hypot``), to rounding. They are chosen fro
 the optimiser *is*: an update that is a bare :class:`~symdescent.optimizers.base.Scale`
 (plain gradient descent); any wrapper around it takes the generic loop.
 
-The hand-over: a fast loop is a generator that yields steps while nothing
-unusual happens and then *returns* ``(step, given)``, the last good step and
-whether it was already given out; the run continues from it with the generic
-loop, which words the ending. While running it keeps ``run.last`` (the run's
-public record of the last step given out) up to date.
+The hand-over: a fast loop yields steps while nothing unusual happens, then
+continues with the run's public generic loop from its last good step
+(``run.steps_from(step)``), which words the ending. While running it keeps
+``run.last`` (the run's public record of the last step given out) up to date.
 ``SYMDESCENT_ENGINE=python|symengine`` forces an engine (for tests and
 benchmarks).
 """
@@ -82,6 +81,8 @@ class Run(Protocol):
     max_steps: int
     maximize: bool
     last: Step
+
+    def steps_from(self, step: Step) -> Iterator[Step]: ...
 
 
 #: From this many variables on, symengine (when installed) differentiates and compiles.
@@ -154,7 +155,7 @@ class PythonEngine(Engine):
         A generator with the whole loop body generated as source. ``step``
         must not meet a stopping rule. It yields each step while no stopping
         rule holds; at the first that does (or at a non-finite value or a
-        ``math`` exception) it returns ``(step, given)`` for the generic loop.
+        ``math`` exception) it hands that step to ``run.steps_from``, the generic loop.
         """
         from symdescent.generated import define
 
@@ -185,8 +186,11 @@ class PythonEngine(Engine):
             f"        step = {new_step}",
             "except NUMERIC_ERRORS:",
             "    yielded = True",
-            # The generic loop words the ending; ``yielded``: ``step`` was given out already.
-            "return step, yielded",
+            # The generic loop words the ending; it starts by yielding ``step``, which may be given out already.
+            "rest = run.steps_from(step)",
+            "if yielded:",
+            "    next(rest)",
+            "yield from rest",
         ]
         args = ", ".join(["run", "step", *xs, "norm", *gs, "k", "kend", "tol", "c"])
         source = f"def gd_steps({args}):\n" + "".join(f"    {line}\n" for line in body)
@@ -408,7 +412,7 @@ def fast_steps(run: Run, first: Step, *, final_only: bool = False) -> tuple[str,
 
 
 def vector_steps(run: Run, first: Step, engine: SymengineEngine, c: float, tol: float) -> FastLoop:
-    """Plain gd with the point and gradient as numpy arrays; returns the hand-over for the generic loop."""
+    """Plain gd with the point and gradient as numpy arrays, then the generic loop for the ending."""
     import numpy as np
 
     compiled = engine.compiled
@@ -430,7 +434,7 @@ def vector_steps(run: Run, first: Step, engine: SymengineEngine, c: float, tol: 
         yield step
         x, g = new_x, grad
         step = Step(step.step + 1, tuple(new_x.tolist()), f, tuple(values[1:]), norm)
-    return step, False
+    yield from run.steps_from(step)
 
 
 def type_name(function: Any) -> str:

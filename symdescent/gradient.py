@@ -40,7 +40,7 @@ def evaluate_gradient(problem: Problem, at: str | None, *, steps: bool = False) 
     if at is None:
         return GradientReport(problem, derivations=derivations)
     point = float_point(problem.names, at, what="the point")
-    step = evaluate(problem, point, hint="choose another --at point")  # checks f is defined and real there
+    step = evaluate(problem, point, hint="choose another point")  # checks f is defined and real there
     exact = _exact_values(problem, at)
     if exact is not None:
         f, *grad = exact

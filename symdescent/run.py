@@ -96,15 +96,7 @@ class Run(Iterator[Step]):
         # ``loop`` says which loop runs: "fused", "vector" or "generic".
         fast = fast_steps(self, first) if arithmetic is FLOAT else None
         self.loop = "generic" if fast is None else fast[0]
-        self._steps = self.steps_from(first) if fast is None else self._fast_then_generic(fast[1])
-
-    def _fast_then_generic(self, fast: Any) -> Iterator[Step]:
-        """The fast loop's steps; then, from the step it hands over, the generic loop's."""
-        step, given = yield from fast
-        rest = self.steps_from(step)
-        if given:  # the generic loop starts by yielding ``step``, which the fast loop gave out already
-            next(rest)
-        yield from rest
+        self._steps = self.steps_from(first) if fast is None else fast[1]
 
     def __iter__(self) -> Iterator[Step]:
         # The steps themselves, so that a for loop does not pay for __next__ at every step.

@@ -45,16 +45,27 @@ def split_top_level(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def assignments(text: str, what: str, example: str = "a=2") -> dict[str, str]:
-    """``"a=2, b=pi"`` -> ``{"a": "2", "b": "pi"}``; refuses an item without ``=``, an empty name, a repeat."""
+def assignments(
+    text: str,
+    what: str,
+    example: str = "a=2",
+    *,
+    missing: str = "bad {what} {item!r}: write name=value, e.g. {example}",
+    repeated: str = "{what} gives {name} more than once",
+) -> dict[str, str]:
+    """``"a=2, b=pi"`` -> ``{"a": "2", "b": "pi"}``; refuses an item without ``=`` or a name, and a repeat.
+
+    ``missing`` and ``repeated`` word those refusals (fields: what, item, example, text, name).
+    """
     given: dict[str, str] = {}
     for item in split_top_level(text):
         name, sep, value = item.partition("=")
         name = name.strip()
+        fields = {"what": what, "item": item, "example": example, "text": text, "name": name}
         if not sep or not name:
-            raise InputError(f"bad {what} {item!r}: write name=value, e.g. {example}", parameter=_keyword(what))
+            raise InputError(missing.format(**fields), parameter=_keyword(what))
         if name in given:
-            raise InputError(f"{what} gives {name} more than once", parameter=_keyword(what))
+            raise InputError(repeated.format(**fields), parameter=_keyword(what))
         given[name] = value.strip()
     return given
 
@@ -164,16 +175,13 @@ def _split_point(text: str, names: Sequence[str], what: str) -> list[object]:
     parts = split_top_level(text)
     if not any("=" in part for part in parts):
         return list(parts)
-    given: dict[str, str] = {}
-    for part in parts:
-        name, sep, value = part.partition("=")
-        name = name.strip()
-        if not sep:
-            raise InputError(f"mix of named and unnamed values in {text!r}: write x=1,y=2 or 1,2")
-        if name in given:
-            raise InputError(f"{name} is given twice in {text!r}")
-        given[name] = value
-    return _named(given, names, what)
+    given = assignments(
+        text,
+        what,
+        missing="mix of named and unnamed values in {text!r}: write x=1,y=2 or 1,2",
+        repeated="{name} is given twice in {text!r}",
+    )
+    return _named(dict(given), names, what)
 
 
 def _shown(value: object) -> str:

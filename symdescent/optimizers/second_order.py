@@ -33,7 +33,7 @@ def newton_direction() -> Transform:
         if len(x) > MAX_NEWTON_VARIABLES:
             raise InputError(
                 f"newton needs the {len(x)}×{len(x)} Hessian at every step: at most {MAX_NEWTON_VARIABLES} variables",
-                hint="try --method cg, which needs only the gradient",
+                hint="try the method cg, which needs only the gradient",
             )
         return NewtonState(None)
 

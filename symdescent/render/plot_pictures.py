@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from symdescent.errors import NUMERIC_ERRORS
 from symdescent.problem import Problem
 from symdescent.result import Result
 
@@ -251,7 +252,7 @@ def _pointwise(problem: Problem, grid: list[np.ndarray]) -> np.ndarray:
         try:
             value = function(*x)
             return float(value) if isinstance(value, int | float) else math.nan
-        except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+        except NUMERIC_ERRORS:
             return math.nan
 
     return np.vectorize(one, otypes=[float])(*grid)
