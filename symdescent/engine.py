@@ -212,8 +212,8 @@ class PythonEngine(Engine):
         when a step fails (a non-finite value, a ``math`` exception) the last
         good step is that point evaluated again by the same code (so bit for
         bit what the loop had). Ctrl-C leaves ``run.last`` at the last whole
-        step. It returns ``(step, False)`` for the generic loop, which words
-        the ending and yields the final step.
+        step. Then ``run.steps_from(step)``, the generic loop, words the
+        ending and yields the final step.
         """
         from symdescent.generated import define
 
@@ -245,9 +245,7 @@ class PythonEngine(Engine):
             "except KeyboardInterrupt:",
             f"    run.last = {previous}",
             "    raise",
-            "run.last = step",
-            "return step, False",
-            "yield  # a generator, like gd_steps, that gives out no step itself",
+            "yield from run.steps_from(step)",
         ]
         args = ", ".join(["run", "step", *xs, "norm", *gs, "k", "kend", "tol", "c"])
         source = f"def gd_final({args}):\n" + "".join(f"    {line}\n" for line in body)

@@ -114,7 +114,7 @@ class Run(Iterator[Step]):
         if self.last is self.first and self.loop == "fused":
             fast = fast_steps(self, self.first, final_only=True)
             if fast is not None:
-                self._steps = self._fast_then_generic(fast[1])
+                self._steps = fast[1]
         collections.deque(self._steps, maxlen=0)
 
     def interrupt(self) -> None:
