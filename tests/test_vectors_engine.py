@@ -179,3 +179,39 @@ def test_json_of_a_large_kernel_run_has_no_entries():
                              "kernel")
     data = json.loads(out)
     assert code == 0 and "x" not in data and set(data["history"][0]) == {"step", "f", "grad_norm"}
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_save_and_plot_are_the_same_whichever_engine_ran(tmp_path, suffix):
+    saved = {}
+    for engine in ("array", "kernel"):
+        point, picture = tmp_path / f"{engine}{suffix}", tmp_path / f"{engine}.png"
+        code, _, err = run_cli([ROSENBROCK, "--start", "x=zeros(1200)", "--lr", "1e-3", "--steps", "5", "--tol", "0",
+                                  "-q", "--save", str(point), "--plot", str(picture)], engine)
+        assert code == 0 and picture.stat().st_size > 0, err
+        saved[engine] = np.load(point) if suffix == ".npy" else np.loadtxt(point)
+    assert saved["array"].shape == (1200,)
+    assert saved["kernel"] == pytest.approx(saved["array"], rel=1e-12, abs=1e-15)
+
+
+def test_an_interrupt_waits_for_the_step_in_hand_and_reports_that_step():
+    """The guard (the CLI's: Ctrl-C waits until the step is whole) raises after step 3 is complete."""
+
+    def guard(advance):
+        def guarded(k):
+            advance(k)
+            if k == 2:
+                raise KeyboardInterrupt
+
+        return guarded
+
+    problem = make_vector_problem("sum(x^2)", {"x": np.ones(3000)})
+    run = make_run(problem, engine="kernel", guard=guard, lr=0.1, tol=0, max_steps=10)
+    with pytest.raises(KeyboardInterrupt):
+        for _ in run:
+            pass
+    run.interrupt()
+    result = run.result()
+    assert (result.steps, str(result.status)) == (3, "interrupted")
+    assert result.x["x"] == pytest.approx(np.full(3000, 0.8**3), rel=1e-12)
+    assert result.f == pytest.approx(3000 * 0.8**6, rel=1e-12)

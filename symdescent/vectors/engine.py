@@ -136,6 +136,7 @@ class KernelRun(Iterator[VectorStep]):
         self._fused = self.function.halo == 0 and not self.small  # evaluate x_{k+1} in the updating pass
         self._guard = guard
         self.progress: Callable[[float], None] | None = None
+        self._pass = (0, 1)  # (passes done, passes) of the step in progress: a shifted f takes two per step
         f, norm = self._evaluate()
         if not (math.isfinite(f) and math.isfinite(norm)):
             what = "f" if not math.isfinite(f) else "∇f"
@@ -150,7 +151,11 @@ class KernelRun(Iterator[VectorStep]):
     @property
     def fraction_done(self) -> float | None:
         """How far through the step in progress the engine is (0..1), None between steps: for a live display."""
-        return self.function.fraction_done
+        within = self.function.fraction_done
+        if within is None:
+            return None
+        done, passes = self._pass
+        return (done + within) / passes
 
     def __iter__(self) -> Iterator[VectorStep]:
         return self
@@ -175,8 +180,11 @@ class KernelRun(Iterator[VectorStep]):
         if self._fused:
             _, _, f, norm = self.function.step_and_evaluate(self.x, self.update, progress=self.progress)
         else:
+            self._pass = (0, 2)
             self.function.step(self.x, self.update, progress=self.progress)
+            self._pass = (1, 2)
             f, norm = self._evaluate()
+        self._pass = (0, 1)
         self.last = self._step(k + 1, f, norm)
 
     def interrupt(self) -> None:
