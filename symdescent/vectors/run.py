@@ -4,6 +4,9 @@
 :class:`VectorStep` per step (step 0 is the start). A step holds the flat
 point and gradient as arrays that the loop will not modify afterwards, so a
 renderer may keep what it needs (a few entries) without copying n numbers.
+On the chunked engine (:mod:`symdescent.vectors.engine`) a run of more than
+1000 entries updates x in place: its steps carry the first 16 entries of x
+and an empty gradient; the final point is in the result.
 """
 
 from __future__ import annotations
