@@ -47,6 +47,7 @@ CASES = [
     (["sum((x-3)^2) + 5", "--start", "x=zeros(7)", "--lr", "0.3", "--method", "rmsprop", "--steps", "25"]),
     (["-sum((x-1)^2)", "--start", "x=zeros(4)", "--lr", "0.1", "--maximize", "--steps", "20"]),
     (["sum(x^4)", "--start", "x=10*ones(3000)", "--lr", "1", "--steps", "10"]),  # diverges
+    (["-sum((x-1)^2)", "--start", "x=zeros(2500)", "--lr", "0.1", "--maximize", "--steps", "5", "--every", "2"]),
 ]
 
 
@@ -145,6 +146,14 @@ def test_float32_where_it_cannot_run_is_exit_2(args, message):
     code, _, err = run_cli(args, "auto")
     assert code == 2
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("n", [3, 3000])
+def test_a_start_where_f_is_not_finite_is_the_same_error_on_both_engines(n):
+    array = run_cli(["sum(log(x))", "--start", f"x=zeros({n})", "-q"], "array")
+    kernel = run_cli(["sum(log(x))", "--start", f"x=zeros({n})", "-q"], "kernel")
+    assert array == kernel
+    assert array[0] == 2 and "not a finite number at the start point" in array[2]
 
 
 def test_a_bad_engine_variable_is_exit_2():

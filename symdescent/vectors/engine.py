@@ -140,8 +140,7 @@ class KernelRun(Iterator[VectorStep]):
         f, norm = self._evaluate()
         if not (math.isfinite(f) and math.isfinite(norm)):
             what = "f" if not math.isfinite(f) else "∇f"
-            raise StartPointError(f"{what} is not a finite number at the start point "
-                                  f"({problem.point_text(self.x[:HEAD] if not self.small else self.x)})")
+            raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(self.x)})")
         self.last = self._step(0, f, norm)
         self.start_norm = norm
         self.status: Status | None = None
