@@ -315,8 +315,10 @@ def cli_level(quick: bool) -> None:
                 engine = 1e3 * best_time(lambda k=kernel, x=x: k.gd_step(x, LR), 3)
                 kernel.close()
             budget = 6 * 8 * n + 150 * MB
-            print(f"{name:<14}{method:<9}{(ten - zero) / 10:9.4f}{engine:16.1f}{max(r[1] for r in runs) / MB:9.0f}"
-                  f"{budget / MB:10.0f}")
+            print(
+                f"{name:<14}{method:<9}{(ten - zero) / 10:9.4f}{engine:16.1f}{max(r[1] for r in runs) / MB:9.0f}"
+                f"{budget / MB:10.0f}"
+            )
     print("\nset-up from the command line: wall of --steps 1 (parse, differentiate, generate, 1 step), best of 5")
     wall = {}
     for size in (10, 10**6):

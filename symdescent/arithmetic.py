@@ -34,6 +34,7 @@ digits), not the binary float nearest to 0.1.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -41,15 +42,15 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import sympy as sp
-from sympy import integer_nthroot
-from sympy.printing.pycode import MpmathPrinter, SymPyPrinter
-
 from symdescent.errors import NUMERIC_ERRORS, InputError
-from symdescent.special import standard
 
 if TYPE_CHECKING:
+    import sympy as sp
+
     from symdescent.problem import Problem
+
+# SymPy is imported only by the exact and mpmath arithmetics: a float run loaded from the cache
+# (symdescent.warm) imports this module and must not pay for SymPy.
 
 #: Exact arithmetic stops before a step would take longer than this many seconds.
 EXACT_STEP_SECONDS = 1.0
@@ -137,11 +138,15 @@ class Exact(Arithmetic):
         return exact_problem(problem)
 
     def compile(self, problem: Problem) -> Callable[..., list[Any]]:
+        import sympy as sp
+
+        from symdescent.special import standard
+
         return sp.lambdify(
             list(problem.variables),
             [standard(problem.expr), *map(standard, problem.gradient)],
             modules=[{"Rational": sp.Rational, "sympy": sp}, "sympy"],
-            printer=_ExactPrinter,
+            printer=_exact_printer(),
             cse=True,
             dummify=True,
             docstring_limit=0,
@@ -149,6 +154,8 @@ class Exact(Arithmetic):
 
     @staticmethod
     def isfinite(value: Any) -> bool:
+        import sympy as sp
+
         if isinstance(value, sp.Rational):
             return True
         if not isinstance(value, sp.Expr) or not value.is_number or value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
@@ -158,6 +165,8 @@ class Exact(Arithmetic):
 
     @classmethod
     def norm(cls, *g: Any) -> Any:
+        import sympy as sp
+
         if not all(cls.isfinite(v) for v in g):
             return sp.nan
         return exact_sqrt(sp.Add(*[v * v for v in g]))
@@ -170,6 +179,8 @@ class Exact(Arithmetic):
         step times. The steps are timed in CPU time, so a busy machine does not
         stop a run whose numbers are not growing.
         """
+        import sympy as sp
+
         budget = self.step_seconds
         previous = [0.0, 0.0]  # seconds, bits
         # An earlier exact run in this process leaves its steps in SymPy's cache: replayed, they look
@@ -228,6 +239,11 @@ class WorkingPrecision(Arithmetic):
         return exact_problem(problem)
 
     def compile(self, problem: Problem) -> Callable[..., list[Any]]:
+        import sympy as sp
+        from sympy.printing.pycode import MpmathPrinter
+
+        from symdescent.special import standard
+
         compiled = sp.lambdify(
             list(problem.variables),
             [standard(problem.expr), *map(standard, problem.gradient)],
@@ -266,6 +282,8 @@ class WorkingPrecision(Arithmetic):
 
 def _real_mpf(value: Any, mpmath: Any) -> Any:
     """Numbers from constant parts of f come back as ints or mpc; anything not real becomes nan."""
+    import sympy as sp
+
     if isinstance(value, int | float | sp.Rational):
         return mpmath.mpf(value) if not isinstance(value, sp.Rational) else mpmath.mpf(value.p) / value.q
     if isinstance(value, mpmath.mpc):
@@ -273,18 +291,25 @@ def _real_mpf(value: Any, mpmath: Any) -> Any:
     return mpmath.nan
 
 
-class _ExactPrinter(SymPyPrinter):
-    """Python source over SymPy numbers that keeps ``1/2`` a Rational (the stock printer writes ``1/2``)."""
+@functools.cache
+def _exact_printer() -> type:
+    """The printer class for exact arithmetic (built on first use: it subclasses SymPy's)."""
+    from sympy.printing.pycode import SymPyPrinter
 
-    def _print_Rational(self, expr: sp.Rational) -> str:
-        return f"Rational({expr.p}, {expr.q})"
+    class _ExactPrinter(SymPyPrinter):
+        """Python source over SymPy numbers that keeps ``1/2`` a Rational (the stock printer writes ``1/2``)."""
 
-    def _print_Half(self, expr: sp.Rational) -> str:
-        return "Rational(1, 2)"
+        def _print_Rational(self, expr: sp.Rational) -> str:
+            return f"Rational({expr.p}, {expr.q})"
 
-    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
-        base = self.parenthesize(expr.base, 60)
-        return f"{base}**({self._print(expr.exp)})"
+        def _print_Half(self, expr: sp.Rational) -> str:
+            return "Rational(1, 2)"
+
+        def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+            base = self.parenthesize(expr.base, 60)
+            return f"{base}**({self._print(expr.exp)})"
+
+    return _ExactPrinter
 
 
 def make_arithmetic(*, exact: bool = False, working_precision: int | None = None) -> Arithmetic:
@@ -306,6 +331,8 @@ def exact_decimals(expr: sp.Expr) -> sp.Expr:
     A parsed ``Float`` keeps at least the literal's digits, so its decimal
     text is the literal (trailing zeros aside).
     """
+    import sympy as sp
+
     floats = expr.atoms(sp.Float)
     if not floats:
         return expr
@@ -314,6 +341,8 @@ def exact_decimals(expr: sp.Expr) -> sp.Expr:
 
 def as_sympy(value: Any) -> sp.Expr:
     """A SymPy number from a SymPy number, an int or a float (never from text: that is the parser's job)."""
+    import sympy as sp
+
     if isinstance(value, sp.Basic):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -323,6 +352,8 @@ def as_sympy(value: Any) -> sp.Expr:
 
 def exact_problem(problem: Problem) -> Problem:
     """The problem with its decimal literals made exact (and its gradient with them)."""
+    import sympy as sp
+
     if not problem.expr.has(sp.Float) and not any(g.has(sp.Float) for g in problem.gradient):
         return problem
     # the gradient is derived again, lazily, from the exact expression
@@ -339,6 +370,9 @@ _SQRT_FACTOR_BITS = 128
 
 def exact_sqrt(value: sp.Expr) -> sp.Expr:
     """√value, simplified like SymPy does (``sqrt(20)`` -> ``2*sqrt(5)``) only while that is cheap."""
+    import sympy as sp
+    from sympy import integer_nthroot
+
     if isinstance(value, sp.Rational) and value >= 0:
         p, q = int(value.p), int(value.q)
         root_p, exact_p = integer_nthroot(p, 2)
@@ -352,6 +386,8 @@ def exact_sqrt(value: sp.Expr) -> sp.Expr:
 
 def size_of(x: Sequence[Any]) -> str:
     """How big exact values are, for messages: ``12,345 digits``."""
+    import sympy as sp
+
     if all(isinstance(v, sp.Rational) for v in x):
         bits = max(int(v.p).bit_length() + int(v.q).bit_length() for v in x)
         return f"about {round(bits * math.log10(2)):,} digits"

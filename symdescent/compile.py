@@ -17,11 +17,8 @@ bitwise the same numbers.
 
 from __future__ import annotations
 
-import cmath
 import itertools
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
@@ -29,9 +26,11 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
 from symdescent.errors import InputError
-from symdescent.special import FLOAT_HELPERS, FLOAT_SOURCE
+from symdescent.generated import Lowered, ValueAndGrad, define, function_from, functions_from, value_and_grad_from
+from symdescent.special import FLOAT_SOURCE
 
-ValueAndGrad = Callable[..., list[float]]
+__all__ = ["Lowered", "ValueAndGrad", "define", "lower", "value_and_grad_from"]
+
 
 #: Above this many variables SymPy's ``cse`` (superlinear) costs more than it saves.
 CSE_MAX_VARIABLES = 60
@@ -75,24 +74,6 @@ class FastMathPrinter(PythonCodePrinter):
 # SymPy's printer looks a function up by its own class name only (``_print_cbrt``), not its base class.
 for _name in FLOAT_SOURCE:
     setattr(FastMathPrinter, f"_print_{_name}", FastMathPrinter._print_special)
-
-
-@dataclass(frozen=True)
-class Lowered:
-    """Expressions as Python statements over the arguments ``_x0, _x1, …``.
-
-    ``statements`` assign the common subexpressions; ``outputs`` are the
-    expressions' source, in order, using them.
-    """
-
-    args: tuple[str, ...]
-    statements: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-    def source(self, name: str, result: str) -> str:
-        """A ``def name(args): statements; return result`` where result formats ``{outputs}``."""
-        body = [*self.statements, f"return {result.format(outputs=', '.join(self.outputs))}"]
-        return f"def {name}({', '.join(self.args)}):\n" + "".join(f"    {line}\n" for line in body)
 
 
 def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool | None = None) -> Lowered:
@@ -156,22 +137,11 @@ def _source(printer: FastMathPrinter, expr: sp.Expr) -> str:
     return text if not printer._not_supported else printer.doprint(expr)
 
 
-def define(source: str, name: str, namespace: dict[str, object] | None = None) -> Callable[..., object]:
-    """Execute generated ``source`` (our printer's output, never user text) and return ``name``."""
-    scope: dict[str, object] = {"math": math, "cmath": cmath, **FLOAT_HELPERS, **(namespace or {})}
-    exec(compile(source, f"<symdescent {name}>", "exec"), scope)
-    return scope[name]  # type: ignore[return-value]
-
-
-def value_and_grad_from(lowered: Lowered) -> ValueAndGrad:
-    return define(lowered.source("value_and_grad", "[{outputs}]"), "value_and_grad")  # type: ignore[return-value]
-
-
 def compile_function(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Callable[..., float]:
     """A single expression as a float function of the variables."""
-    return define(lower([expr], variables).source("function", "{outputs}"), "function")  # type: ignore[return-value]
+    return function_from(lower([expr], variables))
 
 
 def compile_functions(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> Callable[..., list[float]]:
     """Several expressions as one float function returning their values in a list (shared ``cse``)."""
-    return define(lower(list(exprs), variables).source("functions", "[{outputs}]"), "functions")  # type: ignore[return-value]
+    return functions_from(lower(list(exprs), variables))

@@ -46,7 +46,7 @@ from symdescent.result import Step
 if TYPE_CHECKING:
     import sympy as sp
 
-    from symdescent.compile import Lowered
+    from symdescent.generated import Lowered
     from symdescent.optimizers.base import Optimizer
 
 
@@ -144,7 +144,7 @@ class PythonEngine(Engine):
 
     @cached_property
     def value_and_grad(self) -> Callable[..., list[float]]:  # type: ignore[override]
-        from symdescent.compile import value_and_grad_from
+        from symdescent.generated import value_and_grad_from
 
         return value_and_grad_from(self.lowered)
 
@@ -157,7 +157,7 @@ class PythonEngine(Engine):
         rule holds; at the first that does (or at a non-finite value or a
         ``math`` exception) it hands that step to ``run.steps_from``, the generic loop.
         """
-        from symdescent.compile import define
+        from symdescent.generated import define
 
         lowered = self.lowered
         xs = list(lowered.args)
@@ -203,6 +203,68 @@ class PythonEngine(Engine):
             "INF": math.inf,
         }
         return define(source, "gd_steps", namespace)  # type: ignore[return-value]
+
+    @cached_property
+    def gd_final(self) -> Callable[..., Iterator[Step]]:
+        """Like :attr:`gd_steps`, for a consumer that wants only the end (``-q``): no Step per step.
+
+        Yields nothing: the loop keeps the previous point instead of a Step;
+        when a step fails (a non-finite value, a ``math`` exception) the last
+        good step is that point evaluated again by the same code (so bit for
+        bit what the loop had). Ctrl-C leaves ``run.last`` at the last whole
+        step. Then ``run.steps_from(step)``, the generic loop, words the
+        ending and yields the final step.
+        """
+        from symdescent.generated import define
+
+        lowered = self.lowered
+        xs = list(lowered.args)
+        gs = [f"_g{i}" for i in range(len(xs))]
+        qs = [f"_q{i}" for i in range(len(xs))]
+        f_out, *g_out = lowered.outputs
+        new_step = f"new(Step, (k, ({', '.join(xs)},), _f, ({', '.join(gs)},), norm, None))"
+        previous = f"back(max(k - 1, k0), {', '.join(qs)})"
+        body = [
+            "k0 = k",
+            *[f"{q} = {x}" for q, x in zip(qs, xs, strict=True)],
+            "try:",
+            "    for k in range(k + 1, kend + 1):",
+            *[f"        {q} = {x}" for q, x in zip(qs, xs, strict=True)],
+            *[f"        {x} = {x} + c*{g}" for x, g in zip(xs, gs, strict=True)],
+            *[f"        {line}" for line in lowered.statements],
+            f"        _f = {f_out}",
+            *[f"        {g} = {out}" for g, out in zip(gs, g_out, strict=True)],
+            f"        norm = hypot({', '.join(gs)})",
+            "        if not (tol < norm < INF and isfinite(_f)):",
+            f"            step = {new_step} if norm <= tol and isfinite(_f) else {previous}",
+            "            break",
+            "    else:",
+            f"        step = {new_step}",
+            "except NUMERIC_ERRORS:",
+            f"    step = {previous}",
+            "except KeyboardInterrupt:",
+            f"    run.last = {previous}",
+            "    raise",
+            "yield from run.steps_from(step)",
+        ]
+        args = ", ".join(["run", "step", *xs, "norm", *gs, "k", "kend", "tol", "c"])
+        source = f"def gd_final({args}):\n" + "".join(f"    {line}\n" for line in body)
+        value_and_grad = self.value_and_grad
+
+        def back(k: int, *x: float) -> Step:
+            f, *g = value_and_grad(*x)
+            return Step(k, x, f, tuple(g), math.hypot(*g))
+
+        namespace = {
+            "hypot": math.hypot,
+            "isfinite": math.isfinite,
+            "new": tuple.__new__,
+            "Step": Step,
+            "NUMERIC_ERRORS": NUMERIC_ERRORS,
+            "INF": math.inf,
+            "back": back,
+        }
+        return define(source, "gd_final", namespace)  # type: ignore[return-value]
 
 
 class SymengineEngine(Engine):
@@ -313,12 +375,14 @@ def to_symengine(expr: sp.Expr) -> Any:
 FastLoop = Iterator[Step]
 
 
-def fast_steps(run: Run, first: Step) -> tuple[str, FastLoop] | None:
+def fast_steps(run: Run, first: Step, *, final_only: bool = False) -> tuple[str, FastLoop] | None:
     """The name and steps of a fast loop equivalent to ``run``'s generic loop, or None when there is none.
 
     Only plain gradient descent on floats qualifies: an optimiser whose
     update is a bare :class:`Scale` (``gd``). Every other method, any wrapper
-    and every other number type takes the generic loop.
+    and every other number type takes the generic loop. ``final_only``: the
+    caller wants only the last step (``-q``), so the generated loop may skip
+    building the others.
     """
     from symdescent.optimizers.base import Scale
 
@@ -337,7 +401,7 @@ def fast_steps(run: Run, first: Step) -> tuple[str, FastLoop] | None:
     if first.step >= run.max_steps or first.grad_norm <= tol:
         return None
     if isinstance(engine, PythonEngine):
-        return "fused", engine.gd_steps(
+        return "fused", (engine.gd_final if final_only else engine.gd_steps)(
             run, first, *first.x, first.grad_norm, *first.grad, first.step, run.max_steps, tol, c
         )
     if isinstance(engine, SymengineEngine):

@@ -15,9 +15,10 @@ from functools import cached_property
 
 import sympy as sp
 
-from symdescent.compile import ValueAndGrad, compile_function, compile_functions
+from symdescent.compile import ValueAndGrad, compile_function, lower
 from symdescent.engine import Engine, choose_engine
 from symdescent.errors import InputError
+from symdescent.generated import Lowered, rows_from
 from symdescent.parsing import natural_key, parse
 from symdescent.values import number
 
@@ -85,14 +86,12 @@ class Problem:
     @cached_property
     def hessian_at(self) -> Callable[..., tuple[tuple[float, ...], ...]]:
         """``hessian_at(*x)`` -> the Hessian's rows over floats, compiled once on first use."""
-        n = self.dimension
-        flat = compile_functions([h for row in self.hessian for h in row], self.variables)
+        return rows_from(self.lowered_hessian, self.dimension)
 
-        def hessian_at(*x: float) -> tuple[tuple[float, ...], ...]:
-            values = flat(*x)
-            return tuple(tuple(float(v) for v in values[i * n : (i + 1) * n]) for i in range(n))
-
-        return hessian_at
+    @cached_property
+    def lowered_hessian(self) -> Lowered:
+        """The Hessian's entries, row by row, as generated statements (what :attr:`hessian_at` runs)."""
+        return lower([h for row in self.hessian for h in row], self.variables)
 
     def point(self, values: Sequence[float]) -> str:
         """``x = 1, y = 2``: a point written for messages."""

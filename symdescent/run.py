@@ -24,25 +24,29 @@ there is the user's input error, not a divergence.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import numbers
 import operator
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
-import sympy as sp
+from typing import TYPE_CHECKING, Any
 
 from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
-from symdescent.diagnose import diagnose, nonfinite_reason
 from symdescent.engine import fast_steps
 from symdescent.errors import NUMERIC_ERRORS, InputError, StartPointError
-from symdescent.hyperparameters import in_arithmetic
 from symdescent.optimizers import Optimizer, make_optimizer
-from symdescent.problem import Problem, make_problem
 from symdescent.result import Result, Status, Step, status_message
-from symdescent.values import float_point, read_point
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+    from symdescent.problem import Problem
+
+# SymPy, and the modules that need it (problem, values, hyperparameters, diagnose), are imported
+# only where a run needs them: a float run on a problem loaded from the cache (symdescent.warm)
+# never imports SymPy.
 
 
 class Run(Iterator[Step]):
@@ -75,8 +79,10 @@ class Run(Iterator[Step]):
         self.tol = tol
         self.maximize = maximize
         if arithmetic is FLOAT:
-            self.start = float_point(problem.names, x0)
+            self.start = _float_point(problem.names, x0)
         else:
+            from symdescent.values import read_point
+
             self.start = tuple(arithmetic.number(v) for v in read_point(problem.names, x0))
         first = self.first = evaluate(problem, self.start, arithmetic=arithmetic)
         optimizer.init(first.x)  # init is pure: a method refuses what it cannot do (newton > 100 variables) now
@@ -98,6 +104,18 @@ class Run(Iterator[Step]):
 
     def __next__(self) -> Step:
         return next(self._steps)
+
+    def drain(self) -> None:
+        """Run to the end without handing out the steps (``-q``); ``last`` is then the final step.
+
+        Before the first step is taken, plain float gd switches to a generated
+        loop that builds no Step per step (:func:`symdescent.engine.fast_steps`).
+        """
+        if self.last is self.first and self.loop == "fused":
+            fast = fast_steps(self, self.first, final_only=True)
+            if fast is not None:
+                self._steps = fast[1]
+        collections.deque(self._steps, maxlen=0)
 
     def interrupt(self) -> None:
         """Mark the run as stopped by the user (Ctrl-C) unless it had already ended."""
@@ -175,8 +193,8 @@ class Run(Iterator[Step]):
             "value_fn": value_fn,
             "value_and_grad_fn": value_and_grad_fn,
             "hessian_fn": hessian_fn,
-            "expression": -problem.expr if self.maximize else problem.expr,
-            "variables": problem.variables,
+            # built on demand: only exact-line asks, and a problem loaded from the cache needs SymPy for it
+            "symbolic": lambda: (-problem.expr if self.maximize else problem.expr, problem.variables),
         }
 
     def _finish(self, status: Status, reason: str = "") -> None:
@@ -248,10 +266,10 @@ class Run(Iterator[Step]):
                     if watch is not None:
                         slow = watch(k, clock() - started, x)
                     continue
-                reason = nonfinite_reason(f, norm) if floats else diagnose(self.problem, x)
+                reason = _nonfinite_reason(f, norm) if floats else _diagnose(self.problem, x)
             except errors as error:
                 f, g, norm = math.nan, [math.nan] * len(x), math.nan
-                reason = diagnose(self.problem, x, error)
+                reason = _diagnose(self.problem, x, error)
             real = [_real_or_nan(v, isfinite) for v in (f, norm, *g)]
             self.last = Step(k, x, real[0], tuple(real[2:]), real[1])
             self._finish(Status.DIVERGED, reason)
@@ -279,7 +297,9 @@ def iterate(
     ``exact=True`` or ``working_precision=D`` they may be text or SymPy
     numbers (``lr="1/10"``) and are converted to that arithmetic.
     """
-    if not isinstance(problem, Problem):
+    if isinstance(problem, str) or not hasattr(problem, "value_and_grad"):  # text or a SymPy expression
+        from symdescent.problem import make_problem
+
         problem = make_problem(problem, variables=variables, params=params)
     arithmetic = make_arithmetic(exact=exact, working_precision=working_precision)
     if isinstance(method, Optimizer) and hyperparameters:
@@ -287,6 +307,8 @@ def iterate(
             f"hyperparameters go to make_optimizer when method is an Optimizer: {', '.join(hyperparameters)}"
         )
     if arithmetic is not FLOAT:
+        from symdescent.hyperparameters import in_arithmetic
+
         hyperparameters = in_arithmetic(arithmetic, problem, method, hyperparameters)
     # mpmath rounds every operation to the precision in force, the optimiser's set-up (−lr) included
     with arithmetic.scope() if arithmetic.digits is not None else contextlib.nullcontext():
@@ -317,10 +339,13 @@ def _vector_call(problem: Problem | str, start: Any, options: Mapping[str, Any])
     """A library call for :mod:`symdescent.vectors`: data, a vector start value, or vector syntax."""
     if "data" in options:
         return True
-    if isinstance(start, Mapping) and any(not isinstance(v, int | float | str | sp.Expr) for v in start.values()):
-        return True
+    if isinstance(start, Mapping):
+        import sympy as sp
+
+        if any(not isinstance(v, int | float | str | sp.Expr) for v in start.values()):
+            return True
     if isinstance(problem, str):
-        from symdescent.vectors.parse import looks_like_vectors
+        from symdescent.vectors import looks_like_vectors
 
         return looks_like_vectors(problem)
     return False
@@ -342,9 +367,9 @@ def evaluate(
         norm = arithmetic.norm(*g)
         if arithmetic.isfinite(f) and arithmetic.isfinite(norm):
             return Step(0, x, f, tuple(g), norm)
-        reason = nonfinite_reason(f, norm) if arithmetic is FLOAT else diagnose(problem, x)
+        reason = _nonfinite_reason(f, norm) if arithmetic is FLOAT else _diagnose(problem, x)
     except arithmetic.errors as error:
-        reason = diagnose(problem, x, error)
+        reason = _diagnose(problem, x, error)
     raise StartPointError(reason, hint=hint)
 
 
@@ -365,6 +390,27 @@ def _float(value: Any) -> float:
 def _optional_float(value: Any) -> float | None:
     """Like :func:`_float`, but None stays None (a method without a learning rate)."""
     return None if value is None else _float(value)
+
+
+def _float_point(names: Sequence[str], x0: Any) -> tuple[float, ...]:
+    """The start point as floats: as given when it already is finite floats, one per variable."""
+    if type(x0) is tuple and len(x0) == len(names) and all(type(v) is float and math.isfinite(v) for v in x0):
+        return x0
+    from symdescent.values import float_point
+
+    return float_point(names, x0)
+
+
+def _nonfinite_reason(f: Any, norm: Any) -> str:
+    from symdescent.diagnose import nonfinite_reason
+
+    return nonfinite_reason(f, norm)
+
+
+def _diagnose(problem: Problem, x: Sequence[Any], error: Exception | None = None) -> str:
+    from symdescent.diagnose import diagnose
+
+    return diagnose(problem, x, error)
 
 
 def _finite_nonnegative(value: object) -> bool:

@@ -13,10 +13,9 @@ write ``log(x)/log(10)`` or ``1/(1 + exp(-x))``). Each says:
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import sympy as sp
+
+from symdescent import generated
 
 
 class Special(sp.Function):
@@ -107,17 +106,6 @@ def standard(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda node: isinstance(node, Special), lambda node: node.standard())
 
 
-def _sigmoid(u: float) -> float:
-    if u >= 0:
-        return 1.0 / (1.0 + math.exp(-u))
-    e = math.exp(u)  # no overflow for very negative u
-    return e / (1.0 + e)
-
-
-def _softplus(u: float) -> float:
-    return max(u, 0.0) + math.log1p(math.exp(-abs(u)))
-
-
 #: Float source for each special function (``{0}`` is the argument's source).
 FLOAT_SOURCE: dict[str, str] = {
     "log10": "math.log10({0})",
@@ -127,5 +115,5 @@ FLOAT_SOURCE: dict[str, str] = {
     "softplus": "_softplus({0})",
 }
 
-#: Names the generated float code may call besides ``math``.
-FLOAT_HELPERS: dict[str, Any] = {"_sigmoid": _sigmoid, "_softplus": _softplus}
+#: Names the generated float code may call besides ``math`` (kept with the code that runs it, without SymPy).
+FLOAT_HELPERS = generated.FLOAT_HELPERS

@@ -40,8 +40,11 @@ CASES = [
     ("sum(x[i-1]*x[i+1] + sin(x[i]), i)", {"x": np.array([0.3, -0.4, 1.2])}, {}),
     ("sum(x[i]^2*x[i+1], i=1..2)", {"x": np.array([0.3, -0.4, 1.2])}, {}),
     ("mean((a*t + b - T)^2)", {"a": 0.4, "b": -0.3}, {"t": np.arange(3.0), "T": np.array([1.0, 2.5, 3.9])}),
-    ("mean((w @ u + c - T)^2) + dot(w, w)", {"w": np.array([0.1, 0.2]), "c": 0.5},
-     {"u": np.array([1.0, 2.0]), "T": np.array([1.0, 2.0, 0.5])}),
+    (
+        "mean((w @ u + c - T)^2) + dot(w, w)",
+        {"w": np.array([0.1, 0.2]), "c": 0.5},
+        {"u": np.array([1.0, 2.0]), "T": np.array([1.0, 2.0, 0.5])},
+    ),
     ("x @ transpose(A) @ A @ x / 2 + sum(exp(x) * sqrt(1 + x^2))", {"x": np.array([0.1, 0.2, -0.3])}, {"A": A}),
     ("sum(x) * sum(x^3) + norm(x) * mean(x)", {"x": np.array([0.3, -0.4, 1.2])}, {}),
 ]
@@ -84,9 +87,11 @@ def expand(expr, values):
         return [list(col) for col in zip(*m, strict=True)]
     if isinstance(expr, VMatMul):
         m, v = (expand(a, values) for a in expr.args)
-        return [sp.Add(*(a * b for a, b in zip(row, v, strict=True))) for row in m] if not isinstance(
-            v[0], list) else [[sp.Add(*(row[k] * v[k][j] for k in range(len(v)))) for j in range(len(v[0]))]
-                              for row in m]
+        return (
+            [sp.Add(*(a * b for a, b in zip(row, v, strict=True))) for row in m]
+            if not isinstance(v[0], list)
+            else [[sp.Add(*(row[k] * v[k][j] for k in range(len(v)))) for j in range(len(v[0]))] for row in m]
+        )
     if isinstance(expr, VIndexSum):
         body, lo, hi = expr.args
         found = {s: parse_entry(s) for s in body.free_symbols if parse_entry(s)}
@@ -123,8 +128,11 @@ def scalar_twin(problem):
             values[name] = sp.Symbol(name, real=True)
             names.append(name)
     for name, value in problem.data.items():
-        values[name] = value if isinstance(value, float) else (
-            [[sp.Float(v) for v in row] for row in value] if value.ndim == 2 else [sp.Float(v) for v in value])
+        values[name] = (
+            value
+            if isinstance(value, float)
+            else ([[sp.Float(v) for v in row] for row in value] if value.ndim == 2 else [sp.Float(v) for v in value])
+        )
     return make_problem(expand(problem.formula.expr, values), variables=names)
 
 
@@ -140,12 +148,15 @@ def test_gradient_matches_finite_differences_and_the_scalar_path(text, start, da
     assert np.allclose(grad, scalar[1:], rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("x @ x", "2x"),
-    ("sum(x^2)", "2x"),
-    ("norm(A @ x - b)^2", "2Aᵀ(Ax − b)"),
-    ("sum((x - 1)^2)", "2x − 2"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x @ x", "2x"),
+        ("sum(x^2)", "2x"),
+        ("norm(A @ x - b)^2", "2Aᵀ(Ax − b)"),
+        ("sum((x - 1)^2)", "2x − 2"),
+    ],
+)
 def test_gradient_formulas_stay_in_vector_form(text, expected):
     formula = make_formula(text)
     assert formula.gradient_text("x") == expected
@@ -162,8 +173,9 @@ def test_differentiation_does_not_depend_on_n():
 def test_plain_gradient_text_parses_back_to_the_same_numbers():
     problem = make_vector_problem("norm(A @ x - b)^2", {"x": np.array([0.1, 0.2, -0.3])}, {"A": A, "b": B})
     text = problem.gradient_texts(fancy=False)["x"]
-    again = make_vector_problem(f"sum(({text}) * v)", {"v": np.zeros(3)}, {"A": A, "b": B, "x": np.array([0.1, 0.2,
-                                                                                                            -0.3])})
+    again = make_vector_problem(
+        f"sum(({text}) * v)", {"v": np.zeros(3)}, {"A": A, "b": B, "x": np.array([0.1, 0.2, -0.3])}
+    )
     _, grad = problem.value_and_grad(problem.flat_start())
     _, same = again.value_and_grad(again.flat_start())
     assert np.allclose(grad, same)
@@ -172,16 +184,19 @@ def test_plain_gradient_text_parses_back_to_the_same_numbers():
 # -- parsing and checks ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("x[1]", "only allowed inside an index sum"),
-    ("sum(x[j], i)", "must be i"),
-    ("sum(sum(x[i], i), i)", "cannot be nested"),
-    ("sum(x, 3)", "index name"),
-    ("x = 1", "'=' is only allowed"),
-    ("__import__('os')", "strings are not allowed"),
-    ("sum(x[i], i=3..1)", "1 ≤ first ≤ last"),
-    ("x.T", "attribute"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x[1]", "only allowed inside an index sum"),
+        ("sum(x[j], i)", "must be i"),
+        ("sum(sum(x[i], i), i)", "cannot be nested"),
+        ("sum(x, 3)", "index name"),
+        ("x = 1", "'=' is only allowed"),
+        ("__import__('os')", "strings are not allowed"),
+        ("sum(x[i], i=3..1)", "1 ≤ first ≤ last"),
+        ("x.T", "attribute"),
+    ],
+)
 def test_refused_text(text, message):
     with pytest.raises(ParseError, match=message):
         parse_vector(text)
@@ -227,8 +242,9 @@ def test_seed_in_vector_form_converges_at_step_69_like_the_scalar_run():
 def test_least_squares_matches_lstsq():
     from symdescent import minimize
 
-    result = minimize("norm(A @ x - b)^2", start={"x": np.zeros(3)}, data={"A": A, "b": B}, lr=0.02, tol=1e-10,
-                      max_steps=10_000)
+    result = minimize(
+        "norm(A @ x - b)^2", start={"x": np.zeros(3)}, data={"A": A, "b": B}, lr=0.02, tol=1e-10, max_steps=10_000
+    )
     assert result.success
     assert np.allclose(result.x["x"], np.linalg.lstsq(A, B, rcond=None)[0], atol=1e-6)
 
@@ -236,8 +252,9 @@ def test_least_squares_matches_lstsq():
 def test_line_fit_matches_polyfit():
     t = np.arange(7.0)
     temps = np.array([11.8, 13.1, 14.2, 14.9, 16.3, 17.0, 18.4])
-    result = minimize_vectors("mean((a*t + b - T)^2)", {"a": 0, "b": 0}, {"t": t, "T": temps}, lr=0.05, tol=1e-9,
-                              max_steps=20_000)
+    result = minimize_vectors(
+        "mean((a*t + b - T)^2)", {"a": 0, "b": 0}, {"t": t, "T": temps}, lr=0.05, tol=1e-9, max_steps=20_000
+    )
     assert result.success
     assert [result.x["a"], result.x["b"]] == pytest.approx(list(np.polyfit(t, temps, 1)), abs=1e-6)
 
@@ -252,15 +269,21 @@ def test_logistic_regression_matches_scipy_bfgs():
         return np.sum(np.logaddexp(0, -labels * (features @ w)))
 
     reference = optimize.minimize(loss, np.zeros(3), method="BFGS", options={"gtol": 1e-10}).x
-    result = minimize_vectors("sum(log(1 + exp(-y * (X @ w))))", {"w": np.zeros(3)}, {"X": features, "y": labels},
-                              tol=1e-9, max_steps=5000)
+    result = minimize_vectors(
+        "sum(log(1 + exp(-y * (X @ w))))", {"w": np.zeros(3)}, {"X": features, "y": labels}, tol=1e-9, max_steps=5000
+    )
     assert result.success
     assert np.allclose(result.x["w"], reference, atol=1e-5)
 
 
 def test_chained_rosenbrock_with_cg_reaches_all_ones():
-    result = minimize_vectors("sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)", {"x": np.zeros(1000)}, method="cg",
-                              max_steps=20_000, keep_history=False)
+    result = minimize_vectors(
+        "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)",
+        {"x": np.zeros(1000)},
+        method="cg",
+        max_steps=20_000,
+        keep_history=False,
+    )
     assert result.success
     assert np.allclose(result.x["x"], 1.0, atol=1e-5)
 
@@ -268,23 +291,27 @@ def test_chained_rosenbrock_with_cg_reaches_all_ones():
 # -- the array optimisers against the scalar ones, step by step --------------------------
 
 
-@pytest.mark.parametrize(("method", "options"), [
-    ("gd", {"lr": 0.001}),
-    ("momentum", {"lr": 0.001}),
-    ("nesterov", {"lr": 0.001}),
-    ("adam", {"lr": 0.05}),
-    ("rmsprop", {"lr": 0.01}),
-    ("adagrad", {"lr": 0.1}),
-    ("backtracking", {}),
-    ("cg", {}),
-    ("newton", {}),
-])
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [
+        ("gd", {"lr": 0.001}),
+        ("momentum", {"lr": 0.001}),
+        ("nesterov", {"lr": 0.001}),
+        ("adam", {"lr": 0.05}),
+        ("rmsprop", {"lr": 0.01}),
+        ("adagrad", {"lr": 0.1}),
+        ("backtracking", {}),
+        ("cg", {}),
+        ("newton", {}),
+    ],
+)
 def test_array_methods_follow_the_scalar_methods_step_by_step(method, options):
     from symdescent import iterate
 
     problem = make_vector_problem("sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)", {"x": np.array([-1.2, 1.0, 0.5])})
-    scalar = list(iterate(scalar_twin(problem), tuple(problem.flat_start()), method=method, max_steps=15, tol=0,
-                          **options))
+    scalar = list(
+        iterate(scalar_twin(problem), tuple(problem.flat_start()), method=method, max_steps=15, tol=0, **options)
+    )
     vector = minimize_vectors(problem.formula.text, problem.start, method=method, max_steps=15, tol=0, **options)
     assert len(vector.history) == len(scalar) == 16
     for ours, theirs in zip(vector.history, scalar, strict=True):
@@ -295,13 +322,16 @@ def test_array_methods_follow_the_scalar_methods_step_by_step(method, options):
 # -- banded_terms, for the kernel engine ---------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    "sum(x^2)",
-    "x @ x",
-    "3*sum((x - 1)^2) + 2 + mean(exp(x))",
-    "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)",
-    "sum(x[i-1]*x[i+1], i) + norm(x)^2 - sum(cos(x[i]), i)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sum(x^2)",
+        "x @ x",
+        "3*sum((x - 1)^2) + 2 + mean(exp(x))",
+        "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)",
+        "sum(x[i-1]*x[i+1], i) + norm(x)^2 - sum(cos(x[i]), i)",
+    ],
+)
 def test_banded_terms_evaluate_like_the_problem(text):
     x = np.linspace(-0.7, 1.3, 11)
     problem = make_vector_problem(text, {"x": x})
@@ -315,13 +345,16 @@ def test_banded_terms_evaluate_like_the_problem(text):
     assert total == pytest.approx(problem.value(x), rel=1e-12)
 
 
-@pytest.mark.parametrize(("text", "data"), [
-    ("norm(x)", {}),
-    ("sum(x^2) * sum(x)", {}),
-    ("sum(x[i]^2, i=1..3)", {}),
-    ("sum((x - t)^2)", {"t": np.ones(11)}),
-    ("norm(A @ x)^2", {"A": np.ones((2, 11))}),
-])
+@pytest.mark.parametrize(
+    ("text", "data"),
+    [
+        ("norm(x)", {}),
+        ("sum(x^2) * sum(x)", {}),
+        ("sum(x[i]^2, i=1..3)", {}),
+        ("sum((x - t)^2)", {"t": np.ones(11)}),
+        ("norm(A @ x)^2", {"A": np.ones((2, 11))}),
+    ],
+)
 def test_banded_terms_refuse_other_forms(text, data):
     assert banded_terms(make_vector_problem(text, {"x": np.ones(11)}, data)) is None
 
@@ -364,9 +397,43 @@ def test_index_sum_gradient_shows_the_boundary_cases():
 # -- hostile and random input: an InputError, never another exception ----------------------
 
 
-VECTOR_TOKENS = ["x", "A", "b", "i", "1", "2", "(", ")", "[", "]", "@", "+", "-", "*", "/", "^", ",", "=", "..",
-                 "sum(", "mean(", "norm(", "dot(", "transpose(", "exp(", "log(", "x[i]", "x[i+1]", "x[i-1]",
-                 " ", "sum(x[i]^2, i)", "sum(x^2)", "A @ x", ", i)", "i=1..2"]
+VECTOR_TOKENS = [
+    "x",
+    "A",
+    "b",
+    "i",
+    "1",
+    "2",
+    "(",
+    ")",
+    "[",
+    "]",
+    "@",
+    "+",
+    "-",
+    "*",
+    "/",
+    "^",
+    ",",
+    "=",
+    "..",
+    "sum(",
+    "mean(",
+    "norm(",
+    "dot(",
+    "transpose(",
+    "exp(",
+    "log(",
+    "x[i]",
+    "x[i+1]",
+    "x[i-1]",
+    " ",
+    "sum(x[i]^2, i)",
+    "sum(x^2)",
+    "A @ x",
+    ", i)",
+    "i=1..2",
+]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -377,8 +444,7 @@ def test_random_vector_text_gives_a_problem_or_an_input_error(text):
     with contextlib.suppress(InputError):
         gradient_report(text, None, "json")
     try:
-        problem = make_vector_problem(text, {"x": np.array([0.5, -1.0, 2.0])}, {"A": np.ones((2, 3)),
-                                                                                 "b": np.ones(2)})
+        problem = make_vector_problem(text, {"x": np.array([0.5, -1.0, 2.0])}, {"A": np.ones((2, 3)), "b": np.ones(2)})
     except InputError:
         return
     problem.value_and_grad(problem.flat_start())
@@ -406,17 +472,20 @@ def test_start_value_forms(tmp_path):
     assert parse_start("x=zeros(n)", {"A": np.ones((5, 4))}, "norm(A @ x)^2")["x"].shape == (4,)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("x=zeros(n)", "n is not known"),
-    ("x=ones(0)", "whole number from 1"),
-    ("x=ones(2.5)", "whole number from 1"),
-    ("x=[1,", "no closing"),
-    ("x=[]", "empty vector"),
-    ("[1,2]", "has no name"),
-    ("x=1,x=2", "given twice"),
-    ("x=@missing.npy", "no such file"),
-    ("x=ones(10^12)", "whole number from 1"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x=zeros(n)", "n is not known"),
+        ("x=ones(0)", "whole number from 1"),
+        ("x=ones(2.5)", "whole number from 1"),
+        ("x=[1,", "no closing"),
+        ("x=[]", "empty vector"),
+        ("[1,2]", "has no name"),
+        ("x=1,x=2", "given twice"),
+        ("x=@missing.npy", "no such file"),
+        ("x=ones(10^12)", "whole number from 1"),
+    ],
+)
 def test_bad_start_values(text, message):
     from symdescent.vectors.data import parse_start
 

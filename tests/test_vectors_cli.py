@@ -49,8 +49,9 @@ def test_example_1_seed_in_vector_form_converges_at_step_69():
 
 
 def test_example_2_a_million_entries_quietly_saved(files):
-    result = CliRunner().invoke(main, ["run", "sum(x^2)", "--start", "x=ones(10^6)", "--lr", "0.1", "-q", "--save",
-                                       "x.npy"])
+    result = CliRunner().invoke(
+        main, ["run", "sum(x^2)", "--start", "x=ones(10^6)", "--lr", "0.1", "-q", "--save", "x.npy"]
+    )
     assert result.exit_code == 0
     assert float(result.stdout.strip()) < 1e-12
     assert "--save" in result.stderr or "Point written" in result.stderr
@@ -60,8 +61,23 @@ def test_example_2_a_million_entries_quietly_saved(files):
 
 
 def test_example_3_least_squares_from_csv_files(files):
-    result = invoke("run", "norm(A @ x - b)^2", "--data", "A=A.csv", "--data", "b=b.csv", "--start", "x=zeros(3)",
-                    "--lr", "0.02", "--tol", "1e-9", "--steps", "20000", "-q")
+    result = invoke(
+        "run",
+        "norm(A @ x - b)^2",
+        "--data",
+        "A=A.csv",
+        "--data",
+        "b=b.csv",
+        "--start",
+        "x=zeros(3)",
+        "--lr",
+        "0.02",
+        "--tol",
+        "1e-9",
+        "--steps",
+        "20000",
+        "-q",
+    )
     assert result.exit_code == 0
     x = np.array([float(v) for v in result.output.split()])
     assert np.allclose(x, np.linalg.lstsq(A, B, rcond=None)[0], atol=1e-6)
@@ -73,27 +89,65 @@ def test_example_3_with_the_default_learning_rate_diverges_or_reaches_lstsq(file
 
 
 def test_example_4_line_fit_from_a_headed_csv(files):
-    result = invoke("run", "mean((a*t + b - T)^2)", "--data", "temps.csv", "--start", "a=0,b=0", "--lr", "0.05",
-                    "--tol", "1e-9", "--steps", "20000", "--format", "json")
+    result = invoke(
+        "run",
+        "mean((a*t + b - T)^2)",
+        "--data",
+        "temps.csv",
+        "--start",
+        "a=0,b=0",
+        "--lr",
+        "0.05",
+        "--tol",
+        "1e-9",
+        "--steps",
+        "20000",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0
     data = json.loads(result.output)
     t = np.arange(7.0)
     temps = np.array([11.8, 13.1, 14.2, 14.9, 16.3, 17.0, 18.4])
     assert [data["x"]["a"], data["x"]["b"]] == pytest.approx(list(np.polyfit(t, temps, 1)), abs=1e-6)
-    assert data["history"][0] == {"step": 0, "x": [0.0, 0.0], "f": pytest.approx(np.mean(temps**2)),
-                                  "grad": data["history"][0]["grad"], "grad_norm": data["history"][0]["grad_norm"]}
+    assert data["history"][0] == {
+        "step": 0,
+        "x": [0.0, 0.0],
+        "f": pytest.approx(np.mean(temps**2)),
+        "grad": data["history"][0]["grad"],
+        "grad_norm": data["history"][0]["grad_norm"],
+    }
 
 
 def test_example_5_logistic_regression(files):
-    result = invoke("run", "sum(log(1 + exp(-y * (X @ w))))", "--data", "X=X.csv", "--data", "y=y.csv", "--start",
-                    "w=zeros(3)", "-q")
+    result = invoke(
+        "run",
+        "sum(log(1 + exp(-y * (X @ w))))",
+        "--data",
+        "X=X.csv",
+        "--data",
+        "y=y.csv",
+        "--start",
+        "w=zeros(3)",
+        "-q",
+    )
     assert result.exit_code == 0
     assert len(result.output.split()) == 3
 
 
 def test_example_6_chained_rosenbrock_with_cg():
-    result = invoke("run", "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)", "--start", "x=zeros(1000)", "--method",
-                    "cg", "--steps", "20000", "--format", "csv")
+    result = invoke(
+        "run",
+        "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)",
+        "--start",
+        "x=zeros(1000)",
+        "--method",
+        "cg",
+        "--steps",
+        "20000",
+        "--format",
+        "csv",
+    )
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
     assert lines[0] == "step,f,grad_norm"
@@ -148,8 +202,9 @@ def test_save_csv_writes_the_point(tmp_path):
 
 def test_start_from_a_file_and_scalars_mixed(tmp_path):
     np.save(tmp_path / "x0.npy", np.array([3.0, -1.0]))
-    result = invoke("run", "sum((x - c)^2) + (s - 1)^2", "--start", f"x=@{tmp_path / 'x0.npy'},s=0",
-                    "--param", "c=2", "-q")
+    result = invoke(
+        "run", "sum((x - c)^2) + (s - 1)^2", "--start", f"x=@{tmp_path / 'x0.npy'},s=0", "--param", "c=2", "-q"
+    )
     assert result.exit_code == 0
     assert [float(v) for v in result.output.split()] == pytest.approx([2, 2, 1], abs=1e-6)
 
@@ -162,11 +217,14 @@ def test_scalar_functions_are_unchanged():
 # -- bad input: exit 2, one line, file and line named -----------------------------------
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("1,2\n3\n", "bad.csv, line 2: 1 values, but the lines before have 2"),
-    ("1,2\n3,abc\n", "bad.csv, line 2, column 2: 'abc' is not a number"),
-    ("", "bad.csv: no numbers in the file"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("1,2\n3\n", "bad.csv, line 2: 1 values, but the lines before have 2"),
+        ("1,2\n3,abc\n", "bad.csv, line 2, column 2: 'abc' is not a number"),
+        ("", "bad.csv: no numbers in the file"),
+    ],
+)
 def test_bad_data_files_name_file_and_line(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)
@@ -179,8 +237,9 @@ def test_bad_data_files_name_file_and_line(tmp_path, content, message):
 def test_missing_file_and_shape_mismatch_are_exit_2(files):
     missing = CliRunner().invoke(main, ["run", "norm(A @ x)^2", "--data", "A=nothere.csv", "--start", "x=zeros(2)"])
     assert missing.exit_code == 2 and "nothere.csv: no such file" in missing.stderr
-    shapes = CliRunner().invoke(main, ["run", "norm(A @ x - b)^2", "--data", "A=A.csv", "--data", "b=b.csv",
-                                       "--start", "x=zeros(4)"])
+    shapes = CliRunner().invoke(
+        main, ["run", "norm(A @ x - b)^2", "--data", "A=A.csv", "--data", "b=b.csv", "--start", "x=zeros(4)"]
+    )
     assert shapes.exit_code == 2 and "A is 12×3 but x has 4 entries" in shapes.stderr
 
 
@@ -193,19 +252,38 @@ def test_vector_valued_f_and_matrix_star_vector_are_exit_2_with_hints(files):
 
 def test_plot_of_a_line_fit(files):
     pytest.importorskip("matplotlib")
-    result = invoke("run", "mean((a*t + b - T)^2)", "--data", "temps.csv", "--start", "a=0,b=0", "--lr", "0.05",
-                    "--plot", "fit.png", "-q")
+    result = invoke(
+        "run",
+        "mean((a*t + b - T)^2)",
+        "--data",
+        "temps.csv",
+        "--start",
+        "a=0,b=0",
+        "--lr",
+        "0.05",
+        "--plot",
+        "fit.png",
+        "-q",
+    )
     assert result.exit_code == 0
     assert (files / "fit.png").stat().st_size > 10_000
 
 
 def test_real_subprocess_run_and_exit_code(files):
-    done = subprocess.run(["symdescent", "run", "x @ x", "--start", "x=[1,2]", "--format", "csv"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        ["symdescent", "run", "x @ x", "--start", "x=[1,2]", "--format", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0
     assert done.stdout.splitlines()[-1].startswith("69,")
-    bad = subprocess.run(["symdescent", "run", "sum(x^2)", "--start", "x=[1,2]", "--data", "A=nothere.csv"],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        ["symdescent", "run", "sum(x^2)", "--start", "x=[1,2]", "--data", "A=nothere.csv"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("Error: ")
 
 
@@ -218,8 +296,18 @@ def test_compare_runs_every_array_method_from_the_same_start():
 
 
 def test_explain_and_analyze_with_data(files):
-    explain = invoke("explain", "norm(A @ x - b)^2", "--data", "A=A.csv", "--data", "b=b.csv", "--start",
-                     "x=zeros(3)", "--lr", "0.01")
+    explain = invoke(
+        "explain",
+        "norm(A @ x - b)^2",
+        "--data",
+        "A=A.csv",
+        "--data",
+        "b=b.csv",
+        "--start",
+        "x=zeros(3)",
+        "--lr",
+        "0.01",
+    )
     assert explain.exit_code == 0 and "H = 2AᵀA" in explain.output
     bound = 2 / np.linalg.eigvalsh(2 * A.T @ A)[-1]
     assert f"{bound:.6g}" in explain.output
@@ -250,8 +338,21 @@ def test_run_explain_for_vectors_goes_to_stderr_with_csv():
 def test_tsv_columns_and_npy_matrices(tmp_path):
     (tmp_path / "d.tsv").write_text("u\tv\n1\t2\n3\t4\n")
     np.save(tmp_path / "M.npy", np.array([[2.0, 0.0], [0.0, 4.0]]))
-    result = invoke("run", "norm(M @ x - u)^2 + sum(v*x)", "--data", str(tmp_path / "d.tsv"), "--data",
-                    f"M={tmp_path / 'M.npy'}", "--start", "x=zeros(n)", "--lr", "0.05", "--tol", "1e-10", "-q")
+    result = invoke(
+        "run",
+        "norm(M @ x - u)^2 + sum(v*x)",
+        "--data",
+        str(tmp_path / "d.tsv"),
+        "--data",
+        f"M={tmp_path / 'M.npy'}",
+        "--start",
+        "x=zeros(n)",
+        "--lr",
+        "0.05",
+        "--tol",
+        "1e-10",
+        "-q",
+    )
     assert result.exit_code == 0
     # ∇f = 2Mᵀ(Mx − u) + v = 0  =>  x = (MᵀM)⁻¹(Mᵀu − v/2)
     m, u, v = np.diag([2.0, 4.0]), np.array([1.0, 3.0]), np.array([2.0, 4.0])

@@ -126,8 +126,25 @@ def test_float32_halves_the_memory_and_keeps_single_precision(tmp_path):
     result = minimize_vectors("sum((x-1)^2)", {"x": np.zeros(50)}, dtype="float32", lr=0.1, tol=0, max_steps=20)
     assert result.x["x"].dtype == np.float32
     assert result.x["x"] == pytest.approx(1 - 0.8**20, rel=1e-6)
-    code, out, _ = run_cli(["sum((x-1)^2)", "--start", "x=zeros(5000)", "--dtype", "float32", "--lr", "0.1",
-                            "--steps", "20", "--tol", "0", "--save", str(tmp_path / "x.npy"), "-q"], "auto")
+    code, out, _ = run_cli(
+        [
+            "sum((x-1)^2)",
+            "--start",
+            "x=zeros(5000)",
+            "--dtype",
+            "float32",
+            "--lr",
+            "0.1",
+            "--steps",
+            "20",
+            "--tol",
+            "0",
+            "--save",
+            str(tmp_path / "x.npy"),
+            "-q",
+        ],
+        "auto",
+    )
     assert code == 0
     assert float(out) == pytest.approx(5000 * 0.8**40, rel=1e-5)
     saved = np.load(tmp_path / "x.npy")
@@ -170,8 +187,13 @@ def test_memory_at_ten_million_is_x_and_the_state_arrays():
         " '--steps', '2', '--tol', '0', '-q', '--method', 'adam'], capture_output=True, text=True)\n"
         "print(p.returncode, p.stdout.strip(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "SYMDESCENT_THREADS": "1"}).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SYMDESCENT_THREADS": "1"},
+    ).stdout.split()
     assert out[0] == "0"
     x, m, v = 1.0, 0.0, 0.0  # adam on one entry (every entry is the same), torch.optim's rule
     for t in (1, 2):
@@ -184,8 +206,9 @@ def test_memory_at_ten_million_is_x_and_the_state_arrays():
 
 
 def test_json_of_a_large_kernel_run_has_no_entries():
-    code, out, _ = run_cli(["sum(x^2)", "--start", "x=ones(3000)", "--steps", "2", "--tol", "0", "--format", "json"],
-                             "kernel")
+    code, out, _ = run_cli(
+        ["sum(x^2)", "--start", "x=ones(3000)", "--steps", "2", "--tol", "0", "--format", "json"], "kernel"
+    )
     data = json.loads(out)
     assert code == 0 and "x" not in data and set(data["history"][0]) == {"step", "f", "grad_norm"}
 
@@ -195,8 +218,25 @@ def test_save_and_plot_are_the_same_whichever_engine_ran(tmp_path, suffix):
     saved = {}
     for engine in ("array", "kernel"):
         point, picture = tmp_path / f"{engine}{suffix}", tmp_path / f"{engine}.png"
-        code, _, err = run_cli([ROSENBROCK, "--start", "x=zeros(1200)", "--lr", "1e-3", "--steps", "5", "--tol", "0",
-                                  "-q", "--save", str(point), "--plot", str(picture)], engine)
+        code, _, err = run_cli(
+            [
+                ROSENBROCK,
+                "--start",
+                "x=zeros(1200)",
+                "--lr",
+                "1e-3",
+                "--steps",
+                "5",
+                "--tol",
+                "0",
+                "-q",
+                "--save",
+                str(point),
+                "--plot",
+                str(picture),
+            ],
+            engine,
+        )
         assert code == 0 and picture.stat().st_size > 0, err
         saved[engine] = np.load(point) if suffix == ".npy" else np.loadtxt(point)
     assert saved["array"].shape == (1200,)

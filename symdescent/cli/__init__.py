@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from symdescent import __version__
-from symdescent.cli import analyze, compare, explain, grad, run
+from symdescent.cli import analyze, cache, compare, explain, grad, run
 from symdescent.cli.plumbing import (
     WRITE_ERRORS,
     ExitCode,
@@ -98,5 +98,5 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-for _module in (run, grad, compare, analyze, explain):
+for _module in (run, grad, compare, analyze, explain, cache):
     main.add_command(_module.COMMAND)

@@ -130,11 +130,18 @@ def compare(
             raise InputError("compare --plot is not available for vector problems", hint="run --plot draws one run")
         chosen = parse_methods(methods)
         compare_vectors(
-            read_function(expr, streams), start, data, params, methods=chosen,
-            rates=parse_learning_rates(lr, chosen, positive_number) if lr is not None else None, steps=steps,
-            tol=number_option(tol, "--tol", positive=False), maximize=maximize,
+            read_function(expr, streams),
+            start,
+            data,
+            params,
+            methods=chosen,
+            rates=parse_learning_rates(lr, chosen, positive_number) if lr is not None else None,
+            steps=steps,
+            tol=number_option(tol, "--tol", positive=False),
+            maximize=maximize,
             hyperparameters=hyperparameters(**method_params),
-            fmt=("table" if streams.stdout_isatty else "csv") if fmt == "auto" else fmt, out=streams.stdout,
+            fmt=("table" if streams.stdout_isatty else "csv") if fmt == "auto" else fmt,
+            out=streams.stdout,
         )
         sys.exit(ExitCode.OK)
     problem = build_problem(expr, variables, params, streams)

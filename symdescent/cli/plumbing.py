@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 import click
@@ -280,29 +280,39 @@ def read_function(expr: str, streams: Streams) -> str:
 
 
 def build_problem(expr: str, variables: str | None, params: str | None, streams: Streams) -> Problem:
+    return problem_from_text(read_function(expr, streams), variables, params)
+
+
+def problem_from_text(text: str, variables: str | None, params: str | None) -> Problem:
+    """The problem for a function already read (``run`` reads it once, to look it up in the cache too)."""
     from symdescent.problem import make_problem
     from symdescent.values import assignments
 
     names = [v.strip() for v in variables.split(",")] if variables is not None else None
     fixed = assignments(params, "--param", "--param a=2") if params else {}
-    problem = make_problem(read_function(expr, streams), variables=names, params=fixed)
+    problem = make_problem(text, variables=names, params=fixed)
     if names is None:
-        warn_about_lookalikes(problem)
+        warn_about_lookalikes(problem.names)
     return problem
 
 
-def warn_about_lookalikes(problem: Problem) -> None:
-    """Names one letter from another variable or a function (``yy``, ``sinx``): a warning each on stderr."""
+def lookalike_warnings(names: Sequence[str]) -> list[str]:
+    """The stderr lines for names one letter from another variable or a function (``yy``, ``sinx``)."""
     from symdescent.cli.typos import lookalikes
     from symdescent.functions import FUNCTIONS
     from symdescent.parsing import CONSTANTS
 
-    warnings = lookalikes(problem.names, [*FUNCTIONS, *CONSTANTS])
-    for warning in warnings:
-        say(f"Warning: {warning}")
-    if warnings:
-        names = ",".join(problem.names)
-        say(f"Hint: --vars {names} says these names are meant (and silences this)")
+    warnings = lookalikes(names, [*FUNCTIONS, *CONSTANTS])
+    if not warnings:
+        return []
+    hint = f"Hint: --vars {','.join(names)} says these names are meant (and silences this)"
+    return [*(f"Warning: {warning}" for warning in warnings), hint]
+
+
+def warn_about_lookalikes(names: Sequence[str]) -> None:
+    """A warning each on stderr (``run`` keeps them in the cache too, to repeat them without SymPy)."""
+    for line in lookalike_warnings(names):
+        say(line)
 
 
 def make_console(streams: Streams, *, stderr: bool = False) -> Console:
@@ -332,9 +342,13 @@ def progress_wanted(streams: Streams) -> bool:
 
 def number_option(text: str, what: str, *, positive: bool) -> float:
     from symdescent.errors import InputError
-    from symdescent.parsing import parse_constant
+    from symdescent.warm import plain_float
 
-    value = float(parse_constant(text, what))
+    value = plain_float(text)  # 0.1 or 1e-3 need no SymPy (a warm run never imports it)
+    if value is None:
+        from symdescent.parsing import parse_constant
+
+        value = float(parse_constant(text, what))
     if positive and value <= 0:
         raise InputError(f"{what} must be positive, got {text}", parameter=what)
     if value < 0:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from symdescent.cli.cache import NO_CACHE_HELP, linear_variables, problem_for_run
 from symdescent.cli.plumbing import (
     CONTEXT,
     FORMATS,
@@ -17,7 +18,6 @@ from symdescent.cli.plumbing import (
     METHODS,
     ExprCommand,
     Streams,
-    build_problem,
     cleandoc,
     exit_code_for,
     function_options,
@@ -126,6 +126,7 @@ Examples:
     help="Print the derivation (as the explain command does) before the steps; with csv, tsv, json, jsonl "
     "or -q it goes to stderr, so that stdout stays machine-readable.",
 )
+@click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
 @data_option
 @save_option
 @click.option(
@@ -154,6 +155,7 @@ def run(
     working_precision: int | None,
     plot: str | None,
     show_explanation: bool = False,
+    no_cache: bool = False,
     data: tuple[str, ...] = (),
     save: str | None = None,
     dtype: str | None = None,
@@ -174,6 +176,7 @@ def run(
     from symdescent.render.numbers import notation_for
     from symdescent.result import Status
     from symdescent.run import iterate
+    from symdescent.warm import plain_point
 
     streams = Streams.current()
     if wants_vectors(expr, start, data) or save:
@@ -187,23 +190,42 @@ def run(
         tolerance = number_option(tol, "--tol", positive=False)
         explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
         status = run_vectors(
-            expr, start, data, params, hyperparameters=hyperparameters(lr=lr, **method_params), method=method,
-            steps=steps, tol=tolerance, maximize=maximize, fmt=fmt, every=every, digits=digits, quiet=quiet,
-            plot=plot, save=save, stdout=streams.stdout, stderr=streams.stderr,
-            console=lambda: make_console(streams), explain_to=explain_to if show_explanation else None,
-            dtype=dtype or "float64", guard=INTERRUPTS.whole,
+            expr,
+            start,
+            data,
+            params,
+            hyperparameters=hyperparameters(lr=lr, **method_params),
+            method=method,
+            steps=steps,
+            tol=tolerance,
+            maximize=maximize,
+            fmt=fmt,
+            every=every,
+            digits=digits,
+            quiet=quiet,
+            plot=plot,
+            save=save,
+            stdout=streams.stdout,
+            stderr=streams.stderr,
+            console=lambda: make_console(streams),
+            explain_to=explain_to if show_explanation else None,
+            dtype=dtype or "float64",
+            guard=INTERRUPTS.whole,
             progress=_vector_progress(streams, steps) if fmt == "table" or quiet else None,
         )
         sys.exit(exit_code_for(status))
     if dtype is not None:
         from symdescent.errors import InputError
 
-        raise InputError("--dtype is for vector problems (scalar functions run in float64, --exact or "
-                         "--working-precision)")
-    problem = build_problem(expr, variables, params, streams)
+        raise InputError(
+            "--dtype is for vector problems (scalar functions run in float64, --exact or --working-precision)"
+        )
+    # Floats only, and nothing that needs the SymPy problem itself: such a run may be warm (no SymPy).
+    simple = not (exact or working_precision is not None or show_explanation or plot)
+    problem, remember = problem_for_run(expr, variables, params, streams, use_cache=simple and not no_cache)
     run_ = iterate(
         problem,
-        start,
+        (simple and plain_point(start, problem.names)) or start,
         method=method,
         **hyperparameters(lr=lr, exact=exact or working_precision is not None, **method_params),
         max_steps=steps,
@@ -240,6 +262,7 @@ def run(
             plotter.step(run_.last)
             plotter.finish(result)
             click.echo(f"Picture written to {plot}", err=True)
+    remember()
     sys.exit(exit_code_for(result.status))
 
 
@@ -272,11 +295,9 @@ def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
 
 def _explain_no_minimum(problem: Problem, maximize: bool) -> None:
     """A constant ∂f/∂v is why no step count or learning rate will do: say so."""
-    from symdescent.cli.typos import linear_in
-
     if problem.dimension > 100:
         return  # the gradient's SymPy form is not worth building for a hint
-    for name in linear_in(problem.variables, problem.gradient):
+    for name in linear_variables(problem):
         extremum = "maximum" if maximize else "minimum"
         say(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}")
 
@@ -317,7 +338,7 @@ def _render_steps(steps: Iterable[Step], renderer: Renderer, run_: Run, *, quiet
     last = -1
     try:
         if quiet:  # nothing to print until the end: consume the steps at C speed
-            collections.deque(steps, maxlen=0)
+            run_.drain() if steps is run_ else collections.deque(steps, maxlen=0)
             return run_.last.step
 
         def show(step: Step) -> None:

@@ -186,7 +186,18 @@ class Sweeper:
             tick = report if index == 0 else None  # only the calling thread reports
             with np.errstate(all="ignore"):  # overflow is reported as inf/nan in f, as the scalar loop does
                 return self._block(
-                    kernel, x, a, b, edges, self.workspace(index), want_grad, grad_out, update, done, index, tick,
+                    kernel,
+                    x,
+                    a,
+                    b,
+                    edges,
+                    self.workspace(index),
+                    want_grad,
+                    grad_out,
+                    update,
+                    done,
+                    index,
+                    tick,
                     after is not None,
                 )
 

@@ -13,7 +13,7 @@ to every piece (a piece takes what it needs and ignores the rest):
 ``value_fn``         x -> f(x), ``inf`` where f is undefined
 ``value_and_grad_fn`` x -> (f(x), ∇f(x))
 ``hessian_fn``       x -> the Hessian at x, as a tuple of rows
-``expression``, ``variables``  f as a SymPy expression and its symbols
+``symbolic``         () -> (f as a SymPy expression, its symbols), built on first call
 
 With ``--maximize`` all of these describe −f: every method minimises.
 

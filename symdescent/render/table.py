@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -17,12 +18,14 @@ from rich.table import Table
 from rich.text import Text
 
 from symdescent.methods import METHODS
-from symdescent.problem import Problem
 from symdescent.render.fit import choose, fit_note, join, table_width, wrap
-from symdescent.render.mathtext import inline, signature
+from symdescent.render.mathtext import function_inline, gradient_inline, signature
 from symdescent.render.numbers import EXACT_CELL, FLOATS, Notation, human, plural
 from symdescent.render.sparkline import SparkSampler, sparkline
 from symdescent.result import STATUSES, Result, Step
+
+if TYPE_CHECKING:
+    from symdescent.problem import Problem
 
 #: Rows kept from each end of a long run when the middle is hidden.
 HEAD_ROWS = 10
@@ -100,7 +103,7 @@ class TableRenderer:
         show_gradient = problem.dimension <= MAX_VARIABLE_COLUMNS
         text = Text()
         width = self._console.width
-        title = f"{method} {on} {signature(problem.names)} = {inline(problem.expr)}"
+        title = f"{method} {on} {signature(problem.names)} = {function_inline(problem)}"
         text.append("\n".join(wrap(title, width, hang="  ")) + "\n", style="bold")
         subtitle = _subtitle(problem, dict(result.params), show_gradient, self._notation)
         text.append("\n".join(wrap(subtitle, width, hang="  ")), style="dim")
@@ -309,7 +312,7 @@ def evaluations(result: Result) -> str:
 def _subtitle(problem: Problem, params: object, show_gradient: bool, notation: Notation = FLOATS) -> str:
     parts = []
     if show_gradient:
-        parts.append("∇f = (" + ", ".join(inline(g, 80) for g in problem.gradient) + ")")
+        parts.append("∇f = (" + ", ".join(gradient_inline(problem)) + ")")
     if isinstance(params, dict):
         shown = []
         for key, value in params.items():

@@ -7,3 +7,15 @@ Modules, each of one job: ``parse`` (text -> SymPy with vector nodes), ``nodes``
 values), ``render``, ``explain``, ``plot``, ``banded`` (the kernel engine's form)
 and ``command`` (what the CLI hooks call). Importing this package is cheap.
 """
+
+import re
+
+_VECTOR_HINTS = re.compile(r"@|\[|\b(sum|mean|norm|dot|transpose)\s*\(")
+
+
+def looks_like_vectors(text: str) -> bool:
+    """True when text uses vector syntax (``@``, ``x[i]``, ``sum(``, ``norm(`` …).
+
+    Here, not in ``parse``, so that every scalar run can ask without importing SymPy.
+    """
+    return bool(_VECTOR_HINTS.search(text))

@@ -41,8 +41,9 @@ def banded_terms(problem: VectorProblem) -> tuple[list[BandTerm], float] | None:
     expr = problem.formula.expr.xreplace(scalars)
     terms: list[BandTerm] = []
     constant = 0.0
-    for addend in sp.Add.make_args(sp.expand(expr, deep=False, mul=True, power_base=False, power_exp=False,
-                                             log=False, multinomial=False)):
+    for addend in sp.Add.make_args(
+        sp.expand(expr, deep=False, mul=True, power_base=False, power_exp=False, log=False, multinomial=False)
+    ):
         coefficient, rest = addend.as_independent(*_nodes(addend), as_Add=False)
         if not rest.free_symbols and not _nodes(rest):
             constant += float(addend)

@@ -51,8 +51,10 @@ def resolve(expr: sp.Expr, kinds: Kinds) -> sp.Expr:
         left, right = args
         kl, kr = kind(left, kinds), kind(right, kinds)
         if kl == 0 or kr == 0:
-            raise InputError(f"'@' needs vectors or matrices on both sides, but {_text(left if kl == 0 else right)} "
-                             "is a scalar", hint="use * to multiply by a scalar")
+            raise InputError(
+                f"'@' needs vectors or matrices on both sides, but {_text(left if kl == 0 else right)} is a scalar",
+                hint="use * to multiply by a scalar",
+            )
         if kl == 1 and kr == 1:
             return VDot(left, right)
         if kl == 1:

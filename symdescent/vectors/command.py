@@ -41,7 +41,7 @@ def save_option(command: Any) -> Any:
 
 
 def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> bool:
-    from symdescent.vectors.parse import looks_like_vectors
+    from symdescent.vectors import looks_like_vectors
 
     return bool(data) or looks_like_vectors(expr) or bool(start and _VECTOR_START.search(start))
 
@@ -49,15 +49,18 @@ def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> b
 def refuse_scalar_only(*, exact: bool, working_precision: int | None, variables: str | None) -> None:
     """Options that only mean something for scalar variables are refused, not ignored."""
     if exact or working_precision is not None:
-        raise InputError(f"--{'exact' if exact else 'working-precision'} works with scalar variables only",
-                         hint="vector problems run in float64")
+        raise InputError(
+            f"--{'exact' if exact else 'working-precision'} works with scalar variables only",
+            hint="vector problems run in float64",
+        )
     if variables:
-        raise InputError("--vars is for scalar functions: the variables of a vector problem are the names in --start",
-                         hint="give constants with --data or --param")
+        raise InputError(
+            "--vars is for scalar functions: the variables of a vector problem are the names in --start",
+            hint="give constants with --data or --param",
+        )
 
 
-def build(expr: str, start: str | None, data_items: Sequence[str], params: str | None,
-          dtype: str = "float64") -> Any:
+def build(expr: str, start: str | None, data_items: Sequence[str], params: str | None, dtype: str = "float64") -> Any:
     """The bound problem: data loaded, start values parsed, shapes checked."""
     from symdescent.vectors.parse import parse_vector
 
@@ -75,8 +78,9 @@ def build(expr: str, start: str | None, data_items: Sequence[str], params: str |
     if start is None:
         raise InputError("--start is needed")
     if "=" not in start:
-        raise InputError("name the start values of a vector problem: for example --start \"x=[1,2]\" or "
-                         "--start \"w=zeros(3),b=0\"")
+        raise InputError(
+            'name the start values of a vector problem: for example --start "x=[1,2]" or --start "w=zeros(3),b=0"'
+        )
     return make_vector_problem(expr, parse_start(start, data, expr, dtype), data, dtype=dtype)
 
 
@@ -135,8 +139,9 @@ def run_vectors(
         from symdescent.vectors.explain import explain_text
 
         if maximize or method != "gd":
-            raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with "
-                             "--maximize")
+            raise InputError(
+                "--explain derives plain gradient descent (--method gd) and cannot be used with --maximize"
+            )
         explain_to.write(explain_text(problem, float(hyperparameters.get("lr", 0.1))) + "\n\n")
         explain_to.flush()
     plotter = None
@@ -145,8 +150,16 @@ def run_vectors(
 
         plotter = VectorPlot(problem, plot)
     # the start array is the run's own (parsed here): the chunked engine may update it in place
-    run = make_run(problem, method=method, max_steps=steps, tol=tol, maximize=maximize, in_place=True, guard=guard,
-                   **hyperparameters)
+    run = make_run(
+        problem,
+        method=method,
+        max_steps=steps,
+        tol=tol,
+        maximize=maximize,
+        in_place=True,
+        guard=guard,
+        **hyperparameters,
+    )
     renderer: Any
     if quiet:
         renderer = QuietVectorRenderer(stdout, stderr, problem, saving=bool(save))
@@ -189,8 +202,10 @@ def grad_vectors(expr: str, variables: str | None, fmt: str, out: TextIO, at: st
     if fmt == "latex":
         raise InputError("grad --format latex is not available for vector functions", hint="use --format text")
     if at is not None:
-        raise InputError("--at is not supported for vector functions", hint="symdescent run ... --steps 0 "
-                         "--format json prints f and ∇f at the start point")
+        raise InputError(
+            "--at is not supported for vector functions",
+            hint="symdescent run ... --steps 0 --format json prints f and ∇f at the start point",
+        )
     from symdescent.vectors.explain import gradient_report
 
     names = [v.strip() for v in variables.split(",")] if variables else None
@@ -254,8 +269,10 @@ def compare_vectors(
     if unusable and set(methods) == set(OPTIMIZERS):
         methods = [m for m in methods if m in ARRAY_METHODS]  # "all": the methods that work on arrays
     elif unusable:
-        raise InputError(f"--methods {unusable[0]} is not available for vectors",
-                         hint=f"vector problems can use {', '.join(ARRAY_METHODS)}")
+        raise InputError(
+            f"--methods {unusable[0]} is not available for vectors",
+            hint=f"vector problems can use {', '.join(ARRAY_METHODS)}",
+        )
     problem = build(expr, start, data, params)
     rows = []
     for method in methods:
@@ -263,17 +280,35 @@ def compare_vectors(
         if "lr" in hyperparameters_of(method):
             options["lr"] = (rates or {}).get(method, DEFAULT_LR.get(method, 0.1))
         started = time.perf_counter()
-        run = make_run(problem, method=method, max_steps=steps if steps is not None else DEFAULT_STEPS, tol=tol,
-                       maximize=maximize, **options)
+        run = make_run(
+            problem,
+            method=method,
+            max_steps=steps if steps is not None else DEFAULT_STEPS,
+            tol=tol,
+            maximize=maximize,
+            **options,
+        )
         for _ in run:
             pass
         result = run.result()
-        rows.append({"method": method, "lr": options.get("lr"), "status": str(result.status), "steps": result.steps,
-                     "f": result.f, "grad_norm": result.grad_norm, "nfev": result.nfev, "ngev": result.ngev,
-                     "seconds": time.perf_counter() - started})
+        rows.append(
+            {
+                "method": method,
+                "lr": options.get("lr"),
+                "status": str(result.status),
+                "steps": result.steps,
+                "f": result.f,
+                "grad_norm": result.grad_norm,
+                "nfev": result.nfev,
+                "ngev": result.ngev,
+                "seconds": time.perf_counter() - started,
+            }
+        )
     if fmt == "json":
-        out.write(json.dumps({"function": problem.function_text, "variables": list(problem.names), "runs": rows},
-                             indent=2) + "\n")
+        out.write(
+            json.dumps({"function": problem.function_text, "variables": list(problem.names), "runs": rows}, indent=2)
+            + "\n"
+        )
     elif fmt == "jsonl":
         out.writelines(json.dumps(row) + "\n" for row in rows)
     elif fmt in ("csv", "tsv"):
@@ -284,5 +319,7 @@ def compare_vectors(
         out.write(f"{'method':<13}{'α':>8}  {'status':<10}{'steps':>7}{'f':>14}{'‖∇f‖':>12}{'seconds':>9}\n")
         for row in rows:
             lr = "" if row["lr"] is None else f"{row['lr']:g}"
-            out.write(f"{row['method']:<13}{lr:>8}  {row['status']:<10}{row['steps']:>7}{row['f']:>14.6g}"
-                      f"{row['grad_norm']:>12.3g}{row['seconds']:>9.3f}\n")
+            out.write(
+                f"{row['method']:<13}{lr:>8}  {row['status']:<10}{row['steps']:>7}{row['f']:>14.6g}"
+                f"{row['grad_norm']:>12.3g}{row['seconds']:>9.3f}\n"
+            )

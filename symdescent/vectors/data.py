@@ -210,8 +210,10 @@ def load_data(items: list[str]) -> dict[str, float | np.ndarray]:
                 raise InputError(f"{item} has no header row to name its columns", hint=f"use --data NAME={item}")
             for column, title in enumerate(header):
                 if not _NAME.fullmatch(title):
-                    raise InputError(f"{item}: the column title {title!r} is not a usable name",
-                                     hint="titles must be names like t, T or temp_1")
+                    raise InputError(
+                        f"{item}: the column title {title!r} is not a usable name",
+                        hint="titles must be names like t, T or temp_1",
+                    )
                 put(title, table[:, column].copy(), item)
             continue
         name = name.strip()
@@ -252,5 +254,6 @@ def infer_length(name: str, data: Mapping[str, object], function_text: str) -> i
     lengths = {v.shape[0] for v in data.values() if isinstance(v, np.ndarray) and v.ndim == 1}
     if len(lengths) == 1:
         return lengths.pop()
-    raise InputError(f"the start value of {name}: n is not known from the data here",
-                     hint="write the length, e.g. zeros(10)")
+    raise InputError(
+        f"the start value of {name}: n is not known from the data here", hint="write the length, e.g. zeros(10)"
+    )

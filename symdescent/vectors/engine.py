@@ -66,8 +66,15 @@ def choose_engine(problem: VectorProblem, method: str, requested: str | None = N
     return "array", None
 
 
-def make_run(problem: VectorProblem, *, method: str = "gd", engine: str | None = None, in_place: bool = False,
-             guard: Guard | None = None, **options: Any) -> VectorRun | KernelRun:
+def make_run(
+    problem: VectorProblem,
+    *,
+    method: str = "gd",
+    engine: str | None = None,
+    in_place: bool = False,
+    guard: Guard | None = None,
+    **options: Any,
+) -> VectorRun | KernelRun:
     """The run on the engine :func:`choose_engine` picks; ``in_place``: the kernel run may overwrite the start."""
     chosen, banded = choose_engine(problem, method, engine)
     if chosen == "kernel":
@@ -75,8 +82,10 @@ def make_run(problem: VectorProblem, *, method: str = "gd", engine: str | None =
             return KernelRun(problem, banded, method=method, in_place=in_place, guard=guard, **options)
         except _Unsupported:
             if problem.dtype != "float64":
-                raise InputError(f"--dtype {problem.dtype}: the chunked engine cannot evaluate this function",
-                                 hint="use --dtype float64") from None
+                raise InputError(
+                    f"--dtype {problem.dtype}: the chunked engine cannot evaluate this function",
+                    hint="use --dtype float64",
+                ) from None
     return VectorRun(problem, method=method, **options)
 
 
@@ -105,9 +114,19 @@ class KernelRun(Iterator[VectorStep]):
 
     engine = "kernel"
 
-    def __init__(self, problem: VectorProblem, banded: tuple[list[Any], float], *, method: str = "gd",
-                 max_steps: int = 1000, tol: float = 1e-6, maximize: bool = False, in_place: bool = False,
-                 guard: Guard | None = None, **hyperparameters: Any) -> None:
+    def __init__(
+        self,
+        problem: VectorProblem,
+        banded: tuple[list[Any], float],
+        *,
+        method: str = "gd",
+        max_steps: int = 1000,
+        tol: float = 1e-6,
+        maximize: bool = False,
+        in_place: bool = False,
+        guard: Guard | None = None,
+        **hyperparameters: Any,
+    ) -> None:
         from symdescent.kernels import BandTerm, compile_banded, make_step
         from symdescent.kernels.codegen import Unsupported
         from symdescent.optimizers import hyperparameters_of
@@ -126,8 +145,9 @@ class KernelRun(Iterator[VectorStep]):
         except Unsupported as error:
             raise _Unsupported(str(error)) from None
         self.update = make_step(method, problem.size, problem.dtype, **hyperparameters)
-        self.method = KernelMethod(method, {k: v for k, v in self.update.params.items()
-                                            if k in hyperparameters_of(method)})
+        self.method = KernelMethod(
+            method, {k: v for k, v in self.update.params.items() if k in hyperparameters_of(method)}
+        )
         start = problem.start[problem.names[0]]
         assert isinstance(start, np.ndarray)
         self.x = start if in_place and start.flags.c_contiguous else np.array(start, order="C")
@@ -193,8 +213,15 @@ class KernelRun(Iterator[VectorStep]):
 
     def _finish(self, status: Status, reason: str = "") -> None:
         self.status = status
-        self.message = status_message(status, steps=self.last.step, grad_norm=self.last.grad_norm, tol=self.tol,
-                                      lr=self.method.params.get("lr"), reason=reason, start_norm=self.start_norm)
+        self.message = status_message(
+            status,
+            steps=self.last.step,
+            grad_norm=self.last.grad_norm,
+            tol=self.tol,
+            lr=self.method.params.get("lr"),
+            reason=reason,
+            start_norm=self.start_norm,
+        )
         self.function.close()
 
     def _loop(self) -> Iterator[VectorStep]:

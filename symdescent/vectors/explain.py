@@ -35,8 +35,10 @@ CHAIN_RULE = "elementwise chain rule: ∇ h(u) = h′(u) ⊙ ∇u for every func
 def rules_for(expr: sp.Expr) -> list[str]:
     found = {type(node) for node in sp.preorder_traversal(expr)}
     lines = [text for node, text in RULES if node in found]
-    if any((isinstance(n, sp.Function) and not hasattr(n, "nargs")) or isinstance(n, sp.exp | sp.log)
-           for n in sp.preorder_traversal(expr)) or any(isinstance(n, sp.Pow) for n in sp.preorder_traversal(expr)):
+    if any(
+        (isinstance(n, sp.Function) and not hasattr(n, "nargs")) or isinstance(n, sp.exp | sp.log)
+        for n in sp.preorder_traversal(expr)
+    ) or any(isinstance(n, sp.Pow) for n in sp.preorder_traversal(expr)):
         lines.append(CHAIN_RULE)
     return lines
 
@@ -73,12 +75,15 @@ def gradient_report(text: str, variables: Sequence[str] | None, fmt: str) -> str
     """``symdescent grad "norm(A @ x - b)^2"``: the gradient formula, no data needed."""
     formula = make_formula(text, variables=variables)
     if fmt == "json":
-        return json.dumps({
-            "function": plain(formula.expr),
-            "variables": list(formula.variables),
-            "gradient": {n: plain(g) for n, g in formula.gradient.items()},
-            "gradient_pretty": {n: pretty(g) for n, g in formula.gradient.items()},
-        }, ensure_ascii=False)
+        return json.dumps(
+            {
+                "function": plain(formula.expr),
+                "variables": list(formula.variables),
+                "gradient": {n: plain(g) for n, g in formula.gradient.items()},
+                "gradient_pretty": {n: pretty(g) for n, g in formula.gradient.items()},
+            },
+            ensure_ascii=False,
+        )
     lines = [f"f({', '.join(formula.variables)}) = {pretty(formula.expr)}", *gradient_lines(formula)]
     if fmt in ("text", "latex", "rich"):
         lines += ["", "Derived once in vector form (the work does not grow with n), by these rules:"]
@@ -117,8 +122,9 @@ def _number(value: float) -> str:
 def explain_text(problem: VectorProblem, lr: float) -> str:
     """The derivation and the update rule in vector form, with the closed form where there is one."""
     formula = problem.formula
-    sizes = ", ".join(f"{n}: {problem.shapes[n][0]} entries" if problem.shapes[n] else f"{n}: scalar"
-                      for n in problem.names)
+    sizes = ", ".join(
+        f"{n}: {problem.shapes[n][0]} entries" if problem.shapes[n] else f"{n}: scalar" for n in problem.names
+    )
     lines = [f"f({', '.join(problem.names)}) = {pretty(formula.expr)}    ({sizes})", "", "Gradient, in vector form:"]
     lines += [f"  {line}" for line in gradient_lines(formula)]
     lines += ["", "Rules used:"] + [f"  • {rule}" for rule in rules_for(formula.expr)]
@@ -143,8 +149,9 @@ def explain_text(problem: VectorProblem, lr: float) -> str:
             q = 1 - alpha * c
             rest = formula.gradient[name].xreplace({sp.Symbol(name, real=True): 0})
             if rest == 0:
-                lines.append(f"Closed form: {name}ₜ = {_paren(pretty(q))}ᵗ·{name}₀, since {name}ₜ₊₁ = "
-                             f"{pretty(q)}·{name}ₜ")
+                lines.append(
+                    f"Closed form: {name}ₜ = {_paren(pretty(q))}ᵗ·{name}₀, since {name}ₜ₊₁ = {pretty(q)}·{name}ₜ"
+                )
             else:
                 star = pretty(-rest / c)
                 lines.append(f"Closed form: {name}ₜ = {star} + {_paren(pretty(q))}ᵗ·({name}₀ − {star})")
@@ -153,9 +160,12 @@ def explain_text(problem: VectorProblem, lr: float) -> str:
     bounds = eigen_range(problem, problem.flat_start()) if problem.size <= 10**6 else None
     if bounds is not None and bounds[1] > 0:
         where = "" if hessian is not None else " at the start point"
-        lines += ["", f"λmax of the Hessian{where} = {_number(bounds[1])} (computed from the data): "
-                  f"gradient descent is stable for α < 2/λmax = {_number(2 / bounds[1])}"
-                  + ("" if lr < 2 / bounds[1] else f" — α = {lr:g} is too large")]
+        lines += [
+            "",
+            f"λmax of the Hessian{where} = {_number(bounds[1])} (computed from the data): "
+            f"gradient descent is stable for α < 2/λmax = {_number(2 / bounds[1])}"
+            + ("" if lr < 2 / bounds[1] else f" — α = {lr:g} is too large"),
+        ]
     return "\n".join(lines)
 
 
@@ -196,8 +206,9 @@ def analyze_text(problem: VectorProblem) -> str:
     if facts["quadratic"]:
         lines.append(f"f is quadratic in {problem.names[0]}: H = {facts['hessian']}, the same at every point")
     else:
-        lines.append("f is not a quadratic in one vector: the eigenvalues below are those of the Hessian at the "
-                     "start point only")
+        lines.append(
+            "f is not a quadratic in one vector: the eigenvalues below are those of the Hessian at the start point only"
+        )
     low, high = facts["lambda_min"], facts["lambda_max"]
     if high is None:
         lines.append("The Hessian is too large to analyse here.")
@@ -206,14 +217,19 @@ def analyze_text(problem: VectorProblem) -> str:
         lines.append(f"λmax = {_number(high)} (power iteration); λmin needs the full matrix, which is too large")
     else:
         lines.append(f"λmin = {_number(low)}, λmax = {_number(high)}")
-    convex = {"strictly": "strictly convex (one minimum)", "yes": "convex",
-              "no": "not convex (a saddle or unbounded below)"}.get(str(facts["convex"]))
+    convex = {
+        "strictly": "strictly convex (one minimum)",
+        "yes": "convex",
+        "no": "not convex (a saddle or unbounded below)",
+    }.get(str(facts["convex"]))
     if convex:
         lines.append(f"f is {convex}")
     local = "" if facts["quadratic"] else " (near the start point only)"
     if facts["max_stable_lr"] is not None:
         lines.append(f"gradient descent is stable for α < 2/λmax = {_number(facts['max_stable_lr'])}{local}")
     if facts["best_lr"] is not None:
-        lines.append(f"best fixed α = 2/(λmax + λmin) = {_number(facts['best_lr'])}; condition number "
-                     f"λmax/λmin = {_number(facts['condition_number'])}{local}")
+        lines.append(
+            f"best fixed α = 2/(λmax + λmin) = {_number(facts['best_lr'])}; condition number "
+            f"λmax/λmin = {_number(facts['condition_number'])}{local}"
+        )
     return "\n".join(lines)

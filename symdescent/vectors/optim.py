@@ -35,8 +35,14 @@ MAX_NEWTON_ENTRIES = 500
 class ArrayMethod:
     """One optimiser run: its hyperparameters, its array state and what its last step did."""
 
-    def __init__(self, name: str, params: dict[str, Any], value: ValueFn, value_and_grad: ValueAndGradFn,
-                 hessian: Callable[[np.ndarray], np.ndarray] | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        params: dict[str, Any],
+        value: ValueFn,
+        value_and_grad: ValueAndGradFn,
+        hessian: Callable[[np.ndarray], np.ndarray] | None,
+    ) -> None:
         self.name, self.params = name, params
         self.value, self.value_and_grad, self.hessian = value, value_and_grad, hessian
         self.state: dict[str, Any] = {"t": 0}
@@ -70,8 +76,7 @@ class ArrayMethod:
         self._update(new, g, 0, z.size, self._workspace)
         return new
 
-    def _backtracking(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, c1: float,
-                      shrink: float) -> np.ndarray:
+    def _backtracking(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, c1: float, shrink: float) -> np.ndarray:
         slope = -float(g @ g)
         alpha = lr
         for evaluations in range(1, 61):
@@ -104,8 +109,9 @@ class ArrayMethod:
         self.info = {"alpha": alpha, "nfev": count, **(fallback or {})}
         return z + alpha * direction
 
-    def _cg(self, z: np.ndarray, f: float, g: np.ndarray, c1: float, c2: float,
-            restart_every: int | str | None) -> np.ndarray:
+    def _cg(
+        self, z: np.ndarray, f: float, g: np.ndarray, c1: float, c2: float, restart_every: int | str | None
+    ) -> np.ndarray:
         state = self.state
         every = restart_every if isinstance(restart_every, int) else z.size
         direction, beta, restart = -g, 0.0, True
@@ -131,8 +137,17 @@ class ArrayMethod:
             self.info["wolfe"] = False
         return z + alpha * direction
 
-    def _strong_wolfe(self, z: np.ndarray, d: np.ndarray, f0: float, slope0: float, initial: float, c1: float,
-                      c2: float, max_evaluations: int = 40) -> tuple[float, int, bool]:
+    def _strong_wolfe(
+        self,
+        z: np.ndarray,
+        d: np.ndarray,
+        f0: float,
+        slope0: float,
+        initial: float,
+        c1: float,
+        c2: float,
+        max_evaluations: int = 40,
+    ) -> tuple[float, int, bool]:
         """Nocedal & Wright, Algorithms 3.5 and 3.6, as :func:`symdescent.optimizers.linesearch.strong_wolfe`."""
         count = 0
 
@@ -185,11 +200,15 @@ def make_array_method(
 ) -> ArrayMethod:
     """The array twin of ``make_optimizer(method, **hyperparameters)``: same checks, same defaults."""
     if method not in ARRAY_METHODS:
-        raise InputError(f"--method {method} is not available for vectors",
-                         hint=f"vector problems can use {', '.join(ARRAY_METHODS)}")
+        raise InputError(
+            f"--method {method} is not available for vectors",
+            hint=f"vector problems can use {', '.join(ARRAY_METHODS)}",
+        )
     if method == "newton" and size > MAX_NEWTON_ENTRIES:
-        raise InputError(f"newton needs the {size}×{size} Hessian at every step: at most {MAX_NEWTON_ENTRIES} entries",
-                         hint="try --method cg, which needs only the gradient")
+        raise InputError(
+            f"newton needs the {size}×{size} Hessian at every step: at most {MAX_NEWTON_ENTRIES} entries",
+            hint="try --method cg, which needs only the gradient",
+        )
     scalar = make_optimizer(method, **hyperparameters)  # validates and fills in the defaults
     params = {k: v for k, v in scalar.params.items() if k in hyperparameters_of(method)}
     return ArrayMethod(method, params, value, value_and_grad, hessian)

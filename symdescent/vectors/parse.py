@@ -32,6 +32,7 @@ from symdescent.parsing import (
     _power,
     check_size,
 )
+from symdescent.vectors import looks_like_vectors  # noqa: F401 - kept importable from here
 from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VMean, VNorm, VSum, VTranspose, entry, parse_entry
 
 #: Functions of the vector language, with their argument counts.
@@ -47,13 +48,6 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL | re.ASCII,
 )
-
-_VECTOR_HINTS = re.compile(r"@|\[|\b(sum|mean|norm|dot|transpose)\s*\(")
-
-
-def looks_like_vectors(text: str) -> bool:
-    """True when text uses vector syntax (``@``, ``x[i]``, ``sum(``, ``norm(`` …)."""
-    return bool(_VECTOR_HINTS.search(text))
 
 
 def tokenize(text: str) -> list[Token]:
@@ -200,8 +194,10 @@ class VectorParser:
             )
         index = self._next()
         if index.kind != "name" or index.text != self._index:
-            raise ParseError(f"the index inside {token.text}[...] must be {self._index}, {self._index}+k or "
-                             f"{self._index}-k", index.column)
+            raise ParseError(
+                f"the index inside {token.text}[...] must be {self._index}, {self._index}+k or {self._index}-k",
+                index.column,
+            )
         offset = 0
         if self._at("+", "-"):
             sign = 1 if self._next().text == "+" else -1
@@ -230,8 +226,9 @@ class VectorParser:
         self._expect(")", opening)
         if name in VECTOR_FUNCTIONS:
             if len(args) not in VECTOR_FUNCTIONS[name]:
-                raise ParseError(f"{name}() takes {VECTOR_FUNCTIONS[name][0]} argument(s), got {len(args)}",
-                                 token.column)
+                raise ParseError(
+                    f"{name}() takes {VECTOR_FUNCTIONS[name][0]} argument(s), got {len(args)}", token.column
+                )
             return {"mean": VMean, "norm": VNorm, "dot": VDot, "transpose": VTranspose}[name](*args)
         function, arities = FUNCTIONS[name]
         if len(args) not in arities:
@@ -286,8 +283,14 @@ class VectorParser:
                 if rest[1].text == ")":
                     return rest[0].text, None
                 texts = [t.text for t in rest[1:6]]
-                if (texts[:1] == ["="] and len(texts) == 5 and texts[2] == ".." and texts[4] == ")"
-                        and rest[2].text.isdigit() and rest[4].text.isdigit()):
+                if (
+                    texts[:1] == ["="]
+                    and len(texts) == 5
+                    and texts[2] == ".."
+                    and texts[4] == ")"
+                    and rest[2].text.isdigit()
+                    and rest[4].text.isdigit()
+                ):
                     lo, hi = int(rest[2].text), int(rest[4].text)
                     if not 1 <= lo <= hi:
                         raise ParseError(f"the range {lo}..{hi} must satisfy 1 ≤ first ≤ last", rest[2].column)

@@ -119,12 +119,29 @@ class VectorPlot:
         earlier = _earlier(kept[:-1], EARLIER)
         for rank, k in enumerate(earlier):
             alpha = 0.15 + 0.5 * (rank + 1) / (len(earlier) + 1)
-            ax.plot(grid, _values(curve, grid, self._params[k]), color="tab:blue", alpha=alpha, linewidth=1,
-                    label="earlier steps" if rank == 0 else None)
-            ax.annotate(f"step {k}", xy=(grid[-1], _values(curve, grid[-1:], self._params[k])[0]), fontsize=7,
-                        alpha=alpha, ha="right", va="bottom")
-        ax.plot(grid, _values(curve, grid, self._params[kept[-1]]), color="tab:red", linewidth=2,
-                label=f"step {kept[-1]}: {self._problem.point_text(self._params[kept[-1]])}")
+            ax.plot(
+                grid,
+                _values(curve, grid, self._params[k]),
+                color="tab:blue",
+                alpha=alpha,
+                linewidth=1,
+                label="earlier steps" if rank == 0 else None,
+            )
+            ax.annotate(
+                f"step {k}",
+                xy=(grid[-1], _values(curve, grid[-1:], self._params[k])[0]),
+                fontsize=7,
+                alpha=alpha,
+                ha="right",
+                va="bottom",
+            )
+        ax.plot(
+            grid,
+            _values(curve, grid, self._params[kept[-1]]),
+            color="tab:red",
+            linewidth=2,
+            label=f"step {kept[-1]}: {self._problem.point_text(self._params[kept[-1]])}",
+        )
         ax.set_xlabel(inputs)
         ax.set_ylabel(target)
         ax.set_title(f"{target} ≈ {pretty(model)}", fontsize=10)

@@ -62,9 +62,7 @@ class Formula:
         return action is not None and all(not (names_in(e) & set(self.variables)) for e in action.values())
 
 
-def make_formula(
-    text: str, kinds: Mapping[str, int] | None = None, variables: Sequence[str] | None = None
-) -> Formula:
+def make_formula(text: str, kinds: Mapping[str, int] | None = None, variables: Sequence[str] | None = None) -> Formula:
     """Parse and resolve; names without a known kind are guessed: Capitalised names used with @ are matrices."""
     expr = parse_vector(text)
     names = names_in(expr)
@@ -151,8 +149,10 @@ class VectorProblem:
 
     def unflatten(self, z: np.ndarray) -> dict[str, Value]:
         """Names -> floats (scalars) or arrays (views into z)."""
-        return {name: (float(z[first]) if not shape else z[first:end].reshape(shape))
-                for name, shape, first, end in self.layout}
+        return {
+            name: (float(z[first]) if not shape else z[first:end].reshape(shape))
+            for name, shape, first, end in self.layout
+        }
 
     def _arguments(self, z: np.ndarray) -> list[object]:
         values = self.unflatten(z)
@@ -258,8 +258,10 @@ def make_vector_problem(
             raise InputError(f"{name!r} has a start value but does not appear in the function")
     unused = sorted(n for n in data if n not in present)
     if unused:
-        raise InputError(f"the data {unused[0]!r} is not used by the function",
-                         hint=f"the function uses {', '.join(sorted(present))}")
+        raise InputError(
+            f"the data {unused[0]!r} is not used by the function",
+            hint=f"the function uses {', '.join(sorted(present))}",
+        )
     missing = sorted(present - set(kinds))
     if missing:
         raise InputError(f"{missing[0]} has no value", hint="give variables with --start and constants with --data")

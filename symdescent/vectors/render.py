@@ -94,9 +94,19 @@ def result_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
     }
     if problem.size <= QUIET_ENTRIES:
         data["x"] = {n: (v if isinstance(v, float) else [float(e) for e in np.ravel(v)]) for n, v in result.x.items()}
-    data.update(f=_number(result.f), grad_norm=_number(result.grad_norm), steps=result.steps,
-                status=str(result.status), message=result.message, tol=result.tol, max_steps=result.max_steps,
-                maximize=result.maximize, nfev=result.nfev, ngev=result.ngev, nhev=result.nhev)
+    data.update(
+        f=_number(result.f),
+        grad_norm=_number(result.grad_norm),
+        steps=result.steps,
+        status=str(result.status),
+        message=result.message,
+        tol=result.tol,
+        max_steps=result.max_steps,
+        maximize=result.maximize,
+        nfev=result.nfev,
+        ngev=result.ngev,
+        nhev=result.nhev,
+    )
     return data
 
 
@@ -147,16 +157,26 @@ class QuietVectorRenderer:
         else:
             self._out.write(repr(float(result.f)) + "\n")
             if not self._saving:
-                self._err.write(f"The point has {self._problem.size:,} entries (more than {QUIET_ENTRIES}): "
-                                "f is printed instead; use --save FILE.npy to keep the point\n")
+                self._err.write(
+                    f"The point has {self._problem.size:,} entries (more than {QUIET_ENTRIES}): "
+                    "f is printed instead; use --save FILE.npy to keep the point\n"
+                )
         self._out.flush()
 
 
 class TableVectorRenderer:
     """A Rich table: the first rows, a bounded ring of the last ones, and a summary."""
 
-    def __init__(self, console: Any, problem: VectorProblem, *, digits: int = 6, elide: bool = True,
-                 head: int = 10, tail: int = 10) -> None:
+    def __init__(
+        self,
+        console: Any,
+        problem: VectorProblem,
+        *,
+        digits: int = 6,
+        elide: bool = True,
+        head: int = 10,
+        tail: int = 10,
+    ) -> None:
         self._console, self._problem, self._digits = console, problem, digits
         self._head: list[VectorStep] = []
         self._tail: collections.deque[VectorStep] = collections.deque(maxlen=tail if elide else None)
@@ -181,8 +201,14 @@ class TableVectorRenderer:
         return columns
 
     def step(self, step: VectorStep) -> None:
-        light = VectorStep(step.step, np.array([step.x[i] for _, i in self._columns if i is not None]),
-                           step.f, np.empty(0), step.grad_norm, step.info)
+        light = VectorStep(
+            step.step,
+            np.array([step.x[i] for _, i in self._columns if i is not None]),
+            step.f,
+            np.empty(0),
+            step.grad_norm,
+            step.info,
+        )
         if len(self._head) < self._head_size:
             self._head.append(light)
             return
@@ -219,8 +245,9 @@ class TableVectorRenderer:
             self._row(table, row)
         self._console.print(table)
         if self._hidden:
-            self._console.print(f"  {self._hidden} steps hidden: --every K thins evenly, --format csv shows every "
-                                "step", style="dim")
+            self._console.print(
+                f"  {self._hidden} steps hidden: --every K thins evenly, --format csv shows every step", style="dim"
+            )
         from symdescent.result import STATUSES
 
         spec = STATUSES[result.status]
@@ -255,7 +282,8 @@ def save_point(path: str, problem: VectorProblem, result: VectorResult) -> None:
                 handle.writelines(f"{float(v)!r}\n" for v in flat)
             else:
                 handle.write("name,value\n")
-                handle.writelines(f"{label},{float(v)!r}\n" for label, v in zip(entry_labels(problem), flat,
-                                                                               strict=True))
+                handle.writelines(
+                    f"{label},{float(v)!r}\n" for label, v in zip(entry_labels(problem), flat, strict=True)
+                )
     else:
         raise InputError(f"--save {path}: use a .npy or .csv file")

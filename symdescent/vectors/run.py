@@ -65,8 +65,16 @@ class VectorResult:
 class VectorRun(Iterator[VectorStep]):
     """A vector run in progress; ``status`` and ``message`` say how it ended."""
 
-    def __init__(self, problem: VectorProblem, *, method: str = "gd", max_steps: int = 1000, tol: float = 1e-6,
-                 maximize: bool = False, **hyperparameters: Any) -> None:
+    def __init__(
+        self,
+        problem: VectorProblem,
+        *,
+        method: str = "gd",
+        max_steps: int = 1000,
+        tol: float = 1e-6,
+        maximize: bool = False,
+        **hyperparameters: Any,
+    ) -> None:
         if max_steps < 0:
             raise InputError(f"the step limit must be 0 or more, got {max_steps}")
         if not (math.isfinite(tol) and tol >= 0):
@@ -112,8 +120,15 @@ class VectorRun(Iterator[VectorStep]):
     def _finish(self, status: Status, reason: str = "") -> None:
         self.status = status
         lr = self.method.params.get("lr")
-        self.message = status_message(status, steps=self.last.step, grad_norm=self.last.grad_norm, tol=self.tol,
-                                      lr=lr, reason=reason, start_norm=self.start_norm)
+        self.message = status_message(
+            status,
+            steps=self.last.step,
+            grad_norm=self.last.grad_norm,
+            tol=self.tol,
+            lr=lr,
+            reason=reason,
+            start_norm=self.start_norm,
+        )
 
     def _loop(self) -> Iterator[VectorStep]:
         step, sign, method = self.last, (-1.0 if self.maximize else 1.0), self.method
@@ -173,9 +188,16 @@ def vector_run(problem: VectorProblem, **options: Any) -> VectorRun:
     return VectorRun(problem, **options)
 
 
-def minimize_vectors(function: str, start: Mapping[str, Any], data: Mapping[str, Any] | None = None,
-                     *, keep_history: bool = True, dtype: str = "float64", engine: str | None = None,
-                     **options: Any) -> VectorResult:
+def minimize_vectors(
+    function: str,
+    start: Mapping[str, Any],
+    data: Mapping[str, Any] | None = None,
+    *,
+    keep_history: bool = True,
+    dtype: str = "float64",
+    engine: str | None = None,
+    **options: Any,
+) -> VectorResult:
     """The library entry: ``minimize_vectors("norm(A @ x - b)^2", {"x": np.zeros(3)}, {"A": A, "b": b})``.
 
     ``dtype="float32"`` halves the memory (the chunked engine only); ``engine`` forces ``"kernel"`` or
@@ -184,6 +206,11 @@ def minimize_vectors(function: str, start: Mapping[str, Any], data: Mapping[str,
     from symdescent.vectors.engine import make_run
     from symdescent.vectors.problem import make_vector_problem
 
+    if not isinstance(start, Mapping):
+        from symdescent.vectors.parse import parse_vector
+
+        parse_vector(function)  # a bad function is the first thing to report
+        raise InputError('vector problems take start values by name, e.g. start={"x": np.zeros(3)}')
     problem = make_vector_problem(function, start, data, dtype=dtype)
     run = make_run(problem, engine=engine, **options)
     small = problem.size <= 1000 and keep_history

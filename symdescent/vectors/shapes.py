@@ -94,8 +94,10 @@ def shape_of(expr: sp.Expr, shapes: Shapes) -> Shape:
     if isinstance(expr, VDot):
         u, v = (shape_of(a, shapes) for a in expr.args)
         if len(u) != 1 or len(v) != 1 or u != v:
-            raise InputError(f"dot needs two vectors of one length, but {describe(_label(expr.args[0]), u)} "
-                             f"and {describe(_label(expr.args[1]), v)}")
+            raise InputError(
+                f"dot needs two vectors of one length, but {describe(_label(expr.args[0]), u)} "
+                f"and {describe(_label(expr.args[1]), v)}"
+            )
         return ()
     if isinstance(expr, VMatMul):
         return _matmul(expr, shapes)
@@ -126,9 +128,10 @@ def _matmul(expr: sp.Expr, shapes: Shapes) -> Shape:
 
 
 def _mismatch(left: str, a: Shape, right: str, b: Shape) -> Shape:
-    raise InputError(f"{describe(left, a)} but {describe(right, b)}",
-                     hint=f"{left} @ {right} needs as many columns in {left} as {right} has "
-                     f"{'entries' if len(b) == 1 else 'rows'}")
+    raise InputError(
+        f"{describe(left, a)} but {describe(right, b)}",
+        hint=f"{left} @ {right} needs as many columns in {left} as {right} has {'entries' if len(b) == 1 else 'rows'}",
+    )
 
 
 def _elementwise(expr: sp.Expr, shapes: Shapes) -> Shape:
@@ -138,13 +141,18 @@ def _elementwise(expr: sp.Expr, shapes: Shapes) -> Shape:
     if matrices and vectors:
         (m, ms), (v, vs) = matrices[0], vectors[0]
         hint = f"{_label(m)} @ {_label(v)} is the matrix product" if expr.is_Mul else None
-        raise InputError(f"{describe(_label(m), ms)} and {describe(_label(v), vs)}: elementwise "
-                         f"{'*' if expr.is_Mul else 'arithmetic'} of a matrix and a vector is ambiguous", hint=hint)
+        raise InputError(
+            f"{describe(_label(m), ms)} and {describe(_label(v), vs)}: elementwise "
+            f"{'*' if expr.is_Mul else 'arithmetic'} of a matrix and a vector is ambiguous",
+            hint=hint,
+        )
     for group in (vectors, matrices):
         for (a, s), (b, t) in itertools.pairwise(group):
             if s != t:
-                raise InputError(f"{describe(_label(a), s)} but {describe(_label(b), t)}",
-                                 hint="elementwise operations need vectors of the same length")
+                raise InputError(
+                    f"{describe(_label(a), s)} but {describe(_label(b), t)}",
+                    hint="elementwise operations need vectors of the same length",
+                )
     if matrices:
         return matrices[0][1]
     return vectors[0][1] if vectors else ()
