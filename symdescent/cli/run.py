@@ -6,7 +6,7 @@ import collections
 import contextlib
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -128,6 +128,13 @@ Examples:
 @click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
 @data_option
 @save_option
+@click.option(
+    "--dtype",
+    type=click.Choice(["float64", "float32"]),
+    default=None,
+    help="Vector problems: the precision of x and the optimiser's state; float32 halves the memory "
+    "(about 7 significant digits) and runs on the chunked engine. Default float64.",
+)
 @handle_errors
 def run(
     expr: str,
@@ -150,6 +157,7 @@ def run(
     no_cache: bool = False,
     data: tuple[str, ...] = (),
     save: str | None = None,
+    dtype: str | None = None,
     **method_params: str | None,
 ) -> None:
     """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
@@ -199,8 +207,17 @@ def run(
             stderr=streams.stderr,
             console=lambda: make_console(streams),
             explain_to=explain_to if show_explanation else None,
+            dtype=dtype or "float64",
+            guard=INTERRUPTS.whole,
+            progress=_vector_progress(streams, steps) if fmt == "table" or quiet else None,
         )
         sys.exit(exit_code_for(status))
+    if dtype is not None:
+        from symdescent.errors import InputError
+
+        raise InputError(
+            "--dtype is for vector problems (scalar functions run in float64, --exact or --working-precision)"
+        )
     # Floats only, and nothing that needs the SymPy problem itself: such a run may be warm (no SymPy).
     simple = not (exact or working_precision is not None or show_explanation or plot)
     problem, remember = problem_for_run(expr, variables, params, streams, use_cache=simple and not no_cache)
@@ -284,6 +301,21 @@ def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.A
 
     console = Console(file=streams.stderr, highlight=False)
     return LiveProgress(console, Tracker(lambda: run_.last, run_.max_steps))
+
+
+def _vector_progress(streams: Streams, total: int) -> object:
+    """For a vector run: the live line (step, and how far through a long step) on a terminal, else None."""
+    if not progress_wanted(streams):
+        return None
+    from rich.console import Console
+
+    from symdescent.render.progress import LiveProgress, Tracker
+
+    def live(run_: Any) -> LiveProgress:
+        within = (lambda: run_.fraction_done) if hasattr(run_, "fraction_done") else None  # the chunked engine
+        return LiveProgress(Console(file=streams.stderr, highlight=False), Tracker(lambda: run_.last, total, within))
+
+    return live
 
 
 def _render_steps(steps: Iterable[Step], renderer: Renderer, run_: Run, *, quiet: bool) -> int:

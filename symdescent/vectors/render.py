@@ -275,7 +275,7 @@ def save_point(path: str, problem: VectorProblem, result: VectorResult) -> None:
     one = len(problem.names) == 1
     flat = np.ravel(result.x[problem.names[0]]) if one else problem.flatten(result.x)  # no copy for one vector
     if path.lower().endswith(".npy"):
-        np.save(path, np.asarray(result.x[problem.names[0]] if one else flat, dtype=float))
+        np.save(path, np.asarray(result.x[problem.names[0]]) if one else flat)  # float32 stays float32: no copy
     elif path.lower().endswith(".csv"):
         with open(path, "w") as handle:
             if one:
