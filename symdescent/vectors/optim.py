@@ -19,7 +19,6 @@ import numpy as np
 
 from symdescent.errors import InputError
 from symdescent.optimizers import hyperparameters_of, make_optimizer
-from symdescent.optimizers.linesearch import _cubic_minimiser
 
 ValueFn = Callable[[np.ndarray], float]
 ValueAndGradFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
@@ -148,46 +147,16 @@ class ArrayMethod:
         c2: float,
         max_evaluations: int = 40,
     ) -> tuple[float, int, bool]:
-        """Nocedal & Wright, Algorithms 3.5 and 3.6, as :func:`symdescent.optimizers.linesearch.strong_wolfe`."""
-        count = 0
+        """Nocedal & Wright, Algorithms 3.5 and 3.6: :func:`symdescent.optimizers.linesearch.wolfe_search`."""
+        from symdescent.optimizers.linesearch import wolfe_search
 
         def phi(alpha: float) -> tuple[float, float]:
-            nonlocal count
-            count += 1
             self.evaluations["f"] += 1
             self.evaluations["grad"] += 1
             f, g = self.value_and_grad(z + alpha * d)
             return f, (float(g @ d) if math.isfinite(f) else math.nan)
 
-        def zoom(lo: float, f_lo: float, s_lo: float, hi: float, f_hi: float, s_hi: float) -> tuple[float, bool]:
-            while count < max_evaluations:
-                alpha = _cubic_minimiser(lo, f_lo, s_lo, hi, f_hi, s_hi)
-                f, s = phi(alpha)
-                if f > f0 + c1 * alpha * slope0 or f >= f_lo or not math.isfinite(s):
-                    hi, f_hi, s_hi = alpha, f, s
-                    continue
-                if abs(s) <= -c2 * slope0:
-                    return alpha, True
-                if s * (hi - lo) >= 0:
-                    hi, f_hi, s_hi = lo, f_lo, s_lo
-                lo, f_lo, s_lo = alpha, f, s
-            return lo, False
-
-        previous, f_previous, s_previous = 0.0, f0, slope0
-        alpha = initial
-        while count < max_evaluations:
-            f, s = phi(alpha)
-            if f > f0 + c1 * alpha * slope0 or (previous > 0 and f >= f_previous) or not math.isfinite(s):
-                found, ok = zoom(previous, f_previous, s_previous, alpha, f, s)
-                return found, count, ok
-            if abs(s) <= -c2 * slope0:
-                return alpha, count, True
-            if s >= 0:
-                found, ok = zoom(alpha, f, s, previous, f_previous, s_previous)
-                return found, count, ok
-            previous, f_previous, s_previous = alpha, f, s
-            alpha *= 2
-        return previous, count, False
+        return wolfe_search(phi, f0, slope0, initial, c1, c2, max_evaluations)
 
 
 def make_array_method(
