@@ -238,12 +238,21 @@ _counter = 0
 
 
 @contextmanager
-def time_limit(seconds: float = SECONDS) -> Iterator[None]:
-    """Make :func:`check` refuse work once ``seconds`` have passed (nested limits keep the earliest)."""
+def time_limit(seconds: float | None = None) -> Iterator[None]:
+    """Make :func:`check` refuse work once ``seconds`` have passed.
+
+    Without ``seconds``: :data:`SECONDS`, unless a limit is in force already
+    (a stage inside a command keeps the command's limit). With ``seconds``:
+    the earlier of the two deadlines.
+    """
     global _deadline, _limit
     previous = _deadline, _limit
-    _deadline = min(_deadline, time.monotonic() + seconds)
-    _limit = seconds if _deadline != previous[0] else previous[1]
+    if seconds is None and _deadline != math.inf:
+        yield
+        return
+    seconds = SECONDS if seconds is None else seconds
+    if time.monotonic() + seconds < _deadline:
+        _deadline, _limit = time.monotonic() + seconds, seconds
     try:
         yield
     finally:

@@ -461,7 +461,7 @@ def _check_coefficient(value: sp.Expr, column: int) -> None:
 
 def _power(base: sp.Expr, exponent: sp.Expr, column: int, source: str) -> sp.Expr:
     """``base**exponent``, refusing constants whose value would be out of range BEFORE SymPy builds them."""
-    if base.is_zero and exponent.is_number and exponent.is_negative:
+    if base.is_Number and base.is_zero and exponent.is_number and exponent.is_negative:
         raise _error("division by zero (0 to a negative power)", column)
     _checked(budget.check_power, base, exponent, source, column)
     if exponent.is_Integer and exponent > 1 and base.is_Add and _plain_sum(base):

@@ -17,6 +17,7 @@ from typing import Any
 
 import sympy as sp
 
+from symdescent import budget
 from symdescent.compile import ValueAndGrad, compile_function, compile_functions
 from symdescent.engine import Engine, choose_engine
 from symdescent.errors import InputError
@@ -44,7 +45,8 @@ class Problem:
     @cached_property
     def gradient(self) -> tuple[sp.Expr, ...]:
         """∇f as SymPy expressions, differentiated on first use (large problems may never need it)."""
-        return gradient(self.expr, self.variables)
+        with budget.time_limit():
+            return gradient(self.expr, self.variables)
 
     @cached_property
     def engine(self) -> Engine:
@@ -110,6 +112,13 @@ def make_problem(
     >>> make_problem("a*x**2 + y**2", params={"a": "3"}).gradient
     (6*x, 2*y)
     """
+    with budget.time_limit():
+        return _make_problem(function, variables, params)
+
+
+def _make_problem(
+    function: str | sp.Expr, variables: Sequence[str] | None, params: Mapping[str, str | float | sp.Expr] | None
+) -> Problem:
     expr = parse(function) if isinstance(function, str) else _as_expr(function)
     fixed = _fix_params(expr, params or {})
     expr = expr.xreplace({sp.Symbol(name, real=True): value for name, value in fixed.items()})
@@ -130,7 +139,12 @@ def gradient(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ..
     for term in terms:
         for symbol in term.free_symbols & wanted:
             by_variable[symbol].append(term)  # type: ignore[index]
-    return tuple(sp.Add(*[sp.diff(term, v) for term in by_variable[v]]) for v in variables)
+    return tuple(sp.Add(*[_diff(term, v) for term in by_variable[v]]) for v in variables)
+
+
+def _diff(term: sp.Expr, variable: sp.Symbol) -> sp.Expr:
+    budget.tick("differentiating the function", 16)
+    return sp.diff(term, variable)
 
 
 def _fix_params(expr: sp.Expr, params: Mapping[str, str | float | sp.Expr]) -> dict[str, sp.Expr]:
@@ -142,6 +156,9 @@ def _fix_params(expr: sp.Expr, params: Mapping[str, str | float | sp.Expr]) -> d
         fixed[name] = (
             parse_constant(value, f"the value of --param {name}") if isinstance(value, str) else _as_expr(value)
         )
+        if fixed[name].free_symbols or fixed[name].has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            raise InputError(f"the value of parameter {name} ({_short(value)}) is not a finite real number")
+        budget.check_constant(fixed[name], f"the value of parameter {name}")
     return fixed
 
 
