@@ -49,6 +49,9 @@ MAX_BITS = 1100
 MAX_DIGITS = 400
 #: Largest number exact evaluation may build at a point, in bits (a 300,000-digit rational).
 MAX_EXACT_BITS = 1_000_000
+#: Largest f + ∇f handed to one LLVM compile, in terms: the compile is one C++ call that Ctrl-C
+#: cannot interrupt, and its time grows faster than the size (about 5 s at 20,000 on 2 cores).
+MAX_COMPILE_TERMS = 24_000
 #: Seconds for parse + gradient + compile, and for explain's and analyze's symbolic work.
 SECONDS = 10.0
 #: The memory the budget is designed to stay under (measured by the hostile tests).
@@ -110,9 +113,9 @@ def check_constant(value: Any, what: str) -> None:
         return
     bits = log2_magnitude(value)
     if bits > MAX_BITS:
-        raise BudgetError(f"number too large: {what} is about 10**{_decimal(bits):,} ({range_text()})")
+        raise BudgetError(f"number too large: {what} is about 10**{_exponent_text(bits / _LOG2_10)} ({range_text()})")
     if bits < -MAX_BITS:
-        raise BudgetError(f"number too small: {what} is about 10**-{_decimal(-bits):,} ({range_text()})")
+        raise BudgetError(f"number too small: {what} is about 10**-{_exponent_text(-bits / _LOG2_10)} ({range_text()})")
     if size_bits(value) > 2 * MAX_BITS + 2:
         raise BudgetError(f"number too long: {what} has {size_bits(value):,} bits (the limit is {2 * MAX_BITS:,})")
 
@@ -218,6 +221,17 @@ def check_exact_evaluation(expr: Any, point: Sequence[Any], what: str = "the sta
             f"exact numbers too large: f at {what} would have about {_exponent_text(predicted * 0.30103)} digits "
             f"(exact arithmetic is limited to {_decimal(MAX_EXACT_BITS):,} digits per number)",
             hint="use floats (leave out --exact), or a start point with fewer digits",
+        )
+
+
+def check_compile_size(terms: int) -> None:
+    """Refuse an LLVM compile of more than :data:`MAX_COMPILE_TERMS` terms before it starts."""
+    check("compiling the function")
+    if terms > MAX_COMPILE_TERMS:
+        raise BudgetError(
+            f"the function is too large to compile within the time limit ({terms:,} terms in f and its gradient; "
+            f"the limit is {MAX_COMPILE_TERMS:,})",
+            hint="fewer variables or terms; or fix some variables with --param",
         )
 
 

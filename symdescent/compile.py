@@ -28,6 +28,7 @@ from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
+from symdescent import budget
 from symdescent.errors import InputError
 
 ValueAndGrad = Callable[..., list[float]]
@@ -93,6 +94,7 @@ def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool
     if cse is None:
         cse = len(variables) <= CSE_MAX_VARIABLES
     replacements: list[tuple[sp.Symbol, sp.Expr]] = []
+    budget.check("compiling the function")
     if cse:
         symbols = (sp.Symbol(f"_c{i}") for i in itertools.count())
         replacements, exprs = sp.cse(exprs, symbols=symbols)
@@ -142,6 +144,7 @@ def _source(printer: FastMathPrinter, expr: sp.Expr) -> str:
     """``printer.doprint(expr)`` without its set-up, which imports ``sympy.codegen`` (25 ms at start-up)."""
     printer._not_supported = set()
     printer._number_symbols = set()
+    budget.tick("compiling the function", 64)
     text = printer._print(expr)
     return text if not printer._not_supported else printer.doprint(expr)
 

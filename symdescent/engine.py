@@ -178,6 +178,8 @@ class SymengineEngine(Engine):
         """(f, [∂f/∂x1, …]) as symengine expressions."""
         import symengine as se
 
+        from symdescent.budget import tick
+
         problem = self.problem
         f = to_symengine(problem.expr)
         variables = [se.Symbol(name) for name in problem.names]
@@ -185,6 +187,7 @@ class SymengineEngine(Engine):
         terms = f.args if isinstance(f, se.Add) else (f,)
         by_variable: dict[Any, list[Any]] = {v: [] for v in variables}
         for term in terms:
+            tick("differentiating the function", 64)
             for symbol in term.free_symbols & wanted:
                 by_variable[symbol].append(term)
         return f, [se.Add(*[t.diff(v) for t in by_variable[v]]) for v in variables]
@@ -194,7 +197,10 @@ class SymengineEngine(Engine):
         """``compiled(x_array) -> array([f, ∂f/∂x1, …])``."""
         import symengine as se
 
+        from symdescent.budget import check_compile_size
+
         f, grad = self.model
+        check_compile_size(len(f.args) + sum(len(g.args) or 1 for g in grad))
         variables = [se.Symbol(name) for name in self.problem.names]
         try:
             # Neither LLVM's optimiser nor cse: both cost seconds on thousands of variables.

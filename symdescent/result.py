@@ -46,7 +46,9 @@ ADVICE_STUCK = (
 
 #: The same for the methods that choose their own step lengths (exact-line, newton): no --lr to suggest.
 ADVICE_SLOW_WITHOUT_LR = "allow more steps"
-ADVICE_STUCK_WITHOUT_LR = "‖∇f‖ did not go down from {start_norm:.3g} at the start: the method makes no progress from here"
+ADVICE_STUCK_WITHOUT_LR = (
+    "‖∇f‖ did not go down from {start_norm:.3g} at the start: the method makes no progress from here"
+)
 #: The steps left x where it was: the learning rate is below what floating point can add to x.
 ADVICE_TOO_SMALL = "x did not move: the learning rate {lr:g} is too small to change it; try a larger learning rate"
 
