@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.core.add import _addsort
+from sympy.core.add import _args_sortkey
 
 from symdescent import budget
 from symdescent.budget import MAX_BITS, MAX_DIGITS, MAX_LENGTH, BudgetError
@@ -371,6 +371,8 @@ def parse(text: str) -> sp.Expr:
 
 def parse_constant(text: str, what: str = "value") -> sp.Expr:
     """Parse an exact numeric value such as ``-1/3`` or ``pi/4`` (no variables)."""
+    if not text.strip():
+        raise ParseError(f"{what} is empty: a number is needed")
     try:
         value = parse(text)
     except ParseError as error:
@@ -490,8 +492,13 @@ def _sum(terms: list[sp.Expr]) -> sp.Expr:
     if len(rests) != len(terms):
         return sp.Add(*terms)
     ordered = list(terms)
-    _addsort(ordered)
+    ordered.sort(key=_sort_key)  # as Add sorts its terms, with the deadline checked along the way
     return sp.Add._from_args(ordered)
+
+
+def _sort_key(term: sp.Expr) -> object:
+    budget.tick("parsing the function", 256)
+    return _args_sortkey(term)
 
 
 def _plain_term(term: sp.Expr) -> bool:

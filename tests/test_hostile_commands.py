@@ -43,11 +43,11 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("explain-lr-neg", [*E, "x**2", *S1, "--lr", "-1"], 2, "positive"),
     ("explain-lr-nan", [*E, "x**2", *S1, "--lr", "nan"], 2, "'nan' is not supported"),
     ("explain-lr-huge", [*E, "x**2", *S1, "--lr", "1e999"], 2, "too large"),
-    ("explain-lr-text", [*E, "x**2", *S1, "--lr", "fast"], 2, ""),
-    ("explain-lr-complex", [*E, "x**2", *S1, "--lr", "sqrt(-1)"], 2, ""),
+    ("explain-lr-text", [*E, "x**2", *S1, "--lr", "fast"], 2, "a number is needed"),
+    ("explain-lr-complex", [*E, "x**2", *S1, "--lr", "sqrt(-1)"], 2, "not a real number"),
     ("explain-lr-tower", [*E, "x**2", *S1, "--lr", "9**9**9"], 2, "number too large"),
-    ("explain-lr-inject", [*E, "x**2", *S1, "--lr", "__import__('os')"], 2, ""),
-    ("explain-start-inject", [*E, "x**2", "--start", "x.__class__"], 2, ""),
+    ("explain-lr-inject", [*E, "x**2", *S1, "--lr", "__import__('os')"], 2, "strings are not allowed"),
+    ("explain-start-inject", [*E, "x**2", "--start", "x.__class__"], 2, "attribute access"),
     ("explain-start-dims", [*E, "x**2+y**2", *S1], 2, "has 1 value(s)"),
     ("explain-start-tower", [*E, "x**2", "--start", "9**9**9"], 2, "number too large"),
     ("explain-start-big", [*E, "x**4", "--start", "10**400", "--iterates", "100"], 2, "number too large"),
@@ -105,11 +105,11 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("compare-lr-mixed", [*C, "x**2", *S1, "--methods", "gd,adam", "--lr", "0.1,adam=0.2"], 2, "mix of"),
     ("compare-lr-nan", [*C, "x**2", *S1, "--methods", "gd", "--lr", "gd=nan"], 2, "'nan' is not supported"),
     ("compare-lr-zero", [*C, "x**2", *S1, "--methods", "gd", "--lr", "gd=0"], 2, "must be positive"),
-    ("compare-lr-empty", [*C, "x**2", *S1, "--methods", "gd", "--lr", "gd="], 2, ""),
+    ("compare-lr-empty", [*C, "x**2", *S1, "--methods", "gd", "--lr", "gd="], 2, "is empty: a number is needed"),
     ("compare-lr-dup", [*C, "x**2", *S1, "--methods", "gd", "--lr", "gd=0.1,gd=0.2"], 2, "more than one learning rate"),
-    ("compare-lr-inject", [*C, "x**2", *S1, "--methods", "gd", "--lr", "gd=__import__('os')"], 2, ""),
-    ("compare-momentum-1.5", [*C, "x**2", *S1, "--methods", "momentum", "--momentum", "1.5"], 2, ""),
-    ("compare-beta2-1", [*C, "x**2", *S1, "--methods", "adam", "--beta2", "1"], 2, ""),
+    ("compare-lr-inject", [*C, "x**2", *S1, "--methods", "gd", "--lr", "gd=__import__('os')"], 2, "strings are not"),
+    ("compare-momentum-1.5", [*C, "x**2", *S1, "--methods", "momentum", "--momentum", "1.5"], 2, "must lie in [0, 1)"),
+    ("compare-beta2-1", [*C, "x**2", *S1, "--methods", "adam", "--beta2", "1"], 2, "must lie in [0, 1)"),
     (
         "compare-unused",
         [*C, "x**2", *S1, "--methods", "gd", "--beta1", "0.5"],
@@ -133,7 +133,7 @@ CASES: list[tuple[str, list[str], int, str]] = [
         "compare-many-vars",
         [*C, BIG, "--start", ",".join(["1"] * 2000), "--methods", "gd,newton", "--steps", "3", "--format", "json"],
         2,
-        "",
+        "at most 100 variables",
     ),
     ("gradl-import", [*GL, "__import__('os')"], 2, "strings are not allowed"),
     ("gradl-backslash", [*GL, "x\\input{/etc/passwd}"], 2, "backslashes"),
@@ -181,13 +181,13 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ),
     ("plot-ext", [*R, "x**2", *S1, "--plot", "out.txt"], 2, "picture format"),
     ("plot-noext", [*R, "x**2", *S1, "--plot", "out"], 2, "picture format"),
-    ("plot-empty", [*R, "x**2", *S1, "--plot", ""], 2, ""),
+    ("plot-empty", [*R, "x**2", *S1, "--plot", ""], 2, "picture format"),
     ("plot-nodir", [*R, "x**2", *S1, "--plot", "nodir/out.png"], 2, "does not exist"),
-    ("plot-dir", [*R, "x**2", *S1, "--plot", "."], 2, ""),
-    ("plot-dir-png", [*R, "x**2", *S1, "--plot", "/tmp"], 2, ""),
+    ("plot-dir", [*R, "x**2", *S1, "--plot", "."], 2, "picture format"),
+    ("plot-dir-png", [*R, "x**2", *S1, "--plot", "/tmp"], 2, "picture format"),
     ("plot-bad-start", [*R, "log(x)", "--start", "0", "--plot", "out.png"], 2, "undefined"),
     ("plot-nul", [*R, "x**2", *S1, "--plot", "a\x00.png"], 2, "NUL character"),
-    ("plot-ext-inject", [*R, "x**2", *S1, "--plot", "out.png;rm -rf x.py"], 2, ""),
+    ("plot-ext-inject", [*R, "x**2", *S1, "--plot", "out.png;rm -rf x.py"], 2, "picture format"),
     ("newton-log", [*R, "log(x)", *S1, "--method", "newton"], 3, ""),
     ("newton-abs", [*R, "abs(x)+abs(y)", *S12, "--method", "newton"], 0, ""),
     ("newton-quartic", [*R, "-x**4", *S1, "--method", "newton"], 3, ""),
@@ -199,7 +199,7 @@ CASES: list[tuple[str, list[str], int, str]] = [
         "newton-101",
         [*R, "+".join(f"x{i}**2" for i in range(101)), "--start", ",".join(["1"] * 101), "--method", "newton"],
         2,
-        "",
+        "at most 100 variables",
     ),
     ("bt-log", [*R, "log(x)", *S1, "--method", "backtracking"], 3, ""),
     ("bt-quartic", [*R, "-x**4", *S1, "--method", "backtracking"], 3, ""),
@@ -254,9 +254,9 @@ def test_hostile_input_to_the_newer_commands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], code: int, fragment: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine must not fail the test
     out = cli(*args)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert out.exit_code == code, (out.stdout[-500:], out.stderr[-1000:])
     assert fragment in out.stderr
     assert "Traceback" not in out.stderr
