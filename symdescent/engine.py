@@ -200,7 +200,7 @@ class SymengineEngine(Engine):
         from symdescent.budget import check_compile_size
 
         f, grad = self.model
-        check_compile_size(len(f.args) + sum(len(g.args) or 1 for g in grad))
+        check_compile_size(_terms(f) + sum(_terms(g) for g in grad))
         variables = [se.Symbol(name) for name in self.problem.names]
         try:
             # Neither LLVM's optimiser nor cse: both cost seconds on thousands of variables.
@@ -227,6 +227,13 @@ class SymengineEngine(Engine):
     def function_text(self) -> str:
         # SymPy's printer sorts the terms of a sum: seconds for thousands of terms.
         return str(self.model[0])
+
+
+def _terms(expr: Any) -> int:
+    """Terms of a symengine sum (1 for anything else), the measure of an LLVM compile's size."""
+    import symengine as se
+
+    return len(expr.args) if isinstance(expr, se.Add) else 1
 
 
 def to_symengine(expr: sp.Expr) -> Any:
