@@ -25,9 +25,9 @@ from collections import deque
 
 import numpy as np
 
-from symdescent.iterate import iterate
 from symdescent.parsing import parse
 from symdescent.problem import make_problem
+from symdescent.run import iterate
 
 LR = 0.001
 REPEATS = 3

@@ -11,6 +11,7 @@ seed example does not import numpy (``python -X importtime``).
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 import time
@@ -30,16 +31,22 @@ PAIRS = [
 ]
 
 
+#: Cold runs: no compiled-function cache (bench/bench_cache.py times warm runs), bytecode cached on disk
+#: and buffered output as for a user (a CI shell may set these two).
+ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")}
+ENV["SYMDESCENT_CACHE"] = "0"
+
+
 def wall(command: list[str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, check=False)
     return time.perf_counter() - t0
 
 
 def imported(command: list[str]) -> set[str]:
     """Top-level packages a command imports (from ``-X importtime``)."""
     script = command[1:] if command[0] == PYTHON else command
-    proc = subprocess.run([PYTHON, "-X", "importtime", *script], capture_output=True, text=True, check=False)
+    proc = subprocess.run([PYTHON, "-X", "importtime", *script], capture_output=True, text=True, env=ENV, check=False)
     names = set()
     for line in proc.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:

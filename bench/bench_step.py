@@ -17,9 +17,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from symdescent.iterate import iterate, minimize
 from symdescent.optimizers import gd
 from symdescent.problem import make_problem
+from symdescent.run import iterate, minimize
 
 ROSENBROCK = "(1-x)**2 + 100*(y-x**2)**2"
 START = (-1.2, 1.0)
@@ -74,7 +74,7 @@ def main() -> None:
     problem = make_problem(ROSENBROCK)
     generic = gd(lr=LR)
     # The same update through a wrapper: the fast path does not recognise it, so this times the generic loop.
-    generic = generic._replace(update=lambda g, s, x, _u=generic.update: _u(g, s, x), plain_gd=False)
+    generic = generic._replace(update=lambda g, s, x, _u=generic.update: _u(g, s, x))
     contenders: dict[str, Callable[[int], object]] = {
         "iterate(), fused gd": lambda n: drain(iterate(problem, START, lr=LR, tol=0, max_steps=n)),
         "iterate(), generic loop": lambda n: drain(iterate(problem, START, method=generic, tol=0, max_steps=n)),

@@ -48,7 +48,12 @@ import sympy as sp
 
 from symdescent import budget
 from symdescent.arithmetic import exact_problem
-from symdescent.errors import InputError
+from symdescent.errors import NUMERIC_ERRORS, InputError
+from symdescent.hessian import eigenvalues as matrix_eigenvalues
+from symdescent.hessian import kind as _kind
+from symdescent.hessian import numeric_eigenvalues as _eigenvalues
+from symdescent.hessian import solve_linear as _solve_linear
+from symdescent.hessian import step_sizes
 from symdescent.problem import Problem
 
 #: Default seconds SymPy may spend solving ∇f = 0 (``--timeout``).
@@ -82,8 +87,8 @@ class CriticalPoint:
         """Near a minimum, f is about quadratic: (2/λ_max, 2/(λ_min + λ_max)) of the Hessian there, as floats."""
         if self.kind != "minimum" or not self.eigenvalues:
             return None
-        low, high = self.eigenvalues[0], self.eigenvalues[-1]
-        return 2 / high, 2 / (low + high)
+        sizes = step_sizes(self.eigenvalues)
+        return sizes.max_stable_lr, sizes.best_lr
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,8 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
     if problem.dimension > MAX_VARIABLES:
         raise InputError(
             f"analyze handles functions of at most {MAX_VARIABLES} variables; this one has {problem.dimension}",
-            hint="fix some of them with --param name=value",
+            hint="fix some of them with params name=value",
+            parameter="params",
         )
     problem = exact_problem(problem)
     hessian = problem.hessian
@@ -139,7 +145,7 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
     elif "error" in symbolic:
         notes.append(f"SymPy could not solve ∇f = 0 in closed form ({symbolic['error']})")
     else:
-        notes.append(f"SymPy did not solve ∇f = 0 within {timeout:g} s (--timeout)")
+        notes.append(f"SymPy did not solve ∇f = 0 within {timeout:g} s (the timeout)")
 
     search = "symbolic"
     if not (solved and polynomial):
@@ -161,9 +167,9 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
 
     eigenvalues = lipschitz = max_stable = best = None
     if constant:
-        eigenvalues = _constant_eigenvalues(hessian)
+        eigenvalues = matrix_eigenvalues(sp.Matrix(hessian))[0]
         convex, reason = _convex_from_eigenvalues(eigenvalues)
-        lipschitz, max_stable, best = _step_sizes(eigenvalues)
+        lipschitz, max_stable, best, _ = step_sizes(eigenvalues, sp.radsimp)
         if eigenvalues and _negative(eigenvalues[0]):
             notes.append(
                 "the Hessian has a negative eigenvalue: gradient descent runs away along its eigenvector, "
@@ -293,41 +299,6 @@ def _classify_exact(problem: Problem, coords: tuple[sp.Expr, ...], value: sp.Exp
     return CriticalPoint(coords, _kind(eigenvalues, 1e-20), value, numeric=False, eigenvalues=eigenvalues)
 
 
-def _eigenvalues(rows: Sequence[Sequence[Any]], digits: int = 15) -> tuple[float, ...]:
-    """Eigenvalues of a symmetric numeric matrix, ascending (floats)."""
-    import mpmath
-
-    with mpmath.workdps(digits):
-        matrix = mpmath.matrix([[mpmath.mpf(str(v)) if not isinstance(v, float) else v for v in row] for row in rows])
-        values = mpmath.eigsy(matrix, eigvals_only=True)
-        return tuple(sorted(float(v) for v in values))
-
-
-def _kind(eigenvalues: Sequence[float], relative: float) -> str:
-    scale = max([1.0, *(abs(v) for v in eigenvalues)])
-    if any(abs(v) <= relative * scale for v in eigenvalues):
-        return "degenerate"
-    if all(v > 0 for v in eigenvalues):
-        return "minimum"
-    if all(v < 0 for v in eigenvalues):
-        return "maximum"
-    return "saddle"
-
-
-def _constant_eigenvalues(hessian: Sequence[Sequence[sp.Expr]]) -> tuple[sp.Expr, ...]:
-    matrix = sp.Matrix(hessian)
-    if matrix.shape[0] <= 4:
-        try:
-            values = [sp.radsimp(v) for v in matrix.eigenvals(multiple=True)]
-            if all(v.is_real for v in values):
-                return tuple(sorted(values, key=lambda v: float(v)))
-        except (NotImplementedError, TypeError, ValueError):
-            pass
-    if matrix.is_diagonal():
-        return tuple(sorted(matrix.diagonal(), key=lambda v: float(v)))
-    return tuple(sp.Float(v, 15) for v in _eigenvalues([[e.evalf(30) for e in row] for row in hessian], 30))
-
-
 def _negative(value: sp.Expr) -> bool:
     return bool(float(value) < 0) if not value.is_zero else False
 
@@ -336,20 +307,6 @@ def _convex_from_eigenvalues(eigenvalues: Sequence[sp.Expr]) -> tuple[bool, str]
     if eigenvalues and _negative(eigenvalues[0]):
         return False, f"the Hessian is constant with a negative eigenvalue ({sp.sstr(eigenvalues[0])})"
     return True, "the Hessian is constant and its eigenvalues are ≥ 0"
-
-
-def _step_sizes(eigenvalues: Sequence[sp.Expr]) -> tuple[sp.Expr | None, sp.Expr | None, sp.Expr | None]:
-    if not eigenvalues:
-        return None, None, None
-    lipschitz = max(eigenvalues, key=lambda v: abs(float(v)))
-    lipschitz = sp.Abs(lipschitz) if _negative(lipschitz) else lipschitz
-    if _negative(eigenvalues[0]):
-        return lipschitz, None, None
-    positive = [v for v in eigenvalues if not v.is_zero and float(v) > 0]
-    if not positive:
-        return lipschitz, None, None
-    top, bottom = positive[-1], positive[0]
-    return lipschitz, sp.radsimp(2 / top), sp.radsimp(2 / (bottom + top))
 
 
 def _convexity(problem: Problem, points: Sequence[CriticalPoint], provably_psd: bool | None) -> tuple[bool | None, str]:
@@ -365,7 +322,7 @@ def _convexity(problem: Problem, points: Sequence[CriticalPoint], provably_psd: 
         try:
             flat = compiled(*seed)
             rows = [[float(flat[i * n + j]) for j in range(n)] for i in range(n)]
-        except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+        except NUMERIC_ERRORS:
             continue
         if not all(math.isfinite(v) for row in rows for v in row):
             continue
@@ -428,7 +385,7 @@ def _newton_search(problem: Problem, known: Sequence[CriticalPoint]) -> list[Cri
         try:
             _, hessian = system(root)
             f = float(value(*root)[0])
-        except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+        except NUMERIC_ERRORS:
             continue
         if not math.isfinite(f) or not all(math.isfinite(v) for row in hessian for v in row):
             continue
@@ -444,7 +401,7 @@ def _newton(
     for _ in range(200):
         try:
             gradient, hessian = system(x)
-        except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+        except NUMERIC_ERRORS:
             return None
         if not all(math.isfinite(v) for v in gradient):
             return None
@@ -461,33 +418,11 @@ def _newton(
         return None
     try:
         gradient, _ = system(x)
-    except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+    except NUMERIC_ERRORS:
         return None
     if not math.hypot(*gradient) <= 1e-8 * (1.0 + math.hypot(*x)):
         return None
     return tuple(0.0 if abs(c) < 1e-12 else c for c in x)
-
-
-def _solve_linear(matrix: Sequence[Sequence[float]], rhs: Sequence[float]) -> list[float] | None:
-    """Gaussian elimination with partial pivoting; None when the matrix is singular."""
-    n = len(rhs)
-    a = [[*map(float, row), float(b)] for row, b in zip(matrix, rhs, strict=True)]
-    scale = max((abs(v) for row in matrix for v in row), default=0.0)
-    if not math.isfinite(scale) or scale == 0.0:
-        return None
-    for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
-        if abs(a[pivot][col]) <= 1e-14 * scale:
-            return None
-        a[col], a[pivot] = a[pivot], a[col]
-        for r in range(col + 1, n):
-            factor = a[r][col] / a[col][col]
-            for c in range(col, n + 1):
-                a[r][c] -= factor * a[col][c]
-    x = [0.0] * n
-    for r in range(n - 1, -1, -1):
-        x[r] = (a[r][n] - sum(a[r][c] * x[c] for c in range(r + 1, n))) / a[r][r]
-    return x
 
 
 def _close(a: Sequence[float], b: Sequence[float]) -> bool:

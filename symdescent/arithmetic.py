@@ -1,6 +1,6 @@
 """Number backends: the same loop over floats, exact SymPy numbers or D-digit mpmath floats.
 
-The loop in :mod:`symdescent.iterate` is written over tuples and Python
+The loop in :mod:`symdescent.run` is written over tuples and Python
 operators, so it runs unchanged on any number type that has ``+ - * /``.
 An :class:`Arithmetic` supplies what differs between number types:
 
@@ -34,6 +34,7 @@ digits), not the binary float nearest to 0.1.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -41,14 +42,15 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import sympy as sp
-from sympy import integer_nthroot
-from sympy.printing.pycode import MpmathPrinter, SymPyPrinter
-
-from symdescent.errors import InputError
+from symdescent.errors import NUMERIC_ERRORS, InputError
 
 if TYPE_CHECKING:
+    import sympy as sp
+
     from symdescent.problem import Problem
+
+# SymPy is imported only by the exact and mpmath arithmetics: a float run loaded from the cache
+# (symdescent.warm) imports this module and must not pay for SymPy.
 
 #: Exact arithmetic stops before a step would take longer than this many seconds.
 EXACT_STEP_SECONDS = 1.0
@@ -67,7 +69,7 @@ class Arithmetic:
 
     name = "float"
     digits: int | None = None
-    errors: tuple[type[Exception], ...] = (ValueError, OverflowError, ZeroDivisionError, TypeError)
+    errors: tuple[type[Exception], ...] = NUMERIC_ERRORS
 
     def number(self, value: sp.Expr) -> Any:
         return float(value)
@@ -131,7 +133,7 @@ class Exact(Arithmetic):
     """
 
     name = "exact"
-    errors = (ValueError, ZeroDivisionError, TypeError, ArithmeticError)
+    errors = (*NUMERIC_ERRORS, ArithmeticError)
 
     def __init__(self, step_seconds: float = EXACT_STEP_SECONDS) -> None:
         self.step_seconds = step_seconds
@@ -143,11 +145,15 @@ class Exact(Arithmetic):
         return exact_problem(problem)
 
     def compile(self, problem: Problem) -> Callable[..., list[Any]]:
+        import sympy as sp
+
+        from symdescent.special import standard
+
         return sp.lambdify(
             list(problem.variables),
-            [problem.expr, *problem.gradient],
+            [standard(problem.expr), *map(standard, problem.gradient)],
             modules=[{"Rational": sp.Rational, "sympy": sp}, "sympy"],
-            printer=_ExactPrinter,
+            printer=_exact_printer(),
             cse=True,
             dummify=True,
             docstring_limit=0,
@@ -155,6 +161,8 @@ class Exact(Arithmetic):
 
     @staticmethod
     def isfinite(value: Any) -> bool:
+        import sympy as sp
+
         if isinstance(value, sp.Rational):
             return True
         if not isinstance(value, sp.Expr) or not value.is_number or value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
@@ -164,6 +172,8 @@ class Exact(Arithmetic):
 
     @classmethod
     def norm(cls, *g: Any) -> Any:
+        import sympy as sp
+
         if not all(cls.isfinite(v) for v in g):
             return sp.nan
         return exact_sqrt(sp.Add(*[v * v for v in g]))
@@ -176,6 +186,8 @@ class Exact(Arithmetic):
         step times. The steps are timed in CPU time, so a busy machine does not
         stop a run whose numbers are not growing.
         """
+        import sympy as sp
+
         budget = self.step_seconds
         previous = [0.0, 0.0]  # seconds, bits
         # An earlier exact run in this process leaves its steps in SymPy's cache: replayed, they look
@@ -226,12 +238,15 @@ class WorkingPrecision(Arithmetic):
 
     def __init__(self, digits: int) -> None:
         if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= MAX_WORKING_PRECISION:
-            raise InputError(f"the working precision must be a whole number from 1 to {MAX_WORKING_PRECISION:,}")
+            raise InputError(
+                f"working_precision must be a whole number from 1 to {MAX_WORKING_PRECISION:,}",
+                parameter="working_precision",
+            )
         import mpmath
 
         self.digits = digits
         self._mpmath = mpmath
-        self.errors = (ValueError, OverflowError, ZeroDivisionError, TypeError, ArithmeticError)
+        self.errors = (*NUMERIC_ERRORS, ArithmeticError)
 
     def scope(self) -> Any:
         return self._mpmath.workdps(self.digits)
@@ -245,9 +260,14 @@ class WorkingPrecision(Arithmetic):
         return exact_problem(problem)
 
     def compile(self, problem: Problem) -> Callable[..., list[Any]]:
+        import sympy as sp
+        from sympy.printing.pycode import MpmathPrinter
+
+        from symdescent.special import standard
+
         compiled = sp.lambdify(
             list(problem.variables),
-            [problem.expr, *problem.gradient],
+            [standard(problem.expr), *map(standard, problem.gradient)],
             modules=[{"mpmath": self._mpmath}, "mpmath"],  # the printer writes mpmath.log(…)
             printer=MpmathPrinter,
             cse=True,
@@ -283,6 +303,8 @@ class WorkingPrecision(Arithmetic):
 
 def _real_mpf(value: Any, mpmath: Any) -> Any:
     """Numbers from constant parts of f come back as ints or mpc; anything not real becomes nan."""
+    import sympy as sp
+
     if isinstance(value, int | float | sp.Rational):
         return mpmath.mpf(value) if not isinstance(value, sp.Rational) else mpmath.mpf(value.p) / value.q
     if isinstance(value, mpmath.mpc):
@@ -290,24 +312,33 @@ def _real_mpf(value: Any, mpmath: Any) -> Any:
     return mpmath.nan
 
 
-class _ExactPrinter(SymPyPrinter):
-    """Python source over SymPy numbers that keeps ``1/2`` a Rational (the stock printer writes ``1/2``)."""
+@functools.cache
+def _exact_printer() -> type:
+    """The printer class for exact arithmetic (built on first use: it subclasses SymPy's)."""
+    from sympy.printing.pycode import SymPyPrinter
 
-    def _print_Rational(self, expr: sp.Rational) -> str:
-        return f"Rational({expr.p}, {expr.q})"
+    class _ExactPrinter(SymPyPrinter):
+        """Python source over SymPy numbers that keeps ``1/2`` a Rational (the stock printer writes ``1/2``)."""
 
-    def _print_Half(self, expr: sp.Rational) -> str:
-        return "Rational(1, 2)"
+        def _print_Rational(self, expr: sp.Rational) -> str:
+            return f"Rational({expr.p}, {expr.q})"
 
-    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
-        base = self.parenthesize(expr.base, 60)
-        return f"{base}**({self._print(expr.exp)})"
+        def _print_Half(self, expr: sp.Rational) -> str:
+            return "Rational(1, 2)"
+
+        def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+            base = self.parenthesize(expr.base, 60)
+            return f"{base}**({self._print(expr.exp)})"
+
+    return _ExactPrinter
 
 
 def make_arithmetic(*, exact: bool = False, working_precision: int | None = None) -> Arithmetic:
     """The arithmetic for ``--exact`` / ``--working-precision D`` (floats when neither)."""
+    if not isinstance(exact, bool):
+        raise InputError(f"exact must be True or False, not {exact!r}", parameter="exact")
     if exact and working_precision is not None:
-        raise InputError("--exact and --working-precision exclude each other: choose one")
+        raise InputError("exact and working_precision exclude each other: choose one", parameter="exact")
     if exact:
         return Exact()
     if working_precision is not None:
@@ -321,6 +352,8 @@ def exact_decimals(expr: sp.Expr) -> sp.Expr:
     A parsed ``Float`` keeps at least the literal's digits, so its decimal
     text is the literal (trailing zeros aside).
     """
+    import sympy as sp
+
     floats = expr.atoms(sp.Float)
     if not floats:
         return expr
@@ -329,6 +362,8 @@ def exact_decimals(expr: sp.Expr) -> sp.Expr:
 
 def as_sympy(value: Any) -> sp.Expr:
     """A SymPy number from a SymPy number, an int or a float (never from text: that is the parser's job)."""
+    import sympy as sp
+
     if isinstance(value, sp.Basic):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -338,6 +373,8 @@ def as_sympy(value: Any) -> sp.Expr:
 
 def exact_problem(problem: Problem) -> Problem:
     """The problem with its decimal literals made exact (and its gradient with them)."""
+    import sympy as sp
+
     if not problem.expr.has(sp.Float) and not any(g.has(sp.Float) for g in problem.gradient):
         return problem
     # the gradient is derived again, lazily, from the exact expression
@@ -354,6 +391,9 @@ _SQRT_FACTOR_BITS = 128
 
 def exact_sqrt(value: sp.Expr) -> sp.Expr:
     """√value, simplified like SymPy does (``sqrt(20)`` -> ``2*sqrt(5)``) only while that is cheap."""
+    import sympy as sp
+    from sympy import integer_nthroot
+
     if isinstance(value, sp.Rational) and value >= 0:
         p, q = int(value.p), int(value.q)
         root_p, exact_p = integer_nthroot(p, 2)
@@ -367,6 +407,8 @@ def exact_sqrt(value: sp.Expr) -> sp.Expr:
 
 def size_of(x: Sequence[Any]) -> str:
     """How big exact values are, for messages: ``12,345 digits``."""
+    import sympy as sp
+
     if all(isinstance(v, sp.Rational) for v in x):
         bits = max(int(v.p).bit_length() + int(v.q).bit_length() for v in x)
         return f"about {round(bits * math.log10(2)):,} digits"

@@ -23,26 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from symdescent.errors import InputError
-from symdescent.iterate import iterate
-from symdescent.optimizers import OPTIMIZERS, hyperparameters_of, make_optimizer
-from symdescent.problem import Problem, point_values, split_top_level
+from symdescent.methods import METHODS, method_spec
+from symdescent.optimizers import make_optimizer
+from symdescent.problem import Problem
 from symdescent.result import Result, Step
+from symdescent.run import iterate
+from symdescent.values import assignments, float_point, split_top_level
 
-#: The learning rate each method gets when ``--lr`` does not say. Plain and
-#: momentum methods need α below 2/L (L the largest curvature; about 2000 for
-#: Rosenbrock near its valley floor), so 1e-3; Adam's and RMSprop's steps are
-#: about α in size whatever the gradient, so 1e-2 and 1e-3; Adagrad's shrink
-#: like 1/√t, so it starts at 1; backtracking starts its search from 1.
-#: Newton, exact-line and cg choose their own step lengths.
-DEFAULT_LR: dict[str, float] = {
-    "gd": 1e-3,
-    "momentum": 1e-3,
-    "nesterov": 1e-3,
-    "adam": 1e-2,
-    "rmsprop": 1e-3,
-    "adagrad": 1.0,
-    "backtracking": 1.0,
-}
+#: The learning rate each method gets when ``--lr`` does not say (:attr:`MethodSpec.compare_lr`).
+DEFAULT_LR: dict[str, float] = {name: spec.compare_lr for name, spec in METHODS.items() if spec.compare_lr is not None}
 
 #: The step budget of every method unless ``--steps`` says: enough for plain
 #: gradient descent at α = 1e-3 to cross Rosenbrock's valley (about 32,000 steps).
@@ -64,17 +53,27 @@ class Comparison:
 def parse_methods(text: str) -> tuple[str, ...]:
     """``"gd,adam"`` -> ``("gd", "adam")``; ``"all"`` -> every registered method."""
     if text.strip() == "all":
-        return tuple(OPTIMIZERS)
+        return tuple(METHODS)
     methods = tuple(m.strip() for m in text.split(",") if m.strip())
     if not methods:
-        raise InputError("--methods is empty", hint=f"name some of: {', '.join(OPTIMIZERS)}, or all")
+        raise InputError("methods is empty", hint=f"name some of: {', '.join(METHODS)}, or all", parameter="methods")
+    return _checked_methods(methods)
+
+
+def _checked_methods(methods: object) -> tuple[str, ...]:
+    if isinstance(methods, str) or not isinstance(methods, Sequence):
+        raise InputError(f"methods must be a sequence of method names, not {type(methods).__name__}")
     for method in methods:
-        if method not in OPTIMIZERS:
-            raise InputError(f"unknown method {method!r} in --methods", hint=f"known methods: {', '.join(OPTIMIZERS)}")
+        if method not in METHODS:
+            raise InputError(
+                f"unknown method {method!r} in methods",
+                hint=f"the known ones: {', '.join(METHODS)}",
+                parameter="methods",
+            )
     duplicates = sorted({m for m in methods if methods.count(m) > 1})
     if duplicates:
-        raise InputError(f"--methods names {', '.join(duplicates)} more than once")
-    return methods
+        raise InputError(f"methods names {', '.join(duplicates)} more than once", parameter="methods")
+    return tuple(methods)
 
 
 def parse_learning_rates(text: str, methods: Sequence[str], number: Callable[[str, str], float]) -> dict[str, float]:
@@ -82,24 +81,26 @@ def parse_learning_rates(text: str, methods: Sequence[str], number: Callable[[st
 
     ``number(text, what)`` turns one value into a float (the CLI's checked parser).
     """
-    uses_lr = [m for m in methods if "lr" in hyperparameters_of(m)]
+    uses_lr = [m for m in methods if method_spec(m).has_lr]
     parts = split_top_level(text)
     if not any("=" in part for part in parts):
-        value = number(text, "--lr")
+        value = number(text, "lr")
         return dict.fromkeys(uses_lr, value)
+    given = assignments(
+        text,
+        "lr",
+        missing="mix of per-method and plain values in lr {text!r}: write adam=0.1,gd=0.05",
+        repeated="lr gives {name} more than one learning rate",
+    )
     rates: dict[str, float] = {}
-    for part in parts:
-        method, sep, value = part.partition("=")
-        method = method.strip()
-        if not sep:
-            raise InputError(f"mix of per-method and plain values in --lr {text!r}: write adam=0.1,gd=0.05")
+    for method, value in given.items():
         if method not in methods:
-            raise InputError(f"--lr names {method!r}, which is not among the methods compared ({', '.join(methods)})")
+            raise InputError(
+                f"lr names {method!r}, which is not among the methods compared ({', '.join(methods)})", parameter="lr"
+            )
         if method not in uses_lr:
             raise InputError(f"{method} has no learning rate: it chooses its own step lengths")
-        if method in rates:
-            raise InputError(f"--lr gives {method} more than one learning rate")
-        rates[method] = number(value.strip(), f"--lr for {method}")
+        rates[method] = number(value, f"lr for {method}")
     return rates
 
 
@@ -127,20 +128,24 @@ def compare(
     A Ctrl-C stops the current run (its result is kept, ``interrupted``)
     and the comparison there.
     """
-    x0 = point_values(problem, start)
+    methods = _checked_methods(methods)
+    x0 = float_point(problem.names, start)
     if isinstance(lr, Mapping):
         rates = dict(lr)
+        unknown = [m for m in rates if m not in methods]
+        if unknown:
+            raise InputError(f"lr names {unknown[0]!r}, which is not among the methods compared", parameter="lr")
     else:
-        rates = {m: lr for m in methods if lr is not None and "lr" in hyperparameters_of(m)}
-    unused = [name for name in hyperparameters if not any(name in hyperparameters_of(m) for m in methods)]
+        rates = {m: lr for m in methods if lr is not None and method_spec(m).has_lr}
+    unused = [name for name in hyperparameters if not any(name in method_spec(m).defaults for m in methods)]
     if unused:
         raise InputError(f"none of the methods compared uses {', '.join(unused)}")
     optimizers = []
     for method in methods:
-        accepted = hyperparameters_of(method)
+        accepted = method_spec(method).hyperparameters
         own = {k: v for k, v in hyperparameters.items() if k in accepted}
         if "lr" in accepted:
-            own["lr"] = rates.get(method) or DEFAULT_LR.get(method, 0.1)
+            own["lr"] = rates.get(method) or DEFAULT_LR.get(method, METHODS[method].defaults["lr"])
         optimizers.append(make_optimizer(method, **own))
     runs: list[Result] = []
     seconds: list[float] = []

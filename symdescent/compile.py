@@ -4,7 +4,7 @@ Why not ``.subs``/``evalf``: they cost milliseconds per call. Why a custom
 printer: ``x*x`` is faster than ``x**2`` in CPython, and common
 subexpressions shared by f and its gradient are computed once (``cse``).
 
-``value_and_grad = compile_value_and_grad(f, grad, variables)`` returns a
+``value_and_grad_from(lower([f, *grad], variables))`` returns a
 function ``value_and_grad(*x) -> [f, df/dx1, ..., df/dxn]`` over floats (one
 flat list, because SymPy's ``cse`` only looks across a flat list), using the
 ``math`` module, so a domain error raises ``ValueError`` and an overflow
@@ -17,11 +17,8 @@ bitwise the same numbers.
 
 from __future__ import annotations
 
-import cmath
 import itertools
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
@@ -30,8 +27,11 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from symdescent import budget
 from symdescent.errors import InputError
+from symdescent.generated import Lowered, ValueAndGrad, define, function_from, functions_from, value_and_grad_from
+from symdescent.special import FLOAT_SOURCE
 
-ValueAndGrad = Callable[..., list[float]]
+__all__ = ["Lowered", "ValueAndGrad", "define", "lower", "value_and_grad_from"]
+
 
 #: Above this many variables SymPy's ``cse`` (superlinear) costs more than it saves.
 CSE_MAX_VARIABLES = 60
@@ -66,27 +66,18 @@ class FastMathPrinter(PythonCodePrinter):
     def _print_arg(self, expr: sp.Expr) -> str:
         return f"cmath.phase({self._print(expr.args[0])})"
 
+    def _print_special(self, expr: sp.Expr) -> str:
+        # log10, cbrt, sigmoid…: math functions or careful helpers (symdescent.special)
+        return FLOAT_SOURCE[type(expr).__name__].format(self._print(expr.args[0]))
+
     def _print_DiracDelta(self, expr: sp.Expr) -> str:
         # d/dx sign(x): zero wherever it is defined, undefined (nan) at the kink
         return f"(0.0 if {self._print(expr.args[0])} != 0 else math.nan)"
 
 
-@dataclass(frozen=True)
-class Lowered:
-    """Expressions as Python statements over the arguments ``_x0, _x1, …``.
-
-    ``statements`` assign the common subexpressions; ``outputs`` are the
-    expressions' source, in order, using them.
-    """
-
-    args: tuple[str, ...]
-    statements: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-    def source(self, name: str, result: str) -> str:
-        """A ``def name(args): statements; return result`` where result formats ``{outputs}``."""
-        body = [*self.statements, f"return {result.format(outputs=', '.join(self.outputs))}"]
-        return f"def {name}({', '.join(self.args)}):\n" + "".join(f"    {line}\n" for line in body)
+# SymPy's printer looks a function up by its own class name only (``_print_cbrt``), not its base class.
+for _name in FLOAT_SOURCE:
+    setattr(FastMathPrinter, f"_print_{_name}", FastMathPrinter._print_special)
 
 
 def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool | None = None) -> Lowered:
@@ -182,27 +173,11 @@ def _source(printer: FastMathPrinter, expr: sp.Expr) -> str:
     return text if not printer._not_supported else printer.doprint(expr)
 
 
-def define(source: str, name: str, namespace: dict[str, object] | None = None) -> Callable[..., object]:
-    """Execute generated ``source`` (our printer's output, never user text) and return ``name``."""
-    scope: dict[str, object] = {"math": math, "cmath": cmath, **(namespace or {})}
-    exec(compile(source, f"<symdescent {name}>", "exec"), scope)
-    return scope[name]  # type: ignore[return-value]
-
-
-def compile_value_and_grad(expr: sp.Expr, gradient: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> ValueAndGrad:
-    """f and its gradient as one float function that shares common subexpressions."""
-    return value_and_grad_from(lower([expr, *gradient], variables))
-
-
-def value_and_grad_from(lowered: Lowered) -> ValueAndGrad:
-    return define(lowered.source("value_and_grad", "[{outputs}]"), "value_and_grad")  # type: ignore[return-value]
-
-
 def compile_function(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> Callable[..., float]:
     """A single expression as a float function of the variables."""
-    return define(lower([expr], variables).source("function", "{outputs}"), "function")  # type: ignore[return-value]
+    return function_from(lower([expr], variables))
 
 
 def compile_functions(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> Callable[..., list[float]]:
     """Several expressions as one float function returning their values in a list (shared ``cse``)."""
-    return define(lower(list(exprs), variables).source("functions", "[{outputs}]"), "functions")  # type: ignore[return-value]
+    return functions_from(lower(list(exprs), variables))

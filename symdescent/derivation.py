@@ -26,7 +26,15 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-#: Rule names, in the order a textbook introduces them.
+from symdescent.functions import function_rules
+
+#: Functions with a rule of their own: SymPy class -> rule name (from :mod:`symdescent.functions`).
+_FUNCTION_RULES: dict[type, str] = function_rules()
+
+#: The rule names that belong to a function (exp, sin, …), for renderers that write "… rule".
+FUNCTION_RULE_NAMES = frozenset(_FUNCTION_RULES.values())
+
+#: Rule names, in the order a textbook introduces them (the function rules in the registry's order).
 RULES = (
     "constant",  # d/dx c = 0 (c does not depend on x)
     "variable",  # d/dx x = 1
@@ -38,55 +46,11 @@ RULES = (
     "sqrt",  # (√x)' = 1/(2√x)
     "exponential",  # (aˣ)' = aˣ·ln a
     "general power",  # (u^v)' = u^v·(v'·ln u + v·u'/u)
-    "exp",
-    "log",
-    "abs",
-    "sin",
-    "cos",
-    "tan",
-    "cot",
-    "sec",
-    "csc",
-    "asin",
-    "acos",
-    "atan",
-    "atan2",
-    "sinh",
-    "cosh",
-    "tanh",
-    "asinh",
-    "acosh",
-    "atanh",
+    *dict.fromkeys(_FUNCTION_RULES.values()),
     "chain",  # (g(u))' = g'(u)·u'; ``outer`` names g's rule
     "elided",  # beyond the detail budget: SymPy's derivative, without steps
     "sympy",  # a function the engine has no rule for: SymPy's derivative
 )
-
-#: Functions with a rule of their own: SymPy class -> rule name.
-_FUNCTION_RULES: dict[type, str] = {
-    sp.exp: "exp",
-    sp.log: "log",
-    sp.Abs: "abs",
-    sp.sin: "sin",
-    sp.cos: "cos",
-    sp.tan: "tan",
-    sp.cot: "cot",
-    sp.sec: "sec",
-    sp.csc: "csc",
-    sp.asin: "asin",
-    sp.acos: "acos",
-    sp.atan: "atan",
-    sp.atan2: "atan2",
-    sp.sinh: "sinh",
-    sp.cosh: "cosh",
-    sp.tanh: "tanh",
-    sp.asinh: "asinh",
-    sp.acosh: "acosh",
-    sp.atanh: "atanh",
-}
-
-#: The rule names that belong to a function (exp, sin, …), for renderers that write "… rule".
-FUNCTION_RULE_NAMES = frozenset(_FUNCTION_RULES.values())
 
 #: Default number of rule applications shown per partial derivative.
 BUDGET = 40

@@ -17,12 +17,17 @@ A problem's :attr:`~symdescent.problem.Problem.engine` is chosen by size
     (:func:`vector_steps` runs the loop on numpy arrays). SymPy's own
     gradient is then only computed if something asks for it.
 
-Both fast loops replay the generic loop in :mod:`symdescent.iterate` with
-the same engine: the fused loop does the same operations in the same order,
-so it gives the same floats bit for bit; the vector loop differs only in
-‖∇f‖ (√(g·g) instead of ``hypot``), to rounding. When anything unusual happens
-(a stopping rule, a non-finite value, an exception) they hand the last good
-step to the generic loop, which takes it from there and words the outcome.
+Both fast loops replay the generic loop (:meth:`symdescent.run.Run.steps_from`)
+with the same engine: the fused loop does the same operations in the same
+order, so it gives the same floats bit for bit; the vector loop differs only
+in ‖∇f‖ (√(g·g) instead of ``hypot``), to rounding. They are chosen from what
+the optimiser *is*: an update that is a bare :class:`~symdescent.optimizers.base.Scale`
+(plain gradient descent); any wrapper around it takes the generic loop.
+
+The hand-over: a fast loop yields steps while nothing unusual happens, then
+continues with the run's public generic loop from its last good step
+(``run.steps_from(step)``), which words the ending. While running it keeps
+``run.last`` (the run's public record of the last step given out) up to date.
 ``SYMDESCENT_ENGINE=python|symengine`` forces an engine (for tests and
 benchmarks).
 """
@@ -33,22 +38,55 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from symdescent.errors import NUMERIC_ERRORS
 from symdescent.result import Step
 
 if TYPE_CHECKING:
     import sympy as sp
 
-    from symdescent.compile import Lowered
-    from symdescent.iterate import Run
-    from symdescent.problem import Problem
+    from symdescent.generated import Lowered
+    from symdescent.optimizers.base import Optimizer
+
+
+# What an engine needs of a problem and a fast loop of a run, said here so that this module,
+# which the problem itself uses, depends on neither (no import cycle, not even for types).
+class Problem(Protocol):
+    """A :class:`symdescent.problem.Problem` as far as an engine uses it."""
+
+    expr: sp.Expr
+    variables: tuple[sp.Symbol, ...]
+    __dict__: dict[str, Any]
+
+    @property
+    def names(self) -> tuple[str, ...]: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def gradient(self) -> tuple[sp.Expr, ...]: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+
+class Run(Protocol):
+    """A :class:`symdescent.run.Run` as far as a fast loop uses it."""
+
+    problem: Problem
+    optimizer: Optimizer
+    tol: float
+    max_steps: int
+    maximize: bool
+    last: Step
+
+    def steps_from(self, step: Step) -> Iterator[Step]: ...
+
 
 #: From this many variables on, symengine (when installed) differentiates and compiles.
 SYMENGINE_MIN_VARIABLES = 32
-
-#: Exceptions the compiled ``math`` code raises where f is undefined, overflows or is complex.
-NUMERIC_ERRORS = (ValueError, OverflowError, ZeroDivisionError, TypeError)
 
 
 def have_symengine() -> bool:
@@ -106,7 +144,7 @@ class PythonEngine(Engine):
 
     @cached_property
     def value_and_grad(self) -> Callable[..., list[float]]:  # type: ignore[override]
-        from symdescent.compile import value_and_grad_from
+        from symdescent.generated import value_and_grad_from
 
         return value_and_grad_from(self.lowered)
 
@@ -117,10 +155,9 @@ class PythonEngine(Engine):
         A generator with the whole loop body generated as source. ``step``
         must not meet a stopping rule. It yields each step while no stopping
         rule holds; at the first that does (or at a non-finite value or a
-        ``math`` exception) it hands over to the generic loop, which ends
-        the run and words the ending exactly as it always does.
+        ``math`` exception) it hands that step to ``run.steps_from``, the generic loop.
         """
-        from symdescent.compile import define
+        from symdescent.generated import define
 
         lowered = self.lowered
         xs = list(lowered.args)
@@ -150,7 +187,7 @@ class PythonEngine(Engine):
             "except NUMERIC_ERRORS:",
             "    yielded = True",
             # The generic loop words the ending; it starts by yielding ``step``, which may be given out already.
-            "rest = run._loop(step)",
+            "rest = run.steps_from(step)",
             "if yielded:",
             "    next(rest)",
             "yield from rest",
@@ -166,6 +203,68 @@ class PythonEngine(Engine):
             "INF": math.inf,
         }
         return define(source, "gd_steps", namespace)  # type: ignore[return-value]
+
+    @cached_property
+    def gd_final(self) -> Callable[..., Iterator[Step]]:
+        """Like :attr:`gd_steps`, for a consumer that wants only the end (``-q``): no Step per step.
+
+        Yields nothing: the loop keeps the previous point instead of a Step;
+        when a step fails (a non-finite value, a ``math`` exception) the last
+        good step is that point evaluated again by the same code (so bit for
+        bit what the loop had). Ctrl-C leaves ``run.last`` at the last whole
+        step. Then ``run.steps_from(step)``, the generic loop, words the
+        ending and yields the final step.
+        """
+        from symdescent.generated import define
+
+        lowered = self.lowered
+        xs = list(lowered.args)
+        gs = [f"_g{i}" for i in range(len(xs))]
+        qs = [f"_q{i}" for i in range(len(xs))]
+        f_out, *g_out = lowered.outputs
+        new_step = f"new(Step, (k, ({', '.join(xs)},), _f, ({', '.join(gs)},), norm, None))"
+        previous = f"back(max(k - 1, k0), {', '.join(qs)})"
+        body = [
+            "k0 = k",
+            *[f"{q} = {x}" for q, x in zip(qs, xs, strict=True)],
+            "try:",
+            "    for k in range(k + 1, kend + 1):",
+            *[f"        {q} = {x}" for q, x in zip(qs, xs, strict=True)],
+            *[f"        {x} = {x} + c*{g}" for x, g in zip(xs, gs, strict=True)],
+            *[f"        {line}" for line in lowered.statements],
+            f"        _f = {f_out}",
+            *[f"        {g} = {out}" for g, out in zip(gs, g_out, strict=True)],
+            f"        norm = hypot({', '.join(gs)})",
+            "        if not (tol < norm < INF and isfinite(_f)):",
+            f"            step = {new_step} if norm <= tol and isfinite(_f) else {previous}",
+            "            break",
+            "    else:",
+            f"        step = {new_step}",
+            "except NUMERIC_ERRORS:",
+            f"    step = {previous}",
+            "except KeyboardInterrupt:",
+            f"    run.last = {previous}",
+            "    raise",
+            "yield from run.steps_from(step)",
+        ]
+        args = ", ".join(["run", "step", *xs, "norm", *gs, "k", "kend", "tol", "c"])
+        source = f"def gd_final({args}):\n" + "".join(f"    {line}\n" for line in body)
+        value_and_grad = self.value_and_grad
+
+        def back(k: int, *x: float) -> Step:
+            f, *g = value_and_grad(*x)
+            return Step(k, x, f, tuple(g), math.hypot(*g))
+
+        namespace = {
+            "hypot": math.hypot,
+            "isfinite": math.isfinite,
+            "new": tuple.__new__,
+            "Step": Step,
+            "NUMERIC_ERRORS": NUMERIC_ERRORS,
+            "INF": math.inf,
+            "back": back,
+        }
+        return define(source, "gd_final", namespace)  # type: ignore[return-value]
 
 
 class SymengineEngine(Engine):
@@ -241,8 +340,10 @@ def to_symengine(expr: sp.Expr) -> Any:
     import symengine as se
     import sympy as sp
 
-    names = "sin cos tan cot sec csc asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp log sqrt Abs"
-    functions = {name: getattr(se, name) for name in names.split()}
+    from symdescent.functions import FUNCTIONS
+    from symdescent.special import Special
+
+    functions = {type_name(spec.sympy): getattr(se, spec.symengine) for spec in FUNCTIONS.values() if spec.symengine}
     memo: dict[Any, Any] = {}
 
     def convert(node: sp.Expr) -> Any:
@@ -267,6 +368,8 @@ def to_symengine(expr: sp.Expr) -> Any:
             value = se.pi
         elif node is sp.E:
             value = se.E
+        elif isinstance(node, Special):
+            value = convert(node.standard())
         elif type(node).__name__ in functions:
             value = functions[type(node).__name__](*map(convert, node.args))
         else:
@@ -282,45 +385,48 @@ def to_symengine(expr: sp.Expr) -> Any:
 # -- the fast loops -----------------------------------------------------------------------
 
 
-def fast_steps(run: Run, first: Step) -> Iterator[Step] | None:
-    """A fast loop equivalent to ``run``'s generic loop, or None when there is none for this run.
+FastLoop = Iterator[Step]
 
-    Only plain gradient descent (``gd`` from :mod:`symdescent.optimizers`) on
-    floats qualifies; every other method and number type takes the generic loop.
+
+def fast_steps(run: Run, first: Step, *, final_only: bool = False) -> tuple[str, FastLoop] | None:
+    """The name and steps of a fast loop equivalent to ``run``'s generic loop, or None when there is none.
+
+    Only plain gradient descent on floats qualifies: an optimiser whose
+    update is a bare :class:`Scale` (``gd``). Every other method, any wrapper
+    and every other number type takes the generic loop. ``final_only``: the
+    caller wants only the last step (``-q``), so the generated loop may skip
+    building the others.
     """
-    optimizer = run.optimizer
-    if not optimizer.plain_gd:
+    from symdescent.optimizers.base import Scale
+
+    update = run.optimizer.update
+    if type(update) is not Scale or run.optimizer.needs_extra:
         return None
     if type(first.f) is not float or any(type(v) is not float for v in (*first.x, *first.grad)):
         return None
+    # The generic loop adds factor * g (factor * -g when maximising); c * g is the same float.
+    c = -update.factor if run.maximize else update.factor
+    if type(c) not in (float, int):  # an int factor is converted to float by every product anyway
+        return None
+    c = float(c)
+    tol = run.tol if run.tol > 0 else -1.0
     engine = run.problem.engine
+    if first.step >= run.max_steps or first.grad_norm <= tol:
+        return None
     if isinstance(engine, PythonEngine):
-        return fused_steps(run, first, engine)
+        return "fused", (engine.gd_final if final_only else engine.gd_steps)(
+            run, first, *first.x, first.grad_norm, *first.grad, first.step, run.max_steps, tol, c
+        )
     if isinstance(engine, SymengineEngine):
-        return vector_steps(run, first, engine)
+        return "vector", vector_steps(run, first, engine, c, tol)
     return None
 
 
-def _loop_parameters(run: Run) -> tuple[float, float]:
-    lr = run.optimizer.params["lr"]
-    # The generic loop adds -lr * g (or -lr * -g when maximising); c * g is the same float.
-    return (lr if run.maximize else -lr), (run.tol if run.tol > 0 else -1.0)
-
-
-def fused_steps(run: Run, first: Step, engine: PythonEngine) -> Iterator[Step]:
-    """Plain gd through the generated loop (which hands the ending to the generic loop)."""
-    c, tol = _loop_parameters(run)
-    if first.step >= run.max_steps or first.grad_norm <= tol:
-        return run._loop(first)
-    return engine.gd_steps(run, first, *first.x, first.grad_norm, *first.grad, first.step, run.max_steps, tol, c)
-
-
-def vector_steps(run: Run, first: Step, engine: SymengineEngine) -> Iterator[Step]:
+def vector_steps(run: Run, first: Step, engine: SymengineEngine, c: float, tol: float) -> FastLoop:
     """Plain gd with the point and gradient as numpy arrays, then the generic loop for the ending."""
     import numpy as np
 
     compiled = engine.compiled
-    c, tol = _loop_parameters(run)
     max_steps = run.max_steps
     sqrt, isfinite = math.sqrt, math.isfinite
     step = first
@@ -339,7 +445,12 @@ def vector_steps(run: Run, first: Step, engine: SymengineEngine) -> Iterator[Ste
         yield step
         x, g = new_x, grad
         step = Step(step.step + 1, tuple(new_x.tolist()), f, tuple(values[1:]), norm)
-    yield from run._loop(step)
+    yield from run.steps_from(step)
+
+
+def type_name(function: Any) -> str:
+    """The class name SymPy gives a call of ``function`` (``sqrt(x)`` is a ``Pow``, handled before)."""
+    return getattr(function, "__name__", "")
 
 
 def _refuse(node: object) -> Any:

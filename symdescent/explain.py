@@ -33,8 +33,10 @@ import sympy as sp
 from symdescent import budget
 from symdescent.derivation import RuleStep, derive
 from symdescent.errors import InputError
-from symdescent.parsing import parse_constant
-from symdescent.problem import Problem, point_values, split_top_level
+from symdescent.hessian import eigenvalues as hessian_eigenvalues
+from symdescent.hessian import rate, step_sizes
+from symdescent.problem import Problem
+from symdescent.values import exact_number, read_point
 
 #: Iterates listed after the analysis (t = 0 … ITERATES).
 ITERATES = 5
@@ -82,9 +84,9 @@ class Curvature:
     exact: bool
     lr: sp.Expr
     factors: tuple[sp.Expr, ...]  # 1 − αλ, one per eigenvalue
-    rate: sp.Expr  # max |1 − αλ|
-    max_stable_lr: sp.Expr | None  # 2/λ_max, when λ_max > 0
-    best_lr: sp.Expr | None  # 2/(λ_min + λ_max), when λ_min > 0
+    rate: sp.Expr  # max |1 − αλ| over the directions that curve
+    max_stable_lr: sp.Expr | None  # 2/λ_max, when λ_max > 0 and no λ < 0
+    best_lr: sp.Expr | None  # 2/(λ_min + λ_max), λ_min the smallest nonzero λ (symdescent.hessian.step_sizes)
     best_rate: sp.Expr | None  # (λ_max − λ_min)/(λ_max + λ_min) at best_lr
 
     @property
@@ -155,26 +157,6 @@ class Explanation:
         return self.problem.variables
 
 
-def exact_number(text: str | float | int | sp.Expr, what: str) -> tuple[sp.Expr, bool]:
-    """A number as an exact SymPy value, and whether it was written with decimals.
-
-    ``"0.1"`` -> (1/10, True), ``"1/3"`` -> (1/3, False), ``"pi/4"`` -> (pi/4, False).
-    A decimal literal is exactly the decimal number it spells.
-    """
-    if isinstance(text, str):
-        value = parse_constant(text, what)
-    elif isinstance(text, sp.Expr):
-        value = text
-    elif isinstance(text, bool) or not isinstance(text, int | float):
-        raise TypeError(f"{what}: expected text or a number, not {type(text).__name__}")
-    else:
-        value = sp.Integer(text) if isinstance(text, int) else sp.Float(repr(text))
-    floats = value.atoms(sp.Float)
-    if floats:
-        value = value.xreplace({f: sp.Rational(str(f)) for f in floats})
-    return value, bool(floats)
-
-
 def explain(
     problem: Problem,
     start: str | Sequence[str | float | int | sp.Expr],
@@ -183,19 +165,16 @@ def explain(
     iterates: int = ITERATES,
 ) -> Explanation:
     """The derivation of gradient descent on ``problem`` from ``start`` with step size ``lr``."""
-    from symdescent.iterate import evaluate
+    from symdescent.run import evaluate
 
-    # validates count, names and finiteness, then that f and ∇f are defined there, with the usual messages
-    evaluate(problem, point_values(problem, start))
-    texts = split_top_level(start) if isinstance(start, str) else list(start)
-    if isinstance(start, str) and any("=" in t for t in texts):
-        named = dict(t.split("=", 1) for t in texts)
-        texts = [named[n].strip() for n in problem.names]
-    pairs = [exact_number(t, f"the start value of {n}") for t, n in zip(texts, problem.names, strict=True)]
-    x0 = tuple(sp.nsimplify(v) if v.is_Float else v for v, _ in pairs)
-    alpha, lr_decimal = exact_number(lr, "--lr")
+    # the same reading of the point as run's (count, names, finiteness), then f and ∇f defined there
+    given = read_point(problem.names, start)
+    evaluate(problem, tuple(float(v) for v in given))
+    pairs = [exact_number(v, f"the value of {n}") for v, n in zip(given, problem.names, strict=True)]
+    x0 = tuple(v for v, _ in pairs)
+    alpha, lr_decimal = exact_number(lr, "lr")
     if not (alpha.is_real and alpha.is_finite and alpha > 0):
-        raise InputError(f"--lr must be a positive finite number, got {lr}")
+        raise InputError(f"lr must be a positive finite number, got {lr}", parameter="lr")
     exact = all(v.is_number and v.is_real for v in x0)
     decimal = lr_decimal or any(dec for _, dec in pairs)
 
@@ -212,7 +191,7 @@ def explain(
     curvature: list[Curvature] = []
     run_note = None
     if problem.dimension <= MAX_ANALYSIS_VARIABLES:
-        hessian = sp.hessian(problem.expr, variables)
+        hessian = sp.Matrix(problem.hessian)
         quadratic = not any(entry.free_symbols & set(variables) for entry in hessian)
         if quadratic:
             spectrum = _curvature("everywhere", None, hessian, alpha)
@@ -276,42 +255,15 @@ def _at(hessian: sp.Matrix, variables: Sequence[sp.Symbol], point: Sequence[sp.E
     return hessian.xreplace(dict(zip(variables, point, strict=True)))
 
 
-def _eigenvalues(matrix: sp.Matrix) -> tuple[tuple[sp.Expr, ...], bool]:
-    """Ascending eigenvalues with multiplicity: exact when SymPy finds them in radicals, else floats."""
-    if not matrix.has(sp.Float) and matrix.shape[0] <= 4:
-        try:
-            found = matrix.eigenvals()
-            values = [sp.simplify(v) for v in found]
-            if all(v.is_real and not v.has(sp.CRootOf) for v in values):
-                listed = [v for v, m in zip(values, found.values(), strict=True) for _ in range(m)]
-                return tuple(sorted(listed, key=lambda v: float(v))), True
-        except (NotImplementedError, sp.polys.polyerrors.PolynomialError, TypeError):
-            pass
-    import mpmath
-
-    numeric = mpmath.matrix([[float(e) for e in row] for row in matrix.tolist()])
-    values, _ = mpmath.eigsy(numeric)
-    return tuple(sorted(sp.Float(float(v)) for v in values)), False
-
-
 def _curvature(where: str, point: tuple[sp.Expr, ...] | None, hessian: sp.Matrix, alpha: sp.Expr) -> Curvature:
-    exact_matrix = not hessian.has(sp.Float)
-    if not exact_matrix:
-        alpha_used: sp.Expr = sp.Float(alpha)
-    else:
-        alpha_used = alpha
-    eigenvalues, exact = _eigenvalues(hessian)
-    if not exact:
-        alpha_used = sp.Float(alpha)
-    factors = tuple(sp.nsimplify(1 - alpha_used * lam) if exact else 1 - alpha_used * lam for lam in eigenvalues)
-    factors = tuple(sp.simplify(f) if exact else f for f in factors)
-    rate = max((abs(f) for f in factors), key=float)
-    low, high = eigenvalues[0], eigenvalues[-1]
-    max_stable = 2 / high if high > 0 else None
-    best = best_rate = None
-    if low > 0:
-        best = sp.simplify(2 / (low + high)) if exact else 2 / (low + high)
-        best_rate = sp.simplify((high - low) / (high + low)) if exact else (high - low) / (high + low)
+    eigenvalues, exact = hessian_eigenvalues(hessian)
+    alpha_used: sp.Expr = alpha if exact else sp.Float(alpha)
+    factors = tuple(
+        sp.simplify(sp.nsimplify(1 - alpha_used * lam)) if exact else 1 - alpha_used * lam for lam in eigenvalues
+    )
+    tidy = sp.simplify if exact else None
+    sizes = step_sizes(eigenvalues, tidy)
+    worst = rate(eigenvalues, alpha_used)
     return Curvature(
         where=where,
         point=point,
@@ -320,10 +272,10 @@ def _curvature(where: str, point: tuple[sp.Expr, ...] | None, hessian: sp.Matrix
         exact=exact,
         lr=alpha_used,
         factors=factors,
-        rate=sp.simplify(rate) if exact else rate,
-        max_stable_lr=sp.simplify(max_stable) if (exact and max_stable is not None) else max_stable,
-        best_lr=best,
-        best_rate=best_rate,
+        rate=sp.simplify(worst) if exact else worst,
+        max_stable_lr=sizes.max_stable_lr,
+        best_lr=sizes.best_lr,
+        best_rate=sizes.best_rate,
     )
 
 
@@ -386,7 +338,7 @@ def _run_minimum(
     problem: Problem, x0: tuple[sp.Expr, ...], alpha: sp.Expr
 ) -> tuple[tuple[float, ...] | None, str | None]:
     """Where gradient descent with this α ends up (its last point), and a note if it did not converge."""
-    from symdescent.iterate import minimize
+    from symdescent.run import minimize
 
     result = minimize(problem, tuple(float(v) for v in x0), lr=float(alpha), max_steps=50_000)
     if result.success:
@@ -420,7 +372,7 @@ def _iterates(
     for t in range(count + 1):
         budget.check("explaining the iterates")
         if point is not None:
-            f_exact = _simplify_number(problem.expr.xreplace(dict(zip(variables, point, strict=True))))
+            f_exact = problem.expr.xreplace(dict(zip(variables, point, strict=True)))
             floats = tuple(float(v) for v in point)
             out.append(Iterate(t, point, f_exact, floats, _float(f_exact)))
             exact_until = t + 1
@@ -459,11 +411,6 @@ def fits_exactly(expr: sp.Expr, point: Sequence[sp.Expr]) -> bool:
     except budget.BudgetError:
         return False
     return True
-
-
-def _simplify_number(value: sp.Expr) -> sp.Expr:
-    """f at a rational point: kept as SymPy built it (simplify has no time bound on transcendental values)."""
-    return value
 
 
 def _float(value: sp.Expr) -> float:

@@ -6,11 +6,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import sympy as sp
+
 from symdescent.derivation import RuleStep, derive
-from symdescent.iterate import evaluate
-from symdescent.problem import Problem, point_values
+from symdescent.problem import Problem
+from symdescent.run import evaluate
+from symdescent.values import float_point, read_point
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,38 @@ def evaluate_gradient(problem: Problem, at: str | None, *, steps: bool = False) 
     derivations = tuple(derive(problem.expr, v) for v in problem.variables[:MAX_DERIVED_PARTIALS]) if steps else ()
     if at is None:
         return GradientReport(problem, derivations=derivations)
-    point = point_values(problem, at, what="the --at point")
-    step = evaluate(problem, point, hint="choose another --at point")
+    point = float_point(problem.names, at, what="the point")
+    step = evaluate(problem, point, hint="choose another point")  # checks f is defined and real there
+    exact = _exact_values(problem, at)
+    if exact is not None:
+        f, *grad = exact
+        return GradientReport(problem, point, tuple(grad), math.hypot(*grad), f, derivations)
     return GradientReport(
         problem, point, tuple(float(g) for g in step.grad), step.grad_norm, float(step.f), derivations
     )
+
+
+#: Exact evaluation only for functions up to this long (as text) and this many variables.
+EXACT_LENGTH = 2000
+EXACT_VARIABLES = 20
+
+
+def _exact_values(problem: Problem, at: str) -> tuple[float, ...] | None:
+    """f and ∇f at an exact point (``pi/2,0``), evaluated exactly, then rounded once: sin(pi/2)·0 is 0, not 6e-17.
+
+    None when the point has a decimal (``0.1`` is a float), the function is
+    large, or a value is not a finite real number (the float path words that).
+    """
+    if problem.dimension > EXACT_VARIABLES or len(problem.function_text) > EXACT_LENGTH:
+        return None
+    point = read_point(problem.names, at, what="the point")
+    if any(value.has(sp.Float) for value in point):
+        return None
+    at_point = dict(zip(problem.variables, point, strict=True))
+    values = []
+    for expr in (problem.expr, *problem.gradient):
+        value = expr.xreplace(at_point)
+        if not (value.is_number and value.is_real and value.is_finite):
+            return None
+        values.append(float(value.evalf(30)))
+    return tuple(values)

@@ -1,19 +1,166 @@
-"""The methods' names and update rules as text: all that ``--help`` needs, without importing them.
+"""The one registry of methods: every fact about a method, in one entry.
 
-Kept apart from :mod:`symdescent.optimizers` so that ``symdescent --help``
-starts without loading the optimisers (a test checks the two agree).
+Everything that names, describes or builds a method reads :data:`METHODS`:
+``--method``'s choices and ``--help`` (the update rules), the table's title,
+the picture's legend, compare's default learning rates and step-rule labels,
+which methods may run in exact arithmetic, and :func:`symdescent.optimizers.make_optimizer`.
+Adding a method is one :class:`MethodSpec` here plus its recipe function.
+
+Importing this module stays cheap (no SymPy, no optimisers): ``--help`` reads
+it. The recipe is named by ``module:function`` and imported only when built.
+
+    spec = METHODS["adam"]
+    spec.title, spec.rule, spec.defaults["lr"], spec.exact     # 'Adam', 'm ← …', 0.1, False
 """
 
-#: Each method's update rule in one line, for ``--help`` and the README.
-UPDATE_RULES: dict[str, str] = {
-    "gd": "x ← x − α∇f",
-    "momentum": "v ← μv + ∇f; x ← x − αv",
-    "nesterov": "v ← μv + ∇f; x ← x − α(∇f + μv)",
-    "adam": "m ← β₁m + (1−β₁)∇f; v ← β₂v + (1−β₂)∇f²; x ← x − α m̂/(√v̂ + ε)",
-    "rmsprop": "v ← ρv + (1−ρ)∇f²; x ← x − α∇f/(√v + ε)",
-    "adagrad": "G ← G + ∇f²; x ← x − α∇f/(√G + ε)",
-    "newton": "solve H d = −∇f; x ← x + αd, α by backtracking from 1 (−∇f where H is not positive definite)",
-    "backtracking": "x ← x − α∇f, α = lr, lr/2, … until f drops by c₁α‖∇f‖² (Armijo)",
-    "exact-line": "x ← x − α∇f, α = argmin f(x − α∇f)",
-    "cg": "d ← −∇f + βd (Polak–Ribière+); x ← x + αd, α by strong-Wolfe line search",
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """What symdescent knows about one method (see the module docstring)."""
+
+    name: str  # what --method and --methods accept
+    title: str  # the table's heading
+    rule: str  # the update rule in one line, for --help and the README
+    recipe: str  # "module:function" that builds the optimiser from its hyperparameters
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # every hyperparameter and its default
+    #: compare's learning rate when --lr does not say: tuned so that Rosenbrock-like valleys converge
+    #: (gd-like methods need α < 2/L, about 1e-3 there; Adagrad's steps shrink like 1/√t, so 1).
+    compare_lr: float | None = None
+    step_rule: str = ""  # how it chooses its step length, when it has no learning rate to show
+    why: str = ""  # why it may stop short of the tolerance with a constant step (said under compare's table)
+    exact: bool = False  # its update is plain arithmetic, so exact and D-digit runs stay in their arithmetic
+    label: str = ""  # how a picture's legend names it (the name when empty)
+
+    @property
+    def hyperparameters(self) -> tuple[str, ...]:
+        return tuple(self.defaults)
+
+    @property
+    def has_lr(self) -> bool:
+        return "lr" in self.defaults
+
+    @property
+    def legend(self) -> str:
+        return self.label or self.name
+
+    def builder(self) -> Callable[..., Any]:
+        module, _, function = self.recipe.partition(":")
+        return getattr(import_module(module), function)  # type: ignore[no-any-return]
+
+
+_FIRST = "symdescent.optimizers.first_order"
+_RECIPES = "symdescent.optimizers"
+
+METHODS: dict[str, MethodSpec] = {
+    spec.name: spec
+    for spec in (
+        MethodSpec(
+            "gd",
+            "Gradient descent",
+            "x ← x − α∇f",
+            f"{_FIRST}:gd",
+            {"lr": 0.1},
+            compare_lr=1e-3,
+            exact=True,
+            label="gradient descent",
+        ),
+        MethodSpec(
+            "momentum",
+            "Gradient descent with momentum",
+            "v ← μv + ∇f; x ← x − αv",
+            f"{_FIRST}:momentum",
+            {"lr": 0.1, "momentum": 0.9},
+            compare_lr=1e-3,
+            exact=True,
+        ),
+        MethodSpec(
+            "nesterov",
+            "Nesterov momentum",
+            "v ← μv + ∇f; x ← x − α(∇f + μv)",
+            f"{_FIRST}:nesterov",
+            {"lr": 0.1, "momentum": 0.9},
+            compare_lr=1e-3,
+            exact=True,
+        ),
+        MethodSpec(
+            "adam",
+            "Adam",
+            "m ← β₁m + (1−β₁)∇f; v ← β₂v + (1−β₂)∇f²; x ← x − α m̂/(√v̂ + ε)",
+            f"{_FIRST}:adam",
+            {"lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+            compare_lr=1e-2,
+        ),
+        MethodSpec(
+            "rmsprop",
+            "RMSprop",
+            "v ← ρv + (1−ρ)∇f²; x ← x − α∇f/(√v + ε)",
+            f"{_FIRST}:rmsprop",
+            {"lr": 0.1, "decay": 0.99, "eps": 1e-8},
+            compare_lr=1e-3,
+            why="with a constant α RMSprop's steps stay about α long near the minimum, so it circles the minimum "
+            "instead of settling; more steps do not help, a smaller α circles closer",
+        ),
+        MethodSpec(
+            "adagrad",
+            "Adagrad",
+            "G ← G + ∇f²; x ← x − α∇f/(√G + ε)",
+            f"{_FIRST}:adagrad",
+            {"lr": 0.1, "eps": 1e-10, "initial_accumulator_value": 0.0},
+            compare_lr=1.0,
+        ),
+        MethodSpec(
+            "newton",
+            "Newton's method",
+            "solve H d = −∇f; x ← x + αd, α by backtracking from 1 (−∇f where H is not positive definite)",
+            f"{_RECIPES}:newton",
+            {"c1": 1e-4, "shrink": 0.5},
+            step_rule="Newton, Armijo",
+        ),
+        MethodSpec(
+            "backtracking",
+            "Steepest descent with Armijo backtracking",
+            "x ← x − α∇f, α = lr, lr/2, … until f drops by c₁α‖∇f‖² (Armijo)",
+            f"{_RECIPES}:backtracking",
+            {"lr": 1.0, "c1": 1e-4, "shrink": 0.5},
+            compare_lr=1.0,
+        ),
+        MethodSpec(
+            "exact-line",
+            "Steepest descent with exact line search",
+            "x ← x − α∇f, α = argmin f(x − α∇f)",
+            f"{_RECIPES}:exact_line",
+            step_rule="exact",
+        ),
+        MethodSpec(
+            "cg",
+            "Conjugate gradient (Polak–Ribière+)",
+            "d ← −∇f + βd (Polak–Ribière+); x ← x + αd, α by strong-Wolfe line search",
+            f"{_RECIPES}:cg",
+            {"c1": 1e-4, "c2": 0.1, "restart_every": None},
+            step_rule="strong Wolfe",
+        ),
+    )
 }
+
+#: Each method's update rule in one line, for ``--help`` and the README (read from :data:`METHODS`).
+UPDATE_RULES: dict[str, str] = {name: spec.rule for name, spec in METHODS.items()}
+
+#: The methods whose update stays in exact or D-digit arithmetic.
+EXACT_METHODS: tuple[str, ...] = tuple(name for name, spec in METHODS.items() if spec.exact)
+
+
+def method_spec(name: object) -> MethodSpec:
+    """The spec of a method by name; :class:`~symdescent.errors.InputError` naming the known ones if unknown."""
+    spec = METHODS.get(name) if isinstance(name, str) else None
+    if spec is None:
+        from symdescent.errors import InputError
+
+        raise InputError(f"unknown method {name!r}", hint=f"known methods: {', '.join(METHODS)}")
+    return spec

@@ -29,33 +29,14 @@ from sympy.core.add import _args_sortkey
 from symdescent import budget
 from symdescent.budget import MAX_BITS, MAX_DIGITS, MAX_LENGTH, BudgetError
 from symdescent.errors import ParseError
+from symdescent.functions import FUNCTIONS as FUNCTION_SPECS
 
 #: Deepest accepted nesting of brackets, calls and ``**`` chains.
 MAX_DEPTH = 64
 
-#: The fixed table of functions: name -> (SymPy function, accepted argument counts).
+#: The fixed table of functions: name -> (SymPy function, accepted argument counts), from :mod:`symdescent.functions`.
 FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], tuple[int, ...]]] = {
-    "sin": (sp.sin, (1,)),
-    "cos": (sp.cos, (1,)),
-    "tan": (sp.tan, (1,)),
-    "cot": (sp.cot, (1,)),
-    "sec": (sp.sec, (1,)),
-    "csc": (sp.csc, (1,)),
-    "asin": (sp.asin, (1,)),
-    "acos": (sp.acos, (1,)),
-    "atan": (sp.atan, (1,)),
-    "atan2": (sp.atan2, (2,)),
-    "sinh": (sp.sinh, (1,)),
-    "cosh": (sp.cosh, (1,)),
-    "tanh": (sp.tanh, (1,)),
-    "asinh": (sp.asinh, (1,)),
-    "acosh": (sp.acosh, (1,)),
-    "atanh": (sp.atanh, (1,)),
-    "exp": (sp.exp, (1,)),
-    "log": (sp.log, (1, 2)),
-    "ln": (sp.log, (1,)),
-    "sqrt": (sp.sqrt, (1,)),
-    "abs": (sp.Abs, (1,)),
+    name: (spec.sympy, spec.arities) for name, spec in FUNCTION_SPECS.items()
 }
 
 #: Named constants.
@@ -461,8 +442,13 @@ def _check_coefficient(value: sp.Expr, column: int) -> None:
         _checked(budget.check_constant, coefficient, "a product of constants", column)
 
 
-def _power(base: sp.Expr, exponent: sp.Expr, column: int, source: str) -> sp.Expr:
-    """``base**exponent``, refusing constants whose value would be out of range BEFORE SymPy builds them."""
+def _power(base: sp.Expr, exponent: sp.Expr, column: int, source: str | None = None) -> sp.Expr:
+    """``base**exponent``, refusing constants whose value would be out of range BEFORE SymPy builds them.
+
+    ``source`` is the text as written, for messages (default: ``(base)**(exponent)``).
+    """
+    if source is None:
+        source = f"({base})**({exponent})"
     if base.is_Number and base.is_zero and exponent.is_number and exponent.is_negative:
         raise _error("division by zero (0 to a negative power)", column)
     _checked(budget.check_power, base, exponent, source, column)

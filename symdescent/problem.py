@@ -8,20 +8,20 @@ downstream (optimisers, renderers, ``explain``) reads the same frozen object.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import sympy as sp
 
 from symdescent import budget
-from symdescent.compile import ValueAndGrad, compile_function, compile_functions
+from symdescent.compile import ValueAndGrad, compile_function, lower
 from symdescent.engine import Engine, choose_engine
 from symdescent.errors import InputError
-from symdescent.parsing import natural_key, parse, parse_constant
+from symdescent.generated import Lowered, rows_from
+from symdescent.parsing import natural_key, parse
+from symdescent.values import number
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
 
@@ -88,14 +88,12 @@ class Problem:
     @cached_property
     def hessian_at(self) -> Callable[..., tuple[tuple[float, ...], ...]]:
         """``hessian_at(*x)`` -> the Hessian's rows over floats, compiled once on first use."""
-        n = self.dimension
-        flat = compile_functions([h for row in self.hessian for h in row], self.variables)
+        return rows_from(self.lowered_hessian, self.dimension)
 
-        def hessian_at(*x: float) -> tuple[tuple[float, ...], ...]:
-            values = flat(*x)
-            return tuple(tuple(float(v) for v in values[i * n : (i + 1) * n]) for i in range(n))
-
-        return hessian_at
+    @cached_property
+    def lowered_hessian(self) -> Lowered:
+        """The Hessian's entries, row by row, as generated statements (what :attr:`hessian_at` runs)."""
+        return lower([h for row in self.hessian for h in row], self.variables)
 
     def point(self, values: Sequence[float]) -> str:
         """``x = 1, y = 2``: a point written for messages."""
@@ -120,6 +118,10 @@ def _make_problem(
     function: str | sp.Expr, variables: Sequence[str] | None, params: Mapping[str, str | float | sp.Expr] | None
 ) -> Problem:
     expr = parse(function) if isinstance(function, str) else _as_expr(function)
+    if params is not None and not isinstance(params, Mapping):
+        raise InputError(f"params must be a mapping of names to values, not {type(params).__name__}")
+    if variables is not None and (isinstance(variables, str) or not isinstance(variables, Sequence)):
+        raise InputError(f"variables must be a sequence of names, not {type(variables).__name__}")
     fixed = _fix_params(expr, params or {})
     expr = expr.xreplace({sp.Symbol(name, real=True): value for name, value in fixed.items()})
     symbols = _order_variables(expr, variables)
@@ -185,12 +187,7 @@ def _fix_params(expr: sp.Expr, params: Mapping[str, str | float | sp.Expr]) -> d
     for name, value in params.items():
         if name not in present:
             raise InputError(f"parameter {name!r} does not appear in the function")
-        fixed[name] = (
-            parse_constant(value, f"the value of --param {name}") if isinstance(value, str) else _as_expr(value)
-        )
-        if fixed[name].free_symbols or fixed[name].has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-            raise InputError(f"the value of parameter {name} ({_short(value)}) is not a finite real number")
-        budget.check_constant(fixed[name], f"the value of parameter {name}")
+        fixed[name] = number(value, f"the value of {name}")
     return fixed
 
 
@@ -202,122 +199,31 @@ def _order_variables(expr: sp.Expr, variables: Sequence[str] | None) -> tuple[sp
         return tuple(sp.Symbol(name, real=True) for name in present)
     names = list(variables)
     for name in names:
-        if not _IDENTIFIER.fullmatch(name):
-            raise InputError(f"bad variable name {name!r} in --vars")
+        if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+            raise InputError(f"bad variable name {name!r} in variables", parameter="variables")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise InputError(f"--vars names {', '.join(duplicates)} more than once")
+        raise InputError(f"variables names {', '.join(duplicates)} more than once", parameter="variables")
     missing = [n for n in present if n not in names]
     if missing:
         raise InputError(
-            f"the function uses {', '.join(missing)}, which --vars does not list",
-            hint="list every variable in --vars, or fix the others with --param name=value",
+            f"the function uses {', '.join(missing)}, which variables does not list",
+            hint="list every variable, or fix the others as parameters",
+            parameter="variables",
         )
     if not names:
-        raise InputError("--vars is empty")
+        raise InputError("variables is empty", parameter="variables")
     return tuple(sp.Symbol(name, real=True) for name in names)
 
 
 def _as_expr(value: object) -> sp.Expr:
     """Library callers may pass SymPy expressions or plain numbers (never text to evaluate)."""
-    if isinstance(value, sp.Expr):
+    if isinstance(value, sp.Expr) and not isinstance(value, sp.logic.boolalg.Boolean):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected text, a number or a SymPy expression, not {type(value).__name__}")
-    return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
+        raise InputError(f"the function must be text or a SymPy expression, not {type(value).__name__}")
+    return number(value, "the function")
 
 
 def _short(value: object) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
-def point_values(
-    problem: Problem,
-    values: Sequence[float | str | sp.Expr] | Mapping[str, float | str | sp.Expr] | str | float,
-    what: str = "the start point",
-) -> tuple[float, ...]:
-    """A point as floats, from ``"1,2"``, ``"x=1,y=2"``, ``(1, 2)``, ``{"x": 1, "y": 2}`` or, in 1-D, ``1``.
-
-    Values may be exact (``1/3``, ``pi/4``) and negative. ``what`` names the
-    point in messages (``the start point``, ``the --at point``).
-    """
-    floats = []
-    for name, (value, number) in zip(problem.names, _point_items(problem, values, what), strict=True):
-        try:
-            as_float = float(number)
-        except (TypeError, OverflowError):
-            raise InputError(f"the value of {name} ({value}) is not a finite real number") from None
-        if not math.isfinite(as_float):
-            raise InputError(f"the value of {name} ({value}) is not a finite real number")
-        floats.append(as_float)
-    return tuple(floats)
-
-
-def point_constants(
-    problem: Problem, values: Sequence[float | str | sp.Expr] | str, what: str = "the start point"
-) -> tuple[sp.Expr, ...]:
-    """A point as exact SymPy numbers (``"1/3,0.1"`` -> ``(1/3, 0.1)``), checked to be finite and real."""
-    point_values(problem, values, what)
-    return tuple(number for _, number in _point_items(problem, values, what))
-
-
-def _point_items(problem: Problem, values: Any, what: str) -> list[tuple[Any, sp.Expr]]:
-    """Each coordinate as given and as a SymPy number, in the order of the variables."""
-    names = problem.names
-    if isinstance(values, str):
-        values = _split_point(values, names, what)
-    elif isinstance(values, Mapping):
-        values = _named_values(dict(values), names, what)
-    elif isinstance(values, int | float | sp.Expr):
-        values = (values,)
-    if len(values) != len(names):
-        listed = ", ".join(names) if len(names) <= 8 else f"{', '.join(names[:4])}, …, {names[-1]}"
-        raise InputError(f"{what} has {len(values)} value(s) but the function has {len(names)} variable(s): {listed}")
-    items = []
-    for name, value in zip(names, values, strict=True):
-        if isinstance(value, str) and not value.strip():
-            raise InputError(f"{what} has no value for {name} (an empty item between commas)")
-        items.append(
-            (value, parse_constant(value, f"the value of {name}") if isinstance(value, str) else _as_expr(value))
-        )
-    return items
-
-
-def _named_values(given: dict[str, object], names: Sequence[str], what: str) -> list[object]:
-    unknown = [n for n in given if n not in names]
-    if unknown:
-        raise InputError(f"{unknown[0]!r} is not a variable of the function (variables: {', '.join(names)})")
-    missing = [n for n in names if n not in given]
-    if missing:
-        raise InputError(f"{what} has no value for {', '.join(missing)}")
-    return [given[n] for n in names]
-
-
-def _split_point(text: str, names: Sequence[str], what: str) -> list[str]:
-    parts = split_top_level(text)
-    if not any("=" in part for part in parts):
-        return parts
-    given: dict[str, str] = {}
-    for part in parts:
-        name, sep, value = part.partition("=")
-        name = name.strip()
-        if not sep:
-            raise InputError(f"mix of named and unnamed values in {text!r}: write x=1,y=2 or 1,2")
-        if name in given:
-            raise InputError(f"{name} is given twice in {text!r}")
-        given[name] = value
-    return _named_values(given, names, what)  # type: ignore[return-value]
-
-
-def split_top_level(text: str) -> list[str]:
-    """Split on commas outside brackets: ``"atan2(1,2),3"`` -> ``["atan2(1,2)", "3"]``."""
-    parts, depth, current = [], 0, []
-    for char in text:
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-            continue
-        depth += (char == "(") - (char == ")")
-        current.append(char)
-    parts.append("".join(current))
-    return [p.strip() for p in parts]

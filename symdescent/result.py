@@ -1,15 +1,17 @@
 """One vocabulary for every run: ``Step``, ``Status`` and ``Result``.
 
 Every optimiser fills the same fields (after scipy's ``OptimizeResult``),
-and every status has one message template, kept in :data:`MESSAGES`, so the
-table, the JSON and the library all say the same thing.
+and every status has one :class:`StatusSpec` in :data:`STATUSES` (message,
+picture outcome, table mark, exit code), so the table, the JSON, the picture,
+the exit code and the library all say the same thing.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 
@@ -24,18 +26,68 @@ class Status(enum.StrEnum):
     TOO_SLOW = "too_slow"  # exact arithmetic: the numbers grew so big that the next step would take too long
 
 
-#: One message template per status; fields come from :func:`status_message`.
-MESSAGES: dict[Status, str] = {
-    Status.CONVERGED: "‖∇f‖ = {grad_norm:.3g} ≤ tol = {tol:g} after {steps} steps",
-    Status.COMPLETED: "all {steps} steps done (tol = 0); ‖∇f‖ = {grad_norm:.3g}",
-    Status.MAX_STEPS: "step limit reached after {steps} steps with ‖∇f‖ = {grad_norm:.3g} > tol = {tol:g}; {advice}",
-    Status.DIVERGED: "at step {steps}, {reason}; try a smaller learning rate (now {lr:g})",
-    Status.INTERRUPTED: "stopped by the user after {steps} steps; ‖∇f‖ = {grad_norm:.3g}",
-    Status.TOO_SLOW: (
-        "stopped after {steps} steps: {reason}; ‖∇f‖ = {grad_norm:.3g}. "
-        "Use --working-precision D (for example 50) for floats with D digits instead of exact numbers"
+@dataclass(frozen=True)
+class StatusSpec:
+    """Everything said about one way a run can end: in messages, tables, pictures and exit codes."""
+
+    message: str  # the full message; fields from :func:`status_message` ({count} is "1 step" / "5 steps")
+    outcome: str  # a few words for a picture's title or legend
+    mark: str  # the table's symbol
+    colour: str  # the table's colour for the mark
+    exit_code: int  # the CLI's exit code (README, SPEC)
+    success: bool  # the run did what was asked
+
+
+#: The one table of statuses (after scipy's messages table); everything else reads it.
+STATUSES: dict[Status, StatusSpec] = {
+    Status.CONVERGED: StatusSpec(
+        "‖∇f‖ = {grad_norm:.3g} ≤ tol = {tol:g} after {count}", "converged after {count}", "✔", "green", 0, True
+    ),
+    Status.COMPLETED: StatusSpec(
+        "all {count} done (tol = 0); ‖∇f‖ = {grad_norm:.3g}", "{count}", "✔", "green", 0, True
+    ),
+    Status.MAX_STEPS: StatusSpec(
+        "step limit reached after {count} with ‖∇f‖ = {grad_norm:.3g} > tol = {tol:g}; {advice}",
+        "step limit reached after {count}",
+        "⚠",
+        "yellow",
+        4,
+        False,
+    ),
+    Status.DIVERGED: StatusSpec(
+        "at step {steps}, {reason}; try a smaller learning rate (now {lr:g})",
+        "diverged at step {steps}",
+        "✘",
+        "red",
+        3,
+        False,
+    ),
+    Status.INTERRUPTED: StatusSpec(
+        "stopped by the user after {count}; ‖∇f‖ = {grad_norm:.3g}",
+        "interrupted after {count}",
+        "■",
+        "yellow",
+        130,
+        False,
+    ),
+    Status.TOO_SLOW: StatusSpec(
+        "stopped after {count}: {reason}; ‖∇f‖ = {grad_norm:.3g}. "
+        "Use --working-precision D (for example 50) for floats with D digits instead of exact numbers",
+        "stopped after {count}: the exact numbers grew too large",
+        "■",
+        "yellow",
+        5,
+        False,
     ),
 }
+
+#: One message template per status (read from :data:`STATUSES`).
+MESSAGES: dict[Status, str] = {status: spec.message for status, spec in STATUSES.items()}
+
+
+def steps_text(count: int) -> str:
+    """``1 step``, ``5 steps``."""
+    return f"{count} step" if count == 1 else f"{count} steps"
 
 
 #: What to try when the step limit is reached, by whether ‖∇f‖ went down at all.
@@ -58,6 +110,7 @@ DIVERGED_WITHOUT_LR = "at step {steps}, {reason}; f may be unbounded along the w
 
 def status_message(status: Status, **fields: Any) -> str:
     """The status's message with its fields filled in (``lr=None``: the method has no learning rate)."""
+    fields.setdefault("count", steps_text(fields["steps"]))
     if status is Status.DIVERGED and fields.get("lr") is None:
         return DIVERGED_WITHOUT_LR.format(**fields)
     if status is Status.MAX_STEPS and "advice" not in fields:
@@ -72,6 +125,11 @@ def status_message(status: Status, **fields: Any) -> str:
             advice = ADVICE_STUCK if stuck else ADVICE_SLOW
         fields["advice"] = advice.format(start_norm=start_norm, lr=lr)
     return MESSAGES[status].format(**fields)
+
+
+def outcome(status: Status, steps: int) -> str:
+    """The status in a few words, for a picture: ``converged after 12 steps``."""
+    return STATUSES[status].outcome.format(steps=steps, count=steps_text(steps))
 
 
 class Step(NamedTuple):
@@ -114,9 +172,41 @@ class Result:
     nfev: int = 0
     ngev: int = 0
     nhev: int = 0
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
         """True when the run did what was asked (converged, or all fixed steps done)."""
-        return self.status in (Status.CONVERGED, Status.COMPLETED)
+        return STATUSES[self.status].success
+
+    def as_floats(self) -> Result:
+        """The same result with every number a float: what renderers that draw or do float maths take.
+
+        Exact (SymPy) and D-digit (mpmath) runs convert here, once, at the
+        renderer's door; a float result is returned as it is.
+        """
+        if all(type(v) is float for v in (*self.x, self.f, self.grad_norm, *self.start)):
+            return self
+        return replace(
+            self,
+            start=_floats(self.start),
+            history=tuple(step_as_floats(s) for s in self.history),
+            x=_floats(self.x),
+            f=_float(self.f),
+            grad_norm=_float(self.grad_norm),
+        )
+
+
+def step_as_floats(step: Step) -> Step:
+    """A step with its numbers as floats (nan for what has no real float value)."""
+    return step._replace(x=_floats(step.x), f=_float(step.f), grad=_floats(step.grad), grad_norm=_float(step.grad_norm))
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _floats(values: Any) -> tuple[float, ...]:
+    return tuple(_float(v) for v in values)

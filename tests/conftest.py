@@ -42,3 +42,13 @@ def run_installed(
     return subprocess.run(
         [str(executable), *args], input=input, capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The compiled-function cache in a temporary directory, never the user's (also for subprocesses).
+
+    Shared by the session, so most commands after the first of a function run warm (from the cache):
+    the whole suite then also checks that warm runs print what cold runs print.
+    """
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))

@@ -199,9 +199,9 @@ def test_real_sigint_mid_run_exits_130(executable, fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "tsv", "table"])
 def test_interrupt_prints_the_steps_so_far_in_every_format(monkeypatch, fmt: str) -> None:
-    import symdescent.cli
+    import symdescent.cli.run
 
-    original = symdescent.cli.thinned
+    original = symdescent.cli.run.thinned
 
     def interrupted_after_five_steps(steps, every):
         for step in original(steps, every):
@@ -209,7 +209,7 @@ def test_interrupt_prints_the_steps_so_far_in_every_format(monkeypatch, fmt: str
                 raise KeyboardInterrupt  # as if Ctrl-C arrived while step 5 was being computed
             yield step
 
-    monkeypatch.setattr(symdescent.cli, "thinned", interrupted_after_five_steps)
+    monkeypatch.setattr(symdescent.cli.run, "thinned", interrupted_after_five_steps)
     out = cli("run", SEED, "--start", "1,2", "--format", fmt)
     assert out.exit_code == 130
     if fmt == "json":

@@ -13,10 +13,10 @@ from conftest import ROSENBROCK, SEED, cli, run_installed
 from symdescent import iterate, minimize
 from symdescent.arithmetic import Exact, WorkingPrecision, exact_decimals, make_arithmetic
 from symdescent.errors import InputError
-from symdescent.iterate import Run
 from symdescent.optimizers import gd
 from symdescent.problem import make_problem
 from symdescent.result import Status
+from symdescent.run import Run
 
 FOUR_FIFTHS = sp.Rational(4, 5)
 

@@ -11,9 +11,9 @@ from conftest import BOOTH, ROSENBROCK
 
 from symdescent import Status, minimize
 from symdescent.errors import InputError
+from symdescent.hessian import cholesky, cholesky_solve
 from symdescent.optimizers import OPTIMIZERS, UPDATE_RULES, make_optimizer
 from symdescent.optimizers.linesearch import ray_derivative, smallest_positive_root, strong_wolfe
-from symdescent.optimizers.second_order import cholesky, cholesky_solve
 
 #: A convex quadratic: ∇f = (4x + y − 4, x + 6y + 1) = 0 at (25/23, −8/23); Hessian [[4, 1], [1, 6]].
 QUADRATIC = "2*x**2 + x*y + 3*y**2 - 4*x + y"
@@ -260,9 +260,9 @@ def test_params_record_every_hyperparameter() -> None:
     [
         ("adam", {"momentum": 0.9}, "adam does not use momentum"),
         ("newton", {"lr": 0.1}, "newton does not use lr"),
-        ("momentum", {"momentum": 1.0}, r"--momentum must lie in \[0, 1\)"),
-        ("adam", {"beta2": -0.1}, "--beta2"),
-        ("adam", {"eps": 0}, "--eps must be a positive"),
+        ("momentum", {"momentum": 1.0}, r"^momentum must lie in \[0, 1\)"),
+        ("adam", {"beta2": -0.1}, "^beta2 must lie"),
+        ("adam", {"eps": 0}, "^eps must be a positive"),
         ("sgd", {}, "unknown method"),
     ],
 )
@@ -321,3 +321,18 @@ def test_newton_refuses_more_variables_than_it_can_factor_in_time() -> None:
     function = "+".join(f"x{i}**2" for i in range(1, n + 1))
     with pytest.raises(InputError, match="at most 100 variables"):
         minimize(function, (1,) * n, method="newton")
+
+
+def test_the_method_registry_is_the_one_source() -> None:
+    """Every MethodSpec's defaults are its recipe's: a method is one entry, read by everything else."""
+    import inspect
+
+    from symdescent.methods import EXACT_METHODS, METHODS
+
+    for name, spec in METHODS.items():
+        signature = inspect.signature(spec.builder())
+        assert {k: p.default for k, p in signature.parameters.items()} == dict(spec.defaults), name
+        assert make_optimizer(name).name == name
+        assert spec.title and spec.rule
+        assert spec.has_lr == ("lr" in signature.parameters)
+    assert EXACT_METHODS == ("gd", "momentum", "nesterov")

@@ -94,9 +94,9 @@ def test_the_step_limit_keeps_its_exit_code(tmp_path: Path) -> None:
 
 
 def test_an_interrupted_run_gets_its_picture_and_exit_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import symdescent.cli
+    import symdescent.cli.run
 
-    original = symdescent.cli.thinned
+    original = symdescent.cli.run.thinned
 
     def interrupted_at_step_5(steps, every):
         for step in original(steps, every):
@@ -104,7 +104,7 @@ def test_an_interrupted_run_gets_its_picture_and_exit_130(tmp_path: Path, monkey
                 raise KeyboardInterrupt
             yield step
 
-    monkeypatch.setattr(symdescent.cli, "thinned", interrupted_at_step_5)
+    monkeypatch.setattr(symdescent.cli.run, "thinned", interrupted_at_step_5)
     target = tmp_path / "interrupted.png"
     out = cli("run", SEED, "--start", "1,2", "--tol", "0", "--steps", "100", "--plot", str(target))
     assert out.exit_code == 130

@@ -8,7 +8,8 @@ import pytest
 import sympy as sp
 
 from symdescent.errors import InputError
-from symdescent.problem import gradient, make_problem, point_values
+from symdescent.problem import gradient, make_problem
+from symdescent.values import float_point
 
 x, y, z, a = sp.symbols("x y z a", real=True)
 
@@ -81,7 +82,7 @@ def test_params_are_fixed_not_variables() -> None:
     ("kwargs", "message"),
     [
         ({"function": "3 + pi"}, "no variables"),
-        ({"function": "x + y", "variables": ["x"]}, "which --vars does not list"),
+        ({"function": "x + y", "variables": ["x"]}, "which variables does not list"),
         ({"function": "x", "variables": ["x", "x"]}, "more than once"),
         ({"function": "x", "variables": ["x-1"]}, "bad variable name"),
         ({"function": "x", "params": {"b": "1"}}, "does not appear"),
@@ -95,6 +96,10 @@ def test_problem_errors(kwargs: dict, message: str) -> None:
 
 def test_point_values() -> None:
     problem = make_problem("x**2+y**2")
+
+    def point_values(problem, values):
+        return float_point(problem.names, values)
+
     assert point_values(problem, "1,2") == (1.0, 2.0)
     assert point_values(problem, "y=2, x=-1") == (-1.0, 2.0)
     assert point_values(problem, "1/3, pi/4") == (1 / 3, math.pi / 4)

@@ -18,7 +18,7 @@ from symdescent import iterate, minimize
 from symdescent.engine import PythonEngine, SymengineEngine
 from symdescent.optimizers import Optimizer, gd
 from symdescent.problem import make_problem
-from symdescent.result import Status
+from symdescent.result import Result, Status
 
 
 def generic_gd(lr: float) -> Optimizer:
@@ -49,14 +49,49 @@ CASES = [
 ]
 
 
+def run_to_end(problem, start, **options) -> tuple[str, Result]:
+    """Which loop ran ("fused", "vector" or "generic") and the result with its history."""
+    run = iterate(problem, start, **options)
+    history = list(run)
+    return run.loop, run.result(history)
+
+
+#: Cases where the first step already ends the run: no loop but the generic one has anything to do.
+ENDS_AT_START = {"converged-at-start", "no-steps"}
+
+
 @pytest.mark.parametrize(("function", "start", "options"), CASES)
-def test_fused_gd_equals_the_generic_loop_bit_for_bit(function: str, start, options: dict) -> None:
+def test_fused_gd_equals_the_generic_loop_bit_for_bit(function: str, start, options: dict, request) -> None:
     problem = make_problem(function)
     lr = options.pop("lr")
-    fast = minimize(problem, start, lr=lr, **options)
-    plain = minimize(problem, start, method=generic_gd(lr), **options)
+    fast_loop, fast = run_to_end(problem, start, lr=lr, **options)
+    plain_loop, plain = run_to_end(problem, start, method=generic_gd(lr), **options)
+    ends_at_start = request.node.callspec.id in ENDS_AT_START
+    assert fast_loop == ("generic" if ends_at_start else "fused")
+    assert plain_loop == "generic"
     assert fast.history == plain.history  # floats compared with ==: bitwise (no NaNs in a history)
     assert (fast.status, fast.message, fast.steps) == (plain.status, plain.message, plain.steps)
+
+
+def test_any_wrapper_drops_the_fast_path() -> None:
+    """The fused loop is chosen from what the optimiser is: gd itself, not something that only looks like it."""
+    plain = gd(lr=0.1)
+    wrapped = [
+        plain._replace(update=lambda g, s, x, **e: plain.update(g, s, x)),
+        plain._replace(name="not-gd"),  # the name does not matter: still a bare Scale
+    ]
+    assert iterate(SEED, (1, 2), method=wrapped[0]).loop == "generic"
+    assert iterate(SEED, (1, 2), method=wrapped[1]).loop == "fused"
+    assert iterate(SEED, (1, 2), method="momentum", momentum=0.0).loop == "generic"
+    assert iterate(SEED, (1, 2), lr=0.1, working_precision=20).loop == "generic"
+
+
+def test_the_fused_loop_can_fail_its_own_test() -> None:
+    """A fused loop that computed something else would be caught: compare a wrong lr against the generic loop."""
+    problem = make_problem(SEED)
+    _, fast = run_to_end(problem, (1, 2), lr=0.1, max_steps=5, tol=0)
+    _, other = run_to_end(problem, (1, 2), method=generic_gd(0.1 + 1e-16), max_steps=5, tol=0)
+    assert fast.history != other.history
 
 
 def test_the_out_of_domain_cases_do_diverge_and_say_why() -> None:
@@ -135,8 +170,9 @@ def test_symengine_engine_matches_the_python_engine(n: int, monkeypatch: pytest.
 def test_symengine_vector_loop_matches_its_generic_loop() -> None:
     problem = make_problem(chained_rosenbrock(40))
     start = [0.5] * 40
-    fast = minimize(problem, start, lr=0.001, tol=0, max_steps=50)
-    plain = minimize(problem, start, method=generic_gd(0.001), tol=0, max_steps=50)
+    fast_loop, fast = run_to_end(problem, start, lr=0.001, tol=0, max_steps=50)
+    plain_loop, plain = run_to_end(problem, start, method=generic_gd(0.001), tol=0, max_steps=50)
+    assert (fast_loop, plain_loop) == ("vector", "generic")
     # The same points, f and gradients bit for bit; only ‖∇f‖ is computed another way (to rounding).
     assert [(s.step, s.x, s.f, s.grad) for s in fast.history] == [(s.step, s.x, s.f, s.grad) for s in plain.history]
     assert [s.grad_norm for s in fast.history] == pytest.approx([s.grad_norm for s in plain.history], rel=1e-14)

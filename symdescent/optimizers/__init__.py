@@ -18,18 +18,17 @@ search chose).
 
 Maximisation is the loop's business: it hands ``update`` the gradient of
 ``-f`` and, for line searches, the value of ``-f``. Named methods are
-recipes that ``chain`` small pieces; they register here in
-:data:`OPTIMIZERS` with their update rule (for ``--help``).
+recipes that ``chain`` small pieces; each is registered, with its name,
+update rule and defaults, in :data:`symdescent.methods.METHODS`.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 from symdescent.errors import InputError
-from symdescent.methods import UPDATE_RULES
+from symdescent.methods import METHODS, UPDATE_RULES, method_spec
 from symdescent.optimizers.base import (
     Optimizer,
     Transform,
@@ -49,16 +48,26 @@ __all__ = [
     "Optimizer",
     "Transform",
     "Vector",
+    "adagrad",
+    "adam",
+    "backtracking",
+    "cg",
     "chain",
+    "exact_line",
+    "gd",
     "hyperparameters_of",
     "make_optimizer",
+    "momentum",
+    "nesterov",
+    "newton",
     "positive",
+    "rmsprop",
 ]
 
 
 def backtracking(lr: float = 1.0, c1: float = 1e-4, shrink: float = 0.5) -> Optimizer:
     """Steepest descent with Armijo backtracking: α = lr, lr/2, … until f(x − α∇f) ≤ f − c₁ α ‖∇f‖²."""
-    lr = positive("the learning rate", lr)
+    lr = positive("lr", lr)
     params = {"lr": lr, "c1": c1, "shrink": shrink}
     transform = chain(scale(-1.0), scale_by_backtracking(lr, c1, shrink))
     return named("backtracking", params, transform, needs_extra=True)
@@ -85,40 +94,29 @@ def cg(c1: float = 1e-4, c2: float = 0.1, restart_every: int | None = None) -> O
     return named("cg", params, transform, needs_extra=True)
 
 
-#: Optimiser constructors by the name ``--method`` uses.
-OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
-    "gd": gd,
-    "momentum": momentum,
-    "nesterov": nesterov,
-    "adam": adam,
-    "rmsprop": rmsprop,
-    "adagrad": adagrad,
-    "newton": newton,
-    "backtracking": backtracking,
-    "exact-line": exact_line,
-    "cg": cg,
-}
+#: Optimiser constructors by the name ``--method`` uses (read from :data:`symdescent.methods.METHODS`).
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {name: spec.builder() for name, spec in METHODS.items()}
 
 
 def hyperparameters_of(method: str) -> tuple[str, ...]:
     """The keyword arguments a registered method accepts, e.g. ``("lr", "momentum")``."""
-    return tuple(inspect.signature(OPTIMIZERS[method]).parameters)
+    return method_spec(method).hyperparameters
 
 
 def make_optimizer(method: str, **hyperparameters: Any) -> Optimizer:
     """Build a registered optimiser by name, e.g. ``make_optimizer("gd", lr=0.1)``.
 
     Hyperparameters the method does not use are refused, so that a typo or
-    a misunderstanding (``--momentum`` for Adam) is not silently ignored.
+    a misunderstanding (``momentum`` for Adam) is not silently ignored.
     """
-    try:
-        constructor = OPTIMIZERS[method]
-    except KeyError:
-        known = ", ".join(OPTIMIZERS)
-        raise InputError(f"unknown method {method!r}", hint=f"known methods: {known}") from None
-    accepted = hyperparameters_of(method)
+    spec = method_spec(method)
+    accepted = spec.hyperparameters
     unused = [name for name in hyperparameters if name not in accepted]
     if unused:
         uses = ", ".join(accepted) if accepted else "no hyperparameters"
-        raise InputError(f"{method} does not use {', '.join(unused)}", hint=f"{method} uses {uses}")
-    return constructor(**hyperparameters)
+        raise InputError(
+            f"{method} does not use {', '.join(map(str, unused))}",
+            hint=f"{method} uses {uses}",
+            parameter=str(unused[0]),
+        )
+    return OPTIMIZERS[spec.name](**hyperparameters)

@@ -13,7 +13,7 @@ to every piece (a piece takes what it needs and ignores the rest):
 ``value_fn``         x -> f(x), ``inf`` where f is undefined
 ``value_and_grad_fn`` x -> (f(x), ∇f(x))
 ``hessian_fn``       x -> the Hessian at x, as a tuple of rows
-``expression``, ``variables``  f as a SymPy expression and its symbols
+``symbolic``         () -> (f as a SymPy expression, its symbols), built on first call
 
 With ``--maximize`` all of these describe −f: every method minimises.
 
@@ -46,8 +46,10 @@ class Optimizer(NamedTuple):
 
     ``needs_extra`` says whether ``update`` reads the loop's extra arguments
     (line searches, Newton); the loop skips building them for the others.
-    ``plain_gd`` marks exactly x ← x − lr·∇f, which the engine may run as a
-    fused, generated loop (see :mod:`symdescent.engine`).
+    An optimiser whose ``update`` is a bare :class:`Scale` is plain gradient
+    descent, x ← x − lr·∇f, which the engine may run as a fused, generated
+    loop (see :mod:`symdescent.engine`); any wrapper hides the Scale, and with
+    it the fast path.
     """
 
     name: str
@@ -55,14 +57,11 @@ class Optimizer(NamedTuple):
     init: Callable[[Vector], Any]
     update: Callable[..., tuple[Vector, Any]]
     needs_extra: bool = False
-    plain_gd: bool = False
 
 
-def named(
-    name: str, params: Mapping[str, Any], transform: Transform, *, needs_extra: bool = False, plain_gd: bool = False
-) -> Optimizer:
+def named(name: str, params: Mapping[str, Any], transform: Transform, *, needs_extra: bool = False) -> Optimizer:
     """Give a transform the name and hyperparameters the output reports."""
-    return Optimizer(name, dict(params), transform.init, transform.update, needs_extra, plain_gd)
+    return Optimizer(name, dict(params), transform.init, transform.update, needs_extra)
 
 
 class EmptyState(NamedTuple):
@@ -98,21 +97,30 @@ def chain(*transforms: Transform) -> Transform:
     return Transform(init, update)
 
 
-def stateless(fn: Callable[[Vector], Vector]) -> Transform:
-    """A piece with no memory: ``updates -> fn(updates)``."""
+class Scale:
+    """The update ``u -> factor · u`` (no state), with its factor in view.
 
-    def init(x: Vector) -> EmptyState:
-        return EmptyState()
+    A class rather than a closure so that the engine can see that an
+    optimiser is exactly this and nothing more, and read its factor.
+    """
 
-    def update(updates: Vector, state: EmptyState, x: Vector, **extra: Any) -> tuple[Vector, EmptyState]:
-        return fn(updates), state
+    __slots__ = ("factor",)
 
-    return Transform(init, update)
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def __call__(self, updates: Vector, state: Any, x: Vector, **extra: Any) -> tuple[Vector, Any]:
+        factor = self.factor
+        return tuple(factor * ui for ui in updates), state
+
+
+def _empty(x: Vector) -> EmptyState:
+    return EmptyState()
 
 
 def scale(factor: float) -> Transform:
     """``u -> factor · u``."""
-    return stateless(lambda u: tuple(factor * ui for ui in u))
+    return Transform(_empty, Scale(factor))
 
 
 def scale_by_learning_rate(lr: float) -> Transform:
@@ -137,30 +145,41 @@ def times(alpha: float, x: Vector) -> Vector:
     return tuple(alpha * xi for xi in x)
 
 
-def norm(x: Vector) -> float:
-    return math.hypot(*x)
-
-
 # -- hyperparameter checks -----------------------------------------------------------
+
+
+def _finite_real(value: object) -> bool:
+    """A finite real number (not a bool); an int too big for a float is not finite here."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except (OverflowError, TypeError, ValueError):
+        return False
 
 
 def positive(name: str, value: float) -> float:
     """Check a hyperparameter is a positive finite number (a float, or an exact or mpmath number)."""
-    if isinstance(value, bool) or not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
-        raise InputError(f"{name} must be a positive finite number, got {value}")
+    if not (_finite_real(value) and value > 0):
+        raise InputError(f"{name} must be a positive finite number, got {_shown(value)}", parameter=name)
     return value
+
+
+def _shown(value: object) -> str:
+    text = repr(value) if not isinstance(value, numbers.Real) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def fraction(name: str, value: float, *, open_low: bool = False) -> float:
     """Check a decay rate lies in [0, 1) (or (0, 1) when ``open_low``)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < 1
+    ok = _finite_real(value) and 0 <= value < 1
     if not ok or (open_low and value == 0):
         low = "(0" if open_low else "[0"
-        raise InputError(f"{name} must lie in {low}, 1), got {value}")
+        raise InputError(f"{name} must lie in {low}, 1), got {_shown(value)}", parameter=name)
     return value
 
 
 def nonnegative(name: str, value: float) -> float:
-    if isinstance(value, bool) or not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-        raise InputError(f"{name} must be 0 or a positive finite number, got {value}")
+    if not (_finite_real(value) and value >= 0):
+        raise InputError(f"{name} must be 0 or a positive finite number, got {_shown(value)}", parameter=name)
     return value

@@ -25,8 +25,8 @@ from symdescent.optimizers.base import (
 
 def gd(lr: float = 0.1) -> Optimizer:
     """Gradient descent (Cauchy 1847): x ← x − α ∇f(x)."""
-    lr = positive("the learning rate", lr)
-    return named("gd", {"lr": lr}, scale_by_learning_rate(lr), plain_gd=True)
+    lr = positive("lr", lr)
+    return named("gd", {"lr": lr}, scale_by_learning_rate(lr))
 
 
 class TraceState(NamedTuple):
@@ -52,13 +52,13 @@ def trace(decay: float, nesterov: bool = False) -> Transform:
 
 def momentum(lr: float = 0.1, momentum: float = 0.9) -> Optimizer:
     """Heavy ball (Polyak 1964): v ← μ v + ∇f(x);  x ← x − α v."""
-    lr, momentum = positive("the learning rate", lr), fraction("--momentum", momentum)
+    lr, momentum = positive("lr", lr), fraction("momentum", momentum)
     return named("momentum", {"lr": lr, "momentum": momentum}, chain(trace(momentum), scale_by_learning_rate(lr)))
 
 
 def nesterov(lr: float = 0.1, momentum: float = 0.9) -> Optimizer:
     """Nesterov momentum (Sutskever et al. 2013, torch form): v ← μ v + ∇f(x);  x ← x − α (∇f(x) + μ v)."""
-    lr, momentum = positive("the learning rate", lr), fraction("--momentum", momentum)
+    lr, momentum = positive("lr", lr), fraction("momentum", momentum)
     transform = chain(trace(momentum, nesterov=True), scale_by_learning_rate(lr))
     return named("nesterov", {"lr": lr, "momentum": momentum}, transform)
 
@@ -94,8 +94,8 @@ def scale_by_adam(b1: float, b2: float, eps: float) -> Transform:
 
 def adam(lr: float = 0.1, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
     """Adam: x ← x − α m̂ / (√v̂ + ε), with bias-corrected moment estimates m̂, v̂."""
-    lr, eps = positive("the learning rate", lr), positive("--eps", eps)
-    beta1, beta2 = fraction("--beta1", beta1), fraction("--beta2", beta2)
+    lr, eps = positive("lr", lr), positive("eps", eps)
+    beta1, beta2 = fraction("beta1", beta1), fraction("beta2", beta2)
     params = {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps}
     return named("adam", params, chain(scale_by_adam(beta1, beta2, eps), scale_by_learning_rate(lr)))
 
@@ -119,8 +119,8 @@ def scale_by_rms(decay: float, eps: float) -> Transform:
 
 def rmsprop(lr: float = 0.1, decay: float = 0.99, eps: float = 1e-8) -> Optimizer:
     """RMSprop: v ← ρ v + (1 − ρ) ∇f²;  x ← x − α ∇f / (√v + ε)."""
-    lr, eps = positive("the learning rate", lr), positive("--eps", eps)
-    decay = fraction("--decay", decay)
+    lr, eps = positive("lr", lr), positive("eps", eps)
+    decay = fraction("decay", decay)
     params = {"lr": lr, "decay": decay, "eps": eps}
     return named("rmsprop", params, chain(scale_by_rms(decay, eps), scale_by_learning_rate(lr)))
 
@@ -144,7 +144,7 @@ def scale_by_adagrad(eps: float, initial_accumulator_value: float = 0.0) -> Tran
 
 def adagrad(lr: float = 0.1, eps: float = 1e-10, initial_accumulator_value: float = 0.0) -> Optimizer:
     """Adagrad: G ← G + ∇f²;  x ← x − α ∇f / (√G + ε)."""
-    lr, eps = positive("the learning rate", lr), positive("--eps", eps)
-    initial = nonnegative("the initial accumulator value", initial_accumulator_value)
+    lr, eps = positive("lr", lr), positive("eps", eps)
+    initial = nonnegative("initial_accumulator_value", initial_accumulator_value)
     params = {"lr": lr, "eps": eps, "initial_accumulator_value": initial}
     return named("adagrad", params, chain(scale_by_adagrad(eps, initial), scale_by_learning_rate(lr)))

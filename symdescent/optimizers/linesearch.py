@@ -369,7 +369,8 @@ def scale_by_exact_line(initial: float = 1.0) -> Transform:
     """The step length that minimises f along the ray: symbolic when f is a polynomial, numeric otherwise."""
 
     def update(d: Vector, state: LineSearchState, x: Vector, **extra: Any) -> tuple[Vector, LineSearchState]:
-        coefficients_at = ray_derivative(extra["expression"], tuple(extra["variables"]))
+        expression, variables = extra["symbolic"]()
+        coefficients_at = ray_derivative(expression, tuple(variables))
         alpha = None
         if coefficients_at is not None:
             alpha = smallest_positive_root(coefficients_at(*x, *d))

@@ -6,43 +6,14 @@ better direction; a line search piece after it chooses the step length.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from symdescent.errors import InputError
+from symdescent.hessian import cholesky, cholesky_solve
 from symdescent.optimizers.base import Transform, Vector, axpy, dot
-
-Matrix = Sequence[Sequence[float]]
 
 #: Beyond this, deriving the Hessian symbolically and factoring it in pure Python each step is too slow to wait for.
 MAX_NEWTON_VARIABLES = 100
-
-
-def cholesky(matrix: Matrix) -> list[list[float]] | None:
-    """The lower-triangular L with L Lᵀ = A, or ``None`` when A is not (numerically) positive definite."""
-    n = len(matrix)
-    lower = [[0.0] * n for _ in range(n)]
-    for j in range(n):
-        diagonal = matrix[j][j] - math.fsum(lower[j][k] ** 2 for k in range(j))
-        if not (diagonal > 0 and math.isfinite(diagonal)):
-            return None
-        lower[j][j] = math.sqrt(diagonal)
-        for i in range(j + 1, n):
-            lower[i][j] = (matrix[i][j] - math.fsum(lower[i][k] * lower[j][k] for k in range(j))) / lower[j][j]
-    return lower
-
-
-def cholesky_solve(lower: Sequence[Sequence[float]], b: Vector) -> Vector:
-    """Solve L Lᵀ x = b by forward and back substitution."""
-    n = len(b)
-    y = [0.0] * n
-    for i in range(n):
-        y[i] = (b[i] - math.fsum(lower[i][k] * y[k] for k in range(i))) / lower[i][i]
-    x = [0.0] * n
-    for i in reversed(range(n)):
-        x[i] = (y[i] - math.fsum(lower[k][i] * x[k] for k in range(i + 1, n))) / lower[i][i]
-    return tuple(x)
 
 
 class NewtonState(NamedTuple):
@@ -52,8 +23,9 @@ class NewtonState(NamedTuple):
 def newton_direction() -> Transform:
     """The Newton direction d = −H⁻¹∇f, from solving H d = −∇f by Cholesky.
 
-    Where the Hessian H is not positive definite, d is not a descent
-    direction: the incoming −∇f is kept and ``info`` says so
+    Where the Hessian H is not clearly positive definite (a pivot below a
+    relative threshold, see :func:`symdescent.hessian.cholesky`), d is not a
+    reliable descent direction: the incoming −∇f is kept and ``info`` says so
     (``{"fallback": "gradient"}``).
     """
 
@@ -61,7 +33,7 @@ def newton_direction() -> Transform:
         if len(x) > MAX_NEWTON_VARIABLES:
             raise InputError(
                 f"newton needs the {len(x)}×{len(x)} Hessian at every step: at most {MAX_NEWTON_VARIABLES} variables",
-                hint="try --method cg, which needs only the gradient",
+                hint="try the method cg, which needs only the gradient",
             )
         return NewtonState(None)
 

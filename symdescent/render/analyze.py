@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import sympy as sp
 
 from symdescent.analyze import Analysis, CriticalPoint
+from symdescent.render.fit import glue, wrap
 from symdescent.render.mathtext import inline, signature
 from symdescent.render.numbers import json_number
 
@@ -88,7 +89,19 @@ _SEARCH = {
 }
 
 
-def text_lines(analysis: Analysis) -> list[str]:
+def text_lines(analysis: Analysis, width: int | None = None) -> list[str]:
+    """The analysis as lines; with ``width``, broken at spaces (never inside a number) to fit that many columns."""
+    lines = _lines(analysis, width)
+    if width is None:
+        return [line.replace("\u00a0", " ") for line in lines]
+    out = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip(" ")))
+        out += wrap(line, width, hang=indent + "    ")
+    return out
+
+
+def _lines(analysis: Analysis, width: int | None) -> list[str]:
     problem = analysis.problem
     names = problem.names
     lines = [
@@ -108,14 +121,20 @@ def text_lines(analysis: Analysis) -> list[str]:
     else:
         lines.append(f"Critical points (∇f = 0), {_SEARCH[analysis.search]}{complete}:")
         texts = [("≈ " if p.numeric else "= ") + _point_text(p) for p in points]
-        width = max(len(t) for t in texts)
+        column = max(len(t) for t in texts) + len(where) + 1
         kind_width = max(len(p.kind) for p in points)
         fs = [("f ≈ " if p.numeric else "f = ") + _value(p.f) for p in points]
         f_width = max(len(t) for t in fs)
+        rows = []
         for point, text, ftext in zip(points, texts, fs, strict=True):
             eig = ", ".join(f"{v:.6g}".replace("-", "−") for v in point.eigenvalues)
-            tail = f"   eigenvalues of H ≈ {eig}" if eig else "   (a family of critical points)"
-            lines.append(f"  {where} {text:<{width}}   {point.kind:<{kind_width}}   {ftext:<{f_width}}{tail}")
+            tail = glue(f"eigenvalues of H ≈ {eig}") if eig else "(a family of critical points)"
+            rows.append((glue(f"{where} {text}"), point.kind, glue(ftext), tail))
+        aligned = [f"  {a:<{column}}   {k:<{kind_width}}   {f:<{f_width}}   {t}" for a, k, f, t in rows]
+        if width is None or max(map(len, aligned)) <= width:
+            lines += aligned
+        else:  # too narrow for the columns: each point on two lines
+            lines += [line for a, k, f, t in rows for line in (f"  {a}   {k}   {f}", f"      {t}")]
     lines.append("")
     verdict = {True: "yes", False: "no", None: "undecided"}[analysis.convex]
     lines.append(f"Convex: {verdict} — {analysis.convex_reason}")
@@ -134,8 +153,8 @@ def text_lines(analysis: Analysis) -> list[str]:
             local = point.local_step_sizes
             if local is not None:
                 lines.append(
-                    f"  near the minimum {_point_text(point)}: stable for α < {local[0]:.6g}, "
-                    f"fastest at α ≈ {local[1]:.6g} (from the eigenvalues of H there)"
+                    f"  near the minimum {_point_text(point)}: stable for {glue(f'α < {local[0]:.6g}')}, "
+                    f"fastest at {glue(f'α ≈ {local[1]:.6g}')} (from the eigenvalues of H there)"
                 )
     lines += [f"Note: {note}" for note in analysis.notes]
     return lines
@@ -145,11 +164,12 @@ def render_analysis(analysis: Analysis, fmt: str, out: TextIO, console: Console 
     if fmt == "json":
         out.write(json.dumps(analysis_dict(analysis), allow_nan=False, ensure_ascii=False, indent=2) + "\n")
         return
-    lines = text_lines(analysis)
     if fmt == "text" or console is None:
-        out.write("\n".join(lines) + "\n")
+        out.write("\n".join(text_lines(analysis)) + "\n")
         return
     from rich.text import Text
+
+    lines = text_lines(analysis, console.width)
 
     for line in lines:
         text = Text(line)

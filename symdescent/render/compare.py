@@ -11,15 +11,18 @@ without its history (:func:`symdescent.render.json.result_dict`), plus
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from symdescent.compare import Comparison
+from symdescent.methods import METHODS, MethodSpec
 from symdescent.problem import Problem
+from symdescent.render.fit import Choice, choose, fit_note, glue, join, table_width, wrap
 from symdescent.render.json import dumps, result_dict
-from symdescent.render.numbers import human, json_number, machine
-from symdescent.result import Result
+from symdescent.render.numbers import human, json_number, machine, plural
+from symdescent.result import STATUSES, Result
 
 
 class CompareRenderer(Protocol):
@@ -117,26 +120,13 @@ class DelimitedCompareRenderer:
         self._out.flush()
 
 
-_STATUS_STYLE = {
-    "converged": ("✔", "green"),
-    "completed": ("✔", "green"),
-    "max_steps": ("⚠", "yellow"),
-    "diverged": ("✘", "red"),
-    "interrupted": ("■", "yellow"),
-}
+def _spec(method: str) -> MethodSpec:
+    return METHODS.get(method) or MethodSpec(method, method, "", "")
 
-#: How each method chooses its step, when it has no learning rate to show.
-#: Why a method with a constant step may stop short of the tolerance (said below the table when it does).
-_WHY = {
-    "rmsprop": "with a constant α RMSprop's steps stay about α long near the minimum, so it circles the minimum "
-    "instead of settling; more steps do not help, a smaller α circles closer",
-}
 
-_STEP_RULE = {
-    "newton": "Newton, Armijo",
-    "exact-line": "exact",
-    "cg": "strong Wolfe",
-}
+def _style(result: Result) -> tuple[str, str]:
+    spec = STATUSES[result.status]
+    return spec.mark, spec.colour
 
 
 class TableCompareRenderer:
@@ -151,72 +141,163 @@ class TableCompareRenderer:
         pass
 
     def finish(self, comparison: Comparison) -> None:
-        from rich import box
         from rich.console import Group
-        from rich.table import Table
         from rich.text import Text
 
         from symdescent.render.mathtext import inline, signature
 
-        problem, digits = self._problem, self._digits
+        problem, asked = self._problem, self._digits
+        width = self._console.width
         runs = comparison.runs
         goal = "Maximising" if runs and runs[0].maximize else "Minimising"
         heading = Text()
-        heading.append(f"{goal} {signature(problem.names)} = {inline(problem.expr)}\n", style="bold")
-        start = ", ".join(f"{n} = {human(v, digits)}" for n, v in zip(problem.names, comparison.start, strict=True))
+        title = f"{goal} {signature(problem.names)} = {inline(problem.expr)}"
+        heading.append("\n".join(wrap(title, width, hang="  ")) + "\n", style="bold")
+        start = join(f"{n} = {human(v, asked)}" for n, v in zip(problem.names, comparison.start, strict=True))
         tol = runs[0].tol if runs else 0
-        heading.append(f"from {start}, tol = {tol:g}, one row per method", style="dim")
 
-        table = Table(box=box.SIMPLE_HEAD, header_style="bold cyan")
-        for name, justify in [
-            ("method", "left"),
-            ("α / step rule", "right"),
-            ("status", "left"),
-            ("steps", "right"),
-            ("f", "right"),
-            ("final point", "right"),
-            ("‖∇f‖", "right"),
-        ]:
-            table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
         show_hessian = any(r.nhev for r in runs)
-        table.add_column("evals f / ∇f / H" if show_hessian else "evals f / ∇f", justify="right")
-        table.add_column("time", justify="right")
+        pairs = list(zip(runs, comparison.seconds, strict=True))
+        cache: dict[tuple[tuple[str, ...], int], list[list[str]]] = {}
 
-        for result, seconds in zip(runs, comparison.seconds, strict=True):
-            mark, style = _STATUS_STYLE[str(result.status)]
-            lr = result.params.get("lr")
-            step_size = f"{lr:g}" if isinstance(lr, float | int) else _STEP_RULE.get(result.method, "")
-            if result.method == "backtracking":
-                step_size = f"Armijo from {lr:g}"
-            point = "(" + ", ".join(human(v, digits) for v in result.x) + ")"
-            if len(result.x) > 6:
-                point = f"{len(result.x)} values (--format json)"
-            row = [
-                Text(result.method, style="bold"),
-                step_size,
-                Text(f"{mark} {result.status}", style=style),
-                str(result.steps),
-                human(result.f, digits),
-                point,
-                human(result.grad_norm, 3),
-                " / ".join(map(str, (result.nfev, result.ngev, result.nhev)[: 3 if show_hessian else 2])),
-                _duration(seconds),
-            ]
-            table.add_row(*row)
+        def columns(shown: tuple[str, ...], digits: int) -> list[list[str]]:
+            if (shown, digits) not in cache:
+                cells = [_cells(r, s, digits, show_hessian) for r, s in pairs]
+                cache[(shown, digits)] = [
+                    [_header(name, show_hessian), *(c[name] for c in cells)] for name in _COLUMNS if name in shown
+                ]
+            return cache[(shown, digits)]
 
-        notes = Text()
+        # fewest losses first: the final point, then time, evaluations, ‖∇f‖ and the step rule give way
+        options = [_COLUMNS]
+        for name in _DROP_ORDER:
+            options.append(tuple(c for c in options[-1] if c != name))
+        choice = choose(options, asked, width, lambda o, d: table_width(columns(o, d)))
+        stacked = len(choice.option) < len(_COLUMNS) - MAX_HIDDEN_COLUMNS
+        if stacked:
+            # so narrow that the table would hide most of what there is to compare: a few lines per method instead
+            table: RenderableType = _stacked(pairs, asked, width)
+            fitted = None
+        else:
+            table, fitted = self._table(pairs, choice, columns, asked, width, show_hessian)
+        subtitle = f"from {start}, {glue(f'tol = {tol:g}')}, one {'block' if stacked else 'row'} per method"
+        heading.append("\n".join(wrap(subtitle, width)), style="dim")
+
+        notes: list[Text] = []
         for result in runs:
             if not result.success:
-                mark, style = _STATUS_STYLE[str(result.status)]
-                notes.append(f"{mark} {result.method}", style=style)
-                if result.method in _WHY:
+                mark, style = _style(result)
+                head = f"{mark} {result.method}"
+                lines = [f"{head}: {result.message}"]
+                why = _spec(result.method).why
+                if why:
                     # the generic advice (more steps, a larger α) is wrong here: say why instead
-                    notes.append(f": {result.message.split(';')[0]}\n  {_WHY[result.method]}\n")
-                else:
-                    notes.append(f": {result.message}\n")
+                    lines = [f"{head}: {result.message.split(';')[0]}", f"  {why}"]
+                for k, line in enumerate(lines):
+                    for i, piece in enumerate(wrap(line, width, hang="  ")):
+                        text = Text(piece)
+                        if k == 0 and i == 0:
+                            text.stylize(style, 0, len(head))
+                        notes.append(text)
         if comparison.interrupted:
-            notes.append("■ interrupted: the methods after the last row did not run\n", style="yellow")
-        self._console.print(Group(heading, table, notes) if notes else Group(heading, table))
+            notes.append(Text("■ interrupted: the methods after the last row did not run", style="yellow"))
+        parts: list[RenderableType] = [heading, table]
+        if fitted:
+            parts.append(Text("\n".join(" " + line for line in wrap(fitted, width - 1)), style="dim"))
+        parts += notes
+        self._console.print(Group(*parts))
+
+    @staticmethod
+    def _table(
+        pairs: list[tuple[Result, float]],
+        choice: Choice[tuple[str, ...]],
+        columns: Callable[[tuple[str, ...], int], list[list[str]]],
+        asked: int,
+        width: int,
+        show_hessian: bool,
+    ) -> tuple[RenderableType, str | None]:
+        from rich import box
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=box.SIMPLE_HEAD, header_style="bold cyan")
+        for column in columns(choice.option, choice.digits):
+            left = column[0] in ("method", "status")
+            table.add_column(column[0], justify="left" if left else "right", no_wrap=True, overflow="fold")
+        for result, seconds in pairs:
+            cells = _cells(result, seconds, choice.digits, show_hessian)
+            styles = {"method": "bold", "status": _style(result)[1]}
+            table.add_row(*(Text(cells[name], style=styles.get(name, "")) for name in choice.option))
+        hidden = [_header(name, show_hessian) for name in _COLUMNS if name not in choice.option]
+        return table, fit_note(hidden, choice.digits, asked, width)
+
+
+#: The table's columns, most important first where it drops some to fit.
+_COLUMNS = ("method", "step", "status", "steps", "f", "point", "grad", "evals", "time")
+_DROP_ORDER = ("point", "time", "evals", "grad", "step")
+
+
+#: The table may hide this many columns (the final point, time, evaluations); beyond that, one block per method.
+MAX_HIDDEN_COLUMNS = 3
+
+
+def _stacked(pairs: list[tuple[Result, float]], digits: int, width: int) -> RenderableType:
+    """For narrow screens: each method on two or three lines, every value shown, broken only between values."""
+    from rich.text import Text
+
+    out = Text()
+    for index, (result, seconds) in enumerate(pairs):
+        c = _cells(result, seconds, digits)
+        step = c["step"] if result.params.get("lr") is None or result.method == "backtracking" else f"α = {c['step']}"
+        counts = f"evals f {result.nfev}, ∇f {result.ngev}" + (f", H {result.nhev}" if result.nhev else "")
+        lines = [
+            [c["method"], c["status"], plural(result.steps, "step"), step, c["time"]],
+            [f"f = {c['f']}", f"‖∇f‖ = {c['grad']}", f"at {c['point']}", counts],
+        ]
+        if index:
+            out.append("\n")
+        for k, items in enumerate(lines):
+            indent = "  " if k == 0 else "    "
+            text = "   ".join(glue(item) for item in items if item)
+            for i, piece in enumerate(wrap(text, width, indent=indent, hang="    ")):
+                line = Text(piece)
+                if k == 0 and i == 0:
+                    line.stylize("bold", 2, 2 + len(c["method"]))
+                    at = piece.find(c["status"])
+                    if at >= 0:
+                        line.stylize(_style(result)[1], at, at + len(c["status"]))
+                out.append_text(line)
+                out.append("\n")
+    return out
+
+
+def _header(name: str, show_hessian: bool) -> str:
+    if name == "evals":
+        return "evals f / ∇f / H" if show_hessian else "evals f / ∇f"
+    return {"step": "α / step rule", "point": "final point", "grad": "‖∇f‖"}.get(name, name)
+
+
+def _cells(result: Result, seconds: float, digits: int, show_hessian: bool = False) -> dict[str, str]:
+    """Each column's text for one run."""
+    mark, _ = _style(result)
+    lr = result.params.get("lr")
+    step_size = f"{lr:g}" if isinstance(lr, float | int) else _spec(result.method).step_rule
+    if result.method == "backtracking":
+        step_size = f"Armijo from {lr:g}"
+    point = "(" + ", ".join(human(v, digits) for v in result.x) + ")"
+    if len(result.x) > 6:
+        point = f"{len(result.x)} values (--format json)"
+    return {
+        "method": result.method,
+        "step": step_size,
+        "status": f"{mark} {result.status}",
+        "steps": str(result.steps),
+        "f": human(result.f, digits),
+        "point": point,
+        "grad": human(result.grad_norm, min(3, digits)),
+        "evals": " / ".join(map(str, (result.nfev, result.ngev, result.nhev)[: 3 if show_hessian else 2])),
+        "time": _duration(seconds),
+    }
 
 
 def _duration(seconds: float) -> str:

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any, TextIO
 
 from symdescent.gradient import GradientReport
+from symdescent.render.fit import glue, table_width, wrap
 from symdescent.render.mathtext import inline, signature
 from symdescent.render.numbers import json_number
 
@@ -48,6 +49,7 @@ def text_lines(report: GradientReport) -> list[str]:
         lines += [
             "",
             f"at ({point}):",
+            f"  f    = {plain_number(report.f)}" if report.f is not None else "",
             "  ∇f   = (" + ", ".join(plain_number(v) for v in report.value) + ")",
             f"  ‖∇f‖ = {plain_number(report.norm)}",
         ]
@@ -56,7 +58,8 @@ def text_lines(report: GradientReport) -> list[str]:
 
 def _step_lines(report: GradientReport) -> list[str]:
     """Each partial derivative followed by its rule-by-rule derivation."""
-    from symdescent.render.explain import Notation, Steps, format_steps, step_rows
+    from symdescent.render.document import Steps, format_steps
+    from symdescent.render.formulas import Notation, step_rows
 
     problem = report.problem
     notation = Notation(latex=False, decimal=False, one_variable=problem.dimension == 1)
@@ -64,7 +67,7 @@ def _step_lines(report: GradientReport) -> list[str]:
     for i, (v, g) in enumerate(zip(problem.variables, problem.gradient, strict=True)):
         lines.append(f"{notation.partial(v)} = {inline(g)}")
         if i < len(report.derivations):
-            lines += format_steps(Steps(step_rows(report.derivations[i], notation)), indent=2)
+            lines += [line for _, line in format_steps(Steps(step_rows(report.derivations[i], notation)), indent=2)]
     if len(report.derivations) < problem.dimension:
         lines.append(f"(rule steps are shown for the first {len(report.derivations)} of {problem.dimension} variables)")
     return lines
@@ -72,7 +75,8 @@ def _step_lines(report: GradientReport) -> list[str]:
 
 def latex_lines(report: GradientReport) -> list[str]:
     """A LaTeX fragment (needs ``\\usepackage{amsmath}``): f, each partial with its steps, ∇f, the values."""
-    from symdescent.render.explain import Equations, Notation, Steps, latex_block, step_rows
+    from symdescent.render.document import Equations, Steps, latex_block
+    from symdescent.render.formulas import Notation, step_rows
 
     problem = report.problem
     n = Notation(latex=True, decimal=False, one_variable=problem.dimension == 1)
@@ -109,23 +113,39 @@ def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Cons
     from rich.table import Table
 
     problem = report.problem
+    width = console.width
+    names = [f"∂f/∂{name}" for name in problem.names]
+    values = [plain_number(v) for v in report.value] if report.value is not None else []
+    # the numbers never wrap; the formulas may, at spaces, in a column of at least SYMBOLIC_MIN characters
+    if table_width([["partial derivative", *names], ["x" * SYMBOLIC_MIN], values]) > width:
+        for line in text_lines(report):
+            console.print("\n".join(wrap(line, width, hang=" " * (len(line) - len(line.lstrip()) + 4))), soft_wrap=True)
+        return
     table = Table(
         title=f"{signature(problem.names)} = {inline(problem.expr)}",
         box=box.SIMPLE_HEAD,
         title_style="bold",
         header_style="bold cyan",
     )
-    table.add_column("partial derivative", overflow="fold")
-    table.add_column("symbolic", overflow="fold")
+    table.add_column("partial derivative", no_wrap=True)
+    table.add_column("symbolic", min_width=SYMBOLIC_MIN, overflow="fold")
     if report.at is not None and report.value is not None:
         point = ", ".join(plain_number(v) for v in report.at)
-        table.add_column(f"at ({point})", justify="right", overflow="fold")
-    for i, (name, g) in enumerate(zip(problem.names, problem.gradient, strict=True)):
-        row = [f"∂f/∂{name}", inline(g)]
+        table.add_column(f"at ({point})", justify="right", no_wrap=True, min_width=max(map(len, values)))
+    for i, g in enumerate(problem.gradient):
+        row = [names[i], inline(g)]
         if report.value is not None:
-            row.append(plain_number(report.value[i]))
+            row.append(values[i])
         table.add_row(*row)
     console.print(table)
-    console.print("∇f = (" + ", ".join(inline(g) for g in problem.gradient) + ")")
+    text = "∇f = (" + ", ".join(glue(inline(g)) for g in problem.gradient) + ")"
+    console.print("\n".join(wrap(text, width, hang="      ")), soft_wrap=True)
+    if report.f is not None and report.at is not None:
+        value = f"f({', '.join(plain_number(v) for v in report.at)}) = {plain_number(report.f)}"
+        console.print("\n".join(wrap(value, width, hang="    ")), soft_wrap=True)
     if report.norm is not None:
-        console.print(f"‖∇f‖ = {plain_number(report.norm)}")
+        console.print(f"‖∇f‖ = {plain_number(report.norm)}", soft_wrap=True)
+
+
+#: The narrowest the formula column of ``grad``'s table may get before the output becomes plain lines.
+SYMBOLIC_MIN = 16

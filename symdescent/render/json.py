@@ -10,8 +10,10 @@ the object says which in ``"arithmetic"`` (and ``"working_precision"``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from symdescent.render.delimited import PacedFlush
 from symdescent.render.numbers import FLOATS, Notation, json_number
 from symdescent.result import Result, Step
 
@@ -30,35 +32,54 @@ def step_dict(step: Step, notation: Notation = FLOATS) -> dict[str, Any]:
     return data
 
 
+def head_dict(
+    function: str,
+    variables: Sequence[str],
+    gradient: Sequence[str],
+    method: str,
+    params: Mapping[str, Any],
+    start: Sequence[Any],
+    notation: Notation = FLOATS,
+) -> dict[str, Any]:
+    """The keys before ``history``: what is known before the first step."""
+    return {
+        "function": function,
+        "variables": list(variables),
+        "gradient": list(gradient),
+        "method": method,
+        "params": {k: _param(v, notation) for k, v in params.items()},
+        "start": [notation.json(v) for v in start],
+    }
+
+
 def result_dict(result: Result, *, history: bool = True, notation: Notation = FLOATS) -> dict[str, Any]:
     """The SPEC's JSON object for a run (without ``history`` when asked)."""
-    number = notation.json
-    data: dict[str, Any] = {
-        "function": result.function,
-        "variables": list(result.variables),
-        "gradient": list(result.gradient),
-        "method": result.method,
-        "params": {k: _param(v, notation) for k, v in result.params.items()},
-        "start": [number(v) for v in result.start],
-    }
+    data = head_dict(
+        result.function, result.variables, result.gradient, result.method, result.params, result.start, notation
+    )
     if history:
         data["history"] = [step_dict(s, notation) for s in result.history]
-    data.update(
-        {
-            "x": [number(v) for v in result.x],
-            "f": number(result.f),
-            "grad_norm": number(result.grad_norm),
-            "steps": result.steps,
-            "status": str(result.status),
-            "message": result.message,
-            "tol": result.tol,
-            "max_steps": result.max_steps,
-            "maximize": result.maximize,
-            "nfev": result.nfev,
-            "ngev": result.ngev,
-            "nhev": result.nhev,
-        }
-    )
+    data.update(tail_dict(result, notation))
+    return data
+
+
+def tail_dict(result: Result, notation: Notation = FLOATS) -> dict[str, Any]:
+    """The keys after ``history``: how the run ended."""
+    number = notation.json
+    data: dict[str, Any] = {
+        "x": [number(v) for v in result.x],
+        "f": number(result.f),
+        "grad_norm": number(result.grad_norm),
+        "steps": result.steps,
+        "status": str(result.status),
+        "message": result.message,
+        "tol": result.tol,
+        "max_steps": result.max_steps,
+        "maximize": result.maximize,
+        "nfev": result.nfev,
+        "ngev": result.ngev,
+        "nhev": result.nhev,
+    }
     if notation.kind != "float":
         data["arithmetic"] = notation.kind
         if notation.digits is not None:
@@ -88,17 +109,42 @@ def dumps(data: Any) -> str:
 
 
 class JsonRenderer:
-    """Collects nothing itself: the result carries the printed history."""
+    """One JSON object, streamed: the head, then each ``history`` entry as its step comes, then the end.
 
-    def __init__(self, out: TextIO, notation: Notation = FLOATS) -> None:
+    Nothing is kept, so memory does not grow with the steps. Without a
+    ``head`` (the keys known before the run) the whole object, history
+    included, is written at the end from the result.
+    """
+
+    def __init__(self, out: TextIO, notation: Notation = FLOATS, head: Mapping[str, Any] | None = None) -> None:
         self._out = out
         self._notation = notation
+        self._head = head
+        self._separator = ""  # before the next history entry: none yet
 
     def step(self, step: Step) -> None:
-        pass
+        if self._head is None:
+            return
+        if not self._separator:
+            self._out.write("{\n" + _lines(self._head) + ',\n  "history": [\n')
+            self._separator = ",\n"
+            self._out.write("    " + dumps(step_dict(step, self._notation)))
+        else:
+            self._out.write(self._separator + "    " + dumps(step_dict(step, self._notation)))
 
     def finish(self, result: Result) -> None:
-        self._out.write(pretty(result_dict(result, notation=self._notation)) + "\n")
+        if self._head is None:
+            self._out.write(pretty(result_dict(result, notation=self._notation)) + "\n")
+            return
+        tail = _lines(tail_dict(result, self._notation))
+        if self._separator:
+            self._out.write("\n  ],\n" + tail + "\n}\n")
+        else:
+            self._out.write("{\n" + _lines(self._head) + ',\n  "history": [],\n' + tail + "\n}\n")
+
+
+def _lines(data: Mapping[str, Any]) -> str:
+    return ",\n".join(f"  {dumps(key)}: {dumps(value)}" for key, value in data.items())
 
 
 def pretty(data: dict[str, Any]) -> str:
@@ -119,10 +165,11 @@ class JsonLinesRenderer:
     def __init__(self, out: TextIO, notation: Notation = FLOATS) -> None:
         self._out = out
         self._notation = notation
+        self._flush = PacedFlush(out)
 
     def step(self, step: Step) -> None:
         self._out.write(dumps({"event": "step", **step_dict(step, self._notation)}) + "\n")
-        self._out.flush()
+        self._flush()
 
     def finish(self, result: Result) -> None:
         data = result_dict(result, history=False, notation=self._notation)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
-import sympy as sp
+if TYPE_CHECKING:
+    import sympy as sp
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -15,6 +17,8 @@ def inline(expr: sp.Expr, limit: int = 240) -> str:
     >>> inline(parse("2*x**2 + y**10"))
     '2x² + y¹⁰'
     """
+    import sympy as sp
+
     text = sp.sstr(expr)
     text = re.sub(r"\*\*(\d+)\b", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
     text = re.sub(r"\*\*\((-\d+)\)", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
@@ -30,3 +34,20 @@ def signature(names: tuple[str, ...]) -> str:
     """``f(x, y)``, or ``f(x1, …, x1000)`` when there are many variables."""
     shown = names if len(names) <= 6 else (names[0], "…", names[-1])
     return f"f({', '.join(shown)})"
+
+
+#: How long the table's heading lets f and each partial derivative be.
+FUNCTION_LIMIT = 240
+GRADIENT_LIMIT = 80
+
+
+def function_inline(problem: Any) -> str:
+    """f as the table's heading writes it; a problem loaded from the cache carries it ready (no SymPy)."""
+    ready = getattr(problem, "function_inline", None)
+    return ready if ready is not None else inline(problem.expr, FUNCTION_LIMIT)
+
+
+def gradient_inline(problem: Any) -> tuple[str, ...]:
+    """Each ∂f/∂xᵢ as the table's heading writes it (ready, like :func:`function_inline`, when cached)."""
+    ready = getattr(problem, "gradient_inline", None)
+    return ready if ready is not None else tuple(inline(g, GRADIENT_LIMIT) for g in problem.gradient)

@@ -47,10 +47,11 @@ class Notation:
     def json(self, value: Any) -> Any:
         return json_number(value)
 
-    def human(self, value: Any, digits: int) -> str:
+    def human(self, value: Any, digits: int, limit: int | None = None) -> str:
+        """``value`` for a person: ``digits`` significant digits (an exact value up to ``limit`` characters)."""
         return human(value, digits)
 
-    def is_approximate(self, value: Any) -> bool:
+    def is_approximate(self, value: Any, limit: int | None = None) -> bool:
         """Whether ``human`` shows ``value`` rounded although the run has it exactly."""
         return False
 
@@ -77,21 +78,29 @@ class ExactNotation(Notation):
             return json_number(value)
         return self.machine(value)
 
-    def human(self, value: Any, digits: int) -> str:
+    def human(self, value: Any, digits: int, limit: int | None = None) -> str:
         if isinstance(value, float | int):
             return human(value, digits)
-        if self.is_approximate(value):
+        if self.is_approximate(value, limit):
             return "≈" + human(value, digits)
         from symdescent.render.mathtext import inline
 
         return inline(value)
 
-    def is_approximate(self, value: Any) -> bool:
+    def is_approximate(self, value: Any, limit: int | None = None) -> bool:
         if isinstance(value, float | int):
             return False
+        limit = EXACT_CELL if limit is None else limit
         if getattr(value, "is_Rational", False):
-            return (int(value.p).bit_length() + int(value.q).bit_length()) * 0.30103 > EXACT_CELL
-        return len(self.machine(value)) > EXACT_CELL
+            # estimate first: the digits of a huge fraction are never written out just to be measured
+            estimate = (int(value.p).bit_length() + int(value.q).bit_length()) * 0.30103
+            if estimate > limit + 2:
+                return True
+        elif len(self.machine(value)) > 4 * limit:
+            return True
+        from symdescent.render.mathtext import inline
+
+        return len(inline(value)) > limit
 
 
 class PrecisionNotation(Notation):
@@ -114,7 +123,7 @@ class PrecisionNotation(Notation):
             return None
         return self.machine(value)
 
-    def human(self, value: Any, digits: int) -> str:
+    def human(self, value: Any, digits: int, limit: int | None = None) -> str:
         import mpmath
 
         if isinstance(value, float | int) and not math.isfinite(value):
@@ -134,6 +143,11 @@ def _mpf(value: Any, digits: int) -> Any:
 
 
 FLOATS = Notation()
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 step``, ``2 steps``, ``0 steps``."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def notation_for(arithmetic: Any) -> Notation:

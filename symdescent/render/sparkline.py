@@ -28,12 +28,17 @@ from collections.abc import Sequence
 BARS = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: Sequence[float], width: int = 60) -> str:
-    """``values`` as at most ``width`` block characters, on a log scale of ``v − min v``."""
+def sparkline(values: Sequence[float], width: int = 60, *, lowest: float | None = None) -> str:
+    """``values`` as at most ``width`` block characters, on a log scale of ``v − min v``.
+
+    ``lowest`` is the minimum of a longer sequence that ``values`` samples
+    (see :class:`SparkSampler`); by default the minimum of ``values``.
+    """
     if width < 1:
         raise ValueError(f"width must be at least 1, got {width}")
     finite = [v for v in values if math.isfinite(v)]
-    lowest = min(finite, default=0.0)
+    low = min(finite, default=0.0)
+    lowest = low if lowest is None or not math.isfinite(lowest) else min(lowest, low)
     excess = [v - lowest for v in finite]
     top = max(excess, default=0.0)
     # The minimum itself (v − min v = 0) has no logarithm: draw it like the smallest positive excess.
@@ -61,3 +66,64 @@ def sparkline(values: Sequence[float], width: int = 60) -> str:
 def _bucket_max(levels: Sequence[float]) -> float:
     numbers = [x for x in levels if not math.isnan(x)]
     return max(numbers) if numbers else math.nan
+
+
+def _float(value: object) -> float:
+    """A float for drawing; huge exact values become ±inf, undefined ones NaN."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf  # type: ignore[operator]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+class SparkSampler:
+    """A bounded sample of a sequence of any length, for :func:`sparkline`.
+
+    It keeps at most ``2 * width`` buckets of consecutive values, each with
+    its largest and smallest value; when full, neighbours merge and each
+    bucket then covers twice as many values. Sequences up to ``2 * width``
+    long are kept whole, so their sparkline is exactly ``sparkline(values)``.
+    """
+
+    def __init__(self, width: int = 60) -> None:
+        self._capacity = 2 * width
+        self._size = 1  # values per bucket
+        self._buckets: list[list[float]] = []  # [max, min] of each bucket
+        self._filling = 0  # values in the last bucket
+        self.count = 0
+        self.lowest = math.inf
+        self.highest = -math.inf
+
+    def add(self, value: object) -> None:
+        number = _float(value)
+        self.count += 1
+        if not math.isnan(number):
+            self.lowest = min(self.lowest, number)
+            self.highest = max(self.highest, number)
+        if self._buckets and self._filling < self._size:
+            bucket = self._buckets[-1]
+            bucket[0], bucket[1] = _nanmax(bucket[0], number), _nanmin(bucket[1], number)
+            self._filling += 1
+            return
+        if len(self._buckets) == self._capacity:  # full: merge neighbours (the capacity is even)
+            pairs = zip(self._buckets[0::2], self._buckets[1::2], strict=True)
+            self._buckets = [[_nanmax(a[0], b[0]), _nanmin(a[1], b[1])] for a, b in pairs]
+            self._size *= 2
+        self._buckets.append([number, number])
+        self._filling = 1
+
+    def values(self, *, negate: bool = False) -> tuple[list[float], float]:
+        """Each bucket's largest value (of −v with ``negate``), and the smallest value of the whole sequence."""
+        if negate:
+            return [-b[1] for b in self._buckets], -self.highest
+        return [b[0] for b in self._buckets], self.lowest
+
+
+def _nanmax(a: float, b: float) -> float:
+    return b if math.isnan(a) else a if math.isnan(b) else max(a, b)
+
+
+def _nanmin(a: float, b: float) -> float:
+    return b if math.isnan(a) else a if math.isnan(b) else min(a, b)

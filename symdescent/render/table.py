@@ -1,43 +1,54 @@
 """The Rich table a person reads: every step, or the first and last of a long run.
 
-Numbers are never cut: columns fold instead of ending in ``…``, and when the
-output is not a terminal the CLI gives the console all the width it needs.
+Numbers are never cut or wrapped: the table drops columns (the partials
+first) or rounds to fewer digits until it fits the screen, and says so below
+it (:mod:`symdescent.render.fit`). When the output is not a terminal the CLI
+gives the console all the width it needs, so every digit is kept.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from symdescent.problem import Problem
-from symdescent.render.mathtext import inline, signature
-from symdescent.render.numbers import FLOATS, Notation, human
-from symdescent.render.sparkline import sparkline
-from symdescent.result import Result, Status, Step
+from symdescent.methods import METHODS
+from symdescent.render.fit import choose, fit_note, join, table_width, wrap
+from symdescent.render.mathtext import function_inline, gradient_inline, signature
+from symdescent.render.numbers import EXACT_CELL, FLOATS, Notation, human, plural
+from symdescent.render.sparkline import SparkSampler, sparkline
+from symdescent.result import STATUSES, Result, Step
+
+if TYPE_CHECKING:
+    from symdescent.problem import Problem
 
 #: Rows kept from each end of a long run when the middle is hidden.
 HEAD_ROWS = 10
 TAIL_ROWS = 10
+#: A table at most this many rows longer than head + tail is shown whole (hiding fewer saves nothing).
+SHOW_ALL_SLACK = 5
+#: Rows kept from each end of a table thinned with ``--every``, so that it too stays bounded.
+THINNED_ROWS = 500
 #: Beyond this many variables the table shows f and ‖∇f‖ only.
 MAX_VARIABLE_COLUMNS = 6
 #: The summary's sparkline: at most this many characters, for runs of at least this many steps.
 SPARKLINE_WIDTH = 60
 SPARKLINE_MIN_STEPS = 3
 
-_STATUS_STYLE = {
-    Status.CONVERGED: ("✔", "bold green"),
-    Status.COMPLETED: ("✔", "bold green"),
-    Status.MAX_STEPS: ("⚠", "bold yellow"),
-    Status.DIVERGED: ("✘", "bold red"),
-    Status.INTERRUPTED: ("■", "bold yellow"),
-    Status.TOO_SLOW: ("■", "bold yellow"),
-}
-
 
 class TableRenderer:
-    """Collects the printed steps and draws the table and a summary at the end."""
+    """Keeps the first rows and a ring of the last ones, and draws the table and a summary at the end.
+
+    Memory stays constant however many steps are printed: the steps between
+    the first and the last rows are only counted (and sampled for the
+    sparkline). ``elide=False`` (``--every``) keeps far more rows, but still
+    a bounded number.
+    """
 
     def __init__(
         self, console: Console, problem: Problem, *, digits: int = 6, elide: bool = True, notation: Notation = FLOATS
@@ -47,121 +58,222 @@ class TableRenderer:
         self._digits = digits
         self._notation = notation
         self._elide = elide
-        self._steps: list[Step] = []
+        head, tail = (HEAD_ROWS, TAIL_ROWS) if elide else (THINNED_ROWS, THINNED_ROWS)
+        self._head_rows = head
+        self._head: list[Step] = []
+        # a few more than shown, so that a table barely longer than head + tail is shown whole
+        self._tail: deque[Step] = deque(maxlen=tail + SHOW_ALL_SLACK)
+        self._tail_rows = tail
+        self._count = 0
+        self._spark = SparkSampler()
 
     def step(self, step: Step) -> None:
-        self._steps.append(step)
+        self._count += 1
+        if len(self._head) < self._head_rows:
+            self._head.append(step)
+        else:
+            self._tail.append(step)
+        self._spark.add(step.f)
 
     def finish(self, result: Result) -> None:
-        self._console.print(Group(self._heading(result), self._table(result), self._summary(result)))
+        width = self._console.width
+        rows, hidden = self._rows()
+        table, notes = self._table(rows, hidden, width)
+        parts: list[RenderableType] = [self._heading(result), table]
+        if notes:
+            parts.append(Text("\n".join(" " + line for note in notes for line in wrap(note, width - 1)), style="dim"))
+        parts.append(self._summary(result, width))
+        self._console.print(Group(*parts))
+
+    def _rows(self) -> tuple[list[Step | None], int]:
+        """The rows to show (None for the ⋮ row) and how many steps they leave out."""
+        head, tail = self._head, list(self._tail)
+        hidden = self._count - len(head) - min(len(tail), self._tail_rows)
+        if hidden <= SHOW_ALL_SLACK:  # hiding a few rows saves less than the ⋮ row and the note cost
+            return [*head, *tail], 0
+        return [*head, None, *tail[-self._tail_rows :]], hidden
 
     def _heading(self, result: Result) -> Text:
         """The function and gradient above the table, left-aligned so that they wrap only at the screen's edge."""
         problem = self._problem
-        method = _METHOD_TITLES.get(result.method, result.method)
+        method = METHODS[result.method].title if result.method in METHODS else result.method
         on = "on"
         if result.maximize:
             method, on = ("Gradient ascent", "on") if result.method == "gd" else (method, "maximising")
         show_gradient = problem.dimension <= MAX_VARIABLE_COLUMNS
         text = Text()
-        text.append(f"{method} {on} {signature(problem.names)} = {inline(problem.expr)}\n", style="bold")
-        text.append(_subtitle(problem, dict(result.params), show_gradient, self._notation), style="dim")
+        width = self._console.width
+        title = f"{method} {on} {signature(problem.names)} = {function_inline(problem)}"
+        text.append("\n".join(wrap(title, width, hang="  ")) + "\n", style="bold")
+        subtitle = _subtitle(problem, dict(result.params), show_gradient, self._notation)
+        text.append("\n".join(wrap(subtitle, width, hang="  ")), style="dim")
         return text
 
-    def _table(self, result: Result) -> Table:
-        problem, digits, notation = self._problem, self._digits, self._notation
-        human = notation.human
+    def _table(self, rows: list[Step | None], hidden: int, width: int) -> tuple[RenderableType, list[str]]:
+        """The widest layout that fits: all columns, then without ∂f/∂x, the method column, the last x columns."""
+        problem, notation, asked = self._problem, self._notation, self._digits
         names = problem.names
-        show_x = len(names) <= MAX_VARIABLE_COLUMNS
-        steps = self._steps
-        hidden = len(steps) - HEAD_ROWS - TAIL_ROWS if self._elide else 0
-        caption = (
-            f"{hidden} steps hidden: --every K thins evenly, --format csv shows every step" if hidden > 1 else None
-        )
-        if any(notation.is_approximate(v) for s in steps for v in (*s.x, s.f, *s.grad, s.grad_norm)):
-            rounded = "≈: exact value too long for the table, rounded; --format csv or json shows it exactly"
-            caption = f"{caption}\n{rounded}" if caption else rounded
-        table = Table(
-            caption=caption,
-            box=box.SIMPLE_HEAD,
-            caption_style="dim",
-            header_style="bold cyan",
-        )
-        table.add_column("step", justify="right", style="dim", overflow="fold")
-        if show_x:
-            for name in names:
-                table.add_column(name, justify="right", overflow="fold")
-        table.add_column("f", justify="right", style="bold", overflow="fold")
-        if show_x:
-            for name in names:
-                table.add_column(f"∂f/∂{name}", justify="right", overflow="fold")
-        table.add_column("‖∇f‖", justify="right", overflow="fold")
+        steps = [s for s in rows if s is not None]
         show_info = any(step.info for step in steps)
-        if show_info:
-            table.add_column("method used", style="dim", overflow="fold")
+        n = len(names) if len(names) <= MAX_VARIABLE_COLUMNS else 0
+        # (x columns shown, partials shown, method column shown), fewest losses first
+        options = [(n, n > 0, show_info), (n, False, show_info), (n, False, False)]
+        options += [(k, False, False) for k in range(n - 1, -1, -1)]
+        options = list(dict.fromkeys(options))
+        exact = notation.kind == "exact"
+        cache: dict[tuple[object, int], list[list[str]]] = {}
 
-        def cells(step: Step) -> list[str]:
-            values = [*step.x, step.f, *step.grad] if show_x else [step.f]
-            row = [str(step.step), *(human(v, digits) for v in values), human(step.grad_norm, digits)]
-            return [*row, describe_info(step.info, digits)] if show_info else row
+        def columns(option: tuple[int, bool, bool], digits: int) -> list[list[str]]:
+            key = (option, digits)
+            if key not in cache:
+                shown, partials, info = option
+                # an exact value may use the cell of a float with full digits, and more while the table fits
+                limit = EXACT_CELL if digits == asked else digits + 6
+                cell = lambda v: notation.human(v, digits, limit)  # noqa: E731
+                cols = [["step", *(str(s.step) for s in steps)]]
+                cols += [[name, *(cell(s.x[i]) for s in steps)] for i, name in enumerate(names[:shown])]
+                cols.append(["f", *(cell(s.f) for s in steps)])
+                if partials:
+                    cols += [[f"∂f/∂{name}", *(cell(s.grad[i]) for s in steps)] for i, name in enumerate(names[:n])]
+                cols.append(["‖∇f‖", *(cell(s.grad_norm) for s in steps)])
+                if info:
+                    cols.append(["method used", *(describe_info(s.info, digits) for s in steps)])
+                cache[key] = cols
+            return cache[key]
 
-        if hidden > 1:
-            for step in steps[:HEAD_ROWS]:
-                table.add_row(*cells(step))
-            table.add_row(*[Text("⋮", style="dim")] * len(table.columns))
-            for step in steps[-TAIL_ROWS:]:
-                table.add_row(*cells(step))
-        else:
-            for step in steps:
-                table.add_row(*cells(step))
-        return table
+        full_only = sum(1 for _, partials, info in options if partials or info)
+        choice = choose(options, asked, width, lambda o, d: table_width(columns(o, d)), full_digits_only=full_only)
+        shown, partials, info = choice.option
+        cols = columns(choice.option, choice.digits)
+        if table_width(cols) > width:  # narrower than any table: each step as a few lines
+            cols = columns(options[0], asked)
+            return _vertical(cols, rows, width), [f"each step on its own lines to fit {width} columns"]
+        table = Table(box=box.SIMPLE_HEAD, header_style="bold cyan")
+        for j, column in enumerate(cols):
+            name = column[0]
+            text_column = info and j == len(cols) - 1
+            table.add_column(
+                name,
+                justify="left" if text_column else "right",
+                style="dim" if j == 0 or text_column else ("bold" if name == "f" and j == shown + 1 else None),
+                no_wrap=True,  # the layout is chosen to fit, so a cell never needs to wrap
+                overflow="fold",
+            )
+        bodies = list(zip(*(column[1:] for column in cols), strict=True))
+        body = iter(bodies)
+        for row in rows:
+            if row is None:
+                table.add_row(*[Text("⋮", style="dim")] * len(cols))
+            else:
+                table.add_row(*next(body))
 
-    def _summary(self, result: Result) -> Text:
-        mark, style = _STATUS_STYLE[result.status]
-        text = Text()
-        text.append(f"{mark} {result.status}", style=style)
-        text.append(f" — {result.message}\n")
-        human = self._notation.human
-        point = ", ".join(f"{n} = {human(v, self._digits)}" for n, v in zip(result.variables, result.x, strict=True))
+        notes = []
+        if hidden:
+            what = plural(hidden, "row") if not self._elide else plural(hidden, "step")
+            advice = "a larger --every K thins more" if not self._elide else "thin with --every K"
+            notes.append(f"{what} hidden: {advice}, or --format csv for all")
+        limit = EXACT_CELL if choice.digits == asked else choice.digits + 6
+        if exact and any(notation.is_approximate(v, limit) for s in steps for v in (*s.x, s.f, *s.grad, s.grad_norm)):
+            notes.append("≈: exact value too long for the table, rounded; --format csv or json shows it exactly")
+        left_out = []
+        if not partials and n:
+            left_out.append(_names_of([f"∂f/∂{name}" for name in names]))
+        if show_info and not info:
+            left_out.append("method used")
+        if shown < n:
+            left_out.append(_names_of(names[shown:n]))
+        note = fit_note(left_out, choice.digits, asked, width)
+        if note:
+            notes.append(note)
+        return table, notes
+
+    def _summary(self, result: Result, width: int) -> Text:
+        spec = STATUSES[result.status]
+        mark, style = spec.mark, f"bold {spec.colour}"
+        text = Text("\n".join(wrap(f"{mark} {result.status} — {result.message}", width, hang="  ")))
+        text.stylize(style, 0, len(mark) + 1 + len(str(result.status)))
+        notation = self._notation
+        room = width - len(_LABEL)
+        digits = _digits_that_fit([result.f, *result.x], self._digits, room, notation)
+        human = lambda v: notation.human(v, digits)  # noqa: E731
         if len(result.variables) > MAX_VARIABLE_COLUMNS:
             point = f"{len(result.variables)} variables (--format json or -q prints them all)"
-        text.append("  final point  ", style="dim")
-        text.append(point)
-        text.append("\n  f            ", style="dim")
-        text.append(human(result.f, self._digits), style="bold")
+        else:
+            point = join(_equals(n, human(v)) for n, v in zip(result.variables, result.x, strict=True))
+        text.append("\n")
+        _labelled(text, "final point", wrap(point, width, indent=" " * len(_LABEL), hang=" " * len(_LABEL)))
+        text.append("\n")
+        _labelled(text, "f", [human(result.f)], style="bold")
         if result.nfev != result.steps + 1 or result.ngev != result.steps + 1 or result.nhev:
             # only worth a line when the method evaluated more than once per step (line searches, Newton)
-            text.append("\n  evaluations  ", style="dim")
-            text.append(evaluations(result))
-        text.append(self._sparkline(result))
+            text.append("\n")
+            _labelled(text, "evaluations", [evaluations(result)])
+        text.append(self._sparkline(result, width))
         return text
 
-    def _sparkline(self, result: Result) -> Text:
+    def _sparkline(self, result: Result, width: int) -> Text:
         """The shape of the descent on one line: log(f − min f) over the steps shown."""
-        steps = self._steps
+        spark = self._spark
         text = Text()
-        if len(steps) < SPARKLINE_MIN_STEPS:
+        if spark.count < SPARKLINE_MIN_STEPS or not self._head:
             return text
         # Ascent: the distance below the best value, so that both read as a fall to ▁.
-        values = [-s.f for s in steps] if result.maximize else [s.f for s in steps]
+        values, lowest = spark.values(negate=result.maximize)
         text.append("\n  max f − f    " if result.maximize else "\n  f − min f    ", style="dim")
-        text.append(sparkline(values, SPARKLINE_WIDTH), style="cyan")
-        text.append(f"  log scale, steps {steps[0].step}–{steps[-1].step}", style="dim")
+        text.append(sparkline(values, max(1, min(SPARKLINE_WIDTH, width - len(_LABEL))), lowest=lowest), style="cyan")
+        first, last = self._head[0].step, (self._tail[-1] if self._tail else self._head[-1]).step
+        scale = f"log scale, steps {first}–{last}"
+        used = len(_LABEL) + min(SPARKLINE_WIDTH, spark.count, width - len(_LABEL))
+        if used + 2 + len(scale) <= width:
+            text.append(f"  {scale}", style="dim")
+        else:
+            text.append(f"\n{' ' * len(_LABEL)}{scale}", style="dim")
         return text
 
 
-_METHOD_TITLES = {
-    "gd": "Gradient descent",
-    "momentum": "Gradient descent with momentum",
-    "nesterov": "Nesterov momentum",
-    "adam": "Adam",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-    "newton": "Newton's method",
-    "backtracking": "Steepest descent with Armijo backtracking",
-    "exact-line": "Steepest descent with exact line search",
-    "cg": "Conjugate gradient (Polak–Ribière+)",
-}
+def _vertical(columns: list[list[str]], rows: list[Step | None], width: int) -> Text:
+    """For very narrow screens: ``step 3`` and then ``name = value`` pairs, broken only between pairs."""
+    text = Text()
+    body = iter(zip(*(column[1:] for column in columns), strict=True))
+    for row in rows:
+        if row is None:
+            text.append(" ⋮\n", style="dim")
+            continue
+        cells = next(body)
+        text.append(f" step {cells[0]}\n", style="bold")
+        pairs = join(f"{column[0]} = {cell}" for column, cell in zip(columns[1:], cells[1:], strict=True) if cell)
+        text.append("\n".join(wrap(pairs, width, indent="   ", hang="   ")) + "\n")
+    return text
+
+
+#: The summary's labels take this much room: ``  final point  ``.
+_LABEL = "  final point  "
+
+
+def _labelled(text: Text, label: str, lines: list[str], style: str = "") -> None:
+    text.append(f"  {label:<{len(_LABEL) - 2}}", style="dim")
+    text.append(lines[0].lstrip() if lines else "", style=style)
+    for line in lines[1:]:
+        text.append("\n" + line, style=style)
+
+
+def _equals(name: str, value: str) -> str:
+    """``x = 0.25``, or ``x ≈ 2.05688e-07`` for a rounded exact value (never ``x = ≈…``)."""
+    return f"{name} ≈ {value[1:]}" if value.startswith("≈") else f"{name} = {value}"
+
+
+def _names_of(items: Sequence[str]) -> str:
+    """``∂f/∂x, ∂f/∂y`` or ``∂f/∂x1 … ∂f/∂x6``: a short name for a group of columns."""
+    return ", ".join(items) if len(items) <= 2 else f"{items[0]} … {items[-1]}"
+
+
+def _digits_that_fit(values: Sequence[object], digits: int, room: int, notation: Notation) -> int:
+    """The most digits (at most ``digits``) with which each value fits in ``room`` characters."""
+    for d in range(digits, 0, -1):
+        if all(len(notation.human(v, d)) <= room for v in values):
+            return d
+    return 1
+
 
 #: How hyperparameters and step information are written for people.
 _SYMBOLS = {
@@ -200,7 +312,7 @@ def evaluations(result: Result) -> str:
 def _subtitle(problem: Problem, params: object, show_gradient: bool, notation: Notation = FLOATS) -> str:
     parts = []
     if show_gradient:
-        parts.append("∇f = (" + ", ".join(inline(g, 80) for g in problem.gradient) + ")")
+        parts.append("∇f = (" + ", ".join(gradient_inline(problem)) + ")")
     if isinstance(params, dict):
         shown = []
         for key, value in params.items():
@@ -213,7 +325,7 @@ def _subtitle(problem: Problem, params: object, show_gradient: bool, notation: N
             else:  # an exact or mpmath hyperparameter
                 shown.append(f"{_SYMBOLS.get(key, key)} = {notation.machine(value)}")
         if shown:
-            parts.append(", ".join(shown))
+            parts.append(join(shown))
     if notation.kind == "exact":
         parts.append("exact arithmetic")
     elif notation.digits is not None:

@@ -134,9 +134,9 @@ def test_bad_start_points(function: str, start: tuple, message: str) -> None:
         ({"lr": 0}, "positive"),
         ({"lr": math.inf}, "positive"),
         ({"lr": -1}, "positive"),
-        ({"tol": -1}, "tolerance"),
-        ({"tol": math.nan}, "tolerance"),
-        ({"max_steps": -1}, "step limit"),
+        ({"tol": -1}, "^tol must be 0 or a positive"),
+        ({"tol": math.nan}, "^tol must be"),
+        ({"max_steps": -1}, "^max_steps must be"),
         ({"method": "sgd"}, "unknown method"),
     ],
 )
@@ -197,3 +197,18 @@ def test_f_never_increases_on_convex_quadratics_below_two_over_l(
     values = [s.f for s in result.history]
     for before, after in itertools.pairwise(values):
         assert after <= before + 1e-9 * (1 + abs(before))
+
+
+@pytest.mark.parametrize(
+    ("options", "status", "words"),
+    [
+        ({"max_steps": 1, "tol": 0}, "completed", "all 1 step done"),
+        ({"max_steps": 1}, "max_steps", "after 1 step with"),
+        ({"max_steps": 2}, "max_steps", "after 2 steps with"),
+        ({"lr": 0.5}, "converged", "after 1 step"),
+    ],
+)
+def test_messages_say_step_or_steps(options: dict, status: str, words: str) -> None:
+    result = minimize("x**2", (1,), **options)
+    assert result.status == status
+    assert words in result.message and "1 steps" not in result.message

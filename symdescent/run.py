@@ -24,28 +24,29 @@ there is the user's input error, not a divergence.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
+import numbers
 import operator
-import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
-import sympy as sp
+from typing import TYPE_CHECKING, Any
 
 from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
 from symdescent.engine import fast_steps
-from symdescent.errors import InputError, StartPointError
-from symdescent.optimizers import Optimizer, hyperparameters_of, make_optimizer
-from symdescent.problem import Problem, make_problem, point_constants, point_values
+from symdescent.errors import NUMERIC_ERRORS, InputError, StartPointError
+from symdescent.optimizers import Optimizer, make_optimizer
 from symdescent.result import Result, Status, Step, status_message
 
-#: Exceptions the compiled ``math`` code raises where f is undefined, overflows or is complex.
-_NUMERIC_ERRORS = (ValueError, OverflowError, ZeroDivisionError, TypeError)
+if TYPE_CHECKING:
+    import sympy as sp
 
-#: Stop diagnosing after this many subexpressions: a message is not worth a hang.
-_DIAGNOSE_NODES = 20_000
+    from symdescent.problem import Problem
+
+# SymPy, and the modules that need it (problem, values, hyperparameters, diagnose), are imported
+# only where a run needs them: a float run on a problem loaded from the cache (symdescent.warm)
+# never imports SymPy.
 
 
 class Run(Iterator[Step]):
@@ -62,10 +63,15 @@ class Run(Iterator[Step]):
         maximize: bool = False,
         arithmetic: Arithmetic = FLOAT,
     ) -> None:
-        if max_steps < 0:
-            raise InputError(f"the step limit must be 0 or more, got {max_steps}")
-        if not (math.isfinite(tol) and tol >= 0):
-            raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
+            raise InputError(f"max_steps must be a whole number, 0 or more, got {max_steps!r}", parameter="max_steps")
+        if not _finite_nonnegative(tol):
+            raise InputError(f"tol must be 0 or a positive finite number, got {tol!r}", parameter="tol")
+        if not isinstance(maximize, bool):
+            raise InputError(f"maximize must be True or False, not {maximize!r}", parameter="maximize")
+        tol = float(tol)
+        if not isinstance(optimizer, Optimizer):
+            raise InputError(f"method must be a method's name or an Optimizer, not {type(optimizer).__name__}")
         self.arithmetic = arithmetic
         self.problem = problem = arithmetic.prepare(problem)
         self.optimizer = optimizer
@@ -73,9 +79,11 @@ class Run(Iterator[Step]):
         self.tol = tol
         self.maximize = maximize
         if arithmetic is FLOAT:
-            self.start = point_values(problem, x0)
+            self.start = _float_point(problem.names, x0)
         else:
-            self.start = tuple(arithmetic.number(v) for v in point_constants(problem, x0))
+            from symdescent.values import read_point
+
+            self.start = tuple(arithmetic.number(v) for v in read_point(problem.names, x0))
         arithmetic.check_size(problem, self.start)  # exact numbers: refuse before building a huge f(x0)
         first = self.first = evaluate(problem, self.start, arithmetic=arithmetic)
         optimizer.init(first.x)  # init is pure: a method refuses what it cannot do (newton > 100 variables) now
@@ -83,9 +91,13 @@ class Run(Iterator[Step]):
         self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
         self.status: Status | None = None
         self.message = ""
+        #: The last step given out (kept up to date by whichever loop runs).
         self.last: Step = first
-        # Plain float gd takes a generated loop that gives the same steps faster (symdescent.engine).
-        self._steps = (fast_steps(self, first) if arithmetic is FLOAT else None) or self._loop(first)
+        # Plain float gd takes a generated loop that gives the same steps faster (symdescent.engine);
+        # ``loop`` says which loop runs: "fused", "vector" or "generic".
+        fast = fast_steps(self, first) if arithmetic is FLOAT else None
+        self.loop = "generic" if fast is None else fast[0]
+        self._steps = self.steps_from(first) if fast is None else fast[1]
 
     def __iter__(self) -> Iterator[Step]:
         # The steps themselves, so that a for loop does not pay for __next__ at every step.
@@ -94,11 +106,29 @@ class Run(Iterator[Step]):
     def __next__(self) -> Step:
         return next(self._steps)
 
+    def drain(self) -> None:
+        """Run to the end without handing out the steps (``-q``); ``last`` is then the final step.
+
+        Before the first step is taken, plain float gd switches to a generated
+        loop that builds no Step per step (:func:`symdescent.engine.fast_steps`).
+        """
+        if self.last is self.first and self.loop == "fused":
+            fast = fast_steps(self, self.first, final_only=True)
+            if fast is not None:
+                self._steps = fast[1]
+        collections.deque(self._steps, maxlen=0)
+
     def interrupt(self) -> None:
         """Mark the run as stopped by the user (Ctrl-C) unless it had already ended."""
         if self.status is None:
             self._finish(Status.INTERRUPTED)
         self._steps.close()
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The method's parameters; the engine too, which evaluates floats (exact and mpmath runs have none)."""
+        engine = {"engine": self.problem.engine.name} if self.arithmetic is FLOAT else {}
+        return {**self.optimizer.params, **engine}
 
     def result(self, history: Sequence[Step] | None = None) -> Result:
         """The run so far as a :class:`Result`; ``history`` defaults to just the last step."""
@@ -111,8 +141,7 @@ class Run(Iterator[Step]):
             variables=problem.names,
             gradient=problem.gradient_text,
             method=self.optimizer.name,
-            # the engine evaluates floats; exact and mpmath runs say their arithmetic instead
-            params={**self.optimizer.params, **({"engine": problem.engine.name} if self.arithmetic is FLOAT else {})},
+            params=self.params,
             start=self.start,
             history=tuple(history) if history is not None else (last,),
             x=last.x,
@@ -138,7 +167,7 @@ class Run(Iterator[Step]):
             counts["f"] += 1
             try:
                 f = sign * problem.value(*x)
-            except _NUMERIC_ERRORS:
+            except NUMERIC_ERRORS:
                 return math.inf
             return f if isinstance(f, float | int) and math.isfinite(f) else math.inf
 
@@ -149,7 +178,7 @@ class Run(Iterator[Step]):
                 f, *g = problem.value_and_grad(*x)
                 if isinstance(f, float | int) and math.isfinite(f):
                     return sign * f, tuple(sign * gi for gi in g)
-            except _NUMERIC_ERRORS:
+            except NUMERIC_ERRORS:
                 pass
             return math.inf, tuple(math.nan for _ in x)
 
@@ -157,7 +186,7 @@ class Run(Iterator[Step]):
             counts["hessian"] += 1
             try:
                 rows = problem.hessian_at(*x)
-            except _NUMERIC_ERRORS:
+            except NUMERIC_ERRORS:
                 return tuple(tuple(math.nan for _ in x) for _ in x)
             return tuple(tuple(sign * h for h in row) for row in rows) if self.maximize else rows
 
@@ -165,8 +194,8 @@ class Run(Iterator[Step]):
             "value_fn": value_fn,
             "value_and_grad_fn": value_and_grad_fn,
             "hessian_fn": hessian_fn,
-            "expression": -problem.expr if self.maximize else problem.expr,
-            "variables": problem.variables,
+            # built on demand: only exact-line asks, and a problem loaded from the cache needs SymPy for it
+            "symbolic": lambda: (-problem.expr if self.maximize else problem.expr, problem.variables),
         }
 
     def _finish(self, status: Status, reason: str = "") -> None:
@@ -181,7 +210,11 @@ class Run(Iterator[Step]):
             start_norm=_float(self.first.grad_norm),
         )
 
-    def _loop(self, step: Step) -> Iterator[Step]:
+    def steps_from(self, step: Step) -> Iterator[Step]:
+        """The generic loop from ``step`` (which must be this run's): every method, every arithmetic.
+
+        It yields ``step`` first, then each new step, and words the ending.
+        """
         arithmetic = self.arithmetic
         value_and_grad = arithmetic.compile(self.problem)
         update = self.optimizer.update
@@ -237,10 +270,10 @@ class Run(Iterator[Step]):
                     if watch is not None:
                         slow = watch(k, clock() - started, x)
                     continue
-                reason = _nonfinite_reason(f, norm) if floats else diagnose(self.problem, x)
+                reason = _nonfinite_reason(f, norm) if floats else _diagnose(self.problem, x)
             except errors as error:
                 f, g, norm = math.nan, [math.nan] * len(x), math.nan
-                reason = diagnose(self.problem, x, error)
+                reason = _diagnose(self.problem, x, error)
             real = [_real_or_nan(v, isfinite) for v in (f, norm, *g)]
             self.last = Step(k, x, real[0], tuple(real[2:]), real[1])
             self._finish(Status.DIVERGED, reason)
@@ -268,84 +301,23 @@ def iterate(
     ``exact=True`` or ``working_precision=D`` they may be text or SymPy
     numbers (``lr="1/10"``) and are converted to that arithmetic.
     """
-    if isinstance(problem, str):
+    if isinstance(problem, str) or not hasattr(problem, "value_and_grad"):  # text or a SymPy expression
+        from symdescent.problem import make_problem
+
         problem = make_problem(problem, variables=variables, params=params)
     arithmetic = make_arithmetic(exact=exact, working_precision=working_precision)
+    if isinstance(method, Optimizer) and hyperparameters:
+        raise InputError(
+            f"hyperparameters go to make_optimizer when method is an Optimizer: {', '.join(hyperparameters)}"
+        )
     if arithmetic is not FLOAT:
-        hyperparameters = _hyperparameters_in(arithmetic, problem, method, hyperparameters, exact=exact)
+        from symdescent.hyperparameters import in_arithmetic
+
+        hyperparameters = in_arithmetic(arithmetic, problem, method, hyperparameters)
     # mpmath rounds every operation to the precision in force, the optimiser's set-up (−lr) included
     with arithmetic.scope() if arithmetic.digits is not None else contextlib.nullcontext():
         optimizer = method if isinstance(method, Optimizer) else make_optimizer(method, **hyperparameters)
     return Run(problem, start, optimizer, max_steps=max_steps, tol=tol, maximize=maximize, arithmetic=arithmetic)
-
-
-#: Methods whose update is plain arithmetic, so that it stays exact (or at D digits); the
-#: others use square roots or float line searches and would silently leave the arithmetic.
-ARITHMETIC_METHODS = ("gd", "momentum", "nesterov")
-#: Largest exponent exact or D-digit arithmetic will take on (x**(10**100) would never finish).
-MAX_EXACT_EXPONENT = 1000
-
-
-def _hyperparameters_in(
-    arithmetic: Arithmetic, problem: Problem, method: str | Optimizer, given: dict[str, Any], *, exact: bool
-) -> dict[str, Any]:
-    """Every hyperparameter of the method, given or default, as a number of ``arithmetic``.
-
-    A default such as lr = 0.1 is read from its decimal text, so that it is 1/10 exactly.
-    """
-    name = method.name if isinstance(method, Optimizer) else method
-    if name not in ARITHMETIC_METHODS:
-        raise InputError(
-            f"--{'exact' if exact else 'working-precision'} works with the methods {', '.join(ARITHMETIC_METHODS)}; "
-            f"{name} uses square roots or float line searches",
-            hint="drop --method, or run it in floats",
-        )
-    if exact and not all(g.is_rational_function(*problem.variables) for g in problem.gradient):
-        raise InputError(
-            "--exact needs a gradient made of polynomials and fractions: with exp, log, sqrt or trigonometric "
-            "functions the exact iterates become ever longer formulas",
-            hint="use --working-precision D for many exact digits instead",
-        )
-    huge = [p for p in problem.expr.atoms(sp.Pow) if p.exp.is_Number and abs(p.exp) > MAX_EXACT_EXPONENT]
-    if huge:
-        raise InputError(
-            f"--{'exact' if exact else 'working-precision'} cannot raise to the power {huge[0].exp}: "
-            f"the numbers would have astronomically many digits (the limit is {MAX_EXACT_EXPONENT})",
-            hint="run it in floats",
-        )
-    if isinstance(method, Optimizer):
-        return {k: _in_arithmetic(arithmetic, k, v) for k, v in given.items()}
-    floats = make_optimizer(name, **{k: float(_in_arithmetic(FLOAT_TEXT, k, v)) for k, v in given.items()}).params
-    return {
-        k: _in_arithmetic(arithmetic, k, given.get(k, repr(v) if isinstance(v, float) else v))
-        for k, v in floats.items()
-        if k in hyperparameters_of(name)
-    }
-
-
-class _FloatText:
-    """Reads a hyperparameter as a float, for finding a method's defaults."""
-
-    @staticmethod
-    def number(constant: sp.Expr) -> float:
-        return float(constant)
-
-
-FLOAT_TEXT: Any = _FloatText()
-
-
-def _in_arithmetic(arithmetic: Arithmetic, name: str, value: Any) -> Any:
-    from symdescent.parsing import parse_constant
-
-    if isinstance(value, bool) or not isinstance(value, str | int | float | sp.Expr):
-        return value
-    if isinstance(value, str):
-        constant = parse_constant(value, name)
-    elif isinstance(value, sp.Expr):
-        constant = value
-    else:
-        constant = sp.Integer(value) if isinstance(value, int) else sp.Float(value)
-    return arithmetic.number(constant)
 
 
 def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **options: Any) -> Result:
@@ -353,10 +325,34 @@ def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **o
 
     >>> minimize("x**2 + y**2", start=(1, 2), lr=0.1).status
     <Status.CONVERGED: 'converged'>
+
+    With vectors (numpy arrays or lists as start values, ``data=``, or vector
+    syntax) it returns a :class:`symdescent.vectors.run.VectorResult` whose
+    ``x`` maps names to floats or arrays.
     """
+    if _vector_call(problem, start, options):
+        from symdescent.vectors.run import minimize_vectors
+
+        return minimize_vectors(problem, start, options.pop("data", None), **options)  # type: ignore[arg-type,return-value]
     run = iterate(problem, start, **options)
     history = list(run)
     return run.result(history)
+
+
+def _vector_call(problem: Problem | str, start: Any, options: Mapping[str, Any]) -> bool:
+    """A library call for :mod:`symdescent.vectors`: data, a vector start value, or vector syntax."""
+    if "data" in options:
+        return True
+    if isinstance(start, Mapping):
+        import sympy as sp
+
+        if any(not isinstance(v, int | float | str | sp.Expr) for v in start.values()):
+            return True
+    if isinstance(problem, str):
+        from symdescent.vectors import looks_like_vectors
+
+        return looks_like_vectors(problem)
+    return False
 
 
 # -- the start point and failures ------------------------------------------------
@@ -375,16 +371,10 @@ def evaluate(
         norm = arithmetic.norm(*g)
         if arithmetic.isfinite(f) and arithmetic.isfinite(norm):
             return Step(0, x, f, tuple(g), norm)
-        reason = _nonfinite_reason(f, norm) if arithmetic is FLOAT else diagnose(problem, x)
+        reason = _nonfinite_reason(f, norm) if arithmetic is FLOAT else _diagnose(problem, x)
     except arithmetic.errors as error:
-        reason = diagnose(problem, x, error)
+        reason = _diagnose(problem, x, error)
     raise StartPointError(reason, hint=hint)
-
-
-def _nonfinite_reason(f: float, norm: float) -> str:
-    if not math.isfinite(f):
-        return f"f became {f}"
-    return f"the gradient became {'infinite' if math.isinf(norm) else 'not a number'}"
 
 
 def _real_or_nan(value: Any, isfinite: Any = math.isfinite) -> float:
@@ -406,53 +396,31 @@ def _optional_float(value: Any) -> float | None:
     return None if value is None else _float(value)
 
 
-def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = None) -> str:
-    """Say which part of f or ∇f fails at x, e.g. ``log(x) is undefined at x = 0``.
+def _float_point(names: Sequence[str], x0: Any) -> tuple[float, ...]:
+    """The start point as floats: as given when it already is finite floats, one per variable."""
+    if type(x0) is tuple and len(x0) == len(names) and all(type(v) is float and math.isfinite(v) for v in x0):
+        return x0
+    from symdescent.values import float_point
 
-    Walks the expression bottom-up with SymPy numbers; only used on failure,
-    and bounded by :data:`_DIAGNOSE_NODES`, so it may fall back to a generic
-    reason taken from the exception.
-    """
-    where = problem.point(x)
-    values = {v: xi if isinstance(xi, sp.Basic) else sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
-    labelled = [("f", problem.expr)] + [
-        (f"∂f/∂{name} = {g}", g) for name, g in zip(problem.names, problem.gradient, strict=True)
-    ]
-    seen = 0
-    for label, expr in labelled:
-        for node in sp.postorder_traversal(expr):
-            seen += 1
-            if seen > _DIAGNOSE_NODES:
-                break
-            if node.is_Atom or not (node.is_Function or node.is_Pow):
-                continue
-            try:
-                problem_found = _node_failure(node, values)
-            except Exception:
-                continue
-            if problem_found:
-                failure, detail = problem_found
-                return _in(label, f"{node} {failure} at {where}{detail}")
-    if isinstance(error, OverflowError):
-        return f"a value overflows a float at {where}"
-    if isinstance(error, TypeError):
-        return f"a value is not real at {where}"
-    if isinstance(error, ZeroDivisionError):
-        return f"division by zero at {where}"
-    return f"f or its gradient is undefined at {where}"
+    return float_point(names, x0)
 
 
-def _node_failure(node: sp.Expr, values: dict[sp.Symbol, sp.Float]) -> tuple[str, str] | None:
-    """Why one subexpression has no float value at the point (and a detail), or None if it has one."""
-    value = node.xreplace(values)
-    if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
-        return "is undefined", ""
-    if value.is_number and value.is_extended_real is False:
-        return "is not real", ""
-    if value.is_Number and abs(value) > sys.float_info.max:
-        return "overflows a float", f" (it is about {sp.Float(value, 3)})"
-    return None
+def _nonfinite_reason(f: Any, norm: Any) -> str:
+    from symdescent.diagnose import nonfinite_reason
+
+    return nonfinite_reason(f, norm)
 
 
-def _in(label: str, reason: str) -> str:
-    return reason if label == "f" else f"the gradient fails: {reason}, in {label}"
+def _diagnose(problem: Problem, x: Sequence[Any], error: Exception | None = None) -> str:
+    from symdescent.diagnose import diagnose
+
+    return diagnose(problem, x, error)
+
+
+def _finite_nonnegative(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(value) and value >= 0
+    except (OverflowError, TypeError, ValueError):
+        return False

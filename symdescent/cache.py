@@ -1,0 +1,260 @@
+"""The compiled-function cache on disk: storage only (what goes in it is :mod:`symdescent.warm`'s business).
+
+A shell loop that calls ``symdescent run "$f" --lr $a`` ten times parses,
+differentiates and compiles the same function ten times; the cache keeps
+what the first call generated so that the others skip SymPy. Done the way
+pip's and ccache's caches are:
+
+* where: ``$XDG_CACHE_HOME/symdescent`` (an absolute path, as the XDG spec
+  asks), else ``~/Library/Caches/symdescent`` on macOS,
+  ``%LOCALAPPDATA%\\symdescent\\Cache`` on Windows and ``~/.cache/symdescent``
+  elsewhere; the directory is created private (0700);
+* one file per entry, named by its key (a SHA-256 of everything that
+  changes the compiled result, see :func:`key`), written to a temporary
+  file and renamed into place (``os.replace``), so a reader never sees half
+  an entry and two processes writing the same entry at once (a shell loop
+  with ``&``) both succeed;
+* bounded: beyond :data:`MAX_ENTRIES` entries the least recently used are
+  evicted (a hit refreshes the entry's time);
+* never trusted blindly: :func:`load` returns nothing unless the directory
+  and the file belong to this user and nobody else can write them, the file
+  starts with this format's magic line, its body has the SHA-256 the magic
+  line records (a truncated or altered file does not) and the body is a JSON
+  object recording the key asked for. Anything else is a miss, and the
+  caller rebuilds the entry.
+
+``SYMDESCENT_CACHE=0`` turns the cache off (``--no-cache`` does it for one
+command). Loading is cheap: one ``stat`` of the directory, one of the file,
+one read, one hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import sys
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+# The built-in SHA-256 module (_sha256 up to Python 3.11, _sha2 since): hashlib would load OpenSSL
+# first, a millisecond or two of a warm run's start. The same digest either way.
+try:
+    from _sha256 import sha256  # type: ignore[import-not-found]
+except ImportError:
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        from hashlib import sha256  # type: ignore[assignment]
+
+Folder = str | os.PathLike[str]
+
+#: Bumped whenever the layout of an entry changes: older entries are then ignored (and replaced).
+FORMAT = 1
+MAGIC = b"symdescent-cache"
+SUFFIX = ".entry"
+#: At most this many entries; the least recently used beyond it are deleted when a new one is written.
+MAX_ENTRIES = 256
+#: An entry larger than this is not written (a function with thousands of terms gains little anyway).
+MAX_ENTRY_BYTES = 4 * 1024 * 1024
+
+
+def enabled() -> bool:
+    """False when ``SYMDESCENT_CACHE`` is ``0``, ``false``, ``no`` or ``off``."""
+    return os.environ.get("SYMDESCENT_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def directory() -> str:
+    """Where the cache lives (it may not exist yet)."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        return os.path.join(xdg, "symdescent")
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
+        return os.path.join(base, "symdescent", "Cache")
+    if sys.platform == "darwin":
+        return os.path.join(os.path.expanduser("~"), "Library", "Caches", "symdescent")
+    return os.path.join(os.path.expanduser("~"), ".cache", "symdescent")
+
+
+def key(*parts: Any) -> str:
+    """A hex SHA-256 of ``parts`` (JSON-encoded, so that ``("ab", "c")`` and ``("a", "bc")`` differ)."""
+    text = json.dumps([FORMAT, *parts], ensure_ascii=True, separators=(",", ":"))
+    return sha256(text.encode()).hexdigest()
+
+
+def _private(info: os.stat_result) -> bool:
+    """Owned by this user and writable by nobody else (always true where there are no owners)."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return True
+    return info.st_uid == getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def problem_with(path: Folder) -> str | None:
+    """Why the cache directory ``path`` must not be used, or None when it is fine (or does not exist yet)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"cannot read it ({error.strerror})"
+    if not stat.S_ISDIR(info.st_mode):
+        return "it is not a directory"
+    if not _private(info):
+        return "it belongs to another user or others can write to it"
+    return None
+
+
+def _entry_path(folder: Folder, entry_key: str) -> str:
+    return os.path.join(folder, f"{entry_key}{SUFFIX}")
+
+
+def load(entry_key: str, folder: Folder | None = None) -> dict[str, Any] | None:
+    """The entry stored under ``entry_key``, verified; None when there is none or it does not verify."""
+    folder = folder or directory()
+    if problem_with(folder) is not None:
+        return None
+    path = _entry_path(folder, entry_key)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or not _private(info) or info.st_size > MAX_ENTRY_BYTES + 200:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    entry = _decode(data, entry_key)
+    if entry is not None:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # least recently used goes first when the cache is full
+    return entry
+
+
+def _decode(data: bytes, entry_key: str) -> dict[str, Any] | None:
+    """The body of a stored entry if its magic line, format, digest and key all check out."""
+    head, newline, body = data.partition(b"\n")
+    fields = head.split(b" ")
+    if not newline or len(fields) != 3 or fields[0] != MAGIC or fields[1] != str(FORMAT).encode():
+        return None
+    if sha256(body).hexdigest().encode() != fields[2]:
+        return None
+    try:
+        entry = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or entry.get("key") != entry_key:
+        return None
+    return entry
+
+
+def encode(entry: dict[str, Any]) -> bytes:
+    """The bytes of an entry file: ``symdescent-cache FORMAT SHA256`` then the JSON body."""
+    body = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
+    return b" ".join([MAGIC, str(FORMAT).encode(), sha256(body).hexdigest().encode()]) + b"\n" + body
+
+
+def store(entry_key: str, entry: dict[str, Any], folder: Folder | None = None) -> bool:
+    """Write ``entry`` under ``entry_key`` atomically; False (and nothing written) when that is not possible.
+
+    Never raises for the file system's sake: a cache that cannot be written is simply not used.
+    """
+    folder = folder or directory()
+    data = encode({**entry, "key": entry_key})
+    if len(data) > MAX_ENTRY_BYTES:
+        return False
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return False
+    if problem_with(folder) is not None:
+        return False
+    temporary = os.path.join(folder, f".{entry_key}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as file:
+                file.write(data)
+        finally:
+            os.close(fd)
+        os.replace(temporary, _entry_path(folder, entry_key))
+    except OSError:
+        _remove(temporary)
+        return False
+    evict(folder)
+    return True
+
+
+def _entries(folder: Folder) -> list[tuple[float, int, str]]:
+    """(last use, size, path) of every entry file."""
+    found = []
+    try:
+        with os.scandir(folder) as scan:
+            for item in scan:
+                if item.name.endswith(SUFFIX):
+                    try:
+                        info = item.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    found.append((info.st_mtime, info.st_size, item.path))
+    except OSError:
+        return []
+    return found
+
+
+def evict(folder: Folder, keep: int | None = None) -> int:
+    """Delete the least recently used entries beyond ``keep`` (:data:`MAX_ENTRIES`); the number deleted."""
+    keep = MAX_ENTRIES if keep is None else keep
+    entries = _entries(folder)
+    if len(entries) <= keep:
+        return 0
+    entries.sort()
+    doomed = entries[: len(entries) - keep]
+    _remove_all(path for _, _, path in doomed)
+    return len(doomed)
+
+
+def _remove(path: Folder) -> None:
+    with contextlib.suppress(OSError):  # already gone: another process evicted or cleared it
+        os.unlink(path)
+
+
+def _remove_all(paths: Iterable[Folder]) -> None:
+    for path in paths:
+        _remove(path)
+
+
+class Info(NamedTuple):
+    """What ``symdescent cache info`` shows."""
+
+    path: str
+    enabled: bool
+    entries: int
+    size: int
+    problem: str | None
+
+
+def info(folder: Folder | None = None) -> Info:
+    folder = os.fspath(folder or directory())
+    entries = _entries(folder)
+    return Info(folder, enabled(), len(entries), sum(size for _, size, _ in entries), problem_with(folder))
+
+
+def clear(folder: Folder | None = None) -> int:
+    """Delete every entry (and stray temporary file); the number of entries deleted."""
+    folder = folder or directory()
+    entries = _entries(folder)
+    _remove_all(path for _, _, path in entries)
+    try:
+        with os.scandir(folder) as scan:
+            _remove_all(item.path for item in scan if item.name.endswith(".tmp"))
+    except OSError:
+        pass
+    return len(entries)

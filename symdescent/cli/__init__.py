@@ -1,0 +1,102 @@
+"""The command line: options in, a library call, a renderer out, an exit code.
+
+This package is the only place that knows about terminals, streams and exit
+codes: ``plumbing`` holds what the commands share, and each command has its
+own module. The heavy imports (SymPy, Rich) happen inside the commands, so
+``--help`` and usage errors answer without loading them.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from symdescent import __version__
+from symdescent.cli import analyze, cache, compare, explain, grad, run
+from symdescent.cli.plumbing import (
+    WRITE_ERRORS,
+    ExitCode,
+    interrupted_code,
+    output_failed,
+    quiet_broken_pipe,
+    reader_gone,
+)
+from symdescent.cli.signals import INTERRUPTS
+
+
+class SymdescentGroup(click.Group):
+    """The top-level group: Click's usage errors in our one-line ``Error:`` / ``Hint:`` form."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        from_command_line = not args and kwargs.get("args") is None
+        if from_command_line:
+            if sys.stdout is None:  # started with stdout closed (>&-): Python has no stream to give us
+                click.echo("Error: cannot write the output: standard output is closed", err=True)
+                sys.exit(ExitCode.BAD_INPUT)
+            INTERRUPTS.install()  # SIGTERM like Ctrl-C, and no line torn by either
+        try:
+            try:
+                code = super().main(*args, standalone_mode=False, **kwargs)
+            finally:
+                # Rich and print buffer: a reader that went away (| head -1) shows up only here
+                try:
+                    sys.stdout.flush()
+                    if from_command_line and reader_gone(sys.stdout):
+                        quiet_broken_pipe()
+                except BrokenPipeError:
+                    quiet_broken_pipe()
+                except OSError as error:
+                    if error.errno not in WRITE_ERRORS:
+                        raise
+                    output_failed(error)
+        except SystemExit as exit_:
+            if exit_.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) and from_command_line:
+                # The user has asked to stop and the output is complete: a second Ctrl-C
+                # during interpreter shutdown must not turn exit 130 into death by SIGINT.
+                INTERRUPTS.ignore_from_now_on()
+            raise
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.format_message(), err=True)  # the help itself, for a bare "symdescent run"
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            context = getattr(error, "ctx", None)
+            if context is not None:
+                click.echo(f"Hint: see '{context.command_path} --help'", err=True)
+            sys.exit(error.exit_code)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            # also a late second Ctrl-C, after the output is complete
+            sys.exit(interrupted_code())
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=SymdescentGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="symdescent")
+@click.option("--debug", is_flag=True, help="Show tracebacks (also SYMDESCENT_DEBUG=1).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """See gradient descent work, step by step, on a function you type.
+
+    \b
+    Examples:
+      symdescent run "x**2+y**2" --start 1,2 --lr 0.1
+      symdescent grad "x**2+y**2+z**3" --at 1,1,2
+      symdescent compare "(1-x)**2+100*(y-x**2)**2" --start -1.2,1 --methods all
+      symdescent explain "x**2+y**2" --start 1,2 --lr 0.1
+      symdescent analyze "x**3 - 3*x + y**2"
+
+    \b
+    Exit codes: 0 converged or done, 1 internal error, 2 bad input,
+    3 diverged, 4 step limit reached, 5 exact numbers grew too big (--exact),
+    130 interrupted, 141 output closed, 143 terminated.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+for _module in (run, grad, compare, analyze, explain, cache):
+    main.add_command(_module.COMMAND)

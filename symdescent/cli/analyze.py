@@ -1,0 +1,92 @@
+"""``symdescent analyze``: Hessian, critical points, convexity and safe step sizes."""
+
+from __future__ import annotations
+
+import click
+
+from symdescent.cli.plumbing import (
+    CONTEXT,
+    FUNCTION_HELP,
+    ExprCommand,
+    Streams,
+    build_problem,
+    cleandoc,
+    function_options,
+    handle_errors,
+    make_console,
+    read_function,
+)
+from symdescent.vectors.command import data_option, wants_vectors
+
+EXAMPLES_ANALYZE = """
+\b
+Examples:
+  symdescent analyze "x**3 - 3*x + y**2"
+  symdescent analyze "(x+2*y-7)^2 + (2*x+y-5)^2" --format json
+  symdescent analyze "x**4/4 + cos(x)" --timeout 2
+"""
+
+
+@click.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_ANALYZE)
+@function_options
+@click.option(
+    "--format",
+    "fmt",
+    default="rich",
+    show_default=True,
+    type=click.Choice(["rich", "text", "json"]),
+    help="rich (styled, on a terminal), text (plain Unicode) or json.",
+)
+@click.option(
+    "--timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True, max=3600),
+    metavar="SECONDS",
+    help="Time SymPy may spend solving ∇f = 0 exactly before the numeric search takes over.",
+)
+@data_option
+@click.option("--start", default=None, metavar="V", help="Vector problems: the variables' sizes, e.g. x=zeros(3).")
+@handle_errors
+def analyze(
+    expr: str,
+    variables: str | None,
+    params: str | None,
+    fmt: str,
+    timeout: float,
+    data: tuple[str, ...] = (),
+    start: str | None = None,
+) -> None:
+    """The Hessian of EXPR, its critical points and their kind, convexity and safe step sizes.
+
+    Critical points (∇f = 0) are solved exactly by SymPy within --timeout
+    seconds; otherwise, and for functions that are not polynomial, Newton's
+    method from a grid of seeds in [-3, 3]^n finds them numerically (marked
+    ≈ in text, "numeric": true in JSON). Each is a minimum, maximum, saddle or
+    degenerate by the eigenvalues of the Hessian there. For a constant
+    Hessian: L = λ_max, the largest stable step 2/L and the best step
+    2/(λ_min + λ_max). In JSON exact values are strings in SymPy syntax
+    ("1/9") and numeric ones numbers.
+    """
+    import math
+
+    from symdescent.analyze import analyze as analyze_function
+    from symdescent.errors import InputError
+    from symdescent.render.analyze import render_analysis
+
+    if not math.isfinite(timeout):
+        raise InputError(f"--timeout must be a finite number of seconds, got {timeout}")
+    streams = Streams.current()
+    if wants_vectors(expr, start, data):
+        from symdescent.vectors.command import analyze_vectors
+
+        analyze_vectors(read_function(expr, streams), start, data, params, streams.stdout, fmt)
+        return
+    problem = build_problem(expr, variables, params, streams)
+    analysis = analyze_function(problem, timeout=timeout)
+    console = make_console(streams) if fmt == "rich" else None
+    render_analysis(analysis, fmt, streams.stdout, console)
+
+
+analyze.help = cleandoc(analyze.help or "") + "\n" + FUNCTION_HELP
+COMMAND = analyze

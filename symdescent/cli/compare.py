@@ -1,0 +1,211 @@
+"""``symdescent compare``: several optimisers from one start point, one row per method."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from symdescent.cli.plumbing import (
+    CONTEXT,
+    FORMATS,
+    FUNCTION_HELP,
+    METHODS,
+    ExitCode,
+    ExprCommand,
+    Streams,
+    build_problem,
+    cleandoc,
+    function_options,
+    handle_errors,
+    hyperparameters,
+    interrupted_code,
+    make_console,
+    method_options,
+    methods_help,
+    number_option,
+    output_protected,
+    positive_number,
+    read_function,
+    say,
+)
+from symdescent.vectors.command import data_option, wants_vectors
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from symdescent.problem import Problem
+    from symdescent.result import Result
+
+EXAMPLES_COMPARE = """
+\b
+Examples:
+  symdescent compare "(1-x)**2+100*(y-x**2)**2" --start -1.2,1 --methods all
+  symdescent compare "x^2 + 10*y^2" --start 1,1 --methods gd,momentum,adam --lr 0.05
+  symdescent compare "x^2 + 10*y^2" --start 1,1 --methods gd,adam --lr adam=0.1,gd=0.05 --format json
+"""
+
+
+@click.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_COMPARE)
+@function_options
+@click.option("--start", required=True, metavar="V", help="Start point of every run: 1,2 or x=1,y=2.")
+@click.option(
+    "--methods",
+    default="all",
+    show_default=True,
+    metavar="M,M,...|all",
+    help=f"The methods to compare, in this order: {', '.join(METHODS)}, or all.",
+)
+@click.option(
+    "--lr",
+    default=None,
+    metavar="A|M=A,...",
+    help="Learning rate for every method that has one, or per method: adam=0.1,gd=0.05. Default per method: "
+    "1e-3 gd, momentum, nesterov, rmsprop; 1e-2 adam; 1 adagrad; backtracking starts from 1.",
+)
+@click.option(
+    "--steps",
+    default=None,
+    type=click.IntRange(min=0),
+    help="At most this many updates per method (default 50000).",
+)
+@click.option("--tol", default="1e-6", show_default=True, metavar="T", help="Each run stops when ‖∇f‖ ≤ T.")
+@method_options
+@click.option("--maximize", is_flag=True, help="Maximise f with every method.")
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(FORMATS),
+    help="auto: table on a terminal, csv when piped; jsonl writes one line per method as it finishes.",
+)
+@click.option(
+    "--digits", default=6, show_default=True, type=click.IntRange(1, 17), help="Significant digits in the table."
+)
+@click.option(
+    "--plot",
+    metavar="FILE",
+    help='Also draw every method\'s path on one picture: FILE.png, .svg or .pdf (needs "symdescent[plot]").',
+)
+@data_option
+@handle_errors
+def compare(
+    expr: str,
+    variables: str | None,
+    params: str | None,
+    start: str,
+    methods: str,
+    lr: str | None,
+    steps: int | None,
+    tol: str,
+    maximize: bool,
+    fmt: str,
+    digits: int,
+    plot: str | None,
+    data: tuple[str, ...] = (),
+    **method_params: str | None,
+) -> None:
+    """Run several optimisers on EXPR from the same --start and compare them, one row per method.
+
+    Each row: the step size used, how the run ended (status), steps, final f,
+    final point, ‖∇f‖, evaluations of f and ∇f (and of the Hessian, for
+    newton) and wall time. A method that fails (step limit, divergence) says
+    so in its row and below the table; the others still run.
+
+    \b
+    Exit codes: 0 when the comparison ran, whatever each method's status
+    (read it from the table or the JSON); 2 for bad input; 130 interrupted.
+    """
+    from symdescent.compare import compare as compare_methods
+    from symdescent.compare import parse_learning_rates, parse_methods
+
+    streams = Streams.current()
+    if wants_vectors(expr, start, data):
+        from symdescent.errors import InputError
+        from symdescent.vectors.command import compare_vectors
+
+        if plot is not None:
+            raise InputError("compare --plot is not available for vector problems", hint="run --plot draws one run")
+        chosen = parse_methods(methods)
+        compare_vectors(
+            read_function(expr, streams),
+            start,
+            data,
+            params,
+            methods=chosen,
+            rates=parse_learning_rates(lr, chosen, positive_number) if lr is not None else None,
+            steps=steps,
+            tol=number_option(tol, "--tol", positive=False),
+            maximize=maximize,
+            hyperparameters=hyperparameters(**method_params),
+            fmt=("table" if streams.stdout_isatty else "csv") if fmt == "auto" else fmt,
+            out=streams.stdout,
+        )
+        sys.exit(ExitCode.OK)
+    problem = build_problem(expr, variables, params, streams)
+    chosen = parse_methods(methods)
+    rates = parse_learning_rates(lr, chosen, positive_number) if lr is not None else None
+    if fmt == "auto":
+        fmt = "table" if streams.stdout_isatty else "csv"
+    renderer = _compare_renderer(fmt, streams, problem, digits)
+    keep = None
+    if plot is not None:
+        from symdescent.render.plot import check_plot_file, keep_for_picture
+
+        check_plot_file(plot)  # before the runs: a bad path or a missing matplotlib costs nothing
+        keep = keep_for_picture
+    comparison = compare_methods(
+        problem,
+        start,
+        chosen,
+        lr=rates,
+        max_steps=steps,
+        tol=number_option(tol, "--tol", positive=False),
+        maximize=maximize,
+        on_run=renderer.run,
+        keep=keep,
+        **hyperparameters(**method_params),
+    )
+    with output_protected():
+        renderer.finish(comparison)
+        if fmt == "table":
+            _say_chosen_learning_rates(comparison.runs, rates)
+        if plot is not None and comparison.runs:
+            from symdescent.render.plot import plot_compare
+
+            plot_compare(problem, comparison.runs, plot)
+            click.echo(f"Picture written to {plot}", err=True)
+    if comparison.interrupted:
+        if fmt != "table":
+            click.echo(f"interrupted: during {comparison.runs[-1].method}; the methods after it did not run", err=True)
+        sys.exit(interrupted_code())
+    sys.exit(ExitCode.OK)
+
+
+def _say_chosen_learning_rates(runs: Sequence[Result], given: Mapping[str, float] | None) -> None:
+    """The learning rates compare chose itself, and why they are not run's default 0.1."""
+    chosen = [f"{r.method} {r.params['lr']:g}" for r in runs if "lr" in r.params and r.method not in (given or {})]
+    if chosen:
+        say(
+            f"Note: learning rates compare chose (run's default is 0.1): {', '.join(chosen)}; picked so that each "
+            "method survives steep valleys such as Rosenbrock's (curvature up to 2000). Set them with --lr 0.1 "
+            "or --lr gd=0.1."
+        )
+
+
+def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int) -> Any:
+    from symdescent.render import compare as render
+
+    if fmt == "table":
+        return render.TableCompareRenderer(make_console(streams), problem, digits=digits)
+    if fmt in ("csv", "tsv"):
+        return render.DelimitedCompareRenderer(streams.stdout, problem.names, "," if fmt == "csv" else "\t")
+    if fmt == "json":
+        return render.JsonCompareRenderer(streams.stdout)
+    return render.JsonLinesCompareRenderer(streams.stdout)
+
+
+compare.help = cleandoc(compare.help or "") + "\n" + methods_help("--methods") + FUNCTION_HELP
+COMMAND = compare

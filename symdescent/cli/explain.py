@@ -1,0 +1,104 @@
+"""``symdescent explain``: the derivation of gradient descent, as a textbook would write it."""
+
+from __future__ import annotations
+
+import click
+
+from symdescent.cli.plumbing import (
+    CONTEXT,
+    FUNCTION_HELP,
+    ExprCommand,
+    Streams,
+    build_problem,
+    cleandoc,
+    function_options,
+    handle_errors,
+    make_console,
+    number_option,
+    read_function,
+)
+from symdescent.vectors.command import data_option, wants_vectors
+
+EXAMPLES_EXPLAIN = """
+\b
+Examples:
+  symdescent explain "x**2+y**2" --start 1,2 --lr 0.1
+  symdescent explain "(x+2*y-7)**2+(2*x+y-5)**2" --start 0,0 --lr 1/10 --format markdown
+  symdescent explain "x**4-3*x" --start 1 --lr 0.05 --format latex > derivation.tex
+"""
+
+EXPLAIN_FORMATS = ("auto", "rich", "text", "markdown", "latex")
+
+
+@click.command("explain", cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_EXPLAIN)
+@function_options
+@click.option(
+    "--start", required=True, metavar="V", help="Start point: 1,2 or x=1,y=2; exact values like 1/3 or pi/4 work."
+)
+@click.option(
+    "--lr",
+    default="0.1",
+    show_default=True,
+    metavar="A",
+    help="Learning rate α, positive; exact: 0.1 is taken as 1/10, and 1/3 or pi/10 work.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(EXPLAIN_FORMATS),
+    help="auto: rich on a terminal, text when piped; text is plain Unicode; latex is a fragment "
+    "that needs \\usepackage{amsmath}.",
+)
+@click.option(
+    "--iterates",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 100),
+    metavar="N",
+    help="List the iterates x₀ … x_N.",
+)
+@data_option
+@handle_errors
+def explain_command(
+    expr: str,
+    variables: str | None,
+    params: str | None,
+    start: str,
+    lr: str,
+    fmt: str,
+    iterates: int,
+    data: tuple[str, ...] = (),
+) -> None:
+    """The derivation of gradient descent on EXPR, as a textbook would write it.
+
+    \b
+    In order: the function; each partial derivative, rule by rule (sum,
+    power, product, quotient, chain, and each function's rule); the
+    gradient; the update rule with α substituted and simplified; for a
+    quadratic f, the closed form of the iterates, when they converge
+    (0 < α < 2/λ_max) and the fastest α = 2/(λ_min + λ_max); otherwise the
+    same analysis of the Hessian at the start point and at the minimum the
+    run finds; then the first iterates, exact when --start and --lr are.
+    """
+    from symdescent.explain import explain
+    from symdescent.render.explain import render_explanation
+
+    streams = Streams.current()
+    if wants_vectors(expr, start, data):
+        from symdescent.vectors.command import explain_vectors
+
+        lr_value = number_option(lr, "--lr", positive=True)
+        explain_vectors(read_function(expr, streams), start, data, params, lr_value, streams.stdout, fmt)
+        return
+    problem = build_problem(expr, variables, params, streams)
+    explanation = explain(problem, start, lr, iterates=iterates)
+    if fmt == "auto":
+        fmt = "rich" if streams.stdout_isatty else "text"
+    console = make_console(streams) if fmt == "rich" else None
+    render_explanation(explanation, fmt, streams.stdout, console)
+
+
+explain_command.help = cleandoc(explain_command.help or "") + "\n" + FUNCTION_HELP
+COMMAND = explain_command

@@ -1,0 +1,61 @@
+"""``symdescent grad``: the partial derivatives, optionally evaluated at a point."""
+
+from __future__ import annotations
+
+import click
+
+from symdescent.cli.plumbing import (
+    CONTEXT,
+    FUNCTION_HELP,
+    ExprCommand,
+    Streams,
+    build_problem,
+    cleandoc,
+    function_options,
+    handle_errors,
+    make_console,
+    read_function,
+)
+from symdescent.vectors.command import wants_vectors
+
+EXAMPLES_GRAD = """
+\b
+Examples:
+  symdescent grad "x**2+y**2+z**3" --at 1,1,2
+  symdescent grad "sin(x)*exp(y)" --format json
+"""
+
+
+@click.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_GRAD)
+@function_options
+@click.option("--at", metavar="V", help="Evaluate the gradient at this point: 1,2 or x=1,y=2.")
+@click.option(
+    "--format",
+    "fmt",
+    default="rich",
+    show_default=True,
+    type=click.Choice(["rich", "text", "json", "latex"]),
+    help="rich (styled, on a terminal), text (plain Unicode, with the rule-by-rule steps), json, "
+    "or latex (a fragment with the steps; needs \\usepackage{amsmath}).",
+)
+@handle_errors
+def grad(expr: str, variables: str | None, params: str | None, at: str | None, fmt: str) -> None:
+    """The partial derivatives of EXPR and its gradient, optionally evaluated --at a point."""
+    from symdescent.gradient import evaluate_gradient
+    from symdescent.render.gradient import render_gradient
+
+    streams = Streams.current()
+    expr = read_function(expr, streams)
+    if wants_vectors(expr, at, None):
+        from symdescent.vectors.command import grad_vectors
+
+        grad_vectors(expr, variables, fmt, streams.stdout, at)  # vector notation: no data needed
+        return
+    problem = build_problem(expr, variables, params, streams)
+    report = evaluate_gradient(problem, at, steps=fmt in ("text", "latex"))
+    console = make_console(streams) if fmt == "rich" else None
+    render_gradient(report, fmt, streams.stdout, console)
+
+
+grad.help = cleandoc(grad.help or "") + "\n" + FUNCTION_HELP
+COMMAND = grad

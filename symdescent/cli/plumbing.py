@@ -1,0 +1,482 @@
+"""What every command shares: exit codes, streams, errors, console, options, number parsing.
+
+The heavy imports (SymPy, Rich) happen inside functions, so ``--help``
+and usage errors answer without loading them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import errno
+import os
+import re
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+
+import click
+
+from symdescent.cli.signals import INTERRUPTS, Terminated
+from symdescent.functions import FUNCTIONS
+from symdescent.methods import METHODS as METHOD_SPECS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from symdescent.problem import Problem
+    from symdescent.result import Status
+
+
+class ExitCode(enum.IntEnum):
+    """The documented exit codes (README, SPEC)."""
+
+    OK = 0  # converged, fixed-step run completed, or other command succeeded
+    INTERNAL = 1  # a bug
+    BAD_INPUT = 2  # usage, parse error, bad start point
+    DIVERGED = 3
+    MAX_STEPS = 4
+    TOO_SLOW = 5  # --exact: the exact numbers grew so big that the next step would take over a second
+    BROKEN_PIPE = 141  # the reader went away (like a process killed by SIGPIPE)
+    INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM, handled like Ctrl-C
+
+
+def interrupted_code() -> ExitCode:
+    """130 after Ctrl-C, 143 after SIGTERM."""
+    return ExitCode.TERMINATED if INTERRUPTS.terminated else ExitCode.INTERRUPTED
+
+
+def exit_code_for(status: Status) -> ExitCode:
+    """The exit code of a run's status (from :data:`symdescent.result.STATUSES`)."""
+    from symdescent.result import STATUSES, Status
+
+    if status is Status.INTERRUPTED:
+        return interrupted_code()
+    return ExitCode(STATUSES[status].exit_code)
+
+
+class Streams(NamedTuple):
+    """The standard streams and whether stdout is a terminal (swappable in tests)."""
+
+    stdin: TextIO
+    stdout: TextIO
+    stderr: TextIO
+
+    @property
+    def stdout_isatty(self) -> bool:
+        isatty = getattr(self.stdout, "isatty", None)
+        return bool(isatty and isatty())
+
+    @classmethod
+    def current(cls) -> Streams:
+        return cls(sys.stdin, sys.stdout, sys.stderr)
+
+
+def _debug_enabled() -> bool:
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    flag = bool(root and root.obj and root.obj.get("debug"))
+    return flag or os.environ.get("SYMDESCENT_DEBUG", "") not in ("", "0")
+
+
+def say(text: str) -> None:
+    """A warning or note on stderr: on a terminal wrapped at spaces to its width, else one line for grep."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    if isatty and isatty():
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+        text = textwrap.fill(text, width=max(width - 1, 40), subsequent_indent="  ", break_on_hyphens=False)
+    click.echo(text, err=True)
+
+
+def fail(message: str, hint: str | None = None, code: ExitCode = ExitCode.BAD_INPUT) -> None:
+    """Print ``Error: …`` (and a hint) on stderr and exit with ``code``."""
+    click.echo(f"Error: {message}", err=True)
+    if hint:
+        click.echo(f"Hint: {hint}", err=True)
+    sys.exit(code)
+
+
+#: The library's keyword arguments by the names of this CLI's options: the core's errors name the
+#: keyword (``momentum must lie in [0, 1)``), the CLI says ``--momentum`` (:func:`symdescent.errors.worded`).
+OPTION_NAMES = {
+    "lr": "--lr",
+    "tol": "--tol",
+    "max_steps": "--steps",
+    "exact": "--exact",
+    "working_precision": "--working-precision",
+    "variables": "--vars",
+    "methods": "--methods",
+    "momentum": "--momentum",
+    "beta1": "--beta1",
+    "beta2": "--beta2",
+    "decay": "--decay",
+    "eps": "--eps",
+    "params": "--param",
+}
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into one-line messages and exit codes; bugs into exit 1."""
+    import functools
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from symdescent import budget
+        from symdescent.errors import SymdescentError, worded
+
+        try:
+            with budget.time_limit():  # parse, gradient, compile, explain and analyze; never the steps
+                return command(*args, **kwargs)
+        except SymdescentError as error:
+            _traceback_if_debugging()
+            fail(*worded(error, OPTION_NAMES))
+        except KeyboardInterrupt as stop:
+            code = ExitCode.TERMINATED if isinstance(stop, Terminated) else interrupted_code()
+            click.echo("Terminated." if code == ExitCode.TERMINATED else "Interrupted.", err=True)
+            sys.exit(code)
+        except BrokenPipeError:
+            quiet_broken_pipe()
+        except OSError as error:
+            if error.errno not in WRITE_ERRORS:
+                raise
+            output_failed(error)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except RecursionError:
+            _traceback_if_debugging()
+            fail("the function is too deeply nested to process")
+        except UnicodeEncodeError as error:
+            _traceback_if_debugging()
+            fail(
+                f"the output cannot be written in this terminal's encoding ({error.encoding})",
+                "set PYTHONIOENCODING=utf-8, or choose --format csv",
+            )
+        except Exception as error:
+            _traceback_if_debugging()
+            first_line = str(error).splitlines()[0] if str(error) else ""
+            fail(
+                f"internal error: {type(error).__name__}: {first_line}",
+                "this is a bug in symdescent; please report it with the command you ran (--debug shows the traceback)",
+                ExitCode.INTERNAL,
+            )
+
+    return wrapper
+
+
+def _traceback_if_debugging() -> None:
+    """With --debug, show the traceback; the exit code stays what it would be without it."""
+    if _debug_enabled():
+        import traceback
+
+        traceback.print_exc()
+
+
+def quiet_broken_pipe() -> None:
+    _stdout_to_devnull()
+    sys.exit(ExitCode.BROKEN_PIPE)
+
+
+def reader_gone(stream: TextIO | None) -> bool:
+    """Whether ``stream`` is a pipe whose reader closed it before reading everything (``| head -1``).
+
+    A write that the reader cuts short can return without an error, so the
+    exit code checks the pipe itself: 141 then, whatever the format. A reader
+    that read everything and left before the end of file (``-q | head -1``)
+    has missed nothing: no 141 for it.
+    """
+    import array
+    import select
+    import stat
+
+    try:
+        import fcntl
+        import termios
+
+        fd = stream.fileno()  # type: ignore[union-attr]
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        if not any(events & select.POLLERR for _, events in poller.poll(0)):
+            return False  # someone is still reading
+        unread = array.array("i", [0])
+        fcntl.ioctl(fd, termios.FIONREAD, unread)
+        return unread[0] > 0
+    except (OSError, ValueError, AttributeError, ImportError):  # not a pipe, not POSIX, or no stream
+        return False
+
+
+#: errno values that mean stdout cannot take the output (closed, full disk, I/O error, file too large).
+WRITE_ERRORS = frozenset({errno.EBADF, errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT})
+
+
+def output_failed(error: OSError) -> None:
+    """Standard output cannot be written (closed, a full disk): one ``Error:`` line and exit 2."""
+    _stdout_to_devnull()
+    reason = error.strerror or str(error)
+    fail(f"cannot write the output: {reason}")
+
+
+def _stdout_to_devnull() -> None:
+    # Point stdout at devnull so the interpreter's final flush does not fail again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (a test runner) or is None
+        pass
+
+
+# -- shared options -----------------------------------------------------------------
+
+EXAMPLES_RUN = """
+\b
+Examples:
+  symdescent run "x**2+y**2" --start 1,2 --lr 0.1
+  symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --lr 0.001 --steps 20000 --every 1000
+  symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --method newton
+  symdescent run "x^2 + 10*y^2" --start 1,1 --method momentum --lr 0.05 --momentum 0.5
+  symdescent run "a*x^2 + y^2" --param a=3 --start x=1,y=-1 --format json
+  echo "x^4 - 3*x" | symdescent run - --start 1 -q
+"""
+
+EXAMPLES_GRAD = """
+\b
+Examples:
+  symdescent grad "x**2+y**2+z**3" --at 1,1,2
+  symdescent grad "sin(x)*exp(y)" --format json
+"""
+
+FUNCTION_HELP = """
+\b
+EXPR is the function, or - to read it from standard input
+(an EXPR that starts with '-' works: symdescent run "-x^2" ...):
+  operators + - * / ** ^, brackets, numbers like 2, 0.5, 1e-3;
+  functions {functions};
+  constants pi and E.
+  Every other name is a variable (ordered x2 before x10 unless --vars).
+""".format(functions=textwrap.fill(" ".join(FUNCTIONS), 66, subsequent_indent="  "))
+
+
+def function_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """EXPR plus --vars and --param, shared by every command that takes a function."""
+    command = click.option(
+        "--param",
+        "params",
+        metavar="NAME=VALUE,...",
+        help="Fix symbols that are parameters, not variables: --param a=2,b=0.5.",
+    )(command)
+    command = click.option(
+        "--vars",
+        "variables",
+        metavar="X,Y,...",
+        help="The variables and their order (default: every free name, x2 before x10).",
+    )(command)
+    return click.argument("expr", metavar="EXPR")(command)
+
+
+def read_function(expr: str, streams: Streams) -> str:
+    if expr != "-":
+        return expr
+    from symdescent.budget import MAX_LENGTH
+    from symdescent.errors import InputError
+
+    if streams.stdin is None:
+        raise InputError("the function should come from standard input ('-'), but standard input is closed")
+    try:
+        return streams.stdin.read(MAX_LENGTH + 1)
+    except UnicodeDecodeError:
+        raise InputError("standard input is not text in this terminal's encoding") from None
+
+
+def build_problem(expr: str, variables: str | None, params: str | None, streams: Streams) -> Problem:
+    return problem_from_text(read_function(expr, streams), variables, params)
+
+
+def problem_from_text(text: str, variables: str | None, params: str | None) -> Problem:
+    """The problem for a function already read (``run`` reads it once, to look it up in the cache too)."""
+    from symdescent.problem import make_problem
+    from symdescent.values import assignments
+
+    names = [v.strip() for v in variables.split(",")] if variables is not None else None
+    fixed = assignments(params, "--param", "--param a=2") if params else {}
+    problem = make_problem(text, variables=names, params=fixed)
+    if names is None:
+        warn_about_lookalikes(problem.names)
+    return problem
+
+
+def lookalike_warnings(names: Sequence[str]) -> list[str]:
+    """The stderr lines for names one letter from another variable or a function (``yy``, ``sinx``)."""
+    from symdescent.cli.typos import lookalikes
+    from symdescent.functions import FUNCTIONS
+    from symdescent.parsing import CONSTANTS
+
+    warnings = lookalikes(names, [*FUNCTIONS, *CONSTANTS])
+    if not warnings:
+        return []
+    hint = f"Hint: --vars {','.join(names)} says these names are meant (and silences this)"
+    return [*(f"Warning: {warning}" for warning in warnings), hint]
+
+
+def warn_about_lookalikes(names: Sequence[str]) -> None:
+    """A warning each on stderr (``run`` keeps them in the cache too, to repeat them without SymPy)."""
+    for line in lookalike_warnings(names):
+        say(line)
+
+
+def make_console(streams: Streams, *, stderr: bool = False) -> Console:
+    """A Rich console: styled on a terminal; plain and never width-limited when piped."""
+    from rich.console import Console
+
+    class QuietOnBrokenPipe(Console):
+        # Rich exits with 1 when the reader goes away; we document 141, like any command killed by SIGPIPE
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            quiet_broken_pipe()
+
+    out = streams.stderr if stderr else streams.stdout
+    if streams.stdout_isatty and not stderr:
+        return QuietOnBrokenPipe(file=out, highlight=False)
+    return QuietOnBrokenPipe(
+        file=out, width=100_000, force_terminal=False, no_color=True, highlight=False, soft_wrap=False
+    )
+
+
+def progress_wanted(streams: Streams) -> bool:
+    """Live progress only when both stdout and stderr are a terminal that can redraw a line."""
+    isatty = getattr(streams.stderr, "isatty", None)
+    dumb = os.environ.get("TERM", "") in ("dumb", "unknown")
+    return streams.stdout_isatty and bool(isatty and isatty()) and not dumb
+
+
+def number_option(text: str, what: str, *, positive: bool) -> float:
+    from symdescent.errors import InputError
+    from symdescent.warm import plain_float
+
+    value = plain_float(text)  # 0.1 or 1e-3 need no SymPy (a warm run never imports it)
+    if value is None:
+        from symdescent.parsing import parse_constant
+
+        value = float(parse_constant(text, what))
+    if positive and value <= 0:
+        raise InputError(f"{what} must be positive, got {text}", parameter=what)
+    if value < 0:
+        raise InputError(f"{what} must not be negative, got {text}", parameter=what)
+    return value
+
+
+#: --method's choices, from the method registry (cheap to import: no SymPy).
+METHODS = tuple(METHOD_SPECS)
+
+#: The methods' own options: CLI name -> (keyword, help).
+METHOD_OPTIONS = {
+    "--momentum": ("momentum", "μ for momentum and nesterov, in [0, 1) (default 0.9)."),
+    "--beta1": ("beta1", "Adam's β₁, in [0, 1) (default 0.9)."),
+    "--beta2": ("beta2", "Adam's β₂, in [0, 1) (default 0.999)."),
+    "--decay": ("decay", "RMSprop's ρ (torch's alpha), in [0, 1) (default 0.99)."),
+    "--eps": ("eps", "ε added to the denominator: adam, rmsprop 1e-8; adagrad 1e-10."),
+}
+
+
+def method_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--momentum, --beta1, --beta2, --decay, --eps: each method takes the ones it uses."""
+    for flag, (name, text) in reversed(METHOD_OPTIONS.items()):
+        command = click.option(flag, name, default=None, metavar="B", help=text)(command)
+    return command
+
+
+def hyperparameters(*, exact: bool = False, **given: str | None) -> dict[str, float | str]:
+    """The options the user gave, as numbers (the methods supply their own defaults for the rest).
+
+    With exact or working-precision arithmetic the checked text itself is
+    passed on, so that the run can read ``0.1`` as exactly 1/10.
+    """
+    values: dict[str, float | str] = {}
+    for name, text in given.items():
+        if text is not None:
+            number = number_option(text, f"--{name}", positive=name in ("lr", "eps"))
+            values[name] = text if exact else number
+    return values
+
+
+def cleandoc(text: str) -> str:
+    """A docstring without its indentation, like ``inspect.cleandoc`` (inspect costs 10 ms at start-up)."""
+    first, _, rest = text.strip("\n").partition("\n")
+    return (first.strip() + "\n" + textwrap.dedent(rest)).strip()
+
+
+def methods_help(option: str = "--method") -> str:
+    """Each method and its update rule, for --help (no SymPy needed)."""
+    from symdescent.methods import UPDATE_RULES
+
+    width = max(map(len, UPDATE_RULES))
+    rules = "\n".join(f"  {name:<{width}}  {rule}" for name, rule in UPDATE_RULES.items())
+    return f"\n\b\nMethods ({option}) and their update rules:\n{rules}\n"
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl")
+
+_OPTION_NAME = re.compile(r"--[A-Za-z][-A-Za-z0-9]*")
+
+
+class ExprCommand(click.Command):
+    """A command whose EXPR may begin with '-' ("-x^2", "-(x+1)"), yet misspelt options still fail clearly.
+
+    Click would read "-x^2" as a cluster of short options, so before parsing,
+    any argument that starts with '-' but is neither one of our options nor
+    the value of one is moved behind a "--" and so reaches EXPR untouched. A
+    word that looks like a long option (``--stpes``) but is none of ours is
+    refused with a suggestion.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        import difflib
+
+        options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
+        with_value = {name for p in options if not p.is_flag for name in (*p.opts, *p.secondary_opts)}
+        flags = {name for p in options if p.is_flag for name in (*p.opts, *p.secondary_opts)}
+        kept: list[str] = []
+        expressions: list[str] = []
+        position = 0
+        while position < len(args):
+            arg = args[position]
+            name = arg.split("=", 1)[0]
+            if arg == "--":
+                kept.extend(args[position:])
+                break
+            if arg in with_value:
+                kept.extend(args[position : position + 2])
+                position += 2
+                continue
+            if name in with_value or arg in flags:
+                kept.append(arg)
+            elif _OPTION_NAME.fullmatch(name):
+                close = difflib.get_close_matches(name, sorted(with_value | flags), n=1)
+                raise click.NoSuchOption(name, possibilities=close, ctx=ctx)
+            elif arg.startswith("-") and arg != "-":
+                expressions.append(arg)
+            else:
+                kept.append(arg)
+            position += 1
+        if expressions:
+            if "--" in kept:
+                cut = kept.index("--") + 1
+                kept[cut:cut] = expressions
+            else:
+                kept += ["--", *expressions]
+        return super().parse_args(ctx, kept)
+
+
+def output_protected() -> contextlib.AbstractContextManager[None]:
+    """Ignore Ctrl-C and SIGTERM while the results are written: they must not cut the JSON short."""
+    return INTERRUPTS.ignored()
+
+
+def positive_number(text: str, what: str) -> float:
+    return number_option(text, what, positive=True)

@@ -1,0 +1,379 @@
+"""``symdescent run``: iterate an optimiser and stream each step to a renderer."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+import click
+
+from symdescent.cli.cache import NO_CACHE_HELP, linear_variables, problem_for_run
+from symdescent.cli.plumbing import (
+    CONTEXT,
+    FORMATS,
+    FUNCTION_HELP,
+    METHODS,
+    ExprCommand,
+    Streams,
+    cleandoc,
+    exit_code_for,
+    function_options,
+    handle_errors,
+    hyperparameters,
+    make_console,
+    method_options,
+    methods_help,
+    number_option,
+    output_protected,
+    progress_wanted,
+    read_function,
+    say,
+)
+from symdescent.cli.signals import INTERRUPTS
+from symdescent.vectors.command import data_option, save_option, wants_vectors
+
+if TYPE_CHECKING:
+    from symdescent.problem import Problem
+    from symdescent.render import Renderer
+    from symdescent.render.numbers import Notation
+    from symdescent.render.plot import PlotRenderer
+    from symdescent.result import Step
+    from symdescent.run import Run
+
+EXAMPLES_RUN = """
+\b
+Examples:
+  symdescent run "x**2+y**2" --start 1,2 --lr 0.1
+  symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --lr 0.001 --steps 20000 --every 1000
+  symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --method newton
+  symdescent run "x^2 + 10*y^2" --start 1,1 --method momentum --lr 0.05 --momentum 0.5
+  symdescent run "a*x^2 + y^2" --param a=3 --start x=1,y=-1 --format json
+  echo "x^4 - 3*x" | symdescent run - --start 1 -q
+"""
+
+
+@click.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_RUN)
+@function_options
+@click.option(
+    "--start", required=True, metavar="V", help="Start point: 1,2 or x=1,y=2; exact values like 1/3 or pi/4 work."
+)
+@click.option(
+    "--lr",
+    default=None,
+    metavar="A",
+    help="Learning rate α (step size), positive; 1/10 works. Default 0.1; backtracking starts from 1; "
+    "newton, exact-line and cg choose their own steps.",
+)
+@click.option("--steps", default=1000, show_default=True, type=click.IntRange(min=0), help="At most this many updates.")
+@click.option(
+    "--tol", default="1e-6", show_default=True, metavar="T", help="Stop when ‖∇f‖ ≤ T; 0 runs exactly --steps updates."
+)
+@click.option(
+    "--method",
+    default="gd",
+    show_default=True,
+    type=click.Choice(METHODS),
+    help="The optimiser; its update rule is listed below.",
+)
+@method_options
+@click.option("--maximize", is_flag=True, help="Maximise f (every method then minimises −f; gd: x ← x + α∇f(x)).")
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(FORMATS),
+    help="auto: table on a terminal, csv when piped.",
+)
+@click.option(
+    "--every",
+    default=None,
+    type=click.IntRange(min=1),
+    metavar="K",
+    help="Print every K-th step (first and last always).",
+)
+@click.option(
+    "--digits",
+    default=None,
+    type=click.IntRange(1, 17),
+    help="Significant digits in the table  [default: 6; D with --working-precision D]",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the final point, values separated by spaces.")
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Exact arithmetic: 1/10 and 0.1 stay 1/10, iterates are fractions (4/5, 16/25, …); "
+    "stops with exit 5 when the numbers grow too big to continue quickly.",
+)
+@click.option(
+    "--working-precision",
+    type=click.IntRange(1, 100_000),
+    metavar="D",
+    help="Compute every value with D significant digits (mpmath floats) and print D digits.",
+)
+@click.option(
+    "--plot",
+    metavar="FILE",
+    help='Also write a picture of the run to FILE.png, .svg or .pdf (needs: pip install "symdescent[plot]").',
+)
+@click.option(
+    "--explain",
+    "show_explanation",
+    is_flag=True,
+    help="Print the derivation (as the explain command does) before the steps; with csv, tsv, json, jsonl "
+    "or -q it goes to stderr, so that stdout stays machine-readable.",
+)
+@click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
+@data_option
+@save_option
+@handle_errors
+def run(
+    expr: str,
+    variables: str | None,
+    params: str | None,
+    start: str,
+    lr: str,
+    steps: int,
+    tol: str,
+    method: str,
+    maximize: bool,
+    fmt: str,
+    every: int | None,
+    digits: int | None,
+    quiet: bool,
+    exact: bool,
+    working_precision: int | None,
+    plot: str | None,
+    show_explanation: bool = False,
+    no_cache: bool = False,
+    data: tuple[str, ...] = (),
+    save: str | None = None,
+    **method_params: str | None,
+) -> None:
+    """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
+
+    Step 0 is the start point; step k is the point after k updates. The
+    table hides the middle of long runs (unless --every); machine formats
+    (csv, tsv, json, jsonl) print floats exactly (shortest round-trip) and
+    never hide rows; jsonl streams one line per step as it is computed.
+
+    With --exact every number is exact: the table shows fractions, csv
+    SymPy syntax (4/5), json strings ("4/5"). With --working-precision D
+    every value has D significant digits; csv, json and the table print
+    them with D digits (json as strings).
+    """
+    from symdescent.render.numbers import notation_for
+    from symdescent.result import Status
+    from symdescent.run import iterate
+    from symdescent.warm import plain_point
+
+    streams = Streams.current()
+    if wants_vectors(expr, start, data) or save:
+        # vectors, matrices and data: see symdescent/vectors/ (scalar functions never come here)
+        from symdescent.vectors.command import refuse_scalar_only, run_vectors
+
+        refuse_scalar_only(exact=exact, working_precision=working_precision, variables=variables)
+        expr = read_function(expr, streams)
+        if fmt == "auto":
+            fmt = "table" if streams.stdout_isatty else "csv"
+        tolerance = number_option(tol, "--tol", positive=False)
+        explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
+        status = run_vectors(
+            expr,
+            start,
+            data,
+            params,
+            hyperparameters=hyperparameters(lr=lr, **method_params),
+            method=method,
+            steps=steps,
+            tol=tolerance,
+            maximize=maximize,
+            fmt=fmt,
+            every=every,
+            digits=digits,
+            quiet=quiet,
+            plot=plot,
+            save=save,
+            stdout=streams.stdout,
+            stderr=streams.stderr,
+            console=lambda: make_console(streams),
+            explain_to=explain_to if show_explanation else None,
+        )
+        sys.exit(exit_code_for(status))
+    # Floats only, and nothing that needs the SymPy problem itself: such a run may be warm (no SymPy).
+    simple = not (exact or working_precision is not None or show_explanation or plot)
+    problem, remember = problem_for_run(expr, variables, params, streams, use_cache=simple and not no_cache)
+    run_ = iterate(
+        problem,
+        (simple and plain_point(start, problem.names)) or start,
+        method=method,
+        **hyperparameters(lr=lr, exact=exact or working_precision is not None, **method_params),
+        max_steps=steps,
+        tol=number_option(tol, "--tol", positive=False),
+        maximize=maximize,
+        exact=exact,
+        working_precision=working_precision,
+    )
+    if fmt == "auto":
+        fmt = "table" if streams.stdout_isatty else "csv"
+    plotter = _plotter(problem, plot)
+    if show_explanation:
+        _explain_before_run(problem, start, lr, method, maximize, streams, to_stderr=quiet or fmt != "table")
+    if digits is None:
+        digits = working_precision or 6
+    notation = notation_for(run_.arithmetic)
+    renderer = _renderer(
+        "quiet" if quiet else fmt, streams, run_, digits=digits, elide=every is None, notation=notation
+    )
+    steps = thinned(plotter.recording(run_) if plotter else run_, every or 1)
+    with live_progress(streams, run_, enabled=fmt == "table" and not quiet):
+        shown = _render_steps(steps, renderer, run_, quiet=quiet)
+    result = run_.result()
+    with output_protected():
+        if shown != run_.last.step:
+            renderer.step(run_.last)  # the step in hand when Ctrl-C or SIGTERM came
+        renderer.finish(result)
+        if (fmt != "table" or quiet) and not result.success:
+            click.echo(f"{result.status}: {result.message}", err=True)
+        if result.status in (Status.MAX_STEPS, Status.DIVERGED):
+            _explain_no_minimum(run_.problem, maximize)
+        if plotter:
+            # Every step taken, also of a run that diverged, hit the limit or was interrupted.
+            plotter.step(run_.last)
+            plotter.finish(result)
+            click.echo(f"Picture written to {plot}", err=True)
+    remember()
+    sys.exit(exit_code_for(result.status))
+
+
+def _explain_before_run(
+    problem: Problem, start: str, lr: str, method: str, maximize: bool, streams: Streams, *, to_stderr: bool
+) -> None:
+    """``run --explain``: the derivation first; on stderr when stdout carries machine-readable data."""
+    from symdescent.errors import InputError
+    from symdescent.explain import explain
+    from symdescent.render.explain import render_explanation
+
+    if maximize or method != "gd":
+        raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with --maximize")
+    explanation = explain(problem, start, lr if lr is not None else "0.1")  # gd's default step size
+    out = streams.stderr if to_stderr else streams.stdout
+    console = None if to_stderr or not streams.stdout_isatty else make_console(streams)
+    render_explanation(explanation, "rich" if console else "text", out, console)
+    out.write("\n")
+    out.flush()
+
+
+def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
+    """The --plot renderer, checked (format, matplotlib, directory) before the run starts."""
+    if path is None:
+        return None
+    from symdescent.render.plot import PlotRenderer
+
+    return PlotRenderer(problem, path)
+
+
+def _explain_no_minimum(problem: Problem, maximize: bool) -> None:
+    """A constant ∂f/∂v is why no step count or learning rate will do: say so."""
+    if problem.dimension > 100:
+        return  # the gradient's SymPy form is not worth building for a hint
+    for name in linear_variables(problem):
+        extremum = "maximum" if maximize else "minimum"
+        say(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}")
+
+
+def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.AbstractContextManager[object]:
+    """The live progress line on stderr, for the table on a terminal only (never a pipe, file or machine format)."""
+    if not (enabled and progress_wanted(streams)):
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    from symdescent.render.progress import LiveProgress, Tracker
+
+    console = Console(file=streams.stderr, highlight=False)
+    return LiveProgress(console, Tracker(lambda: run_.last, run_.max_steps))
+
+
+def _render_steps(steps: Iterable[Step], renderer: Renderer, run_: Run, *, quiet: bool) -> int:
+    """Give each step to the renderer as it comes, keeping none; the number of the last one given.
+
+    A stop (Ctrl-C, SIGTERM) ends the run; one that arrives while a step is
+    being written waits until it is written whole.
+    """
+    last = -1
+    try:
+        if quiet:  # nothing to print until the end: consume the steps at C speed
+            run_.drain() if steps is run_ else collections.deque(steps, maxlen=0)
+            return run_.last.step
+
+        def show(step: Step) -> None:
+            nonlocal last
+            renderer.step(step)
+            last = step.step
+
+        show_whole = INTERRUPTS.whole(show)
+        for step in steps:
+            show_whole(step)
+    except KeyboardInterrupt:
+        run_.interrupt()
+        return run_.last.step if quiet else last
+    return last
+
+
+def thinned(steps: Iterable[Step], every: int) -> Iterable[Step]:
+    """Every ``every``-th step, plus always the first and the last."""
+    if every == 1:
+        return steps
+    return _every(steps, every)
+
+
+def _every(steps: Iterable[Step], every: int) -> Iterator[Step]:
+    pending = None
+    for step in steps:
+        if step.step % every == 0:
+            pending = None
+            yield step
+        else:
+            pending = step
+    if pending is not None:
+        yield pending
+
+
+def _renderer(
+    fmt: str, streams: Streams, run_: Run, *, digits: int, elide: bool, notation: Notation | None = None
+) -> Renderer:
+    from symdescent.render.numbers import FLOATS
+
+    notation = notation or FLOATS
+    out = streams.stdout
+    problem = run_.problem
+    if fmt == "table":
+        from symdescent.render.table import TableRenderer
+
+        return TableRenderer(make_console(streams), problem, digits=digits, elide=elide, notation=notation)
+    if fmt in ("csv", "tsv"):
+        from symdescent.render.delimited import DelimitedRenderer
+
+        return DelimitedRenderer(out, problem.names, "," if fmt == "csv" else "\t", notation)
+    if fmt == "json":
+        from symdescent.render.json import JsonRenderer, head_dict
+
+        head = head_dict(
+            problem.function_text, problem.names, problem.gradient_text, run_.optimizer.name, run_.params,
+            run_.start, notation,
+        )  # fmt: skip
+        return JsonRenderer(out, notation, head)
+    if fmt == "jsonl":
+        from symdescent.render.json import JsonLinesRenderer
+
+        return JsonLinesRenderer(out, notation)
+    from symdescent.render.quiet import QuietRenderer
+
+    return QuietRenderer(out, notation)
+
+
+run.help = cleandoc(run.help or "") + "\n" + methods_help() + FUNCTION_HELP
+COMMAND = run

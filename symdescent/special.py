@@ -1,0 +1,119 @@
+"""Functions SymPy has no class for, as SymPy functions with their own derivative rules.
+
+``log10``, ``log2``, ``cbrt`` (the real cube root), ``sigmoid`` and
+``softplus`` stay named in f, its gradient and ``explain`` (SymPy would
+write ``log(x)/log(10)`` or ``1/(1 + exp(-x))``). Each says:
+
+* its derivative (``fdiff``), written with these same functions;
+* :meth:`standard`, the same function in SymPy's own terms, used to evaluate
+  it exactly, at D digits, with symengine or for a constant argument;
+* how generated float code evaluates it (:data:`FLOAT_SOURCE`, with the
+  numerically careful helpers in :data:`FLOAT_HELPERS`).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symdescent import generated
+
+
+class Special(sp.Function):
+    """A one-argument function with a SymPy rewrite (:meth:`standard_of`)."""
+
+    nargs = 1
+
+    @staticmethod
+    def standard_of(u: sp.Expr) -> sp.Expr:
+        raise NotImplementedError
+
+    def standard(self) -> sp.Expr:
+        return self.standard_of(self.args[0])
+
+    @classmethod
+    def eval(cls, arg: sp.Expr) -> sp.Expr | None:
+        # a constant argument: the value in SymPy's terms (log10(0) is zoo, which the parser refuses)
+        return cls.standard_of(arg) if arg.is_Number else None
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self.standard()._eval_evalf(prec)
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return self.args[0].is_extended_real
+
+
+class log10(Special):
+    @staticmethod
+    def standard_of(u: sp.Expr) -> sp.Expr:
+        return sp.log(u) / sp.log(10)
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return 1 / (self.args[0] * sp.log(10))
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return self.args[0].is_extended_positive
+
+
+class log2(Special):
+    @staticmethod
+    def standard_of(u: sp.Expr) -> sp.Expr:
+        return sp.log(u) / sp.log(2)
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return 1 / (self.args[0] * sp.log(2))
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return self.args[0].is_extended_positive
+
+
+class cbrt(Special):
+    """The real cube root: cbrt(−8) = −2 (SymPy's cbrt is the principal, complex, root)."""
+
+    @staticmethod
+    def standard_of(u: sp.Expr) -> sp.Expr:
+        return sp.sign(u) * sp.Abs(u) ** sp.Rational(1, 3)
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return 1 / (3 * cbrt(self.args[0]) ** 2)
+
+
+class sigmoid(Special):
+    """The logistic function σ(x) = 1/(1 + e^(−x))."""
+
+    @staticmethod
+    def standard_of(u: sp.Expr) -> sp.Expr:
+        return 1 / (1 + sp.exp(-u))
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
+
+
+class softplus(Special):
+    """softplus(x) = ln(1 + eˣ), a smooth max(0, x)."""
+
+    @staticmethod
+    def standard_of(u: sp.Expr) -> sp.Expr:
+        return sp.log(1 + sp.exp(u))
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sigmoid(self.args[0])
+
+
+def standard(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every special function written in SymPy's own terms (for exact, mpmath and symengine)."""
+    if not expr.has(Special):
+        return expr
+    return expr.replace(lambda node: isinstance(node, Special), lambda node: node.standard())
+
+
+#: Float source for each special function (``{0}`` is the argument's source).
+FLOAT_SOURCE: dict[str, str] = {
+    "log10": "math.log10({0})",
+    "log2": "math.log2({0})",
+    "cbrt": "math.cbrt({0})",
+    "sigmoid": "_sigmoid({0})",
+    "softplus": "_softplus({0})",
+}
+
+#: Names the generated float code may call besides ``math`` (kept with the code that runs it, without SymPy).
+FLOAT_HELPERS = generated.FLOAT_HELPERS

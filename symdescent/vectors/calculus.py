@@ -1,0 +1,201 @@
+"""Derivatives in vector form, derived once from the formula (never per entry).
+
+Two rules do all the work:
+
+- :func:`vjp` (reverse mode) gives ∇ₓf for a vector x: the adjoint flows
+  from f down to x through each node's rule — ``sum(v)`` passes it on,
+  ``‖v‖`` multiplies it by v/‖v‖, ``M @ v`` by Mᵀ, ``uᵀv`` by the other
+  factor, an elementwise expression by its SymPy partial derivative
+  (the elementwise chain rule), an index sum gives its banded gradient.
+- :func:`jvp` (forward mode) gives ∂f/∂a for a scalar a, and H·v (the
+  Hessian times a direction) for explain, analyze and Newton.
+
+Elementwise parts are differentiated by SymPy with every vector node
+replaced by a plain symbol, so the cost depends on the formula, not on n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sympy as sp
+
+from symdescent.errors import InputError
+from symdescent.vectors.nodes import (
+    VBandGrad,
+    VDot,
+    VIndexSum,
+    VMatMul,
+    VMean,
+    VNorm,
+    VPad,
+    VSize,
+    VSum,
+    VTranspose,
+    depends_on,
+    entries,
+    entry,
+    kind,
+    leaves,
+)
+
+Kinds = Mapping[str, int]
+
+
+def resolve(expr: sp.Expr, kinds: Kinds) -> sp.Expr:
+    """Give ``@`` its meaning from the kinds: vector @ vector is a dot product, vector @ M is Mᵀv."""
+    if not isinstance(expr, sp.Basic) or not expr.args or isinstance(expr, VIndexSum):
+        return expr
+    args = [resolve(a, kinds) for a in expr.args]
+    if isinstance(expr, VMatMul):
+        left, right = args
+        kl, kr = kind(left, kinds), kind(right, kinds)
+        if kl == 0 or kr == 0:
+            raise InputError(
+                f"'@' needs vectors or matrices on both sides, but {_text(left if kl == 0 else right)} is a scalar",
+                hint="use * to multiply by a scalar",
+            )
+        if kl == 1 and kr == 1:
+            return VDot(left, right)
+        if kl == 1:
+            return VMatMul(VTranspose(right), left)
+        return VMatMul(left, right)
+    return expr.func(*args)
+
+
+def gradient(expr: sp.Expr, name: str, kinds: Kinds) -> sp.Expr:
+    """∂f/∂a (scalar a) or ∇ₓf (vector x) as one formula."""
+    symbol = sp.Symbol(name, real=True)
+    if kinds.get(name, 0) == 0:
+        return jvp(expr, {name: sp.S.One}, kinds)
+    return vjp(expr, sp.S.One, symbol, kinds)
+
+
+def vjp(expr: sp.Expr, adjoint: sp.Expr, x: sp.Symbol, kinds: Kinds) -> sp.Expr:
+    """∇ₓ of Σ(adjoint ⊙ expr): the reverse-mode rule for the vector x."""
+    if not depends_on(expr, x.name) or adjoint == 0:
+        return sp.S.Zero
+    if expr == x:
+        return adjoint
+    if isinstance(expr, VSum):
+        return vjp(expr.args[0], adjoint, x, kinds)
+    if isinstance(expr, VMean):
+        return vjp(expr.args[0], adjoint / VSize(expr.args[0]), x, kinds)
+    if isinstance(expr, VNorm):
+        v = expr.args[0]
+        return vjp(v, adjoint * v / expr, x, kinds)
+    if isinstance(expr, VDot):
+        u, v = expr.args
+        return vjp(u, adjoint * v, x, kinds) + vjp(v, adjoint * u, x, kinds)
+    if isinstance(expr, VMatMul):
+        matrix, operand = expr.args
+        if depends_on(matrix, x.name):
+            raise InputError(f"{x.name} appears on the left of '@': only vectors on the right are differentiated")
+        return vjp(operand, VMatMul(VTranspose(matrix), adjoint), x, kinds)
+    if isinstance(expr, VIndexSum):
+        body, lo, hi = expr.args
+        return adjoint * VBandGrad(x, body, lo, hi)
+    if isinstance(expr, VTranspose):
+        raise InputError(f"transpose() of an expression in {x.name} is not supported")
+    return _elementwise(expr, adjoint, x, kinds)
+
+
+def _elementwise(expr: sp.Expr, adjoint: sp.Expr, x: sp.Symbol, kinds: Kinds) -> sp.Expr:
+    """The elementwise chain rule: Σ over the leaves L of vjp(L, adjoint ⊙ ∂expr/∂L)."""
+    own = kind(expr, kinds)
+    total = sp.S.Zero
+    for leaf, partial in partials(expr, x.name):
+        contribution = adjoint * partial
+        if kind(leaf, kinds) == 0 and own > 0:
+            contribution = VSum(contribution)
+        total += vjp(leaf, contribution, x, kinds)
+    return total
+
+
+def partials(expr: sp.Expr, name: str) -> list[tuple[sp.Expr, sp.Expr]]:
+    """(leaf, ∂expr/∂leaf) for each leaf of an elementwise expression that depends on ``name``."""
+    wanted = [leaf for leaf in leaves(expr) if depends_on(leaf, name)]
+    if wanted == [expr]:
+        return [(expr, sp.S.One)]
+    stand_ins = {leaf: sp.Dummy("leaf", real=True) for leaf in wanted}
+    back = {d: leaf for leaf, d in stand_ins.items()}
+    plain = expr.xreplace(stand_ins)
+    return [(leaf, sp.diff(plain, stand_ins[leaf]).xreplace(back)) for leaf in wanted]
+
+
+def jvp(expr: sp.Expr, direction: Mapping[str, sp.Expr], kinds: Kinds) -> sp.Expr:
+    """The directional derivative of ``expr`` when each named variable moves along ``direction[name]``.
+
+    With ``{a: 1}`` it is ∂expr/∂a; with ``{x: v}`` for a vector symbol v it is the
+    derivative along v (used on ∇f, it gives the Hessian times v).
+    """
+    names = [n for n in direction if depends_on(expr, n)]
+    if not names:
+        return sp.S.Zero
+    if isinstance(expr, sp.Symbol):
+        return direction[expr.name]
+    if isinstance(expr, VSum | VMean):
+        return expr.func(jvp(expr.args[0], direction, kinds))
+    if isinstance(expr, VNorm):
+        v = expr.args[0]
+        return VDot(v, jvp(v, direction, kinds)) / expr
+    if isinstance(expr, VDot):
+        u, v = expr.args
+        return VDot(jvp(u, direction, kinds), v) + VDot(u, jvp(v, direction, kinds))
+    if isinstance(expr, VMatMul):
+        matrix, operand = expr.args
+        if any(depends_on(matrix, n) for n in names):
+            raise InputError("a variable on the left of '@' is not supported: write the vector on the right")
+        return VMatMul(matrix, jvp(operand, direction, kinds))
+    if isinstance(expr, VIndexSum):
+        body, lo, hi = expr.args
+        return VIndexSum(_body_jvp(body, direction), lo, hi)
+    if isinstance(expr, VBandGrad):
+        var, body, lo, hi = expr.args
+        moved = _body_jvp(body, direction)
+        return VBandGrad(var, moved, lo, hi) if moved != 0 else sp.S.Zero
+    if isinstance(expr, VTranspose | VSize | VPad):
+        raise InputError("this expression cannot be differentiated twice here")
+    total = sp.S.Zero
+    for leaf, partial in _all_partials(expr, names):
+        total += partial * jvp(leaf, direction, kinds)
+    return total
+
+
+def _all_partials(expr: sp.Expr, names: list[str]) -> list[tuple[sp.Expr, sp.Expr]]:
+    seen: dict[sp.Expr, sp.Expr] = {}
+    for name in names:
+        for leaf, partial in partials(expr, name):
+            seen[leaf] = partial
+    return list(seen.items())
+
+
+def _body_jvp(body: sp.Expr, direction: Mapping[str, sp.Expr]) -> sp.Expr:
+    """The derivative of an index sum's body: entries x[i+o] move along v[i+o], scalars along their number."""
+    total = sp.S.Zero
+    for symbol, (name, offset) in entries(body).items():
+        if name in direction:
+            moved = direction[name]
+            step = entry(moved.name, offset) if isinstance(moved, sp.Symbol) else moved
+            total += sp.diff(body, symbol) * step
+    for name, moved in direction.items():
+        symbol = sp.Symbol(name, real=True)
+        if symbol in body.free_symbols:
+            total += sp.diff(body, symbol) * moved
+    return total
+
+
+def band_parts(grad: sp.Expr) -> dict[int, sp.Expr]:
+    """For ``VBandGrad(x, body, lo, hi)``: offset o -> ∂body/∂x[i+o] (the term that lands on entry i+o)."""
+    var, body, _, _ = grad.args
+    return {
+        offset: sp.diff(body, symbol)
+        for symbol, (name, offset) in sorted(entries(body).items(), key=lambda item: item[1][1])
+        if name == var.name
+    }
+
+
+def _text(expr: sp.Expr) -> str:
+    from symdescent.vectors.printing import plain
+
+    return plain(expr)

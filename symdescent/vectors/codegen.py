@@ -1,0 +1,158 @@
+"""Vector formulas -> one whole-array numpy function, generated once (shared subexpressions, no loop over entries).
+
+Index sums become slices: with i = 1 … 999 over x of 1000 entries, ``x[i+1]``
+is ``x[1:1000]`` and ``x[i]`` is ``x[0:999]``; their gradient adds each
+offset's part, padded into place (``np.pad``). The generated source is
+printed from SymPy trees by our printer, never from user text.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from symdescent.compile import define
+from symdescent.errors import InputError
+from symdescent.vectors.calculus import band_parts
+from symdescent.vectors.nodes import VBandGrad, VIndexSum, VMean, VPad, VSize, VSum, entries
+from symdescent.vectors.shapes import Shapes, index_range, shape_of
+
+
+class ArrayPrinter(NumPyPrinter):
+    """numpy source for the vector nodes."""
+
+    def _print_VMatMul(self, expr: sp.Expr) -> str:
+        return f"(({self._print(expr.args[0])}) @ ({self._print(expr.args[1])}))"
+
+    def _print_VTranspose(self, expr: sp.Expr) -> str:
+        return f"({self._print(expr.args[0])}).T"
+
+    def _print_VSum(self, expr: sp.Expr) -> str:
+        return f"numpy.sum({self._print(expr.args[0])})"
+
+    def _print_VMean(self, expr: sp.Expr) -> str:
+        return f"numpy.mean({self._print(expr.args[0])})"
+
+    def _print_VNorm(self, expr: sp.Expr) -> str:
+        return f"numpy.linalg.norm({self._print(expr.args[0])})"
+
+    def _print_VDot(self, expr: sp.Expr) -> str:
+        return f"numpy.dot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_VPad(self, expr: sp.Expr) -> str:
+        body, before, after = expr.args
+        return f"numpy.pad({self._print(body)}, ({int(before)}, {int(after)}))"
+
+
+class Lowering:
+    """Turns index sums and their gradients into slices and pads, for the given shapes."""
+
+    def __init__(self, shapes: Shapes) -> None:
+        self.shapes = shapes
+        self.slices: dict[str, str] = {}  # slice symbol name -> source, e.g. "x[1:1000]"
+
+    def __call__(self, expr: sp.Expr) -> sp.Expr:
+        if not isinstance(expr, sp.Basic) or not expr.args:
+            return expr
+        if isinstance(expr, VIndexSum):
+            return VSum(self._sliced(expr.args[0], index_range(expr, self.shapes)))
+        if isinstance(expr, VBandGrad):
+            return self._band(expr)
+        if isinstance(expr, VSize):
+            shape = shape_of(expr.args[0], self.shapes)
+            return sp.Integer(int(np.prod(shape)) if shape else 1)
+        if isinstance(expr, VMean):
+            inner = self(expr.args[0])
+            shape = shape_of(expr.args[0], self.shapes)
+            return VSum(inner) / sp.Integer(int(np.prod(shape)) if shape else 1)
+        return expr.func(*(self(a) for a in expr.args))
+
+    def _sliced(self, body: sp.Expr, bounds: tuple[int, int]) -> sp.Expr:
+        first, last = bounds
+        mapping = {}
+        for symbol, (name, offset) in entries(body).items():
+            key = f"_s_{name}_{'m' if offset < 0 else ''}{abs(offset)}_{first}_{last}"
+            self.slices[key] = f"{name}[{first + offset - 1}:{last + offset}]"
+            mapping[symbol] = sp.Symbol(key, real=True)
+        return body.xreplace(mapping)
+
+    def _band(self, grad: sp.Expr) -> sp.Expr:
+        var = grad.args[0].name
+        first, last = index_range(grad, self.shapes)
+        n = self.shapes[var][0]
+        total = sp.S.Zero
+        for offset, part in band_parts(grad).items():
+            start = first + offset - 1  # 0-based position of i = first
+            piece = self._sliced(part, (first, last))
+            if not piece.free_symbols:
+                piece = piece * sp.Symbol(self._ones(last - first + 1), real=True)
+            total += VPad(piece, sp.Integer(start), sp.Integer(n - (start + last - first + 1)))
+        return total
+
+    def _ones(self, length: int) -> str:
+        key = f"_ones_{length}"
+        self.slices[key] = f"numpy.ones({length})"
+        return key
+
+
+def compile_arrays(
+    exprs: Sequence[sp.Expr],
+    names: Sequence[str],
+    shapes: Shapes,
+    out_shapes: Sequence[tuple[int, ...]],
+) -> Callable[..., list[object]]:
+    """``fn(*arrays) -> [value of each expr]`` over numpy arrays named ``names`` (variables and data).
+
+    An output whose formula is a scalar but whose wanted shape is a vector
+    (∇ of sum(x) is 1 in every entry) is broadcast to that shape.
+    """
+    lowering = Lowering(shapes)
+    lowered = [lowering(e) for e in exprs]
+    args = [f"_a{k}" for k in range(len(names))]
+    renamed = {sp.Symbol(n, real=True): sp.Symbol(a, real=True) for n, a in zip(names, args, strict=True)}
+    slice_names = {}
+    for key, source in lowering.slices.items():
+        base, _, rest = source.partition("[")
+        arg = args[list(names).index(base)] if base in names else base
+        slice_names[key] = f"{arg}[{rest}" if rest else source
+    lowered = [sp.factor_terms(e.xreplace(renamed)) for e in lowered]  # 200*(b - a²), so that cse sees b - a²
+    symbols = (sp.Symbol(f"_c{i}") for i in itertools.count())
+    replacements, finals = sp.cse(lowered, symbols=symbols, order="none")
+    printer = ArrayPrinter({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
+    lines = [f"{key} = {source}" for key, source in slice_names.items()]
+    try:
+        lines += [f"{printer.doprint(s)} = {printer.doprint(e)}" for s, e in replacements]
+        outputs = []
+        for k, final in enumerate(finals):
+            pieces = sp.Add.make_args(final)
+            if out_shapes[k] and all(isinstance(p, VPad) for p in pieces):
+                # a banded gradient: add each shifted piece into one array, without padded copies
+                size = out_shapes[k][0]
+                lines.append(f"_o{k} = numpy.zeros({size})")
+                for piece in pieces:
+                    body, before, after = piece.args
+                    lines.append(f"_o{k}[{int(before)}:{size - int(after)}] += {printer.doprint(body)}")
+                outputs.append(f"_o{k}")
+            else:
+                outputs.append(printer.doprint(final))
+    except Exception as error:  # a function numpy cannot print
+        raise InputError(f"the function or its gradient cannot be evaluated with numpy: {error}") from None
+    for k, (expr, shape) in enumerate(zip(exprs, out_shapes, strict=True)):
+        if shape and not _shape_safe(expr, shapes):
+            outputs[k] = f"numpy.broadcast_to({outputs[k]}, {tuple(shape)!r}).astype(float)"
+    source = f"def _vector_function({', '.join(args)}):\n"
+    source += "".join(f"    {line}\n" for line in lines)
+    source += f"    return [{', '.join(outputs)}]\n"
+    return define(source, "_vector_function", {"numpy": np})  # type: ignore[return-value]
+
+
+def _shape_safe(expr: sp.Expr, shapes: Shapes) -> bool:
+    """True when the formula has the full shape by itself (no broadcast needed)."""
+    try:
+        return bool(shape_of(expr, shapes))
+    except InputError:
+        return False

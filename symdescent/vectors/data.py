@@ -1,0 +1,252 @@
+"""Values from the command line and from files: ``--start "x=ones(10^6),b=0"`` and ``--data A=A.csv``.
+
+Start values::
+
+    x=[1,2]  x=ones(1000)  x=zeros(10^6)  x=0.5*ones(10^7)  x=zeros(n)  x=@x0.npy  x=@x0.csv  b=0
+
+``n`` in ``zeros(n)`` is the length the data ask for (the columns of A in
+``A @ x``, or the common length of the data vectors). Numbers are exact
+text parsed by :func:`symdescent.parsing.parse_constant` (``1/3``, ``10^6``).
+
+Data files: ``.csv``/``.tsv`` with an optional header row (a row with a
+cell that is not a number), and ``.npy``. Every bad file is an
+:class:`~symdescent.errors.InputError` naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from symdescent.errors import InputError
+from symdescent.parsing import parse_constant
+
+#: Largest vector a start value may ask for (2.5·10⁹ float64 entries is 20 GB).
+MAX_ENTRIES = 2_500_000_000
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
+_FILL = re.compile(r"^(?:(?P<pre>[^*]+?)\s*\*\s*)?(?P<fn>ones|zeros)\((?P<n>[^()]*)\)(?:\s*\*\s*(?P<post>.+))?$")
+
+
+def split_items(text: str) -> list[str]:
+    """Split on commas outside brackets: ``"x=[1,2],b=0"`` -> ``["x=[1,2]", "b=0"]``."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        depth += (char in "([") - (char in ")]")
+        current.append(char)
+    parts.append("".join(current).strip())
+    return parts
+
+
+def parse_assignments(text: str, what: str) -> dict[str, str]:
+    """``"x=[1,2], b=0"`` -> ``{"x": "[1,2]", "b": "0"}``; every item must be named."""
+    found: dict[str, str] = {}
+    for item in split_items(text):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep:
+            raise InputError(f"{what} {item!r} has no name: write NAME=VALUE, e.g. x=[1,2]")
+        if not _NAME.fullmatch(name):
+            raise InputError(f"bad name {name!r} in {what}")
+        if name in found:
+            raise InputError(f"{name} is given twice in {what}")
+        if not value.strip():
+            raise InputError(f"{what} has no value for {name}")
+        found[name] = value.strip()
+    return found
+
+
+def parse_value(text: str, name: str, length: Callable[[], int] | None = None) -> float | np.ndarray:
+    """One start value: a number, ``[1,2]``, ``c*ones(N)``, ``zeros(N)`` or ``@FILE``."""
+    what = f"the value of {name}"
+    if text.startswith("@"):
+        return load_vector(text[1:], name)
+    if text.startswith("["):
+        if not text.endswith("]"):
+            raise InputError(f"{what} ({text}) has no closing ']'")
+        items = split_items(text[1:-1])
+        if items == [""]:
+            raise InputError(f"{what} is an empty vector")
+        return np.array([_number(item, what) for item in items], dtype=float)
+    match = _FILL.match(text)
+    if match:
+        count = _count(match.group("n"), what, length)
+        factor = 1.0
+        for part in (match.group("pre"), match.group("post")):
+            if part:
+                factor *= _number(part, what)
+        return np.full(count, factor if match.group("fn") == "ones" else 0.0)
+    return _number(text, what)
+
+
+def _number(text: str, what: str) -> float:
+    value = float(parse_constant(text.strip(), what))
+    if not math.isfinite(value):
+        raise InputError(f"{what} ({text}) is not a finite number")
+    return value
+
+
+def _count(text: str, what: str, length: Callable[[], int] | None) -> int:
+    text = text.strip()
+    if text == "n":
+        if length is None:
+            raise InputError(f"{what}: n is only known from the data", hint="write the length, e.g. zeros(10)")
+        return length()
+    value = parse_constant(text, what)
+    if not (value.is_Integer and 1 <= int(value) <= MAX_ENTRIES):
+        raise InputError(f"{what}: the length {text} must be a whole number from 1 to {MAX_ENTRIES:.3g}")
+    return int(value)
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def load_vector(path: str, name: str) -> np.ndarray:
+    """A start vector from ``.npy`` or a one-column ``.csv``/``.tsv`` (one value per line)."""
+    _, table = read_file(path)
+    if table.ndim == 2 and table.shape[1] != 1:
+        raise InputError(f"{path} has {table.shape[1]} columns; the start value of {name} needs one value per line")
+    return table.reshape(-1)
+
+
+def read_file(path: str) -> tuple[list[str] | None, np.ndarray]:
+    """(header or None, values) of a data file; values are 1-D (``.npy`` vectors) or 2-D."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in (".csv", ".tsv", ".txt", ".npy"):
+        raise InputError(f"{path}: unknown file type {extension or '(none)'!r}", hint="use .csv, .tsv or .npy")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: no such file")
+    if extension == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as error:
+            raise InputError(f"{path}: not a readable .npy file ({error})") from None
+        if array.ndim not in (1, 2) or array.size == 0:
+            raise InputError(f"{path}: a vector or a matrix is needed, but its shape is {array.shape}")
+        try:
+            array = array.astype(float)
+        except (TypeError, ValueError):
+            raise InputError(f"{path}: the values are not numbers (dtype {array.dtype})") from None
+        _check_finite(path, array)
+        return None, array
+    return _read_delimited(path, "\t" if extension == ".tsv" else ",")
+
+
+def _read_delimited(path: str, delimiter: str) -> tuple[list[str] | None, np.ndarray]:
+    header: list[str] | None = None
+    rows: list[list[float]] = []
+    width = 0
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            for line, cells in enumerate(csv.reader(handle, delimiter=delimiter), start=1):
+                cells = [c.strip() for c in cells]
+                if not cells or all(not c for c in cells):
+                    continue
+                if header is None and not rows and any(not _is_number(c) for c in cells):
+                    header = cells
+                    width = len(cells)
+                    continue
+                if width and len(cells) != width:
+                    raise InputError(f"{path}, line {line}: {len(cells)} values, but the lines before have {width}")
+                width = len(cells)
+                row = []
+                for column, cell in enumerate(cells, start=1):
+                    if not _is_number(cell):
+                        raise InputError(f"{path}, line {line}, column {column}: {cell!r} is not a number")
+                    row.append(float(cell))
+                rows.append(row)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (it is not UTF-8)") from None
+    except csv.Error as error:
+        raise InputError(f"{path}: {error}") from None
+    if not rows:
+        raise InputError(f"{path}: no numbers in the file" + (" (only a header)" if header else " (it is empty)"))
+    array = np.array(rows, dtype=float)
+    _check_finite(path, array)
+    return header, array
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        return math.isfinite(float(cell))
+    except ValueError:
+        return False
+
+
+def _check_finite(path: str, array: np.ndarray) -> None:
+    bad = np.argwhere(~np.isfinite(array))
+    if bad.size:
+        where = bad[0]
+        raise InputError(f"{path}: entry {tuple(int(i) + 1 for i in where)} is not a finite number")
+
+
+def load_data(items: list[str]) -> dict[str, float | np.ndarray]:
+    """``--data`` items: ``FILE.csv`` (columns by header) or ``NAME=FILE`` / ``NAME=VALUE``."""
+    data: dict[str, float | np.ndarray] = {}
+
+    def put(name: str, value: float | np.ndarray, source: str) -> None:
+        if name in data:
+            raise InputError(f"the data {name!r} is given twice (again by {source})")
+        data[name] = value
+
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            header, table = read_file(item)
+            if header is None:
+                raise InputError(f"{item} has no header row to name its columns", hint=f"use --data NAME={item}")
+            for column, title in enumerate(header):
+                if not _NAME.fullmatch(title):
+                    raise InputError(
+                        f"{item}: the column title {title!r} is not a usable name",
+                        hint="titles must be names like t, T or temp_1",
+                    )
+                put(title, table[:, column].copy(), item)
+            continue
+        name = name.strip()
+        if not _NAME.fullmatch(name):
+            raise InputError(f"bad name {name!r} in --data {item}")
+        value = value.strip()
+        if os.path.splitext(value)[1].lower() in (".csv", ".tsv", ".txt", ".npy"):
+            _, table = read_file(value)
+            put(name, table.reshape(-1) if table.ndim == 2 and table.shape[1] == 1 else table, item)
+        else:
+            put(name, parse_value(value, name), item)
+    return data
+
+
+def parse_start(text: str, data: Mapping[str, object], function_text: str) -> dict[str, float | np.ndarray]:
+    """``--start`` for a vector problem: every value named; ``n`` inferred from the data where used."""
+    values = {}
+    for name, value in parse_assignments(text, "--start").items():
+        values[name] = parse_value(value, name, lambda name=name: infer_length(name, data, function_text))
+    return values
+
+
+def infer_length(name: str, data: Mapping[str, object], function_text: str) -> int:
+    """The length the data ask of the vector ``name``: columns of A in ``A @ name``, else the data's length."""
+    import sympy as sp
+
+    from symdescent.vectors.nodes import VMatMul
+    from symdescent.vectors.parse import parse_vector
+
+    symbol = sp.Symbol(name, real=True)
+    for node in sp.preorder_traversal(parse_vector(function_text)):
+        if isinstance(node, VMatMul) and node.args[1] == symbol and isinstance(node.args[0], sp.Symbol):
+            matrix = data.get(node.args[0].name)
+            if isinstance(matrix, np.ndarray) and matrix.ndim == 2:
+                return int(matrix.shape[1])
+    lengths = {v.shape[0] for v in data.values() if isinstance(v, np.ndarray) and v.ndim == 1}
+    if len(lengths) == 1:
+        return lengths.pop()
+    raise InputError(
+        f"the start value of {name}: n is not known from the data here", hint="write the length, e.g. zeros(10)"
+    )

@@ -1,0 +1,230 @@
+"""The optimisers on numpy arrays: the same update rules and defaults as :mod:`symdescent.optimizers`.
+
+The scalar optimisers keep their state in tuples of Python floats, one per
+entry; here every state is a float64 array, updated in place where that is
+free. Tests check each method against its scalar twin step by step on small
+problems. ``make_array_method("adam", lr=0.1)`` returns an object with
+``step(z, f, g) -> new z`` (z, g flat arrays) and ``info`` about the last step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from symdescent.errors import InputError
+from symdescent.optimizers import hyperparameters_of, make_optimizer
+from symdescent.optimizers.linesearch import _cubic_minimiser
+
+ValueFn = Callable[[np.ndarray], float]
+ValueAndGradFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+#: Methods that work on arrays (exact-line needs a polynomial in n scalars; newton only while the Hessian is small).
+ARRAY_METHODS = ("gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "backtracking", "cg", "newton")
+#: Newton forms the dense Hessian: at most this many entries in all.
+MAX_NEWTON_ENTRIES = 500
+
+
+class ArrayMethod:
+    """One optimiser run: its hyperparameters, its array state and what its last step did."""
+
+    def __init__(
+        self,
+        name: str,
+        params: dict[str, Any],
+        value: ValueFn,
+        value_and_grad: ValueAndGradFn,
+        hessian: Callable[[np.ndarray], np.ndarray] | None,
+    ) -> None:
+        self.name, self.params = name, params
+        self.value, self.value_and_grad, self.hessian = value, value_and_grad, hessian
+        self.state: dict[str, Any] = {"t": 0}
+        self.info: dict[str, Any] | None = None
+        self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
+
+    def step(self, z: np.ndarray, f: float, g: np.ndarray) -> np.ndarray:
+        self.state["t"] += 1
+        return getattr(self, "_" + self.name.replace("-", "_"))(z, f, g, **self.params)
+
+    def _zeros(self, key: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        if key not in self.state:
+            self.state[key] = np.full_like(like, fill)
+        return self.state[key]
+
+    def _gd(self, z: np.ndarray, f: float, g: np.ndarray, lr: float) -> np.ndarray:
+        return z - lr * g
+
+    def _momentum(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, momentum: float) -> np.ndarray:
+        v = self._zeros("v", z)
+        v *= momentum
+        v += g
+        return z - lr * v
+
+    def _nesterov(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, momentum: float) -> np.ndarray:
+        v = self._zeros("v", z)
+        v *= momentum
+        v += g
+        return z - lr * (g + momentum * v)
+
+    def _adam(
+        self, z: np.ndarray, f: float, g: np.ndarray, lr: float, beta1: float, beta2: float, eps: float
+    ) -> np.ndarray:
+        m, v, t = self._zeros("m", z), self._zeros("v2", z), self.state["t"]
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
+        return z - lr * ((m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps))
+
+    def _rmsprop(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, decay: float, eps: float) -> np.ndarray:
+        v = self._zeros("v2", z)
+        v *= decay
+        v += (1 - decay) * g * g
+        return z - lr * (g / (np.sqrt(v) + eps))
+
+    def _adagrad(
+        self, z: np.ndarray, f: float, g: np.ndarray, lr: float, eps: float, initial_accumulator_value: float
+    ) -> np.ndarray:
+        total = self._zeros("G", z, initial_accumulator_value)
+        total += g * g
+        return z - lr * (g / (np.sqrt(total) + eps))
+
+    def _backtracking(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, c1: float, shrink: float) -> np.ndarray:
+        slope = -float(g @ g)
+        alpha = lr
+        for evaluations in range(1, 61):
+            self.evaluations["f"] += 1
+            if self.value(z - alpha * g) <= f + c1 * alpha * slope:
+                self.info = {"alpha": alpha, "nfev": evaluations}
+                return z - alpha * g
+            alpha *= shrink
+        self.info = {"alpha": alpha / shrink, "nfev": 60, "armijo": False}
+        return z - (alpha / shrink) * g
+
+    def _newton(self, z: np.ndarray, f: float, g: np.ndarray, c1: float, shrink: float) -> np.ndarray:
+        assert self.hessian is not None
+        self.evaluations["hessian"] += 1
+        matrix = self.hessian(z)
+        try:
+            lower = np.linalg.cholesky(matrix)
+            direction = -np.linalg.solve(lower.T, np.linalg.solve(lower, g))
+            fallback = None
+        except np.linalg.LinAlgError:
+            direction, fallback = -g, {"fallback": "gradient"}
+        slope = float(g @ direction)
+        alpha, count = 1.0, 0
+        while count < 60:
+            count += 1
+            self.evaluations["f"] += 1
+            if self.value(z + alpha * direction) <= f + c1 * alpha * slope:
+                break
+            alpha *= shrink
+        self.info = {"alpha": alpha, "nfev": count, **(fallback or {})}
+        return z + alpha * direction
+
+    def _cg(
+        self, z: np.ndarray, f: float, g: np.ndarray, c1: float, c2: float, restart_every: int | str | None
+    ) -> np.ndarray:
+        state = self.state
+        every = restart_every if isinstance(restart_every, int) else z.size
+        direction, beta, restart = -g, 0.0, True
+        previous, last = state.get("g"), state.get("d")
+        if previous is not None and last is not None and (state["t"] - 1) % every != 0:
+            denominator = float(previous @ previous)
+            if denominator > 0:
+                beta = max(0.0, float(g @ (g - previous)) / denominator)
+                candidate = -g + beta * last
+                if float(g @ candidate) < 0:
+                    direction, restart = candidate, False
+                else:
+                    beta = 0.0
+        slope = float(g @ direction)
+        if math.isfinite(state.get("alpha", math.nan)) and slope < 0:
+            initial = min(1.0, 1.01 * state["alpha"] * state["slope"] / slope)
+        else:
+            initial = min(1.0, 1.0 / max(float(np.linalg.norm(direction)), 1e-300))
+        alpha, count, ok = self._strong_wolfe(z, direction, f, slope, initial, c1, c2)
+        state.update(g=g.copy(), d=direction, alpha=alpha, slope=slope)
+        self.info = {"beta": beta, "restart": restart, "alpha": alpha, "nfev": count, "ngev": count}
+        if not ok:
+            self.info["wolfe"] = False
+        return z + alpha * direction
+
+    def _strong_wolfe(
+        self,
+        z: np.ndarray,
+        d: np.ndarray,
+        f0: float,
+        slope0: float,
+        initial: float,
+        c1: float,
+        c2: float,
+        max_evaluations: int = 40,
+    ) -> tuple[float, int, bool]:
+        """Nocedal & Wright, Algorithms 3.5 and 3.6, as :func:`symdescent.optimizers.linesearch.strong_wolfe`."""
+        count = 0
+
+        def phi(alpha: float) -> tuple[float, float]:
+            nonlocal count
+            count += 1
+            self.evaluations["f"] += 1
+            self.evaluations["grad"] += 1
+            f, g = self.value_and_grad(z + alpha * d)
+            return f, (float(g @ d) if math.isfinite(f) else math.nan)
+
+        def zoom(lo: float, f_lo: float, s_lo: float, hi: float, f_hi: float, s_hi: float) -> tuple[float, bool]:
+            while count < max_evaluations:
+                alpha = _cubic_minimiser(lo, f_lo, s_lo, hi, f_hi, s_hi)
+                f, s = phi(alpha)
+                if f > f0 + c1 * alpha * slope0 or f >= f_lo or not math.isfinite(s):
+                    hi, f_hi, s_hi = alpha, f, s
+                    continue
+                if abs(s) <= -c2 * slope0:
+                    return alpha, True
+                if s * (hi - lo) >= 0:
+                    hi, f_hi, s_hi = lo, f_lo, s_lo
+                lo, f_lo, s_lo = alpha, f, s
+            return lo, False
+
+        previous, f_previous, s_previous = 0.0, f0, slope0
+        alpha = initial
+        while count < max_evaluations:
+            f, s = phi(alpha)
+            if f > f0 + c1 * alpha * slope0 or (previous > 0 and f >= f_previous) or not math.isfinite(s):
+                found, ok = zoom(previous, f_previous, s_previous, alpha, f, s)
+                return found, count, ok
+            if abs(s) <= -c2 * slope0:
+                return alpha, count, True
+            if s >= 0:
+                found, ok = zoom(alpha, f, s, previous, f_previous, s_previous)
+                return found, count, ok
+            previous, f_previous, s_previous = alpha, f, s
+            alpha *= 2
+        return previous, count, False
+
+
+def make_array_method(
+    method: str,
+    value: ValueFn,
+    value_and_grad: ValueAndGradFn,
+    hessian: Callable[[np.ndarray], np.ndarray] | None = None,
+    size: int = 0,
+    **hyperparameters: Any,
+) -> ArrayMethod:
+    """The array twin of ``make_optimizer(method, **hyperparameters)``: same checks, same defaults."""
+    if method not in ARRAY_METHODS:
+        raise InputError(
+            f"--method {method} is not available for vectors",
+            hint=f"vector problems can use {', '.join(ARRAY_METHODS)}",
+        )
+    if method == "newton" and size > MAX_NEWTON_ENTRIES:
+        raise InputError(
+            f"newton needs the {size}×{size} Hessian at every step: at most {MAX_NEWTON_ENTRIES} entries",
+            hint="try --method cg, which needs only the gradient",
+        )
+    scalar = make_optimizer(method, **hyperparameters)  # validates and fills in the defaults
+    params = {k: v for k, v in scalar.params.items() if k in hyperparameters_of(method)}
+    return ArrayMethod(method, params, value, value_and_grad, hessian)

@@ -1,0 +1,220 @@
+"""Vector formulas as text: ``plain`` (our own input syntax, parseable again) and ``pretty`` (2Aᵀ(Ax − b)).
+
+Index-sum gradients are written entry by entry with their boundary cases by
+:func:`band_cases`, because a banded gradient has no compact matrix form.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from symdescent.vectors.nodes import VIndexSum, VMatMul, VTranspose, entries
+
+
+class PlainPrinter(StrPrinter):
+    """Our input syntax: ``2*transpose(A) @ (A @ x - b)``, ``sum(x[i+1]^2, i)``."""
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return expr.name.replace("[i+0]", "[i]").replace("[i+", "[i+").replace("[i-", "[i-")
+
+    def _operand(self, expr: sp.Expr) -> str:
+        text = self._print(expr)
+        return text if isinstance(expr, sp.Symbol | VTranspose | sp.Function) or expr.is_Atom else f"({text})"
+
+    def _print_VMatMul(self, expr: sp.Expr) -> str:
+        return f"{self._operand(expr.args[0])} @ {self._operand(expr.args[1])}"
+
+    def _print_VTranspose(self, expr: sp.Expr) -> str:
+        return f"transpose({self._print(expr.args[0])})"
+
+    def _print_VSum(self, expr: sp.Expr) -> str:
+        return f"sum({self._print(expr.args[0])})"
+
+    def _print_VMean(self, expr: sp.Expr) -> str:
+        return f"mean({self._print(expr.args[0])})"
+
+    def _print_VNorm(self, expr: sp.Expr) -> str:
+        return f"norm({self._print(expr.args[0])})"
+
+    def _print_VDot(self, expr: sp.Expr) -> str:
+        u, v = expr.args
+        return f"{self._operand(u)} @ {self._operand(v)}" if u == v else f"dot({self._print(u)}, {self._print(v)})"
+
+    def _print_VSize(self, expr: sp.Expr) -> str:
+        return "n"
+
+    def _print_VIndexSum(self, expr: sp.Expr) -> str:
+        body, lo, hi = expr.args
+        bounds = f"i={lo}..{hi}" if lo else "i"
+        return f"sum({self._print(body)}, {bounds})"
+
+    def _print_VBandGrad(self, expr: sp.Expr) -> str:
+        var = expr.args[0]
+        return f"grad_{var}({self._print(VIndexSum(*expr.args[1:]))})"
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        return super()._print_Pow(expr, rational).replace("**", "^")
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        terms = sorted(expr.args, key=lambda t: (t.could_extract_minus_sign(), t.is_Number, sp.default_sort_key(t)))
+        text = self._print(terms[0])
+        for term in terms[1:]:
+            if term.could_extract_minus_sign():
+                text += " - " + self.parenthesize(-term, PRECEDENCE["Add"])
+            else:
+                text += " + " + self.parenthesize(term, PRECEDENCE["Add"])
+        return text
+
+
+class PrettyPrinter(PlainPrinter):
+    """Maths notation: ``2Aᵀ(Ax − b)``, ``‖x‖``, ``xᵀy``, ``Σᵢ``."""
+
+    def _operand(self, expr: sp.Expr) -> str:
+        text = self._print(expr)
+        simple = isinstance(expr, sp.Symbol | VTranspose | VMatMul) or expr.is_Atom
+        return text if simple else f"({text})"
+
+    def _print_VMatMul(self, expr: sp.Expr) -> str:
+        if expr.args[1] == sp.Symbol("I", real=True):  # the Hessian's matrix form: M·I is M
+            return self._print(expr.args[0])
+        return f"{self._operand(expr.args[0])}{self._operand(expr.args[1])}"
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        return _decimal(expr) or super()._print_Rational(expr)
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if expr.exp in (2, 3):
+            return self.parenthesize(expr.base, PRECEDENCE["Pow"]) + ("²" if expr.exp == 2 else "³")
+        return super()._print_Pow(expr, rational)
+
+    def _print_VTranspose(self, expr: sp.Expr) -> str:
+        return f"{self._operand(expr.args[0])}ᵀ"
+
+    def _print_VSum(self, expr: sp.Expr) -> str:
+        return f"Σ({self._print(expr.args[0])})"
+
+    def _print_VNorm(self, expr: sp.Expr) -> str:
+        return f"‖{self._print(expr.args[0])}‖"
+
+    def _print_VDot(self, expr: sp.Expr) -> str:
+        u, v = expr.args
+        return f"{self._operand(u)}ᵀ{self._operand(v)}"
+
+    def _print_VIndexSum(self, expr: sp.Expr) -> str:
+        body, lo, hi = expr.args
+        bounds = f"i={lo}..{hi}" if lo else "i"
+        return f"Σ_{bounds} ({self._print(body)})"
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        coefficient, rest = expr.as_coeff_Mul()
+        decimal = _decimal(coefficient) if coefficient.is_Rational and not coefficient.is_Integer else None
+        if decimal and rest != 1:
+            return f"{decimal}·{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+        if coefficient.is_Integer and coefficient not in (1, -1) and rest != 1:
+            sign = "-" if coefficient < 0 else ""
+            return f"{sign}{abs(coefficient)}{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+        return super()._print_Mul(expr)
+
+
+def _decimal(value: sp.Expr) -> str | None:
+    """4/5 -> "0.8" when the decimal terminates within a few digits; else None."""
+    if not value.is_Rational:
+        return None
+    q = int(value.q)
+    for prime in (2, 5):
+        while q % prime == 0:
+            q //= prime
+    text = f"{float(value):.12g}"
+    return text if q == 1 and len(text) <= 12 else None
+
+
+_PLAIN = PlainPrinter({"order": "none"})
+_PRETTY = PrettyPrinter({"order": "none"})
+
+
+def plain(expr: sp.Expr) -> str:
+    """Text in the input language (parseable by :func:`symdescent.vectors.parse.parse_vector` again)."""
+    return _PLAIN.doprint(expr)
+
+
+#: The logistic function, for display: σ(u) = eᵘ/(1 + eᵘ).
+SIGMA = sp.Function("σ")
+
+
+def _sigmoid_pair(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+    """In a product, the factors eᵘ and 1/(eᵘ + 1) with their u, if both are there."""
+    if not expr.is_Mul:
+        return None
+    for factor in expr.args:
+        if isinstance(factor, sp.exp):
+            denominator = sp.Pow(factor + 1, -1)
+            if denominator in expr.args:
+                return factor, denominator, factor.args[0]
+    return None
+
+
+def _sigmoids(expr: sp.Expr) -> sp.Expr:
+    """Write eᵘ/(eᵘ + 1) as σ(u): the logistic-regression gradient reads −Xᵀ(y·σ(−y·Xw))."""
+
+    def rewrite(product: sp.Expr) -> sp.Expr:
+        exp, denominator, u = _sigmoid_pair(product)  # type: ignore[misc]
+        rest = [f for f in product.args if f not in (exp, denominator)]
+        return sp.Mul(*rest, SIGMA(u))
+
+    return expr.replace(lambda e: _sigmoid_pair(e) is not None, rewrite)
+
+
+def pretty(expr: sp.Expr) -> str:
+    """Text in maths notation, for tables and derivations."""
+    text = _PRETTY.doprint(_sigmoids(expr))
+    text = text.replace(" - ", " − ").replace("*", "·")
+    return re.sub(r"(?<![\w.])-", "−", text)
+
+
+def band_cases(grad: sp.Expr, length: int | None = None) -> list[tuple[str, sp.Expr]]:
+    """``∂f/∂x[j]`` for an index sum: [(which j, formula)], the general case first, then the boundaries.
+
+    Each offset o contributes ∂body/∂x[i+o] at i = j − o, when that i is in the range.
+    With the automatic range the j near 1 and near n lose the terms whose i falls outside.
+    """
+    from symdescent.vectors.calculus import band_parts
+
+    _var, body, lo, _hi = grad.args
+    parts = band_parts(grad)
+    offsets = sorted({o for _, o in entries(body).values()})
+    low, high = offsets[0], offsets[-1]
+
+    def at(keep: dict[int, bool], index: object) -> sp.Expr:
+        total = sp.S.Zero
+        for offset, part in parts.items():
+            if keep.get(offset, True):
+                moved = {s: _entry_at(name, o - offset, index) for s, (name, o) in entries(part).items()}
+                total += part.xreplace(moved)
+        return total
+
+    cases = [("general", at({}, "j"))]
+    if lo == 0:
+        # i runs from 1 − low to n − high; entry j gets offset o when 1 − low ≤ j − o ≤ n − high
+        span = high - low
+        for j in range(1, span + 1):
+            cases.append((f"j = {j}", at({o: j - o >= 1 - low for o in parts}, j)))
+        for k in range(span - 1, -1, -1):
+            label = "j = n" if k == 0 else f"j = n−{k}"
+            cases.append((label, at({o: o >= high - k for o in parts}, -k)))
+    return cases
+
+
+def _entry_at(name: str, shift: int, index: object) -> sp.Symbol:
+    """x[j+1] (index "j"), x[3] (index 2 and shift 1), x[n-1] (index 0 = n, shift −1)."""
+    if index == "j":
+        text = "j" if shift == 0 else f"j{shift:+d}"
+    elif isinstance(index, int) and index > 0:
+        text = str(index + shift)
+    else:
+        back = int(index) + shift  # type: ignore[call-overload]
+        text = "n" if back == 0 else f"n{back:+d}"
+    return sp.Symbol(f"{name}[{text}]", real=True)

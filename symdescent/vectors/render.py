@@ -1,0 +1,289 @@
+"""Output of vector runs: table, csv/tsv, json, jsonl and -q, with one rule for large vectors.
+
+The rule (documented in the README): the entries themselves are shown while
+all variables together have at most :data:`SHOW_ENTRIES` entries; beyond,
+the table shows the first entries of each vector then ``…`` and the machine
+formats only ``step, f, grad_norm``. ``-q`` prints the final point while it
+has at most :data:`QUIET_ENTRIES` entries, else f, with a hint on stderr to
+use ``--save``. No renderer keeps every step.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+from typing import Any, TextIO
+
+import numpy as np
+
+from symdescent.vectors.printing import pretty
+from symdescent.vectors.problem import VectorProblem
+from symdescent.vectors.run import VectorResult, VectorStep
+
+#: Entries shown per step in every format while all variables together have at most this many.
+SHOW_ENTRIES = 6
+#: -q and the JSON result print the final point while it has at most this many entries.
+QUIET_ENTRIES = 1000
+#: The table's preview of a large vector: this many first entries.
+PREVIEW = 3
+
+
+def entry_labels(problem: VectorProblem) -> list[str]:
+    """``x[1], x[2], b``: one label per entry, 1-based like the maths."""
+    labels = []
+    for name, shape, first, end in problem.layout:
+        if not shape:
+            labels.append(name)
+        elif len(shape) == 1:
+            labels.extend(f"{name}[{k}]" for k in range(1, end - first + 1))
+    return labels
+
+
+def gradient_label(problem: VectorProblem, name: str) -> str:
+    """``∂f/∂a`` for a scalar, ``∇f`` for the only vector, ``∇_w f`` for one of several variables."""
+    if not problem.shapes[name]:
+        return f"∂f/∂{name}"
+    return "∇f" if len(problem.names) == 1 else f"∇_{name} f"
+
+
+def _number(value: float) -> Any:
+    return value if math.isfinite(value) else str(value)
+
+
+def _human(value: float, digits: int) -> str:
+    return f"{value:.{digits}g}"
+
+
+class DelimitedVectorRenderer:
+    def __init__(self, out: TextIO, problem: VectorProblem, delimiter: str = ",") -> None:
+        self._out, self._sep = out, delimiter
+        self._entries = problem.size <= SHOW_ENTRIES
+        labels = entry_labels(problem) if self._entries else []
+        header = ["step", *labels, "f", *(f"df/d{label}" for label in labels), "grad_norm"]
+        out.write(delimiter.join(header) + "\n")
+
+    def step(self, step: VectorStep) -> None:
+        values = [*step.x, step.f, *step.grad] if self._entries else [step.f]
+        self._out.write(self._sep.join([str(step.step), *(repr(float(v)) for v in values), repr(step.grad_norm)]))
+        self._out.write("\n")
+
+    def finish(self, result: VectorResult) -> None:
+        self._out.flush()
+
+
+def step_dict(step: VectorStep, entries: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {"step": step.step}
+    if entries:
+        data["x"] = [_number(float(v)) for v in step.x]
+    data["f"] = _number(step.f)
+    if entries:
+        data["grad"] = [_number(float(v)) for v in step.grad]
+    data["grad_norm"] = _number(step.grad_norm)
+    return data
+
+
+def result_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "function": result.function,
+        "variables": list(result.variables),
+        "shapes": {n: list(problem.shapes[n]) for n in result.variables},
+        "gradient": dict(result.gradient),
+        "method": result.method,
+        "params": dict(result.params),
+    }
+    if problem.size <= QUIET_ENTRIES:
+        data["x"] = {n: (v if isinstance(v, float) else [float(e) for e in np.ravel(v)]) for n, v in result.x.items()}
+    data.update(
+        f=_number(result.f),
+        grad_norm=_number(result.grad_norm),
+        steps=result.steps,
+        status=str(result.status),
+        message=result.message,
+        tol=result.tol,
+        max_steps=result.max_steps,
+        maximize=result.maximize,
+        nfev=result.nfev,
+        ngev=result.ngev,
+        nhev=result.nhev,
+    )
+    return data
+
+
+class JsonVectorRenderer:
+    """One JSON object; its "history" streams as the steps come (nothing kept)."""
+
+    def __init__(self, out: TextIO, problem: VectorProblem) -> None:
+        self._out, self._problem = out, problem
+        self._entries = problem.size <= SHOW_ENTRIES
+        self._first = True
+        out.write('{"history": [')
+
+    def step(self, step: VectorStep) -> None:
+        self._out.write(("\n  " if self._first else ",\n  ") + json.dumps(step_dict(step, self._entries)))
+        self._first = False
+
+    def finish(self, result: VectorResult) -> None:
+        body = json.dumps(result_dict(result, self._problem), indent=2)
+        self._out.write("\n],\n" + body[1:] + "\n")
+        self._out.flush()
+
+
+class JsonLinesVectorRenderer:
+    def __init__(self, out: TextIO, problem: VectorProblem) -> None:
+        self._out, self._problem = out, problem
+        self._entries = problem.size <= SHOW_ENTRIES
+
+    def step(self, step: VectorStep) -> None:
+        self._out.write(json.dumps({"event": "step", **step_dict(step, self._entries)}) + "\n")
+        self._out.flush()
+
+    def finish(self, result: VectorResult) -> None:
+        self._out.write(json.dumps({"event": "result", **result_dict(result, self._problem)}) + "\n")
+        self._out.flush()
+
+
+class QuietVectorRenderer:
+    def __init__(self, out: TextIO, err: TextIO, problem: VectorProblem, *, saving: bool = False) -> None:
+        self._out, self._err, self._problem, self._saving = out, err, problem, saving
+
+    def step(self, step: VectorStep) -> None:
+        pass
+
+    def finish(self, result: VectorResult) -> None:
+        if self._problem.size <= QUIET_ENTRIES:
+            flat = self._problem.flatten(result.x)
+            self._out.write(" ".join(repr(float(v)) for v in flat) + "\n")
+        else:
+            self._out.write(repr(float(result.f)) + "\n")
+            if not self._saving:
+                self._err.write(
+                    f"The point has {self._problem.size:,} entries (more than {QUIET_ENTRIES}): "
+                    "f is printed instead; use --save FILE.npy to keep the point\n"
+                )
+        self._out.flush()
+
+
+class TableVectorRenderer:
+    """A Rich table: the first rows, a bounded ring of the last ones, and a summary."""
+
+    def __init__(
+        self,
+        console: Any,
+        problem: VectorProblem,
+        *,
+        digits: int = 6,
+        elide: bool = True,
+        head: int = 10,
+        tail: int = 10,
+    ) -> None:
+        self._console, self._problem, self._digits = console, problem, digits
+        self._head: list[VectorStep] = []
+        self._tail: collections.deque[VectorStep] = collections.deque(maxlen=tail if elide else None)
+        self._head_size = head if elide else 0
+        self._hidden = 0
+        self._columns = self._entry_columns()
+
+    def _entry_columns(self) -> list[tuple[str, int | None]]:
+        """(label, flat index or None for …)."""
+        problem = self._problem
+        if problem.size <= SHOW_ENTRIES:
+            return list(zip(entry_labels(problem), range(problem.size), strict=True))
+        columns: list[tuple[str, int | None]] = []
+        for name, shape, first, end in problem.layout:
+            if not shape:
+                columns.append((name, first))
+                continue
+            for k in range(min(PREVIEW, end - first)):
+                columns.append((f"{name}[{k + 1}]", first + k))
+            if end - first > PREVIEW:
+                columns.append(("…", None))
+        return columns
+
+    def step(self, step: VectorStep) -> None:
+        light = VectorStep(
+            step.step,
+            np.array([step.x[i] for _, i in self._columns if i is not None]),
+            step.f,
+            np.empty(0),
+            step.grad_norm,
+            step.info,
+        )
+        if len(self._head) < self._head_size:
+            self._head.append(light)
+            return
+        if self._tail.maxlen is not None and len(self._tail) == self._tail.maxlen:
+            self._hidden += 1
+        self._tail.append(light)
+
+    def finish(self, result: VectorResult) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        from symdescent.methods import METHODS
+
+        problem, digits = self._problem, self._digits
+        title = Text()
+        method = METHODS[result.method].title if result.method in METHODS else result.method
+        names = ", ".join(problem.names)
+        title.append(f"{method} on f({names}) = {pretty(problem.expr)}\n", style="bold")
+        gradient = "   ".join(f"{gradient_label(problem, n)} = {text}" for n, text in problem.gradient_texts().items())
+        lr = result.params.get("lr")
+        title.append(gradient + (f"   α = {lr:g}" if isinstance(lr, int | float) else ""), style="dim")
+        self._console.print(title)
+        table = Table(box=None, header_style="bold")
+        table.add_column("step", justify="right")
+        for label, _ in self._columns:
+            table.add_column(label, justify="right")
+        table.add_column("f", justify="right")
+        table.add_column("‖∇f‖", justify="right")
+        for row in self._head:
+            self._row(table, row)
+        if self._hidden:
+            table.add_row(*["⋮"] * (len(self._columns) + 3))
+        for row in self._tail:
+            self._row(table, row)
+        self._console.print(table)
+        if self._hidden:
+            self._console.print(
+                f"  {self._hidden} steps hidden: --every K thins evenly, --format csv shows every step", style="dim"
+            )
+        from symdescent.result import STATUSES
+
+        spec = STATUSES[result.status]
+        mark, style = spec.mark, f"bold {spec.colour}"
+        line = Text()
+        line.append(f"{mark} {result.status}", style=style)
+        line.append(f" — {result.message}\n")
+        line.append("  final point  ", style="dim")
+        line.append(problem.point_text(problem.flatten(result.x)))
+        line.append("\n  f            ", style="dim")
+        line.append(_human(result.f, digits), style="bold")
+        self._console.print(line)
+        del digits
+
+    def _row(self, table: Any, step: VectorStep) -> None:
+        values = iter(step.x)
+        cells = [_human(float(next(values)), self._digits) if i is not None else "…" for _, i in self._columns]
+        table.add_row(str(step.step), *cells, _human(step.f, self._digits), _human(step.grad_norm, self._digits))
+
+
+def save_point(path: str, problem: VectorProblem, result: VectorResult) -> None:
+    """``--save``: .npy (the vector, or every variable's entries in order) or .csv (one value per line)."""
+    from symdescent.errors import InputError
+
+    one = len(problem.names) == 1
+    flat = np.ravel(result.x[problem.names[0]]) if one else problem.flatten(result.x)  # no copy for one vector
+    if path.lower().endswith(".npy"):
+        np.save(path, np.asarray(result.x[problem.names[0]] if one else flat, dtype=float))
+    elif path.lower().endswith(".csv"):
+        with open(path, "w") as handle:
+            if one:
+                handle.writelines(f"{float(v)!r}\n" for v in flat)
+            else:
+                handle.write("name,value\n")
+                handle.writelines(
+                    f"{label},{float(v)!r}\n" for label, v in zip(entry_labels(problem), flat, strict=True)
+                )
+    else:
+        raise InputError(f"--save {path}: use a .npy or .csv file")

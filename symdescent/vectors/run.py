@@ -1,0 +1,203 @@
+"""The loop for vector problems: the same stopping rules and statuses as :mod:`symdescent.run`.
+
+``run = vector_run(problem, method="gd", lr=0.1)``; iterating it yields a
+:class:`VectorStep` per step (step 0 is the start). A step holds the flat
+point and gradient as arrays that the loop will not modify afterwards, so a
+renderer may keep what it needs (a few entries) without copying n numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from symdescent.errors import InputError, StartPointError
+from symdescent.result import Status, status_message
+from symdescent.vectors.optim import make_array_method
+from symdescent.vectors.problem import Value, VectorProblem
+
+
+class VectorStep(NamedTuple):
+    step: int
+    x: np.ndarray  # flat: every variable's entries
+    f: float
+    grad: np.ndarray
+    grad_norm: float
+    info: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class VectorResult:
+    """A finished vector run; ``x`` maps each name to a float or a numpy array."""
+
+    function: str
+    variables: tuple[str, ...]
+    gradient: Mapping[str, str]
+    method: str
+    params: Mapping[str, Any]
+    start: Mapping[str, Value]
+    x: Mapping[str, Value]
+    f: float
+    grad_norm: float
+    steps: int
+    status: Status
+    message: str
+    tol: float
+    max_steps: int
+    maximize: bool = False
+    nfev: int = 0
+    ngev: int = 0
+    nhev: int = 0
+    history: tuple[VectorStep, ...] = field(default=(), repr=False)
+
+    @property
+    def success(self) -> bool:
+        return self.status in (Status.CONVERGED, Status.COMPLETED)
+
+
+class VectorRun(Iterator[VectorStep]):
+    """A vector run in progress; ``status`` and ``message`` say how it ended."""
+
+    def __init__(
+        self,
+        problem: VectorProblem,
+        *,
+        method: str = "gd",
+        max_steps: int = 1000,
+        tol: float = 1e-6,
+        maximize: bool = False,
+        **hyperparameters: Any,
+    ) -> None:
+        if max_steps < 0:
+            raise InputError(f"the step limit must be 0 or more, got {max_steps}")
+        if not (math.isfinite(tol) and tol >= 0):
+            raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
+        self.problem, self.max_steps, self.tol, self.maximize = problem, max_steps, tol, maximize
+        sign = -1.0 if maximize else 1.0
+
+        def value(z: np.ndarray) -> float:
+            result = sign * problem.value(z)
+            return result if math.isfinite(result) else math.inf
+
+        def value_and_grad(z: np.ndarray) -> tuple[float, np.ndarray]:
+            f, g = problem.value_and_grad(z)
+            return sign * f, sign * g
+
+        def hessian(z: np.ndarray) -> np.ndarray:
+            return sign * problem.hessian(z)
+
+        self.method = make_array_method(method, value, value_and_grad, hessian, problem.size, **hyperparameters)
+        z = problem.flat_start()
+        f, g = problem.value_and_grad(z)
+        norm = float(np.linalg.norm(g))
+        if not (math.isfinite(f) and math.isfinite(norm)):
+            what = "f" if not math.isfinite(f) else "∇f"
+            raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(z)})")
+        self.last = VectorStep(0, z, f, g, norm)
+        self.start_norm = norm  # the start's arrays are not kept: at n = 10⁸ they would be 1.6 GB
+        self.status: Status | None = None
+        self.message = ""
+        self._steps = self._loop()
+
+    def __iter__(self) -> Iterator[VectorStep]:
+        return self
+
+    def __next__(self) -> VectorStep:
+        return next(self._steps)
+
+    def interrupt(self) -> None:
+        if self.status is None:
+            self._finish(Status.INTERRUPTED)
+        self._steps.close()
+
+    def _finish(self, status: Status, reason: str = "") -> None:
+        self.status = status
+        lr = self.method.params.get("lr")
+        self.message = status_message(
+            status,
+            steps=self.last.step,
+            grad_norm=self.last.grad_norm,
+            tol=self.tol,
+            lr=lr,
+            reason=reason,
+            start_norm=self.start_norm,
+        )
+
+    def _loop(self) -> Iterator[VectorStep]:
+        step, sign, method = self.last, (-1.0 if self.maximize else 1.0), self.method
+        while True:
+            self.last = step
+            if self.tol > 0 and step.grad_norm <= self.tol:
+                self._finish(Status.CONVERGED)
+                yield step
+                return
+            if step.step >= self.max_steps:
+                self._finish(Status.COMPLETED if self.tol == 0 else Status.MAX_STEPS)
+                yield step
+                return
+            yield step
+            method.info = None
+            with np.errstate(all="ignore"):
+                z = method.step(step.x, sign * step.f, sign * step.grad)
+                f, g = self.problem.value_and_grad(z)
+                norm = float(np.linalg.norm(g))
+            step = VectorStep(step.step + 1, z, f, g, norm, method.info)
+            if not (math.isfinite(f) and math.isfinite(norm)):
+                self.last = step
+                reason = "f is not a finite number" if not math.isfinite(f) else "∇f is not a finite number"
+                self._finish(Status.DIVERGED, reason)
+                yield step
+                return
+
+    def result(self, history: tuple[VectorStep, ...] = ()) -> VectorResult:
+        if self.status is None:
+            raise RuntimeError("the run has not finished: iterate it first, or call interrupt()")
+        problem, last, counts = self.problem, self.last, self.method.evaluations
+        x = {n: (v if isinstance(v, float) else np.array(v)) for n, v in problem.unflatten(last.x).items()}
+        return VectorResult(
+            function=problem.function_text,
+            variables=problem.names,
+            gradient=problem.gradient_texts(fancy=False),
+            method=self.method.name,
+            params=dict(self.method.params),
+            start=dict(problem.start),
+            x=x,
+            f=last.f,
+            grad_norm=last.grad_norm,
+            steps=last.step,
+            status=self.status,
+            message=self.message,
+            tol=self.tol,
+            max_steps=self.max_steps,
+            maximize=self.maximize,
+            nfev=1 + last.step + counts["f"],
+            ngev=1 + last.step + counts["grad"],
+            nhev=counts["hessian"],
+            history=history,
+        )
+
+
+def vector_run(problem: VectorProblem, **options: Any) -> VectorRun:
+    return VectorRun(problem, **options)
+
+
+def minimize_vectors(
+    function: str,
+    start: Mapping[str, Any],
+    data: Mapping[str, Any] | None = None,
+    *,
+    keep_history: bool = True,
+    **options: Any,
+) -> VectorResult:
+    """The library entry: ``minimize_vectors("norm(A @ x - b)^2", {"x": np.zeros(3)}, {"A": A, "b": b})``."""
+    from symdescent.vectors.problem import make_vector_problem
+
+    problem = make_vector_problem(function, start, data)
+    run = VectorRun(problem, **options)
+    small = problem.size <= 1000 and keep_history
+    history = [step for step in run] if small else [None for _ in run]
+    return run.result(tuple(history) if small else (run.last,))  # type: ignore[arg-type]
