@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from symdescent.cli.cache import NO_CACHE_HELP, linear_variables, problem_for_run
+from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
 from symdescent.cli.plumbing import (
     CONTEXT,
     FORMATS,
@@ -30,7 +30,6 @@ from symdescent.cli.plumbing import (
     output_protected,
     progress_wanted,
     read_function,
-    say,
 )
 from symdescent.cli.signals import INTERRUPTS
 from symdescent.vectors.command import data_option, save_option, wants_vectors
@@ -166,7 +165,6 @@ def run(
     them with D digits (json as strings).
     """
     from symdescent.render.numbers import notation_for
-    from symdescent.result import Status
     from symdescent.run import iterate
     from symdescent.warm import plain_point
 
@@ -238,8 +236,6 @@ def run(
         renderer.finish(result)
         if (fmt != "table" or quiet) and not result.success:
             click.echo(f"{result.status}: {result.message}", err=True)
-        if result.status in (Status.MAX_STEPS, Status.DIVERGED):
-            _explain_no_minimum(run_.problem, maximize)
         if plotter:
             # Every step taken, also of a run that diverged, hit the limit or was interrupted.
             plotter.step(run_.last)
@@ -257,8 +253,10 @@ def _explain_before_run(
     from symdescent.explain import explain
     from symdescent.render.explain import render_explanation
 
-    if maximize or method != "gd":
-        raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with --maximize")
+    if method != "gd":
+        raise InputError(f"--explain derives plain gradient descent (--method gd), not {method}")
+    if maximize:
+        raise InputError("--explain derives gradient descent and cannot be used with --maximize")
     explanation = explain(problem, start, lr if lr is not None else "0.1")  # gd's default step size
     out = streams.stderr if to_stderr else streams.stdout
     console = None if to_stderr or not streams.stdout_isatty else make_console(streams)
@@ -274,15 +272,6 @@ def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
     from symdescent.render.plot import PlotRenderer
 
     return PlotRenderer(problem, path)
-
-
-def _explain_no_minimum(problem: Problem, maximize: bool) -> None:
-    """A constant ∂f/∂v is why no step count or learning rate will do: say so."""
-    if problem.dimension > 100:
-        return  # the gradient's SymPy form is not worth building for a hint
-    for name in linear_variables(problem):
-        extremum = "maximum" if maximize else "minimum"
-        say(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}")
 
 
 def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.AbstractContextManager[object]:
