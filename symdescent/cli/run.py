@@ -256,7 +256,7 @@ def _explain_before_run(
     if method != "gd":
         raise InputError(f"--explain derives plain gradient descent (--method gd), not {method}")
     if maximize:
-        raise InputError("--explain derives gradient descent and cannot be used with --maximize")
+        raise InputError("--explain derives plain gradient descent and cannot be used with --maximize")
     explanation = explain(problem, start, lr if lr is not None else "0.1")  # gd's default step size
     out = streams.stderr if to_stderr else streams.stdout
     console = None if to_stderr or not streams.stdout_isatty else make_console(streams)
