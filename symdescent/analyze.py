@@ -291,12 +291,16 @@ def _is_family(point: CriticalPoint) -> bool:
 
 
 def _classify_exact(problem: Problem, coords: tuple[sp.Expr, ...], value: sp.Expr) -> CriticalPoint:
-    if any(c.free_symbols for c in coords):
-        return CriticalPoint(coords, "degenerate", value, numeric=False)
+    family = any(c.free_symbols for c in coords)
     at = dict(zip(problem.variables, coords, strict=True))
-    rows = [[entry.xreplace(at).evalf(30) for entry in row] for row in problem.hessian]
-    eigenvalues = _eigenvalues(rows, 30)
-    return CriticalPoint(coords, _kind(eigenvalues, 1e-20), value, numeric=False, eigenvalues=eigenvalues)
+    exact_rows = [[entry.xreplace(at) for entry in row] for row in problem.hessian]
+    if family and not all(entry.is_number for row in exact_rows for entry in row):
+        return CriticalPoint(coords, "degenerate", value, numeric=False)
+    eigenvalues = _eigenvalues([[entry.evalf(30) for entry in row] for row in exact_rows], 30)
+    scale = max((abs(e) for e in eigenvalues), default=0.0)
+    eigenvalues = tuple(0.0 if abs(e) <= 1e-20 * scale else e for e in eigenvalues)  # rounding noise of a zero
+    kind = "degenerate" if family else _kind(eigenvalues, 1e-20)  # a family of points is never isolated
+    return CriticalPoint(coords, kind, value, numeric=False, eigenvalues=eigenvalues)
 
 
 def _negative(value: sp.Expr) -> bool:

@@ -98,9 +98,19 @@ def have_symengine() -> bool:
     return True
 
 
+#: The values SYMDESCENT_ENGINE may take ("": chosen by size).
+ENGINE_NAMES = ("", "python", "symengine")
+
+
 def choose_engine(problem: Problem) -> Engine:
     """The engine for ``problem``: ``python`` for small problems, ``symengine`` for many variables."""
     forced = os.environ.get("SYMDESCENT_ENGINE", "")
+    if forced not in ENGINE_NAMES:
+        from symdescent.errors import InputError
+
+        raise InputError(
+            f"SYMDESCENT_ENGINE={forced!r} is not an engine", hint="use python or symengine, or leave it unset"
+        )
     if forced == "python":
         return PythonEngine(problem)
     wanted = forced == "symengine" or (forced == "" and problem.dimension >= SYMENGINE_MIN_VARIABLES)

@@ -342,8 +342,32 @@ def make_console(streams: Streams, *, stderr: bool = False) -> Console:
     if streams.stdout_isatty and not stderr:
         return QuietOnBrokenPipe(file=out, highlight=False)
     return QuietOnBrokenPipe(
-        file=out, width=100_000, force_terminal=False, no_color=True, highlight=False, soft_wrap=False
+        file=TrimmedLines(out), width=100_000, force_terminal=False, no_color=True, highlight=False, soft_wrap=False
     )
+
+
+class TrimmedLines:
+    """A text stream that drops the spaces Rich pads each line of a table with: a file or pipe gets clean lines."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._out.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._out.write(self._pending)
+            self._pending = ""
+        self._out.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def progress_wanted(streams: Streams) -> bool:
