@@ -46,6 +46,7 @@ from typing import Any
 
 import sympy as sp
 
+from symdescent import budget
 from symdescent.arithmetic import exact_problem
 from symdescent.errors import NUMERIC_ERRORS, InputError
 from symdescent.hessian import eigenvalues as matrix_eigenvalues
@@ -321,6 +322,7 @@ def _convexity(problem: Problem, points: Sequence[CriticalPoint], provably_psd: 
     compiled = _compile([e for row in problem.hessian for e in row], problem.variables)
     n = problem.dimension
     for seed in _seeds(n) if compiled is not None else ():
+        budget.check("checking convexity")
         try:
             flat = compiled(*seed)
             rows = [[float(flat[i * n + j]) for j in range(n)] for i in range(n)]
@@ -377,6 +379,7 @@ def _newton_search(problem: Problem, known: Sequence[CriticalPoint]) -> list[Cri
     found: list[tuple[float, ...]] = [tuple(float(c) for c in p.point) for p in known]
     new: list[CriticalPoint] = []
     for seed in _seeds(n):
+        budget.check("searching for critical points")
         root = _newton(system, seed)
         if root is None or any(abs(c) > BOX for c in root):
             continue

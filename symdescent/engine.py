@@ -287,6 +287,8 @@ class SymengineEngine(Engine):
         """(f, [∂f/∂x1, …]) as symengine expressions."""
         import symengine as se
 
+        from symdescent.budget import tick
+
         problem = self.problem
         f = to_symengine(problem.expr)
         variables = [se.Symbol(name) for name in problem.names]
@@ -294,6 +296,7 @@ class SymengineEngine(Engine):
         terms = f.args if isinstance(f, se.Add) else (f,)
         by_variable: dict[Any, list[Any]] = {v: [] for v in variables}
         for term in terms:
+            tick("differentiating the function", 64)
             for symbol in term.free_symbols & wanted:
                 by_variable[symbol].append(term)
         return f, [se.Add(*[t.diff(v) for t in by_variable[v]]) for v in variables]
@@ -303,7 +306,10 @@ class SymengineEngine(Engine):
         """``compiled(x_array) -> array([f, ∂f/∂x1, …])``."""
         import symengine as se
 
+        from symdescent.budget import check_compile_size
+
         f, grad = self.model
+        check_compile_size(_terms(f) + sum(_terms(g) for g in grad))
         variables = [se.Symbol(name) for name in self.problem.names]
         try:
             # Neither LLVM's optimiser nor cse: both cost seconds on thousands of variables.
@@ -330,6 +336,13 @@ class SymengineEngine(Engine):
     def function_text(self) -> str:
         # SymPy's printer sorts the terms of a sum: seconds for thousands of terms.
         return str(self.model[0])
+
+
+def _terms(expr: Any) -> int:
+    """Terms of a symengine sum (1 for anything else), the measure of an LLVM compile's size."""
+    import symengine as se
+
+    return len(expr.args) if isinstance(expr, se.Add) else 1
 
 
 def to_symengine(expr: sp.Expr) -> Any:

@@ -96,6 +96,14 @@ ADVICE_STUCK = (
     "‖∇f‖ did not go down from {start_norm:.3g} at the start, so the steps may overshoot: try a smaller learning rate"
 )
 
+#: The same for the methods that choose their own step lengths (exact-line, newton): no --lr to suggest.
+ADVICE_SLOW_WITHOUT_LR = "allow more steps"
+ADVICE_STUCK_WITHOUT_LR = (
+    "‖∇f‖ did not go down from {start_norm:.3g} at the start: the method makes no progress from here"
+)
+#: The steps left x where it was: the learning rate is below what floating point can add to x.
+ADVICE_TOO_SMALL = "x did not move: the learning rate {lr:g} is too small to change it; try a larger learning rate"
+
 #: Divergence of a method that chooses its own step lengths: there is no learning rate to blame.
 DIVERGED_WITHOUT_LR = "at step {steps}, {reason}; f may be unbounded along the way, or undefined beyond its domain"
 
@@ -121,7 +129,14 @@ def status_message(status: Status, *, linear_in: Sequence[str] = (), maximize: b
     if status is Status.MAX_STEPS and "advice" not in fields:
         start_norm = fields.get("start_norm")
         stuck = start_norm is not None and fields["steps"] > 0 and fields["grad_norm"] >= start_norm
-        fields["advice"] = ADVICE_STUCK.format(start_norm=start_norm) if stuck else ADVICE_SLOW
+        lr = fields.get("lr")
+        if lr is None:
+            advice = ADVICE_STUCK_WITHOUT_LR if stuck else ADVICE_SLOW_WITHOUT_LR
+        elif stuck and fields["grad_norm"] == start_norm and lr < 1e-300:
+            advice = ADVICE_TOO_SMALL
+        else:
+            advice = ADVICE_STUCK if stuck else ADVICE_SLOW
+        fields["advice"] = advice.format(start_norm=start_norm, lr=lr)
     return MESSAGES[status].format(**fields)
 
 

@@ -84,6 +84,7 @@ class Run(Iterator[Step]):
             from symdescent.values import read_point
 
             self.start = tuple(arithmetic.number(v) for v in read_point(problem.names, x0))
+        arithmetic.check_size(problem, self.start)  # exact numbers: refuse before building a huge f(x0)
         first = self.first = evaluate(problem, self.start, arithmetic=arithmetic)
         optimizer.init(first.x)  # init is pure: a method refuses what it cannot do (newton > 100 variables) now
         #: Evaluations of f, ∇f and the Hessian made by the method itself (line searches, Newton).
@@ -256,6 +257,9 @@ class Run(Iterator[Step]):
                         value = -step.f if maximize else step.f
                         updates, state = update(grad, state, x, value=value, grad=grad, **extra)
                     x = tuple(map(add, x, updates))
+                if watch is not None and (slow := arithmetic.too_big(self.problem, x)):
+                    self._finish(Status.TOO_SLOW, slow)
+                    return
             except (OverflowError, ZeroDivisionError, ValueError) as error:
                 # e.g. a Hessian or a line search overflowing far from any minimum
                 self._finish(Status.DIVERGED, f"the {self.optimizer.name} update failed ({error})")
