@@ -197,21 +197,21 @@ def _product(n: int) -> tuple[str, int]:
 STRUCTURES = {"flat sum": _flat_sum, "monomials": _monomials, "variables": _variables, "product": _product}
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(structure=st.sampled_from(sorted(STRUCTURES)), n=st.sampled_from([3_000, 20_000, 60_000]))
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(structure=st.sampled_from(sorted(STRUCTURES)), n=st.sampled_from([3_000, 30_000]))
 def test_large_inputs_of_every_structure_are_answered_or_refused_by_the_deadline(structure: str, n: int) -> None:
     text, dimension = STRUCTURES[structure](n)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine must not fail the test
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(budget, "SECONDS", 1.0)
         out = cli("run", "-", "--start", ",".join(["0.5"] * dimension), "--steps", "1", "-q", input=text)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert "Traceback" not in out.stderr and "internal error" not in out.stderr
     assert out.exit_code in (0, 2, 3, 4), out.stderr
     if out.exit_code == 2:
         assert any(limit in out.stderr for limit in ("time limit", "too large to compile", "too long")), out.stderr
-    # the deadline plus the work between two checks; generous, as the machine may be busy
-    assert elapsed < 1.0 + 15.0
+    # the deadline plus the work between two checks (and building the start point), generously
+    assert elapsed < 1.0 + 10.0
 
 
 def test_deadline_refuses_with_the_stage_and_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
