@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 from symdescent.cli import main
+
+# The suite is a spec that must give the same answer on every run: Hypothesis draws the same examples each
+# time (a fixed seed). HYPOTHESIS_PROFILE=explore draws new ones, for hunting bugs beyond what CI checks.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 
 SEED = "x**2+y**2"
 ROSENBROCK = "(1-x)**2+100*(y-x**2)**2"
