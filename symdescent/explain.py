@@ -98,6 +98,11 @@ class Curvature:
         return self.eigenvalues[-1]
 
     @property
+    def flat(self) -> bool:
+        """Whether λ_min is 0 (``is_zero``: a Float 0.0 is not ``== 0`` in SymPy ≥ 1.13)."""
+        return bool(self.lowest.is_zero)
+
+    @property
     def positive_definite(self) -> bool:
         return bool(self.lowest > 0)
 
@@ -145,12 +150,13 @@ class Explanation:
     partials: tuple[Partial, ...]
     derived_partials: int  # how many partials have rule steps (the rest are over the cap)
     updates: tuple[Update, ...]
-    quadratic: bool | None  # None when not decided (too many variables)
+    quadratic: bool | None  # None when not decided (too many variables, or no Hessian: hessian_note)
     closed_form: ClosedForm | None
     curvature: tuple[Curvature, ...]
     iterates: tuple[Iterate, ...]
     iterates_exact_until: int  # iterates with t below this are exact
     run_note: str | None  # what happened to the run that looked for the minimum, if it failed
+    hessian_note: str | None = None  # why the Hessian could not be analysed, when SymPy could not build it
 
     @property
     def variables(self) -> tuple[sp.Symbol, ...]:
@@ -190,8 +196,19 @@ def explain(
     closed: ClosedForm | None = None
     curvature: list[Curvature] = []
     run_note = None
+    hessian_note: str | None = None
+    hessian: sp.Matrix | None = None
     if problem.dimension <= MAX_ANALYSIS_VARIABLES:
-        hessian = sp.Matrix(problem.hessian)
+        try:
+            hessian = sp.Matrix(problem.hessian)
+        except TypeError as error:
+            # SymPy bug: it decides the sign of a constant such as log(tanh(10)) ≈ −4e−9 from 2 digits (0), may
+            # then cache "not real" on it (its cache outlives one command), and its own diff later compares it:
+            # "Invalid comparison of non-real". Cannot decide the curvature, so it is left out, not an error.
+            if "non-real" not in str(error):
+                raise
+            hessian_note = "SymPy could not differentiate ∇f again here, so the Hessian is not analysed."
+    if hessian is not None:
         quadratic = not any(entry.free_symbols & set(variables) for entry in hessian)
         if quadratic:
             spectrum = _curvature("everywhere", None, hessian, alpha)
@@ -222,6 +239,7 @@ def explain(
         iterates=steps,
         iterates_exact_until=exact_until,
         run_note=run_note,
+        hessian_note=hessian_note,
     )
 
 

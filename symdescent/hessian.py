@@ -5,7 +5,7 @@ through this module, so they cannot disagree:
 
 ``eigenvalues(matrix)``
     ascending eigenvalues of a symmetric SymPy matrix, exact when SymPy finds
-    them in radicals (n ≤ 4, no floats), else floats; and whether exact.
+    them in radicals (n ≤ 4, no floats), else floats (rounding-level ones as 0); and whether exact.
 ``numeric_eigenvalues(rows)``
     the same for a numeric matrix, as floats (mpmath's symmetric solver).
 ``step_sizes(eigenvalues)``
@@ -33,6 +33,9 @@ Matrix = Sequence[Sequence[float]]
 
 #: A Cholesky pivot at or below this fraction of the largest diagonal entry counts as zero.
 PIVOT_RELATIVE = 1e-10
+#: A numeric eigenvalue at or below this fraction of the largest |λ| is rounding and counts as 0:
+#: the matrix's floats carry about 16 digits, so a singular H gives λ ≈ 1e-17·λ_max, not 0.
+ROUNDING_RELATIVE = 1e-13
 
 
 class StepSizes(NamedTuple):
@@ -45,6 +48,7 @@ class StepSizes(NamedTuple):
 
 
 def _is_zero(value: Any) -> bool:
+    """Whether λ is 0; also for the Float 0.0, which SymPy (since 1.13) does not count as == 0."""
     zero = getattr(value, "is_zero", None)
     return bool(zero) if zero is not None else value == 0
 
@@ -117,7 +121,9 @@ def eigenvalues(matrix: Any) -> tuple[tuple[Any, ...], bool]:
     if matrix.is_diagonal() and not matrix.has(sp.Float):
         return tuple(sorted(matrix.diagonal(), key=float)), True
     rows = [[entry.evalf(30) for entry in row] for row in matrix.tolist()]
-    return tuple(sp.Float(v, 15) for v in numeric_eigenvalues(rows, 30)), False
+    values = numeric_eigenvalues(rows, 30)
+    scale = max(abs(v) for v in values)
+    return tuple(sp.S.Zero if abs(v) <= ROUNDING_RELATIVE * scale else sp.Float(v, 15) for v in values), False
 
 
 # -- Newton's linear algebra --------------------------------------------------------------

@@ -113,7 +113,7 @@ def _curvature_blocks(ex: Explanation, n: Notation) -> list[Block]:
     a = n.e(ex.lr)
     if ex.quadratic is None:
         out.append(Heading("Step size"))
-        out.append(Para(f"With {len(ex.variables)} variables the Hessian is not analysed here."))
+        out.append(Para(ex.hessian_note or f"With {len(ex.variables)} variables the Hessian is not analysed here."))
         return out
     if ex.quadratic:
         c = ex.curvature[0]
@@ -279,10 +279,11 @@ def _step_size_blocks(c: Curvature, n: Notation, heading: str | None) -> list[Bl
     rate_text = f"\\max_i {n.abs(f'1 - {alpha}{lam}_i')}" if n.latex else "max |1 − αλᵢ|"
     condition = f"{rate_text} < 1"
     high = n.lam_sub("max")
+    stable = True  # a fastest step size is only named when some step size converges
     if c.max_stable_lr is not None and c.positive_definite:
         bound = f"0 < {alpha} < 2/{high} = {n.frac(c.max_stable_lr)}"
         out.append(Para(f"It converges when {n.inline(condition)}, that is {n.inline(bound)}."))
-    elif c.max_stable_lr is not None and c.lowest == 0:
+    elif c.max_stable_lr is not None and c.flat:
         bound = f"0 < {alpha} < 2/{high} = {n.frac(c.max_stable_lr)}"
         out.append(
             Para(
@@ -292,6 +293,7 @@ def _step_size_blocks(c: Curvature, n: Notation, heading: str | None) -> list[Bl
             )
         )
     else:
+        stable = False
         out.append(
             Para(
                 f"No step size makes {n.inline(condition)}: an eigenvalue "
@@ -304,12 +306,11 @@ def _step_size_blocks(c: Curvature, n: Notation, heading: str | None) -> list[Bl
     out.append(
         Para(f"At {n.inline(f'{alpha} = {a}')} the rate is {n.inline(rate_text + ' = ' + rate)} per step: {verdict}.")
     )
-    if c.best_lr is not None and c.best_rate is not None:
+    if stable and c.best_lr is not None and c.best_rate is not None:
         low = n.lam_sub("min")
         fastest = f"{alpha} = 2/({low} + {high}) = {n.frac(c.best_lr)}"
-        flat = c.lowest == 0  # λₘᵢₙ is then the smallest eigenvalue that curves
-        every = "the factor of every direction that curves" if flat else "every factor"
-        if c.best_rate == 0:
+        every = "the factor of every direction that curves" if c.flat else "every factor"  # λₘᵢₙ: smallest that curves
+        if c.best_rate.is_zero:
             tail = (
                 f"; there {every} is 0 and one step lands on the minimum"
                 if c.where == "everywhere"
