@@ -104,12 +104,21 @@ class Curvature:
 
     @property
     def positive_definite(self) -> bool:
-        return bool(self.lowest > 0)
+        return _less(sp.S.Zero, self.lowest)
 
     @property
     def converges(self) -> bool:
         """True when every direction shrinks: max |1 − αλ| < 1."""
-        return bool(self.rate < 1)
+        return _less(self.rate, sp.S.One)
+
+
+def _less(a: sp.Expr, b: sp.Expr) -> bool:
+    """a < b for exact reals; when SymPy cannot decide (a = 1 − 1e−236: equal to every digit its
+    evaluation reaches, a TypeError), by floats, which then agree: not less. Cannot decide is not a bug."""
+    try:
+        return bool(a < b)
+    except TypeError:
+        return float(a) < float(b)
 
 
 @dataclass(frozen=True)

@@ -359,3 +359,13 @@ def test_sympys_non_real_comparison_in_the_hessian_leaves_curvature_out(monkeypa
     assert out.exit_code == 0, out.stderr
     assert "the Hessian is not analysed" in out.stdout
     assert "The first iterates" in out.stdout
+
+
+def test_a_rate_sympy_cannot_compare_with_1_is_no_internal_error() -> None:
+    """Found by the fuzz tests: at x = 2.35e−235, f'' of −atan(π^x) is ~1e−235 and its exact rate 1 − αλ
+    cannot be told from 1 by SymPy (TypeError). Nor can λ be evaluated: no ≈ rather than a wrong one."""
+    out = cli("explain", "-(atan((pi)**(x)))", "--vars", "x,y", "--start", "2.35e-235,-1.6", "--format", "text")
+    assert out.exit_code == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    assert "it does not converge" in text  # the rate is 1 to every digit: not < 1
+    assert "≈ −" not in text  # 2/λ_max of a λ > 0 was shown as ≈ −3.46667e+133

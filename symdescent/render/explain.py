@@ -297,7 +297,7 @@ def _step_size_blocks(c: Curvature, n: Notation, heading: str | None) -> list[Bl
         out.append(
             Para(
                 f"No step size makes {n.inline(condition)}: an eigenvalue "
-                f"{n.inline(f'{lam} < 0' if c.lowest < 0 else f'{lam} = 0')} "
+                f"{n.inline(f'{lam} = 0' if c.flat else f'{lam} < 0')} "
                 "means f curves downward or is flat there (a saddle or a maximum), and descent moves away along it."
             )
         )

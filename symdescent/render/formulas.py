@@ -246,7 +246,12 @@ class Notation:
         text = self.e(value)
         if value.is_Rational or not value.is_number:
             return text
-        approx = self.float(float(value))
+        from sympy.core.evalf import PrecisionExhausted
+
+        try:  # strict: a sum that cancels past SymPy's working precision has no 15 digits to show
+            approx = self.float(float(value.evalf(15, strict=True)))
+        except PrecisionExhausted:
+            return text  # no ≈ rather than a wrong one (π^ε − 1 with ε = 1e−235 came out as 1e−143)
         return f"{text} \\approx {approx}" if self.latex else f"{text} ≈ {approx}"
 
     def float(self, value: float) -> str:
