@@ -80,7 +80,20 @@ def build(expr: str, start: str | None, data_items: Sequence[str], params: str |
         raise InputError(
             'name the start values of a vector problem: for example --start "x=[1,2]" or --start "w=zeros(3),b=0"'
         )
-    return make_vector_problem(expr, parse_start(start, data, expr), data)
+    problem = make_vector_problem(expr, parse_start(start, data, expr), data)
+    _warn_unused(data_items, params, problem)
+    return problem
+
+
+def _warn_unused(data_items: Sequence[str], params: str | None, problem: Any) -> None:
+    """A constant named on purpose (--data NAME=…, --param) that f does not use is worth a note; a file's columns not."""
+    from symdescent.vectors.data import split_items
+
+    named = [item.partition("=")[0].strip() for item in data_items if "=" in item]
+    named += [item.partition("=")[0].strip() for item in split_items(params or "") if "=" in item]
+    unused = [name for name in named if name not in problem.data and name not in problem.names]
+    if unused:
+        click.echo(f"Note: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by the function", err=True)
 
 
 def _need_numpy() -> None:

@@ -120,7 +120,9 @@ def shape_of(expr: sp.Expr, shapes: Shapes) -> Shape:
 def _matmul(expr: sp.Expr, shapes: Shapes) -> Shape:
     left, right = expr.args
     a, b = shape_of(left, shapes), shape_of(right, shapes)
-    if len(a) != 2 or not b:
+    if len(a) == 2 and not b:
+        return (a[0],)  # Aᵀ @ c in a gradient: c stands for c times a vector of ones
+    if len(a) != 2:
         raise InputError(f"'@' needs a matrix on its left here, but {describe(_label(left), a)}")
     if a[1] != b[0]:
         return _mismatch(_label(left), a, _label(right), b)
