@@ -163,7 +163,7 @@ def run_vectors(
     elif fmt in ("csv", "tsv"):
         renderer = DelimitedVectorRenderer(stdout, problem, "," if fmt == "csv" else "\t")
     elif fmt == "json":
-        renderer = JsonVectorRenderer(stdout, problem)
+        renderer = JsonVectorRenderer(stdout, problem, run.method.name, run.method.params)
     else:
         renderer = JsonLinesVectorRenderer(stdout, problem)
     last = None
@@ -269,6 +269,7 @@ def compare_vectors(
         )
     problem = build(expr, start, data, params)
     rows = []
+    finished: list[Any] = []
     for method in methods:
         options = {k: v for k, v in hyperparameters.items() if k in hyperparameters_of(method)}
         if "lr" in hyperparameters_of(method):
@@ -285,6 +286,7 @@ def compare_vectors(
         for _ in run:
             pass
         result = run.result()
+        finished.append((result, time.perf_counter() - started))
         rows.append(
             {
                 "method": method,
@@ -298,17 +300,10 @@ def compare_vectors(
                 "seconds": time.perf_counter() - started,
             }
         )
-    if fmt == "json":
-        out.write(
-            json.dumps({"function": problem.function_text, "variables": list(problem.names), "runs": rows}, indent=2)
-            + "\n"
-        )
-    elif fmt == "jsonl":
-        out.writelines(json.dumps(row) + "\n" for row in rows)
-    elif fmt in ("csv", "tsv"):
-        sep = "," if fmt == "csv" else "\t"
-        out.write(sep.join(rows[0]) + "\n" if rows else "")
-        out.writelines(sep.join("" if v is None else str(v) for v in row.values()) + "\n" for row in rows)
+    if fmt in ("json", "jsonl", "csv", "tsv"):
+        from symdescent.vectors.render import compare_output
+
+        compare_output(problem, finished, fmt, out)
     else:
         out.write(f"{'method':<13}{'α':>8}  {'status':<10}{'steps':>7}{'f':>14}{'‖∇f‖':>12}{'seconds':>9}\n")
         for row in rows:

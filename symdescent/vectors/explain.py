@@ -174,29 +174,54 @@ def _paren(text: str) -> str:
     return text if simple or (" " not in text and not text.startswith("−")) else f"({text})"
 
 
+#: analyze --format json lists the Hessian's entries while the point has at most this many entries.
+HESSIAN_ENTRIES = 50
+
+
 def analysis(problem: VectorProblem) -> dict[str, object]:
-    """What can be said for vectors: convexity and the best α for quadratics; the rest, honestly (None)."""
+    """SPEC's analyze keys (null where unknown) and the vector extras (λmin, λmax, the Hessian's formula).
+
+    Step sizes (max_stable_lr, best_lr) and the Lipschitz constant of ∇f are given only where the
+    Hessian is constant (quadratics); elsewhere the eigenvalues hold at the start point only.
+    """
     formula = problem.formula
     hessian = hessian_text(formula)
-    bounds = eigen_range(problem, problem.flat_start()) if problem.size <= 10**6 else None
+    quadratic = hessian is not None
+    z = problem.flat_start()
+    bounds = eigen_range(problem, z) if problem.size <= 10**6 else None
     low, high = bounds if bounds is not None else (math.nan, math.nan)
-    result: dict[str, object] = {
+    known = not math.isnan(low)
+    matrix = None
+    if quadratic and problem.size <= HESSIAN_ENTRIES:
+        matrix = problem.hessian(z)
+    convex = None
+    if quadratic and known:
+        convex = bool(low >= -1e-12 * max(1.0, abs(high)))
+    critical = None
+    if quadratic and known and problem.size <= 500 and abs(low) > 1e-12 * max(1.0, abs(high)):
+        full = problem.hessian(z)
+        point = z - np.linalg.solve(full, problem.value_and_grad(z)[1])
+        kind = "minimum" if low > 0 else ("maximum" if high < 0 else "saddle")
+        critical = [{"point": [float(v) for v in point], "kind": kind, "f": problem.value(point)}]
+    stable = quadratic and high > 0
+    return {
         "function": plain(formula.expr),
         "variables": list(problem.names),
-        "quadratic": hessian is not None,
-        "hessian": hessian,
-        "where": "everywhere" if hessian is not None else "at the start point",
+        "gradient": [plain(formula.gradient[n]) for n in problem.names],
+        "hessian": None if matrix is None else [[float(v) for v in row] for row in matrix],
+        "hessian_formula": hessian,
+        "critical_points": critical,
+        "convex": convex,
+        "lipschitz": max(abs(low), abs(high)) if quadratic and known else None,
+        "max_stable_lr": 2 / high if stable else None,
+        "best_lr": 2 / (high + low) if stable and low > 0 else None,
+        "quadratic": quadratic,
+        "where": "everywhere" if quadratic else "at the start point",
         "lambda_min": None if math.isnan(low) else low,
         "lambda_max": None if math.isnan(high) else high,
-        "convex": None,
-        "max_stable_lr": 2 / high if high > 0 else None,
-        "best_lr": 2 / (high + low) if high > 0 and low > 0 else None,
+        "strictly_convex": None if convex is None else bool(low > 1e-12 * max(1.0, high)),
         "condition_number": high / low if high > 0 and low > 0 else None,
     }
-    if hessian is not None and not math.isnan(low):
-        scale = 1e-12 * max(1.0, high)
-        result["convex"] = "strictly" if low > scale else ("yes" if low >= -scale else "no")
-    return result
 
 
 def analyze_text(problem: VectorProblem) -> str:
@@ -204,7 +229,7 @@ def analyze_text(problem: VectorProblem) -> str:
     facts = analysis(problem)
     lines = [f"f({', '.join(problem.names)}) = {pretty(problem.formula.expr)}"]
     if facts["quadratic"]:
-        lines.append(f"f is quadratic in {problem.names[0]}: H = {facts['hessian']}, the same at every point")
+        lines.append(f"f is quadratic in {problem.names[0]}: H = {facts['hessian_formula']}, the same at every point")
     else:
         lines.append(
             "f is not a quadratic in one vector: the eigenvalues below are those of the Hessian at the start point only"
@@ -217,19 +242,17 @@ def analyze_text(problem: VectorProblem) -> str:
         lines.append(f"λmax = {_number(high)} (power iteration); λmin needs the full matrix, which is too large")
     else:
         lines.append(f"λmin = {_number(low)}, λmax = {_number(high)}")
-    convex = {
-        "strictly": "strictly convex (one minimum)",
-        "yes": "convex",
-        "no": "not convex (a saddle or unbounded below)",
-    }.get(str(facts["convex"]))
-    if convex:
-        lines.append(f"f is {convex}")
+    if facts["convex"] is not None:
+        if facts["strictly_convex"]:
+            lines.append("f is strictly convex (one minimum)")
+        else:
+            lines.append("f is convex" if facts["convex"] else "f is not convex (a saddle or unbounded below)")
     local = "" if facts["quadratic"] else " (near the start point only)"
-    if facts["max_stable_lr"] is not None:
-        lines.append(f"gradient descent is stable for α < 2/λmax = {_number(facts['max_stable_lr'])}{local}")
-    if facts["best_lr"] is not None:
+    if high > 0:
+        lines.append(f"gradient descent is stable for α < 2/λmax = {_number(2 / high)}{local}")
+    if high > 0 and low is not None and low > 0:
         lines.append(
-            f"best fixed α = 2/(λmax + λmin) = {_number(facts['best_lr'])}; condition number "
-            f"λmax/λmin = {_number(facts['condition_number'])}{local}"
+            f"best fixed α = 2/(λmax + λmin) = {_number(2 / (high + low))}; condition number "
+            f"λmax/λmin = {_number(high / low)}{local}"
         )
     return "\n".join(lines)

@@ -83,17 +83,38 @@ def step_dict(step: VectorStep, entries: bool) -> dict[str, Any]:
     return data
 
 
-def result_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "function": result.function,
-        "variables": list(result.variables),
-        "shapes": {n: list(problem.shapes[n]) for n in result.variables},
-        "gradient": dict(result.gradient),
-        "method": result.method,
-        "params": dict(result.params),
+def point_dict(problem: VectorProblem, values: Any) -> dict[str, Any] | None:
+    """``{name: number or list}`` while the point has at most :data:`QUIET_ENTRIES` entries, else None."""
+    if problem.size > QUIET_ENTRIES:
+        return None
+    return {
+        n: (_number(float(v)) if np.ndim(v) == 0 else [_number(float(e)) for e in np.ravel(v)])
+        for n, v in values.items()
     }
-    if problem.size <= QUIET_ENTRIES:
-        data["x"] = {n: (v if isinstance(v, float) else [float(e) for e in np.ravel(v)]) for n, v in result.x.items()}
+
+
+def head_dict(problem: VectorProblem, method: str, params: Any) -> dict[str, Any]:
+    """The keys known before the first step, in the scalar JSON's order (plus ``shapes``)."""
+    data: dict[str, Any] = {
+        "function": problem.function_text,
+        "variables": list(problem.names),
+        "shapes": {n: list(problem.shapes[n]) for n in problem.names},
+        "gradient": list(problem.gradient_texts(fancy=False).values()),
+        "method": method,
+        "params": {k: (_number(v) if isinstance(v, float) else v) for k, v in dict(params).items()},
+    }
+    start = point_dict(problem, problem.start)
+    if start is not None:
+        data["start"] = start
+    return data
+
+
+def tail_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
+    """The keys after ``history``: how the run ended."""
+    data: dict[str, Any] = {}
+    x = point_dict(problem, result.x)
+    if x is not None:
+        data["x"] = x
     data.update(
         f=_number(result.f),
         grad_norm=_number(result.grad_norm),
@@ -110,22 +131,37 @@ def result_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
     return data
 
 
-class JsonVectorRenderer:
-    """One JSON object; its "history" streams as the steps come (nothing kept)."""
+def result_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
+    """The run's JSON object without ``history`` (the JSONL result line, one run of ``compare``)."""
+    return {**head_dict(problem, result.method, result.params), **tail_dict(result, problem)}
 
-    def __init__(self, out: TextIO, problem: VectorProblem) -> None:
+
+def _lines(data: dict[str, Any]) -> str:
+    return ",\n".join(f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in data.items())
+
+
+class JsonVectorRenderer:
+    """One JSON object: the head, the "history" streamed as the steps come (nothing kept), then the end.
+
+    Without ``method``/``params`` (not known yet) the head is written at the end, after the history.
+    """
+
+    def __init__(self, out: TextIO, problem: VectorProblem, method: str | None = None, params: Any = None) -> None:
         self._out, self._problem = out, problem
         self._entries = problem.size <= SHOW_ENTRIES
+        self._head = head_dict(problem, method, params or {}) if method is not None else None
         self._first = True
-        out.write('{"history": [')
+        out.write("{\n" + (_lines(self._head) + ",\n" if self._head else "") + '  "history": [')
 
     def step(self, step: VectorStep) -> None:
-        self._out.write(("\n  " if self._first else ",\n  ") + json.dumps(step_dict(step, self._entries)))
+        self._out.write(("\n    " if self._first else ",\n    ") + json.dumps(step_dict(step, self._entries)))
         self._first = False
 
     def finish(self, result: VectorResult) -> None:
-        body = json.dumps(result_dict(result, self._problem), indent=2)
-        self._out.write("\n],\n" + body[1:] + "\n")
+        rest = tail_dict(result, self._problem)
+        if self._head is None:
+            rest = result_dict(result, self._problem)
+        self._out.write(("]" if self._first else "\n  ]") + ",\n" + _lines(rest) + "\n}\n")
         self._out.flush()
 
 
@@ -135,11 +171,11 @@ class JsonLinesVectorRenderer:
         self._entries = problem.size <= SHOW_ENTRIES
 
     def step(self, step: VectorStep) -> None:
-        self._out.write(json.dumps({"event": "step", **step_dict(step, self._entries)}) + "\n")
+        self._out.write(json.dumps({"event": "step", **step_dict(step, self._entries)}, ensure_ascii=False) + "\n")
         self._out.flush()
 
     def finish(self, result: VectorResult) -> None:
-        self._out.write(json.dumps({"event": "result", **result_dict(result, self._problem)}) + "\n")
+        self._out.write(json.dumps({"event": "result", **result_dict(result, self._problem)}, ensure_ascii=False) + "\n")
         self._out.flush()
 
 
@@ -266,6 +302,37 @@ class TableVectorRenderer:
         values = iter(step.x)
         cells = [_human(float(next(values)), self._digits) if i is not None else "…" for _, i in self._columns]
         table.add_row(str(step.step), *cells, _human(step.f, self._digits), _human(step.grad_norm, self._digits))
+
+
+def compare_output(problem: VectorProblem, runs: list[tuple[VectorResult, float]], fmt: str, out: TextIO) -> None:
+    """``compare``'s machine formats, with the scalar compare's keys and columns (the ≤ 6 entries rule)."""
+    dicts = [{**result_dict(r, problem), "seconds": seconds} for r, seconds in runs]
+    if fmt == "json":
+        head = {"function": problem.function_text, "variables": list(problem.names)}
+        start = point_dict(problem, problem.start)
+        if start is not None:
+            head["start"] = start
+        body = ",\n".join(f"    {json.dumps(d, ensure_ascii=False)}" for d in dicts)
+        out.write("{\n" + _lines(head) + ',\n  "runs": [\n' + body + "\n  ]\n}\n")
+    elif fmt == "jsonl":
+        out.writelines(json.dumps({"event": "run", **d}, ensure_ascii=False) + "\n" for d in dicts)
+    else:
+        import csv
+
+        entries = problem.size <= SHOW_ENTRIES
+        labels = entry_labels(problem) if entries else []
+        writer = csv.writer(out, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(["method", "status", "steps", "f", *labels, "grad_norm", "nfev", "ngev", "nhev", "seconds", "lr", "message"])
+        for result, seconds in runs:
+            point = [repr(float(v)) for v in problem.flatten(result.x)] if entries else []
+            lr = result.params.get("lr")
+            writer.writerow(
+                [
+                    result.method, str(result.status), result.steps, repr(float(result.f)), *point,
+                    repr(float(result.grad_norm)), result.nfev, result.ngev, result.nhev, repr(seconds),
+                    "" if lr is None else repr(lr), result.message,
+                ]
+            )  # fmt: skip
 
 
 def save_point(path: str, problem: VectorProblem, result: VectorResult) -> None:
