@@ -86,14 +86,16 @@ def build(expr: str, start: str | None, data_items: Sequence[str], params: str |
 
 
 def _warn_unused(data_items: Sequence[str], params: str | None, problem: Any) -> None:
-    """A constant named on purpose (--data NAME=…, --param) that f does not use is worth a note; a file's columns not."""
+    """A constant named on purpose (--data NAME=…, --param) that f does not use gets a note; a file's columns not."""
     from symdescent.vectors.data import split_items
 
     named = [item.partition("=")[0].strip() for item in data_items if "=" in item]
     named += [item.partition("=")[0].strip() for item in split_items(params or "") if "=" in item]
     unused = [name for name in named if name not in problem.data and name not in problem.names]
     if unused:
-        click.echo(f"Note: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by the function", err=True)
+        click.echo(
+            f"Note: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by the function", err=True
+        )
 
 
 def _need_numpy() -> None:
@@ -251,7 +253,6 @@ def compare_vectors(
 ) -> None:
     """``symdescent compare`` for vectors: every method from the same start, one summary row each."""
     _need_numpy()
-    import json
     import time
 
     from symdescent.compare import DEFAULT_LR, DEFAULT_STEPS

@@ -137,7 +137,9 @@ def result_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
 
 
 def _lines(data: dict[str, Any]) -> str:
-    return ",\n".join(f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in data.items())
+    return ",\n".join(
+        f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in data.items()
+    )
 
 
 class JsonVectorRenderer:
@@ -175,7 +177,9 @@ class JsonLinesVectorRenderer:
         self._out.flush()
 
     def finish(self, result: VectorResult) -> None:
-        self._out.write(json.dumps({"event": "result", **result_dict(result, self._problem)}, ensure_ascii=False) + "\n")
+        self._out.write(
+            json.dumps({"event": "result", **result_dict(result, self._problem)}, ensure_ascii=False) + "\n"
+        )
         self._out.flush()
 
 
@@ -322,7 +326,9 @@ def compare_output(problem: VectorProblem, runs: list[tuple[VectorResult, float]
         entries = problem.size <= SHOW_ENTRIES
         labels = entry_labels(problem) if entries else []
         writer = csv.writer(out, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
-        writer.writerow(["method", "status", "steps", "f", *labels, "grad_norm", "nfev", "ngev", "nhev", "seconds", "lr", "message"])
+        writer.writerow(
+            ["method", "status", "steps", "f", *labels, "grad_norm", "nfev", "ngev", "nhev", "seconds", "lr", "message"]
+        )
         for result, seconds in runs:
             point = [repr(float(v)) for v in problem.flatten(result.x)] if entries else []
             lr = result.params.get("lr")
@@ -354,3 +360,17 @@ def save_point(path: str, problem: VectorProblem, result: VectorResult) -> None:
                 )
     else:
         raise InputError(f"--save {path}: use a .npy or .csv file")
+
+
+def save_scalars(path: str, names: Any, values: Any) -> None:
+    """``--save`` for a run of scalar variables: the final point, as a vector in the variables' order."""
+    flat = [float(v) for v in values]
+    if path.lower().endswith(".npy"):
+        np.save(path, np.asarray(flat, dtype=float))
+    else:
+        with open(path, "w") as handle:
+            if len(flat) == 1:
+                handle.write(f"{flat[0]!r}\n")
+            else:
+                handle.write("name,value\n")
+                handle.writelines(f"{name},{v!r}\n" for name, v in zip(names, flat, strict=True))

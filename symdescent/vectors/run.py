@@ -92,8 +92,9 @@ class VectorRun(Iterator[VectorStep]):
 
         self.method = make_array_method(method, value, value_and_grad, hessian, problem.size, **hyperparameters)
         z = problem.flat_start()
-        f, g = problem.value_and_grad(z)
-        norm = float(np.linalg.norm(g))
+        with np.errstate(all="ignore"):  # an overflow is reported below as a non-finite start, not as a warning
+            f, g = problem.value_and_grad(z)
+            norm = float(np.linalg.norm(g))
         if not (math.isfinite(f) and math.isfinite(norm)):
             what = "f" if not math.isfinite(f) else "∇f"
             raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(z)})")
