@@ -229,10 +229,19 @@ def analyze_vectors(
     from symdescent.vectors.explain import analysis, analyze_text
 
     if start is None:
+        from symdescent.vectors.data import UnknownLength
+        from symdescent.vectors.explain import symbolic_analysis
         from symdescent.vectors.problem import make_formula
 
-        start = ",".join(f"{name}=zeros(n)" for name in make_formula(expr).variables)
-    problem = build(expr, start, data, params)
+        formula = make_formula(expr)
+        try:
+            problem = build(expr, ",".join(f"{name}=zeros(n)" for name in formula.variables), data, params)
+        except UnknownLength:  # no sizes: what the formula alone says
+            facts, text = symbolic_analysis(formula)
+            out.write((json.dumps(facts, ensure_ascii=False) if fmt == "json" else text) + "\n")
+            return
+    else:
+        problem = build(expr, start, data, params)
     out.write((json.dumps(analysis(problem), ensure_ascii=False) if fmt == "json" else analyze_text(problem)) + "\n")
 
 

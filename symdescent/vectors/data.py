@@ -32,6 +32,10 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
 _FILL = re.compile(r"^(?:(?P<pre>[^*]+?)\s*\*\s*)?(?P<fn>ones|zeros)\((?P<n>[^()]*)\)(?:\s*\*\s*(?P<post>.+))?$")
 
 
+class UnknownLength(InputError):
+    """``zeros(n)`` where no data say what n is."""
+
+
 def split_items(text: str) -> list[str]:
     """Split on commas outside brackets: ``"x=[1,2],b=0"`` -> ``["x=[1,2]", "b=0"]``."""
     parts, depth, current = [], 0, []
@@ -247,6 +251,6 @@ def infer_length(name: str, data: Mapping[str, object], function_text: str) -> i
     lengths = {v.shape[0] for v in data.values() if isinstance(v, np.ndarray) and v.ndim == 1}
     if len(lengths) == 1:
         return lengths.pop()
-    raise InputError(
+    raise UnknownLength(
         f"the start value of {name}: n is not known from the data here", hint="write the length, e.g. zeros(10)"
     )

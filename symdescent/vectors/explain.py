@@ -224,6 +224,37 @@ def analysis(problem: VectorProblem) -> dict[str, object]:
     }
 
 
+def symbolic_analysis(formula: Formula) -> tuple[dict[str, object], str]:
+    """analyze without sizes (no --data, no --start): the formulas; every number is null."""
+    hessian = hessian_text(formula)
+    facts: dict[str, object] = {
+        "function": plain(formula.expr),
+        "variables": list(formula.variables),
+        "gradient": [plain(formula.gradient[n]) for n in formula.variables],
+        "hessian": None,
+        "hessian_formula": hessian,
+        "critical_points": None,
+        "convex": None,
+        "lipschitz": None,
+        "max_stable_lr": None,
+        "best_lr": None,
+        "quadratic": hessian is not None,
+        "where": "everywhere" if hessian is not None else None,
+        "lambda_min": None,
+        "lambda_max": None,
+    }
+    lines = [f"f({', '.join(formula.variables)}) = {pretty(formula.expr)}", *gradient_lines(formula)]
+    if hessian is not None:
+        lines.append(f"f is quadratic in {formula.variables[0]}: H = {hessian}, the same at every point")
+    data = sorted({n for n in formula.kinds if n not in formula.variables})
+    first = formula.variables[0] if formula.variables else "x"
+    given = " ".join(f"--data {n}=FILE" for n in data) or f'the sizes with --start "{first}=zeros(3)"'
+    lines.append(
+        f"The eigenvalues, convexity and step sizes need numbers: give {given}. Only the formulas are shown here."
+    )
+    return facts, "\n".join(lines)
+
+
 def analyze_text(problem: VectorProblem) -> str:
     """:func:`analysis` as lines of text."""
     facts = analysis(problem)
