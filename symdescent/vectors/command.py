@@ -195,8 +195,6 @@ def run_vectors(
 
 def grad_vectors(expr: str, variables: str | None, fmt: str, out: TextIO, at: str | None = None) -> None:
     """``symdescent grad`` for vector syntax: the gradient formula, without any data."""
-    if fmt == "latex":
-        raise InputError("grad --format latex is not available for vector functions", hint="use --format text")
     if at is not None:
         raise InputError(
             "--at is not supported for vector functions",

@@ -79,15 +79,53 @@ def gradient_report(text: str, variables: Sequence[str] | None, fmt: str) -> str
             {
                 "function": plain(formula.expr),
                 "variables": list(formula.variables),
-                "gradient": {n: plain(g) for n, g in formula.gradient.items()},
+                "partials": {n: plain(g) for n, g in formula.gradient.items()},
+                "gradient": [plain(g) for g in formula.gradient.values()],
                 "gradient_pretty": {n: pretty(g) for n, g in formula.gradient.items()},
             },
             ensure_ascii=False,
+            indent=2,
         )
+    if fmt == "latex":
+        return latex_report(formula)
     lines = [f"f({', '.join(formula.variables)}) = {pretty(formula.expr)}", *gradient_lines(formula)]
     if fmt in ("text", "latex", "rich"):
         lines += ["", "Derived once in vector form (the work does not grow with n), by these rules:"]
         lines += [f"  • {rule}" for rule in rules_for(formula.expr)]
+    return "\n".join(lines)
+
+
+def latex_report(formula: Formula) -> str:
+    """``grad --format latex``: f and its gradient as display maths (index sums: the general entry and the ends)."""
+    from symdescent.vectors.printing import latex
+
+    lines = ["% symdescent grad (needs \\usepackage{amsmath})"]
+    lines += ["\\[", f"  f({', '.join(formula.variables)}) = {latex(formula.expr)}", "\\]"]
+    one = len(formula.variables) == 1
+    for name, grad in formula.gradient.items():
+        if formula.kinds.get(name) == 0:
+            lines += ["\\[", f"  \\frac{{\\partial f}}{{\\partial {name}}} = {latex(grad)}", "\\]"]
+            continue
+        band = _band(grad) if isinstance(grad, sp.Mul | sp.Function) else None
+        if band is not None:
+            factor = sp.simplify(grad / band)
+            prefix = "" if factor == 1 else f"{latex(factor)} \\cdot "
+            cases = [
+                f"{prefix}{latex(formula_)} & "
+                + ("\\text{general } j" if label == "general" else label.replace("−", "-"))
+                for label, formula_ in band_cases(band)
+            ]
+            body = " \\\\\n    ".join(cases)
+            lines += [
+                "\\[",
+                f"  \\frac{{\\partial f}}{{\\partial {name}_j}} = \\begin{{cases}}",
+                f"    {body}",
+                "  \\end{cases}",
+                "\\]",
+            ]
+        else:
+            label = "\\nabla f" if one else f"\\nabla_{{{name}}} f"
+            lines += ["\\[", f"  {label} = {latex(grad)}", "\\]"]
     return "\n".join(lines)
 
 
