@@ -114,7 +114,7 @@ SPEC_ANALYZE_KEYS = {
 
 def test_analyze_json_has_the_spec_keys_and_types(files):
     quadratic = json.loads(invoke("analyze", "x @ x", "--start", "x=[1,2]", "--format", "json").stdout)
-    assert SPEC_ANALYZE_KEYS <= set(quadratic)
+    assert set(quadratic) >= SPEC_ANALYZE_KEYS
     assert quadratic["convex"] is True and quadratic["hessian"] == [[2.0, 0.0], [0.0, 2.0]]
     assert quadratic["gradient"] == ["2*x"] and quadratic["lipschitz"] == 2.0
     assert quadratic["critical_points"] == [{"point": [0.0, 0.0], "kind": "minimum", "f": 0.0}]
@@ -124,7 +124,7 @@ def test_analyze_json_has_the_spec_keys_and_types(files):
     )
     assert saddle["convex"] is False and saddle["critical_points"][0]["kind"] == "saddle"
     other = json.loads(invoke("analyze", "sum(exp(x))", "--start", "x=[1,2]", "--format", "json").stdout)
-    assert SPEC_ANALYZE_KEYS <= set(other)
+    assert set(other) >= SPEC_ANALYZE_KEYS
     assert other["convex"] is None and other["hessian"] is None and other["critical_points"] is None
     assert other["max_stable_lr"] is None and other["best_lr"] is None and other["lipschitz"] is None
 
