@@ -253,3 +253,50 @@ def test_formulas_use_the_unicode_minus_and_a_dot_before_a_function(files):
     assert "2·mean(" in out and "2mean" not in out
     band = invoke("grad", "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)", "--format", "text").stdout
     assert "x[j−1]" in band and "x[n−1]" in band and "-" not in band.split("Derived")[0]
+
+
+# -- 3: the vector table fits the screen with every number whole ---------------------------------
+
+WIDTHS = (60, 70, 80, 100, 200)
+TABLE_RUNS = [
+    ("sum((x-1)^2)+w^2", "x=zeros(100),w=3", "50"),
+    ("x @ x", "x=[1,2,3,4,5,6]", None),
+    ("sum((x-1)^2)+w^2", "x=[1e-9,-2e7,3.5],w=-123456.789", "7"),
+]
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    import click.testing
+
+    monkeypatch.setattr(click.testing._NamedTextIOWrapper, "isatty", lambda self: True, raising=False)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(("function", "start", "every"), TABLE_RUNS)
+def test_vector_table_fits_and_every_number_is_whole(terminal, width, function, start, every):
+    import csv
+    import io
+
+    args = ["run", function, "--start", start, *(["--every", every] if every else [])]
+    env = {"COLUMNS": str(width), "LINES": "50", "TERM": "dumb", "NO_COLOR": "1"}
+    table = CliRunner().invoke(main, args, env=env).stdout
+    assert not [line for line in table.splitlines() if len(line) > width]
+    assert "─" in table  # the rule under the header, like the scalar table
+    machine = list(csv.DictReader(io.StringIO(CliRunner().invoke(main, [*args, "--format", "csv"]).stdout)))
+    by_step = {row["step"]: row for row in machine}
+    lines = table.splitlines()
+    header = next(line.split() for line in lines if line.split()[:1] == ["step"])
+    rule = next(k for k, line in enumerate(lines) if "─" in line)
+    end = next(k for k in range(rule, len(lines)) if not lines[k].strip())
+    rows = [line.split() for line in lines[rule + 1 : end] if "⋮" not in line]
+    assert rows and all(len(row) == len(header) for row in rows)
+    names = {"f": "f", "‖∇f‖": "grad_norm"}
+    for row in rows:
+        for label, cell in zip(header[1:], row[1:], strict=True):
+            if label == "…" or names.get(label, label) not in by_step[row[0]]:
+                continue  # beyond 6 entries the csv has step, f and grad_norm only
+            exact = float(by_step[row[0]][names.get(label, label)])
+            assert float(cell) == pytest.approx(exact, rel=1e-3, abs=1e-300), (label, cell, exact)
+    summary = table.split("final point")[1]
+    assert ", w = " in summary or "w" not in function
