@@ -118,6 +118,13 @@ class VectorRun(Iterator[VectorStep]):
     def _finish(self, status: Status, reason: str = "") -> None:
         self.status = status
         lr = self.method.params.get("lr")
+        extra = {}
+        if status is Status.MAX_STEPS and lr is None and self.last.step and self.last.grad_norm < self.start_norm:
+            # no learning rate to raise: the method picks its own step lengths, so only more steps help
+            extra["advice"] = (
+                f"{self.method.name} chooses its own step lengths and ‖∇f‖ fell from {self.start_norm:.3g}: "
+                "allow more steps with --steps N"
+            )
         self.message = status_message(
             status,
             steps=self.last.step,
@@ -126,6 +133,7 @@ class VectorRun(Iterator[VectorStep]):
             lr=lr,
             reason=reason,
             start_norm=self.start_norm,
+            **extra,
         )
 
     def _loop(self) -> Iterator[VectorStep]:
