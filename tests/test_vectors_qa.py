@@ -300,3 +300,28 @@ def test_vector_table_fits_and_every_number_is_whole(terminal, width, function, 
             assert float(cell) == pytest.approx(exact, rel=1e-3, abs=1e-300), (label, cell, exact)
     summary = table.split("final point")[1]
     assert ", w = " in summary or "w" not in function
+
+
+# -- 13: cg on the chained Rosenbrock function: as scipy's CG, and an honest step-limit message -----
+
+CHAIN = "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)"
+
+
+def test_cg_on_the_chain_needs_no_more_iterations_than_scipy():
+    optimize = pytest.importorskip("scipy.optimize")
+    from symdescent.vectors.run import minimize_vectors
+
+    reference = optimize.minimize(
+        optimize.rosen, np.zeros(100), jac=optimize.rosen_der, method="CG", options={"gtol": 1e-6, "maxiter": 10**5}
+    )
+    ours = minimize_vectors(CHAIN, {"x": np.zeros(100)}, method="cg", max_steps=10**5, keep_history=False)
+    assert reference.success and ours.success
+    assert np.allclose(ours.x["x"], 1.0, atol=1e-5)
+    assert ours.steps <= reference.nit
+
+
+def test_cg_at_the_step_limit_says_only_more_steps_help():
+    result = invoke("run", CHAIN, "--start", "x=zeros(30)", "--method", "cg", "--steps", "5", "--format", "csv")
+    assert result.exit_code == 4
+    assert "cg chooses its own step lengths" in result.stderr and "--steps N" in result.stderr
+    assert "learning rate" not in result.stderr
