@@ -184,7 +184,11 @@ def test_grad_json_has_partials_and_latex_works():
 
 
 def test_overflow_at_the_start_is_one_error_line():
-    result = invoke("run", "sum(x^2)", "--start", "x=[1e200,1]")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy RuntimeWarning would be printed on a real stderr
+        result = CliRunner().invoke(main, ["run", "sum(x^2)", "--start", "x=[1e200,1]"])
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: f is not a finite number") and "Warning" not in result.stderr
 
