@@ -1,7 +1,8 @@
 """Large vectors: the kernel engine per step, in memory and at set-up, against hand numpy and JAX.
 
 Run from a checkout with the package installed: ``python bench/bench_kernels.py``
-(``--quick``: n = 10⁶ in section 1; ``--big``: only section 4, which needs 20 GB available).
+(``--quick``: n = 10⁶ in sections 1 and 5; ``--big``: only section 4, which needs 20 GB available;
+``--cli``: only section 5).
 
 1. Per step at n = 10⁷ (best of several): f, ∇f, ‖∇f‖ and the gd update, for sum((x - 1)^2)
    and the chained Rosenbrock, by the kernel engine (numpy kernel on all threads and on one;
@@ -13,6 +14,8 @@ Run from a checkout with the package installed: ``python bench/bench_kernels.py`
 3. Set-up: time from the terms to the end of the first step at n = 10 and n = 10⁶, in fresh
    child processes, x allocated beforehand (budget: ratio ≤ 1.5).
 4. ``--big``: n = 2·10⁹, sum(x^2), lr 0.1, 2 steps in a child: seconds per step and peak RSS (≤ 22 GB).
+5. The command line: ``symdescent run`` per step (gd, momentum, adam) and peak RSS at n = 10⁷ next to the
+   engine's figure, and the time to the first step at n = 10 and n = 10⁶.
 """
 
 from __future__ import annotations
@@ -277,6 +280,54 @@ def available_memory() -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
+# -- 5. the same from the command line (what a user types) ---------------------------------------------------
+
+
+def cli(args: list[str]) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (bytes) and stdout of one ``symdescent run`` in a fresh child."""
+    code = (
+        "import resource, subprocess, sys, time, json\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run(['symdescent', 'run', *json.loads(sys.argv[1])], capture_output=True, text=True)\n"
+        "t = time.perf_counter() - t\n"
+        "print(json.dumps([t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.stdout + p.stderr]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, check=True)
+    wall, peak, text = json.loads(out.stdout)
+    return wall, peak * 1024, text
+
+
+def cli_level(quick: bool) -> None:
+    n = 10**6 if quick else 10**7
+    functions = {"sum((x-1)^2)": "sum((x-1)^2)", "rosenbrock": "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)"}
+    print(f"\n## 5. command line: symdescent run F --start x=zeros(n) --lr 1e-5 --tol 0 -q, n = {n:.0e}")
+    print("seconds per step = (wall at 10 steps − wall at 0 steps) / 10, best of 3; peak RSS at 10 steps")
+    print(f"{'function':<14}{'method':<9}{'s/step':>9}{'ms/step kernel':>16}{'peak MB':>9}{'budget MB':>10}")
+    for name, text in functions.items():
+        for method in ("gd", "momentum", "adam"):
+            base = [*map(str, [text, "--start", f"x=zeros({n})", "--lr", "1e-5", "--tol", "0", "-q"])]
+            zero = min(cli([*base, "--steps", "0", "--method", method])[0] for _ in range(3))
+            runs = [cli([*base, "--steps", "10", "--method", method]) for _ in range(3)]
+            ten = min(r[0] for r in runs)
+            engine = float("nan")
+            if method == "gd":
+                kernel, x = compile_banded(FUNCTIONS[name]), np.zeros(n)
+                engine = 1e3 * best_time(lambda k=kernel, x=x: k.gd_step(x, LR), 3)
+                kernel.close()
+            budget = 6 * 8 * n + 150 * MB
+            print(
+                f"{name:<14}{method:<9}{(ten - zero) / 10:9.4f}{engine:16.1f}{max(r[1] for r in runs) / MB:9.0f}"
+                f"{budget / MB:10.0f}"
+            )
+    print("\nset-up from the command line: wall of --steps 1 (parse, differentiate, generate, 1 step), best of 5")
+    wall = {}
+    for size in (10, 10**6):
+        args = ["sum((x-1)^2)", "--start", f"x=zeros({size})", "--steps", "1", "--tol", "0", "-q"]
+        wall[size] = min(cli(args)[0] for _ in range(5))
+        print(f"n = {size:>7}: {wall[size] * 1e3:7.1f} ms")
+    print(f"ratio n=10^6 / n=10: {wall[10**6] / wall[10]:.2f} (budget 1.5; includes allocating x and the step itself)")
+
+
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(json.loads(sys.argv[2]))
@@ -286,9 +337,13 @@ def main() -> None:
     if "--big" in sys.argv:
         big()
         return
+    if "--cli" in sys.argv:
+        cli_level(quick)
+        return
     per_step(10**6 if quick else 10**7, 3 if quick else 15)
     memory()
     setup()
+    cli_level(quick)
 
 
 if __name__ == "__main__":

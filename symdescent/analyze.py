@@ -46,6 +46,7 @@ from typing import Any
 
 import sympy as sp
 
+from symdescent import budget
 from symdescent.arithmetic import exact_problem
 from symdescent.errors import NUMERIC_ERRORS, InputError
 from symdescent.hessian import eigenvalues as matrix_eigenvalues
@@ -290,12 +291,16 @@ def _is_family(point: CriticalPoint) -> bool:
 
 
 def _classify_exact(problem: Problem, coords: tuple[sp.Expr, ...], value: sp.Expr) -> CriticalPoint:
-    if any(c.free_symbols for c in coords):
-        return CriticalPoint(coords, "degenerate", value, numeric=False)
+    family = any(c.free_symbols for c in coords)
     at = dict(zip(problem.variables, coords, strict=True))
-    rows = [[entry.xreplace(at).evalf(30) for entry in row] for row in problem.hessian]
-    eigenvalues = _eigenvalues(rows, 30)
-    return CriticalPoint(coords, _kind(eigenvalues, 1e-20), value, numeric=False, eigenvalues=eigenvalues)
+    exact_rows = [[entry.xreplace(at) for entry in row] for row in problem.hessian]
+    if family and not all(entry.is_number for row in exact_rows for entry in row):
+        return CriticalPoint(coords, "degenerate", value, numeric=False)
+    eigenvalues = _eigenvalues([[entry.evalf(30) for entry in row] for row in exact_rows], 30)
+    scale = max((abs(e) for e in eigenvalues), default=0.0)
+    eigenvalues = tuple(0.0 if abs(e) <= 1e-20 * scale else e for e in eigenvalues)  # rounding noise of a zero
+    kind = "degenerate" if family else _kind(eigenvalues, 1e-20)  # a family of points is never isolated
+    return CriticalPoint(coords, kind, value, numeric=False, eigenvalues=eigenvalues)
 
 
 def _negative(value: sp.Expr) -> bool:
@@ -317,6 +322,7 @@ def _convexity(problem: Problem, points: Sequence[CriticalPoint], provably_psd: 
     compiled = _compile([e for row in problem.hessian for e in row], problem.variables)
     n = problem.dimension
     for seed in _seeds(n) if compiled is not None else ():
+        budget.check("checking convexity")
         try:
             flat = compiled(*seed)
             rows = [[float(flat[i * n + j]) for j in range(n)] for i in range(n)]
@@ -373,6 +379,7 @@ def _newton_search(problem: Problem, known: Sequence[CriticalPoint]) -> list[Cri
     found: list[tuple[float, ...]] = [tuple(float(c) for c in p.point) for p in known]
     new: list[CriticalPoint] = []
     for seed in _seeds(n):
+        budget.check("searching for critical points")
         root = _newton(system, seed)
         if root is None or any(abs(c) > BOX for c in root):
             continue

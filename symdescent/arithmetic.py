@@ -95,6 +95,13 @@ class Arithmetic:
     def watch(self) -> Watch | None:
         return None
 
+    def check_size(self, problem: Problem, x: Sequence[Any]) -> None:
+        """Refuse a start point whose values would be too big to build (exact arithmetic only)."""
+
+    def too_big(self, problem: Problem, x: Sequence[Any]) -> str:
+        """Why f(x) would be too big to build (exact arithmetic only), or ''."""
+        return ""
+
     def scope(self) -> Any:
         """A context manager in force while values are computed (mpmath's precision)."""
         return _NULL_SCOPE
@@ -205,6 +212,20 @@ class Exact(Arithmetic):
             )
 
         return watch
+
+    def check_size(self, problem: Problem, x: Sequence[Any]) -> None:
+        from symdescent.budget import check_exact_evaluation
+
+        check_exact_evaluation(problem.expr, x)
+
+    def too_big(self, problem: Problem, x: Sequence[Any]) -> str:
+        from symdescent.budget import BudgetError, check_exact_evaluation
+
+        try:
+            check_exact_evaluation(problem.expr, x, "the next iterate")
+        except BudgetError as error:
+            return error.message
+        return ""
 
     def __repr__(self) -> str:
         return "Exact()"

@@ -25,6 +25,7 @@ from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
+from symdescent import budget
 from symdescent.errors import InputError
 from symdescent.generated import Lowered, ValueAndGrad, define, function_from, functions_from, value_and_grad_from
 from symdescent.special import FLOAT_SOURCE
@@ -34,6 +35,9 @@ __all__ = ["Lowered", "ValueAndGrad", "define", "lower", "value_and_grad_from"]
 
 #: Above this many variables SymPy's ``cse`` (superlinear) costs more than it saves.
 CSE_MAX_VARIABLES = 60
+#: ... and at most this many terms in f and ∇f together (cse is quadratic-ish in the size and uninterruptible
+#: by the deadline; a sum of thousands of distinct terms has little to share anyway).
+CSE_MAX_TERMS = 2_000
 
 _PRINTER_SETTINGS = {"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False}
 
@@ -82,12 +86,15 @@ def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool
     renamed = {v: sp.Symbol(a) for v, a in zip(variables, args, strict=True)}
     exprs = [(e if isinstance(e, sp.Basic) else sp.Float(e)).xreplace(renamed) for e in exprs]
     if cse is None:
-        cse = len(variables) <= CSE_MAX_VARIABLES
+        # cse has no time bound we can check from outside: only for the sizes where it pays and is quick
+        cse = len(variables) <= CSE_MAX_VARIABLES and sum(len(e.args) for e in exprs) <= CSE_MAX_TERMS
     replacements: list[tuple[sp.Symbol, sp.Expr]] = []
+    budget.check("compiling the function")
     if cse:
         symbols = (sp.Symbol(f"_c{i}") for i in itertools.count())
         replacements, exprs = sp.cse(exprs, symbols=symbols)
     replacements, exprs = _name_powered_sums(replacements, list(exprs))
+    replacements, exprs = _split_long_sums(replacements, exprs)
     printer = FastMathPrinter(_PRINTER_SETTINGS)
     try:
         statements = tuple(f"{_source(printer, s)} = {_source(printer, e)}" for s, e in replacements)
@@ -129,10 +136,39 @@ def _name_powered_sums(
     return out, final
 
 
+#: Terms per generated statement: Python's compiler recurses once per ``+`` of a chained sum.
+SUM_CHUNK = 256
+
+
+def _split_long_sums(
+    replacements: list[tuple[sp.Symbol, sp.Expr]], exprs: list[sp.Expr]
+) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """Write a sum of thousands of terms as partial sums of :data:`SUM_CHUNK` terms each."""
+    names = (sp.Symbol(f"_s{i}") for i in itertools.count())
+    out: list[tuple[sp.Symbol, sp.Expr]] = []
+
+    def split(expr: sp.Expr) -> sp.Expr:
+        if not (expr.is_Add and len(expr.args) > SUM_CHUNK):
+            return expr
+        parts = []
+        for start in range(0, len(expr.args), SUM_CHUNK):
+            budget.tick("compiling the function", 16)
+            name = next(names)
+            out.append((name, sp.Add._from_args(expr.args[start : start + SUM_CHUNK])))
+            parts.append(name)
+        return split(sp.Add._from_args(parts))
+
+    for symbol, expr in replacements:
+        out.append((symbol, split(expr)))
+    final = [split(expr) for expr in exprs]
+    return out, final
+
+
 def _source(printer: FastMathPrinter, expr: sp.Expr) -> str:
     """``printer.doprint(expr)`` without its set-up, which imports ``sympy.codegen`` (25 ms at start-up)."""
     printer._not_supported = set()
     printer._number_symbols = set()
+    budget.tick("compiling the function", 64)
     text = printer._print(expr)
     return text if not printer._not_supported else printer.doprint(expr)
 

@@ -98,9 +98,19 @@ def have_symengine() -> bool:
     return True
 
 
+#: The values SYMDESCENT_ENGINE may take ("": chosen by size).
+ENGINE_NAMES = ("", "python", "symengine")
+
+
 def choose_engine(problem: Problem) -> Engine:
     """The engine for ``problem``: ``python`` for small problems, ``symengine`` for many variables."""
     forced = os.environ.get("SYMDESCENT_ENGINE", "")
+    if forced not in ENGINE_NAMES:
+        from symdescent.errors import InputError
+
+        raise InputError(
+            f"SYMDESCENT_ENGINE={forced!r} is not an engine", hint="use python or symengine, or leave it unset"
+        )
     if forced == "python":
         return PythonEngine(problem)
     wanted = forced == "symengine" or (forced == "" and problem.dimension >= SYMENGINE_MIN_VARIABLES)
@@ -277,6 +287,8 @@ class SymengineEngine(Engine):
         """(f, [∂f/∂x1, …]) as symengine expressions."""
         import symengine as se
 
+        from symdescent.budget import tick
+
         problem = self.problem
         f = to_symengine(problem.expr)
         variables = [se.Symbol(name) for name in problem.names]
@@ -284,6 +296,7 @@ class SymengineEngine(Engine):
         terms = f.args if isinstance(f, se.Add) else (f,)
         by_variable: dict[Any, list[Any]] = {v: [] for v in variables}
         for term in terms:
+            tick("differentiating the function", 64)
             for symbol in term.free_symbols & wanted:
                 by_variable[symbol].append(term)
         return f, [se.Add(*[t.diff(v) for t in by_variable[v]]) for v in variables]
@@ -293,7 +306,10 @@ class SymengineEngine(Engine):
         """``compiled(x_array) -> array([f, ∂f/∂x1, …])``."""
         import symengine as se
 
+        from symdescent.budget import check_compile_size
+
         f, grad = self.model
+        check_compile_size(_terms(f) + sum(_terms(g) for g in grad))
         variables = [se.Symbol(name) for name in self.problem.names]
         try:
             # Neither LLVM's optimiser nor cse: both cost seconds on thousands of variables.
@@ -320,6 +336,13 @@ class SymengineEngine(Engine):
     def function_text(self) -> str:
         # SymPy's printer sorts the terms of a sum: seconds for thousands of terms.
         return str(self.model[0])
+
+
+def _terms(expr: Any) -> int:
+    """Terms of a symengine sum (1 for anything else), the measure of an LLVM compile's size."""
+    import symengine as se
+
+    return len(expr.args) if isinstance(expr, se.Add) else 1
 
 
 def to_symengine(expr: sp.Expr) -> Any:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from symdescent import budget
 from symdescent.derivation import RuleStep, derive
 from symdescent.errors import InputError
 from symdescent.hessian import eigenvalues as hessian_eigenvalues
@@ -249,6 +250,8 @@ def _updates(problem: Problem, alpha: sp.Expr) -> tuple[Update, ...]:
 
 
 def _at(hessian: sp.Matrix, variables: Sequence[sp.Symbol], point: Sequence[sp.Expr]) -> sp.Matrix:
+    if not all(fits_exactly(entry, point) for entry in hessian):
+        raise ValueError("the exact Hessian at this point would be too large")  # the caller skips it
     return hessian.xreplace(dict(zip(variables, point, strict=True)))
 
 
@@ -360,13 +363,14 @@ def _iterates(
     transcendental values (a start at pi/4, a step through sin) has no time bound.
     """
     variables = problem.variables
-    huge = any(p.exp.is_Number and abs(p.exp) > 1000 for p in problem.expr.atoms(sp.Pow))  # x**(10**100)
-    point: tuple[sp.Expr, ...] | None = x0 if exact and not huge and all(v.is_Rational for v in x0) else None
+    rational = exact and all(v.is_Rational for v in x0)
+    point: tuple[sp.Expr, ...] | None = x0 if rational and fits_exactly(problem.expr, x0) else None
     floats = tuple(float(v) for v in x0)
     out: list[Iterate] = []
     exact_until = 0
     deadline = time.monotonic() + MAX_EXACT_SECONDS  # for all the exact iterates together
     for t in range(count + 1):
+        budget.check("explaining the iterates")
         if point is not None:
             f_exact = problem.expr.xreplace(dict(zip(variables, point, strict=True)))
             floats = tuple(float(v) for v in point)
@@ -379,6 +383,9 @@ def _iterates(
             break
         if point is not None:
             values = dict(zip((u.before for u in updates), point, strict=True))
+            if not all(fits_exactly(u.simplified, point) for u in updates):  # (1/3)**(10**6): predicted, not built
+                point = None
+                continue
             nxt = tuple(u.simplified.xreplace(values) for u in updates)
             irrational = not all(v.is_Rational for v in nxt)
             too_big = irrational or any(len(sp.sstr(v)) > MAX_EXACT_CHARS for v in nxt)
@@ -395,6 +402,15 @@ def _iterates(
                 break
             floats = tuple(xi - float(alpha) * gi for xi, gi in zip(floats, g, strict=True))
     return tuple(out), exact_until
+
+
+def fits_exactly(expr: sp.Expr, point: Sequence[sp.Expr]) -> bool:
+    """Whether evaluating ``expr`` exactly at ``point`` stays within the budget's size (predicted, not built)."""
+    try:
+        budget.check_exact_evaluation(expr, point)
+    except budget.BudgetError:
+        return False
+    return True
 
 
 def _float(value: sp.Expr) -> float:

@@ -18,26 +18,21 @@ which is capped at :data:`MAX_DEPTH`.
 from __future__ import annotations
 
 import keyword
-import math
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.core.add import _addsort
+from sympy.core.add import _args_sortkey
 
+from symdescent import budget
+from symdescent.budget import MAX_BITS, MAX_DIGITS, MAX_LENGTH, BudgetError
 from symdescent.errors import ParseError
 from symdescent.functions import FUNCTIONS as FUNCTION_SPECS
 
-#: Longest accepted function text, in characters (about a megabyte).
-MAX_LENGTH = 1_000_000
 #: Deepest accepted nesting of brackets, calls and ``**`` chains.
 MAX_DEPTH = 64
-#: Largest accepted exact number, in bits (about 10**330: beyond any float).
-MAX_BITS = 1100
-#: Longest accepted integer literal, in digits.
-MAX_DIGITS = 400
 
 #: The fixed table of functions: name -> (SymPy function, accepted argument counts), from :mod:`symdescent.functions`.
 FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], tuple[int, ...]]] = {
@@ -114,6 +109,7 @@ def tokenize(text: str) -> list[Token]:
     """
     tokens: list[Token] = []
     for match in _TOKEN.finditer(text):
+        budget.tick("parsing the function")
         kind = match.lastgroup
         value = match.group()
         column = match.start() + 1
@@ -124,6 +120,12 @@ def tokenize(text: str) -> list[Token]:
             raise _error(message, column, hint)
         if kind == "op" and value == "//":
             raise _error("'//' (floor division) is not supported", column)
+        if kind == "name" and value.startswith("_") and _touches_number(tokens, column):
+            raise _error(
+                f"'_' in the number {tokens[-1].text + value!r} is not allowed",
+                tokens[-1].column,
+                f"write {tokens[-1].text + value.replace('_', '')}",
+            )
         if kind == "op" and value == "^":
             value = "**"
         if kind == "name" and keyword.iskeyword(value) and value != "lambda":
@@ -131,6 +133,11 @@ def tokenize(text: str) -> list[Token]:
         tokens.append(Token(kind, value, column))  # type: ignore[arg-type]
     tokens.append(Token("end", "", len(text) + 1))
     return tokens
+
+
+def _touches_number(tokens: list[Token], column: int) -> bool:
+    """Whether the previous token is a number ending right before ``column`` (``1_000``)."""
+    return bool(tokens) and tokens[-1].kind == "number" and tokens[-1].column + len(tokens[-1].text) == column
 
 
 #: ASCII spellings of characters people paste from documents.
@@ -203,6 +210,7 @@ class Parser:
     def _expr(self, depth: int) -> sp.Expr:
         terms = [self._term(depth)]
         while self._at_op("+", "-"):
+            budget.tick("parsing the function", 64)
             negate = self._next().text == "-"
             term = self._term(depth)
             terms.append(-term if negate else term)
@@ -212,6 +220,7 @@ class Parser:
         start = self._peek().column
         factors = [self._unary(depth)]
         while self._at_op("*", "/"):
+            budget.tick("parsing the function", 64)
             op = self._next()
             factor = self._unary(depth)
             if op.text == "/":
@@ -222,7 +231,9 @@ class Parser:
         if len(factors) == 1:
             return factors[0]
         _check_product_size(factors, start)
-        return _product(factors)
+        product = _product(factors)
+        _check_coefficient(product, start)
+        return product
 
     def _signs(self) -> bool:
         """Consume a run of unary signs; True when they amount to a minus."""
@@ -237,22 +248,30 @@ class Parser:
         return -value if negate else value
 
     def _power(self, depth: int) -> sp.Expr:
+        first = self._pos
         base = self._atom(depth)
         if not self._at_op("**"):
             return base
-        chain: list[tuple[bool, sp.Expr, int]] = [(False, base, 0)]
+        chain: list[tuple[bool, sp.Expr, int, int]] = [(False, base, 0, first)]
         while self._at_op("**"):
             column = self._next().column
             if depth + len(chain) > MAX_DEPTH:
                 raise _error(f"'**' chain nested deeper than {MAX_DEPTH}", column)
+            start = self._pos
             negate = self._signs()
-            chain.append((negate, self._atom(depth + len(chain)), column))
-        negate, value, column = chain[-1]
+            chain.append((negate, self._atom(depth + len(chain)), column, start))
+        negate, value, column, _ = chain[-1]
         value = -value if negate else value
-        for (negate, atom, _), (_, _, op_column) in zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True):
-            value = _power(atom, value, op_column)
+        links = zip(reversed(chain[:-1]), reversed(chain[1:]), strict=True)
+        for (negate, atom, _, start), (_, _, op_column, _) in links:
+            value = _power(atom, value, op_column, self._source(start))
             value = -value if negate else value
         return value
+
+    def _source(self, start: int) -> str:
+        """The tokens from ``start`` to here, as the user wrote them (``(-8)**(1/3)``), for messages."""
+        text = "".join(token.text for token in self._tokens[start : self._pos])
+        return text if len(text) <= 60 else f"{text[:57]}..."
 
     def _atom(self, depth: int) -> sp.Expr:
         token = self._next()
@@ -299,6 +318,7 @@ class Parser:
         if depth >= MAX_DEPTH:
             raise _error(f"calls nested deeper than {MAX_DEPTH}", token.column)
         function, arities = FUNCTIONS[name]
+        start = self._pos - 1
         self._next()  # "("
         args = [self._expr(depth + 1)]
         while self._at_op(","):
@@ -313,9 +333,11 @@ class Parser:
         if len(args) not in arities:
             wanted = " or ".join(str(a) for a in arities)
             raise _error(f"{name}() takes {wanted} argument(s), got {len(args)}", token.column)
+        if name == "exp":  # exp(10**6) is E**1000000 to SymPy: predict its size before building it
+            _checked(budget.check_power, sp.E, args[0], self._source(start), token.column)
         value = function(*args)
         if not value.free_symbols:
-            _check_constant(value, f"{name}(...)", token.column)
+            _check_constant(value, self._source(start), token.column)
         return value
 
 
@@ -330,6 +352,8 @@ def parse(text: str) -> sp.Expr:
 
 def parse_constant(text: str, what: str = "value") -> sp.Expr:
     """Parse an exact numeric value such as ``-1/3`` or ``pi/4`` (no variables)."""
+    if not text.strip():
+        raise ParseError(f"{what} is empty: a number is needed")
     try:
         value = parse(text)
     except ParseError as error:
@@ -361,51 +385,82 @@ def _check_variable_name(name: str, column: int) -> None:
 
 
 def _number(token: Token) -> sp.Expr:
+    """A literal as an exact SymPy number, its size checked from the digits before it is built."""
     text = token.text
     if re.fullmatch(r"[0-9]+", text):
         if len(text) > MAX_DIGITS:
             raise _error(f"number too long ({len(text)} digits; the limit is {MAX_DIGITS})", token.column)
-        return sp.Integer(int(text))
-    value = float(text)
-    if not math.isfinite(value):
-        raise _error(f"number {text!r} is too large", token.column)
-    return sp.Float(text)
-
-
-def _magnitude_bits(number: sp.Expr) -> float:
-    """log2 of how big an exact number's parts are (0 for 0 and ±1)."""
-    if number.is_Integer:
-        return float(abs(int(number)).bit_length())
-    if number.is_Rational:
-        return float(max(abs(int(number.p)).bit_length(), int(number.q).bit_length()))
-    if number.is_Float:
-        magnitude = abs(float(number))
-        return (
-            abs(math.log2(magnitude)) if magnitude > 0 and math.isfinite(magnitude) else float("inf") * (magnitude != 0)
+        return _checked_constant(sp.Integer(int(text)), text, token.column)
+    mantissa, _, exponent = text.lower().partition("e")
+    significant = len(mantissa.replace(".", "").lstrip("0"))
+    if significant > MAX_DIGITS:
+        raise _error(f"number too long ({significant} digits; the limit is {MAX_DIGITS})", token.column)
+    digits = exponent.lstrip("+-").lstrip("0")
+    if len(digits) > 6 or abs(budget.literal_exponent(text)) > MAX_BITS * 0.30103:
+        size = "small" if exponent.startswith("-") else "large"
+        raise _error(
+            f"number too {size}: {text} ({budget.range_text()})" if len(text) <= 40 else f"number too {size}",
+            token.column,
         )
-    return 0.0
+    return _checked_constant(sp.Float(text), text, token.column)
+
+
+def _checked(check: Callable[..., None], *args: object) -> None:
+    """Run a budget check; report its refusal at ``args[-1]`` (a column) as a parse error."""
+    *values, column = args
+    try:
+        check(*values)
+    except BudgetError as error:
+        raise _error(error.message, column, error.hint) from None  # type: ignore[arg-type]
+
+
+def _checked_constant(value: sp.Expr, what: str, column: int | None) -> sp.Expr:
+    _checked(budget.check_constant, value, what, column)
+    return value
 
 
 def _check_product_size(factors: list[sp.Expr], column: int) -> None:
-    bits = sum(_magnitude_bits(f) for f in factors if f.is_Number)
-    if bits > MAX_BITS:
-        raise _error("number too large (a product of constants beyond 10**330)", column)
+    """Predict the product of the numbers among ``factors`` from their sizes, before multiplying."""
+    numbers = [f for f in factors if f.is_Number]
+    if len(numbers) < 2:
+        return
+    magnitude = sum(budget.log2_magnitude(f) for f in numbers)
+    stored = sum(budget.size_bits(f) for f in numbers)
+    if abs(magnitude) > MAX_BITS or stored > 4 * MAX_BITS:
+        size = "large" if magnitude > 0 else "small"
+        raise _error(
+            f"number too {size}: a product of constants of about 10**{int(magnitude * 0.30103):,} "
+            f"({budget.range_text()})",
+            column,
+        )
 
 
-def _power(base: sp.Expr, exponent: sp.Expr, column: int) -> sp.Expr:
-    """``base**exponent``, refusing constants whose value would be astronomically large."""
-    if base.is_Number and exponent.is_Number:
-        if base.is_zero and exponent.is_negative:
-            raise _error("division by zero (0 to a negative power)", column)
-        if abs(base) != 1 and abs(float(exponent)) * max(_magnitude_bits(base), 1.0) > MAX_BITS:
-            raise _error(f"number too large: {base}**{exponent}", column)
+def _check_coefficient(value: sp.Expr, column: int) -> None:
+    """The numeric coefficient SymPy made of a product (sqrt(2)*sqrt(2)*… is 2**k)."""
+    coefficient = value.as_coeff_Mul()[0] if value.free_symbols else value
+    if coefficient.is_Number:
+        _checked(budget.check_constant, coefficient, "a product of constants", column)
+
+
+def _power(base: sp.Expr, exponent: sp.Expr, column: int, source: str | None = None) -> sp.Expr:
+    """``base**exponent``, refusing constants whose value would be out of range BEFORE SymPy builds them.
+
+    ``source`` is the text as written, for messages (default: ``(base)**(exponent)``).
+    """
+    if source is None:
+        source = f"({base})**({exponent})"
+    if base.is_Number and base.is_zero and exponent.is_number and exponent.is_negative:
+        raise _error("division by zero (0 to a negative power)", column)
+    _checked(budget.check_power, base, exponent, source, column)
     if exponent.is_Integer and exponent > 1 and base.is_Add and _plain_sum(base):
         # (y - x**2)**2 as it is: evaluating would only ask the sum's terms whether they are
         # infinite, which costs more than everything else in a long chained sum.
         return sp.Pow(base, exponent, evaluate=False)
     value = sp.Pow(base, exponent)
     if not value.free_symbols:
-        _check_constant(value, f"{base}**{exponent}", column)
+        _check_constant(value, source, column)
+    elif value.is_Mul:
+        _check_coefficient(value, column)
     return value
 
 
@@ -423,8 +478,13 @@ def _sum(terms: list[sp.Expr]) -> sp.Expr:
     if len(rests) != len(terms):
         return sp.Add(*terms)
     ordered = list(terms)
-    _addsort(ordered)
+    ordered.sort(key=_sort_key)  # as Add sorts its terms, with the deadline checked along the way
     return sp.Add._from_args(ordered)
+
+
+def _sort_key(term: sp.Expr) -> object:
+    budget.tick("parsing the function", 256)
+    return _args_sortkey(term)
 
 
 def _plain_term(term: sp.Expr) -> bool:
@@ -454,10 +514,9 @@ def _plain_sum(expr: sp.Add) -> bool:
 
 
 def _check_constant(value: sp.Expr, what: str, column: int | None) -> None:
-    """A constant part must be a finite real number (refuses 1/0, log(0), sqrt(-1))."""
+    """A constant part must be a finite real number (refuses 1/0, log(0), sqrt(-1)) within the budget's range."""
     if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise _error(f"{what} is undefined (infinite or not a number)", column)
     if value.is_extended_real is False:
         raise _error(f"{what} is not a real number", column)
-    if value.is_Number and _magnitude_bits(value) > MAX_BITS:
-        raise _error(f"number too large: {what}", column)
+    _checked(budget.check_constant, value, what, column)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -55,7 +55,7 @@ STATUSES: dict[Status, StatusSpec] = {
         False,
     ),
     Status.DIVERGED: StatusSpec(
-        "at step {steps}, {reason}; try a smaller learning rate (now {lr:g})",
+        "at step {steps}, {reason}; {advice}",
         "diverged at step {steps}",
         "✘",
         "red",
@@ -96,19 +96,47 @@ ADVICE_STUCK = (
     "‖∇f‖ did not go down from {start_norm:.3g} at the start, so the steps may overshoot: try a smaller learning rate"
 )
 
+#: The same for the methods that choose their own step lengths (exact-line, newton): no --lr to suggest.
+ADVICE_SLOW_WITHOUT_LR = "allow more steps"
+ADVICE_STUCK_WITHOUT_LR = (
+    "‖∇f‖ did not go down from {start_norm:.3g} at the start: the method makes no progress from here"
+)
+#: The steps left x where it was: the learning rate is below what floating point can add to x.
+ADVICE_TOO_SMALL = "x did not move: the learning rate {lr:g} is too small to change it; try a larger learning rate"
+
 #: Divergence of a method that chooses its own step lengths: there is no learning rate to blame.
 DIVERGED_WITHOUT_LR = "at step {steps}, {reason}; f may be unbounded along the way, or undefined beyond its domain"
 
 
-def status_message(status: Status, **fields: Any) -> str:
-    """The status's message with its fields filled in (``lr=None``: the method has no learning rate)."""
+#: A function linear in some variable has no minimum (nor maximum): no α or step count helps, so say that instead.
+ADVICE_UNBOUNDED = "f is linear in {names}, so it has no {extremum}: neither more steps nor another learning rate helps"
+
+
+def status_message(status: Status, *, linear_in: Sequence[str] = (), maximize: bool = False, **fields: Any) -> str:
+    """The status's message with its fields filled in (``lr=None``: the method has no learning rate).
+
+    ``linear_in`` names the variables f is linear in; a run that stopped short
+    then says f has no minimum rather than advising another learning rate.
+    """
     fields.setdefault("count", steps_text(fields["steps"]))
-    if status is Status.DIVERGED and fields.get("lr") is None:
+    if linear_in and status in (Status.MAX_STEPS, Status.DIVERGED):
+        extremum = "maximum" if maximize else "minimum"
+        fields["advice"] = ADVICE_UNBOUNDED.format(names=", ".join(linear_in), extremum=extremum)
+    if status is Status.DIVERGED and fields.get("lr") is None and "advice" not in fields:
         return DIVERGED_WITHOUT_LR.format(**fields)
+    if status is Status.DIVERGED and "advice" not in fields:
+        fields["advice"] = f"try a smaller learning rate (now {fields['lr']:g})"
     if status is Status.MAX_STEPS and "advice" not in fields:
         start_norm = fields.get("start_norm")
         stuck = start_norm is not None and fields["steps"] > 0 and fields["grad_norm"] >= start_norm
-        fields["advice"] = ADVICE_STUCK.format(start_norm=start_norm) if stuck else ADVICE_SLOW
+        lr = fields.get("lr")
+        if lr is None:
+            advice = ADVICE_STUCK_WITHOUT_LR if stuck else ADVICE_SLOW_WITHOUT_LR
+        elif stuck and fields["grad_norm"] == start_norm and lr < 1e-300:
+            advice = ADVICE_TOO_SMALL
+        else:
+            advice = ADVICE_STUCK if stuck else ADVICE_SLOW
+        fields["advice"] = advice.format(start_norm=start_norm, lr=lr)
     return MESSAGES[status].format(**fields)
 
 

@@ -84,6 +84,7 @@ class Run(Iterator[Step]):
             from symdescent.values import read_point
 
             self.start = tuple(arithmetic.number(v) for v in read_point(problem.names, x0))
+        arithmetic.check_size(problem, self.start)  # exact numbers: refuse before building a huge f(x0)
         first = self.first = evaluate(problem, self.start, arithmetic=arithmetic)
         optimizer.init(first.x)  # init is pure: a method refuses what it cannot do (newton > 100 variables) now
         #: Evaluations of f, ∇f and the Hessian made by the method itself (line searches, Newton).
@@ -199,8 +200,11 @@ class Run(Iterator[Step]):
 
     def _finish(self, status: Status, reason: str = "") -> None:
         self.status = status
+        stopped_short = status in (Status.MAX_STEPS, Status.DIVERGED)
         self.message = status_message(
             status,
+            linear_in=linear_variables(self.problem) if stopped_short else (),
+            maximize=self.maximize,
             steps=self.last.step,
             grad_norm=_float(self.last.grad_norm),
             tol=self.tol,
@@ -253,6 +257,9 @@ class Run(Iterator[Step]):
                         value = -step.f if maximize else step.f
                         updates, state = update(grad, state, x, value=value, grad=grad, **extra)
                     x = tuple(map(add, x, updates))
+                if watch is not None and (slow := arithmetic.too_big(self.problem, x)):
+                    self._finish(Status.TOO_SLOW, slow)
+                    return
             except (OverflowError, ZeroDivisionError, ValueError) as error:
                 # e.g. a Hessian or a line search overflowing far from any minimum
                 self._finish(Status.DIVERGED, f"the {self.optimizer.name} update failed ({error})")
@@ -405,6 +412,23 @@ def _nonfinite_reason(f: Any, norm: Any) -> str:
     from symdescent.diagnose import nonfinite_reason
 
     return nonfinite_reason(f, norm)
+
+
+def linear_variables(problem: Problem) -> list[str]:
+    """The variables f is linear in (∂f/∂v a non-zero constant): then f has no minimum nor maximum, whatever α.
+
+    A problem loaded from the cache carries the answer in its notes, so a warm run needs no SymPy for it.
+    """
+    known = getattr(problem, "notes", {}).get("linear_in")
+    if known is not None:
+        return list(known)
+    if problem.dimension > LINEAR_CHECK_VARIABLES:
+        return []  # the symbolic gradient is not worth building for a message
+    return [str(v) for v, g in zip(problem.variables, problem.gradient, strict=True) if g.is_number and g != 0]
+
+
+#: Look for variables f is linear in only up to this many variables.
+LINEAR_CHECK_VARIABLES = 100
 
 
 def _diagnose(problem: Problem, x: Sequence[Any], error: Exception | None = None) -> str:

@@ -79,6 +79,9 @@ def number(value: object, what: str) -> sp.Expr:
     if isinstance(value, sp.Expr) and not isinstance(value, sp.logic.boolalg.Boolean):
         if value.free_symbols or not value.is_number:
             raise InputError(f"{what} must be a number, got {_shown(value)}", parameter=_keyword(what))
+        from symdescent.budget import check_constant
+
+        check_constant(value, what)  # an unevaluated Pow(2, 10**250) from a library caller
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InputError(

@@ -210,3 +210,19 @@ def test_local_step_sizes_at_a_minimum_of_a_non_quadratic_function() -> None:
     assert "local_max_stable_lr" not in by_kind["saddle"]
     text = cli("analyze", "x**3 - 3*x + y**2", "--format", "text").stdout
     assert "near the minimum (1, 0): stable for α < 0.333333, fastest at α ≈ 0.25" in text
+
+
+def test_a_family_of_minima_reports_the_constant_hessians_eigenvalues() -> None:
+    import json
+
+    out = cli("analyze", "(x+y)**2", "--format", "json")
+    [point] = json.loads(out.stdout)["critical_points"]
+    assert point["kind"] == "degenerate" and point["eigenvalues"] == [0.0, 4.0]
+    text = cli("analyze", "(x+y)**2", "--format", "text").stdout
+    assert "best α = 2/(λ_min + λ_max) = 1/4  (λ_min: the smallest eigenvalue that is not 0)" in text
+
+
+def test_explain_does_not_claim_the_flat_factor_is_zero() -> None:
+    out = cli("explain", "(x+y)**2", "--start", "1,2", "--lr", "0.1", "--format", "text").stdout
+    assert "every factor is 0" not in out
+    assert "the factor of every direction that" in out

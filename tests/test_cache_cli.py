@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROSENBROCK, cli, run_installed
 from hypothesis import given
 from hypothesis import strategies as st
 
 from symdescent import cache
 from symdescent.render.delimited import DelimitedRenderer, header, row
 from symdescent.result import Step
-from tests.conftest import ROSENBROCK, cli, run_installed
 
 FORMATS = [["--format", "table"], ["--format", "csv"], ["--format", "tsv"], ["--format", "json"], ["--format", "jsonl"]]
 FORMATS += [["-q"], ["--format", "table", "--every", "7"], ["--format", "json", "--every", "3"]]

@@ -315,3 +315,18 @@ def test_help_does_not_import_sympy_or_the_optimisers() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_unknown_engine_is_refused_not_ignored(monkeypatch) -> None:
+    monkeypatch.setenv("SYMDESCENT_ENGINE", "bogus")
+    out = cli("run", "x^2", "--start", "1", "-q", "--no-cache")
+    assert out.exit_code == 2
+    assert "SYMDESCENT_ENGINE='bogus' is not an engine" in out.stderr
+
+
+def test_a_piped_table_has_no_trailing_spaces() -> None:
+    out = cli("run", SEED, "--start", "1,2", "--format", "table")
+    assert out.exit_code == 0
+    lines = out.stdout.splitlines()
+    assert any("4.47214" in line for line in lines)
+    assert all(line == line.rstrip(" ") for line in lines)

@@ -12,12 +12,13 @@ from conftest import ROSENBROCK, SEED, cli
 from rich.console import Console
 
 from symdescent import minimize
-from symdescent.cli.typos import linear_in, lookalikes, one_letter_more
+from symdescent.cli.typos import lookalikes, one_letter_more
 from symdescent.problem import make_problem
 from symdescent.render.json import JsonRenderer, head_dict, pretty, result_dict
 from symdescent.render.plot_paths import STYLES
 from symdescent.render.progress import LiveProgress, Tracker
 from symdescent.result import Step
+from symdescent.run import linear_variables
 
 
 def test_streamed_json_is_the_same_object_as_the_json_written_at_once() -> None:
@@ -105,7 +106,8 @@ def test_a_typo_is_a_warning_and_vars_silences_it() -> None:
     out = cli("run", "x**2+y**2+yy", "--start", "1,1,1", "-q", "--steps", "5")
     assert out.exit_code == 4
     assert "Warning: 'yy' and 'y' are two different variables" in out.stderr
-    assert "Note: f is linear in yy" in out.stderr and "no minimum" in out.stderr
+    assert "f is linear in yy, so it has no minimum" in out.stderr
+    assert "larger learning rate" not in out.stderr
     silent = cli("run", "x**2+y**2+yy", "--start", "1,1,1", "-q", "--steps", "5", "--vars", "x,y,yy")
     assert "Warning" not in silent.stderr
     assert cli("grad", "sinx*cosy").stderr.count("Warning: ") == 2
@@ -113,7 +115,7 @@ def test_a_typo_is_a_warning_and_vars_silences_it() -> None:
 
 def test_linear_in_finds_the_constant_partials() -> None:
     problem = make_problem("x**2 + 3*z - y")
-    assert linear_in(problem.variables, problem.gradient) == ["y", "z"]
+    assert linear_variables(problem) == ["y", "z"]
 
 
 def test_grad_at_an_exact_point_is_exact_and_shows_f() -> None:
@@ -136,3 +138,16 @@ def test_every_compared_method_has_its_own_colour_dashes_and_marker() -> None:
     for field in ("colour", "dashes", "marker"):
         values = [getattr(style, field) for style in STYLES]
         assert len(set(map(str, values))) == len(values), field
+
+
+def test_explain_with_another_method_names_that_method_not_maximize() -> None:
+    out = cli("run", "x^2", "--start", "1", "--explain", "--method", "adam")
+    assert out.exit_code == 2
+    assert "not adam" in out.stderr and "--maximize" not in out.stderr
+
+
+def test_a_linear_function_that_diverges_is_not_told_to_shrink_the_learning_rate() -> None:
+    out = cli("run", "x - y^2", "--start", "0,1", "--format", "csv", "--steps", "100000", "--lr", "0.5")
+    assert out.exit_code in (3, 4)
+    assert "f is linear in x, so it has no minimum" in out.stderr
+    assert "smaller learning rate" not in out.stderr

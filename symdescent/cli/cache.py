@@ -64,18 +64,10 @@ def notes_on(problem: Problem, variables: str | None) -> dict[str, list[str]]:
     The typo warnings (printed as the problem is built, only without --vars) and the
     variables f is linear in (named when a run ends without a minimum).
     """
-    from symdescent.cli.typos import linear_in
+    from symdescent.run import linear_variables
 
     warnings = lookalike_warnings(problem.names) if variables is None else []
-    return {"warnings": warnings, "linear_in": linear_in(problem.variables, problem.gradient)}
-
-
-def linear_variables(problem: Problem | CachedProblem) -> list[str]:
-    """The variables f is linear in: from the cache for a warm problem (no SymPy), else derived."""
-    from symdescent.cli.typos import linear_in
-
-    known = getattr(problem, "notes", {}).get("linear_in")
-    return known if known is not None else linear_in(problem.variables, problem.gradient)
+    return {"warnings": warnings, "linear_in": linear_variables(problem)}
 
 
 def _nothing() -> None:

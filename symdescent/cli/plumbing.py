@@ -125,10 +125,12 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from symdescent import budget
         from symdescent.errors import SymdescentError, worded
 
         try:
-            return command(*args, **kwargs)
+            with budget.time_limit():  # parse, gradient, compile, explain and analyze; never the steps
+                return command(*args, **kwargs)
         except SymdescentError as error:
             _traceback_if_debugging()
             fail(*worded(error, OPTION_NAMES))
@@ -147,6 +149,12 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except RecursionError:
             _traceback_if_debugging()
             fail("the function is too deeply nested to process")
+        except UnicodeEncodeError as error:
+            _traceback_if_debugging()
+            fail(
+                f"the output cannot be written in this terminal's encoding ({error.encoding})",
+                "set PYTHONIOENCODING=utf-8, or choose --format csv",
+            )
         except Exception as error:
             _traceback_if_debugging()
             first_line = str(error).splitlines()[0] if str(error) else ""
@@ -273,10 +281,15 @@ def function_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def read_function(expr: str, streams: Streams) -> str:
     if expr != "-":
         return expr
-    from symdescent.parsing import MAX_LENGTH
+    from symdescent.budget import MAX_LENGTH
+    from symdescent.errors import InputError
 
-    text = streams.stdin.read(MAX_LENGTH + 1)
-    return text
+    if streams.stdin is None:
+        raise InputError("the function should come from standard input ('-'), but standard input is closed")
+    try:
+        return streams.stdin.read(MAX_LENGTH + 1)
+    except UnicodeDecodeError:
+        raise InputError("standard input is not text in this terminal's encoding") from None
 
 
 def build_problem(expr: str, variables: str | None, params: str | None, streams: Streams) -> Problem:
@@ -329,8 +342,32 @@ def make_console(streams: Streams, *, stderr: bool = False) -> Console:
     if streams.stdout_isatty and not stderr:
         return QuietOnBrokenPipe(file=out, highlight=False)
     return QuietOnBrokenPipe(
-        file=out, width=100_000, force_terminal=False, no_color=True, highlight=False, soft_wrap=False
+        file=TrimmedLines(out), width=100_000, force_terminal=False, no_color=True, highlight=False, soft_wrap=False
     )
+
+
+class TrimmedLines:
+    """A text stream that drops the spaces Rich pads each line of a table with: a file or pipe gets clean lines."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._out.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._out.write(self._pending)
+            self._pending = ""
+        self._out.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def progress_wanted(streams: Streams) -> bool:

@@ -6,11 +6,11 @@ import collections
 import contextlib
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from symdescent.cli.cache import NO_CACHE_HELP, linear_variables, problem_for_run
+from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
 from symdescent.cli.plumbing import (
     CONTEXT,
     FORMATS,
@@ -30,7 +30,6 @@ from symdescent.cli.plumbing import (
     output_protected,
     progress_wanted,
     read_function,
-    say,
 )
 from symdescent.cli.signals import INTERRUPTS
 from symdescent.errors import InputError
@@ -130,6 +129,13 @@ Examples:
 @click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
 @data_option
 @save_option
+@click.option(
+    "--dtype",
+    type=click.Choice(["float64", "float32"]),
+    default=None,
+    help="Vector problems: the precision of x and the optimiser's state; float32 halves the memory "
+    "(about 7 significant digits) and runs on the chunked engine. Default float64.",
+)
 @handle_errors
 def run(
     expr: str,
@@ -152,6 +158,7 @@ def run(
     no_cache: bool = False,
     data: tuple[str, ...] = (),
     save: str | None = None,
+    dtype: str | None = None,
     **method_params: str | None,
 ) -> None:
     """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
@@ -167,7 +174,6 @@ def run(
     them with D digits (json as strings).
     """
     from symdescent.render.numbers import notation_for
-    from symdescent.result import Status
     from symdescent.run import iterate
     from symdescent.warm import plain_point
 
@@ -204,8 +210,15 @@ def run(
             stderr=streams.stderr,
             console=lambda: make_console(streams),
             explain_to=explain_to if show_explanation else None,
+            dtype=dtype or "float64",
+            guard=INTERRUPTS.whole,
+            progress=_vector_progress(streams, steps) if fmt == "table" or quiet else None,
         )
         sys.exit(exit_code_for(status))
+    if dtype is not None:
+        raise InputError(
+            "--dtype is for vector problems (scalar functions run in float64, --exact or --working-precision)"
+        )
     # Floats only, and nothing that needs the SymPy problem itself: such a run may be warm (no SymPy).
     simple = not (exact or working_precision is not None or show_explanation or plot)
     problem, remember = problem_for_run(expr, variables, params, streams, use_cache=simple and not no_cache)
@@ -241,8 +254,6 @@ def run(
         renderer.finish(result)
         if (fmt != "table" or quiet) and not result.success:
             click.echo(f"{result.status}: {result.message}", err=True)
-        if result.status in (Status.MAX_STEPS, Status.DIVERGED):
-            _explain_no_minimum(run_.problem, maximize)
         if plotter:
             # Every step taken, also of a run that diverged, hit the limit or was interrupted.
             plotter.step(run_.last)
@@ -274,8 +285,10 @@ def _explain_before_run(
     from symdescent.explain import explain
     from symdescent.render.explain import render_explanation
 
-    if maximize or method != "gd":
-        raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with --maximize")
+    if method != "gd":
+        raise InputError(f"--explain derives plain gradient descent (--method gd), not {method}")
+    if maximize:
+        raise InputError("--explain derives plain gradient descent and cannot be used with --maximize")
     explanation = explain(problem, start, lr if lr is not None else "0.1")  # gd's default step size
     out = streams.stderr if to_stderr else streams.stdout
     console = None if to_stderr or not streams.stdout_isatty else make_console(streams)
@@ -293,15 +306,6 @@ def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
     return PlotRenderer(problem, path)
 
 
-def _explain_no_minimum(problem: Problem, maximize: bool) -> None:
-    """A constant ∂f/∂v is why no step count or learning rate will do: say so."""
-    if problem.dimension > 100:
-        return  # the gradient's SymPy form is not worth building for a hint
-    for name in linear_variables(problem):
-        extremum = "maximum" if maximize else "minimum"
-        say(f"Note: f is linear in {name} (∂f/∂{name} is a constant): it has no {extremum}")
-
-
 def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.AbstractContextManager[object]:
     """The live progress line on stderr, for the table on a terminal only (never a pipe, file or machine format)."""
     if not (enabled and progress_wanted(streams)):
@@ -312,6 +316,21 @@ def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.A
 
     console = Console(file=streams.stderr, highlight=False)
     return LiveProgress(console, Tracker(lambda: run_.last, run_.max_steps))
+
+
+def _vector_progress(streams: Streams, total: int) -> object:
+    """For a vector run: the live line (step, and how far through a long step) on a terminal, else None."""
+    if not progress_wanted(streams):
+        return None
+    from rich.console import Console
+
+    from symdescent.render.progress import LiveProgress, Tracker
+
+    def live(run_: Any) -> LiveProgress:
+        within = (lambda: run_.fraction_done) if hasattr(run_, "fraction_done") else None  # the chunked engine
+        return LiveProgress(Console(file=streams.stderr, highlight=False), Tracker(lambda: run_.last, total, within))
+
+    return live
 
 
 def _render_steps(steps: Iterable[Step], renderer: Renderer, run_: Run, *, quiet: bool) -> int:

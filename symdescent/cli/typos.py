@@ -8,10 +8,6 @@ warnings only (stderr); ``--vars`` says the names are meant and silences them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import sympy as sp
 
 
 def one_letter_more(name: str, other: str) -> bool:
@@ -48,8 +44,3 @@ def lookalikes(names: Sequence[str], functions: Iterable[str]) -> list[str]:
         if other is not None:
             warnings.append(f"'{name}' and '{other}' are two different variables; is '{name}' a typo for '{other}'?")
     return warnings
-
-
-def linear_in(variables: Sequence[sp.Symbol], gradient: Sequence[sp.Expr]) -> list[str]:
-    """The variables f is linear in: ∂f/∂v is a non-zero constant, so f has no minimum (nor maximum)."""
-    return [str(v) for v, g in zip(variables, gradient, strict=True) if g.is_number and g != 0]

@@ -114,6 +114,20 @@ class BandedFunction:
         f, gsq = self.sweeper.sweep(x, update=update, progress=progress)
         return self.constant + f, float(np.sqrt(gsq))
 
+    def step_and_evaluate(
+        self, x: np.ndarray, update: ArrayStep, *, progress: Progress | None = None
+    ) -> tuple[float, float, float, float]:
+        """As :meth:`step`, and f and ‖∇f‖ at the UPDATED x too, in the same pass (elementwise f, halo 0, only).
+
+        Returns (f(x_k), ‖∇f(x_k)‖, f(x_{k+1}), ‖∇f(x_{k+1})‖): a run can test convergence at x_{k+1} before it
+        applies the next update, at the cost of a second kernel call per chunk (in cache), not a second pass.
+        """
+        self.check(x)
+        update.begin()
+        after: list[float] = []
+        f, gsq = self.sweeper.sweep(x, update=update, progress=progress, after=after)
+        return self.constant + f, float(np.sqrt(gsq)), self.constant + after[0], float(np.sqrt(after[1]))
+
     def gd_step(self, x: np.ndarray, lr: float, *, progress: Progress | None = None) -> tuple[float, float]:
         """f and ‖∇f‖ at x, then x ← x − lr·∇f(x) in place, without a full-size gradient array."""
         return self.step(x, GD(0, self.dtype, lr=lr), progress=progress)

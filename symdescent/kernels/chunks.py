@@ -155,8 +155,15 @@ class Sweeper:
         grad_out: np.ndarray | None = None,
         update: Update | None = None,
         progress: Progress | None = None,
+        after: list[float] | None = None,
     ) -> tuple[float, float]:
-        """Sum of the bodies and Σ g² over x; g into ``grad_out`` and/or x updated in place by ``update``."""
+        """Sum of the bodies and Σ g² over x; g into ``grad_out`` and/or x updated in place by ``update``.
+
+        ``after`` (halo 0 with an update only): a list that receives [f, Σ g²] at the UPDATED x, computed
+        chunk by chunk while the chunk is still in cache, so that a run knows ‖∇f(x_{k+1})‖ after one pass.
+        """
+        if after is not None and (update is None or self.kernel.halo):
+            raise ValueError("evaluation after the update needs an update and an elementwise function (halo 0)")
         n = x.shape[0]
         halo = self.kernel.halo
         kernel = self.select(n) if self.select is not None else self.kernel
@@ -173,13 +180,25 @@ class Sweeper:
             if progress is not None:
                 progress(self.fraction_done)
 
-        def run(index: int) -> tuple[float, float]:
+        def run(index: int) -> tuple[float, float, float, float]:
             a, b = blocks[index]
             edges = saved[index] if saved is not None else None
             tick = report if index == 0 else None  # only the calling thread reports
             with np.errstate(all="ignore"):  # overflow is reported as inf/nan in f, as the scalar loop does
                 return self._block(
-                    kernel, x, a, b, edges, self.workspace(index), want_grad, grad_out, update, done, index, tick
+                    kernel,
+                    x,
+                    a,
+                    b,
+                    edges,
+                    self.workspace(index),
+                    want_grad,
+                    grad_out,
+                    update,
+                    done,
+                    index,
+                    tick,
+                    after is not None,
                 )
 
         if len(blocks) == 1:
@@ -192,6 +211,8 @@ class Sweeper:
         self.fraction_done = None
         if progress is not None:
             progress(1.0)
+        if after is not None:
+            after[:] = [sum(r[2] for r in results), sum(r[3] for r in results)]
         return sum(r[0] for r in results), sum(r[1] for r in results)
 
     def _block(
@@ -208,10 +229,11 @@ class Sweeper:
         done: list[int],
         index: int,
         tick: Callable[[], None] | None,
-    ) -> tuple[float, float]:
+        after: bool = False,
+    ) -> tuple[float, float, float, float]:
         n, halo, chunk = x.shape[0], self.kernel.halo, self.chunk
         grad_kernel, value_kernel, buffers = kernel.grad, kernel.value, ws.buffers
-        f = gsq = 0.0
+        f = gsq = f_after = gsq_after = 0.0
         copy_window = update is not None and halo > 0
         carry = edges[0] if edges is not None else None
         for a in range(start, stop, chunk):
@@ -230,12 +252,15 @@ class Sweeper:
                 gsq += sum_of_squares(g, ws.temp)
                 if update is not None:
                     update(x[a:b], g, a, b, ws)
+                    if after:  # halo 0: the window is x[a:b] itself, now holding the new values
+                        f_after += grad_kernel(x[a:b], a, a, b, n, g, buffers)
+                        gsq_after += sum_of_squares(g, ws.temp)
             else:
                 f += value_kernel(xw, lo, a, b, n, buffers)
             done[index] += 1
             if tick is not None:
                 tick()
-        return f, gsq
+        return f, gsq, f_after, gsq_after
 
     @staticmethod
     def _window(x, ws, a, b, lo, hi, stop, carry, edges) -> np.ndarray:

@@ -96,13 +96,34 @@ def strong_wolfe(
     Nocedal & Wright, Algorithm 3.5 (bracketing, doubling α) and 3.6 (zoom,
     by safeguarded cubic interpolation).
     """
+
+    def phi(alpha: float) -> tuple[float, float]:
+        f, g = value_and_grad_fn(axpy(alpha, d, x))
+        return f, (dot(g, d) if math.isfinite(f) else math.nan)
+
+    return wolfe_search(phi, f0, slope0, initial, c1, c2, max_evaluations)
+
+
+def wolfe_search(
+    line: Callable[[float], tuple[float, float]],
+    f0: float,
+    slope0: float,
+    initial: float,
+    c1: float = 1e-4,
+    c2: float = 0.1,
+    max_evaluations: int = 40,
+) -> tuple[float, int, bool]:
+    """The strong Wolfe search along any line: ``line(α)`` is (f, directional slope) at x + αd.
+
+    Kept apart from the vectors it moves along, so tuples of floats and numpy
+    arrays share one implementation; ``(α, evaluations, satisfied)``.
+    """
     count = 0
 
     def phi(alpha: float) -> tuple[float, float]:
         nonlocal count
         count += 1
-        f, g = value_and_grad_fn(axpy(alpha, d, x))
-        return f, (dot(g, d) if math.isfinite(f) else math.nan)
+        return line(alpha)
 
     def zoom(lo: float, f_lo: float, s_lo: float, hi: float, f_hi: float, s_hi: float) -> tuple[float, bool]:
         while count < max_evaluations:

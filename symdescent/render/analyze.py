@@ -146,7 +146,9 @@ def _lines(analysis: Analysis, width: int | None) -> list[str]:
                 f"max stable α = 2/λ_max = {_value(analysis.max_stable_lr)}"
                 f"  (gradient descent converges for 0 < α < {_value(analysis.max_stable_lr)})"
             )
-            lines.append(f"best α = 2/(λ_min + λ_max) = {_value(analysis.best_lr)}")
+            flat = bool(analysis.eigenvalues) and analysis.eigenvalues[0] == 0
+            note = "  (λ_min: the smallest eigenvalue that is not 0)" if flat else ""
+            lines.append(f"best α = 2/(λ_min + λ_max) = {_value(analysis.best_lr)}{note}")
     else:
         lines.append("Step sizes: the Hessian is not constant, so there is no single L, max stable α or best α")
         for point in points:

@@ -307,11 +307,13 @@ def _step_size_blocks(c: Curvature, n: Notation, heading: str | None) -> list[Bl
     if c.best_lr is not None and c.best_rate is not None:
         low = n.lam_sub("min")
         fastest = f"{alpha} = 2/({low} + {high}) = {n.frac(c.best_lr)}"
+        flat = c.lowest == 0  # λₘᵢₙ is then the smallest eigenvalue that curves
+        every = "the factor of every direction that curves" if flat else "every factor"
         if c.best_rate == 0:
             tail = (
-                "; there every factor is 0 and one step lands on the minimum"
+                f"; there {every} is 0 and one step lands on the minimum"
                 if c.where == "everywhere"
-                else ("; there every factor is 0 (Newton's step)")
+                else f"; there {every} is 0 (Newton's step)"
             )
         else:
             tail = f", with rate {n.inline(f'({high} {n.minus} {low})/({high} + {low}) = {n.num(c.best_rate)}')}"

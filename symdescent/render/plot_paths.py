@@ -128,7 +128,8 @@ def _title(problem: Problem, results: list[Result], single: bool) -> str:
     heading = _function_text(problem)
     if not single:
         what = "ascent" if first.maximize else "descent"
-        return f"{heading}\n{len(results)} runs from {_point(first.start)}: paths of {what}"
+        runs = "1 run" if len(results) == 1 else f"{len(results)} runs"
+        return f"{heading}\n{runs} from {_point(first.start)}: paths of {what}"
     method = legend_name(first.method)
     if first.maximize:
         method = method.replace("descent", "ascent")

@@ -7,6 +7,7 @@ function. Everything else stays on the scalar path, unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
@@ -59,7 +60,7 @@ def refuse_scalar_only(*, exact: bool, working_precision: int | None, variables:
         )
 
 
-def build(expr: str, start: str | None, data_items: Sequence[str], params: str | None) -> Any:
+def build(expr: str, start: str | None, data_items: Sequence[str], params: str | None, dtype: str = "float64") -> Any:
     """The bound problem: data loaded, start values parsed, shapes checked."""
     from symdescent.vectors.parse import parse_vector
 
@@ -80,7 +81,7 @@ def build(expr: str, start: str | None, data_items: Sequence[str], params: str |
         raise InputError(
             'name the start values of a vector problem: for example --start "x=[1,2]" or --start "w=zeros(3),b=0"'
         )
-    problem = make_vector_problem(expr, parse_start(start, data, expr), data)
+    problem = make_vector_problem(expr, parse_start(start, data, expr, dtype), data, dtype=dtype)
     _warn_unused(data_items, params, problem)
     return problem
 
@@ -126,9 +127,17 @@ def run_vectors(
     stderr: TextIO,
     console: Any,
     explain_to: TextIO | None = None,
+    dtype: str = "float64",
+    progress: Any = None,
+    guard: Any = None,
 ) -> Status:
-    """``symdescent run`` for a vector problem; returns the status (the caller maps it to the exit code)."""
+    """``symdescent run`` for a vector problem; returns the status (the caller maps it to the exit code).
+
+    ``progress(run)``: a context manager for the live line (the CLI gives one on a terminal, else None);
+    ``guard``: wraps each in-place step of the chunked engine so that Ctrl-C waits until it is whole.
+    """
     _need_numpy()
+    from symdescent.vectors.engine import make_run
     from symdescent.vectors.render import (
         DelimitedVectorRenderer,
         JsonLinesVectorRenderer,
@@ -137,11 +146,10 @@ def run_vectors(
         TableVectorRenderer,
         save_point,
     )
-    from symdescent.vectors.run import VectorRun
 
     if save and not save.lower().endswith((".npy", ".csv")):
         raise InputError(f"--save {save}: use a .npy or .csv file")
-    problem = build(expr, start, data, params)
+    problem = build(expr, start, data, params, dtype)
     if explain_to is not None:
         from symdescent.vectors.explain import explain_text
 
@@ -156,7 +164,17 @@ def run_vectors(
         from symdescent.vectors.plot import VectorPlot
 
         plotter = VectorPlot(problem, plot)
-    run = VectorRun(problem, method=method, max_steps=steps, tol=tol, maximize=maximize, **hyperparameters)
+    # the start array is the run's own (parsed here): the chunked engine may update it in place
+    run = make_run(
+        problem,
+        method=method,
+        max_steps=steps,
+        tol=tol,
+        maximize=maximize,
+        in_place=True,
+        guard=guard,
+        **hyperparameters,
+    )
     renderer: Any
     if quiet:
         renderer = QuietVectorRenderer(stdout, stderr, problem, saving=bool(save))
@@ -167,15 +185,16 @@ def run_vectors(
     elif fmt == "json":
         renderer = JsonVectorRenderer(stdout, problem, run.method.name, run.method.params)
     else:
-        renderer = JsonLinesVectorRenderer(stdout, problem)
+        renderer = JsonLinesVectorRenderer(stdout, problem, run.method.name, run.method.params)
     last = None
     try:
-        for step in run:
-            if plotter:
-                plotter.step(step)
-            if every is None or step.step % every == 0 or run.status is not None:
-                renderer.step(step)
-                last = step.step
+        with progress(run) if progress is not None else contextlib.nullcontext():
+            for step in run:
+                if plotter:
+                    plotter.step(step)
+                if every is None or step.step % every == 0 or run.status is not None:
+                    renderer.step(step)
+                    last = step.step
     except KeyboardInterrupt:
         run.interrupt()
         if last != run.last.step:
@@ -264,8 +283,8 @@ def compare_vectors(
 
     from symdescent.compare import DEFAULT_LR, DEFAULT_STEPS
     from symdescent.optimizers import OPTIMIZERS, hyperparameters_of
+    from symdescent.vectors.engine import make_run
     from symdescent.vectors.optim import ARRAY_METHODS
-    from symdescent.vectors.run import VectorRun
 
     unusable = [m for m in methods if m not in ARRAY_METHODS]
     if unusable and set(methods) == set(OPTIMIZERS):
@@ -283,7 +302,7 @@ def compare_vectors(
         if "lr" in hyperparameters_of(method):
             options["lr"] = (rates or {}).get(method, DEFAULT_LR.get(method, 0.1))
         started = time.perf_counter()
-        run = VectorRun(
+        run = make_run(
             problem,
             method=method,
             max_steps=steps if steps is not None else DEFAULT_STEPS,

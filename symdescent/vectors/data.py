@@ -68,8 +68,13 @@ def parse_assignments(text: str, what: str) -> dict[str, str]:
     return found
 
 
-def parse_value(text: str, name: str, length: Callable[[], int] | None = None) -> float | np.ndarray:
-    """One start value: a number, ``[1,2]``, ``c*ones(N)``, ``zeros(N)`` or ``@FILE``."""
+def parse_value(
+    text: str, name: str, length: Callable[[], int] | None = None, dtype: str = "float64"
+) -> float | np.ndarray:
+    """One start value: a number, ``[1,2]``, ``c*ones(N)``, ``zeros(N)`` or ``@FILE``.
+
+    ``ones(N)`` is allocated once, in ``dtype``: at N = 2·10⁹ it is the one array of N entries the run has.
+    """
     what = f"the value of {name}"
     if text.startswith("@"):
         return load_vector(text[1:], name)
@@ -87,7 +92,7 @@ def parse_value(text: str, name: str, length: Callable[[], int] | None = None) -
         for part in (match.group("pre"), match.group("post")):
             if part:
                 factor *= _number(part, what)
-        return np.full(count, factor if match.group("fn") == "ones" else 0.0)
+        return np.full(count, factor if match.group("fn") == "ones" else 0.0, dtype=dtype)
     return _number(text, what)
 
 
@@ -238,11 +243,13 @@ def load_data(items: list[str]) -> dict[str, float | np.ndarray]:
     return data
 
 
-def parse_start(text: str, data: Mapping[str, object], function_text: str) -> dict[str, float | np.ndarray]:
+def parse_start(
+    text: str, data: Mapping[str, object], function_text: str, dtype: str = "float64"
+) -> dict[str, float | np.ndarray]:
     """``--start`` for a vector problem: every value named; ``n`` inferred from the data where used."""
     values = {}
     for name, value in parse_assignments(text, "--start").items():
-        values[name] = parse_value(value, name, lambda name=name: infer_length(name, data, function_text))
+        values[name] = parse_value(value, name, lambda name=name: infer_length(name, data, function_text), dtype)
     return values
 
 

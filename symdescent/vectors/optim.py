@@ -1,8 +1,10 @@
 """The optimisers on numpy arrays: the same update rules and defaults as :mod:`symdescent.optimizers`.
 
 The scalar optimisers keep their state in tuples of Python floats, one per
-entry; here every state is a float64 array, updated in place where that is
-free. Tests check each method against its scalar twin step by step on small
+entry; here every state is an array. gd, momentum, nesterov, adam, rmsprop
+and adagrad are NOT defined here: they run the kernel engine's fused steps
+(:mod:`symdescent.kernels.steps`) on the whole array as one chunk, so the
+two engines share one definition of each rule. Tests check each method against its scalar twin step by step on small
 problems. ``make_array_method("adam", lr=0.1)`` returns an object with
 ``step(z, f, g) -> new z`` (z, g flat arrays) and ``info`` about the last step.
 """
@@ -17,13 +19,14 @@ import numpy as np
 
 from symdescent.errors import InputError
 from symdescent.optimizers import hyperparameters_of, make_optimizer
-from symdescent.optimizers.linesearch import _cubic_minimiser
 
 ValueFn = Callable[[np.ndarray], float]
 ValueAndGradFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 #: Methods that work on arrays (exact-line needs a polynomial in n scalars; newton only while the Hessian is small).
 ARRAY_METHODS = ("gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "backtracking", "cg", "newton")
+#: The methods whose rule lives in :mod:`symdescent.kernels.steps` (one definition for both engines).
+FUSED = ("gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
 #: Newton forms the dense Hessian: at most this many entries in all.
 MAX_NEWTON_ENTRIES = 500
 
@@ -44,9 +47,13 @@ class ArrayMethod:
         self.state: dict[str, Any] = {"t": 0}
         self.info: dict[str, Any] | None = None
         self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
+        self._update: Any = None
+        self._workspace: Any = None
 
     def step(self, z: np.ndarray, f: float, g: np.ndarray) -> np.ndarray:
         self.state["t"] += 1
+        if self.name in FUSED:
+            return self._fused(z, g)
         return getattr(self, "_" + self.name.replace("-", "_"))(z, f, g, **self.params)
 
     def _zeros(self, key: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
@@ -54,43 +61,19 @@ class ArrayMethod:
             self.state[key] = np.full_like(like, fill)
         return self.state[key]
 
-    def _gd(self, z: np.ndarray, f: float, g: np.ndarray, lr: float) -> np.ndarray:
-        return z - lr * g
+    def _fused(self, z: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """gd, momentum, nesterov, adam, rmsprop, adagrad: the kernel engine's rule (kernels/steps.py) on the
+        whole array as one chunk, so that each rule has ONE definition whichever engine runs it."""
+        if self._update is None:
+            from symdescent.kernels.chunks import Workspace
+            from symdescent.kernels.steps import make_step
 
-    def _momentum(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, momentum: float) -> np.ndarray:
-        v = self._zeros("v", z)
-        v *= momentum
-        v += g
-        return z - lr * v
-
-    def _nesterov(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, momentum: float) -> np.ndarray:
-        v = self._zeros("v", z)
-        v *= momentum
-        v += g
-        return z - lr * (g + momentum * v)
-
-    def _adam(
-        self, z: np.ndarray, f: float, g: np.ndarray, lr: float, beta1: float, beta2: float, eps: float
-    ) -> np.ndarray:
-        m, v, t = self._zeros("m", z), self._zeros("v2", z), self.state["t"]
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * g * g
-        return z - lr * ((m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps))
-
-    def _rmsprop(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, decay: float, eps: float) -> np.ndarray:
-        v = self._zeros("v2", z)
-        v *= decay
-        v += (1 - decay) * g * g
-        return z - lr * (g / (np.sqrt(v) + eps))
-
-    def _adagrad(
-        self, z: np.ndarray, f: float, g: np.ndarray, lr: float, eps: float, initial_accumulator_value: float
-    ) -> np.ndarray:
-        total = self._zeros("G", z, initial_accumulator_value)
-        total += g * g
-        return z - lr * (g / (np.sqrt(total) + eps))
+            self._update = make_step(self.name, z.size, z.dtype, **self.params)
+            self._workspace = Workspace([], z[:0], z[:1], z[:0], np.empty_like(z), np.empty_like(z))
+        new = z.copy()
+        self._update.begin()
+        self._update(new, g, 0, z.size, self._workspace)
+        return new
 
     def _backtracking(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, c1: float, shrink: float) -> np.ndarray:
         slope = -float(g @ g)
@@ -164,46 +147,16 @@ class ArrayMethod:
         c2: float,
         max_evaluations: int = 40,
     ) -> tuple[float, int, bool]:
-        """Nocedal & Wright, Algorithms 3.5 and 3.6, as :func:`symdescent.optimizers.linesearch.strong_wolfe`."""
-        count = 0
+        """Nocedal & Wright, Algorithms 3.5 and 3.6: :func:`symdescent.optimizers.linesearch.wolfe_search`."""
+        from symdescent.optimizers.linesearch import wolfe_search
 
         def phi(alpha: float) -> tuple[float, float]:
-            nonlocal count
-            count += 1
             self.evaluations["f"] += 1
             self.evaluations["grad"] += 1
             f, g = self.value_and_grad(z + alpha * d)
             return f, (float(g @ d) if math.isfinite(f) else math.nan)
 
-        def zoom(lo: float, f_lo: float, s_lo: float, hi: float, f_hi: float, s_hi: float) -> tuple[float, bool]:
-            while count < max_evaluations:
-                alpha = _cubic_minimiser(lo, f_lo, s_lo, hi, f_hi, s_hi)
-                f, s = phi(alpha)
-                if f > f0 + c1 * alpha * slope0 or f >= f_lo or not math.isfinite(s):
-                    hi, f_hi, s_hi = alpha, f, s
-                    continue
-                if abs(s) <= -c2 * slope0:
-                    return alpha, True
-                if s * (hi - lo) >= 0:
-                    hi, f_hi, s_hi = lo, f_lo, s_lo
-                lo, f_lo, s_lo = alpha, f, s
-            return lo, False
-
-        previous, f_previous, s_previous = 0.0, f0, slope0
-        alpha = initial
-        while count < max_evaluations:
-            f, s = phi(alpha)
-            if f > f0 + c1 * alpha * slope0 or (previous > 0 and f >= f_previous) or not math.isfinite(s):
-                found, ok = zoom(previous, f_previous, s_previous, alpha, f, s)
-                return found, count, ok
-            if abs(s) <= -c2 * slope0:
-                return alpha, count, True
-            if s >= 0:
-                found, ok = zoom(alpha, f, s, previous, f_previous, s_previous)
-                return found, count, ok
-            previous, f_previous, s_previous = alpha, f, s
-            alpha *= 2
-        return previous, count, False
+        return wolfe_search(phi, f0, slope0, initial, c1, c2, max_evaluations)
 
 
 def make_array_method(

@@ -112,6 +112,7 @@ class VectorProblem:
     data: Mapping[str, Value]
     shapes: Mapping[str, tuple[int, ...]]
     layout: tuple[tuple[str, tuple[int, ...], int, int], ...]  # name, shape, first, end in the flat array
+    dtype: str = "float64"  # of the variables' arrays (float32 runs on the kernel engine only)
     _compiled: list[Callable[..., list[object]]] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -138,6 +139,9 @@ class VectorProblem:
         return self.flatten(self.start)
 
     def flatten(self, values: Mapping[str, Value]) -> np.ndarray:
+        """One flat array of every variable's entries; for a single vector, the vector itself (no copy of n)."""
+        if len(self.layout) == 1 and self.layout[0][1]:
+            return np.ravel(values[self.layout[0][0]])
         z = np.empty(self.size)
         for name, _, first, end in self.layout:
             z[first:end] = np.ravel(values[name])
@@ -230,10 +234,16 @@ def make_vector_problem(
     text: str,
     start: Mapping[str, Value],
     data: Mapping[str, Value] | None = None,
+    dtype: str = "float64",
 ) -> VectorProblem:
-    """Bind the formula to start values and data; check every shape before anything runs."""
+    """Bind the formula to start values and data; check every shape before anything runs.
+
+    A start array already of ``dtype`` is used as it is (not copied): its length may be 2·10⁹.
+    """
+    if dtype not in ("float64", "float32"):
+        raise InputError(f"the dtype must be float64 or float32, got {dtype!r}")
     data = {n: _as_array(v, n) for n, v in (data or {}).items()}
-    start = {n: _as_array(v, n) for n, v in start.items()}
+    start = {n: _as_array(v, n, dtype) for n, v in start.items()}
     both = sorted(set(start) & set(data))
     if both:
         raise InputError(f"{both[0]} is given both as data and as a start value: a name is one or the other")
@@ -265,21 +275,26 @@ def make_vector_problem(
         size = int(np.prod(shapes[name])) if shapes[name] else 1
         layout.append((name, shapes[name], position, position + size))
         position += size
-    return VectorProblem(formula, start, data, shapes, tuple(layout))
+    return VectorProblem(formula, start, data, shapes, tuple(layout), dtype)
 
 
-def _as_array(value: object, name: str) -> Value:
+#: Finiteness is checked this many entries at a time (a boolean temporary of n entries is 2 GB at 2·10⁹).
+_CHECK_PIECE = 1 << 20
+
+
+def _as_array(value: object, name: str, dtype: str = "float64") -> Value:
     if isinstance(value, bool):
         raise InputError(f"the value of {name} must be numbers, not a boolean")
     if isinstance(value, int | float | np.floating | np.integer):
         return float(value)
-    array = np.asarray(value, dtype=float)
+    array = np.asarray(value, dtype=dtype)
     if array.ndim == 0:
         return float(array)
     if array.ndim > 2:
         raise InputError(f"{name} has {array.ndim} dimensions: vectors and matrices only")
     if array.size == 0:
         raise InputError(f"{name} is empty")
-    if not np.all(np.isfinite(array)):
+    flat = array.reshape(-1)
+    if not all(np.isfinite(flat[k : k + _CHECK_PIECE]).all() for k in range(0, flat.size, _CHECK_PIECE)):
         raise InputError(f"{name} contains a value that is not a finite number")
     return array

@@ -168,18 +168,22 @@ class JsonVectorRenderer:
 
 
 class JsonLinesVectorRenderer:
-    def __init__(self, out: TextIO, problem: VectorProblem) -> None:
+    """One line per step; the result line's head (with "start") is taken before the run may move the start."""
+
+    def __init__(self, out: TextIO, problem: VectorProblem, method: str | None = None, params: Any = None) -> None:
         self._out, self._problem = out, problem
         self._entries = problem.size <= SHOW_ENTRIES
+        self._head = head_dict(problem, method, params or {}) if method is not None else None
 
     def step(self, step: VectorStep) -> None:
         self._out.write(json.dumps({"event": "step", **step_dict(step, self._entries)}, ensure_ascii=False) + "\n")
         self._out.flush()
 
     def finish(self, result: VectorResult) -> None:
-        self._out.write(
-            json.dumps({"event": "result", **result_dict(result, self._problem)}, ensure_ascii=False) + "\n"
-        )
+        data = result_dict(result, self._problem)
+        if self._head is not None:
+            data = {**data, **self._head}
+        self._out.write(json.dumps({"event": "result", **data}, ensure_ascii=False) + "\n")
         self._out.flush()
 
 
@@ -418,7 +422,7 @@ def save_point(path: str, problem: VectorProblem, result: VectorResult) -> None:
     one = len(problem.names) == 1
     flat = np.ravel(result.x[problem.names[0]]) if one else problem.flatten(result.x)  # no copy for one vector
     if path.lower().endswith(".npy"):
-        np.save(path, np.asarray(result.x[problem.names[0]] if one else flat, dtype=float))
+        np.save(path, np.asarray(result.x[problem.names[0]]) if one else flat)  # float32 stays float32: no copy
     elif path.lower().endswith(".csv"):
         with open(path, "w") as handle:
             if one:

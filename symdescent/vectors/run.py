@@ -4,6 +4,9 @@
 :class:`VectorStep` per step (step 0 is the start). A step holds the flat
 point and gradient as arrays that the loop will not modify afterwards, so a
 renderer may keep what it needs (a few entries) without copying n numbers.
+On the chunked engine (:mod:`symdescent.vectors.engine`) a run of more than
+1000 entries updates x in place: its steps carry the first 16 entries of x
+and an empty gradient; the final point is in the result.
 """
 
 from __future__ import annotations
@@ -200,13 +203,25 @@ def minimize_vectors(
     data: Mapping[str, Any] | None = None,
     *,
     keep_history: bool = True,
+    dtype: str = "float64",
+    engine: str | None = None,
     **options: Any,
 ) -> VectorResult:
-    """The library entry: ``minimize_vectors("norm(A @ x - b)^2", {"x": np.zeros(3)}, {"A": A, "b": b})``."""
+    """The library entry: ``minimize_vectors("norm(A @ x - b)^2", {"x": np.zeros(3)}, {"A": A, "b": b})``.
+
+    ``dtype="float32"`` halves the memory (the chunked engine only); ``engine`` forces ``"kernel"`` or
+    ``"array"`` where it applies (see :mod:`symdescent.vectors.engine`). The start arrays are not modified.
+    """
+    from symdescent.vectors.engine import make_run
     from symdescent.vectors.problem import make_vector_problem
 
-    problem = make_vector_problem(function, start, data)
-    run = VectorRun(problem, **options)
+    if not isinstance(start, Mapping):
+        from symdescent.vectors.parse import parse_vector
+
+        parse_vector(function)  # a bad function is the first thing to report
+        raise InputError('vector problems take start values by name, e.g. start={"x": np.zeros(3)}')
+    problem = make_vector_problem(function, start, data, dtype=dtype)
+    run = make_run(problem, engine=engine, **options)
     small = problem.size <= 1000 and keep_history
     history = [step for step in run] if small else [None for _ in run]
     return run.result(tuple(history) if small else (run.last,))  # type: ignore[arg-type]

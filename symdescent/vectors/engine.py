@@ -1,0 +1,274 @@
+"""Which engine runs a vector problem, and the run on the kernel engine (chunked, in place).
+
+``make_run(problem, method="adam", lr=0.01)`` returns a :class:`~symdescent.vectors.run.VectorRun`
+(whole-array numpy code) or a :class:`KernelRun` (:mod:`symdescent.kernels`: f, ∇f, ‖∇f‖ and the
+update fused chunk by chunk, x and the optimiser's state updated in place). The kernel engine runs
+when f is of the banded form (:func:`~symdescent.vectors.banded.banded_terms`), the method is one of
+:data:`~symdescent.kernels.steps.ARRAY_STEPS` and x has at least :data:`KERNEL_MIN_ENTRIES` entries
+(or the dtype is float32); ``$SYMDESCENT_VECTOR_ENGINE`` = ``kernel`` or ``array`` forces the choice
+where it applies. Both engines yield the same steps, statuses and final point, to rounding.
+
+Order of work in a :class:`KernelRun` step: ‖∇f(x_k)‖ is known BEFORE x_k is updated, so a
+converged run ends at x_k as the whole-array loop does. For an elementwise f (no index shifts) one
+pass updates x_k → x_{k+1} and evaluates f and ∇f at x_{k+1} while each chunk is in cache; with index
+shifts the evaluation is a second pass.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from symdescent.errors import InputError, StartPointError
+from symdescent.result import Status, status_message
+from symdescent.vectors.problem import VectorProblem
+from symdescent.vectors.run import VectorResult, VectorRun, VectorStep
+
+#: The environment variable that forces an engine: ``kernel``, ``array`` (or ``auto``, the default).
+ENGINE_ENV = "SYMDESCENT_VECTOR_ENGINE"
+#: From this many entries on, a banded f runs on the kernel engine (measured in bench/bench_kernels.py: below
+#: it the whole-array code is as fast and the per-pass overhead of the chunked sweep is not paid back).
+KERNEL_MIN_ENTRIES = 100_000
+#: Up to this many entries, each step keeps full copies of x and ∇f (tables, csv entries, history).
+SMALL = 1000
+#: Beyond SMALL, a step carries the first HEAD entries of x (the table's preview) and no gradient.
+HEAD = 16
+
+Guard = Callable[[Callable[[int], None]], Callable[[int], None]]
+
+
+def choose_engine(problem: VectorProblem, method: str, requested: str | None = None) -> tuple[str, Any]:
+    """("kernel", (terms, constant)) or ("array", None) for this problem and method."""
+    from symdescent.kernels.steps import ARRAY_STEPS
+
+    requested = (requested or os.environ.get(ENGINE_ENV, "").strip() or "auto").lower()
+    if requested not in ("auto", "kernel", "array"):
+        raise InputError(f"{ENGINE_ENV} must be kernel, array or auto, got {requested!r}")
+    banded = None
+    if requested != "array" and method in ARRAY_STEPS:
+        from symdescent.vectors.banded import banded_terms
+
+        banded = banded_terms(problem)
+    big = requested == "kernel" or problem.dtype != "float64" or problem.size >= KERNEL_MIN_ENTRIES
+    if banded is not None and banded[0] and big:
+        return "kernel", banded
+    if problem.dtype != "float64":
+        raise InputError(
+            f"--dtype {problem.dtype} runs on the chunked engine only: a function of one vector made of sums of "
+            "elementwise terms or index sums, with --method " + ", ".join(ARRAY_STEPS),
+            hint="use --dtype float64 (the default) for this function or method",
+        )
+    return "array", None
+
+
+def make_run(
+    problem: VectorProblem,
+    *,
+    method: str = "gd",
+    engine: str | None = None,
+    in_place: bool = False,
+    guard: Guard | None = None,
+    **options: Any,
+) -> VectorRun | KernelRun:
+    """The run on the engine :func:`choose_engine` picks; ``in_place``: the kernel run may overwrite the start."""
+    chosen, banded = choose_engine(problem, method, engine)
+    if chosen == "kernel":
+        try:
+            return KernelRun(problem, banded, method=method, in_place=in_place, guard=guard, **options)
+        except _Unsupported:
+            if problem.dtype != "float64":
+                raise InputError(
+                    f"--dtype {problem.dtype}: the chunked engine cannot evaluate this function",
+                    hint="use --dtype float64",
+                ) from None
+    return VectorRun(problem, method=method, **options)
+
+
+class _Unsupported(Exception):
+    """The kernel code generator refused the terms: the whole-array engine runs instead."""
+
+
+@dataclass
+class KernelMethod:
+    """What a run reports of its optimiser (as :class:`~symdescent.vectors.optim.ArrayMethod` does)."""
+
+    name: str
+    params: dict[str, Any]
+    info: dict[str, Any] | None = None
+    evaluations: dict[str, int] = field(default_factory=lambda: {"f": 0, "grad": 0, "hessian": 0})
+
+
+class KernelRun(Iterator[VectorStep]):
+    """A vector run on the kernel engine: the interface of :class:`~symdescent.vectors.run.VectorRun`.
+
+    x lives in ONE array updated in place (the start array itself when ``in_place``, else a copy).
+    Steps of a run with more than :data:`SMALL` entries carry only the first :data:`HEAD` entries of x
+    and no gradient; the final point is in :meth:`result`. ``guard`` wraps each in-place step so that a
+    Ctrl-C waits until the step is whole (the CLI passes its interrupt guard).
+    """
+
+    engine = "kernel"
+
+    def __init__(
+        self,
+        problem: VectorProblem,
+        banded: tuple[list[Any], float],
+        *,
+        method: str = "gd",
+        max_steps: int = 1000,
+        tol: float = 1e-6,
+        maximize: bool = False,
+        in_place: bool = False,
+        guard: Guard | None = None,
+        **hyperparameters: Any,
+    ) -> None:
+        from symdescent.kernels import BandTerm, compile_banded, make_step
+        from symdescent.kernels.codegen import Unsupported
+        from symdescent.optimizers import hyperparameters_of
+
+        if max_steps < 0:
+            raise InputError(f"the step limit must be 0 or more, got {max_steps}")
+        if not (math.isfinite(tol) and tol >= 0):
+            raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
+        self.problem, self.max_steps, self.tol, self.maximize = problem, max_steps, tol, maximize
+        self.sign = -1.0 if maximize else 1.0
+        terms, constant = banded
+        if maximize:  # minimise −f: the kernels see −f, the steps report f
+            terms, constant = [BandTerm(-t.body, t.offsets) for t in terms], -constant
+        try:
+            self.function = compile_banded(terms, constant, dtype=problem.dtype)
+        except Unsupported as error:
+            raise _Unsupported(str(error)) from None
+        self.update = make_step(method, problem.size, problem.dtype, **hyperparameters)
+        self.method = KernelMethod(
+            method, {k: v for k, v in self.update.params.items() if k in hyperparameters_of(method)}
+        )
+        start = problem.start[problem.names[0]]
+        assert isinstance(start, np.ndarray)
+        self.x = start if in_place and start.flags.c_contiguous else np.array(start, order="C")
+        self.small = self.x.size <= SMALL
+        self._grad = np.empty_like(self.x) if self.small else None
+        self._fused = self.function.halo == 0 and not self.small  # evaluate x_{k+1} in the updating pass
+        self._guard = guard
+        self.progress: Callable[[float], None] | None = None
+        self._pass = (0, 1)  # (passes done, passes) of the step in progress: a shifted f takes two per step
+        f, norm = self._evaluate()
+        if not (math.isfinite(f) and math.isfinite(norm)):
+            what = "f" if not math.isfinite(f) else "∇f"
+            raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(self.x)})")
+        self.last = self._step(0, f, norm)
+        self.start_norm = norm
+        self.status: Status | None = None
+        self.message = ""
+        self._steps = self._loop()
+
+    @property
+    def fraction_done(self) -> float | None:
+        """How far through the step in progress the engine is (0..1), None between steps: for a live display."""
+        within = self.function.fraction_done
+        if within is None:
+            return None
+        done, passes = self._pass
+        return (done + within) / passes
+
+    def __iter__(self) -> Iterator[VectorStep]:
+        return self
+
+    def __next__(self) -> VectorStep:
+        return next(self._steps)
+
+    def _evaluate(self) -> tuple[float, float]:
+        """f and ‖∇f‖ at x (no update); small runs keep ∇f for the step."""
+        if self._grad is not None:
+            f = self.function.value_and_grad(self.x, self._grad)
+            return f, float(np.linalg.norm(self._grad))
+        return self.function.value_and_grad_norm(self.x, progress=self.progress)
+
+    def _step(self, k: int, f: float, norm: float) -> VectorStep:
+        if self._grad is not None:
+            return VectorStep(k, self.x.copy(), self.sign * f, self.sign * self._grad, norm)
+        return VectorStep(k, self.x[:HEAD].copy(), self.sign * f, np.empty(0, self.x.dtype), norm)
+
+    def _advance(self, k: int) -> None:
+        """x_k → x_{k+1} in place; ``last`` becomes step k+1 before anything can interrupt."""
+        if self._fused:
+            _, _, f, norm = self.function.step_and_evaluate(self.x, self.update, progress=self.progress)
+        else:
+            self._pass = (0, 2)
+            self.function.step(self.x, self.update, progress=self.progress)
+            self._pass = (1, 2)
+            f, norm = self._evaluate()
+        self._pass = (0, 1)
+        self.last = self._step(k + 1, f, norm)
+
+    def interrupt(self) -> None:
+        if self.status is None:
+            self._finish(Status.INTERRUPTED)
+        self._steps.close()
+
+    def _finish(self, status: Status, reason: str = "") -> None:
+        self.status = status
+        self.message = status_message(
+            status,
+            steps=self.last.step,
+            grad_norm=self.last.grad_norm,
+            tol=self.tol,
+            lr=self.method.params.get("lr"),
+            reason=reason,
+            start_norm=self.start_norm,
+        )
+        self.function.close()
+
+    def _loop(self) -> Iterator[VectorStep]:
+        advance = self._guard(self._advance) if self._guard is not None else self._advance
+        while True:
+            step = self.last
+            if self.tol > 0 and step.grad_norm <= self.tol:
+                self._finish(Status.CONVERGED)
+                yield step
+                return
+            if step.step >= self.max_steps:
+                self._finish(Status.COMPLETED if self.tol == 0 else Status.MAX_STEPS)
+                yield step
+                return
+            yield step
+            with np.errstate(all="ignore"):
+                advance(step.step)
+            step = self.last
+            if not (math.isfinite(step.f) and math.isfinite(step.grad_norm)):
+                reason = "f is not a finite number" if not math.isfinite(step.f) else "∇f is not a finite number"
+                self._finish(Status.DIVERGED, reason)
+                yield step
+                return
+
+    def result(self, history: tuple[VectorStep, ...] = ()) -> VectorResult:
+        """The result; its ``x`` holds the run's own array (not a copy: at 2·10⁹ entries there is no room for one)."""
+        if self.status is None:
+            raise RuntimeError("the run has not finished: iterate it first, or call interrupt()")
+        problem, last = self.problem, self.last
+        return VectorResult(
+            function=problem.function_text,
+            variables=problem.names,
+            gradient=problem.gradient_texts(fancy=False),
+            method=self.method.name,
+            params=dict(self.method.params),
+            start=dict(problem.start),
+            x={problem.names[0]: self.x},
+            f=last.f,
+            grad_norm=last.grad_norm,
+            steps=last.step,
+            status=self.status,
+            message=self.message,
+            tol=self.tol,
+            max_steps=self.max_steps,
+            maximize=self.maximize,
+            nfev=1 + last.step,
+            ngev=1 + last.step,
+            nhev=0,
+            history=history,
+        )
