@@ -36,7 +36,9 @@ def data_option(command: Any) -> Any:
 
 def save_option(command: Any) -> Any:
     return click.option(
-        "--save", metavar="FILE", help="Vector problems: write the final point to FILE.npy or FILE.csv (any size)."
+        "--save",
+        metavar="FILE",
+        help="Write the final point to FILE.npy or FILE.csv (any size; the way to keep a long vector).",
     )(command)
 
 
