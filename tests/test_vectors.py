@@ -391,7 +391,7 @@ def test_index_sum_gradient_shows_the_boundary_cases():
     text = gradient_report("sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)", None, "text")
     assert "∂f/∂x[j] = " in text
     assert "j = 1 :" in text and "j = n :" in text
-    assert "j = n : 200x[n] − 200x[n-1]²" in text
+    assert "j = n : 200x[n] − 200x[n−1]²" in text  # the Unicode minus, also inside brackets
 
 
 # -- hostile and random input: an InputError, never another exception ----------------------

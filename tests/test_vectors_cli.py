@@ -365,6 +365,11 @@ def test_analyze_json_for_a_quadratic(files):
     assert result.exit_code == 0
     facts = json.loads(result.output)
     eigenvalues = np.linalg.eigvalsh(2 * A.T @ A)
-    assert facts["quadratic"] is True and facts["hessian"] == "2AᵀA" and facts["convex"] == "strictly"
+    assert facts["quadratic"] is True and facts["hessian_formula"] == "2AᵀA" and facts["convex"] is True
+    assert np.allclose(facts["hessian"], 2 * A.T @ A, rtol=1e-12)
+    assert facts["lipschitz"] == pytest.approx(eigenvalues[-1], rel=1e-10)
+    (minimum,) = facts["critical_points"]
+    assert minimum["kind"] == "minimum"
+    assert np.allclose(minimum["point"], np.linalg.lstsq(A, B, rcond=None)[0], rtol=1e-9, atol=1e-12)
     assert facts["lambda_max"] == pytest.approx(eigenvalues[-1], rel=1e-10)
     assert facts["best_lr"] == pytest.approx(2 / (eigenvalues[0] + eigenvalues[-1]), rel=1e-10)

@@ -32,6 +32,7 @@ from symdescent.cli.plumbing import (
     read_function,
 )
 from symdescent.cli.signals import INTERRUPTS
+from symdescent.errors import InputError
 from symdescent.vectors.command import data_option, save_option, wants_vectors
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from symdescent.render import Renderer
     from symdescent.render.numbers import Notation
     from symdescent.render.plot import PlotRenderer
-    from symdescent.result import Step
+    from symdescent.result import Result, Step
     from symdescent.run import Run
 
 EXAMPLES_RUN = """
@@ -177,7 +178,9 @@ def run(
     from symdescent.warm import plain_point
 
     streams = Streams.current()
-    if wants_vectors(expr, start, data) or save:
+    if save and not save.lower().endswith((".npy", ".csv")):
+        raise InputError(f"--save {save}: use a .npy or .csv file")
+    if wants_vectors(expr, start, data):
         # vectors, matrices and data: see symdescent/vectors/ (scalar functions never come here)
         from symdescent.vectors.command import refuse_scalar_only, run_vectors
 
@@ -213,8 +216,6 @@ def run(
         )
         sys.exit(exit_code_for(status))
     if dtype is not None:
-        from symdescent.errors import InputError
-
         raise InputError(
             "--dtype is for vector problems (scalar functions run in float64, --exact or --working-precision)"
         )
@@ -258,15 +259,29 @@ def run(
             plotter.step(run_.last)
             plotter.finish(result)
             click.echo(f"Picture written to {plot}", err=True)
+        if save:
+            _save(save, result)
     remember()
     sys.exit(exit_code_for(result.status))
+
+
+def _save(path: str, result: Result) -> None:
+    """``--save`` of a scalar run: the final point (README: a point of any size, in any run)."""
+    try:
+        from symdescent.vectors.render import save_scalars
+    except ImportError:
+        raise InputError("--save needs numpy", hint='pip install "symdescent[fast]"') from None
+    try:
+        save_scalars(path, result.variables, result.x)
+    except OSError as error:
+        raise InputError(f"--save {path}: {error.strerror or error}") from None
+    click.echo(f"Point written to {path}", err=True)
 
 
 def _explain_before_run(
     problem: Problem, start: str, lr: str, method: str, maximize: bool, streams: Streams, *, to_stderr: bool
 ) -> None:
     """``run --explain``: the derivation first; on stderr when stdout carries machine-readable data."""
-    from symdescent.errors import InputError
     from symdescent.explain import explain
     from symdescent.render.explain import render_explanation
 

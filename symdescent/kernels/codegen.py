@@ -226,9 +226,11 @@ def generate(terms: Sequence[DifferentiatedTerm]) -> Kernels:
             "",
         ]
     )
-    scope: dict[str, Any] = {"np": np, "C": tuple(constants)}
-    exec(compile(source, "<symdescent banded kernel>", "exec"), scope)
-    return Kernels(scope["kernel"], scope["value_kernel"], buffers, source)
+    from symdescent.generated import define  # the one place generated source is executed
+
+    pair = define(source + "\nkernels = (kernel, value_kernel)\n", "kernels", {"np": np, "C": tuple(constants)})
+    kernel, value_kernel = pair  # type: ignore[misc]
+    return Kernels(kernel, value_kernel, buffers, source)
 
 
 def _kernel_body(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import sympy as sp
 
@@ -84,11 +83,12 @@ def compile_numba(terms: Sequence[DifferentiatedTerm]) -> tuple[Callable[..., fl
 
     import numba
 
-    scope: dict[str, Any] = {"math": math}
+    from symdescent.generated import define  # the one place generated source is executed
+
     source = numba_source(terms, with_grad=True) + "\n" + numba_source(terms, with_grad=False)
-    exec(compile(source, "<symdescent numba kernel>", "exec"), scope)
-    grad = numba.njit(nogil=True, cache=False)(scope["kernel"])
-    value = numba.njit(nogil=True, cache=False)(scope["value_kernel"])
+    kernel, value_kernel = define(source + "\nkernels = (kernel, value_kernel)\n", "kernels", {"math": math})  # type: ignore[misc]
+    grad = numba.njit(nogil=True, cache=False)(kernel)
+    value = numba.njit(nogil=True, cache=False)(value_kernel)
 
     def grad_kernel(xw, lo, a, b, n, g, buffers):
         return grad(xw, lo, a, b, n, g)

@@ -18,7 +18,7 @@ from sympy.printing.numpy import NumPyPrinter
 from symdescent.compile import define
 from symdescent.errors import InputError
 from symdescent.vectors.calculus import band_parts
-from symdescent.vectors.nodes import VBandGrad, VIndexSum, VMean, VPad, VSize, VSum, entries
+from symdescent.vectors.nodes import VBandGrad, VIndexSum, VMatMul, VMean, VPad, VSize, VSum, entries
 from symdescent.vectors.shapes import Shapes, index_range, shape_of
 
 
@@ -65,11 +65,21 @@ class Lowering:
         if isinstance(expr, VSize):
             shape = shape_of(expr.args[0], self.shapes)
             return sp.Integer(int(np.prod(shape)) if shape else 1)
+        if isinstance(expr, VMatMul):
+            return self._matmul(expr)
         if isinstance(expr, VMean):
             inner = self(expr.args[0])
             shape = shape_of(expr.args[0], self.shapes)
             return VSum(inner) / sp.Integer(int(np.prod(shape)) if shape else 1)
         return expr.func(*(self(a) for a in expr.args))
+
+    def _matmul(self, expr: sp.Expr) -> sp.Expr:
+        """``Aᵀ @ c`` with a scalar c (the gradient of sum(A @ x)) is ``Aᵀ @ (c·1)``: numpy needs the ones."""
+        matrix, operand = (self(a) for a in expr.args)
+        if not shape_of(expr.args[1], self.shapes):
+            columns = shape_of(expr.args[0], self.shapes)[1]
+            operand = operand * sp.Symbol(self._ones(columns), real=True)
+        return VMatMul(matrix, operand)
 
     def _sliced(self, body: sp.Expr, bounds: tuple[int, int]) -> sp.Expr:
         first, last = bounds

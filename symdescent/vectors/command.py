@@ -36,7 +36,9 @@ def data_option(command: Any) -> Any:
 
 def save_option(command: Any) -> Any:
     return click.option(
-        "--save", metavar="FILE", help="Vector problems: write the final point to FILE.npy or FILE.csv (any size)."
+        "--save",
+        metavar="FILE",
+        help="Write the final point to FILE.npy or FILE.csv (any size; the way to keep a long vector).",
     )(command)
 
 
@@ -81,7 +83,22 @@ def build(expr: str, start: str | None, data_items: Sequence[str], params: str |
         raise InputError(
             'name the start values of a vector problem: for example --start "x=[1,2]" or --start "w=zeros(3),b=0"'
         )
-    return make_vector_problem(expr, parse_start(start, data, expr, dtype), data, dtype=dtype)
+    problem = make_vector_problem(expr, parse_start(start, data, expr, dtype), data, dtype=dtype)
+    _warn_unused(data_items, params, problem)
+    return problem
+
+
+def _warn_unused(data_items: Sequence[str], params: str | None, problem: Any) -> None:
+    """A constant named on purpose (--data NAME=…, --param) that f does not use gets a note; a file's columns not."""
+    from symdescent.vectors.data import split_items
+
+    named = [item.partition("=")[0].strip() for item in data_items if "=" in item]
+    named += [item.partition("=")[0].strip() for item in split_items(params or "") if "=" in item]
+    unused = [name for name in named if name not in problem.data and name not in problem.names]
+    if unused:
+        click.echo(
+            f"Note: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by the function", err=True
+        )
 
 
 def _need_numpy() -> None:
@@ -168,9 +185,9 @@ def run_vectors(
     elif fmt in ("csv", "tsv"):
         renderer = DelimitedVectorRenderer(stdout, problem, "," if fmt == "csv" else "\t")
     elif fmt == "json":
-        renderer = JsonVectorRenderer(stdout, problem)
+        renderer = JsonVectorRenderer(stdout, problem, run.method.name, run.method.params)
     else:
-        renderer = JsonLinesVectorRenderer(stdout, problem)
+        renderer = JsonLinesVectorRenderer(stdout, problem, run.method.name, run.method.params)
     last = None
     try:
         with progress(run) if progress is not None else contextlib.nullcontext():
@@ -199,8 +216,6 @@ def run_vectors(
 
 def grad_vectors(expr: str, variables: str | None, fmt: str, out: TextIO, at: str | None = None) -> None:
     """``symdescent grad`` for vector syntax: the gradient formula, without any data."""
-    if fmt == "latex":
-        raise InputError("grad --format latex is not available for vector functions", hint="use --format text")
     if at is not None:
         raise InputError(
             "--at is not supported for vector functions",
@@ -233,10 +248,19 @@ def analyze_vectors(
     from symdescent.vectors.explain import analysis, analyze_text
 
     if start is None:
+        from symdescent.vectors.data import UnknownLength
+        from symdescent.vectors.explain import symbolic_analysis
         from symdescent.vectors.problem import make_formula
 
-        start = ",".join(f"{name}=zeros(n)" for name in make_formula(expr).variables)
-    problem = build(expr, start, data, params)
+        formula = make_formula(expr)
+        try:
+            problem = build(expr, ",".join(f"{name}=zeros(n)" for name in formula.variables), data, params)
+        except UnknownLength:  # no sizes: what the formula alone says
+            facts, text = symbolic_analysis(formula)
+            out.write((json.dumps(facts, ensure_ascii=False) if fmt == "json" else text) + "\n")
+            return
+    else:
+        problem = build(expr, start, data, params)
     out.write((json.dumps(analysis(problem), ensure_ascii=False) if fmt == "json" else analyze_text(problem)) + "\n")
 
 
@@ -257,7 +281,6 @@ def compare_vectors(
 ) -> None:
     """``symdescent compare`` for vectors: every method from the same start, one summary row each."""
     _need_numpy()
-    import json
     import time
 
     from symdescent.compare import DEFAULT_LR, DEFAULT_STEPS
@@ -275,6 +298,7 @@ def compare_vectors(
         )
     problem = build(expr, start, data, params)
     rows = []
+    finished: list[Any] = []
     for method in methods:
         options = {k: v for k, v in hyperparameters.items() if k in hyperparameters_of(method)}
         if "lr" in hyperparameters_of(method):
@@ -291,6 +315,7 @@ def compare_vectors(
         for _ in run:
             pass
         result = run.result()
+        finished.append((result, time.perf_counter() - started))
         rows.append(
             {
                 "method": method,
@@ -304,17 +329,10 @@ def compare_vectors(
                 "seconds": time.perf_counter() - started,
             }
         )
-    if fmt == "json":
-        out.write(
-            json.dumps({"function": problem.function_text, "variables": list(problem.names), "runs": rows}, indent=2)
-            + "\n"
-        )
-    elif fmt == "jsonl":
-        out.writelines(json.dumps(row) + "\n" for row in rows)
-    elif fmt in ("csv", "tsv"):
-        sep = "," if fmt == "csv" else "\t"
-        out.write(sep.join(rows[0]) + "\n" if rows else "")
-        out.writelines(sep.join("" if v is None else str(v) for v in row.values()) + "\n" for row in rows)
+    if fmt in ("json", "jsonl", "csv", "tsv"):
+        from symdescent.vectors.render import compare_output
+
+        compare_output(problem, finished, fmt, out)
     else:
         out.write(f"{'method':<13}{'α':>8}  {'status':<10}{'steps':>7}{'f':>14}{'‖∇f‖':>12}{'seconds':>9}\n")
         for row in rows:

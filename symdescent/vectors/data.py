@@ -32,6 +32,10 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
 _FILL = re.compile(r"^(?:(?P<pre>[^*]+?)\s*\*\s*)?(?P<fn>ones|zeros)\((?P<n>[^()]*)\)(?:\s*\*\s*(?P<post>.+))?$")
 
 
+class UnknownLength(InputError):
+    """``zeros(n)`` where no data say what n is."""
+
+
 def split_items(text: str) -> list[str]:
     """Split on commas outside brackets: ``"x=[1,2],b=0"`` -> ``["x=[1,2]", "b=0"]``."""
     parts, depth, current = [], 0, []
@@ -125,8 +129,13 @@ def load_vector(path: str, name: str) -> np.ndarray:
 def read_file(path: str) -> tuple[list[str] | None, np.ndarray]:
     """(header or None, values) of a data file; values are 1-D (``.npy`` vectors) or 2-D."""
     extension = os.path.splitext(path)[1].lower()
+    if os.path.isdir(path):
+        raise InputError(f"{path} is a directory, not a data file", hint="give a .csv, .tsv or .npy file")
     if extension not in (".csv", ".tsv", ".txt", ".npy"):
-        raise InputError(f"{path}: unknown file type {extension or '(none)'!r}", hint="use .csv, .tsv or .npy")
+        raise InputError(
+            f"{path} is not a readable data file: its type {extension or '(no extension)'} is not known",
+            hint="data files are .csv, .tsv or .npy",
+        )
     if not os.path.isfile(path):
         raise InputError(f"{path}: no such file")
     if extension == ".npy":
@@ -220,11 +229,17 @@ def load_data(items: list[str]) -> dict[str, float | np.ndarray]:
         if not _NAME.fullmatch(name):
             raise InputError(f"bad name {name!r} in --data {item}")
         value = value.strip()
-        if os.path.splitext(value)[1].lower() in (".csv", ".tsv", ".txt", ".npy"):
+        if os.path.splitext(value)[1].lower() in (".csv", ".tsv", ".txt", ".npy") or os.path.exists(value):
             _, table = read_file(value)
             put(name, table.reshape(-1) if table.ndim == 2 and table.shape[1] == 1 else table, item)
         else:
-            put(name, parse_value(value, name), item)
+            try:
+                number = parse_value(value, name)
+            except InputError:
+                if "/" in value or os.sep in value:  # a path, not a formula: say what is wrong with the file
+                    read_file(value)
+                raise
+            put(name, number, item)
     return data
 
 
@@ -254,6 +269,6 @@ def infer_length(name: str, data: Mapping[str, object], function_text: str) -> i
     lengths = {v.shape[0] for v in data.values() if isinstance(v, np.ndarray) and v.ndim == 1}
     if len(lengths) == 1:
         return lengths.pop()
-    raise InputError(
+    raise UnknownLength(
         f"the start value of {name}: n is not known from the data here", hint="write the length, e.g. zeros(10)"
     )

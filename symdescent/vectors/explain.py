@@ -79,15 +79,53 @@ def gradient_report(text: str, variables: Sequence[str] | None, fmt: str) -> str
             {
                 "function": plain(formula.expr),
                 "variables": list(formula.variables),
-                "gradient": {n: plain(g) for n, g in formula.gradient.items()},
+                "partials": {n: plain(g) for n, g in formula.gradient.items()},
+                "gradient": [plain(g) for g in formula.gradient.values()],
                 "gradient_pretty": {n: pretty(g) for n, g in formula.gradient.items()},
             },
             ensure_ascii=False,
+            indent=2,
         )
+    if fmt == "latex":
+        return latex_report(formula)
     lines = [f"f({', '.join(formula.variables)}) = {pretty(formula.expr)}", *gradient_lines(formula)]
     if fmt in ("text", "latex", "rich"):
         lines += ["", "Derived once in vector form (the work does not grow with n), by these rules:"]
         lines += [f"  • {rule}" for rule in rules_for(formula.expr)]
+    return "\n".join(lines)
+
+
+def latex_report(formula: Formula) -> str:
+    """``grad --format latex``: f and its gradient as display maths (index sums: the general entry and the ends)."""
+    from symdescent.vectors.printing import latex
+
+    lines = ["% symdescent grad (needs \\usepackage{amsmath})"]
+    lines += ["\\[", f"  f({', '.join(formula.variables)}) = {latex(formula.expr)}", "\\]"]
+    one = len(formula.variables) == 1
+    for name, grad in formula.gradient.items():
+        if formula.kinds.get(name) == 0:
+            lines += ["\\[", f"  \\frac{{\\partial f}}{{\\partial {name}}} = {latex(grad)}", "\\]"]
+            continue
+        band = _band(grad) if isinstance(grad, sp.Mul | sp.Function) else None
+        if band is not None:
+            factor = sp.simplify(grad / band)
+            prefix = "" if factor == 1 else f"{latex(factor)} \\cdot "
+            cases = [
+                f"{prefix}{latex(formula_)} & "
+                + ("\\text{general } j" if label == "general" else label.replace("−", "-"))
+                for label, formula_ in band_cases(band)
+            ]
+            body = " \\\\\n    ".join(cases)
+            lines += [
+                "\\[",
+                f"  \\frac{{\\partial f}}{{\\partial {name}_j}} = \\begin{{cases}}",
+                f"    {body}",
+                "  \\end{cases}",
+                "\\]",
+            ]
+        else:
+            label = "\\nabla f" if one else f"\\nabla_{{{name}}} f"
+            lines += ["\\[", f"  {label} = {latex(grad)}", "\\]"]
     return "\n".join(lines)
 
 
@@ -174,29 +212,85 @@ def _paren(text: str) -> str:
     return text if simple or (" " not in text and not text.startswith("−")) else f"({text})"
 
 
+#: analyze --format json lists the Hessian's entries while the point has at most this many entries.
+HESSIAN_ENTRIES = 50
+
+
 def analysis(problem: VectorProblem) -> dict[str, object]:
-    """What can be said for vectors: convexity and the best α for quadratics; the rest, honestly (None)."""
+    """SPEC's analyze keys (null where unknown) and the vector extras (λmin, λmax, the Hessian's formula).
+
+    Step sizes (max_stable_lr, best_lr) and the Lipschitz constant of ∇f are given only where the
+    Hessian is constant (quadratics); elsewhere the eigenvalues hold at the start point only.
+    """
     formula = problem.formula
     hessian = hessian_text(formula)
-    bounds = eigen_range(problem, problem.flat_start()) if problem.size <= 10**6 else None
+    quadratic = hessian is not None
+    z = problem.flat_start()
+    bounds = eigen_range(problem, z) if problem.size <= 10**6 else None
     low, high = bounds if bounds is not None else (math.nan, math.nan)
-    result: dict[str, object] = {
+    known = not math.isnan(low)
+    matrix = None
+    if quadratic and problem.size <= HESSIAN_ENTRIES:
+        matrix = problem.hessian(z)
+    convex = None
+    if quadratic and known:
+        convex = bool(low >= -1e-12 * max(1.0, abs(high)))
+    critical = None
+    if quadratic and known and problem.size <= 500 and abs(low) > 1e-12 * max(1.0, abs(high)):
+        full = problem.hessian(z)
+        point = z - np.linalg.solve(full, problem.value_and_grad(z)[1])
+        kind = "minimum" if low > 0 else ("maximum" if high < 0 else "saddle")
+        critical = [{"point": [float(v) for v in point], "kind": kind, "f": problem.value(point)}]
+    stable = quadratic and high > 0
+    return {
         "function": plain(formula.expr),
         "variables": list(problem.names),
-        "quadratic": hessian is not None,
-        "hessian": hessian,
-        "where": "everywhere" if hessian is not None else "at the start point",
+        "gradient": [plain(formula.gradient[n]) for n in problem.names],
+        "hessian": None if matrix is None else [[float(v) for v in row] for row in matrix],
+        "hessian_formula": hessian,
+        "critical_points": critical,
+        "convex": convex,
+        "lipschitz": max(abs(low), abs(high)) if quadratic and known else None,
+        "max_stable_lr": 2 / high if stable else None,
+        "best_lr": 2 / (high + low) if stable and low > 0 else None,
+        "quadratic": quadratic,
+        "where": "everywhere" if quadratic else "at the start point",
         "lambda_min": None if math.isnan(low) else low,
         "lambda_max": None if math.isnan(high) else high,
-        "convex": None,
-        "max_stable_lr": 2 / high if high > 0 else None,
-        "best_lr": 2 / (high + low) if high > 0 and low > 0 else None,
+        "strictly_convex": None if convex is None else bool(low > 1e-12 * max(1.0, high)),
         "condition_number": high / low if high > 0 and low > 0 else None,
     }
-    if hessian is not None and not math.isnan(low):
-        scale = 1e-12 * max(1.0, high)
-        result["convex"] = "strictly" if low > scale else ("yes" if low >= -scale else "no")
-    return result
+
+
+def symbolic_analysis(formula: Formula) -> tuple[dict[str, object], str]:
+    """analyze without sizes (no --data, no --start): the formulas; every number is null."""
+    hessian = hessian_text(formula)
+    facts: dict[str, object] = {
+        "function": plain(formula.expr),
+        "variables": list(formula.variables),
+        "gradient": [plain(formula.gradient[n]) for n in formula.variables],
+        "hessian": None,
+        "hessian_formula": hessian,
+        "critical_points": None,
+        "convex": None,
+        "lipschitz": None,
+        "max_stable_lr": None,
+        "best_lr": None,
+        "quadratic": hessian is not None,
+        "where": "everywhere" if hessian is not None else None,
+        "lambda_min": None,
+        "lambda_max": None,
+    }
+    lines = [f"f({', '.join(formula.variables)}) = {pretty(formula.expr)}", *gradient_lines(formula)]
+    if hessian is not None:
+        lines.append(f"f is quadratic in {formula.variables[0]}: H = {hessian}, the same at every point")
+    data = sorted({n for n in formula.kinds if n not in formula.variables})
+    first = formula.variables[0] if formula.variables else "x"
+    given = " ".join(f"--data {n}=FILE" for n in data) or f'the sizes with --start "{first}=zeros(3)"'
+    lines.append(
+        f"The eigenvalues, convexity and step sizes need numbers: give {given}. Only the formulas are shown here."
+    )
+    return facts, "\n".join(lines)
 
 
 def analyze_text(problem: VectorProblem) -> str:
@@ -204,7 +298,7 @@ def analyze_text(problem: VectorProblem) -> str:
     facts = analysis(problem)
     lines = [f"f({', '.join(problem.names)}) = {pretty(problem.formula.expr)}"]
     if facts["quadratic"]:
-        lines.append(f"f is quadratic in {problem.names[0]}: H = {facts['hessian']}, the same at every point")
+        lines.append(f"f is quadratic in {problem.names[0]}: H = {facts['hessian_formula']}, the same at every point")
     else:
         lines.append(
             "f is not a quadratic in one vector: the eigenvalues below are those of the Hessian at the start point only"
@@ -217,19 +311,17 @@ def analyze_text(problem: VectorProblem) -> str:
         lines.append(f"λmax = {_number(high)} (power iteration); λmin needs the full matrix, which is too large")
     else:
         lines.append(f"λmin = {_number(low)}, λmax = {_number(high)}")
-    convex = {
-        "strictly": "strictly convex (one minimum)",
-        "yes": "convex",
-        "no": "not convex (a saddle or unbounded below)",
-    }.get(str(facts["convex"]))
-    if convex:
-        lines.append(f"f is {convex}")
+    if facts["convex"] is not None:
+        if facts["strictly_convex"]:
+            lines.append("f is strictly convex (one minimum)")
+        else:
+            lines.append("f is convex" if facts["convex"] else "f is not convex (a saddle or unbounded below)")
     local = "" if facts["quadratic"] else " (near the start point only)"
-    if facts["max_stable_lr"] is not None:
-        lines.append(f"gradient descent is stable for α < 2/λmax = {_number(facts['max_stable_lr'])}{local}")
-    if facts["best_lr"] is not None:
+    if high > 0:
+        lines.append(f"gradient descent is stable for α < 2/λmax = {_number(2 / high)}{local}")
+    if high > 0 and low is not None and low > 0:
         lines.append(
-            f"best fixed α = 2/(λmax + λmin) = {_number(facts['best_lr'])}; condition number "
-            f"λmax/λmin = {_number(facts['condition_number'])}{local}"
+            f"best fixed α = 2/(λmax + λmin) = {_number(2 / (high + low))}; condition number "
+            f"λmax/λmin = {_number(high / low)}{local}"
         )
     return "\n".join(lines)

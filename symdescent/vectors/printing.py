@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
@@ -116,8 +117,14 @@ class PrettyPrinter(PlainPrinter):
             return f"{decimal}·{self.parenthesize(rest, PRECEDENCE['Mul'])}"
         if coefficient.is_Integer and coefficient not in (1, -1) and rest != 1:
             sign = "-" if coefficient < 0 else ""
-            return f"{sign}{abs(coefficient)}{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+            text = self.parenthesize(rest, PRECEDENCE["Mul"])
+            dot = "·" if _CALL.match(text) else ""  # 2·mean(…), 2·exp(…); but 2x, 2Aᵀ(Ax − b), 2(x − 1)
+            return f"{sign}{abs(coefficient)}{dot}{text}"
         return super()._print_Mul(expr)
+
+
+#: A function call: a name of two or more letters, then a bracket.
+_CALL = re.compile(r"[A-Za-z]{2,}\(")
 
 
 def _decimal(value: sp.Expr) -> str | None:
@@ -172,7 +179,8 @@ def pretty(expr: sp.Expr) -> str:
     """Text in maths notation, for tables and derivations."""
     text = _PRETTY.doprint(_sigmoids(expr))
     text = text.replace(" - ", " − ").replace("*", "·")
-    return re.sub(r"(?<![\w.])-", "−", text)
+    text = re.sub(r"(?<![\w.])-", "−", text)
+    return re.sub(r"\[([jni])-", r"[\1−", text)  # x[j−1], x[n−1]
 
 
 def band_cases(grad: sp.Expr, length: int | None = None) -> list[tuple[str, sp.Expr]]:
@@ -218,3 +226,93 @@ def _entry_at(name: str, shift: int, index: object) -> sp.Symbol:
         back = int(index) + shift  # type: ignore[call-overload]
         text = "n" if back == 0 else f"n{back:+d}"
     return sp.Symbol(f"{name}[{text}]", real=True)
+
+
+class LatexVectorPrinter(LatexPrinter):
+    """LaTeX of vector formulas: ``2 A^{\\top} \\left(A x - b\\right)``, ``\\lVert x \\rVert``, ``x_{i+1}``."""
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        match = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)\[(.+)\]", expr.name)
+        if match:
+            name, index = match.groups()
+            index = index.replace("+0", "")
+            return f"{super()._print_Symbol(sp.Symbol(name))}_{{{index}}}"
+        return super()._print_Symbol(expr, style)
+
+    def _print_VBandGrad(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return _power(f"\\nabla_{{{self._print(expr.args[0])}}} {self._vindexsum(VIndexSum(*expr.args[1:]))}", exp)
+
+    def _print_Function(self, expr: sp.Expr, exp: str | None = None) -> str:
+        if expr.func == SIGMA:
+            return _power(f"\\sigma\\left({self._print(expr.args[0])}\\right)", exp)
+        return super()._print_Function(expr, exp)
+
+    def _operand(self, expr: sp.Expr) -> str:
+        text = self._print(expr)
+        simple = isinstance(expr, sp.Symbol | VTranspose | VMatMul) or expr.is_Atom
+        return text if simple else f"\\left({text}\\right)"
+
+    def _print_VMatMul(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return _power(self._vmatmul(expr), exp)
+
+    def _vmatmul(self, expr: sp.Expr) -> str:
+        if expr.args[1] == sp.Symbol("I", real=True):
+            return self._print(expr.args[0])
+        return f"{self._operand(expr.args[0])} {self._operand(expr.args[1])}"
+
+    def _print_VTranspose(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return _power(self._vtranspose(expr), exp)
+
+    def _vtranspose(self, expr: sp.Expr) -> str:
+        return f"{self._operand(expr.args[0])}^{{\\top}}"
+
+    def _print_VSum(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return _power(self._vsum(expr), exp)
+
+    def _vsum(self, expr: sp.Expr) -> str:
+        return f"\\sum \\left({self._print(expr.args[0])}\\right)"
+
+    def _print_VMean(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return _power(self._vmean(expr), exp)
+
+    def _vmean(self, expr: sp.Expr) -> str:
+        return f"\\operatorname{{mean}}\\left({self._print(expr.args[0])}\\right)"
+
+    def _print_VNorm(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return self._vnorm(expr) + ("" if exp is None else f"^{{{exp}}}")
+
+    def _vnorm(self, expr: sp.Expr) -> str:
+        return f"\\left\\lVert {self._print(expr.args[0])} \\right\\rVert"
+
+    def _print_VDot(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return _power(self._vdot(expr), exp)
+
+    def _vdot(self, expr: sp.Expr) -> str:
+        u, v = expr.args
+        return f"{self._operand(u)}^{{\\top}} {self._operand(v)}"
+
+    def _print_VSize(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return _power(self._vsize(expr), exp)
+
+    def _vsize(self, expr: sp.Expr) -> str:
+        return "n"
+
+    def _print_VIndexSum(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return _power(self._vindexsum(expr), exp)
+
+    def _vindexsum(self, expr: sp.Expr) -> str:
+        body, lo, hi = expr.args
+        bounds = f"_{{i={lo}}}^{{{hi}}}" if lo else "_{i}"
+        return f"\\sum{bounds} \\left({self._print(body)}\\right)"
+
+
+def _power(text: str, exp: str | None) -> str:
+    return text if exp is None else f"\\left({text}\\right)^{{{exp}}}"
+
+
+_LATEX = LatexVectorPrinter({"order": "none"})
+
+
+def latex(expr: sp.Expr) -> str:
+    """LaTeX of a vector formula (σ for the logistic function, as :func:`pretty` writes it)."""
+    return _LATEX.doprint(_sigmoids(expr))

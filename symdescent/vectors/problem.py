@@ -256,12 +256,8 @@ def make_vector_problem(
     for name in start:
         if name not in present:
             raise InputError(f"{name!r} has a start value but does not appear in the function")
-    unused = sorted(n for n in data if n not in present)
-    if unused:
-        raise InputError(
-            f"the data {unused[0]!r} is not used by the function",
-            hint=f"the function uses {', '.join(sorted(present))}",
-        )
+    data = {n: v for n, v in data.items() if n in present}  # a data file's other columns are simply not used
+    kinds = {n: k for n, k in kinds.items() if n in present or n in start}
     missing = sorted(present - set(kinds))
     if missing:
         raise InputError(f"{missing[0]} has no value", hint="give variables with --start and constants with --data")

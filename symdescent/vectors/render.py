@@ -83,17 +83,38 @@ def step_dict(step: VectorStep, entries: bool) -> dict[str, Any]:
     return data
 
 
-def result_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "function": result.function,
-        "variables": list(result.variables),
-        "shapes": {n: list(problem.shapes[n]) for n in result.variables},
-        "gradient": dict(result.gradient),
-        "method": result.method,
-        "params": dict(result.params),
+def point_dict(problem: VectorProblem, values: Any) -> dict[str, Any] | None:
+    """``{name: number or list}`` while the point has at most :data:`QUIET_ENTRIES` entries, else None."""
+    if problem.size > QUIET_ENTRIES:
+        return None
+    return {
+        n: (_number(float(v)) if np.ndim(v) == 0 else [_number(float(e)) for e in np.ravel(v)])
+        for n, v in values.items()
     }
-    if problem.size <= QUIET_ENTRIES:
-        data["x"] = {n: (v if isinstance(v, float) else [float(e) for e in np.ravel(v)]) for n, v in result.x.items()}
+
+
+def head_dict(problem: VectorProblem, method: str, params: Any) -> dict[str, Any]:
+    """The keys known before the first step, in the scalar JSON's order (plus ``shapes``)."""
+    data: dict[str, Any] = {
+        "function": problem.function_text,
+        "variables": list(problem.names),
+        "shapes": {n: list(problem.shapes[n]) for n in problem.names},
+        "gradient": list(problem.gradient_texts(fancy=False).values()),
+        "method": method,
+        "params": {k: (_number(v) if isinstance(v, float) else v) for k, v in dict(params).items()},
+    }
+    start = point_dict(problem, problem.start)
+    if start is not None:
+        data["start"] = start
+    return data
+
+
+def tail_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
+    """The keys after ``history``: how the run ended."""
+    data: dict[str, Any] = {}
+    x = point_dict(problem, result.x)
+    if x is not None:
+        data["x"] = x
     data.update(
         f=_number(result.f),
         grad_norm=_number(result.grad_norm),
@@ -110,36 +131,59 @@ def result_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
     return data
 
 
-class JsonVectorRenderer:
-    """One JSON object; its "history" streams as the steps come (nothing kept)."""
+def result_dict(result: VectorResult, problem: VectorProblem) -> dict[str, Any]:
+    """The run's JSON object without ``history`` (the JSONL result line, one run of ``compare``)."""
+    return {**head_dict(problem, result.method, result.params), **tail_dict(result, problem)}
 
-    def __init__(self, out: TextIO, problem: VectorProblem) -> None:
+
+def _lines(data: dict[str, Any]) -> str:
+    return ",\n".join(
+        f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in data.items()
+    )
+
+
+class JsonVectorRenderer:
+    """One JSON object: the head, the "history" streamed as the steps come (nothing kept), then the end.
+
+    Without ``method``/``params`` (not known yet) the head is written at the end, after the history.
+    """
+
+    def __init__(self, out: TextIO, problem: VectorProblem, method: str | None = None, params: Any = None) -> None:
         self._out, self._problem = out, problem
         self._entries = problem.size <= SHOW_ENTRIES
+        self._head = head_dict(problem, method, params or {}) if method is not None else None
         self._first = True
-        out.write('{"history": [')
+        out.write("{\n" + (_lines(self._head) + ",\n" if self._head else "") + '  "history": [')
 
     def step(self, step: VectorStep) -> None:
-        self._out.write(("\n  " if self._first else ",\n  ") + json.dumps(step_dict(step, self._entries)))
+        self._out.write(("\n    " if self._first else ",\n    ") + json.dumps(step_dict(step, self._entries)))
         self._first = False
 
     def finish(self, result: VectorResult) -> None:
-        body = json.dumps(result_dict(result, self._problem), indent=2)
-        self._out.write("\n],\n" + body[1:] + "\n")
+        rest = tail_dict(result, self._problem)
+        if self._head is None:
+            rest = result_dict(result, self._problem)
+        self._out.write(("]" if self._first else "\n  ]") + ",\n" + _lines(rest) + "\n}\n")
         self._out.flush()
 
 
 class JsonLinesVectorRenderer:
-    def __init__(self, out: TextIO, problem: VectorProblem) -> None:
+    """One line per step; the result line's head (with "start") is taken before the run may move the start."""
+
+    def __init__(self, out: TextIO, problem: VectorProblem, method: str | None = None, params: Any = None) -> None:
         self._out, self._problem = out, problem
         self._entries = problem.size <= SHOW_ENTRIES
+        self._head = head_dict(problem, method, params or {}) if method is not None else None
 
     def step(self, step: VectorStep) -> None:
-        self._out.write(json.dumps({"event": "step", **step_dict(step, self._entries)}) + "\n")
+        self._out.write(json.dumps({"event": "step", **step_dict(step, self._entries)}, ensure_ascii=False) + "\n")
         self._out.flush()
 
     def finish(self, result: VectorResult) -> None:
-        self._out.write(json.dumps({"event": "result", **result_dict(result, self._problem)}) + "\n")
+        data = result_dict(result, self._problem)
+        if self._head is not None:
+            data = {**data, **self._head}
+        self._out.write(json.dumps({"event": "result", **data}, ensure_ascii=False) + "\n")
         self._out.flush()
 
 
@@ -165,7 +209,12 @@ class QuietVectorRenderer:
 
 
 class TableVectorRenderer:
-    """A Rich table: the first rows, a bounded ring of the last ones, and a summary."""
+    """A Rich table: the first rows, a bounded ring of the last ones, and a summary.
+
+    The scalar table's machinery (:mod:`symdescent.render.fit`) picks the layout: every
+    entry column with full digits, else fewer entry columns, else fewer digits, with a
+    note saying what was left out, so that no number is ever cut at the screen's edge.
+    """
 
     def __init__(
         self,
@@ -177,12 +226,15 @@ class TableVectorRenderer:
         head: int = 10,
         tail: int = 10,
     ) -> None:
+        from symdescent.render.sparkline import SparkSampler
+
         self._console, self._problem, self._digits = console, problem, digits
         self._head: list[VectorStep] = []
         self._tail: collections.deque[VectorStep] = collections.deque(maxlen=tail if elide else None)
         self._head_size = head if elide else 0
         self._hidden = 0
         self._columns = self._entry_columns()
+        self._spark = SparkSampler()
 
     def _entry_columns(self) -> list[tuple[str, int | None]]:
         """(label, flat index or None for …)."""
@@ -209,6 +261,7 @@ class TableVectorRenderer:
             step.grad_norm,
             step.info,
         )
+        self._spark.add(step.f)
         if len(self._head) < self._head_size:
             self._head.append(light)
             return
@@ -217,55 +270,149 @@ class TableVectorRenderer:
         self._tail.append(light)
 
     def finish(self, result: VectorResult) -> None:
-        from rich.table import Table
+        from rich.console import Group
         from rich.text import Text
 
         from symdescent.methods import METHODS
+        from symdescent.render.fit import wrap
 
-        problem, digits = self._problem, self._digits
-        title = Text()
+        problem, width = self._problem, self._console.width
         method = METHODS[result.method].title if result.method in METHODS else result.method
-        names = ", ".join(problem.names)
-        title.append(f"{method} on f({names}) = {pretty(problem.expr)}\n", style="bold")
+        title = f"{method} on f({', '.join(problem.names)}) = {pretty(problem.expr)}"
         gradient = "   ".join(f"{gradient_label(problem, n)} = {text}" for n, text in problem.gradient_texts().items())
         lr = result.params.get("lr")
-        title.append(gradient + (f"   α = {lr:g}" if isinstance(lr, int | float) else ""), style="dim")
-        self._console.print(title)
-        table = Table(box=None, header_style="bold")
-        table.add_column("step", justify="right")
-        for label, _ in self._columns:
-            table.add_column(label, justify="right")
-        table.add_column("f", justify="right")
-        table.add_column("‖∇f‖", justify="right")
-        for row in self._head:
-            self._row(table, row)
-        if self._hidden:
-            table.add_row(*["⋮"] * (len(self._columns) + 3))
-        for row in self._tail:
-            self._row(table, row)
-        self._console.print(table)
-        if self._hidden:
-            self._console.print(
-                f"  {self._hidden} steps hidden: --every K thins evenly, --format csv shows every step", style="dim"
+        gradient += f"   α = {lr:g}" if isinstance(lr, int | float) else ""
+        heading = Text("\n".join(wrap(title, width, hang="  ")) + "\n", style="bold")
+        heading.append("\n".join(wrap(gradient, width, hang="  ")), style="dim")
+        table, notes = self._table(width)
+        parts: list[Any] = [heading, table]
+        if notes:
+            parts.append(Text("\n".join(" " + line for note in notes for line in wrap(note, width - 1)), style="dim"))
+        parts.append(self._summary(result, width))
+        self._console.print(Group(*parts))
+
+    def _table(self, width: int) -> tuple[Any, list[str]]:
+        from rich import box
+        from rich.table import Table
+        from rich.text import Text
+
+        from symdescent.render.fit import choose, fit_note, table_width
+
+        rows: list[VectorStep | None] = [*self._head, *([None] if self._hidden else []), *self._tail]
+        steps = [r for r in rows if r is not None]
+        entries = [label for label, index in self._columns if index is not None]
+        cache: dict[tuple[int, int], list[list[str]]] = {}
+
+        # left out first when the screen is narrow: the later entries of the vectors, then the scalars
+        order = sorted(
+            range(len(entries)),
+            key=lambda k: ("[" not in entries[k], -int(entries[k].partition("[")[2].rstrip("]") or 0), -k),
+        )
+
+        def columns(count: int, digits: int) -> list[list[str]]:
+            """The table's columns with ``count`` entry columns kept (… where entries are left out)."""
+            if (count, digits) not in cache:
+                kept = set(order[len(entries) - count :])
+                cols = [["step", *(str(s.step) for s in steps)]]
+                position = 0
+                for label, index in self._columns:
+                    if index is not None and position in kept:
+                        cols.append([label, *(_human(float(s.x[position]), digits) for s in steps)])
+                    elif cols[-1][0] != "…":  # entries left out: one … for each run of them
+                        cols.append(["…", *("…" for _ in steps)])
+                    position += index is not None
+                cols.append(["f", *(_human(s.f, digits) for s in steps)])
+                cols.append(["‖∇f‖", *(_human(s.grad_norm, digits) for s in steps)])
+                cache[(count, digits)] = cols
+            return cache[(count, digits)]
+
+        options = list(range(len(entries), -1, -1))
+        choice = choose(options, self._digits, width, lambda o, d: table_width(columns(o, d)), full_digits_only=1)
+        cols = columns(choice.option, choice.digits)
+        table = Table(box=box.SIMPLE_HEAD, header_style="bold cyan")
+        for j, column in enumerate(cols):
+            table.add_column(
+                column[0],
+                justify="right",
+                style="dim" if j == 0 else ("bold" if column[0] == "f" else None),
+                no_wrap=True,
+                overflow="fold",
             )
+        body = iter(zip(*(column[1:] for column in cols), strict=True))
+        for row in rows:
+            table.add_row(*([Text("⋮", style="dim")] * len(cols) if row is None else next(body)))
+        notes = []
+        if self._hidden:
+            notes.append(f"{self._hidden} steps hidden: --every K thins evenly, --format csv shows every step")
+        left_out = [entries[k] for k in sorted(order[: len(entries) - choice.option])]
+        note = fit_note(left_out, choice.digits, self._digits, width, where="--format csv" if left_out else "csv")
+        if note:
+            notes.append(note)
+        return table, notes
+
+    def _summary(self, result: VectorResult, width: int) -> Any:
+        from rich.text import Text
+
+        from symdescent.render.fit import glue, wrap
+        from symdescent.render.sparkline import sparkline
         from symdescent.result import STATUSES
 
+        problem = self._problem
         spec = STATUSES[result.status]
-        mark, style = spec.mark, f"bold {spec.colour}"
-        line = Text()
-        line.append(f"{mark} {result.status}", style=style)
-        line.append(f" — {result.message}\n")
-        line.append("  final point  ", style="dim")
-        line.append(problem.point_text(problem.flatten(result.x)))
-        line.append("\n  f            ", style="dim")
-        line.append(_human(result.f, digits), style="bold")
-        self._console.print(line)
-        del digits
+        mark = spec.mark
+        text = Text("\n".join(wrap(f"{mark} {result.status} — {result.message}", width, hang="  ")))
+        text.stylize(f"bold {spec.colour}", 0, len(mark) + 1 + len(str(result.status)))
+        label = "  final point  "
+        point = ", ".join(glue(part) for part in problem.point_text(problem.flatten(result.x)).split("; "))
+        lines = wrap(point, width, indent=" " * len(label), hang=" " * len(label))
+        text.append("\n" + label, style="dim")
+        text.append("\n".join([lines[0].lstrip(), *lines[1:]]))
+        text.append("\n  f            ", style="dim")
+        text.append(_human(result.f, self._digits), style="bold")
+        spark = self._spark
+        if spark.count >= 3:
+            values, lowest = spark.values(negate=result.maximize)
+            room = max(1, min(60, width - len(label)))
+            text.append("\n  max f − f    " if result.maximize else "\n  f − min f    ", style="dim")
+            text.append(sparkline(values, room, lowest=lowest), style="cyan")
+            first = self._head[0].step if self._head else (self._tail[0].step if self._tail else 0)
+            scale = f"log scale, steps {first}–{result.steps}"
+            used = len(label) + min(room, spark.count)
+            text.append(f"  {scale}" if used + 2 + len(scale) <= width else f"\n{' ' * len(label)}{scale}", style="dim")
+        return text
 
-    def _row(self, table: Any, step: VectorStep) -> None:
-        values = iter(step.x)
-        cells = [_human(float(next(values)), self._digits) if i is not None else "…" for _, i in self._columns]
-        table.add_row(str(step.step), *cells, _human(step.f, self._digits), _human(step.grad_norm, self._digits))
+
+def compare_output(problem: VectorProblem, runs: list[tuple[VectorResult, float]], fmt: str, out: TextIO) -> None:
+    """``compare``'s machine formats, with the scalar compare's keys and columns (the ≤ 6 entries rule)."""
+    dicts = [{**result_dict(r, problem), "seconds": seconds} for r, seconds in runs]
+    if fmt == "json":
+        head = {"function": problem.function_text, "variables": list(problem.names)}
+        start = point_dict(problem, problem.start)
+        if start is not None:
+            head["start"] = start
+        body = ",\n".join(f"    {json.dumps(d, ensure_ascii=False)}" for d in dicts)
+        out.write("{\n" + _lines(head) + ',\n  "runs": [\n' + body + "\n  ]\n}\n")
+    elif fmt == "jsonl":
+        out.writelines(json.dumps({"event": "run", **d}, ensure_ascii=False) + "\n" for d in dicts)
+    else:
+        import csv
+
+        entries = problem.size <= SHOW_ENTRIES
+        labels = entry_labels(problem) if entries else []
+        writer = csv.writer(out, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(
+            ["method", "status", "steps", "f", *labels, "grad_norm", "nfev", "ngev", "nhev", "seconds", "lr", "message"]
+        )
+        for result, seconds in runs:
+            point = [repr(float(v)) for v in problem.flatten(result.x)] if entries else []
+            lr = result.params.get("lr")
+            writer.writerow(
+                [
+                    result.method, str(result.status), result.steps, repr(float(result.f)), *point,
+                    repr(float(result.grad_norm)), result.nfev, result.ngev, result.nhev, repr(seconds),
+                    "" if lr is None else repr(lr), result.message,
+                ]
+            )  # fmt: skip
 
 
 def save_point(path: str, problem: VectorProblem, result: VectorResult) -> None:
@@ -287,3 +434,17 @@ def save_point(path: str, problem: VectorProblem, result: VectorResult) -> None:
                 )
     else:
         raise InputError(f"--save {path}: use a .npy or .csv file")
+
+
+def save_scalars(path: str, names: Any, values: Any) -> None:
+    """``--save`` for a run of scalar variables: the final point, as a vector in the variables' order."""
+    flat = [float(v) for v in values]
+    if path.lower().endswith(".npy"):
+        np.save(path, np.asarray(flat, dtype=float))
+    else:
+        with open(path, "w") as handle:
+            if len(flat) == 1:
+                handle.write(f"{flat[0]!r}\n")
+            else:
+                handle.write("name,value\n")
+                handle.writelines(f"{name},{v!r}\n" for name, v in zip(names, flat, strict=True))

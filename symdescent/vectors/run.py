@@ -95,8 +95,9 @@ class VectorRun(Iterator[VectorStep]):
 
         self.method = make_array_method(method, value, value_and_grad, hessian, problem.size, **hyperparameters)
         z = problem.flat_start()
-        f, g = problem.value_and_grad(z)
-        norm = float(np.linalg.norm(g))
+        with np.errstate(all="ignore"):  # an overflow is reported below as a non-finite start, not as a warning
+            f, g = problem.value_and_grad(z)
+            norm = float(np.linalg.norm(g))
         if not (math.isfinite(f) and math.isfinite(norm)):
             what = "f" if not math.isfinite(f) else "∇f"
             raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(z)})")
@@ -120,6 +121,13 @@ class VectorRun(Iterator[VectorStep]):
     def _finish(self, status: Status, reason: str = "") -> None:
         self.status = status
         lr = self.method.params.get("lr")
+        extra = {}
+        if status is Status.MAX_STEPS and lr is None and self.last.step and self.last.grad_norm < self.start_norm:
+            # no learning rate to raise: the method picks its own step lengths, so only more steps help
+            extra["advice"] = (
+                f"{self.method.name} chooses its own step lengths and ‖∇f‖ fell from {self.start_norm:.3g}: "
+                "allow more steps with --steps N"
+            )
         self.message = status_message(
             status,
             steps=self.last.step,
@@ -128,6 +136,7 @@ class VectorRun(Iterator[VectorStep]):
             lr=lr,
             reason=reason,
             start_norm=self.start_norm,
+            **extra,
         )
 
     def _loop(self) -> Iterator[VectorStep]:

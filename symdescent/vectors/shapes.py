@@ -120,8 +120,18 @@ def shape_of(expr: sp.Expr, shapes: Shapes) -> Shape:
 def _matmul(expr: sp.Expr, shapes: Shapes) -> Shape:
     left, right = expr.args
     a, b = shape_of(left, shapes), shape_of(right, shapes)
-    if len(a) != 2 or not b:
+    if len(a) == 2 and not b:
+        return (a[0],)  # Aᵀ @ c in a gradient: c stands for c times a vector of ones
+    if len(a) != 2:
         raise InputError(f"'@' needs a matrix on its left here, but {describe(_label(left), a)}")
+    if a[1] != b[0] and isinstance(left, VTranspose) and len(b) == 1:
+        # x @ A (or transpose(A) @ x): name A as the user wrote it, with its own shape
+        matrix, vector = _label(left.args[0]), _label(right)
+        raise InputError(
+            f"{describe(vector, b)} but {describe(matrix, a[::-1])}",
+            hint=f"{vector} @ {matrix} and transpose({matrix}) @ {vector} need as many entries in {vector} "
+            f"as {matrix} has rows",
+        )
     if a[1] != b[0]:
         return _mismatch(_label(left), a, _label(right), b)
     return (a[0],) if len(b) == 1 else (a[0], b[1])
@@ -135,7 +145,7 @@ def _mismatch(left: str, a: Shape, right: str, b: Shape) -> Shape:
 
 
 def _elementwise(expr: sp.Expr, shapes: Shapes) -> Shape:
-    shaped = [(arg, shape_of(arg, shapes)) for arg in expr.args]
+    shaped = [(_operand(arg), shape_of(arg, shapes)) for arg in expr.args]
     vectors = [(a, s) for a, s in shaped if len(s) == 1]
     matrices = [(a, s) for a, s in shaped if len(s) == 2]
     if matrices and vectors:
@@ -156,6 +166,12 @@ def _elementwise(expr: sp.Expr, shapes: Shapes) -> Shape:
     if matrices:
         return matrices[0][1]
     return vectors[0][1] if vectors else ()
+
+
+def _operand(arg: sp.Expr) -> sp.Expr:
+    """What the user wrote: ``b`` for the ``-b`` of ``x - b``, ``b`` for ``2*b``."""
+    coefficient, rest = arg.as_coeff_Mul()
+    return rest if coefficient.is_Number and coefficient != 1 else arg
 
 
 def _check_body(body: sp.Expr, shapes: Shapes) -> None:
