@@ -210,8 +210,9 @@ def test_large_inputs_of_every_structure_are_answered_or_refused_by_the_deadline
     assert out.exit_code in (0, 2, 3, 4), out.stderr
     if out.exit_code == 2:
         assert any(limit in out.stderr for limit in ("time limit", "too large to compile", "too long")), out.stderr
-    # the deadline plus the work between two checks (and building the start point), generously
-    assert elapsed < 1.0 + 10.0
+    # the deadline plus the work between two checks; the longest such stretch is one LLVM compile, bounded
+    # by its size (budget.MAX_COMPILE_TERMS), not by the clock, so the margin is generous
+    assert elapsed < 1.0 + 20.0
 
 
 def test_deadline_refuses_with_the_stage_and_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
