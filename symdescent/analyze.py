@@ -122,7 +122,17 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
             parameter="params",
         )
     problem = exact_problem(problem)
-    hessian = problem.hessian
+    try:
+        hessian = problem.hessian
+    except TypeError as error:
+        # SymPy may cache "not real" on a constant whose sign it judged from 2 digits (log(tanh(10)) ≈ −4e−9)
+        # and then fail in its own diff (see explain.py, which leaves the curvature out instead)
+        if "non-real" not in str(error):
+            raise
+        raise InputError(
+            "SymPy could not differentiate ∇f again for this function, so it cannot be analysed",
+            hint="a constant very close to 0 (such as log(tanh(10))) confuses SymPy; write it as a number",
+        ) from error
     variables = problem.variables
     notes: list[str] = []
     constant = not any(entry.free_symbols & set(variables) for row in hessian for entry in row)

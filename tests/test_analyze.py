@@ -226,3 +226,17 @@ def test_explain_does_not_claim_the_flat_factor_is_zero() -> None:
     out = cli("explain", "(x+y)**2", "--start", "1,2", "--lr", "0.1", "--format", "text").stdout
     assert "every factor is 0" not in out
     assert "the factor of every direction that" in out
+
+
+def test_sympys_non_real_comparison_in_the_hessian_is_a_clear_refusal(monkeypatch) -> None:
+    """The SymPy failure explain works around (see test_explain): analyze needs the Hessian, so it says so."""
+    from symdescent import problem as problem_module
+
+    def non_real(self: object) -> None:
+        raise TypeError("Invalid comparison of non-real log(tanh(10))")
+
+    monkeypatch.setattr(problem_module.Problem, "hessian", property(non_real))
+    out = cli("analyze", "(tanh(10))^(-((1e-3)+(x)))")
+    assert out.exit_code == 2
+    assert out.stderr.startswith("Error: SymPy could not differentiate ∇f again")
+    assert "internal error" not in out.stderr
