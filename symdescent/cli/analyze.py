@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
     CONTEXT,
     FUNCTION_HELP,
@@ -13,7 +14,6 @@ from symdescent.cli.plumbing import (
     cleandoc,
     function_options,
     handle_errors,
-    make_console,
     read_function,
 )
 from symdescent.vectors.command import data_option, wants_vectors

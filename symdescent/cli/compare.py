@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
     CONTEXT,
     FORMATS,
@@ -21,7 +22,6 @@ from symdescent.cli.plumbing import (
     handle_errors,
     hyperparameters,
     interrupted_code,
-    make_console,
     method_options,
     methods_help,
     number_option,

@@ -23,7 +23,6 @@ from symdescent.functions import FUNCTIONS
 from symdescent.methods import METHODS as METHOD_SPECS
 
 if TYPE_CHECKING:
-    from rich.console import Console
 
     from symdescent.problem import Problem
     from symdescent.result import Status
@@ -329,55 +328,6 @@ def warn_about_lookalikes(names: Sequence[str]) -> None:
     """A warning each on stderr (``run`` keeps them in the cache too, to repeat them without SymPy)."""
     for line in lookalike_warnings(names):
         say(line)
-
-
-def make_console(streams: Streams, *, stderr: bool = False) -> Console:
-    """A Rich console: styled on a terminal; plain and never width-limited when piped."""
-    from rich.console import Console
-
-    class QuietOnBrokenPipe(Console):
-        # Rich exits with 1 when the reader goes away; we document 141, like any command killed by SIGPIPE
-        def on_broken_pipe(self) -> None:
-            self.quiet = True
-            quiet_broken_pipe()
-
-    out = streams.stderr if stderr else streams.stdout
-    if streams.stdout_isatty and not stderr:
-        return QuietOnBrokenPipe(file=out, highlight=False)
-    return QuietOnBrokenPipe(
-        file=TrimmedLines(out), width=100_000, force_terminal=False, no_color=True, highlight=False, soft_wrap=False
-    )
-
-
-class TrimmedLines:
-    """A text stream that drops the spaces Rich pads each line of a table with: a file or pipe gets clean lines."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-        self._pending = ""
-
-    def write(self, text: str) -> int:
-        lines = (self._pending + text).split("\n")
-        self._pending = lines.pop()
-        if lines:
-            self._out.write("".join(line.rstrip(" ") + "\n" for line in lines))
-        return len(text)
-
-    def flush(self) -> None:
-        if self._pending:
-            self._out.write(self._pending)
-            self._pending = ""
-        self._out.flush()
-
-    def isatty(self) -> bool:
-        return False
-
-
-def progress_wanted(streams: Streams) -> bool:
-    """Live progress only when both stdout and stderr are a terminal that can redraw a line."""
-    isatty = getattr(streams.stderr, "isatty", None)
-    dumb = os.environ.get("TERM", "") in ("dumb", "unknown")
-    return streams.stdout_isatty and bool(isatty and isatty()) and not dumb
 
 
 def number_option(text: str, what: str, *, positive: bool) -> float:

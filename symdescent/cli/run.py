@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
+from symdescent.cli.console import make_console, progress_wanted
 from symdescent.cli.plumbing import (
     CONTEXT,
     FORMATS,
@@ -23,12 +24,10 @@ from symdescent.cli.plumbing import (
     function_options,
     handle_errors,
     hyperparameters,
-    make_console,
     method_options,
     methods_help,
     number_option,
     output_protected,
-    progress_wanted,
     read_function,
 )
 from symdescent.cli.signals import INTERRUPTS
