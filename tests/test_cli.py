@@ -330,3 +330,19 @@ def test_a_piped_table_has_no_trailing_spaces() -> None:
     lines = out.stdout.splitlines()
     assert any("4.47214" in line for line in lines)
     assert all(line == line.rstrip(" ") for line in lines)
+
+
+def test_help_lists_every_command_from_the_one_table_without_importing_them() -> None:
+    from importlib import import_module
+
+    from symdescent.cli.commands import MODULES, SUMMARIES
+
+    out = cli("--help")
+    for name, summary in SUMMARIES.items():
+        assert f"{name}  " in out.stdout and summary.split()[0] in out.stdout
+        command = import_module(MODULES[name]).COMMAND
+        assert (command.name, command.short_help) == (name, summary)
+    modules = sorted(MODULES.values())
+    probe = f"import sys; from symdescent.cli import main; print(sorted(m for m in sys.modules if m in {modules!r}))"
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"

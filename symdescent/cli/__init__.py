@@ -9,12 +9,13 @@ own module. The heavy imports (SymPy, Rich) happen inside the commands, so
 from __future__ import annotations
 
 import sys
+from importlib import import_module
 from typing import Any
 
 import click
 
 from symdescent import __version__
-from symdescent.cli import analyze, cache, compare, explain, grad, run
+from symdescent.cli.commands import MODULES, SUMMARIES
 from symdescent.cli.plumbing import (
     WRITE_ERRORS,
     ExitCode,
@@ -27,7 +28,23 @@ from symdescent.cli.signals import INTERRUPTS
 
 
 class SymdescentGroup(click.Group):
-    """The top-level group: Click's usage errors in our one-line ``Error:`` / ``Hint:`` form."""
+    """The top-level group: Click's usage errors in our one-line ``Error:`` / ``Hint:`` form.
+
+    Commands are imported when they run, not to list them: ``--help`` reads their lines from
+    :mod:`symdescent.cli.commands`.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(MODULES)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in MODULES:
+            return None
+        return import_module(MODULES[name]).COMMAND  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, SUMMARIES[name]) for name in self.list_commands(ctx)])
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
@@ -97,6 +114,3 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 
-
-for _module in (run, grad, compare, analyze, explain, cache):
-    main.add_command(_module.COMMAND)

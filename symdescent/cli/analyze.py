@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
     CONTEXT,
@@ -27,7 +28,7 @@ Examples:
 """
 
 
-@click.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_ANALYZE)
+@click.command(cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["analyze"], epilog=EXAMPLES_ANALYZE)
 @function_options
 @click.option(
     "--format",

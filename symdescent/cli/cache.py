@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.plumbing import (
     CONTEXT,
     Streams,
@@ -74,7 +75,7 @@ def _nothing() -> None:
     return None
 
 
-@click.group("cache", context_settings=CONTEXT)
+@click.group("cache", context_settings=CONTEXT, short_help=SUMMARIES["cache"])
 def cache_group() -> None:
     """The cache of compiled functions: a run of a function compiled before skips SymPy.
 

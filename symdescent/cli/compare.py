@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
     CONTEXT,
@@ -47,7 +48,7 @@ Examples:
 """
 
 
-@click.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_COMPARE)
+@click.command(cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["compare"], epilog=EXAMPLES_COMPARE)
 @function_options
 @click.option("--start", required=True, metavar="V", help="Start point of every run: 1,2 or x=1,y=2.")
 @click.option(

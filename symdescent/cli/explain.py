@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
     CONTEXT,
@@ -30,7 +31,9 @@ Examples:
 EXPLAIN_FORMATS = ("auto", "rich", "text", "markdown", "latex")
 
 
-@click.command("explain", cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_EXPLAIN)
+@click.command(
+    "explain", cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["explain"], epilog=EXAMPLES_EXPLAIN
+)
 @function_options
 @click.option(
     "--start", required=True, metavar="V", help="Start point: 1,2 or x=1,y=2; exact values like 1/3 or pi/4 work."

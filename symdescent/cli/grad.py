@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
     CONTEXT,
@@ -26,7 +27,7 @@ Examples:
 """
 
 
-@click.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_GRAD)
+@click.command(cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["grad"], epilog=EXAMPLES_GRAD)
 @function_options
 @click.option("--at", metavar="V", help="Evaluate the gradient at this point: 1,2 or x=1,y=2.")
 @click.option(

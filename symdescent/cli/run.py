@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
+from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console, progress_wanted
 from symdescent.cli.plumbing import (
     CONTEXT,
@@ -54,7 +55,7 @@ Examples:
 """
 
 
-@click.command(cls=ExprCommand, context_settings=CONTEXT, epilog=EXAMPLES_RUN)
+@click.command(cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["run"], epilog=EXAMPLES_RUN)
 @function_options
 @click.option(
     "--start", required=True, metavar="V", help="Start point: 1,2 or x=1,y=2; exact values like 1/3 or pi/4 work."
