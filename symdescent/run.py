@@ -334,7 +334,7 @@ def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **o
     ``x`` maps names to floats or arrays.
     """
     if _vector_call(problem, start, options):
-        from symdescent.vectors.run import minimize_vectors
+        from symdescent.vectors.engine import minimize_vectors
 
         return minimize_vectors(problem, start, options.pop("data", None), **options)  # type: ignore[arg-type,return-value]
     run = iterate(problem, start, **options)

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from symdescent.errors import InputError, ParseError
 from symdescent.vectors.banded import banded_terms
+from symdescent.vectors.engine import minimize_vectors
 from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VMean, VNorm, VSum, VTranspose, parse_entry
 from symdescent.vectors.parse import parse_vector
 from symdescent.vectors.problem import make_formula, make_vector_problem
-from symdescent.vectors.run import minimize_vectors
 
 RNG = np.random.default_rng(7)
 A = RNG.normal(size=(6, 3))

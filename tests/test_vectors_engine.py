@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from symdescent.cli import main
-from symdescent.vectors.engine import KERNEL_MIN_ENTRIES, KernelRun, choose_engine, make_run
+from symdescent.vectors.engine import KERNEL_MIN_ENTRIES, KernelRun, choose_engine, make_run, minimize_vectors
 from symdescent.vectors.problem import make_vector_problem
-from symdescent.vectors.run import VectorRun, minimize_vectors
+from symdescent.vectors.run import VectorRun
 
 ROSENBROCK = "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)"
 NUMBER = re.compile(r"-?\d+\.?\d*(?:e[-+]?\d+)?|nan|-?inf")

@@ -313,7 +313,7 @@ CHAIN = "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)"
 
 def test_cg_on_the_chain_needs_no_more_iterations_than_scipy():
     optimize = pytest.importorskip("scipy.optimize")
-    from symdescent.vectors.run import minimize_vectors
+    from symdescent.vectors.engine import minimize_vectors
 
     reference = optimize.minimize(
         optimize.rosen, np.zeros(100), jac=optimize.rosen_der, method="CG", options={"gtol": 1e-6, "maxiter": 10**5}

@@ -195,6 +195,49 @@ def band_parts(grad: sp.Expr) -> dict[int, sp.Expr]:
     }
 
 
+def band_cases(grad: sp.Expr, length: int | None = None) -> list[tuple[str, sp.Expr]]:
+    """``∂f/∂x[j]`` for an index sum: [(which j, formula)], the general case first, then the boundaries.
+
+    Each offset o contributes ∂body/∂x[i+o] at i = j − o, when that i is in the range.
+    With the automatic range the j near 1 and near n lose the terms whose i falls outside.
+    """
+    _var, body, lo, _hi = grad.args
+    parts = band_parts(grad)
+    offsets = sorted({o for _, o in entries(body).values()})
+    low, high = offsets[0], offsets[-1]
+
+    def at(keep: dict[int, bool], index: object) -> sp.Expr:
+        total = sp.S.Zero
+        for offset, part in parts.items():
+            if keep.get(offset, True):
+                moved = {s: _entry_at(name, o - offset, index) for s, (name, o) in entries(part).items()}
+                total += part.xreplace(moved)
+        return total
+
+    cases = [("general", at({}, "j"))]
+    if lo == 0:
+        # i runs from 1 − low to n − high; entry j gets offset o when 1 − low ≤ j − o ≤ n − high
+        span = high - low
+        for j in range(1, span + 1):
+            cases.append((f"j = {j}", at({o: j - o >= 1 - low for o in parts}, j)))
+        for k in range(span - 1, -1, -1):
+            label = "j = n" if k == 0 else f"j = n−{k}"
+            cases.append((label, at({o: o >= high - k for o in parts}, -k)))
+    return cases
+
+
+def _entry_at(name: str, shift: int, index: object) -> sp.Symbol:
+    """x[j+1] (index "j"), x[3] (index 2 and shift 1), x[n-1] (index 0 = n, shift −1)."""
+    if index == "j":
+        text = "j" if shift == 0 else f"j{shift:+d}"
+    elif isinstance(index, int) and index > 0:
+        text = str(index + shift)
+    else:
+        back = int(index) + shift  # type: ignore[call-overload]
+        text = "n" if back == 0 else f"n{back:+d}"
+    return sp.Symbol(f"{name}[{text}]", real=True)
+
+
 def _text(expr: sp.Expr) -> str:
     from symdescent.vectors.printing import plain
 

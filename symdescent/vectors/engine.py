@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,3 +272,32 @@ class KernelRun(Iterator[VectorStep]):
             nhev=0,
             history=history,
         )
+
+
+def minimize_vectors(
+    function: str,
+    start: Mapping[str, Any],
+    data: Mapping[str, Any] | None = None,
+    *,
+    keep_history: bool = True,
+    dtype: str = "float64",
+    engine: str | None = None,
+    **options: Any,
+) -> VectorResult:
+    """The library entry: ``minimize_vectors("norm(A @ x - b)^2", {"x": np.zeros(3)}, {"A": A, "b": b})``.
+
+    ``dtype="float32"`` halves the memory (the chunked engine only); ``engine`` forces ``"kernel"`` or
+    ``"array"`` where it applies (see :mod:`symdescent.vectors.engine`). The start arrays are not modified.
+    """
+    from symdescent.vectors.problem import make_vector_problem
+
+    if not isinstance(start, Mapping):
+        from symdescent.vectors.parse import parse_vector
+
+        parse_vector(function)  # a bad function is the first thing to report
+        raise InputError('vector problems take start values by name, e.g. start={"x": np.zeros(3)}')
+    problem = make_vector_problem(function, start, data, dtype=dtype)
+    run = make_run(problem, engine=engine, **options)
+    small = problem.size <= 1000 and keep_history
+    history = [step for step in run] if small else [None for _ in run]
+    return run.result(tuple(history) if small else (run.last,))  # type: ignore[arg-type]

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import sympy as sp
 
+from symdescent.vectors.calculus import band_cases
 from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VMean, VNorm, VSum, VTranspose
-from symdescent.vectors.printing import band_cases, plain, pretty
+from symdescent.vectors.printing import plain, pretty
 from symdescent.vectors.problem import Formula, VectorProblem, make_formula
 
 #: Each rule the derivation may use, by the node that calls for it.
