@@ -320,3 +320,13 @@ def test_float32_optimiser_runs_keep_float32_state_and_follow_float64():
     np.testing.assert_allclose(x32, x64, rtol=1e-4, atol=1e-5)
     for (_, f32, g32), (_, f64, g64) in zip(rows32, rows64, strict=True):
         assert f32 == pytest.approx(f64, rel=1e-4) and g32 == pytest.approx(g64, rel=1e-3)
+
+
+def test_a_body_given_as_text_is_refused_not_parsed() -> None:
+    import sympy
+
+    from symdescent.kernels import BandTerm, compile_banded
+
+    a = sympy.Symbol("a")
+    with pytest.raises(ValueError, match="must be a SymPy expression, not str"):
+        compile_banded([BandTerm("__import__('os').system('true')", {0: a})])  # type: ignore[arg-type]

@@ -63,7 +63,8 @@ def differentiate(
         symbols = tuple(term.offsets[o] for o in offsets)
         if len(set(symbols)) != len(symbols):
             raise ValueError(f"term {index}: two offsets share one symbol")
-        body = sp.sympify(term.body).subs(params) if params else sp.sympify(term.body)
+        body = _expression(term.body, index)
+        body = body.subs(params) if params else body
         stray = body.free_symbols - set(symbols)
         if stray:
             names = ", ".join(sorted(str(s) for s in stray))
@@ -73,6 +74,15 @@ def differentiate(
         partials = tuple(sp.factor_terms(sp.diff(body, s)) for s in symbols)
         out.append(DifferentiatedTerm(offsets, symbols, body, partials))
     return tuple(out)
+
+
+def _expression(body: object, index: int) -> sp.Expr:
+    """A term's body as a SymPy expression; text is refused, never parsed (no sympify: it would eval)."""
+    if isinstance(body, sp.Expr):
+        return body
+    if isinstance(body, int | float) and not isinstance(body, bool):
+        return sp.Float(body) if isinstance(body, float) else sp.Integer(body)
+    raise ValueError(f"term {index}: the body must be a SymPy expression, not {type(body).__name__}")
 
 
 def halo(terms: Sequence[DifferentiatedTerm]) -> int:
