@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 
 from symdescent.errors import InputError, StartPointError
-from symdescent.result import Status, status_message
 from symdescent.vectors.problem import VectorProblem
-from symdescent.vectors.run import VectorResult, VectorRun, VectorStep
+from symdescent.vectors.run import StoppingRules, VectorResult, VectorRun, VectorStep
 
 #: The environment variable that forces an engine: ``kernel``, ``array`` (or ``auto``, the default).
 ENGINE_ENV = "SYMDESCENT_VECTOR_ENGINE"
@@ -103,7 +102,7 @@ class KernelMethod:
     evaluations: dict[str, int] = field(default_factory=lambda: {"f": 0, "grad": 0, "hessian": 0})
 
 
-class KernelRun(Iterator[VectorStep]):
+class KernelRun(StoppingRules, Iterator[VectorStep]):
     """A vector run on the kernel engine: the interface of :class:`~symdescent.vectors.run.VectorRun`.
 
     x lives in ONE array updated in place (the start array itself when ``in_place``, else a copy).
@@ -131,11 +130,8 @@ class KernelRun(Iterator[VectorStep]):
         from symdescent.kernels.codegen import Unsupported
         from symdescent.optimizers import hyperparameters_of
 
-        if max_steps < 0:
-            raise InputError(f"the step limit must be 0 or more, got {max_steps}")
-        if not (math.isfinite(tol) and tol >= 0):
-            raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
-        self.problem, self.max_steps, self.tol, self.maximize = problem, max_steps, tol, maximize
+        self._limits(max_steps, tol, maximize)
+        self.problem = problem
         self.sign = -1.0 if maximize else 1.0
         terms, constant = banded
         if maximize:  # minimise −f: the kernels see −f, the steps report f
@@ -154,7 +150,7 @@ class KernelRun(Iterator[VectorStep]):
         self.small = self.x.size <= SMALL
         self._grad = np.empty_like(self.x) if self.small else None
         self._fused = self.function.halo == 0 and not self.small  # evaluate x_{k+1} in the updating pass
-        self._guard = guard
+        self._advance_guarded = guard(self._advance) if guard is not None else self._advance
         self.progress: Callable[[float], None] | None = None
         self._pass = (0, 1)  # (passes done, passes) of the step in progress: a shifted f takes two per step
         f, norm = self._evaluate()
@@ -163,8 +159,6 @@ class KernelRun(Iterator[VectorStep]):
             raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(self.x)})")
         self.last = self._step(0, f, norm)
         self.start_norm = norm
-        self.status: Status | None = None
-        self.message = ""
         self._steps = self._loop()
 
     @property
@@ -175,12 +169,6 @@ class KernelRun(Iterator[VectorStep]):
             return None
         done, passes = self._pass
         return (done + within) / passes
-
-    def __iter__(self) -> Iterator[VectorStep]:
-        return self
-
-    def __next__(self) -> VectorStep:
-        return next(self._steps)
 
     def _evaluate(self) -> tuple[float, float]:
         """f and ‖∇f‖ at x (no update); small runs keep ∇f for the step."""
@@ -206,72 +194,16 @@ class KernelRun(Iterator[VectorStep]):
         self._pass = (0, 1)
         self.last = self._step(k + 1, f, norm)
 
-    def interrupt(self) -> None:
-        if self.status is None:
-            self._finish(Status.INTERRUPTED)
-        self._steps.close()
+    def _next_step(self, step: VectorStep) -> VectorStep:
+        self._advance_guarded(step.step)
+        return self.last
 
-    def _finish(self, status: Status, reason: str = "") -> None:
-        self.status = status
-        self.message = status_message(
-            status,
-            steps=self.last.step,
-            grad_norm=self.last.grad_norm,
-            tol=self.tol,
-            lr=self.method.params.get("lr"),
-            reason=reason,
-            start_norm=self.start_norm,
-        )
+    def _close(self) -> None:
         self.function.close()
-
-    def _loop(self) -> Iterator[VectorStep]:
-        advance = self._guard(self._advance) if self._guard is not None else self._advance
-        while True:
-            step = self.last
-            if self.tol > 0 and step.grad_norm <= self.tol:
-                self._finish(Status.CONVERGED)
-                yield step
-                return
-            if step.step >= self.max_steps:
-                self._finish(Status.COMPLETED if self.tol == 0 else Status.MAX_STEPS)
-                yield step
-                return
-            yield step
-            with np.errstate(all="ignore"):
-                advance(step.step)
-            step = self.last
-            if not (math.isfinite(step.f) and math.isfinite(step.grad_norm)):
-                reason = "f is not a finite number" if not math.isfinite(step.f) else "∇f is not a finite number"
-                self._finish(Status.DIVERGED, reason)
-                yield step
-                return
 
     def result(self, history: tuple[VectorStep, ...] = ()) -> VectorResult:
         """The result; its ``x`` holds the run's own array (not a copy: at 2·10⁹ entries there is no room for one)."""
-        if self.status is None:
-            raise RuntimeError("the run has not finished: iterate it first, or call interrupt()")
-        problem, last = self.problem, self.last
-        return VectorResult(
-            function=problem.function_text,
-            variables=problem.names,
-            gradient=problem.gradient_texts(fancy=False),
-            method=self.method.name,
-            params=dict(self.method.params),
-            start=dict(problem.start),
-            x={problem.names[0]: self.x},
-            f=last.f,
-            grad_norm=last.grad_norm,
-            steps=last.step,
-            status=self.status,
-            message=self.message,
-            tol=self.tol,
-            max_steps=self.max_steps,
-            maximize=self.maximize,
-            nfev=1 + last.step,
-            ngev=1 + last.step,
-            nhev=0,
-            history=history,
-        )
+        return self._result({self.problem.names[0]: self.x}, (0, 0, 0), history)
 
 
 def minimize_vectors(

@@ -62,7 +62,119 @@ class VectorResult:
         return self.status in (Status.CONVERGED, Status.COMPLETED)
 
 
-class VectorRun(Iterator[VectorStep]):
+class StoppingRules:
+    """What every vector run shares, whichever engine steps it: its limits, when it stops and how it says so.
+
+    A subclass sets ``problem``, ``method``, ``last``, ``start_norm`` and ``_steps = self._loop()``
+    and says how one step is taken (:meth:`_next_step`).
+    """
+
+    problem: VectorProblem
+    method: Any
+    last: VectorStep
+    start_norm: float
+    _steps: Iterator[VectorStep]
+
+    def _limits(self, max_steps: int, tol: float, maximize: bool) -> None:
+        if max_steps < 0:
+            raise InputError(f"the step limit must be 0 or more, got {max_steps}")
+        if not (math.isfinite(tol) and tol >= 0):
+            raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
+        self.max_steps, self.tol, self.maximize = max_steps, tol, maximize
+        self.status: Status | None = None
+        self.message = ""
+
+    def __iter__(self) -> Iterator[VectorStep]:
+        return self
+
+    def __next__(self) -> VectorStep:
+        return next(self._steps)
+
+    def interrupt(self) -> None:
+        if self.status is None:
+            self._finish(Status.INTERRUPTED)
+        self._steps.close()
+
+    def _next_step(self, step: VectorStep) -> VectorStep:
+        """The step after ``step`` (it becomes ``last``)."""
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        """Release what the engine holds once the run has ended."""
+
+    def _finish(self, status: Status, reason: str = "") -> None:
+        self.status = status
+        lr = self.method.params.get("lr")
+        extra = {}
+        if status is Status.MAX_STEPS and lr is None and self.last.step and self.last.grad_norm < self.start_norm:
+            # no learning rate to raise: the method picks its own step lengths, so only more steps help
+            extra["advice"] = (
+                f"{self.method.name} chooses its own step lengths and ‖∇f‖ fell from {self.start_norm:.3g}: "
+                "allow more steps with --steps N"
+            )
+        self.message = status_message(
+            status,
+            steps=self.last.step,
+            grad_norm=self.last.grad_norm,
+            tol=self.tol,
+            lr=lr,
+            reason=reason,
+            start_norm=self.start_norm,
+            **extra,
+        )
+        self._close()
+
+    def _result(
+        self, x: Mapping[str, Value], extra: tuple[int, int, int], history: tuple[VectorStep, ...]
+    ) -> VectorResult:
+        """The result at ``last``, with ``x`` and the evaluations beyond one of f and ∇f per step (f, ∇f, H)."""
+        if self.status is None:
+            raise RuntimeError("the run has not finished: iterate it first, or call interrupt()")
+        problem, last = self.problem, self.last
+        return VectorResult(
+            function=problem.function_text,
+            variables=problem.names,
+            gradient=problem.gradient_texts(fancy=False),
+            method=self.method.name,
+            params=dict(self.method.params),
+            start=dict(problem.start),
+            x=dict(x),
+            f=last.f,
+            grad_norm=last.grad_norm,
+            steps=last.step,
+            status=self.status,
+            message=self.message,
+            tol=self.tol,
+            max_steps=self.max_steps,
+            maximize=self.maximize,
+            nfev=1 + last.step + extra[0],
+            ngev=1 + last.step + extra[1],
+            nhev=extra[2],
+            history=history,
+        )
+
+    def _loop(self) -> Iterator[VectorStep]:
+        while True:
+            step = self.last
+            if self.tol > 0 and step.grad_norm <= self.tol:
+                self._finish(Status.CONVERGED)
+                yield step
+                return
+            if step.step >= self.max_steps:
+                self._finish(Status.COMPLETED if self.tol == 0 else Status.MAX_STEPS)
+                yield step
+                return
+            yield step
+            with np.errstate(all="ignore"):
+                step = self._next_step(step)
+            if not (math.isfinite(step.f) and math.isfinite(step.grad_norm)):
+                reason = "f is not a finite number" if not math.isfinite(step.f) else "∇f is not a finite number"
+                self._finish(Status.DIVERGED, reason)
+                yield step
+                return
+
+
+class VectorRun(StoppingRules, Iterator[VectorStep]):
     """A vector run in progress; ``status`` and ``message`` say how it ended."""
 
     def __init__(
@@ -75,11 +187,8 @@ class VectorRun(Iterator[VectorStep]):
         maximize: bool = False,
         **hyperparameters: Any,
     ) -> None:
-        if max_steps < 0:
-            raise InputError(f"the step limit must be 0 or more, got {max_steps}")
-        if not (math.isfinite(tol) and tol >= 0):
-            raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
-        self.problem, self.max_steps, self.tol, self.maximize = problem, max_steps, tol, maximize
+        self._limits(max_steps, tol, maximize)
+        self.problem = problem
         sign = -1.0 if maximize else 1.0
 
         def value(z: np.ndarray) -> float:
@@ -103,94 +212,20 @@ class VectorRun(Iterator[VectorStep]):
             raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(z)})")
         self.last = VectorStep(0, z, f, g, norm)
         self.start_norm = norm  # the start's arrays are not kept: at n = 10⁸ they would be 1.6 GB
-        self.status: Status | None = None
-        self.message = ""
         self._steps = self._loop()
 
-    def __iter__(self) -> Iterator[VectorStep]:
-        return self
-
-    def __next__(self) -> VectorStep:
-        return next(self._steps)
-
-    def interrupt(self) -> None:
-        if self.status is None:
-            self._finish(Status.INTERRUPTED)
-        self._steps.close()
-
-    def _finish(self, status: Status, reason: str = "") -> None:
-        self.status = status
-        lr = self.method.params.get("lr")
-        extra = {}
-        if status is Status.MAX_STEPS and lr is None and self.last.step and self.last.grad_norm < self.start_norm:
-            # no learning rate to raise: the method picks its own step lengths, so only more steps help
-            extra["advice"] = (
-                f"{self.method.name} chooses its own step lengths and ‖∇f‖ fell from {self.start_norm:.3g}: "
-                "allow more steps with --steps N"
-            )
-        self.message = status_message(
-            status,
-            steps=self.last.step,
-            grad_norm=self.last.grad_norm,
-            tol=self.tol,
-            lr=lr,
-            reason=reason,
-            start_norm=self.start_norm,
-            **extra,
-        )
-
-    def _loop(self) -> Iterator[VectorStep]:
-        step, sign, method = self.last, (-1.0 if self.maximize else 1.0), self.method
-        while True:
-            self.last = step
-            if self.tol > 0 and step.grad_norm <= self.tol:
-                self._finish(Status.CONVERGED)
-                yield step
-                return
-            if step.step >= self.max_steps:
-                self._finish(Status.COMPLETED if self.tol == 0 else Status.MAX_STEPS)
-                yield step
-                return
-            yield step
-            method.info = None
-            with np.errstate(all="ignore"):
-                z = method.step(step.x, sign * step.f, sign * step.grad)
-                f, g = self.problem.value_and_grad(z)
-                norm = float(np.linalg.norm(g))
-            step = VectorStep(step.step + 1, z, f, g, norm, method.info)
-            if not (math.isfinite(f) and math.isfinite(norm)):
-                self.last = step
-                reason = "f is not a finite number" if not math.isfinite(f) else "∇f is not a finite number"
-                self._finish(Status.DIVERGED, reason)
-                yield step
-                return
+    def _next_step(self, step: VectorStep) -> VectorStep:
+        sign, method = (-1.0 if self.maximize else 1.0), self.method
+        method.info = None
+        z = method.step(step.x, sign * step.f, sign * step.grad)
+        f, g = self.problem.value_and_grad(z)
+        self.last = VectorStep(step.step + 1, z, f, g, float(np.linalg.norm(g)), method.info)
+        return self.last
 
     def result(self, history: tuple[VectorStep, ...] = ()) -> VectorResult:
-        if self.status is None:
-            raise RuntimeError("the run has not finished: iterate it first, or call interrupt()")
         problem, last, counts = self.problem, self.last, self.method.evaluations
         x = {n: (v if isinstance(v, float) else np.array(v)) for n, v in problem.unflatten(last.x).items()}
-        return VectorResult(
-            function=problem.function_text,
-            variables=problem.names,
-            gradient=problem.gradient_texts(fancy=False),
-            method=self.method.name,
-            params=dict(self.method.params),
-            start=dict(problem.start),
-            x=x,
-            f=last.f,
-            grad_norm=last.grad_norm,
-            steps=last.step,
-            status=self.status,
-            message=self.message,
-            tol=self.tol,
-            max_steps=self.max_steps,
-            maximize=self.maximize,
-            nfev=1 + last.step + counts["f"],
-            ngev=1 + last.step + counts["grad"],
-            nhev=counts["hessian"],
-            history=history,
-        )
+        return self._result(x, (counts["f"], counts["grad"], counts["hessian"]), history)
 
 
 def vector_run(problem: VectorProblem, **options: Any) -> VectorRun:
