@@ -369,7 +369,7 @@ def _run_minimum(
 
     result = minimize(problem, tuple(float(v) for v in x0), lr=float(alpha), max_steps=50_000)
     if result.success:
-        return result.x, None
+        return tuple(result.flat), None
     return None, f"The run with α = {float(alpha):g} found no minimum to analyse ({result.status}: {result.message})."
 
 

@@ -20,6 +20,7 @@ from symdescent.compile import ValueAndGrad, compile_function, lower
 from symdescent.engine import Engine, choose_engine
 from symdescent.errors import InputError
 from symdescent.generated import Lowered, rows_from
+from symdescent.layout import Layout
 from symdescent.parsing import natural_key, parse
 from symdescent.values import number
 
@@ -41,6 +42,11 @@ class Problem:
     @property
     def dimension(self) -> int:
         return len(self.variables)
+
+    @property
+    def entry_layout(self) -> Layout:
+        """Every variable a scalar, in order (the one :class:`~symdescent.layout.Layout` of every problem)."""
+        return Layout.of(self.names)
 
     @cached_property
     def gradient(self) -> tuple[sp.Expr, ...]:

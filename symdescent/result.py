@@ -11,8 +11,10 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
+
+from symdescent.layout import Layout
 
 
 class Status(enum.StrEnum):
@@ -154,9 +156,9 @@ class Step(NamedTuple):
     """
 
     step: int
-    x: tuple[float, ...]
+    x: Sequence[Any]  # flat: a tuple of numbers, or a numpy array for array problems
     f: float
-    grad: tuple[float, ...]
+    grad: Sequence[Any]
     grad_norm: float
     info: Mapping[str, Any] | None = None
 
@@ -167,12 +169,13 @@ class Result:
 
     function: str
     variables: tuple[str, ...]
-    gradient: tuple[str, ...]
+    gradient: tuple[str, ...]  # one formula per variable (a vector's in vector form)
     method: str
     params: Mapping[str, Any]
-    start: tuple[float, ...]
+    start: Mapping[str, Any]  # name -> value, like x
     history: tuple[Step, ...]
-    x: tuple[float, ...]
+    #: The final point, name -> value: a number for a scalar, a numpy array for a vector (``flat``: one sequence).
+    x: Mapping[str, Any]
     f: float
     grad_norm: float
     steps: int
@@ -185,11 +188,27 @@ class Result:
     nfev: int = 0
     ngev: int = 0
     nhev: int = 0
+    #: Each variable's shape; a name not listed is a scalar (shape ``()``).
+    shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
         """True when the run did what was asked (converged, or all fixed steps done)."""
         return STATUSES[self.status].success
+
+    @property
+    def layout(self) -> Layout:
+        """Which entries of the flat ``x`` belong to which variable."""
+        return Layout.of(self.variables, self.shapes)
+
+    @property
+    def flat(self) -> Sequence[Any]:
+        """The final point as one flat sequence, every variable's entries in order (what the optimisers see)."""
+        return self.layout.flatten(self.x)
+
+    @property
+    def flat_start(self) -> Sequence[Any]:
+        return self.layout.flatten(self.start)
 
     def as_floats(self) -> Result:
         """The same result with every number a float: what renderers that draw or do float maths take.
@@ -197,13 +216,15 @@ class Result:
         Exact (SymPy) and D-digit (mpmath) runs convert here, once, at the
         renderer's door; a float result is returned as it is.
         """
-        if all(type(v) is float for v in (*self.x, self.f, self.grad_norm, *self.start)):
+        if any(self.shapes.values()):  # an array problem: numpy floats already, and x may be 10⁹ entries
+            return self
+        if all(type(v) is float for v in (*self.x.values(), self.f, self.grad_norm, *self.start.values())):
             return self
         return replace(
             self,
-            start=_floats(self.start),
+            start=dict(zip(self.start, _floats(self.start.values()), strict=True)),
             history=tuple(step_as_floats(s) for s in self.history),
-            x=_floats(self.x),
+            x=dict(zip(self.x, _floats(self.x.values()), strict=True)),
             f=_float(self.f),
             grad_norm=_float(self.grad_norm),
         )

@@ -125,6 +125,10 @@ class Run(Iterator[Step]):
         self._steps.close()
 
     @property
+    def method_name(self) -> str:
+        return self.optimizer.name
+
+    @property
     def params(self) -> dict[str, Any]:
         """The method's parameters; the engine too, which evaluates floats (exact and mpmath runs have none)."""
         engine = {"engine": self.problem.engine.name} if self.arithmetic is FLOAT else {}
@@ -142,9 +146,9 @@ class Run(Iterator[Step]):
             gradient=problem.gradient_text,
             method=self.optimizer.name,
             params=self.params,
-            start=self.start,
+            start=dict(zip(problem.names, self.start, strict=True)),
             history=tuple(history) if history is not None else (last,),
-            x=last.x,
+            x=dict(zip(problem.names, last.x, strict=True)),
             f=last.f,
             grad_norm=last.grad_norm,
             steps=last.step,

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from symdescent import __version__, cache
 from symdescent.engine import PythonEngine
 from symdescent.generated import FLOAT_HELPERS, Lowered, ValueAndGrad, function_from, rows_from
+from symdescent.layout import Layout
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
@@ -113,6 +114,11 @@ class CachedProblem:
     @property
     def dimension(self) -> int:
         return len(self.names)
+
+    @property
+    def entry_layout(self) -> Layout:
+        """Every variable a scalar, in order (the one :class:`~symdescent.layout.Layout` of every problem)."""
+        return Layout.of(self.names)
 
     @property
     def value_and_grad(self) -> ValueAndGrad:

@@ -43,7 +43,7 @@ def test_exact_run_converges_at_the_same_step_as_floats() -> None:
     floats = minimize(SEED, start=(1, 2), lr=0.1)
     assert exact.status is Status.CONVERGED
     assert exact.steps == floats.steps == 69
-    assert exact.x == (FOUR_FIFTHS**69, 2 * FOUR_FIFTHS**69)
+    assert exact.flat == (FOUR_FIFTHS**69, 2 * FOUR_FIFTHS**69)
 
 
 def test_decimal_literals_become_exact_decimals() -> None:
@@ -119,8 +119,9 @@ def test_cli_exact_json_gives_strings_in_sympy_syntax() -> None:
     data = json.loads(out.stdout)
     assert data["arithmetic"] == "exact"
     assert data["params"] == {"lr": "1/10"}
-    assert data["start"] == ["1", "2"]
-    assert [h["x"] for h in data["history"]] == [["1", "2"], ["4/5", "8/5"], ["16/25", "32/25"], ["64/125", "128/125"]]
+    assert data["start"] == {"x": "1", "y": "2"}
+    points = [["1", "2"], ["4/5", "8/5"], ["16/25", "32/25"], ["64/125", "128/125"]]
+    assert [h["x"] for h in data["history"]] == [{"x": a, "y": b} for a, b in points]
     assert data["history"][1]["f"] == "16/5"
     assert data["history"][0]["grad_norm"] == "2*sqrt(5)"
     assert data["x"] == ["64/125", "128/125"]
@@ -162,7 +163,7 @@ def test_cli_working_precision_prints_d_digits_as_strings() -> None:
     args = ["run", SEED, "--start", "1,2", "--lr", "0.1", "--working-precision", "50", "--steps", "2", "--tol", "0"]
     data = json.loads(cli(*args, "--format", "json").stdout)
     assert data["arithmetic"] == "mpmath" and data["working_precision"] == 50
-    assert data["history"][1]["x"] == ["0.8", "1.6"]
+    assert data["history"][1]["x"] == {"x": "0.8", "y": "1.6"}
     assert data["params"] == {"lr": "0.1"}
     norm = data["history"][0]["grad_norm"]
     with mpmath.workdps(60):
@@ -198,7 +199,8 @@ def test_installed_executable_runs_exact(executable: object) -> None:
     )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert data["x"] == [str(FOUR_FIFTHS**10), str(2 * FOUR_FIFTHS**10)] == ["1048576/9765625", "2097152/9765625"]
+    assert list(data["x"].values()) == [str(FOUR_FIFTHS**10), str(2 * FOUR_FIFTHS**10)]
+    assert data["x"] == {"x": "1048576/9765625", "y": "2097152/9765625"}
 
 
 def test_default_learning_rate_is_exact_too() -> None:

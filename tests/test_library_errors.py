@@ -61,7 +61,7 @@ def test_good_unusual_number_types_are_accepted() -> None:
     """numpy scalars, Fractions and SymPy numbers are numbers too."""
     np = pytest.importorskip("numpy")
     result = minimize("x**2 + y**2", start=(np.float64(1.0), Fraction(1, 2)), lr=sp.Rational(1, 10), max_steps=3, tol=0)
-    assert result.start == (1.0, 0.5) and result.steps == 3
+    assert result.flat_start == (1.0, 0.5) and result.steps == 3
 
 
 ODD = st.one_of(

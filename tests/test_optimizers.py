@@ -59,11 +59,11 @@ def test_every_method_reaches_the_minimiser_within_its_budget(method: str, probl
         # With a constant α RMSprop's steps stay about α long: it circles the
         # minimum at a distance of order α instead of converging to tol.
         assert result.status is Status.MAX_STEPS
-        assert math.dist(result.x, minimiser) < 1e-3
+        assert math.dist(result.flat, minimiser) < 1e-3
         return
     assert result.status is Status.CONVERGED, result.message
     assert result.steps <= budget
-    assert result.x == pytest.approx(minimiser, abs=1e-5)
+    assert result.flat == pytest.approx(minimiser, abs=1e-5)
 
 
 # -- equivalences ------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_rmsprop_and_adagrad_first_steps_by_hand() -> None:
 def test_newton_lands_on_the_minimum_of_a_quadratic_in_one_step(start: tuple) -> None:
     result = minimize(QUADRATIC, start, method="newton")
     assert result.steps == 1
-    assert result.x == pytest.approx(QUADRATIC_MIN, abs=1e-12)
+    assert result.flat == pytest.approx(QUADRATIC_MIN, abs=1e-12)
     assert result.history[1].info == {"alpha": 1.0, "nfev": 1}
     assert (result.nhev, result.ngev) == (1, 2)
 
@@ -146,7 +146,7 @@ def test_newton_falls_back_to_the_gradient_where_the_hessian_is_not_positive_def
     first = result.history[1].info
     assert first is not None and first["fallback"] == "gradient"
     assert result.status is Status.CONVERGED
-    assert result.x[0] == pytest.approx(1 / math.sqrt(2), abs=1e-6)
+    assert result.flat[0] == pytest.approx(1 / math.sqrt(2), abs=1e-6)
     assert all(b.f <= a.f for a, b in itertools.pairwise(result.history))
     assert all(s.info is None or "fallback" not in s.info for s in result.history[-3:])
 
@@ -167,7 +167,7 @@ def test_exact_line_on_a_function_that_is_no_polynomial_is_numeric() -> None:
     result = minimize("cosh(x) + y**2", (1, 1), method="exact-line")
     assert result.status is Status.CONVERGED
     assert result.history[1].info is not None and result.history[1].info["line"] == "numeric"
-    assert result.x == pytest.approx((0, 0), abs=1e-6)
+    assert result.flat == pytest.approx((0, 0), abs=1e-6)
     # the step is a minimum along the ray: φ'(α) = -∇f(x₁)·∇f(x₀) ≈ 0
     g0, g1 = result.history[0].grad, result.history[1].grad
     assert abs(sum(a * b for a, b in zip(g0, g1, strict=True))) < 1e-6
@@ -177,7 +177,7 @@ def test_backtracking_halves_from_lr_until_armijo_holds() -> None:
     # f = x² at 1: α = 1 gives f(−1) = 1 > 1 − 1e-4·1·4; α = 1/2 gives f(0) = 0.
     result = minimize("x**2", (1,), method="backtracking")
     assert result.history[1].info == {"alpha": 0.5, "nfev": 2}
-    assert result.x == (0.0,)
+    assert result.flat == (0.0,)
     assert result.nfev == 1 + 1 + 2
 
 
@@ -306,7 +306,7 @@ def concave_maximiser() -> tuple[float, float]:
 def test_maximize_climbs_to_the_maximum(method: str, options: dict) -> None:
     result = minimize(CONCAVE, (0, 0), method=method, maximize=True, max_steps=5000, **options)
     assert result.status is Status.CONVERGED, result.message
-    assert result.x == pytest.approx(concave_maximiser(), abs=1e-6)
+    assert result.flat == pytest.approx(concave_maximiser(), abs=1e-6)
     if method in ("newton", "backtracking", "exact-line", "cg"):
         # line searches see −f, so f never decreases
         assert all(b.f >= a.f - 1e-12 for a, b in itertools.pairwise(result.history))

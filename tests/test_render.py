@@ -42,15 +42,17 @@ def test_json_round_trip(seed_result) -> None:
     assert data["gradient"] == ["2*x", "2*y"]
     assert data["method"] == "gd"
     assert data["params"] == {"lr": 0.1, "engine": "python"}
-    assert data["start"] == [1.0, 2.0]
+    assert data["start"] == {"x": 1.0, "y": 2.0}
+    assert data["shapes"] == {"x": [], "y": []}
     assert data["status"] == "converged"
     assert data["steps"] == seed_result.steps == 69
-    assert data["x"] == list(seed_result.x)
+    assert data["x"] == dict(seed_result.x) == dict(zip("xy", seed_result.flat, strict=True))
     assert data["f"] == seed_result.f
     assert data["grad_norm"] == seed_result.grad_norm
     assert data["message"] == seed_result.message
-    assert data["history"][0] == {"step": 0, "x": [1.0, 2.0], "f": 5.0, "grad": [2.0, 4.0], "grad_norm": math.sqrt(20)}
-    assert [h["x"] for h in data["history"]] == [list(s.x) for s in seed_result.history]
+    first = {"step": 0, "x": {"x": 1.0, "y": 2.0}, "f": 5.0, "grad": {"x": 2.0, "y": 4.0}, "grad_norm": math.sqrt(20)}
+    assert data["history"][0] == first
+    assert [h["x"] for h in data["history"]] == [dict(zip("xy", s.x, strict=True)) for s in seed_result.history]
 
 
 def test_jsonl_round_trip(seed_result) -> None:
@@ -58,10 +60,10 @@ def test_jsonl_round_trip(seed_result) -> None:
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     steps, last = lines[:-1], lines[-1]
     assert all(line["event"] == "step" for line in steps)
-    assert [line["x"] for line in steps] == [list(s.x) for s in seed_result.history]
+    assert [line["x"] for line in steps] == [dict(zip("xy", s.x, strict=True)) for s in seed_result.history]
     assert last["event"] == "result"
     assert "history" not in last
-    assert (last["status"], last["steps"], last["x"]) == ("converged", 69, list(seed_result.x))
+    assert (last["status"], last["steps"], last["x"]) == ("converged", 69, dict(seed_result.x))
 
 
 def test_json_writes_null_for_non_finite_values() -> None:
@@ -81,7 +83,7 @@ def test_every_thins_but_keeps_first_and_last() -> None:
 
 def test_quiet_prints_the_final_point(seed_result) -> None:
     out = cli("run", SEED, "--start", "1,2", "-q")
-    assert out.stdout == f"{seed_result.x[0]!r} {seed_result.x[1]!r}\n"
+    assert out.stdout == f"{seed_result.flat[0]!r} {seed_result.flat[1]!r}\n"
 
 
 def test_table_keeps_every_digit_when_piped() -> None:

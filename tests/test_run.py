@@ -47,8 +47,10 @@ def test_result_attributes_follow_the_json_keys() -> None:
     assert result.gradient == ("2*x", "2*y")
     assert result.method == "gd"
     assert result.params == {"lr": 0.1, "engine": "python"}
-    assert result.start == (1.0, 2.0)
-    assert result.x == result.history[-1].x
+    assert result.start == {"x": 1.0, "y": 2.0}  # x and start map each name to its value, as in the JSON
+    assert result.flat_start == (1.0, 2.0)
+    assert result.x == dict(zip(("x", "y"), result.history[-1].x, strict=True))
+    assert result.flat == result.history[-1].x
     assert "‖∇f‖" in result.message
 
 
@@ -63,7 +65,7 @@ def test_step_limit() -> None:
     result = minimize("x**2", (1,), lr=0.01, max_steps=5)
     assert result.status is Status.MAX_STEPS
     assert result.steps == 5
-    assert result.x[0] == pytest.approx(0.98**5)
+    assert result.flat[0] == pytest.approx(0.98**5)
 
 
 def test_step_limit_advice_depends_on_progress() -> None:
@@ -77,13 +79,13 @@ def test_step_limit_advice_depends_on_progress() -> None:
 def test_reciprocal_converges_to_its_minimum() -> None:
     result = minimize("x + 1/x", (2,), lr=0.1)
     assert result.status is Status.CONVERGED
-    assert result.x[0] == pytest.approx(1.0, abs=1e-6)
+    assert result.flat[0] == pytest.approx(1.0, abs=1e-6)
     assert result.history[0].grad == (0.75,)
 
 
 def test_start_point_as_mapping_or_number() -> None:
-    assert minimize("x**2+y**2", {"x": 1, "y": 2}, max_steps=0).start == (1.0, 2.0)
-    assert minimize("x**2", 3, max_steps=0).start == (3.0,)
+    assert minimize("x**2+y**2", {"x": 1, "y": 2}, max_steps=0).flat_start == (1.0, 2.0)
+    assert minimize("x**2", 3, max_steps=0).flat_start == (3.0,)
     with pytest.raises(InputError, match="no value for y"):
         minimize("x**2+y**2", {"x": 1})
 
@@ -106,7 +108,7 @@ def test_leaving_the_domain_is_divergence_naming_the_culprit() -> None:
     result = minimize("log(x) + x**2", (1,), lr=2)
     assert result.status is Status.DIVERGED
     assert result.steps == 1
-    assert result.x == (-5.0,)  # 1 - 2 * (1/1 + 2*1)
+    assert result.flat == (-5.0,)  # 1 - 2 * (1/1 + 2*1)
     assert math.isnan(result.f)
     assert "log(x) is not real at x = -5" in result.message
 
@@ -159,14 +161,14 @@ def test_iterate_is_lazy() -> None:
 def test_maximize_climbs() -> None:
     result = minimize("-(x-1)**2 - (y+2)**2", (0, 0), lr=0.25, maximize=True)
     assert result.status is Status.CONVERGED
-    assert result.x == pytest.approx((1, -2), abs=1e-6)
+    assert result.flat == pytest.approx((1, -2), abs=1e-6)
     assert all(b.f >= a.f for a, b in itertools.pairwise(result.history))
 
 
 def test_rosenbrock_reaches_the_minimum() -> None:
     result = minimize("(1-x)**2+100*(y-x**2)**2", (-1.2, 1), lr=0.001, max_steps=50_000, tol=1e-6)
     assert result.status is Status.CONVERGED
-    assert result.x == pytest.approx((1, 1), abs=1e-4)
+    assert result.flat == pytest.approx((1, 1), abs=1e-4)
 
 
 @st.composite

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from symdescent.cli.arrays import data_option, wants_vectors
 from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
@@ -31,7 +32,6 @@ from symdescent.cli.plumbing import (
     read_function,
     say,
 )
-from symdescent.vectors.command import data_option, wants_vectors
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from symdescent.cli.arrays import data_option, wants_vectors
 from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
@@ -18,7 +19,6 @@ from symdescent.cli.plumbing import (
     number_option,
     read_function,
 )
-from symdescent.vectors.command import data_option, wants_vectors
 
 EXAMPLES_EXPLAIN = """
 \b

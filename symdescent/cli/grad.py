@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from symdescent.cli.arrays import wants_vectors
 from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
@@ -17,7 +18,6 @@ from symdescent.cli.plumbing import (
     handle_errors,
     read_function,
 )
-from symdescent.vectors.command import wants_vectors
 
 EXAMPLES_GRAD = """
 \b

@@ -5,11 +5,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import sys
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from symdescent.cli.arrays import data_option, note, refuse_scalar_only, save_option, wants_vectors
 from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
 from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console, progress_wanted
@@ -33,14 +34,13 @@ from symdescent.cli.plumbing import (
 )
 from symdescent.cli.signals import INTERRUPTS
 from symdescent.errors import InputError
-from symdescent.vectors.command import data_option, save_option, wants_vectors
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
     from symdescent.render import Renderer
     from symdescent.render.numbers import Notation
     from symdescent.render.plot import PlotRenderer
-    from symdescent.result import Result, Step
+    from symdescent.result import Step
     from symdescent.run import Run
 
 EXAMPLES_RUN = """
@@ -173,80 +173,48 @@ def run(
     every value has D significant digits; csv, json and the table print
     them with D digits (json as strings).
     """
-    from symdescent.render.numbers import notation_for
-    from symdescent.run import iterate
-    from symdescent.warm import plain_point
-
     streams = Streams.current()
     if save and not save.lower().endswith((".npy", ".csv")):
         raise InputError(f"--save {save}: use a .npy or .csv file")
-    if wants_vectors(expr, start, data):
-        # vectors, matrices and data: see symdescent/vectors/ (scalar functions never come here)
-        from symdescent.vectors.command import refuse_scalar_only, run_vectors
-
-        refuse_scalar_only(exact=exact, working_precision=working_precision, variables=variables)
-        expr = read_function(expr, streams)
-        if fmt == "auto":
-            fmt = "table" if streams.stdout_isatty else "csv"
-        tolerance = number_option(tol, "--tol", positive=False)
-        explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
-        status = run_vectors(
-            expr,
-            start,
-            data,
-            params,
-            hyperparameters=hyperparameters(lr=lr, **method_params),
-            method=method,
-            steps=steps,
-            tol=tolerance,
-            maximize=maximize,
-            fmt=fmt,
-            every=every,
-            digits=digits,
-            quiet=quiet,
-            plot=plot,
-            save=save,
-            stdout=streams.stdout,
-            stderr=streams.stderr,
-            console=lambda: make_console(streams),
-            explain_to=explain_to if show_explanation else None,
-            dtype=dtype or "float64",
-            guard=INTERRUPTS.whole,
-            progress=_vector_progress(streams, steps) if fmt == "table" or quiet else None,
-        )
-        sys.exit(exit_code_for(status))
-    if dtype is not None:
-        raise InputError(
-            "--dtype is for vector problems (scalar functions run in float64, --exact or --working-precision)"
-        )
-    # Floats only, and nothing that needs the SymPy problem itself: such a run may be warm (no SymPy).
-    simple = not (exact or working_precision is not None or show_explanation or plot)
-    problem, remember = problem_for_run(expr, variables, params, streams, use_cache=simple and not no_cache)
-    run_ = iterate(
-        problem,
-        (simple and plain_point(start, problem.names)) or start,
-        method=method,
-        **hyperparameters(lr=lr, exact=exact or working_precision is not None, **method_params),
-        max_steps=steps,
-        tol=number_option(tol, "--tol", positive=False),
-        maximize=maximize,
-        exact=exact,
-        working_precision=working_precision,
-    )
     if fmt == "auto":
         fmt = "table" if streams.stdout_isatty else "csv"
-    plotter = _plotter(problem, plot)
+    tolerance = number_option(tol, "--tol", positive=False)
+    explain_to = None
     if show_explanation:
-        _explain_before_run(problem, start, lr, method, maximize, streams, to_stderr=quiet or fmt != "table")
+        explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
+    if wants_vectors(expr, start, data):
+        # named arrays with numpy (symdescent/vectors/): the same renderers and exit codes as below
+        refuse_scalar_only(variables=variables)
+        if exact or working_precision is not None:
+            raise InputError(
+                f"--{'exact' if exact else 'working-precision'} works with scalar variables only",
+                hint="vector problems run in float64 (or --dtype float32)",
+            )
+        run_, plotter, remember = _array_run(
+            read_function(expr, streams), start, data, params, method, steps, tolerance, maximize, plot, dtype,
+            hyperparameters(lr=lr, **method_params), explain_to, lr,
+        )  # fmt: skip
+        notation = None
+    else:
+        if dtype is not None:
+            raise InputError(
+                "--dtype is for vector problems (scalar functions run in float64, --exact or --working-precision)"
+            )
+        run_, plotter, remember = _scalar_run(
+            expr, variables, params, start, lr, steps, tolerance, method, maximize, exact, working_precision, plot,
+            explain_to, no_cache, method_params, streams,
+        )  # fmt: skip
+        from symdescent.render.numbers import notation_for
+
+        notation = notation_for(run_.arithmetic)
     if digits is None:
         digits = working_precision or 6
-    notation = notation_for(run_.arithmetic)
-    renderer = _renderer(
-        "quiet" if quiet else fmt, streams, run_, digits=digits, elide=every is None, notation=notation
-    )
-    steps = thinned(plotter.recording(run_) if plotter else run_, every or 1)
-    with live_progress(streams, run_, enabled=fmt == "table" and not quiet):
-        shown = _render_steps(steps, renderer, run_, quiet=quiet)
+    shape = "quiet" if quiet else fmt
+    renderer = _renderer(shape, streams, run_, digits=digits, elide=every is None, notation=notation, saving=bool(save))
+    steps_ = thinned(plotter.recording(run_) if plotter else run_, every or 1)
+    # -q of an array run may take minutes (10⁹ entries): it too gets the live line on a terminal
+    with live_progress(streams, run_, enabled=(fmt == "table" and not quiet) or (quiet and notation is None)):
+        shown = _render_steps(steps_, renderer, run_, quiet=quiet)
     result = run_.result()
     with output_protected():
         if shown != run_.last.step:
@@ -260,26 +228,100 @@ def run(
             plotter.finish(result)
             click.echo(f"Picture written to {plot}", err=True)
         if save:
-            _save(save, result)
+            from symdescent.render.save import save_point
+
+            save_point(save, result)
+            click.echo(f"Point written to {save}", err=True)
     remember()
     sys.exit(exit_code_for(result.status))
 
 
-def _save(path: str, result: Result) -> None:
-    """``--save`` of a scalar run: the final point (README: a point of any size, in any run)."""
-    try:
-        from symdescent.vectors.render import save_scalars
-    except ImportError:
-        raise InputError("--save needs numpy", hint='pip install "symdescent[fast]"') from None
-    try:
-        save_scalars(path, result.variables, result.x)
-    except OSError as error:
-        raise InputError(f"--save {path}: {error.strerror or error}") from None
-    click.echo(f"Point written to {path}", err=True)
+def _scalar_run(
+    expr: str,
+    variables: str | None,
+    params: str | None,
+    start: str,
+    lr: str | None,
+    steps: int,
+    tol: float,
+    method: str,
+    maximize: bool,
+    exact: bool,
+    working_precision: int | None,
+    plot: str | None,
+    explain_to: TextIO | None,
+    no_cache: bool,
+    method_params: dict[str, str | None],
+    streams: Streams,
+) -> tuple[Run, PlotRenderer | None, Callable[[], None]]:
+    """A problem of scalars: parsed (or loaded warm from the cache), explained if asked, ready to iterate."""
+    from symdescent.run import iterate
+    from symdescent.warm import plain_point
+
+    # Floats only, and nothing that needs the SymPy problem itself: such a run may be warm (no SymPy).
+    simple = not (exact or working_precision is not None or explain_to is not None or plot)
+    problem, remember = problem_for_run(expr, variables, params, streams, use_cache=simple and not no_cache)
+    run_ = iterate(
+        problem,
+        (simple and plain_point(start, problem.names)) or start,
+        method=method,
+        **hyperparameters(lr=lr, exact=exact or working_precision is not None, **method_params),
+        max_steps=steps,
+        tol=tol,
+        maximize=maximize,
+        exact=exact,
+        working_precision=working_precision,
+    )
+    plotter = _plotter(problem, plot)
+    if explain_to is not None:
+        _explain_before_run(problem, start, lr, method, maximize, streams, explain_to)
+    return run_, plotter, remember
+
+
+def _array_run(
+    expr: str,
+    start: str,
+    data: tuple[str, ...],
+    params: str | None,
+    method: str,
+    steps: int,
+    tol: float,
+    maximize: bool,
+    plot: str | None,
+    dtype: str | None,
+    options: dict[str, Any],
+    explain_to: TextIO | None,
+    lr: str | None,
+) -> tuple[Any, Any, Callable[[], None]]:
+    """A problem of named arrays: data loaded, shapes checked, explained if asked, ready to iterate."""
+    from symdescent.vectors.command import build
+    from symdescent.vectors.engine import make_run
+
+    problem = build(expr, start, data, params, dtype or "float64", note=note)
+    if explain_to is not None:
+        from symdescent.vectors.explain import explain_text
+
+        if maximize or method != "gd":
+            raise InputError(
+                "--explain derives plain gradient descent (--method gd) and cannot be used with --maximize"
+            )
+        explain_to.write(explain_text(problem, float(options.get("lr", 0.1))) + "\n\n")
+        explain_to.flush()
+    plotter = None
+    if plot:
+        from symdescent.vectors.plot import VectorPlot
+
+        plotter = VectorPlot(problem, plot)
+    # the start array is the run's own (parsed here): the chunked engine may update it in place
+    run_ = make_run(
+        problem, method=method, max_steps=steps, tol=tol, maximize=maximize, in_place=True, guard=INTERRUPTS.whole,
+        **options,
+    )  # fmt: skip
+    return run_, plotter, lambda: None
 
 
 def _explain_before_run(
-    problem: Problem, start: str, lr: str, method: str, maximize: bool, streams: Streams, *, to_stderr: bool
+    problem: Problem, start: str, lr: str | None, method: str, maximize: bool, streams: Streams, out: TextIO
 ) -> None:
     """``run --explain``: the derivation first; on stderr when stdout carries machine-readable data."""
     from symdescent.explain import explain
@@ -290,7 +332,7 @@ def _explain_before_run(
     if maximize:
         raise InputError("--explain derives plain gradient descent and cannot be used with --maximize")
     explanation = explain(problem, start, lr if lr is not None else "0.1")  # gd's default step size
-    out = streams.stderr if to_stderr else streams.stdout
+    to_stderr = out is streams.stderr
     console = None if to_stderr or not streams.stdout_isatty else make_console(streams)
     render_explanation(explanation, "rich" if console else "text", out, console)
     out.write("\n")
@@ -315,22 +357,8 @@ def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.A
     from symdescent.render.progress import LiveProgress, Tracker
 
     console = Console(file=streams.stderr, highlight=False)
-    return LiveProgress(console, Tracker(lambda: run_.last, run_.max_steps))
-
-
-def _vector_progress(streams: Streams, total: int) -> object:
-    """For a vector run: the live line (step, and how far through a long step) on a terminal, else None."""
-    if not progress_wanted(streams):
-        return None
-    from rich.console import Console
-
-    from symdescent.render.progress import LiveProgress, Tracker
-
-    def live(run_: Any) -> LiveProgress:
-        within = (lambda: run_.fraction_done) if hasattr(run_, "fraction_done") else None  # the chunked engine
-        return LiveProgress(Console(file=streams.stderr, highlight=False), Tracker(lambda: run_.last, total, within))
-
-    return live
+    within = (lambda: run_.fraction_done) if hasattr(run_, "fraction_done") else None  # the chunked engine
+    return LiveProgress(console, Tracker(lambda: run_.last, run_.max_steps, within))
 
 
 def _render_steps(steps: Iterable[Step], renderer: Renderer, run_: Run, *, quiet: bool) -> int:
@@ -379,13 +407,23 @@ def _every(steps: Iterable[Step], every: int) -> Iterator[Step]:
 
 
 def _renderer(
-    fmt: str, streams: Streams, run_: Run, *, digits: int, elide: bool, notation: Notation | None = None
+    fmt: str,
+    streams: Streams,
+    run_: Run,
+    *,
+    digits: int,
+    elide: bool,
+    notation: Notation | None = None,
+    saving: bool = False,
 ) -> Renderer:
+    """The one renderer for ``fmt``, for every kind of problem (the layout says how many entries fit)."""
+    from symdescent.layout import layout_of
     from symdescent.render.numbers import FLOATS
 
     notation = notation or FLOATS
     out = streams.stdout
     problem = run_.problem
+    layout = layout_of(problem)
     if fmt == "table":
         from symdescent.render.table import TableRenderer
 
@@ -393,22 +431,21 @@ def _renderer(
     if fmt in ("csv", "tsv"):
         from symdescent.render.delimited import DelimitedRenderer
 
-        return DelimitedRenderer(out, problem.names, "," if fmt == "csv" else "\t", notation)
-    if fmt == "json":
-        from symdescent.render.json import JsonRenderer, head_dict
+        return DelimitedRenderer(out, layout, "," if fmt == "csv" else "\t", notation)
+    if fmt in ("json", "jsonl"):
+        from symdescent.render.json import JsonLinesRenderer, JsonRenderer, head_dict
 
+        # taken before the first step: an in-place run moves its start
         head = head_dict(
-            problem.function_text, problem.names, problem.gradient_text, run_.optimizer.name, run_.params,
-            run_.start, notation,
+            problem.function_text, layout, problem.gradient_text, run_.method_name, run_.params,
+            layout.arrays(run_.start), notation,
         )  # fmt: skip
-        return JsonRenderer(out, notation, head)
-    if fmt == "jsonl":
-        from symdescent.render.json import JsonLinesRenderer
-
-        return JsonLinesRenderer(out, notation)
+        if fmt == "json":
+            return JsonRenderer(out, layout, notation, head)
+        return JsonLinesRenderer(out, layout, notation, head)
     from symdescent.render.quiet import QuietRenderer
 
-    return QuietRenderer(out, notation)
+    return QuietRenderer(out, layout, notation, err=streams.stderr, saving=saving)
 
 
 run.help = cleandoc(run.help or "") + "\n" + methods_help() + FUNCTION_HELP

@@ -41,7 +41,7 @@ def comparison_dict(comparison: Comparison) -> dict[str, Any]:
     return {
         "function": comparison.function,
         "variables": list(comparison.variables),
-        "start": [json_number(v) for v in comparison.start],
+        "start": dict(zip(comparison.variables, (json_number(v) for v in comparison.start), strict=True)),
         "runs": [run_dict(r, s) for r, s in zip(comparison.runs, comparison.seconds, strict=True)],
     }
 
@@ -103,7 +103,7 @@ class DelimitedCompareRenderer:
                 str(result.status),
                 result.steps,
                 machine(result.f),
-                *map(machine, result.x),
+                *map(machine, result.flat),
                 machine(result.grad_norm),
                 result.nfev,
                 result.ngev,
@@ -284,9 +284,10 @@ def _cells(result: Result, seconds: float, digits: int, show_hessian: bool = Fal
     step_size = f"{lr:g}" if isinstance(lr, float | int) else _spec(result.method).step_rule
     if result.method == "backtracking":
         step_size = f"Armijo from {lr:g}"
-    point = "(" + ", ".join(human(v, digits) for v in result.x) + ")"
-    if len(result.x) > 6:
-        point = f"{len(result.x)} values (--format json)"
+    flat = result.flat
+    point = "(" + ", ".join(human(v, digits) for v in flat) + ")"
+    if len(flat) > 6:
+        point = f"{len(flat)} values (--format json)"
     return {
         "method": result.method,
         "step": step_size,

@@ -6,17 +6,21 @@ import csv
 import time
 from typing import TextIO
 
+from symdescent.layout import Layout
 from symdescent.render.numbers import FLOATS, Notation, machine
 from symdescent.result import Result, Step
 
 
-def header(names: tuple[str, ...]) -> list[str]:
-    """``step,x,y,f,df/dx,df/dy,grad_norm`` for variables x, y."""
-    return ["step", *names, "f", *(f"df/d{n}" for n in names), "grad_norm"]
+def header(layout: Layout) -> list[str]:
+    """``step,x,y,f,df/dx,df/dy,grad_norm`` for variables x, y; ``step,f,grad_norm`` past the entries shown."""
+    labels = layout.labels() if layout.shows_entries else ()
+    return ["step", *labels, "f", *(f"df/d{n}" for n in labels), "grad_norm"]
 
 
-def row(step: Step, notation: Notation = FLOATS) -> list[str]:
+def row(step: Step, notation: Notation = FLOATS, entries: bool = True) -> list[str]:
     machine = notation.machine
+    if not entries:
+        return [str(step.step), machine(step.f), machine(step.grad_norm)]
     return [str(step.step), *map(machine, step.x), machine(step.f), *map(machine, step.grad), machine(step.grad_norm)]
 
 
@@ -39,18 +43,21 @@ class PacedFlush:
 class DelimitedRenderer:
     """Streams rows to ``out`` with the given delimiter (``,`` or tab); keeps nothing."""
 
-    def __init__(self, out: TextIO, names: tuple[str, ...], delimiter: str = ",", notation: Notation = FLOATS) -> None:
+    def __init__(self, out: TextIO, layout: Layout, delimiter: str = ",", notation: Notation = FLOATS) -> None:
         self._out = out
         self._notation = notation
         self._delimiter = delimiter
+        self._entries = layout.shows_entries
         self._writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-        self._writer.writerow(header(names))
+        self._writer.writerow(header(layout))
         self._flush = PacedFlush(out)
         # Floats never need quoting: join their text directly, faster than the csv writer.
         self._floats = notation.kind == "float"
 
     def step(self, step: Step) -> None:
-        if self._floats:
+        if not self._entries:
+            self._out.write(self._delimiter.join(row(step, self._notation, entries=False)) + "\n")
+        elif self._floats:
             self._out.write(
                 self._delimiter.join(
                     [str(step.step), *map(machine, step.x), machine(step.f), *map(machine, step.grad),

@@ -13,20 +13,22 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from symdescent.layout import Layout
 from symdescent.render.delimited import PacedFlush
 from symdescent.render.numbers import FLOATS, Notation, json_number
 from symdescent.result import Result, Step
 
 
-def step_dict(step: Step, notation: Notation = FLOATS) -> dict[str, Any]:
+def step_dict(step: Step, notation: Notation, layout: Layout) -> dict[str, Any]:
+    """One history entry: ``x`` and ``grad`` as ``{name: value}`` while the layout shows entries."""
     number = notation.json
-    data: dict[str, Any] = {
-        "step": step.step,
-        "x": [number(v) for v in step.x],
-        "f": number(step.f),
-        "grad": [number(v) for v in step.grad],
-        "grad_norm": number(step.grad_norm),
-    }
+    data: dict[str, Any] = {"step": step.step}
+    if layout.shows_entries:
+        data["x"] = layout.named(step.x, number)
+    data["f"] = number(step.f)
+    if layout.shows_entries:
+        data["grad"] = layout.named(step.grad, number)
+    data["grad_norm"] = number(step.grad_norm)
     if step.info:
         data["info"] = {k: _value(v) for k, v in step.info.items()}
     return data
@@ -34,31 +36,38 @@ def step_dict(step: Step, notation: Notation = FLOATS) -> dict[str, Any]:
 
 def head_dict(
     function: str,
-    variables: Sequence[str],
+    layout: Layout,
     gradient: Sequence[str],
     method: str,
     params: Mapping[str, Any],
-    start: Sequence[Any],
+    start: Mapping[str, Any],
     notation: Notation = FLOATS,
 ) -> dict[str, Any]:
-    """The keys before ``history``: what is known before the first step."""
-    return {
+    """The keys before ``history``: what is known before the first step (``start`` while not too long)."""
+    data: dict[str, Any] = {
         "function": function,
-        "variables": list(variables),
+        "variables": list(layout.names),
+        "shapes": {name: list(shape) for name, shape in layout.shapes.items()},
         "gradient": list(gradient),
         "method": method,
         "params": {k: _param(v, notation) for k, v in params.items()},
-        "start": [notation.json(v) for v in start],
     }
+    if layout.shows_point:
+        data["start"] = layout.named(layout.flatten(start), notation.json)
+    return data
+
+
+def result_head(result: Result, notation: Notation = FLOATS) -> dict[str, Any]:
+    return head_dict(
+        result.function, result.layout, result.gradient, result.method, result.params, result.start, notation
+    )
 
 
 def result_dict(result: Result, *, history: bool = True, notation: Notation = FLOATS) -> dict[str, Any]:
     """The SPEC's JSON object for a run (without ``history`` when asked)."""
-    data = head_dict(
-        result.function, result.variables, result.gradient, result.method, result.params, result.start, notation
-    )
+    data = result_head(result, notation)
     if history:
-        data["history"] = [step_dict(s, notation) for s in result.history]
+        data["history"] = [step_dict(s, notation, result.layout) for s in result.history]
     data.update(tail_dict(result, notation))
     return data
 
@@ -66,8 +75,9 @@ def result_dict(result: Result, *, history: bool = True, notation: Notation = FL
 def tail_dict(result: Result, notation: Notation = FLOATS) -> dict[str, Any]:
     """The keys after ``history``: how the run ended."""
     number = notation.json
-    data: dict[str, Any] = {
-        "x": [number(v) for v in result.x],
+    layout = result.layout
+    data: dict[str, Any] = {"x": layout.named(result.flat, number)} if layout.shows_point else {}
+    data.update({
         "f": number(result.f),
         "grad_norm": number(result.grad_norm),
         "steps": result.steps,
@@ -79,7 +89,7 @@ def tail_dict(result: Result, notation: Notation = FLOATS) -> dict[str, Any]:
         "nfev": result.nfev,
         "ngev": result.ngev,
         "nhev": result.nhev,
-    }
+    })
     if notation.kind != "float":
         data["arithmetic"] = notation.kind
         if notation.digits is not None:
@@ -116,10 +126,13 @@ class JsonRenderer:
     included, is written at the end from the result.
     """
 
-    def __init__(self, out: TextIO, notation: Notation = FLOATS, head: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, out: TextIO, layout: Layout, notation: Notation = FLOATS, head: Mapping[str, Any] | None = None
+    ) -> None:
         self._out = out
         self._notation = notation
         self._head = head
+        self._layout = layout
         self._separator = ""  # before the next history entry: none yet
 
     def step(self, step: Step) -> None:
@@ -128,9 +141,9 @@ class JsonRenderer:
         if not self._separator:
             self._out.write("{\n" + _lines(self._head) + ',\n  "history": [\n')
             self._separator = ",\n"
-            self._out.write("    " + dumps(step_dict(step, self._notation)))
+            self._out.write("    " + dumps(step_dict(step, self._notation, self._layout)))
         else:
-            self._out.write(self._separator + "    " + dumps(step_dict(step, self._notation)))
+            self._out.write(self._separator + "    " + dumps(step_dict(step, self._notation, self._layout)))
 
     def finish(self, result: Result) -> None:
         if self._head is None:
@@ -162,16 +175,22 @@ def pretty(data: dict[str, Any]) -> str:
 class JsonLinesRenderer:
     """One ``{"event": "step", …}`` line per step as it is computed, then ``{"event": "result", …}``."""
 
-    def __init__(self, out: TextIO, notation: Notation = FLOATS) -> None:
+    def __init__(
+        self, out: TextIO, layout: Layout, notation: Notation = FLOATS, head: Mapping[str, Any] | None = None
+    ) -> None:
         self._out = out
         self._notation = notation
+        self._layout = layout
+        self._head = head  # taken before the run: an in-place run moves its start
         self._flush = PacedFlush(out)
 
     def step(self, step: Step) -> None:
-        self._out.write(dumps({"event": "step", **step_dict(step, self._notation)}) + "\n")
+        self._out.write(dumps({"event": "step", **step_dict(step, self._notation, self._layout)}) + "\n")
         self._flush()
 
     def finish(self, result: Result) -> None:
         data = result_dict(result, history=False, notation=self._notation)
+        if self._head is not None:
+            data.update({key: value for key, value in self._head.items() if key != "params"})
         self._out.write(dumps({"event": "result", **data}) + "\n")
         self._out.flush()

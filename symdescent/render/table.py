@@ -9,7 +9,7 @@ gives the console all the width it needs, so every digit is kept.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -17,6 +17,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from symdescent.layout import Layout, Slot, layout_of
 from symdescent.methods import METHODS
 from symdescent.render.fit import choose, fit_note, join, table_width, wrap
 from symdescent.render.mathtext import function_inline, gradient_inline, signature
@@ -55,6 +56,7 @@ class TableRenderer:
     ) -> None:
         self._console = console
         self._problem = problem
+        self._layout = layout_of(problem)
         self._digits = digits
         self._notation = notation
         self._elide = elide
@@ -100,24 +102,26 @@ class TableRenderer:
         on = "on"
         if result.maximize:
             method, on = ("Gradient ascent", "on") if result.method == "gd" else (method, "maximising")
-        show_gradient = problem.dimension <= MAX_VARIABLE_COLUMNS
+        show_gradient = not self._layout.scalars_only or problem.dimension <= MAX_VARIABLE_COLUMNS
         text = Text()
         width = self._console.width
         title = f"{method} {on} {signature(problem.names)} = {function_inline(problem)}"
         text.append("\n".join(wrap(title, width, hang="  ")) + "\n", style="bold")
-        subtitle = _subtitle(problem, dict(result.params), show_gradient, self._notation)
+        subtitle = _subtitle(problem, dict(result.params), show_gradient, self._notation, self._layout)
         text.append("\n".join(wrap(subtitle, width, hang="  ")), style="dim")
         return text
 
     def _table(self, rows: list[Step | None], hidden: int, width: int) -> tuple[RenderableType, list[str]]:
         """The widest layout that fits: all columns, then without ∂f/∂x, the method column, the last x columns."""
-        problem, notation, asked = self._problem, self._notation, self._digits
-        names = problem.names
+        notation, asked, layout = self._notation, self._digits, self._layout
+        entry_columns = layout.columns()
+        names = [label for label, _ in entry_columns]
         steps = [s for s in rows if s is not None]
         show_info = any(step.info for step in steps)
-        n = len(names) if len(names) <= MAX_VARIABLE_COLUMNS else 0
+        n = len(names) if len(names) <= MAX_VARIABLE_COLUMNS or not layout.scalars_only else 0
+        with_partials = layout.shows_entries
         # (x columns shown, partials shown, method column shown), fewest losses first
-        options = [(n, n > 0, show_info), (n, False, show_info), (n, False, False)]
+        options = [(n, n > 0 and with_partials, show_info), (n, False, show_info), (n, False, False)]
         options += [(k, False, False) for k in range(n - 1, -1, -1)]
         options = list(dict.fromkeys(options))
         exact = notation.kind == "exact"
@@ -131,7 +135,8 @@ class TableRenderer:
                 limit = EXACT_CELL if digits == asked else digits + 6
                 cell = lambda v: notation.human(v, digits, limit)  # noqa: E731
                 cols = [["step", *(str(s.step) for s in steps)]]
-                cols += [[name, *(cell(s.x[i]) for s in steps)] for i, name in enumerate(names[:shown])]
+                for name, index in entry_columns[:shown]:
+                    cols.append([name, *(_entry(s.x, index, cell) for s in steps)])
                 cols.append(["f", *(cell(s.f) for s in steps)])
                 if partials:
                     cols += [[f"∂f/∂{name}", *(cell(s.grad[i]) for s in steps)] for i, name in enumerate(names[:n])]
@@ -176,12 +181,12 @@ class TableRenderer:
         if exact and any(notation.is_approximate(v, limit) for s in steps for v in (*s.x, s.f, *s.grad, s.grad_norm)):
             notes.append("≈: exact value too long for the table, rounded; --format csv or json shows it exactly")
         left_out = []
-        if not partials and n:
+        if not partials and n and with_partials:
             left_out.append(_names_of([f"∂f/∂{name}" for name in names]))
         if show_info and not info:
             left_out.append("method used")
         if shown < n:
-            left_out.append(_names_of(names[shown:n]))
+            left_out.append(_names_of([name for name in names[shown:n] if name != "…"]))
         note = fit_note(left_out, choice.digits, asked, width)
         if note:
             notes.append(note)
@@ -192,14 +197,17 @@ class TableRenderer:
         mark, style = spec.mark, f"bold {spec.colour}"
         text = Text("\n".join(wrap(f"{mark} {result.status} — {result.message}", width, hang="  ")))
         text.stylize(style, 0, len(mark) + 1 + len(str(result.status)))
-        notation = self._notation
+        notation, layout = self._notation, self._layout
         room = width - len(_LABEL)
-        digits = _digits_that_fit([result.f, *result.x], self._digits, room, notation)
+        shown = result.flat if layout.scalars_only and layout.size <= MAX_VARIABLE_COLUMNS else []
+        digits = _digits_that_fit([result.f, *shown], self._digits, room, notation)
         human = lambda v: notation.human(v, digits)  # noqa: E731
-        if len(result.variables) > MAX_VARIABLE_COLUMNS:
+        if layout.scalars_only and len(result.variables) > MAX_VARIABLE_COLUMNS:
             point = f"{len(result.variables)} variables (--format json or -q prints them all)"
+        elif layout.scalars_only:
+            point = join(_equals(n, human(v)) for n, v in zip(result.variables, result.flat, strict=True))
         else:
-            point = join(_equals(n, human(v)) for n, v in zip(result.variables, result.x, strict=True))
+            point = layout.point_text(result.flat, lambda v: notation.human(v, self._digits))
         text.append("\n")
         _labelled(text, "final point", wrap(point, width, indent=" " * len(_LABEL), hang=" " * len(_LABEL)))
         text.append("\n")
@@ -244,6 +252,13 @@ def _vertical(columns: list[list[str]], rows: list[Step | None], width: int) -> 
         pairs = join(f"{column[0]} = {cell}" for column, cell in zip(columns[1:], cells[1:], strict=True) if cell)
         text.append("\n".join(wrap(pairs, width, indent="   ", hang="   ")) + "\n")
     return text
+
+
+def _gradient_label(slot: Slot, count: int) -> str:
+    """``∂f/∂b`` for a scalar, ``∇f`` for the only variable, ``∇_w f`` for one vector of several."""
+    if not slot.shape:
+        return f"∂f/∂{slot.name}"
+    return "∇f" if count == 1 else f"∇_{slot.name} f"
 
 
 #: The summary's labels take this much room: ``  final point  ``.
@@ -309,9 +324,19 @@ def evaluations(result: Result) -> str:
     return text + (f", Hessian {result.nhev}" if result.nhev else "")
 
 
-def _subtitle(problem: Problem, params: object, show_gradient: bool, notation: Notation = FLOATS) -> str:
+def _entry(x: Sequence[object], index: int | None, cell: Callable[[object], str]) -> str:
+    """One entry's cell; ``…`` for the column of entries left out (and past a large run's first entries)."""
+    return "…" if index is None or index >= len(x) else cell(x[index])
+
+
+def _subtitle(
+    problem: Problem, params: object, show_gradient: bool, notation: Notation = FLOATS, layout: Layout | None = None
+) -> str:
     parts = []
-    if show_gradient:
+    if show_gradient and layout is not None and not layout.scalars_only:
+        gradients = zip(layout.slots, gradient_inline(problem), strict=True)
+        parts.append(join(f"{_gradient_label(slot, len(layout.slots))} = {text}" for slot, text in gradients))
+    elif show_gradient:
         parts.append("∇f = (" + ", ".join(gradient_inline(problem)) + ")")
     if isinstance(params, dict):
         shown = []

@@ -1,68 +1,28 @@
-"""What the CLI commands do for vector problems; the Click layer calls these through small hooks.
+"""What the commands do for array problems, in the library's words (no Click, no printing).
 
-``wants_vectors(expr, start, data)`` decides the route: a vector start value
-(``[1,2]``, ``ones(…)``, ``@file``), any ``--data``, or vector syntax in the
-function. Everything else stays on the scalar path, unchanged.
+``build`` binds a function to its data and start values; the CLI (``symdescent/cli/``)
+decides the route and prints. Notes for the user go to the ``note`` callable it passes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
-
-import click
 
 from symdescent.errors import InputError
 
 if TYPE_CHECKING:
     from symdescent.result import Status
 
-_VECTOR_START = re.compile(r"\[|\bones\s*\(|\bzeros\s*\(|@")
-
-
-def data_option(command: Any) -> Any:
-    """``--data``, repeatable: the constants of a vector problem, from files or values."""
-    return click.option(
-        "--data",
-        "data",
-        multiple=True,
-        metavar="FILE|NAME=FILE",
-        help="Data (constants): FILE.csv/.tsv with a header makes one vector per column; NAME=FILE makes a vector "
-        "(one column) or a matrix (.csv, .tsv, .npy); NAME=VALUE works too. Repeat for several.",
-    )(command)
-
-
-def save_option(command: Any) -> Any:
-    return click.option(
-        "--save",
-        metavar="FILE",
-        help="Write the final point to FILE.npy or FILE.csv (any size; the way to keep a long vector).",
-    )(command)
-
-
-def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> bool:
-    from symdescent.vectors import looks_like_vectors
-
-    return bool(data) or looks_like_vectors(expr) or bool(start and _VECTOR_START.search(start))
-
-
-def refuse_scalar_only(*, exact: bool, working_precision: int | None, variables: str | None) -> None:
-    """Options that only mean something for scalar variables are refused, not ignored."""
-    if exact or working_precision is not None:
-        raise InputError(
-            f"--{'exact' if exact else 'working-precision'} works with scalar variables only",
-            hint="vector problems run in float64",
-        )
-    if variables:
-        raise InputError(
-            "--vars is for scalar functions: the variables of a vector problem are the names in --start",
-            hint="give constants with --data or --param",
-        )
-
-
-def build(expr: str, start: str | None, data_items: Sequence[str], params: str | None, dtype: str = "float64") -> Any:
+def build(
+    expr: str,
+    start: str | None,
+    data_items: Sequence[str],
+    params: str | None,
+    dtype: str = "float64",
+    note: Callable[[str], None] | None = None,
+) -> Any:
     """The bound problem: data loaded, start values parsed, shapes checked."""
     from symdescent.vectors.parse import parse_vector
 
@@ -84,11 +44,12 @@ def build(expr: str, start: str | None, data_items: Sequence[str], params: str |
             'name the start values of a vector problem: for example --start "x=[1,2]" or --start "w=zeros(3),b=0"'
         )
     problem = make_vector_problem(expr, parse_start(start, data, expr, dtype), data, dtype=dtype)
-    _warn_unused(data_items, params, problem)
+    if note is not None:
+        _note_unused(data_items, params, problem, note)
     return problem
 
 
-def _warn_unused(data_items: Sequence[str], params: str | None, problem: Any) -> None:
+def _note_unused(data_items: Sequence[str], params: str | None, problem: Any, note: Callable[[str], None]) -> None:
     """A constant named on purpose (--data NAME=…, --param) that f does not use gets a note; a file's columns not."""
     from symdescent.vectors.data import split_items
 
@@ -96,9 +57,7 @@ def _warn_unused(data_items: Sequence[str], params: str | None, problem: Any) ->
     named += [item.partition("=")[0].strip() for item in split_items(params or "") if "=" in item]
     unused = [name for name in named if name not in problem.data and name not in problem.names]
     if unused:
-        click.echo(
-            f"Note: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by the function", err=True
-        )
+        note(f"Note: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by the function")
 
 
 def _need_numpy() -> None:

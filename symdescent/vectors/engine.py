@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from symdescent.errors import InputError, StartPointError
+from symdescent.layout import QUIET_ENTRIES
 from symdescent.vectors.problem import VectorProblem
 from symdescent.vectors.run import StoppingRules, VectorResult, VectorRun, VectorStep
 
@@ -147,6 +148,7 @@ class KernelRun(StoppingRules, Iterator[VectorStep]):
         start = problem.start[problem.names[0]]
         assert isinstance(start, np.ndarray)
         self.x = start if in_place and start.flags.c_contiguous else np.array(start, order="C")
+        self.start = self.x.copy() if self.x.size <= QUIET_ENTRIES else self.x  # no room for a copy of 10⁹
         self.small = self.x.size <= SMALL
         self._grad = np.empty_like(self.x) if self.small else None
         self._fused = self.function.halo == 0 and not self.small  # evaluate x_{k+1} in the updating pass
@@ -203,7 +205,7 @@ class KernelRun(StoppingRules, Iterator[VectorStep]):
 
     def result(self, history: tuple[VectorStep, ...] = ()) -> VectorResult:
         """The result; its ``x`` holds the run's own array (not a copy: at 2·10⁹ entries there is no room for one)."""
-        return self._result({self.problem.names[0]: self.x}, (0, 0, 0), history)
+        return self._result(self.x.reshape(-1), (0, 0, 0), history)
 
 
 def minimize_vectors(

@@ -10,14 +10,14 @@ steps, faded, so that one sees the line swing into place.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from symdescent.render.plot import check_plot_file, keep_for_picture, save
-from symdescent.result import Status
+from symdescent.result import Status, Step
 from symdescent.vectors.nodes import VMean, VNode, VNorm, VSum
 from symdescent.vectors.printing import pretty
 from symdescent.vectors.problem import VectorProblem
@@ -62,6 +62,12 @@ class VectorPlot:
         self._steps: list[tuple[int, float, float]] = []
         self._params: dict[int, np.ndarray] = {}
 
+    def recording(self, steps: Iterable[Step]) -> Iterator[Step]:
+        """The same steps, each recorded on the way through."""
+        for step in steps:
+            self.step(step)
+            yield step
+
     def step(self, step: VectorStep) -> None:
         if keep_for_picture(step.step):
             self._steps.append((step.step, step.f, step.grad_norm))
@@ -69,7 +75,7 @@ class VectorPlot:
                 self._params[step.step] = np.array(step.x, dtype=float)
 
     def finish(self, result: VectorResult) -> None:
-        last = self._problem.flatten(result.x)
+        last = np.asarray(result.flat, dtype=float)
         if not self._steps or self._steps[-1][0] != result.steps:
             self._steps.append((result.steps, result.f, result.grad_norm))
         if self._fit is not None:

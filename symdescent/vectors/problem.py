@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 
 from symdescent.errors import InputError
+from symdescent.layout import Layout
 from symdescent.vectors.calculus import gradient, jvp, resolve
 from symdescent.vectors.codegen import compile_arrays
 from symdescent.vectors.nodes import names_in
@@ -120,6 +121,15 @@ class VectorProblem:
         return self.formula.variables
 
     @property
+    def shapes_of_variables(self) -> dict[str, tuple[int, ...]]:
+        return {n: tuple(self.shapes[n]) for n in self.names}
+
+    @property
+    def entry_layout(self) -> Layout:
+        """Where each variable lives in the flat point (the one :class:`~symdescent.layout.Layout`)."""
+        return Layout.of(self.names, self.shapes_of_variables)
+
+    @property
     def size(self) -> int:
         """All variables' entries together."""
         return self.layout[-1][3] if self.layout else 0
@@ -131,6 +141,20 @@ class VectorProblem:
     @property
     def function_text(self) -> str:
         return plain(self.formula.expr)
+
+    @property
+    def gradient_text(self) -> tuple[str, ...]:
+        """Each variable's gradient in vector form, as text (as a scalar problem's ``gradient_text``)."""
+        return tuple(self.gradient_texts(fancy=False).values())
+
+    @property
+    def function_inline(self) -> str:
+        """f as the table's heading writes it."""
+        return pretty(self.formula.expr)
+
+    @property
+    def gradient_inline(self) -> tuple[str, ...]:
+        return tuple(self.gradient_texts().values())
 
     def gradient_texts(self, *, fancy: bool = True) -> dict[str, str]:
         return {n: self.formula.gradient_text(n, fancy=fancy) for n in self.names}

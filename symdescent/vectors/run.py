@@ -12,54 +12,21 @@ and an empty gradient; the final point is in the result.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from symdescent.errors import InputError, StartPointError
-from symdescent.result import Status, status_message
+from symdescent.layout import QUIET_ENTRIES
+from symdescent.result import Result, Status, Step, status_message
 from symdescent.vectors.optim import make_array_method
-from symdescent.vectors.problem import Value, VectorProblem
+from symdescent.vectors.problem import VectorProblem
 
-
-class VectorStep(NamedTuple):
-    step: int
-    x: np.ndarray  # flat: every variable's entries
-    f: float
-    grad: np.ndarray
-    grad_norm: float
-    info: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class VectorResult:
-    """A finished vector run; ``x`` maps each name to a float or a numpy array."""
-
-    function: str
-    variables: tuple[str, ...]
-    gradient: Mapping[str, str]
-    method: str
-    params: Mapping[str, Any]
-    start: Mapping[str, Value]
-    x: Mapping[str, Value]
-    f: float
-    grad_norm: float
-    steps: int
-    status: Status
-    message: str
-    tol: float
-    max_steps: int
-    maximize: bool = False
-    nfev: int = 0
-    ngev: int = 0
-    nhev: int = 0
-    history: tuple[VectorStep, ...] = field(default=(), repr=False)
-
-    @property
-    def success(self) -> bool:
-        return self.status in (Status.CONVERGED, Status.COMPLETED)
+#: A vector run's steps and result are the package's one :class:`Step` and :class:`Result`
+#: (x flat: every variable's entries in order; ``Result.point`` groups them by name).
+VectorStep = Step
+VectorResult = Result
 
 
 class StoppingRules:
@@ -84,8 +51,29 @@ class StoppingRules:
         self.status: Status | None = None
         self.message = ""
 
+    engine = "array"
+
+    def _keep_start(self) -> None:
+        """The flat start for the result: a copy while small; beyond, the run's own array (no room for a copy)."""
+        flat = self.problem.flat_start()
+        self.start = flat.copy() if flat.size <= QUIET_ENTRIES else flat
+
     def __iter__(self) -> Iterator[VectorStep]:
         return self
+
+    @property
+    def method_name(self) -> str:
+        return str(self.method.name)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The method's parameters, and the engine that ran (a diagnostic: the numbers do not depend on it)."""
+        return {**self.method.params, "engine": self.engine}
+
+    def drain(self) -> None:
+        """Run to the end without handing out the steps (``-q``)."""
+        for _ in self._steps:
+            pass
 
     def __next__(self) -> VectorStep:
         return next(self._steps)
@@ -124,21 +112,19 @@ class StoppingRules:
         )
         self._close()
 
-    def _result(
-        self, x: Mapping[str, Value], extra: tuple[int, int, int], history: tuple[VectorStep, ...]
-    ) -> VectorResult:
+    def _result(self, x: np.ndarray, extra: tuple[int, int, int], history: tuple[Step, ...]) -> Result:
         """The result at ``last``, with ``x`` and the evaluations beyond one of f and ∇f per step (f, ∇f, H)."""
         if self.status is None:
             raise RuntimeError("the run has not finished: iterate it first, or call interrupt()")
         problem, last = self.problem, self.last
-        return VectorResult(
+        return Result(
             function=problem.function_text,
             variables=problem.names,
-            gradient=problem.gradient_texts(fancy=False),
+            gradient=tuple(problem.gradient_texts(fancy=False).values()),
             method=self.method.name,
-            params=dict(self.method.params),
-            start=dict(problem.start),
-            x=dict(x),
+            params=self.params,
+            start=problem.entry_layout.arrays(self.start),
+            x=problem.entry_layout.arrays(x),
             f=last.f,
             grad_norm=last.grad_norm,
             steps=last.step,
@@ -150,7 +136,8 @@ class StoppingRules:
             nfev=1 + last.step + extra[0],
             ngev=1 + last.step + extra[1],
             nhev=extra[2],
-            history=history,
+            history=history or (last,),
+            shapes=dict(problem.shapes_of_variables),
         )
 
     def _loop(self) -> Iterator[VectorStep]:
@@ -189,6 +176,7 @@ class VectorRun(StoppingRules, Iterator[VectorStep]):
     ) -> None:
         self._limits(max_steps, tol, maximize)
         self.problem = problem
+        self._keep_start()
         sign = -1.0 if maximize else 1.0
 
         def value(z: np.ndarray) -> float:
@@ -223,9 +211,8 @@ class VectorRun(StoppingRules, Iterator[VectorStep]):
         return self.last
 
     def result(self, history: tuple[VectorStep, ...] = ()) -> VectorResult:
-        problem, last, counts = self.problem, self.last, self.method.evaluations
-        x = {n: (v if isinstance(v, float) else np.array(v)) for n, v in problem.unflatten(last.x).items()}
-        return self._result(x, (counts["f"], counts["grad"], counts["hessian"]), history)
+        last, counts = self.last, self.method.evaluations
+        return self._result(np.array(last.x), (counts["f"], counts["grad"], counts["hessian"]), history)
 
 
 def vector_run(problem: VectorProblem, **options: Any) -> VectorRun:
