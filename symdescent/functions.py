@@ -3,11 +3,12 @@
 Each :class:`FunctionSpec` says everything symdescent knows about one name:
 how the parser builds it (the SymPy function and its argument counts), the
 help text, the derivative rule ``explain`` names and writes out (in Unicode
-and LaTeX), and how generated float code evaluates it. The parser
+and LaTeX), how generated float code evaluates it, and which numpy ufunc (or
+:mod:`symdescent.ufuncs` helper) evaluates it on arrays. The parser
 (:mod:`~symdescent.parsing`), the rule-by-rule derivation
 (:mod:`~symdescent.derivation`), ``explain``'s laws, the compiled code
-(:mod:`~symdescent.compile`), the symengine engine and ``--help`` all read
-:data:`FUNCTIONS`. Adding a function is one entry (plus, for a function
+(:mod:`~symdescent.compile`), both array back-ends (:func:`array_functions`),
+the symengine engine and ``--help`` all read :data:`FUNCTIONS`. Adding a function is one entry (plus, for a function
 SymPy lacks, a small class in :mod:`symdescent.special`).
 
 Importing this module is cheap (no SymPy): ``--help`` reads it. The SymPy
@@ -35,6 +36,7 @@ class FunctionSpec:
     latex: str = ""  # the rule written out, LaTeX
     symengine: str | None = None  # symengine's name for it, when symengine has it (else its SymPy rewrite is used)
     array: str | None = None  # "module:attribute" of the numpy ufunc (or symdescent.ufuncs helper) arrays use
+    scalar: str | None = None  # float source of a function SymPy's printer lacks ({0}: the argument's source)
 
     @property
     def sympy(self) -> Any:
@@ -125,14 +127,29 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         _spec("exp", f"{_SP}:exp", "(eˣ)′ = eˣ", r"(e^x)' = e^x"),
         _spec("log", f"{_SP}:log", "(ln x)′ = 1/x", r"(\ln x)' = 1/x", arities=(1, 2), help="log(x) or log(x, base)"),
         FunctionSpec("ln", f"{_SP}:log", help="natural log, as log"),
-        _spec("log10", f"{_SPECIAL}:log10", "log₁₀′ x = 1/(x·ln 10)", r"\log_{10}' x = 1/(x \ln 10)", symengine=False),
-        _spec("log2", f"{_SPECIAL}:log2", "log₂′ x = 1/(x·ln 2)", r"\log_2' x = 1/(x \ln 2)", symengine=False),
+        _spec(
+            "log10",
+            f"{_SPECIAL}:log10",
+            "log₁₀′ x = 1/(x·ln 10)",
+            r"\log_{10}' x = 1/(x \ln 10)",
+            scalar="math.log10({0})",
+            symengine=False,
+        ),
+        _spec(
+            "log2",
+            f"{_SPECIAL}:log2",
+            "log₂′ x = 1/(x·ln 2)",
+            r"\log_2' x = 1/(x \ln 2)",
+            scalar="math.log2({0})",
+            symengine=False,
+        ),
         FunctionSpec("sqrt", f"{_SP}:sqrt", help="square root (its rule is sqrt)", symengine="sqrt"),
         _spec(
             "cbrt",
             f"{_SPECIAL}:cbrt",
             "(∛x)′ = 1/(3·∛x²)",
             r"(\sqrt[3]{x})' = 1/(3 \sqrt[3]{x^2})",
+            scalar="math.cbrt({0})",
             symengine=False,
             help="real cube root: cbrt(-8) = -2",
         ),
@@ -163,6 +180,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             f"{_SPECIAL}:sigmoid",
             "σ′ = σ·(1 − σ)",
             r"\sigma' = \sigma (1 - \sigma)",
+            scalar="_sigmoid({0})",
             symengine=False,
             help="1/(1 + exp(-x))",
             array=f"{_UF}:sigmoid",
@@ -172,6 +190,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             f"{_SPECIAL}:softplus",
             "softplus′ x = σ(x)",
             r"\operatorname{softplus}' x = \sigma(x)",
+            scalar="_softplus({0})",
             symengine=False,
             help="log(1 + exp(x))",
             array=f"{_UF}:softplus",

@@ -78,7 +78,9 @@ class Emitter:
         for op in inputs:
             if op.kind == "temp":
                 for other in inputs:
-                    if other is not op:
+                    # another temp dies here too; a named (cse) value lives on until _drop_dead frees it
+                    # (freeing it here as well put its buffer twice on the free list: two live values shared it)
+                    if other is not op and other.kind == "temp":
                         self.release(other)
                 return op
         buffer = self.new_buffer()
@@ -215,7 +217,11 @@ def generate(terms: Sequence[DifferentiatedTerm]) -> Kernels:
     )
     from symdescent.generated import define  # the one place generated source is executed
 
-    pair = define(source + "\nkernels = (kernel, value_kernel)\n", "kernels", {**array_namespace(), "np": np, "C": tuple(constants)})
+    pair = define(
+        source + "\nkernels = (kernel, value_kernel)\n",
+        "kernels",
+        {**array_namespace(), "np": np, "C": tuple(constants)},
+    )
     kernel, value_kernel = pair  # type: ignore[misc]
     return Kernels(kernel, value_kernel, buffers, source)
 
