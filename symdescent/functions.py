@@ -213,8 +213,8 @@ def laws() -> dict[str, tuple[str, str, str]]:
     return {spec.rule: (spec.rule, spec.law, spec.latex) for spec in FUNCTIONS.values() if spec.rule is not None}
 
 
-#: Functions that appear only in derivatives (|x|′ = sign(x)): SymPy target -> array target, as ``array`` above.
-DERIVED_ARRAY: dict[str, str] = {f"{_SP}:sign": f"{_NP}:sign"}
+#: Functions found only in derivatives (|x|′ = sign(x), sign′ = 2δ): SymPy target -> array target, as ``array``.
+DERIVED_ARRAY: dict[str, str] = {f"{_SP}:sign": f"{_NP}:sign", f"{_SP}:DiracDelta": f"{_UF}:dirac_delta"}
 
 
 @cache

@@ -73,3 +73,9 @@ def erfc(u: Array, out: Array | None = None) -> Array:
     """1 − erf(u), accurate where erf(u) is near 1."""
     u = np.asarray(u)
     return _result(_exact_dtype(_erfc(u), u), out)
+
+
+def dirac_delta(u: Array, *order: Array, out: Array | None = None) -> Array:
+    """δ(u) (or a derivative of it) on floats, as the scalar code has it: 0 where u ≠ 0, undefined (nan) at 0."""
+    u = np.asarray(u)
+    return _result(np.where(u != 0, 0.0, np.nan).astype(_exact_dtype(u, u).dtype, copy=False), out)
