@@ -237,3 +237,29 @@ def test_a_function_of_a_reduction_as_a_real_program(executable) -> None:
     assert done.returncode == 0, done.stderr
     assert "internal error" not in done.stderr
     np.testing.assert_allclose([float(v) for v in done.stdout.split()], 0, atol=1e-5)  # the minimum is x = 0
+
+
+def test_the_numba_kernel_source_evaluates_the_special_functions() -> None:
+    """The kernel's numba backend (chosen for the longest vectors) prints sigmoid, softplus, cbrt… too.
+
+    Its source is run here as plain Python (numba's compile takes seconds; the compiled loop is the same code).
+    """
+    from symdescent.generated import define
+    from symdescent.kernels.jit import _helpers, numba_source
+    from symdescent.kernels.terms import differentiate
+    from symdescent.special import cbrt, log2, log10, sigmoid
+
+    s0, s1 = sp.symbols("s0 s1", real=True)
+    body = softplus_node(s0) + sigmoid(s1 - s0) + cbrt(s0) ** 2 + log10(s1**2 + 1) + log2(s0**2 + 2) + sp.erfc(s1)
+    terms = [BandTerm(body, {0: s0, 1: s1})]
+    source = numba_source(differentiate(terms), with_grad=True)
+    kernel = define(source, "kernel", {"math": math, **_helpers()})
+    x = np.array([800.0, 1.0, -3.0, -800.0, 2.5, 0.7])
+    grad, expected_grad = np.empty_like(x), np.empty_like(x)
+    value = kernel(x, 0, 0, x.size, x.size, grad)
+    u, v = x[:-1], x[1:]
+    expected = np.logaddexp(0, u) + special.expit(v - u) + special.cbrt(u) ** 2 + np.log10(v**2 + 1)
+    expected += np.log2(u**2 + 2) + special.erfc(v)
+    assert value == pytest.approx(float(np.sum(expected)), rel=1e-13)
+    compile_banded(terms, backend="numpy").value_and_grad(x, expected_grad)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-13)

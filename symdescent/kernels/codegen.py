@@ -161,6 +161,7 @@ class Emitter:
                 coeff = sp.Integer(1)
             else:
                 acc = self.call("divide", acc, self.emit(d))
+        assert acc is not None  # a Mul with a free symbol has a factor besides its number
         if coeff == -1:
             acc = self.call("negative", acc)
         elif coeff != 1:
@@ -222,7 +223,9 @@ def generate(terms: Sequence[DifferentiatedTerm]) -> Kernels:
         "kernels",
         {**array_namespace(), "np": np, "C": tuple(constants)},
     )
-    kernel, value_kernel = pair  # type: ignore[misc]
+    kernel: Callable[..., float]
+    value_kernel: Callable[..., float]
+    kernel, value_kernel = pair  # type: ignore[misc]  # define() returns the tuple the source built
     return Kernels(kernel, value_kernel, buffers, source)
 
 
