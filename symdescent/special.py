@@ -7,8 +7,9 @@ write ``log(x)/log(10)`` or ``1/(1 + exp(-x))``). Each says:
 * its derivative (``fdiff``), written with these same functions;
 * :meth:`standard`, the same function in SymPy's own terms, used to evaluate
   it exactly, at D digits, with symengine or for a constant argument;
-* how generated float code evaluates it (:data:`FLOAT_SOURCE`, with the
-  numerically careful helpers in :data:`FLOAT_HELPERS`).
+* how generated float code evaluates it (its registry entry's ``scalar``, gathered
+  in :data:`FLOAT_SOURCE`, with the numerically careful helpers in :data:`FLOAT_HELPERS`);
+  on arrays, its entry's ``array`` (:mod:`symdescent.ufuncs`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symdescent import generated
+from symdescent.functions import FUNCTIONS
 
 
 class Special(sp.Function):
@@ -106,14 +108,8 @@ def standard(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda node: isinstance(node, Special), lambda node: node.standard())
 
 
-#: Float source for each special function (``{0}`` is the argument's source).
-FLOAT_SOURCE: dict[str, str] = {
-    "log10": "math.log10({0})",
-    "log2": "math.log2({0})",
-    "cbrt": "math.cbrt({0})",
-    "sigmoid": "_sigmoid({0})",
-    "softplus": "_softplus({0})",
-}
+#: Float source for each special function (``{0}`` is the argument's source), from the registry.
+FLOAT_SOURCE: dict[str, str] = {name: spec.scalar for name, spec in FUNCTIONS.items() if spec.scalar}
 
 #: Names the generated float code may call besides ``math`` (kept with the code that runs it, without SymPy).
 FLOAT_HELPERS = generated.FLOAT_HELPERS

@@ -29,27 +29,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symdescent.functions import array_functions, array_namespace
 from symdescent.kernels.terms import DifferentiatedTerm
 
-#: SymPy function -> numpy ufunc name (one argument).
-UNARY: dict[type, str] = {
-    sp.exp: "exp",
-    sp.log: "log",
-    sp.sin: "sin",
-    sp.cos: "cos",
-    sp.tan: "tan",
-    sp.sinh: "sinh",
-    sp.cosh: "cosh",
-    sp.tanh: "tanh",
-    sp.asin: "arcsin",
-    sp.acos: "arccos",
-    sp.atan: "arctan",
-    sp.asinh: "arcsinh",
-    sp.acosh: "arccosh",
-    sp.atanh: "arctanh",
-    sp.Abs: "absolute",
-    sp.sign: "sign",
-}
+# Every function of the registry (symdescent.functions.FUNCTIONS) is called as the array function it names,
+# ``numpy.sin(s0, out=t0)`` or ``_af_sigmoid(s0, out=t0)``: one table for this engine and the whole-array one.
+
 BINARY_FUNCTIONS: dict[type, str] = {sp.Max: "maximum", sp.Min: "minimum"}
 
 
@@ -93,7 +78,9 @@ class Emitter:
         for op in inputs:
             if op.kind == "temp":
                 for other in inputs:
-                    if other is not op:
+                    # another temp dies here too; a named (cse) value lives on until _drop_dead frees it
+                    # (freeing it here as well put its buffer twice on the free list: two live values shared it)
+                    if other is not op and other.kind == "temp":
                         self.release(other)
                 return op
         buffer = self.new_buffer()
@@ -111,7 +98,8 @@ class Emitter:
 
     def call(self, ufunc: str, *args: Operand) -> Operand:
         out = self.target(*args)
-        self.lines.append(f"np.{ufunc}({', '.join(a.code for a in args)}, out={out.code})")
+        name = ufunc if "." in ufunc or ufunc.startswith("_af_") else f"np.{ufunc}"
+        self.lines.append(f"{name}({', '.join(a.code for a in args)}, out={out.code})")
         return out
 
     # -- expressions --------------------------------------------------------------------
@@ -129,8 +117,9 @@ class Emitter:
             return self.emit_mul(expr)
         if isinstance(expr, sp.Pow):
             return self.emit_pow(expr)
-        if type(expr) in UNARY and len(expr.args) == 1:
-            return self.call(UNARY[type(expr)], self.emit(expr.args[0]))
+        function = array_functions().get(type(expr))
+        if function is not None:
+            return self.call(function[0], *(self.emit(a) for a in expr.args))
         if type(expr) in BINARY_FUNCTIONS:
             return self.fold(BINARY_FUNCTIONS[type(expr)], expr.args)
         raise Unsupported(f"the kernel engine cannot evaluate {type(expr).__name__}")
@@ -172,6 +161,7 @@ class Emitter:
                 coeff = sp.Integer(1)
             else:
                 acc = self.call("divide", acc, self.emit(d))
+        assert acc is not None  # a Mul with a free symbol has a factor besides its number
         if coeff == -1:
             acc = self.call("negative", acc)
         elif coeff != 1:
@@ -228,8 +218,14 @@ def generate(terms: Sequence[DifferentiatedTerm]) -> Kernels:
     )
     from symdescent.generated import define  # the one place generated source is executed
 
-    pair = define(source + "\nkernels = (kernel, value_kernel)\n", "kernels", {"np": np, "C": tuple(constants)})
-    kernel, value_kernel = pair  # type: ignore[misc]
+    pair = define(
+        source + "\nkernels = (kernel, value_kernel)\n",
+        "kernels",
+        {**array_namespace(), "np": np, "C": tuple(constants)},
+    )
+    kernel: Callable[..., float]
+    value_kernel: Callable[..., float]
+    kernel, value_kernel = pair  # type: ignore[misc]  # define() returns the tuple the source built
     return Kernels(kernel, value_kernel, buffers, source)
 
 

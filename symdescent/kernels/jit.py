@@ -14,6 +14,7 @@ The source is printed from the SymPy tree with the offset symbols renamed
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 
@@ -73,20 +74,48 @@ def numba_source(terms: Sequence[DifferentiatedTerm], *, with_grad: bool) -> str
 
 
 def _print(expr: sp.Expr) -> str:
+    # the registry's own functions SymPy cannot print (sigmoid, softplus, cbrt…) call the helpers below
+    from symdescent.special import Special
+
+    expr = expr.replace(
+        lambda node: isinstance(node, Special), lambda node: sp.Function(f"_nb_{type(node).__name__}")(*node.args)
+    )
     # floats for every number: integer powers stay integer exponents, which numba turns into multiplications
-    return sp.pycode(expr.evalf(17) if not expr.is_Integer else sp.Float(expr), fully_qualified_modules=True)
+    return sp.pycode(
+        expr.evalf(17) if not expr.is_Integer else sp.Float(expr),
+        fully_qualified_modules=True,
+        allow_unknown_functions=True,
+    )
+
+
+def _helpers() -> dict[str, Callable[[float], float]]:
+    """The special functions as scalar Python code numba compiles (numba has no math.cbrt)."""
+    from symdescent.generated import FLOAT_HELPERS
+
+    def cbrt(u: float) -> float:
+        return math.copysign(abs(u) ** (1.0 / 3.0), u)
+
+    def log10(u: float) -> float:
+        return math.log10(u)
+
+    def log2(u: float) -> float:
+        return math.log2(u)
+
+    own = {"cbrt": cbrt, "log10": log10, "log2": log2}
+    careful = {name.lstrip("_"): fn for name, fn in FLOAT_HELPERS.items()}  # _sigmoid, _softplus: no overflow
+    return {f"_nb_{name}": fn for name, fn in {**own, **careful}.items()}
 
 
 def compile_numba(terms: Sequence[DifferentiatedTerm]) -> tuple[Callable[..., float], Callable[..., float]]:
     """The gradient and value kernels, njit-compiled (lazily, on first call, per dtype)."""
-    import math
-
     import numba
 
     from symdescent.generated import define  # the one place generated source is executed
 
     source = numba_source(terms, with_grad=True) + "\n" + numba_source(terms, with_grad=False)
-    kernel, value_kernel = define(source + "\nkernels = (kernel, value_kernel)\n", "kernels", {"math": math})  # type: ignore[misc]
+    helpers = {name: numba.njit(fn) for name, fn in _helpers().items()}
+    namespace = {"math": math, **helpers}
+    kernel, value_kernel = define(source + "\nkernels = (kernel, value_kernel)\n", "kernels", namespace)  # type: ignore[misc]
     grad = numba.njit(nogil=True, cache=False)(kernel)
     value = numba.njit(nogil=True, cache=False)(value_kernel)
 

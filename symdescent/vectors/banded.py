@@ -5,11 +5,13 @@ f(x) = constant + Σ_terms Σ_i body(x[i+o] for o in offsets) chunk by chunk,
 in place. This module recognises that form in a vector problem: sums and
 means of elementwise expressions in x, ``x @ x``, ``norm(x)^2`` and index
 sums over every i, scaled and added, plus constants. Anything else (data
-vectors, matrix products, explicit index ranges) gives None.
+vectors, matrix products, explicit index ranges, a function of a reduction such as
+``log(1 + x @ x)``) gives None, and the whole-array engine runs it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -44,11 +46,19 @@ def banded_terms(problem: VectorProblem) -> tuple[list[BandTerm], float] | None:
     for addend in sp.Add.make_args(
         sp.expand(expr, deep=False, mul=True, power_base=False, power_exp=False, log=False, multinomial=False)
     ):
-        coefficient, rest = addend.as_independent(*_nodes(addend), as_Add=False)
-        if not rest.free_symbols and not _nodes(rest):
-            constant += float(addend)
+        if not addend.free_symbols and not addend.has(VNode):
+            value = _number(addend)
+            if value is None:
+                return None
+            constant += value
             continue
-        if coefficient.free_symbols:
+        # a term is (a number) × (one reduction of the banded form); a function OF a reduction, such as
+        # log(1 + x @ x) or exp(sum(x)), couples every entry with every other: not banded
+        nodes = _nodes(addend)
+        if not nodes:
+            return None
+        coefficient, rest = addend.as_independent(*nodes, as_Add=False)
+        if coefficient.free_symbols or coefficient.has(VNode):
             return None
         term = _term(rest, name, n)
         if term is None:
@@ -56,6 +66,15 @@ def banded_terms(problem: VectorProblem) -> tuple[list[BandTerm], float] | None:
         body, offsets = term
         terms.append(BandTerm(body=coefficient * body, offsets=offsets))
     return terms, constant
+
+
+def _number(expr: sp.Expr) -> float | None:
+    """A constant addend as a float; None for one that is not a finite real number (zoo, nan, I)."""
+    try:
+        value = float(expr)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _nodes(expr: sp.Expr) -> list[sp.Expr]:

@@ -17,13 +17,25 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symdescent.compile import define
 from symdescent.errors import InputError
+from symdescent.functions import array_functions, array_namespace
 from symdescent.vectors.calculus import band_parts
 from symdescent.vectors.nodes import VBandGrad, VIndexSum, VMatMul, VMean, VPad, VSize, VSum, entries
 from symdescent.vectors.shapes import Shapes, index_range, shape_of
 
 
 class ArrayPrinter(NumPyPrinter):
-    """numpy source for the vector nodes."""
+    """numpy source for the vector nodes, and for every registry function from its one table.
+
+    Each function of :data:`symdescent.functions.FUNCTIONS` prints as the array function the registry names
+    (``numpy.arcsin(u)``, ``_af_sigmoid(u)``): SymPy's own numpy names are never consulted, so a function
+    the registry lists is never "unsupported" and ``erf`` never becomes the scalar ``math.erf``.
+    """
+
+    def _print(self, expr: object, **kwargs: object) -> str:
+        entry = array_functions().get(type(expr))
+        if entry is not None and isinstance(expr, sp.Basic):
+            return f"{entry[0]}({', '.join(self._print(a) for a in expr.args)})"
+        return super()._print(expr, **kwargs)
 
     def _print_VMatMul(self, expr: sp.Expr) -> str:
         return f"(({self._print(expr.args[0])}) @ ({self._print(expr.args[1])}))"
@@ -157,7 +169,7 @@ def compile_arrays(
     source = f"def _vector_function({', '.join(args)}):\n"
     source += "".join(f"    {line}\n" for line in lines)
     source += f"    return [{', '.join(outputs)}]\n"
-    return define(source, "_vector_function", {"numpy": np})  # type: ignore[return-value]
+    return define(source, "_vector_function", {**array_namespace(), "numpy": np})  # type: ignore[return-value]
 
 
 def _shape_safe(expr: sp.Expr, shapes: Shapes) -> bool:
