@@ -235,8 +235,8 @@ def test_seed_in_vector_form_converges_at_step_69_like_the_scalar_run():
     vector = minimize("x @ x", start={"x": [1, 2]}, lr=0.1)
     scalar = minimize("x**2 + y**2", start=(1, 2), lr=0.1)
     assert vector.steps == scalar.steps == 69
-    assert np.allclose(vector.point["x"], scalar.x, rtol=1e-14, atol=0)
-    assert np.allclose(vector.point["x"], 0.8**69 * np.array([1, 2]), rtol=1e-12)
+    assert np.allclose(vector.x["x"], scalar.flat, rtol=1e-14, atol=0)
+    assert np.allclose(vector.x["x"], 0.8**69 * np.array([1, 2]), rtol=1e-12)
 
 
 def test_least_squares_matches_lstsq():
@@ -246,7 +246,7 @@ def test_least_squares_matches_lstsq():
         "norm(A @ x - b)^2", start={"x": np.zeros(3)}, data={"A": A, "b": B}, lr=0.02, tol=1e-10, max_steps=10_000
     )
     assert result.success
-    assert np.allclose(result.point["x"], np.linalg.lstsq(A, B, rcond=None)[0], atol=1e-6)
+    assert np.allclose(result.x["x"], np.linalg.lstsq(A, B, rcond=None)[0], atol=1e-6)
 
 
 def test_line_fit_matches_polyfit():
@@ -256,7 +256,7 @@ def test_line_fit_matches_polyfit():
         "mean((a*t + b - T)^2)", {"a": 0, "b": 0}, {"t": t, "T": temps}, lr=0.05, tol=1e-9, max_steps=20_000
     )
     assert result.success
-    assert [result.point["a"], result.point["b"]] == pytest.approx(list(np.polyfit(t, temps, 1)), abs=1e-6)
+    assert [result.x["a"], result.x["b"]] == pytest.approx(list(np.polyfit(t, temps, 1)), abs=1e-6)
 
 
 def test_logistic_regression_matches_scipy_bfgs():
@@ -273,7 +273,7 @@ def test_logistic_regression_matches_scipy_bfgs():
         "sum(log(1 + exp(-y * (X @ w))))", {"w": np.zeros(3)}, {"X": features, "y": labels}, tol=1e-9, max_steps=5000
     )
     assert result.success
-    assert np.allclose(result.point["w"], reference, atol=1e-5)
+    assert np.allclose(result.x["w"], reference, atol=1e-5)
 
 
 def test_chained_rosenbrock_with_cg_reaches_all_ones():
@@ -285,7 +285,7 @@ def test_chained_rosenbrock_with_cg_reaches_all_ones():
         keep_history=False,
     )
     assert result.success
-    assert np.allclose(result.point["x"], 1.0, atol=1e-5)
+    assert np.allclose(result.x["x"], 1.0, atol=1e-5)
 
 
 # -- the array optimisers against the scalar ones, step by step --------------------------

@@ -67,7 +67,7 @@ def test_the_seed_converges_at_step_69_on_both_engines_at_the_converged_point():
     for engine in ("array", "kernel"):
         result = minimize_vectors("x @ x", {"x": np.array([1.0, 2.0])}, engine=engine, lr=0.1)
         assert (result.steps, str(result.status)) == (69, "converged")
-        assert result.point["x"] == pytest.approx(0.8**69 * np.array([1.0, 2.0]), rel=1e-12)
+        assert result.x["x"] == pytest.approx(0.8**69 * np.array([1.0, 2.0]), rel=1e-12)
 
 
 @pytest.mark.parametrize("n", [5, 3000])  # 3000: steps carry only x's head, x_{k+1} evaluated in the update pass
@@ -78,7 +78,7 @@ def test_convergence_is_detected_before_the_update_is_applied(n):
     result = minimize_vectors("sum(x^2)", {"x": np.ones(n)}, engine="kernel", lr=0.1, tol=tol, max_steps=500)
     assert isinstance(make_run(make_vector_problem("sum(x^2)", {"x": np.ones(n)}), engine="kernel"), KernelRun)
     assert (result.steps, str(result.status)) == (k, "converged")
-    assert result.point["x"] == pytest.approx(np.full(n, 0.8**k), rel=1e-12)
+    assert result.x["x"] == pytest.approx(np.full(n, 0.8**k), rel=1e-12)
     assert result.grad_norm == pytest.approx(2 * 0.8**k * np.sqrt(n), rel=1e-12)
 
 
@@ -97,7 +97,7 @@ def test_each_method_agrees_step_for_step_on_both_engines(method, n):
     for u, v in zip(array, kernel, strict=True):
         assert u[1:3] == pytest.approx(v[1:3], rel=1e-10)
         assert u[3] == pytest.approx(v[3], rel=1e-10)
-    assert a.point["x"] == pytest.approx(k.point["x"], rel=1e-10)
+    assert a.x["x"] == pytest.approx(k.x["x"], rel=1e-10)
     assert a.params == k.params
 
 
@@ -118,14 +118,14 @@ def test_the_library_never_modifies_the_start_array():
     start = np.full(KERNEL_MIN_ENTRIES, 2.0)
     result = minimize_vectors("sum(x^2)", {"x": start}, lr=0.1, max_steps=3, tol=0)
     assert np.all(start == 2.0)
-    assert result.point["x"][:5] == pytest.approx(2 * 0.8**3)
+    assert result.x["x"][:5] == pytest.approx(2 * 0.8**3)
     assert result.f == pytest.approx(KERNEL_MIN_ENTRIES * (2 * 0.8**3) ** 2, rel=1e-12)
 
 
 def test_float32_halves_the_memory_and_keeps_single_precision(tmp_path):
     result = minimize_vectors("sum((x-1)^2)", {"x": np.zeros(50)}, dtype="float32", lr=0.1, tol=0, max_steps=20)
-    assert result.point["x"].dtype == np.float32
-    assert result.point["x"] == pytest.approx(1 - 0.8**20, rel=1e-6)
+    assert result.x["x"].dtype == np.float32
+    assert result.x["x"] == pytest.approx(1 - 0.8**20, rel=1e-6)
     code, out, _ = run_cli(
         [
             "sum((x-1)^2)",
@@ -262,5 +262,5 @@ def test_an_interrupt_waits_for_the_step_in_hand_and_reports_that_step():
     run.interrupt()
     result = run.result()
     assert (result.steps, str(result.status)) == (3, "interrupted")
-    assert result.point["x"] == pytest.approx(np.full(3000, 0.8**3), rel=1e-12)
+    assert result.x["x"] == pytest.approx(np.full(3000, 0.8**3), rel=1e-12)
     assert result.f == pytest.approx(3000 * 0.8**6, rel=1e-12)

@@ -320,7 +320,7 @@ def test_cg_on_the_chain_needs_no_more_iterations_than_scipy():
     )
     ours = minimize_vectors(CHAIN, {"x": np.zeros(100)}, method="cg", max_steps=10**5, keep_history=False)
     assert reference.success and ours.success
-    assert np.allclose(ours.point["x"], 1.0, atol=1e-5)
+    assert np.allclose(ours.x["x"], 1.0, atol=1e-5)
     assert ours.steps <= reference.nit
 
 
