@@ -285,6 +285,30 @@ def _with_scalars(formula: Any, constants: Mapping[str, Any]) -> Any:
     return Formula(formula.text, formula.expr.xreplace(scalars), formula.variables, kinds)
 
 
+def explain_vectors(
+    expr: str,
+    start: str,
+    data: Sequence[str],
+    params: str | None,
+    lr: str,
+    *,
+    iterates: int = 5,
+    variables: str | None = None,
+) -> Any:
+    """``explain`` for vectors: the explanation (the CLI renders it as it renders a scalar one)."""
+    from symdescent.vectors.explain import explain_vector
+
+    problem = build(expr, start, data, params)
+    if variables is not None:
+        names = [v.strip() for v in variables.split(",")]
+        if sorted(names) != sorted(problem.names):
+            raise InputError(
+                f"the variables are {', '.join(names)}, but the start point gives {', '.join(problem.names)}",
+                hint="a vector problem's variables are the names given start values",
+            )
+    return explain_vector(problem, lr, iterates=iterates)
+
+
 def analyze_vectors(
     expr: str, start: str | None, data: Sequence[str], params: str | None, out: TextIO, fmt: str = "text"
 ) -> None:
