@@ -111,12 +111,13 @@ def vector_blocks(ex: VectorExplanation, latex: bool = False) -> list[Block]:
     out.append(Equations(tuple(line for name in names for line in gradient_equations(formula, name, latex))))
     values = problem.unflatten(ex.at_start.grad)
     at_x0 = [
-        f"{_at_label(gradient_label(formula, name, latex), latex)} = {v.values(_kept(values[name]), _length(problem, name))}"
+        f"{gradient_label(formula, name, latex)} = {v.values(_kept(values[name]), _length(problem, name))}"
         for name in names
     ]
     norm = r"\lVert \nabla f \rVert" if latex else "‖∇f‖"
     at_x0.append(f"{norm} = {n.float(ex.at_start.norm)}")
-    out.append(Para(f"At the start: {', '.join(n.inline(item) for item in at_x0)}."))
+    where = "the start point" if len(names) > 1 else n.inline(v.name_t(names[0], "0"))
+    out.append(Para(f"At {where}: {', '.join(n.inline(item) for item in at_x0)}."))
 
     out.append(Heading("The update rule"))
     general = f"x_{{t+1}} = x_t - {n.alpha} \\nabla f(x_t)" if latex else "xₜ₊₁ = xₜ − α·∇f(xₜ)"
@@ -206,7 +207,9 @@ def _curvature_blocks(ex: VectorExplanation, n: Notation, v: _Vectors) -> list[B
         else:
             values = f"{low} = {n.num(c.lowest)}, {high} = {n.num(c.highest)}"
             told = f"The extreme eigenvalues of the Hessian{at}{where}: {n.inline(values)}."
-    blocks = _step_size_blocks(c, n, "Step size", whole=len(c.eigenvalues) > 1 or c.best_lr is not None)
+    # from λmax alone, or with λmin = 0, the rate over the directions that curve is not known
+    known = c.exact or not (c.flat or (len(c.eigenvalues) == 1 and c.best_lr is None))
+    blocks = _step_size_blocks(c, n, "Step size", whole=known)
     return [*out, blocks[0], Para(told), *blocks[1:]]
 
 
@@ -228,10 +231,6 @@ def _kept(value: object) -> float | tuple[float, ...]:
     flat = np.ravel(value)
     kept = flat if flat.size <= 6 else np.concatenate([flat[:3], flat[-1:]])
     return tuple(float(x) for x in kept)
-
-
-def _at_label(label: str, latex: bool) -> str:
-    return f"{label}(x_0)" if latex and label.endswith("f") else f"{label}(x₀)" if label.endswith("f") else label
 
 
 def _paren(v: _Vectors, expr: sp.Expr) -> str:

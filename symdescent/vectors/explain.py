@@ -394,8 +394,11 @@ def _vector_curvature(problem: VectorProblem, alpha: sp.Expr, scale: sp.Expr | N
         return replace(curvature_of(where, None, (sp.Float(bounds[1]),), False, alpha), best_lr=None, best_rate=None)
     if abs(bounds[0]) <= 1e-10 * max(1.0, abs(bounds[1])):  # rounding's λ = 1e−16 is a flat direction, λ = 0
         bounds = (0.0, bounds[1])
-    low, high = (sp.Float(v) for v in bounds)
-    return curvature_of(where, None, (low, high) if low != high else (low,), False, alpha)
+    low, high = (sp.Float(float(f"{v:.9g}")) for v in bounds)  # finite differences: 9 digits at most
+    curvature = curvature_of(where, None, (low, high) if low != high else (low,), False, alpha)
+    if curvature.flat:  # the smallest λ that curves is not among the extremes: no fastest α from them
+        return replace(curvature, best_lr=None, best_rate=None)
+    return curvature
 
 
 def _run_iterates(problem: VectorProblem, alpha: sp.Expr, count: int) -> tuple[tuple[VectorIterate, ...], str | None]:
