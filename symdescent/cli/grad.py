@@ -32,7 +32,9 @@ Examples:
 @click.command(cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["grad"], epilog=EXAMPLES_GRAD)
 @function_options
 @click.option(
-    "--at", metavar="V", help='Evaluate the gradient at this point: 1,2 or x=1,y=2; vectors: "x=[1,2]", "w=zeros(3),b=0".'
+    "--at",
+    metavar="V",
+    help='Evaluate the gradient at this point: 1,2 or x=1,y=2; vectors: "x=[1,2]", "w=zeros(3),b=0".',
 )
 @click.option(
     "--format",

@@ -361,7 +361,9 @@ def latex_lines(ex: Explanation | VectorExplanation) -> list[str]:
     return document.latex_lines(blocks(ex, latex=True), comment)
 
 
-def render_explanation(ex: Explanation | VectorExplanation, fmt: str, out: TextIO, console: Console | None = None) -> None:
+def render_explanation(
+    ex: Explanation | VectorExplanation, fmt: str, out: TextIO, console: Console | None = None
+) -> None:
     """Write the explanation in ``fmt`` (rich needs a console; without one it falls back to text)."""
     if fmt == "markdown":
         out.write("\n".join(markdown_lines(ex)) + "\n")

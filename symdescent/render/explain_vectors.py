@@ -14,7 +14,8 @@ import sympy as sp
 
 from symdescent.render.document import Block, Equations, Heading, Para, Steps, Table
 from symdescent.render.formulas import Notation
-from symdescent.vectors.explain import VectorExplanation, gradient_equations, gradient_label
+from symdescent.vectors.explain import VectorExplanation
+from symdescent.vectors.gradient_text import gradient_equations, gradient_label
 from symdescent.vectors.printing import latex as latex_of
 from symdescent.vectors.printing import pretty
 
@@ -126,10 +127,14 @@ def vector_blocks(ex: VectorExplanation, latex: bool = False) -> list[Block]:
     for u in ex.updates:
         after, before = v.name_t(u.name, "t+1"), v.name_t(u.name, "t")
         if u.entry is not None:
-            after, before = (f"{after}[j]", f"{before}[j]") if not latex else (f"{u.name}_{{t+1,j}}", f"{u.name}_{{t,j}}")
+            after, before = (
+                (f"{after}[j]", f"{before}[j]") if not latex else (f"{u.name}_{{t+1,j}}", f"{u.name}_{{t,j}}")
+            )
         raw = f"{before} {n.minus} {n.factor(ex.lr)}{n.dot}{_paren(v, v.at_t(u.gradient))}"
         simplified = v.e(v.at_t(u.simplified))
-        lines.append(f"{after} = {raw}" + (f" = {simplified}" if simplified not in (raw, f"{before} {n.minus} {raw}") else ""))
+        lines.append(
+            f"{after} = {raw}" + (f" = {simplified}" if simplified not in (raw, f"{before} {n.minus} {raw}") else "")
+        )
     out.append(Equations(tuple(lines)))
     if any(u.entry for u in ex.updates):
         out.append(Para("The first and last entries step with their own formulas, those of the gradient above."))
@@ -189,7 +194,8 @@ def _curvature_blocks(ex: VectorExplanation, n: Notation, v: _Vectors) -> list[B
         out.append(
             Para(
                 f"{n.inline('f')} is not a quadratic in one vector here, so the Hessian may change from point to "
-                "point and there is no closed form. Near a point, the Hessian there tells how each step scales the error."
+                "point and there is no closed form. Near a point, the Hessian there tells how each step scales "
+                "the error."
             )
         )
     if c is None:
@@ -246,13 +252,17 @@ def _sizes(ex: VectorExplanation, n: Notation) -> str:
     parts = []
     for name in problem.names:
         shape = problem.shapes[name]
-        parts.append(f"{n.inline(name)} is a vector of {shape[0]} entries" if shape else f"{n.inline(name)} is a number")
+        parts.append(
+            f"{n.inline(name)} is a vector of {shape[0]} entries" if shape else f"{n.inline(name)} is a number"
+        )
     text = "; ".join(parts)
     if problem.data:
         data = []
         for name in sorted(problem.data):
             shape = problem.shapes[name]
-            size = "×".join(str(s) for s in shape) if len(shape) == 2 else f"{shape[0]} entries" if shape else "a number"
+            size = (
+                "×".join(str(s) for s in shape) if len(shape) == 2 else f"{shape[0]} entries" if shape else "a number"
+            )
             data.append(f"{n.inline(name)} ({_times(size) if n.latex else size})")
         text += "; the data: " + ", ".join(data)
     return f"Here {text}."

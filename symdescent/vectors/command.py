@@ -228,7 +228,7 @@ def grad_vectors(
     Scalar constants (``params``) are put into the formula, as for scalar functions; vector constants and
     ``data`` stay names. ``at`` is read as a start point is (``x=[1,2]``; unnamed when f has one variable).
     """
-    from symdescent.vectors.explain import gradient_at, gradient_report
+    from symdescent.vectors.gradient_text import gradient_at, gradient_report
     from symdescent.vectors.problem import make_formula
 
     names = [v.strip() for v in variables.split(",")] if variables else None

@@ -46,7 +46,9 @@ class Formula:
         cases = self.gradient_cases(name)
         if cases is None:
             return write(self.gradient[name])
-        labels = [("general j" if label == "general" else label if fancy else label.replace("−", "-")) for label, _ in cases]
+        labels = [
+            ("general j" if label == "general" else label if fancy else label.replace("−", "-")) for label, _ in cases
+        ]
         return "; ".join(f"{write(formula)} ({label})" for label, (_, formula) in zip(labels, cases, strict=True))
 
     def gradient_cases(self, name: str, length: int | None = None) -> list[tuple[str, sp.Expr]] | None:
