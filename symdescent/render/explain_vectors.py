@@ -10,6 +10,9 @@ paragraphs are written by the scalar layout's own helpers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
 import sympy as sp
 
 from symdescent.render.document import Block, Equations, Heading, Para, Steps, Table
@@ -18,6 +21,9 @@ from symdescent.vectors.explain import VectorExplanation
 from symdescent.vectors.gradient_text import gradient_equations, gradient_label
 from symdescent.vectors.printing import latex as latex_of
 from symdescent.vectors.printing import pretty
+
+if TYPE_CHECKING:
+    from symdescent.vectors.problem import VectorProblem
 
 #: Subscript t in Unicode.
 _T = "ₜ"
@@ -224,16 +230,14 @@ def _start(ex: VectorExplanation) -> list[tuple[str, float | tuple[float, ...]]]
     return list(first.items())
 
 
-def _length(problem: object, name: str) -> int:
-    shape = problem.shapes[name]  # type: ignore[attr-defined]
+def _length(problem: VectorProblem, name: str) -> int:
+    shape = problem.shapes[name]
     return int(shape[0]) if shape else 1
 
 
-def _kept(value: object) -> float | tuple[float, ...]:
-    import numpy as np
-
-    if np.ndim(value) == 0:
-        return float(value)  # type: ignore[arg-type]
+def _kept(value: float | np.ndarray) -> float | tuple[float, ...]:
+    if isinstance(value, float):
+        return value
     flat = np.ravel(value)
     kept = flat if flat.size <= 6 else np.concatenate([flat[:3], flat[-1:]])
     return tuple(float(x) for x in kept)
