@@ -79,8 +79,8 @@ class Curvature:
 
     where: str  # "everywhere" (constant Hessian), "start" or "minimum"
     point: tuple[sp.Expr, ...] | None
-    hessian: sp.ImmutableMatrix
-    eigenvalues: tuple[sp.Expr, ...]  # ascending, with multiplicity
+    hessian: sp.ImmutableMatrix | None  # None for a vector problem (its H is a formula such as 2AᵀA)
+    eigenvalues: tuple[sp.Expr, ...]  # ascending, with multiplicity (a vector problem: its extremes)
     exact: bool
     lr: sp.Expr
     factors: tuple[sp.Expr, ...]  # 1 − αλ, one per eigenvalue
@@ -284,6 +284,18 @@ def _at(hessian: sp.Matrix, variables: Sequence[sp.Symbol], point: Sequence[sp.E
 
 def _curvature(where: str, point: tuple[sp.Expr, ...] | None, hessian: sp.Matrix, alpha: sp.Expr) -> Curvature:
     eigenvalues, exact = hessian_eigenvalues(hessian)
+    return curvature_of(where, point, eigenvalues, exact, alpha, sp.ImmutableMatrix(hessian))
+
+
+def curvature_of(
+    where: str,
+    point: tuple[sp.Expr, ...] | None,
+    eigenvalues: tuple[sp.Expr, ...],
+    exact: bool,
+    alpha: sp.Expr,
+    hessian: sp.ImmutableMatrix | None = None,
+) -> Curvature:
+    """What the (ascending) eigenvalues say about α: also for a vector problem, whose H has no matrix here."""
     alpha_used: sp.Expr = alpha if exact else sp.Float(alpha)
     factors = tuple(
         sp.simplify(sp.nsimplify(1 - alpha_used * lam)) if exact else 1 - alpha_used * lam for lam in eigenvalues
@@ -294,7 +306,7 @@ def _curvature(where: str, point: tuple[sp.Expr, ...] | None, hessian: sp.Matrix
     return Curvature(
         where=where,
         point=point,
-        hessian=sp.ImmutableMatrix(hessian),
+        hessian=hessian,
         eigenvalues=eigenvalues,
         exact=exact,
         lr=alpha_used,

@@ -367,7 +367,7 @@ def test_explain_tells_the_seed_story_in_vector_form():
 
     text = explain_text(make_vector_problem("x @ x", {"x": [1, 2]}), 0.1)
     assert "∇f = 2x" in text
-    assert "xₜ₊₁ = xₜ − α·2xₜ = 0.8·xₜ" in text
+    assert "xₜ₊₁ = xₜ − 0.1·2xₜ = 0.8·xₜ" in text
     assert "xₜ = 0.8ᵗ·x₀" in text
     assert "H = 2I" in text
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from symdescent.cli.arrays import data_option, wants_vectors
@@ -16,7 +18,6 @@ from symdescent.cli.plumbing import (
     cleandoc,
     function_options,
     handle_errors,
-    number_option,
     read_function,
 )
 
@@ -26,6 +27,7 @@ Examples:
   symdescent explain "x**2+y**2" --start 1,2 --lr 0.1
   symdescent explain "(x+2*y-7)**2+(2*x+y-5)**2" --start 0,0 --lr 1/10 --format markdown
   symdescent explain "x**4-3*x" --start 1 --lr 0.05 --format latex > derivation.tex
+  symdescent explain "x @ x" --start "x=[1,2]" --lr 0.1 --format markdown
 """
 
 EXPLAIN_FORMATS = ("auto", "rich", "text", "markdown", "latex")
@@ -89,14 +91,15 @@ def explain_command(
     from symdescent.render.explain import render_explanation
 
     streams = Streams.current()
+    explanation: Any
     if wants_vectors(expr, start, data):
         from symdescent.vectors.command import explain_vectors
 
-        lr_value = number_option(lr, "--lr", positive=True)
-        explain_vectors(read_function(expr, streams), start, data, params, lr_value, streams.stdout, fmt)
-        return
-    problem = build_problem(expr, variables, params, streams)
-    explanation = explain(problem, start, lr, iterates=iterates)
+        text = read_function(expr, streams)
+        explanation = explain_vectors(text, start, data, params, lr, iterates=iterates, variables=variables)
+    else:
+        problem = build_problem(expr, variables, params, streams)
+        explanation = explain(problem, start, lr, iterates=iterates)
     if fmt == "auto":
         fmt = "rich" if streams.stdout_isatty else "text"
     console = make_console(streams) if fmt == "rich" else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from symdescent.cli.arrays import wants_vectors
+from symdescent.cli.arrays import data_option, wants_vectors
 from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
@@ -24,12 +24,18 @@ EXAMPLES_GRAD = """
 Examples:
   symdescent grad "x**2+y**2+z**3" --at 1,1,2
   symdescent grad "sin(x)*exp(y)" --format json
+  symdescent grad "x @ x" --at "x=[1,2]"
+  symdescent grad "norm(A @ x - b)^2" --data A=A.csv --data b=b.csv --at "x=zeros(3)"
 """
 
 
 @click.command(cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["grad"], epilog=EXAMPLES_GRAD)
 @function_options
-@click.option("--at", metavar="V", help="Evaluate the gradient at this point: 1,2 or x=1,y=2.")
+@click.option(
+    "--at",
+    metavar="V",
+    help='Evaluate the gradient at this point: 1,2 or x=1,y=2; vectors: "x=[1,2]", "w=zeros(3),b=0".',
+)
 @click.option(
     "--format",
     "fmt",
@@ -39,18 +45,21 @@ Examples:
     help="rich (styled, on a terminal), text (plain Unicode, with the rule-by-rule steps), json, "
     "or latex (a fragment with the steps; needs \\usepackage{amsmath}).",
 )
+@data_option
 @handle_errors
-def grad(expr: str, variables: str | None, params: str | None, at: str | None, fmt: str) -> None:
+def grad(
+    expr: str, variables: str | None, params: str | None, at: str | None, fmt: str, data: tuple[str, ...] = ()
+) -> None:
     """The partial derivatives of EXPR and its gradient, optionally evaluated --at a point."""
     from symdescent.gradient import evaluate_gradient
     from symdescent.render.gradient import render_gradient
 
     streams = Streams.current()
     expr = read_function(expr, streams)
-    if wants_vectors(expr, at, None):
+    if wants_vectors(expr, at, data):
         from symdescent.vectors.command import grad_vectors
 
-        grad_vectors(expr, variables, fmt, streams.stdout, at)  # vector notation: no data needed
+        grad_vectors(expr, variables, fmt, streams.stdout, at, data, params)
         return
     problem = build_problem(expr, variables, params, streams)
     report = evaluate_gradient(problem, at, steps=fmt in ("text", "latex"))

@@ -25,11 +25,17 @@ from symdescent.render.numbers import plural
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from symdescent.vectors.explain import VectorExplanation
+
 FORMATS = ("rich", "text", "markdown", "latex")
 
 
-def blocks(ex: Explanation, latex: bool = False) -> list[Block]:
-    """The derivation laid out for any format, in the textbook's order."""
+def blocks(ex: Explanation | VectorExplanation, latex: bool = False) -> list[Block]:
+    """The derivation laid out for any format, in the textbook's order (a vector problem's too)."""
+    if not isinstance(ex, Explanation):
+        from symdescent.render.explain_vectors import vector_blocks
+
+        return vector_blocks(ex, latex)
     problem = ex.problem
     variables = problem.variables
     n = Notation(latex=latex, decimal=ex.decimal, one_variable=len(variables) == 1)
@@ -124,7 +130,8 @@ def _curvature_blocks(ex: Explanation, n: Notation) -> list[Block]:
                 "and the iterates have a closed form:"
             )
         )
-        out.append(Equations(_labelled("H = ", n.matrix(c.hessian))))
+        if c.hessian is not None:
+            out.append(Equations(_labelled("H = ", n.matrix(c.hessian))))
         out.append(Para(f"with eigenvalues {n.inline(_eigen_list(c, n))}."))
         closed = ex.closed_form
         if closed is None:
@@ -208,7 +215,8 @@ def _curvature_blocks(ex: Explanation, n: Notation) -> list[Block]:
         if c.where == "minimum" and c.point is not None:
             point = n.vector([f"{float(v):.6g}" for v in c.point]) if len(c.point) > 1 else f"{float(c.point[0]):.6g}"
         out.append(Heading(f"At {where}, {n.inline(point)}"))
-        out.append(Equations(_labelled("H = ", n.matrix(c.hessian))))
+        if c.hessian is not None:
+            out.append(Equations(_labelled("H = ", n.matrix(c.hessian))))
         out.append(Para(f"with eigenvalues {n.inline(_eigen_list(c, n))}."))
         out += _step_size_blocks(c, n, None)
     if ex.run_note:
@@ -255,7 +263,8 @@ def _eigen_list(c: Curvature, n: Notation) -> str:
     return f"{n.lam} = {values}"
 
 
-def _step_size_blocks(c: Curvature, n: Notation, heading: str | None) -> list[Block]:
+def _step_size_blocks(c: Curvature, n: Notation, heading: str | None, *, whole: bool = True) -> list[Block]:
+    """What the eigenvalues say about α; ``whole=False``: only λmax is known, so no rate and no fastest α."""
     out: list[Block] = []
     if heading:
         out.append(Heading(heading))
@@ -301,6 +310,8 @@ def _step_size_blocks(c: Curvature, n: Notation, heading: str | None) -> list[Bl
                 "means f curves downward or is flat there (a saddle or a maximum), and descent moves away along it."
             )
         )
+    if not whole:
+        return out
     rate = n.num(c.rate)
     verdict = "it converges" if c.converges else "it does not converge"
     out.append(
@@ -325,26 +336,34 @@ def _step_size_blocks(c: Curvature, n: Notation, heading: str | None) -> list[Bl
 # -- writers --------------------------------------------------------------------------
 
 
-def text_lines(ex: Explanation, width: int | None = None) -> list[str]:
+def text_lines(ex: Explanation | VectorExplanation, width: int | None = None) -> list[str]:
     """Plain Unicode, no markup: what ``--format text`` prints (fitted to ``width`` columns if given)."""
     return [line for _, line in document.text_lines(blocks(ex), width)]
 
 
-def markdown_lines(ex: Explanation) -> list[str]:
+def markdown_lines(ex: Explanation | VectorExplanation) -> list[str]:
     """Markdown: headings and prose; the mathematics in Unicode, in code blocks."""
     problem = ex.problem
-    n = Notation(latex=False, decimal=False, one_variable=len(problem.variables) == 1)
-    title = f"# Gradient descent on `{signature(problem.names)} = {n.e(problem.expr)}`"
+    if isinstance(ex, Explanation):
+        n = Notation(latex=False, decimal=False, one_variable=len(ex.problem.variables) == 1)
+        function = f"{signature(ex.problem.names)} = {n.e(ex.problem.expr)}"
+    else:
+        from symdescent.vectors.printing import pretty
+
+        function = f"f({', '.join(problem.names)}) = {pretty(ex.problem.expr)}"
+    title = f"# Gradient descent on `{function}`"
     return document.markdown_lines(blocks(ex), title)
 
 
-def latex_lines(ex: Explanation) -> list[str]:
+def latex_lines(ex: Explanation | VectorExplanation) -> list[str]:
     """A LaTeX fragment (needs ``\\usepackage{amsmath}``): sections, display maths and an array."""
     comment = r"symdescent explain: the derivation of a gradient-descent run (needs \usepackage{amsmath})"
     return document.latex_lines(blocks(ex, latex=True), comment)
 
 
-def render_explanation(ex: Explanation, fmt: str, out: TextIO, console: Console | None = None) -> None:
+def render_explanation(
+    ex: Explanation | VectorExplanation, fmt: str, out: TextIO, console: Console | None = None
+) -> None:
     """Write the explanation in ``fmt`` (rich needs a console; without one it falls back to text)."""
     if fmt == "markdown":
         out.write("\n".join(markdown_lines(ex)) + "\n")

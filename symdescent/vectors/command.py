@@ -173,29 +173,99 @@ def run_vectors(
     return result.status
 
 
-def grad_vectors(expr: str, variables: str | None, fmt: str, out: TextIO, at: str | None = None) -> None:
-    """``symdescent grad`` for vector syntax: the gradient formula, without any data."""
-    if at is not None:
-        raise InputError(
-            "--at is not supported for vector functions",
-            hint="symdescent run ... --steps 0 --format json prints f and ∇f at the start point",
-        )
-    from symdescent.vectors.explain import gradient_report
+def grad_vectors(
+    expr: str,
+    variables: str | None,
+    fmt: str,
+    out: TextIO,
+    at: str | None = None,
+    data: Sequence[str] = (),
+    params: str | None = None,
+) -> None:
+    """``symdescent grad`` for vector syntax: the gradient formula (no data needed), and its value ``at`` a point.
+
+    Scalar constants (``params``) are put into the formula, as for scalar functions; vector constants and
+    ``data`` stay names. ``at`` is read as a start point is (``x=[1,2]``; unnamed when f has one variable).
+    """
+    from symdescent.vectors.gradient_text import gradient_at, gradient_report
+    from symdescent.vectors.problem import make_formula
 
     names = [v.strip() for v in variables.split(",")] if variables else None
-    out.write(gradient_report(expr, names, fmt) + "\n")
+    constants = _constants(data, params)
+    formula = make_formula(expr, _kinds(constants), names)
+    if names is None and constants:
+        formula = make_formula(expr, _kinds(constants), [n for n in formula.variables if n not in constants])
+    point = None
+    if at is not None:
+        if "=" not in at and len(formula.variables) == 1:
+            at = f"{formula.variables[0]}={at}"
+        problem = build(expr, at, data, params)
+        if names is not None and sorted(names) != sorted(problem.names):
+            raise InputError(f"the variables are {', '.join(names)}, but the point gives {', '.join(problem.names)}")
+        formula, point = problem.formula, gradient_at(problem)
+    out.write(gradient_report(_with_scalars(formula, constants), None, fmt, point) + "\n")
+
+
+def _constants(data: Sequence[str], params: str | None) -> dict[str, Any]:
+    """The values of --data and --param, by name (loaded: a matrix is told from a vector by its value)."""
+    if not data and not params:
+        return {}
+    _need_numpy()
+    from symdescent.vectors.data import load_data, parse_assignments, parse_value
+
+    values: dict[str, Any] = load_data(list(data))
+    for name, value in (parse_assignments(params, "--param") if params else {}).items():
+        values[name] = parse_value(value, name)
+    return values
+
+
+def _kinds(constants: Mapping[str, Any]) -> dict[str, int]:
+    import numpy as np
+
+    return {n: int(np.ndim(v)) for n, v in constants.items()}
+
+
+def _with_scalars(formula: Any, constants: Mapping[str, Any]) -> Any:
+    """The formula with each scalar constant's value in place of its name (f = 3·Σx² for --param a=3)."""
+    import numpy as np
+    import sympy as sp
+
+    from symdescent.values import exact_number
+    from symdescent.vectors.problem import Formula
+
+    scalars = {
+        sp.Symbol(n, real=True): exact_number(repr(float(v)), n)[0]
+        for n, v in constants.items()
+        if np.ndim(v) == 0 and n not in formula.variables
+    }
+    if not scalars:
+        return formula
+    kinds = {n: k for n, k in formula.kinds.items() if sp.Symbol(n, real=True) not in scalars}
+    return Formula(formula.text, formula.expr.xreplace(scalars), formula.variables, kinds)
 
 
 def explain_vectors(
-    expr: str, start: str, data: Sequence[str], params: str | None, lr: float, out: TextIO, fmt: str = "text"
-) -> None:
-    """``explain`` for vectors: plain Unicode text (markdown: the same in a code block; no LaTeX yet)."""
-    from symdescent.vectors.explain import explain_text
+    expr: str,
+    start: str,
+    data: Sequence[str],
+    params: str | None,
+    lr: str,
+    *,
+    iterates: int = 5,
+    variables: str | None = None,
+) -> Any:
+    """``explain`` for vectors: the explanation (the CLI renders it as it renders a scalar one)."""
+    from symdescent.vectors.explain import explain_vector
 
-    if fmt == "latex":
-        raise InputError("explain --format latex is not available for vector functions", hint="use --format text")
-    text = explain_text(build(expr, start, data, params), lr)
-    out.write(f"```text\n{text}\n```\n" if fmt == "markdown" else text + "\n")
+    problem = build(expr, start, data, params)
+    if variables is not None:
+        names = [v.strip() for v in variables.split(",")]
+        if sorted(names) != sorted(problem.names):
+            raise InputError(
+                f"the variables are {', '.join(names)}, but the start point gives {', '.join(problem.names)}",
+                hint="a vector problem's variables are the names given start values",
+            )
+    return explain_vector(problem, lr, iterates=iterates)
 
 
 def analyze_vectors(

@@ -8,126 +8,20 @@ from the data, which gives the step-size bound α < 2/λₘₐₓ.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
 
-from symdescent.vectors.calculus import band_cases
-from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VMean, VNorm, VSum, VTranspose
+from symdescent.vectors.gradient_text import GradientAt, VectorRule, gradient_at, gradient_lines, vector_rules
+from symdescent.vectors.gradient_text import gradient_report as gradient_report  # grad's text, also from here
 from symdescent.vectors.printing import plain, pretty
-from symdescent.vectors.problem import Formula, VectorProblem, make_formula
+from symdescent.vectors.problem import Formula, VectorProblem
 
-#: Each rule the derivation may use, by the node that calls for it.
-RULES: tuple[tuple[type, str], ...] = (
-    (VSum, "Σ: ∇ₓ Σᵢ g(xᵢ) = g′(x), entry by entry"),
-    (VMean, "mean: mean(v) = Σv / n, so every entry's share is 1/n"),
-    (VNorm, "norm: ∇‖v‖ = v/‖v‖, so ∇‖v‖² = 2v"),
-    (VDot, "dot: ∇ₓ(uᵀx) = u and ∇ₓ(xᵀx) = 2x"),
-    (VMatMul, "@: a product by M on the way in is a product by Mᵀ on the way back: ∇ₓ g(Mx) = Mᵀ∇g"),
-    (VTranspose, "transpose: (Mᵀ)ᵀ = M"),
-    (VIndexSum, "index sum: ∂/∂xⱼ collects the partials of every term in which xⱼ appears (i = j, j−1, …)"),
-)
-CHAIN_RULE = "elementwise chain rule: ∇ h(u) = h′(u) ⊙ ∇u for every function applied entry by entry"
-
-
-def rules_for(expr: sp.Expr) -> list[str]:
-    found = {type(node) for node in sp.preorder_traversal(expr)}
-    lines = [text for node, text in RULES if node in found]
-    if any(
-        (isinstance(n, sp.Function) and not hasattr(n, "nargs")) or isinstance(n, sp.exp | sp.log)
-        for n in sp.preorder_traversal(expr)
-    ) or any(isinstance(n, sp.Pow) for n in sp.preorder_traversal(expr)):
-        lines.append(CHAIN_RULE)
-    return lines
-
-
-def gradient_lines(formula: Formula, length: int | None = None) -> list[str]:
-    lines = []
-    one = len(formula.variables) == 1
-    for name, grad in formula.gradient.items():
-        if formula.kinds.get(name) == 0:
-            lines.append(f"∂f/∂{name} = {pretty(grad)}")
-            continue
-        label = "∇f" if one else f"∇_{name} f"
-        if isinstance(grad, sp.Mul | sp.Function) and _band(grad) is not None:
-            band = _band(grad)
-            assert band is not None
-            factor = sp.simplify(grad / band)
-            cases = band_cases(band, length)
-            prefix = "" if factor == 1 else f"{pretty(factor)} · "
-            lines.append(f"∂f/∂{name}[j] = {prefix}{pretty(cases[0][1])}   (general j)")
-            lines.extend(f"    {label_} : {prefix}{pretty(formula_)}" for label_, formula_ in cases[1:])
-        else:
-            lines.append(f"{label} = {pretty(grad)}")
-    return lines
-
-
-def _band(grad: sp.Expr) -> sp.Expr | None:
-    from symdescent.vectors.nodes import VBandGrad
-
-    bands = [n for n in sp.preorder_traversal(grad) if isinstance(n, VBandGrad)]
-    return bands[0] if len(bands) == 1 else None
-
-
-def gradient_report(text: str, variables: Sequence[str] | None, fmt: str) -> str:
-    """``symdescent grad "norm(A @ x - b)^2"``: the gradient formula, no data needed."""
-    formula = make_formula(text, variables=variables)
-    if fmt == "json":
-        return json.dumps(
-            {
-                "function": plain(formula.expr),
-                "variables": list(formula.variables),
-                "partials": {n: plain(g) for n, g in formula.gradient.items()},
-                "gradient": [plain(g) for g in formula.gradient.values()],
-                "gradient_pretty": {n: pretty(g) for n, g in formula.gradient.items()},
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
-    if fmt == "latex":
-        return latex_report(formula)
-    lines = [f"f({', '.join(formula.variables)}) = {pretty(formula.expr)}", *gradient_lines(formula)]
-    if fmt in ("text", "latex", "rich"):
-        lines += ["", "Derived once in vector form (the work does not grow with n), by these rules:"]
-        lines += [f"  • {rule}" for rule in rules_for(formula.expr)]
-    return "\n".join(lines)
-
-
-def latex_report(formula: Formula) -> str:
-    """``grad --format latex``: f and its gradient as display maths (index sums: the general entry and the ends)."""
-    from symdescent.vectors.printing import latex
-
-    lines = ["% symdescent grad (needs \\usepackage{amsmath})"]
-    lines += ["\\[", f"  f({', '.join(formula.variables)}) = {latex(formula.expr)}", "\\]"]
-    one = len(formula.variables) == 1
-    for name, grad in formula.gradient.items():
-        if formula.kinds.get(name) == 0:
-            lines += ["\\[", f"  \\frac{{\\partial f}}{{\\partial {name}}} = {latex(grad)}", "\\]"]
-            continue
-        band = _band(grad) if isinstance(grad, sp.Mul | sp.Function) else None
-        if band is not None:
-            factor = sp.simplify(grad / band)
-            prefix = "" if factor == 1 else f"{latex(factor)} \\cdot "
-            cases = [
-                f"{prefix}{latex(formula_)} & "
-                + ("\\text{general } j" if label == "general" else label.replace("−", "-"))
-                for label, formula_ in band_cases(band)
-            ]
-            body = " \\\\\n    ".join(cases)
-            lines += [
-                "\\[",
-                f"  \\frac{{\\partial f}}{{\\partial {name}_j}} = \\begin{{cases}}",
-                f"    {body}",
-                "  \\end{cases}",
-                "\\]",
-            ]
-        else:
-            label = "\\nabla f" if one else f"\\nabla_{{{name}}} f"
-            lines += ["\\[", f"  {label} = {latex(grad)}", "\\]"]
-    return "\n".join(lines)
+if TYPE_CHECKING:
+    from symdescent.explain import Curvature
 
 
 def hessian_text(formula: Formula) -> str | None:
@@ -158,59 +52,175 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def explain_text(problem: VectorProblem, lr: float) -> str:
-    """The derivation and the update rule in vector form, with the closed form where there is one."""
+#: Iterates listed by explain (t = 0 … ITERATES), as for scalar problems.
+ITERATES = 5
+#: A vector's iterates show all its entries up to this many, else the first three and the last.
+SHOWN_ENTRIES = 6
+#: The Hessian's eigenvalues are computed for explain while the point has at most this many entries.
+EIGEN_ENTRIES = 10**6
+
+
+@dataclass(frozen=True)
+class VectorUpdate:
+    """One variable's step: ``after = before − α·gradient`` = ``simplified``, in the variable's own symbols.
+
+    For an index sum, ``entry`` is ``"j"``: the formulas are entry j's (x[j], x[j+1], …).
+    The renderer writes the symbols at time t (x as xₜ).
+    """
+
+    name: str
+    gradient: sp.Expr
+    simplified: sp.Expr
+    entry: str | None = None
+
+
+@dataclass(frozen=True)
+class VectorIterate:
+    """xₜ and f(xₜ) from a real run; a long vector keeps its first entries and its last (``SHOWN_ENTRIES``)."""
+
+    t: int
+    x: dict[str, float | tuple[float, ...]]
+    f: float
+
+
+@dataclass(frozen=True)
+class VectorExplanation:
+    """Everything ``explain`` shows for a vector problem, in the scalar explanation's order.
+
+    The same document (:mod:`symdescent.render.explain`) lays out both: the function, the gradient in
+    vector form with its rules, its value at x₀, the update rule, the closed form or the curvature, the
+    first iterates.
+    """
+
+    problem: VectorProblem
+    lr: sp.Expr  # exact: 0.1 is 1/10
+    decimal: bool  # the user wrote decimals: 4/5 is written 0.8
+    rules: tuple[VectorRule, ...]
+    at_start: GradientAt
+    updates: tuple[VectorUpdate, ...]
+    hessian: sp.Expr | None  # H as a formula (2I, 2AᵀA) when f is quadratic in its one vector
+    scale: sp.Expr | None  # c when H = c·I
+    minimizer: sp.Expr | None  # x* when H = c·I: 0, 3, c, …
+    curvature: Curvature | None  # from the eigenvalues (exact for c·I; else floats, at the extremes)
+    from_data: bool  # the eigenvalues came from numbers in the data
+    iterates: tuple[VectorIterate, ...]
+    iterates_wanted: int
+    run_note: str | None  # why the run stopped before the iterates wanted, if it did
+
+    @property
+    def quadratic(self) -> bool:
+        return self.hessian is not None
+
+
+def explain_vector(
+    problem: VectorProblem, lr: str | float | sp.Expr = "0.1", *, iterates: int = ITERATES
+) -> VectorExplanation:
+    """The derivation of gradient descent on a vector problem from its start with step size ``lr``."""
+    from symdescent.errors import InputError
+    from symdescent.values import exact_number
+
+    alpha, decimal = exact_number(repr(lr) if isinstance(lr, float) else lr, "lr")
+    if not (alpha.is_real and alpha.is_finite and alpha > 0):
+        raise InputError(f"lr must be a positive finite number, got {lr}", parameter="lr")
     formula = problem.formula
-    sizes = ", ".join(
-        f"{n}: {problem.shapes[n][0]} entries" if problem.shapes[n] else f"{n}: scalar" for n in problem.names
+    at_start = gradient_at(problem)
+    hessian = scale = minimizer = None
+    if formula.is_quadratic and formula.hessian_action is not None:
+        action = next(iter(formula.hessian_action.values()))
+        direction = sp.Symbol("v_", real=True)
+        hessian = action.xreplace({direction: sp.Symbol("I", real=True)})
+        ratio = sp.simplify(action / direction)
+        if ratio.is_Number:
+            name = problem.names[0]
+            scale = ratio
+            minimizer = sp.simplify(-formula.gradient[name].xreplace({sp.Symbol(name, real=True): 0}) / ratio)
+    curvature = _vector_curvature(problem, alpha, scale, hessian is not None)
+    steps, note = _run_iterates(problem, alpha, iterates)
+    return VectorExplanation(
+        problem=problem,
+        lr=alpha,
+        decimal=decimal,
+        rules=tuple(vector_rules(formula.expr)),
+        at_start=at_start,
+        updates=tuple(_update(formula, name, alpha) for name in problem.names),
+        hessian=hessian,
+        scale=scale,
+        minimizer=minimizer,
+        curvature=curvature,
+        from_data=bool(problem.data) and scale is None,
+        iterates=steps,
+        iterates_wanted=iterates,
+        run_note=note,
     )
-    lines = [f"f({', '.join(problem.names)}) = {pretty(formula.expr)}    ({sizes})", "", "Gradient, in vector form:"]
-    lines += [f"  {line}" for line in gradient_lines(formula)]
-    lines += ["", "Rules used:"] + [f"  • {rule}" for rule in rules_for(formula.expr)]
-    alpha = sp.Rational(str(lr)) if len(str(lr)) < 20 else sp.Float(lr)
-    lines += ["", f"Gradient descent, α = {lr:g}:"]
-    for name in problem.names:
-        now = sp.Symbol(f"{name}ₜ", real=True)
-        grad = formula.gradient[name]
-        if _band(grad) is not None:
-            lines.append(f"  {name}ₜ₊₁ = {name}ₜ − α·∇f({name}ₜ)   (entry j: {name}ₜ[j] − α·∂f/∂{name}[j])")
+
+
+def _update(formula: Formula, name: str, alpha: sp.Expr) -> VectorUpdate:
+    cases = formula.gradient_cases(name)
+    if cases is not None:
+        now = sp.Symbol(f"{name}[j]", real=True)
+        gradient = cases[0][1]
+        return VectorUpdate(name, gradient, sp.expand(now - alpha * gradient), "j")
+    gradient = formula.gradient[name]
+    return VectorUpdate(name, gradient, sp.Symbol(name, real=True) - alpha * gradient)
+
+
+def _vector_curvature(
+    problem: VectorProblem, alpha: sp.Expr, scale: sp.Expr | None, quadratic: bool
+) -> Curvature | None:
+    """H's extreme eigenvalues and what they say about α: exact for H = c·I, else computed at x₀."""
+    from symdescent.explain import curvature_of
+
+    where = "everywhere" if quadratic else "start"
+    if scale is not None:
+        return curvature_of(where, None, (scale,), True, alpha)
+    bounds = eigen_range(problem, problem.flat_start()) if problem.size <= EIGEN_ENTRIES else None
+    if bounds is None or not math.isfinite(bounds[1]):
+        return None
+    if math.isnan(bounds[0]):  # λmax alone (power iteration): no fastest step size without λmin
+        return replace(curvature_of(where, None, (sp.Float(bounds[1]),), False, alpha), best_lr=None, best_rate=None)
+    if abs(bounds[0]) <= 1e-10 * max(1.0, abs(bounds[1])):  # rounding's λ = 1e−16 is a flat direction, λ = 0
+        bounds = (0.0, bounds[1])
+    low, high = (sp.Float(float(f"{v:.9g}")) for v in bounds)  # finite differences: 9 digits at most
+    curvature = curvature_of(where, None, (low, high) if low != high else (low,), False, alpha)
+    if curvature.flat:  # the smallest λ that curves is not among the extremes: no fastest α from them
+        return replace(curvature, best_lr=None, best_rate=None)
+    return curvature
+
+
+def _run_iterates(problem: VectorProblem, alpha: sp.Expr, count: int) -> tuple[tuple[VectorIterate, ...], str | None]:
+    """x₀ … x_count from a real gradient-descent run (the engine ``run`` would pick), and a note if it stopped early."""
+    from symdescent.vectors.engine import make_run
+
+    run = make_run(problem, method="gd", max_steps=count, tol=0.0, lr=float(alpha))
+    out = [VectorIterate(step.step, _preview(problem, step.x), step.f) for step in run]
+    result = run.result()
+    note = None
+    if out[-1].t < count:
+        note = f"The run stopped after {out[-1].t} steps ({result.status}: {result.message})."
+    return tuple(out), note
+
+
+def _preview(problem: VectorProblem, z: np.ndarray) -> dict[str, float | tuple[float, ...]]:
+    """Each variable's value; a long vector's first three entries and its last (the last only when the step has it:
+    a step of the chunked engine carries the first entries of a long x only)."""
+    if z.size < problem.size:  # a single long vector, its head only
+        return {problem.names[0]: tuple(float(v) for v in z[:3])}
+    values: dict[str, float | tuple[float, ...]] = {}
+    for name, value in problem.unflatten(z).items():
+        if isinstance(value, float):
+            values[name] = value
             continue
-        moved = grad.xreplace({sp.Symbol(n, real=True): sp.Symbol(f"{n}ₜ", real=True) for n in problem.names})
-        update = now - alpha * moved
-        lines.append(f"  {name}ₜ₊₁ = {name}ₜ − α·{_paren(pretty(moved))} = {pretty(update)}")
-    hessian = hessian_text(formula)
-    if hessian is not None:
-        name = problem.names[0]
-        action = next(iter(formula.hessian_action.values()))  # type: ignore[union-attr]
-        c = action / sp.Symbol("v_", real=True)
-        lines += ["", f"Hessian (f is quadratic, so it is the same everywhere): H = {hessian}"]
-        if c.is_Number:
-            q = 1 - alpha * c
-            rest = formula.gradient[name].xreplace({sp.Symbol(name, real=True): 0})
-            if rest == 0:
-                lines.append(
-                    f"Closed form: {name}ₜ = {_paren(pretty(q))}ᵗ·{name}₀, since {name}ₜ₊₁ = {pretty(q)}·{name}ₜ"
-                )
-            else:
-                star = pretty(-rest / c)
-                lines.append(f"Closed form: {name}ₜ = {star} + {_paren(pretty(q))}ᵗ·({name}₀ − {star})")
-            verdict = "converges" if abs(float(q)) < 1 else "does not converge"
-            lines.append(f"  |{pretty(q)}| {'<' if abs(float(q)) < 1 else '≥'} 1, so gradient descent {verdict}")
-    bounds = eigen_range(problem, problem.flat_start()) if problem.size <= 10**6 else None
-    if bounds is not None and bounds[1] > 0:
-        where = "" if hessian is not None else " at the start point"
-        lines += [
-            "",
-            f"λmax of the Hessian{where} = {_number(bounds[1])} (computed from the data): "
-            f"gradient descent is stable for α < 2/λmax = {_number(2 / bounds[1])}"
-            + ("" if lr < 2 / bounds[1] else f" — α = {lr:g} is too large"),
-        ]
-    return "\n".join(lines)
+        flat = np.ravel(value)
+        kept = flat if flat.size <= SHOWN_ENTRIES else np.concatenate([flat[:3], flat[-1:]])
+        values[name] = tuple(float(v) for v in kept)
+    return values
 
 
-def _paren(text: str) -> str:
-    simple = text.replace("·", "").replace(".", "").isalnum()
-    return text if simple or (" " not in text and not text.startswith("−")) else f"({text})"
+def explain_text(problem: VectorProblem, lr: float | str = "0.1") -> str:
+    """The explanation as plain text (what ``run --explain`` prints before a vector run)."""
+    from symdescent.render.explain import text_lines
+
+    return "\n".join(text_lines(explain_vector(problem, lr)))
 
 
 #: analyze --format json lists the Hessian's entries while the point has at most this many entries.

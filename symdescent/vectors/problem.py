@@ -42,7 +42,21 @@ class Formula:
         return {name: gradient(self.expr, name, self.kinds) for name in self.variables}
 
     def gradient_text(self, name: str, *, fancy: bool = True) -> str:
-        return (pretty if fancy else plain)(self.gradient[name])
+        """∇f as text; with an index sum, entry j's formula and the boundary entries' (no vector form exists)."""
+        write = pretty if fancy else plain
+        cases = self.gradient_cases(name)
+        if cases is None:
+            return write(self.gradient[name])
+        labels = [
+            ("general j" if label == "general" else label if fancy else label.replace("−", "-")) for label, _ in cases
+        ]
+        return "; ".join(f"{write(formula)} ({label})" for label, (_, formula) in zip(labels, cases, strict=True))
+
+    def gradient_cases(self, name: str, length: int | None = None) -> list[tuple[str, sp.Expr]] | None:
+        """``∂f/∂x[j]`` as [(which j, formula)], general j first, when ∇ₓf has an index sum; else None."""
+        if self.kinds.get(name) != 1:
+            return None
+        return entry_cases(self.gradient[name], self.kinds, length)
 
     @cached_property
     def hessian_action(self) -> dict[str, sp.Expr] | None:
@@ -61,6 +75,33 @@ class Formula:
         """∇f is affine in the variable: H·v does not depend on x."""
         action = self.hessian_action
         return action is not None and all(not (names_in(e) & set(self.variables)) for e in action.values())
+
+
+def entry_cases(grad: sp.Expr, kinds: Mapping[str, int], length: int | None = None) -> list[tuple[str, sp.Expr]] | None:
+    """The entries of a gradient with one index sum: c·∇(Σᵢ …) + an elementwise rest, case by case.
+
+    None when there is no index sum, or when the rest is not elementwise (a product by a matrix has
+    no entry formula of its own here).
+    """
+    from symdescent.vectors.calculus import band_cases
+    from symdescent.vectors.nodes import VBandGrad, VNode, kind
+
+    bands = {n for n in sp.preorder_traversal(grad) if isinstance(n, VBandGrad)}
+    if len(bands) != 1:
+        return None
+    band = bands.pop()
+    banded = [t for t in sp.Add.make_args(grad) if t.has(band)]
+    rest = sp.Add(*[t for t in sp.Add.make_args(grad) if not t.has(band)])
+    factor = sp.Add(*banded) / band
+    if factor.has(band) or any(isinstance(n, VNode) and kind(n, kinds) > 0 for n in sp.preorder_traversal(rest)):
+        return None
+    vectors = [s for s in rest.free_symbols if isinstance(s, sp.Symbol) and kinds.get(s.name) == 1]
+    cases = []
+    for label, formula in band_cases(band, length):
+        index = "j" if label == "general" else label.removeprefix("j = ").replace("−", "-")
+        at = {v: sp.Symbol(f"{v.name}[{index}]", real=True) for v in vectors}
+        cases.append((label, factor * formula + rest.xreplace(at)))
+    return cases
 
 
 def make_formula(text: str, kinds: Mapping[str, int] | None = None, variables: Sequence[str] | None = None) -> Formula:
