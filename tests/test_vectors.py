@@ -373,7 +373,8 @@ def test_explain_tells_the_seed_story_in_vector_form():
 
 
 def test_explain_and_analyze_compute_lambda_max_from_the_data():
-    from symdescent.vectors.explain import analyze_text, explain_text
+    from symdescent.vectors.analysis import analyze_text
+    from symdescent.vectors.explain import explain_text
 
     problem = make_vector_problem("norm(A @ x - b)^2", {"x": np.zeros(3)}, {"A": A, "b": B})
     eigenvalues = np.linalg.eigvalsh(2 * A.T @ A)

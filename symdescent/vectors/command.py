@@ -245,11 +245,11 @@ def analyze_vectors(
     """``analyze`` for vectors; without --start every variable starts at zeros of the length the data ask."""
     import json
 
-    from symdescent.vectors.explain import analysis, analyze_text
+    from symdescent.vectors.analysis import analysis, analyze_text
 
     if start is None:
+        from symdescent.vectors.analysis import symbolic_analysis
         from symdescent.vectors.data import UnknownLength
-        from symdescent.vectors.explain import symbolic_analysis
         from symdescent.vectors.problem import make_formula
 
         formula = make_formula(expr)
