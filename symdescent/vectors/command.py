@@ -68,15 +68,10 @@ def build(expr: str, start: str | None, data_items: Sequence[str], params: str |
 
     parse_vector(expr)  # a refused function is the first thing to report, before files and start values
     _need_numpy()
-    from symdescent.vectors.data import load_data, parse_assignments, parse_start, parse_value
+    from symdescent.vectors.data import parse_start
     from symdescent.vectors.problem import make_vector_problem
 
-    data: dict[str, Any] = load_data(list(data_items))
-    if params:
-        for name, value in parse_assignments(params, "--param").items():
-            if name in data:
-                raise InputError(f"{name} is given both by --param and by --data")
-            data[name] = parse_value(value, name)
+    data = load_constants(data_items, params)
     if start is None:
         raise InputError("--start is needed")
     if "=" not in start:
@@ -86,6 +81,19 @@ def build(expr: str, start: str | None, data_items: Sequence[str], params: str |
     problem = make_vector_problem(expr, parse_start(start, data, expr, dtype), data, dtype=dtype)
     _warn_unused(data_items, params, problem)
     return problem
+
+
+def load_constants(data_items: Sequence[str], params: str | None) -> dict[str, Any]:
+    """The constants: ``--data`` files and values, then ``--param`` values (a name given by both is refused)."""
+    from symdescent.vectors.data import load_data, parse_assignments, parse_value
+
+    data: dict[str, Any] = load_data(list(data_items))
+    if params:
+        for name, value in parse_assignments(params, "--param").items():
+            if name in data:
+                raise InputError(f"{name} is given both by --param and by --data")
+            data[name] = parse_value(value, name)
+    return data
 
 
 def _warn_unused(data_items: Sequence[str], params: str | None, problem: Any) -> None:
@@ -239,29 +247,30 @@ def explain_vectors(
     out.write(f"```text\n{text}\n```\n" if fmt == "markdown" else text + "\n")
 
 
-def analyze_vectors(
-    expr: str, start: str | None, data: Sequence[str], params: str | None, out: TextIO, fmt: str = "text"
-) -> None:
-    """``analyze`` for vectors; without --start every variable starts at zeros of the length the data ask."""
-    import json
+def analyze_vectors(expr: str, start: str | None, data: Sequence[str], params: str | None, *, timeout: float) -> Any:
+    """``analyze`` for a function of named arrays: the :class:`~symdescent.analyze.Analysis`, as for scalars.
 
-    from symdescent.vectors.analysis import analysis, analyze_text
+    Without --start each variable's size comes from the data (:func:`~symdescent.vectors.analysis.default_start`);
+    without data either, only the formulas are analysed.
+    """
+    from symdescent.vectors.parse import parse_vector
 
-    if start is None:
-        from symdescent.vectors.analysis import symbolic_analysis
-        from symdescent.vectors.data import UnknownLength
-        from symdescent.vectors.problem import make_formula
+    parse_vector(expr)  # a refused function is the first thing to report, before files and start values
+    _need_numpy()
+    from symdescent.vectors.analysis import analyze_arrays, default_start, symbolic_analysis
+    from symdescent.vectors.data import UnknownLength
+    from symdescent.vectors.problem import make_formula, make_vector_problem
 
-        formula = make_formula(expr)
-        try:
-            problem = build(expr, ",".join(f"{name}=zeros(n)" for name in formula.variables), data, params)
-        except UnknownLength:  # no sizes: what the formula alone says
-            facts, text = symbolic_analysis(formula)
-            out.write((json.dumps(facts, ensure_ascii=False) if fmt == "json" else text) + "\n")
-            return
-    else:
-        problem = build(expr, start, data, params)
-    out.write((json.dumps(analysis(problem), ensure_ascii=False) if fmt == "json" else analyze_text(problem)) + "\n")
+    if start is not None:
+        return analyze_arrays(build(expr, start, data, params), timeout=timeout)
+    constants = load_constants(data, params)
+    try:
+        values = default_start(expr, constants)
+    except UnknownLength:  # no sizes: what the formula alone says
+        return symbolic_analysis(make_formula(expr))
+    problem = make_vector_problem(expr, values, constants)
+    _warn_unused(data, params, problem)
+    return analyze_arrays(problem, timeout=timeout)
 
 
 def compare_vectors(
