@@ -179,7 +179,7 @@ def _top(analysis: Analysis) -> tuple[list[str], tuple[str, ...]]:
         lines.append(f"f is quadratic{together}: its Hessian H is the same everywhere")
     shown = [] if analysis.hessian_formula is None else [analysis.hessian_formula]
     if analysis.hessian is not None:
-        shown.append(_matrix_text(analysis.hessian) + ("" if analysis.quadratic else "   (at the start point)"))
+        shown.append(_matrix_text(analysis.hessian))
     if shown:
         lines.append("H = " + " = ".join(shown))
     return lines, names
@@ -198,15 +198,14 @@ def _lines(analysis: Analysis, width: int | None) -> list[str]:
     where = names[0] if len(names) == 1 else f"({', '.join(names)})"
     complete = "" if analysis.complete or not points else "; there may be others"
     if points is None:
-        if analysis.hessian is not None or analysis.lambda_max is not None:
-            why = (
-                "H is singular: ∇f = 0 has no solution or a whole family"
-                if analysis.quadratic
-                else "f is not quadratic"
-            )
-            lines.append(f"Critical points (∇f = 0): not searched ({why})")
+        if analysis.lambda_max is not None:
+            why = "f is not quadratic"
+            if analysis.quadratic:
+                singular = analysis.lambda_min is not None
+                why = "H is singular: ∇f = 0 has no solution or a whole family" if singular else "H is too large here"
+            lines += [f"Critical points (∇f = 0): not searched ({why})", ""]
     elif not points:
-        lines.append(f"Critical points (∇f = 0): none found ({_SEARCH[analysis.search]})")
+        lines += [f"Critical points (∇f = 0): none found ({_SEARCH[analysis.search]})", ""]
     else:
         lines.append(f"Critical points (∇f = 0), {_SEARCH[analysis.search]}{complete}:")
         texts = [("≈ " if p.numeric else "= ") + _point_text(p) for p in points]
@@ -224,7 +223,7 @@ def _lines(analysis: Analysis, width: int | None) -> list[str]:
             lines += aligned
         else:  # too narrow for the columns: each point on two lines
             lines += [line for a, k, f, t in rows for line in (f"  {a}   {k}   {f}", f"      {t}")]
-    lines.append("")
+        lines.append("")
     verdict = {True: "yes", False: "no", None: "undecided"}[analysis.convex]
     lines.append(f"Convex: {verdict} — {analysis.convex_reason}")
     lines += _step_lines(analysis, points or ())

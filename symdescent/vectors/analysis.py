@@ -32,7 +32,7 @@ from symdescent.errors import InputError
 from symdescent.hessian import ROUNDING_RELATIVE, kind, step_sizes
 from symdescent.vectors.calculus import jvp
 from symdescent.vectors.codegen import compile_arrays
-from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VMean, VNorm, entries, names_in
+from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VMean, VNorm, VSize, entries, names_in
 from symdescent.vectors.printing import pretty
 from symdescent.vectors.problem import Formula, VectorProblem
 
@@ -45,26 +45,41 @@ POWER_ENTRIES = 10**6
 POWER_STEPS = 200
 
 
+def _fresh(base: str, taken: set[str]) -> str:
+    """``base`` with underscores added until it clashes with no name in ``taken`` (then taken too)."""
+    while base in taken:
+        base += "_"
+    taken.add(base)
+    return base
+
+
 def _directions(formula: Formula) -> dict[str, str]:
     """A fresh name for each variable's part of the direction v (v_a, v_x, …), clashing with no name of f."""
     taken = set(formula.kinds) | names_in(formula.expr)
-    found = {}
-    for name in formula.variables:
-        fresh = f"v_{name}"
-        while fresh in taken:
-            fresh += "_"
-        taken.add(fresh)
-        found[name] = fresh
-    return found
+    return {name: _fresh(f"v_{name}", taken) for name in formula.variables}
 
 
 def hessian_action(formula: Formula) -> dict[str, sp.Expr] | None:
-    """H·v over all variables together, one formula per variable's block; None where f cannot be derived twice."""
+    """H·v over all variables together, one formula per variable's block; None where f cannot be derived twice.
+
+    A count n (``VSize``, from mean) does not move with the values: it stands in as a constant while deriving.
+    """
     names = _directions(formula)
     direction = {n: sp.Symbol(d, real=True) for n, d in names.items()}
+    taken = set(formula.kinds) | set(names.values()) | names_in(formula.expr)
+    counts = {
+        node: sp.Symbol(_fresh("n", taken), real=True)
+        for grad in formula.gradient.values()
+        for node in sp.preorder_traversal(grad)
+        if isinstance(node, VSize)
+    }
+    back = {symbol: node for node, symbol in counts.items()}
     kinds = {**formula.kinds, **{d: formula.kinds.get(n, 0) for n, d in names.items()}}
+    kinds.update({symbol.name: 0 for symbol in back})
     try:
-        return {n: jvp(formula.gradient[n], direction, kinds) for n in formula.variables}
+        return {
+            n: jvp(formula.gradient[n].xreplace(counts), direction, kinds).xreplace(back) for n in formula.variables
+        }
     except InputError:
         return None
 
@@ -73,7 +88,8 @@ def is_quadratic(formula: Formula, action: Mapping[str, sp.Expr] | None) -> bool
     """Whether ∇f is affine in all the variables together: H·v (``action``) contains none of them; no kinks."""
     if action is None or formula.expr.has(sp.Abs, sp.sign):
         return False
-    return all(not (names_in(e) & set(formula.variables)) for e in action.values())
+    counted = [e.replace(lambda node: isinstance(node, VSize), lambda node: sp.S.One) for e in action.values()]
+    return all(not (names_in(e) & set(formula.variables)) for e in counted)
 
 
 def hessian_text(formula: Formula) -> str | None:
@@ -187,8 +203,8 @@ def _largest(problem: VectorProblem, z: np.ndarray, product: Any, clock: _Clock)
 
 def eigen_range(problem: VectorProblem, z: np.ndarray, timeout: float = DEFAULT_TIMEOUT) -> tuple[float, float] | None:
     """(λmin, λmax) of the Hessian at z: dense while small, else (nan, max |λ|) by power iteration; None if unknown."""
-    product = hessian_product(problem, hessian_action(problem.formula))
     clock = _Clock(timeout)
+    product = hessian_product(problem, hessian_action(problem.formula))
     if problem.size <= DENSE:
         matrix = _dense(problem, z, product, clock)
         if matrix is None:
@@ -207,11 +223,11 @@ def _tidy(values: np.ndarray) -> tuple[float, ...]:
 
 def analyze_arrays(problem: VectorProblem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
     """Hessian, eigenvalues, convexity, step sizes and (for a quadratic) the critical point of ``problem``."""
+    clock = _Clock(timeout)  # from the start: the symbolic work and compiling H·v count too
     formula = problem.formula
     action = hessian_action(formula)
     quadratic = is_quadratic(formula, action)
     product = hessian_product(problem, action)
-    clock = _Clock(timeout)
     z = problem.flat_start()
     notes: list[str] = []
     matrix = eigenvalues = None
@@ -248,7 +264,9 @@ def analyze_arrays(problem: VectorProblem, *, timeout: float = DEFAULT_TIMEOUT) 
     small = problem.size <= HESSIAN_ENTRIES
     return Analysis(
         problem=problem,
-        hessian=tuple(tuple(float(v) for v in row) for row in matrix) if matrix is not None and small else None,
+        hessian=tuple(tuple(float(v) for v in row) for row in matrix)
+        if quadratic and matrix is not None and small
+        else None,
         critical_points=points,
         search="linear" if points is not None else "none",
         complete=points is not None,
@@ -269,10 +287,12 @@ def analyze_arrays(problem: VectorProblem, *, timeout: float = DEFAULT_TIMEOUT) 
 
 def _convexity(quadratic: bool, eigenvalues: tuple[float, ...] | None) -> tuple[bool | None, str]:
     if eigenvalues is None:
-        return None, "could not decide: the Hessian's eigenvalues are not known"
+        return None, "could not decide: the Hessian's smallest eigenvalue is not known"
     if eigenvalues[0] < 0:
-        where = "(the same everywhere)" if quadratic else "at the start point"
-        return False, f"the Hessian has a negative eigenvalue ({eigenvalues[0]:.6g}) {where}"
+        low = f"{eigenvalues[0]:.6g}".replace("-", "−")
+        if quadratic:
+            return False, f"the Hessian is constant with a negative eigenvalue ({low})"
+        return False, f"the Hessian has a negative eigenvalue ({low}) at the start point"
     if quadratic:
         return True, "the Hessian is constant and its eigenvalues are ≥ 0"
     return None, "could not decide: f is not quadratic, and the Hessian at the start point has no negative eigenvalue"
