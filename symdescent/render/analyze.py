@@ -160,7 +160,7 @@ def _top(analysis: Analysis) -> tuple[list[str], tuple[str, ...]]:
             f"{signature(problem.names)} = {inline(problem.expr)}",
             "",
             "∇f = (" + ", ".join(inline(g) for g in problem.gradient) + ")",
-            "H  = " + _matrix_text(analysis.hessian) + ("   (constant)" if analysis.constant_hessian else ""),
+            "H  = " + _matrix_text(analysis.hessian or ()) + ("   (constant)" if analysis.constant_hessian else ""),
         ]
         return lines, problem.names
     from symdescent.vectors.explain import gradient_lines
