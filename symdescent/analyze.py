@@ -93,24 +93,34 @@ class CriticalPoint:
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything ``symdescent analyze`` reports."""
+    """Everything ``symdescent analyze`` reports, for scalar variables and for named arrays alike.
 
-    problem: Problem
-    hessian: tuple[tuple[sp.Expr, ...], ...]
-    critical_points: tuple[CriticalPoint, ...]
-    search: str  # "symbolic", "symbolic+numeric" or "numeric"
+    Values are exact SymPy numbers where they were found exactly, floats where computed
+    (from data, or numerically); None where unknown.
+    """
+
+    problem: Any  # a Problem (scalar variables), a VectorProblem, or a vector Formula without sizes
+    hessian: tuple[tuple[Any, ...], ...] | None  # formulas (scalars) or numbers (arrays, small); None: not listed
+    critical_points: tuple[CriticalPoint, ...] | None  # None: not searched
+    search: str  # "symbolic", "symbolic+numeric", "numeric", "linear" (a quadratic's one point) or "none"
     complete: bool  # True when the critical points are known to be all of them
     convex: bool | None
     convex_reason: str
-    eigenvalues: tuple[sp.Expr, ...] | None  # of a constant Hessian, ascending
-    lipschitz: sp.Expr | None
-    max_stable_lr: sp.Expr | None
-    best_lr: sp.Expr | None
+    eigenvalues: tuple[Any, ...] | None  # of a constant Hessian, ascending (all of them)
+    lipschitz: Any
+    max_stable_lr: Any
+    best_lr: Any
     notes: tuple[str, ...]
+    quadratic: bool = False  # the Hessian is the same everywhere (over all the variables together)
+    where: str | None = None  # where lambda_min and lambda_max hold: "everywhere" or "at the start point"
+    lambda_min: float | None = None
+    lambda_max: float | None = None
+    hessian_formula: str | None = None  # the constant Hessian of a vector function as a formula (2AᵀA)
+    needs: tuple[str, ...] = ()  # constants whose values the numbers need (no data given)
 
     @property
     def constant_hessian(self) -> bool:
-        return self.eigenvalues is not None
+        return self.quadratic
 
 
 def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
@@ -187,6 +197,7 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
             )
     else:
         convex, reason = _convexity(problem, points, symbolic.get("psd"))
+    low, high = (float(eigenvalues[0]), float(eigenvalues[-1])) if eigenvalues else (None, None)
     return Analysis(
         problem=problem,
         hessian=hessian,
@@ -200,6 +211,10 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
         max_stable_lr=max_stable,
         best_lr=best,
         notes=tuple(notes),
+        quadratic=constant,
+        where="everywhere" if constant else None,
+        lambda_min=low,
+        lambda_max=high,
     )
 
 

@@ -47,14 +47,14 @@ class StepSizes(NamedTuple):
     best_rate: Any  # (λ_max − λ_min)/(λ_max + λ_min) at best_lr
 
 
-def _is_zero(value: Any) -> bool:
+def is_zero(value: Any) -> bool:
     """Whether λ is 0; also for the Float 0.0, which SymPy (since 1.13) does not count as == 0."""
     zero = getattr(value, "is_zero", None)
     return bool(zero) if zero is not None else value == 0
 
 
 def _negative(value: Any) -> bool:
-    return not _is_zero(value) and float(value) < 0
+    return not is_zero(value) and float(value) < 0
 
 
 def step_sizes(eigenvalues: Sequence[Any], simplify: Any = None) -> StepSizes:
@@ -66,7 +66,7 @@ def step_sizes(eigenvalues: Sequence[Any], simplify: Any = None) -> StepSizes:
     lipschitz = -lipschitz if _negative(lipschitz) else lipschitz
     if _negative(eigenvalues[0]):
         return StepSizes(lipschitz, None, None, None)
-    positive = [v for v in eigenvalues if not _is_zero(v) and float(v) > 0]
+    positive = [v for v in eigenvalues if not is_zero(v) and float(v) > 0]
     if not positive:
         return StepSizes(lipschitz, None, None, None)
     low, high = positive[0], positive[-1]
@@ -75,7 +75,7 @@ def step_sizes(eigenvalues: Sequence[Any], simplify: Any = None) -> StepSizes:
 
 def rate(eigenvalues: Sequence[Any], lr: Any) -> Any:
     """max |1 − αλ| over the directions that curve (all of them when none is flat); 1 when none curves."""
-    curving = [lam for lam in eigenvalues if not _is_zero(lam)] or list(eigenvalues)
+    curving = [lam for lam in eigenvalues if not is_zero(lam)] or list(eigenvalues)
     return max((abs(1 - lr * lam) for lam in curving), key=float)
 
 

@@ -82,7 +82,7 @@ def test_cli_json_for_booth_is_the_spec_object_with_exact_strings() -> None:
     assert data["gradient"] == ["10*x + 8*y - 34", "8*x + 10*y - 38"]
     assert data["hessian"] == [["10", "8"], ["8", "10"]]
     assert data["critical_points"] == [
-        {"point": ["1", "3"], "kind": "minimum", "f": "0", "numeric": False, "eigenvalues": [2.0, 18.0]}
+        {"point": {"x": "1", "y": "3"}, "kind": "minimum", "f": "0", "numeric": False, "eigenvalues": [2.0, 18.0]}
     ]
     assert data["convex"] is True
     assert (data["lipschitz"], data["max_stable_lr"], data["best_lr"]) == ("18", "1/9", "1/10")
@@ -106,7 +106,7 @@ def test_numeric_critical_points_when_sympy_cannot_solve() -> None:
     assert any("SymPy" in note for note in a.notes)
     data = json.loads(cli("analyze", "x**4/4 + cos(x)", "--format", "json").stdout)
     assert [p["numeric"] for p in data["critical_points"]] == [True, True, True]
-    assert all(isinstance(p["point"][0], float) for p in data["critical_points"])
+    assert all(isinstance(p["point"]["x"], float) for p in data["critical_points"])
 
 
 def test_transcendental_solution_stays_exact_and_convexity_is_proved() -> None:
@@ -185,7 +185,7 @@ def test_installed_executable_analyze(executable: object) -> None:
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["critical_points"] == [
-        {"point": ["0", "0"], "kind": "saddle", "f": "0", "numeric": False, "eigenvalues": [-2.0, 2.0]}
+        {"point": {"x": "0", "y": "0"}, "kind": "saddle", "f": "0", "numeric": False, "eigenvalues": [-2.0, 2.0]}
     ]
     assert data["convex"] is False
 

@@ -373,16 +373,18 @@ def test_explain_tells_the_seed_story_in_vector_form():
 
 
 def test_explain_and_analyze_compute_lambda_max_from_the_data():
-    from symdescent.vectors.explain import analyze_text, explain_text
+    from symdescent.render.analyze import text_lines
+    from symdescent.vectors.analysis import analyze_arrays
+    from symdescent.vectors.explain import explain_text
 
     problem = make_vector_problem("norm(A @ x - b)^2", {"x": np.zeros(3)}, {"A": A, "b": B})
     eigenvalues = np.linalg.eigvalsh(2 * A.T @ A)
     text = explain_text(problem, 0.01)
     assert "H = 2AᵀA" in text
     assert f"{2 / eigenvalues[-1]:.6g}" in text
-    report = analyze_text(problem)
-    assert "strictly convex" in report
-    assert f"{2 / (eigenvalues[0] + eigenvalues[-1]):.6g}" in report
+    report = "\n".join(text_lines(analyze_arrays(problem)))
+    assert "Convex: yes" in report and "minimum" in report
+    assert f"{2 / (eigenvalues[0] + eigenvalues[-1]):.10g}" in report
 
 
 def test_index_sum_gradient_shows_the_boundary_cases():

@@ -117,7 +117,9 @@ def test_analyze_json_has_the_spec_keys_and_types(files):
     assert set(quadratic) >= SPEC_ANALYZE_KEYS
     assert quadratic["convex"] is True and quadratic["hessian"] == [[2.0, 0.0], [0.0, 2.0]]
     assert quadratic["gradient"] == ["2*x"] and quadratic["lipschitz"] == 2.0
-    assert quadratic["critical_points"] == [{"point": [0.0, 0.0], "kind": "minimum", "f": 0.0}]
+    assert quadratic["critical_points"] == [
+        {"point": {"x": [0.0, 0.0]}, "kind": "minimum", "f": 0.0, "numeric": True, "eigenvalues": [2.0, 2.0]}
+    ]
     assert quadratic["max_stable_lr"] == 1.0 and quadratic["best_lr"] == 0.5
     saddle = json.loads(
         invoke("analyze", "sum(d * x^2)", "--data", "d=[1,-1]", "--start", "x=[1,2]", "--format", "json").stdout

@@ -25,6 +25,7 @@ Examples:
   symdescent analyze "x**3 - 3*x + y**2"
   symdescent analyze "(x+2*y-7)^2 + (2*x+y-5)^2" --format json
   symdescent analyze "x**4/4 + cos(x)" --timeout 2
+  symdescent analyze "mean((a*t + b - T)^2)" --data temps.csv
 """
 
 
@@ -44,10 +45,17 @@ Examples:
     show_default=True,
     type=click.FloatRange(min=0, min_open=True, max=3600),
     metavar="SECONDS",
-    help="Time SymPy may spend solving ∇f = 0 exactly before the numeric search takes over.",
+    help="Time SymPy may spend solving ∇f = 0 exactly before the numeric search takes over; for vector "
+    "functions, the time for the Hessian's eigenvalues.",
 )
 @data_option
-@click.option("--start", default=None, metavar="V", help="Vector problems: the variables' sizes, e.g. x=zeros(3).")
+@click.option(
+    "--start",
+    default=None,
+    metavar="V",
+    help="Vector problems: the variables' sizes, e.g. x=zeros(3),b=0; without it they come from the data "
+    "(the vector a matrix multiplies has its columns, every other variable is a scalar).",
+)
 @handle_errors
 def analyze(
     expr: str,
@@ -81,12 +89,14 @@ def analyze(
     if wants_vectors(expr, start, data):
         from symdescent.vectors.command import analyze_vectors
 
-        analyze_vectors(read_function(expr, streams), start, data, params, streams.stdout, fmt)
-        return
-    problem = build_problem(expr, variables, params, streams)
-    analysis = analyze_function(problem, timeout=timeout)
+        analysis = analyze_vectors(read_function(expr, streams), start, data, params, timeout=timeout)
+    else:
+        analysis = analyze_function(build_problem(expr, variables, params, streams), timeout=timeout)
     console = make_console(streams) if fmt == "rich" else None
     render_analysis(analysis, fmt, streams.stdout, console)
+    if fmt != "json" and analysis.hessian is None and analysis.lambda_max is None and analysis.needs:
+        given = " ".join(f"--data {name}=FILE" for name in analysis.needs)
+        streams.stdout.write(f"Give the data to compute them: {given}\n")
 
 
 analyze.help = cleandoc(analyze.help or "") + "\n" + FUNCTION_HELP

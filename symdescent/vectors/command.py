@@ -6,14 +6,13 @@ decides the route and prints. Notes for the user go to the ``note`` callable it 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from symdescent.errors import InputError
 
 if TYPE_CHECKING:
-    from symdescent.result import Status
+    pass
 
 def build(
     expr: str,
@@ -28,15 +27,10 @@ def build(
 
     parse_vector(expr)  # a refused function is the first thing to report, before files and start values
     _need_numpy()
-    from symdescent.vectors.data import load_data, parse_assignments, parse_start, parse_value
+    from symdescent.vectors.data import parse_start
     from symdescent.vectors.problem import make_vector_problem
 
-    data: dict[str, Any] = load_data(list(data_items))
-    if params:
-        for name, value in parse_assignments(params, "--param").items():
-            if name in data:
-                raise InputError(f"{name} is given both by --param and by --data")
-            data[name] = parse_value(value, name)
+    data = load_constants(data_items, params)
     if start is None:
         raise InputError("--start is needed")
     if "=" not in start:
@@ -47,6 +41,19 @@ def build(
     if note is not None:
         _note_unused(data_items, params, problem, note)
     return problem
+
+
+def load_constants(data_items: Sequence[str], params: str | None) -> dict[str, Any]:
+    """The constants: ``--data`` files and values, then ``--param`` values (a name given by both is refused)."""
+    from symdescent.vectors.data import load_data, parse_assignments, parse_value
+
+    data: dict[str, Any] = load_data(list(data_items))
+    if params:
+        for name, value in parse_assignments(params, "--param").items():
+            if name in data:
+                raise InputError(f"{name} is given both by --param and by --data")
+            data[name] = parse_value(value, name)
+    return data
 
 
 def _note_unused(data_items: Sequence[str], params: str | None, problem: Any, note: Callable[[str], None]) -> None:
@@ -65,112 +72,6 @@ def _need_numpy() -> None:
         import numpy  # noqa: F401
     except ImportError:
         raise InputError("vectors, matrices and data need numpy", hint='pip install "symdescent[fast]"') from None
-
-
-def run_vectors(
-    expr: str,
-    start: str,
-    data: Sequence[str],
-    params: str | None,
-    *,
-    hyperparameters: Mapping[str, Any],
-    method: str,
-    steps: int,
-    tol: float,
-    maximize: bool,
-    fmt: str,
-    every: int | None,
-    digits: int | None,
-    quiet: bool,
-    plot: str | None,
-    save: str | None,
-    stdout: TextIO,
-    stderr: TextIO,
-    console: Any,
-    explain_to: TextIO | None = None,
-    dtype: str = "float64",
-    progress: Any = None,
-    guard: Any = None,
-) -> Status:
-    """``symdescent run`` for a vector problem; returns the status (the caller maps it to the exit code).
-
-    ``progress(run)``: a context manager for the live line (the CLI gives one on a terminal, else None);
-    ``guard``: wraps each in-place step of the chunked engine so that Ctrl-C waits until it is whole.
-    """
-    _need_numpy()
-    from symdescent.vectors.engine import make_run
-    from symdescent.vectors.render import (
-        DelimitedVectorRenderer,
-        JsonLinesVectorRenderer,
-        JsonVectorRenderer,
-        QuietVectorRenderer,
-        TableVectorRenderer,
-        save_point,
-    )
-
-    if save and not save.lower().endswith((".npy", ".csv")):
-        raise InputError(f"--save {save}: use a .npy or .csv file")
-    problem = build(expr, start, data, params, dtype)
-    if explain_to is not None:
-        from symdescent.vectors.explain import explain_text
-
-        if maximize or method != "gd":
-            raise InputError(
-                "--explain derives plain gradient descent (--method gd) and cannot be used with --maximize"
-            )
-        explain_to.write(explain_text(problem, float(hyperparameters.get("lr", 0.1))) + "\n\n")
-        explain_to.flush()
-    plotter = None
-    if plot:
-        from symdescent.vectors.plot import VectorPlot
-
-        plotter = VectorPlot(problem, plot)
-    # the start array is the run's own (parsed here): the chunked engine may update it in place
-    run = make_run(
-        problem,
-        method=method,
-        max_steps=steps,
-        tol=tol,
-        maximize=maximize,
-        in_place=True,
-        guard=guard,
-        **hyperparameters,
-    )
-    renderer: Any
-    if quiet:
-        renderer = QuietVectorRenderer(stdout, stderr, problem, saving=bool(save))
-    elif fmt == "table":
-        renderer = TableVectorRenderer(console(), problem, digits=digits or 6, elide=every is None)
-    elif fmt in ("csv", "tsv"):
-        renderer = DelimitedVectorRenderer(stdout, problem, "," if fmt == "csv" else "\t")
-    elif fmt == "json":
-        renderer = JsonVectorRenderer(stdout, problem, run.method.name, run.method.params)
-    else:
-        renderer = JsonLinesVectorRenderer(stdout, problem, run.method.name, run.method.params)
-    last = None
-    try:
-        with progress(run) if progress is not None else contextlib.nullcontext():
-            for step in run:
-                if plotter:
-                    plotter.step(step)
-                if every is None or step.step % every == 0 or run.status is not None:
-                    renderer.step(step)
-                    last = step.step
-    except KeyboardInterrupt:
-        run.interrupt()
-        if last != run.last.step:
-            renderer.step(run.last)
-    result = run.result()
-    renderer.finish(result)
-    if (fmt != "table" or quiet) and not result.success:
-        stderr.write(f"{result.status}: {result.message}\n")
-    if save:
-        save_point(save, problem, result)
-        stderr.write(f"Point written to {save}\n")
-    if plotter:
-        plotter.finish(result)
-        stderr.write(f"Picture written to {plot}\n")
-    return result.status
 
 
 def grad_vectors(
@@ -268,29 +169,29 @@ def explain_vectors(
     return explain_vector(problem, lr, iterates=iterates)
 
 
-def analyze_vectors(
-    expr: str, start: str | None, data: Sequence[str], params: str | None, out: TextIO, fmt: str = "text"
-) -> None:
-    """``analyze`` for vectors; without --start every variable starts at zeros of the length the data ask."""
-    import json
+def analyze_vectors(expr: str, start: str | None, data: Sequence[str], params: str | None, *, timeout: float) -> Any:
+    """``analyze`` for a function of named arrays: the :class:`~symdescent.analyze.Analysis`, as for scalars.
 
-    from symdescent.vectors.explain import analysis, analyze_text
+    Without --start each variable's size comes from the data (:func:`~symdescent.vectors.analysis.default_start`);
+    without data either, only the formulas are analysed.
+    """
+    from symdescent.vectors.parse import parse_vector
 
-    if start is None:
-        from symdescent.vectors.data import UnknownLength
-        from symdescent.vectors.explain import symbolic_analysis
-        from symdescent.vectors.problem import make_formula
+    parse_vector(expr)  # a refused function is the first thing to report, before files and start values
+    _need_numpy()
+    from symdescent.vectors.analysis import analyze_arrays, default_start, symbolic_analysis
+    from symdescent.vectors.data import UnknownLength
+    from symdescent.vectors.problem import make_formula, make_vector_problem
 
-        formula = make_formula(expr)
-        try:
-            problem = build(expr, ",".join(f"{name}=zeros(n)" for name in formula.variables), data, params)
-        except UnknownLength:  # no sizes: what the formula alone says
-            facts, text = symbolic_analysis(formula)
-            out.write((json.dumps(facts, ensure_ascii=False) if fmt == "json" else text) + "\n")
-            return
-    else:
-        problem = build(expr, start, data, params)
-    out.write((json.dumps(analysis(problem), ensure_ascii=False) if fmt == "json" else analyze_text(problem)) + "\n")
+    if start is not None:
+        return analyze_arrays(build(expr, start, data, params), timeout=timeout)
+    constants = load_constants(data, params)
+    try:
+        values = default_start(expr, constants)
+    except UnknownLength:  # no sizes: what the formula alone says
+        return symbolic_analysis(make_formula(expr))
+    problem = make_vector_problem(expr, values, constants)
+    return analyze_arrays(problem, timeout=timeout)
 
 
 def compare_vectors(
