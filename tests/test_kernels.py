@@ -10,9 +10,9 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from symdescent.errors import InputError
 from symdescent.kernels import BandTerm, compile_banded, run_banded
 from symdescent.kernels import chunks as chunks_module
-from symdescent.errors import InputError
 
 x0, x1, x2, x3 = sp.symbols("x0 x1 x2 x3")
 

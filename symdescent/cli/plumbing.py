@@ -249,7 +249,7 @@ EXPR is the function, or - to read it from standard input
   functions {functions};
   constants pi and E.
   Every other name is a variable (ordered x2 before x10 unless --vars).
-""".format(functions=textwrap.fill(" ".join(FUNCTIONS), 66, subsequent_indent="  "))
+""".format(functions=" ".join(FUNCTIONS))  # one line: ExprCommand breaks it to the help's width
 
 
 def function_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -391,6 +391,62 @@ FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl")
 _OPTION_NAME = re.compile(r"--[A-Za-z][-A-Za-z0-9]*")
 
 
+#: A shell word: quoted text stays whole ("x @ x" is one word; a line is never broken inside quotes).
+_SHELL_WORD = re.compile(r"""(?:"[^"]*"|'[^']*'|[^\s"'])+""")
+#: A word that starts an option (``--lr``, ``-q``), not a value such as ``-1.2,1`` or ``-``.
+_OPTION_START = re.compile(r"-{1,2}[A-Za-z]")
+
+
+def _option_groups(words: list[str]) -> list[str]:
+    """The words joined into an option and its value (``--lr 0.1``): a line breaks only before an option."""
+    groups: list[str] = []
+    for word in words:
+        if groups and not _OPTION_START.match(word):
+            groups[-1] += " " + word
+        else:
+            groups.append(word)
+    return groups
+
+
+def fit_lines(text: str, width: int) -> str:
+    """Help text whose kept-as-is lines (click's ``\\b`` blocks) fit ``width``, broken at spaces only.
+
+    An example command continues with `` \\`` and 4 more spaces, so the lines,
+    pasted into a shell, are still the one command, and breaks only before an
+    option (``--lr 0.1`` stays together). Any other indented line (a method and
+    its rule) continues under its second column. A word longer than the width
+    stays whole on its own line.
+    """
+    lines: list[str] = []
+    kept = False  # inside a \b block: click prints its lines as they are, so they must fit already
+    for line in text.splitlines():
+        kept = line == "\b" or (kept and line.strip() != "")
+        body = line.lstrip(" ")
+        indent = line[: len(line) - len(body)]
+        if not kept or not indent or len(line) <= width:
+            lines.append(line)
+        elif body.startswith(("symdescent ", "echo ")):
+            lines += _command_lines(indent, body, width)
+        else:
+            column = re.match(r" +\S+ {2,}", line)
+            hanging = " " * (column.end() if column else len(indent) + 2)
+            lines += textwrap.wrap(
+                line, width, subsequent_indent=hanging, break_long_words=False, break_on_hyphens=False
+            )
+    return "\n".join(lines)
+
+
+def _command_lines(indent: str, body: str, width: int) -> list[str]:
+    lines: list[str] = []
+    current = indent
+    for part in _option_groups(_SHELL_WORD.findall(body)):
+        if current.strip() and len(current) + 1 + len(part) + 2 > width:
+            lines.append(current + " \\")
+            current = indent + "    "
+        current += (" " if current.strip() else "") + part
+    return [*lines, current]
+
+
 class ExprCommand(click.Command):
     """A command whose EXPR may begin with '-' ("-x^2", "-(x+1)"), yet misspelt options still fail clearly.
 
@@ -400,6 +456,20 @@ class ExprCommand(click.Command):
     word that looks like a long option (``--stpes``) but is none of ours is
     refused with a suggestion.
     """
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The help text, its method rules and lists broken at spaces to fit the help's width."""
+        if self.help:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(fit_lines(cleandoc(self.help), formatter.width - formatter.current_indent))
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The examples, each command broken at spaces (`` \\`` continues it) to fit the help's width."""
+        if self.epilog:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(fit_lines(cleandoc(self.epilog), formatter.width - formatter.current_indent))
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         import difflib
