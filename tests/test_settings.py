@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from symdescent import settings
 from symdescent.cli import main
-from symdescent.cli.plumbing import fit_lines
+from symdescent.cli.helptext import fit_lines
 from symdescent.errors import InputError
 from tests.conftest import run_installed
 
