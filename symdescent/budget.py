@@ -34,12 +34,12 @@ message names the limit.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
+from symdescent import settings
 from symdescent.errors import InputError
 
 #: Longest accepted function text, in characters (about a megabyte).
@@ -59,8 +59,7 @@ ANSWER_SECONDS = 10.0
 #: symbolic work: the rest of ANSWER_SECONDS is start-up and the work between two checks.
 #: SYMDESCENT_TIME_LIMIT (seconds) lowers it, e.g. for tests or a shared server; it never raises it.
 SECONDS = 8.0
-with suppress(ValueError):
-    SECONDS = min(SECONDS, max(0.1, float(os.environ.get("SYMDESCENT_TIME_LIMIT", SECONDS))))
+SECONDS = min(SECONDS, settings.time_limit() or SECONDS)
 #: The memory the budget is designed to stay under (measured by the hostile tests).
 MEMORY_BYTES = 2 * 1024**3
 
@@ -229,7 +228,7 @@ def check_exact_evaluation(expr: Any, point: Sequence[Any], what: str = "the sta
         raise BudgetError(
             f"exact numbers too large: f at {what} would have about {_exponent_text(predicted * 0.30103)} digits "
             f"(exact arithmetic is limited to {_decimal(MAX_EXACT_BITS):,} digits per number)",
-            hint="use floats (leave out --exact), or a start point with fewer digits",
+            hint="use floats instead of exact arithmetic, or a start point with fewer digits",
         )
 
 
@@ -240,7 +239,7 @@ def check_compile_size(terms: int) -> None:
         raise BudgetError(
             f"the function is too large to compile within the time limit ({terms:,} terms in f and its gradient; "
             f"the limit is {MAX_COMPILE_TERMS:,})",
-            hint="fewer variables or terms; or fix some variables with --param",
+            hint="fewer variables or terms; or fix some variables as parameters",
         )
 
 

@@ -48,6 +48,8 @@ except ImportError:
     except ImportError:
         from hashlib import sha256  # type: ignore[assignment]
 
+from symdescent import settings
+
 Folder = str | os.PathLike[str]
 
 #: Bumped whenever the layout of an entry changes: older entries are then ignored (and replaced).
@@ -62,7 +64,7 @@ MAX_ENTRY_BYTES = 4 * 1024 * 1024
 
 def enabled() -> bool:
     """False when ``SYMDESCENT_CACHE`` is ``0``, ``false``, ``no`` or ``off``."""
-    return os.environ.get("SYMDESCENT_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
+    return settings.cache_enabled()
 
 
 def directory() -> str:

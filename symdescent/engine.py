@@ -35,11 +35,11 @@ benchmarks).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
+from symdescent import settings
 from symdescent.errors import NUMERIC_ERRORS
 from symdescent.result import Step
 
@@ -98,22 +98,12 @@ def have_symengine() -> bool:
     return True
 
 
-#: The values SYMDESCENT_ENGINE may take ("": chosen by size).
-ENGINE_NAMES = ("", "python", "symengine")
-
-
 def choose_engine(problem: Problem) -> Engine:
     """The engine for ``problem``: ``python`` for small problems, ``symengine`` for many variables."""
-    forced = os.environ.get("SYMDESCENT_ENGINE", "")
-    if forced not in ENGINE_NAMES:
-        from symdescent.errors import InputError
-
-        raise InputError(
-            f"SYMDESCENT_ENGINE={forced!r} is not an engine", hint="use python or symengine, or leave it unset"
-        )
+    forced = settings.scalar_engine()  # auto, python or symengine; anything else is refused there
     if forced == "python":
         return PythonEngine(problem)
-    wanted = forced == "symengine" or (forced == "" and problem.dimension >= SYMENGINE_MIN_VARIABLES)
+    wanted = forced == "symengine" or (forced == "auto" and problem.dimension >= SYMENGINE_MIN_VARIABLES)
     if wanted and have_symengine():
         return SymengineEngine(problem)
     return PythonEngine(problem)

@@ -32,7 +32,7 @@ from dataclasses import asdict
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from symdescent import __version__, cache
+from symdescent import __version__, cache, settings
 from symdescent.engine import PythonEngine
 from symdescent.generated import FLOAT_HELPERS, Lowered, ValueAndGrad, function_from, rows_from
 from symdescent.layout import Layout
@@ -50,7 +50,7 @@ _TUPLES = ("names", "gradient_text", "gradient_inline")
 def key(text: str, variables: str | None, params: str | None) -> str:
     """The cache key of a function as the command line gives it, with everything else its code depends on."""
     python = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]}"
-    engine = os.environ.get("SYMDESCENT_ENGINE", "")
+    engine = settings.scalar_engine()
     return cache.key(__version__, python, sympy_version(), engine, text, variables, params)
 
 

@@ -321,7 +321,7 @@ def test_an_unknown_engine_is_refused_not_ignored(monkeypatch) -> None:
     monkeypatch.setenv("SYMDESCENT_ENGINE", "bogus")
     out = cli("run", "x^2", "--start", "1", "-q", "--no-cache")
     assert out.exit_code == 2
-    assert "SYMDESCENT_ENGINE='bogus' is not an engine" in out.stderr
+    assert "SYMDESCENT_ENGINE must be auto, python or symengine, got 'bogus'" in out.stderr
 
 
 def test_a_piped_table_has_no_trailing_spaces() -> None:

@@ -10,6 +10,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from symdescent.errors import InputError
 from symdescent.kernels import BandTerm, compile_banded, run_banded
 from symdescent.kernels import chunks as chunks_module
 
@@ -137,7 +138,7 @@ def test_threads_env_limits_and_small_n_uses_one_thread(monkeypatch):
     assert len(f.sweeper.blocks(1000)) == 1
     assert len(f.sweeper.blocks(10 * chunks_module.MIN_PER_THREAD)) == 3
     monkeypatch.setenv("SYMDESCENT_THREADS", "many")
-    with pytest.raises(ValueError, match="SYMDESCENT_THREADS"):
+    with pytest.raises(InputError, match="SYMDESCENT_THREADS"):
         compile_banded(SQUARE)
 
 
@@ -306,7 +307,7 @@ def test_backend_choice_by_length_and_environment(monkeypatch):
     assert choose_backend("auto", JIT_MIN_ENTRIES) == "numpy"
     assert choose_backend("numpy", 10) == "numpy"
     monkeypatch.setenv("SYMDESCENT_KERNEL", "fortran")
-    with pytest.raises(ValueError, match="SYMDESCENT_KERNEL"):
+    with pytest.raises(InputError, match="SYMDESCENT_KERNEL"):
         choose_backend("auto", 10)
     with pytest.raises(ValueError, match="backend"):
         compile_banded(SQUARE, backend="fortran")

@@ -147,7 +147,7 @@ def test_without_matplotlib_plot_exits_2_naming_the_install_command(
     assert out.exit_code == 2
     assert out.stdout == ""
     assert out.stderr.splitlines() == [
-        "Error: --plot needs matplotlib, which is not installed",
+        "Error: drawing a plot needs matplotlib, which is not installed",
         'Hint: install it with: pip install "symdescent[plot]"',
     ]
     assert list(tmp_path.iterdir()) == []

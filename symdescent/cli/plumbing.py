@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 import click
 
+from symdescent import settings
+from symdescent.cli.helptext import fit_lines
 from symdescent.cli.signals import INTERRUPTS, Terminated
+from symdescent.errors import InputError
 from symdescent.functions import FUNCTIONS
 from symdescent.methods import METHODS as METHOD_SPECS
 
 if TYPE_CHECKING:
-
     from symdescent.problem import Problem
     from symdescent.result import Status
 
@@ -77,7 +79,10 @@ def _debug_enabled() -> bool:
     ctx = click.get_current_context(silent=True)
     root = ctx.find_root() if ctx else None
     flag = bool(root and root.obj and root.obj.get("debug"))
-    return flag or os.environ.get("SYMDESCENT_DEBUG", "") not in ("", "0")
+    try:
+        return flag or settings.debug()
+    except InputError:  # a bad SYMDESCENT_DEBUG is reported by check_all; no traceback meanwhile
+        return False
 
 
 def say(text: str) -> None:
@@ -115,6 +120,10 @@ OPTION_NAMES = {
     "decay": "--decay",
     "eps": "--eps",
     "params": "--param",
+    "method": "--method",
+    "start": "--start",
+    "data": "--data",
+    "dtype": "--dtype",
 }
 
 
@@ -124,10 +133,12 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from symdescent import budget
         from symdescent.errors import SymdescentError, worded
 
         try:
+            settings.check_all()  # every SYMDESCENT_* variable: a bad one is refused before any work
+            from symdescent import budget  # reads SYMDESCENT_TIME_LIMIT once, on first import
+
             with budget.time_limit():  # parse, gradient, compile, explain and analyze; never the steps
                 return command(*args, **kwargs)
         except SymdescentError as error:
@@ -231,27 +242,6 @@ def _stdout_to_devnull() -> None:
 
 # -- shared options -----------------------------------------------------------------
 
-EXAMPLES_RUN = """
-\b
-Examples:
-  symdescent run "x**2+y**2" --start 1,2 --lr 0.1
-  symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --lr 0.001 --steps 20000 --every 1000
-  symdescent run "(1-x)^2 + 100*(y-x^2)^2" --start -1.2,1 --method newton
-  symdescent run "x^2 + 10*y^2" --start 1,1 --method momentum --lr 0.05 --momentum 0.5
-  symdescent run "a*x^2 + y^2" --param a=3 --start x=1,y=-1 --format json
-  echo "x^4 - 3*x" | symdescent run - --start 1 -q
-  symdescent run "x @ x" --start "x=[1,2]" --lr 0.1
-  symdescent run "mean((a*t + b - T)^2)" --data temps.csv --start a=0,b=0 --lr 0.05
-  symdescent run "sum(x^2)" --start "x=ones(10^6)" -q --save x.npy
-"""
-
-EXAMPLES_GRAD = """
-\b
-Examples:
-  symdescent grad "x**2+y**2+z**3" --at 1,1,2
-  symdescent grad "sin(x)*exp(y)" --format json
-"""
-
 FUNCTION_HELP = """
 \b
 EXPR is the function, or - to read it from standard input
@@ -260,7 +250,7 @@ EXPR is the function, or - to read it from standard input
   functions {functions};
   constants pi and E.
   Every other name is a variable (ordered x2 before x10 unless --vars).
-""".format(functions=textwrap.fill(" ".join(FUNCTIONS), 66, subsequent_indent="  "))
+""".format(functions=" ".join(FUNCTIONS))  # one line: ExprCommand breaks it to the help's width
 
 
 def function_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -411,6 +401,20 @@ class ExprCommand(click.Command):
     word that looks like a long option (``--stpes``) but is none of ours is
     refused with a suggestion.
     """
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The help text, its method rules and lists broken at spaces to fit the help's width."""
+        if self.help:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(fit_lines(cleandoc(self.help), formatter.width - formatter.current_indent))
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The examples, each command broken at spaces (`` \\`` continues it) to fit the help's width."""
+        if self.epilog:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(fit_lines(cleandoc(self.epilog), formatter.width - formatter.current_indent))
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         import difflib

@@ -52,6 +52,9 @@ Examples:
   symdescent run "x^2 + 10*y^2" --start 1,1 --method momentum --lr 0.05 --momentum 0.5
   symdescent run "a*x^2 + y^2" --param a=3 --start x=1,y=-1 --format json
   echo "x^4 - 3*x" | symdescent run - --start 1 -q
+  symdescent run "x @ x" --start "x=[1,2]" --lr 0.1
+  symdescent run "mean((a*t + b - y)^2)" --data "t=[0,1,2,3]" --data "y=[1,3,5,7]" --start a=0,b=0
+  symdescent run "mean((a*t + b - T)^2)" --data temps.csv --start a=0,b=0 --method cg
 """
 
 

@@ -30,6 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symdescent import settings
+from symdescent.errors import InputError
+
 #: Entries per chunk: 32768 float64 = 256 KB per buffer; a chunk's buffers stay in L2/L3 cache, and the
 #: numpy call overhead (about 1 µs per ufunc call) is small next to the work (measured: 8192 to 65536).
 CHUNK = 32768
@@ -48,16 +51,11 @@ Progress = Callable[[float], None]
 def max_threads(requested: int | None = None) -> int:
     """Threads to use at most: ``requested``, else ``$SYMDESCENT_THREADS``, else the cores we may run on."""
     if requested is None:
-        text = os.environ.get(THREADS_ENV, "").strip()
-        if text:
-            try:
-                requested = int(text)
-            except ValueError:
-                raise ValueError(f"{THREADS_ENV} must be a whole number, got {text!r}") from None
-        else:
-            requested = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        requested = settings.threads()
+    if requested is None:
+        requested = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if requested < 1:
-        raise ValueError(f"the number of threads must be at least 1, got {requested}")
+        raise InputError(f"threads must be at least 1, got {requested}", parameter="threads")
     return requested
 
 

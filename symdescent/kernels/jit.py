@@ -15,11 +15,12 @@ The source is printed from the SymPy tree with the offset symbols renamed
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
 
 import sympy as sp
 
+from symdescent import settings
+from symdescent.errors import InputError
 from symdescent.kernels.terms import DifferentiatedTerm
 
 #: ``SYMDESCENT_KERNEL=numpy|numba`` forces a backend; by default numba is used when installed and
@@ -40,11 +41,14 @@ def have_numba() -> bool:
 def choose_backend(requested: str, n: int) -> str:
     """``numpy`` or ``numba`` for a vector of n entries (``requested``: auto, numpy or numba; env overrides auto)."""
     if requested == "auto":
-        requested = os.environ.get(BACKEND_ENV, "").strip() or "auto"
+        requested = settings.kernel_backend()
     if requested not in BACKENDS:
-        raise ValueError(f"{BACKEND_ENV} must be one of {', '.join(BACKENDS)}, got {requested!r}")
+        raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {requested!r}", parameter="backend")
     if requested == "numba" and not have_numba():
-        raise ValueError("the numba kernel needs numba (pip install 'symdescent[jit]')")
+        raise InputError(
+            "the numba kernel needs numba, which is not installed",
+            hint=f"pip install 'symdescent[jit]', or set {BACKEND_ENV}=numpy",
+        )
     if requested == "auto":
         return "numba" if n >= JIT_MIN_ENTRIES and have_numba() else "numpy"
     return requested

@@ -75,7 +75,7 @@ def require_matplotlib() -> None:
         import numpy  # noqa: F401
     except ImportError:
         raise InputError(
-            "--plot needs matplotlib, which is not installed", hint=f"install it with: {INSTALL}"
+            "drawing a plot needs matplotlib, which is not installed", hint=f"install it with: {INSTALL}"
         ) from None
 
 

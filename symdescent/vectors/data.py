@@ -53,17 +53,18 @@ def split_items(text: str) -> list[str]:
 def parse_assignments(text: str, what: str) -> dict[str, str]:
     """``"x=[1,2], b=0"`` -> ``{"x": "[1,2]", "b": "0"}``; every item must be named."""
     found: dict[str, str] = {}
+    keyword = what if what.isidentifier() else None  # the keyword at fault, for the CLI to name its option
     for item in split_items(text):
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep:
-            raise InputError(f"{what} {item!r} has no name: write NAME=VALUE, e.g. x=[1,2]")
+            raise InputError(f"{what} {item!r} has no name: write NAME=VALUE, e.g. x=[1,2]", parameter=keyword)
         if not _NAME.fullmatch(name):
-            raise InputError(f"bad name {name!r} in {what}")
+            raise InputError(f"bad name {name!r} in {what}", parameter=keyword)
         if name in found:
-            raise InputError(f"{name} is given twice in {what}")
+            raise InputError(f"{name} is given twice in {what}", parameter=keyword)
         if not value.strip():
-            raise InputError(f"{what} has no value for {name}")
+            raise InputError(f"{what} has no value for {name}", parameter=keyword)
         found[name] = value.strip()
     return found
 
@@ -216,7 +217,11 @@ def load_data(items: list[str]) -> dict[str, float | np.ndarray]:
         if not sep:
             header, table = read_file(item)
             if header is None:
-                raise InputError(f"{item} has no header row to name its columns", hint=f"use --data NAME={item}")
+                raise InputError(
+                    f"{item} has no header row to name its columns",
+                    hint=f"name it as data NAME={item}",
+                    parameter="data",
+                )
             for column, title in enumerate(header):
                 if not _NAME.fullmatch(title):
                     raise InputError(
@@ -227,7 +232,7 @@ def load_data(items: list[str]) -> dict[str, float | np.ndarray]:
             continue
         name = name.strip()
         if not _NAME.fullmatch(name):
-            raise InputError(f"bad name {name!r} in --data {item}")
+            raise InputError(f"bad name {name!r} in data {item}", parameter="data")
         value = value.strip()
         if os.path.splitext(value)[1].lower() in (".csv", ".tsv", ".txt", ".npy") or os.path.exists(value):
             _, table = read_file(value)
@@ -248,7 +253,7 @@ def parse_start(
 ) -> dict[str, float | np.ndarray]:
     """``--start`` for a vector problem: every value named; ``n`` inferred from the data where used."""
     values = {}
-    for name, value in parse_assignments(text, "--start").items():
+    for name, value in parse_assignments(text, "start").items():
         values[name] = parse_value(value, name, lambda name=name: infer_length(name, data, function_text), dtype)
     return values
 

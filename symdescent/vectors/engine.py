@@ -17,20 +17,18 @@ shifts the evaluation is a second pass.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from symdescent import settings
 from symdescent.errors import InputError, StartPointError
 from symdescent.layout import QUIET_ENTRIES
 from symdescent.vectors.problem import VectorProblem
 from symdescent.vectors.run import StoppingRules, VectorResult, VectorRun, VectorStep
 
-#: The environment variable that forces an engine: ``kernel``, ``array`` (or ``auto``, the default).
-ENGINE_ENV = "SYMDESCENT_VECTOR_ENGINE"
 #: From this many entries on, a banded f runs on the kernel engine (measured in bench/bench_kernels.py: below
 #: it the whole-array code is as fast and the per-pass overhead of the chunked sweep is not paid back).
 KERNEL_MIN_ENTRIES = 100_000
@@ -46,9 +44,9 @@ def choose_engine(problem: VectorProblem, method: str, requested: str | None = N
     """("kernel", (terms, constant)) or ("array", None) for this problem and method."""
     from symdescent.kernels.steps import ARRAY_STEPS
 
-    requested = (requested or os.environ.get(ENGINE_ENV, "").strip() or "auto").lower()
+    requested = requested or settings.vector_engine()
     if requested not in ("auto", "kernel", "array"):
-        raise InputError(f"{ENGINE_ENV} must be kernel, array or auto, got {requested!r}")
+        raise InputError(f"engine must be auto, kernel or array, got {requested!r}", parameter="engine")
     banded = None
     if requested != "array" and method in ARRAY_STEPS:
         from symdescent.vectors.banded import banded_terms
@@ -59,9 +57,10 @@ def choose_engine(problem: VectorProblem, method: str, requested: str | None = N
         return "kernel", banded
     if problem.dtype != "float64":
         raise InputError(
-            f"--dtype {problem.dtype} runs on the chunked engine only: a function of one vector made of sums of "
-            "elementwise terms or index sums, with --method " + ", ".join(ARRAY_STEPS),
-            hint="use --dtype float64 (the default) for this function or method",
+            f"dtype {problem.dtype} runs on the chunked engine only: a function of one vector made of sums of "
+            "elementwise terms or index sums, minimised with " + ", ".join(ARRAY_STEPS),
+            hint="use dtype float64 (the default) for this function or method",
+            parameter="dtype",
         )
     return "array", None
 
@@ -83,8 +82,9 @@ def make_run(
         except _Unsupported:
             if problem.dtype != "float64":
                 raise InputError(
-                    f"--dtype {problem.dtype}: the chunked engine cannot evaluate this function",
-                    hint="use --dtype float64",
+                    f"dtype {problem.dtype}: the chunked engine cannot evaluate this function",
+                    hint="use dtype float64",
+                    parameter="dtype",
                 ) from None
     return VectorRun(problem, method=method, **options)
 

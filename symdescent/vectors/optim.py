@@ -170,13 +170,15 @@ def make_array_method(
     """The array twin of ``make_optimizer(method, **hyperparameters)``: same checks, same defaults."""
     if method not in ARRAY_METHODS:
         raise InputError(
-            f"--method {method} is not available for vectors",
+            f"method {method} is not available for vector problems",
             hint=f"vector problems can use {', '.join(ARRAY_METHODS)}",
+            parameter="method",
         )
     if method == "newton" and size > MAX_NEWTON_ENTRIES:
         raise InputError(
             f"newton needs the {size}×{size} Hessian at every step: at most {MAX_NEWTON_ENTRIES} entries",
-            hint="try --method cg, which needs only the gradient",
+            hint="try method cg, which needs only the gradient",
+            parameter="method",
         )
     scalar = make_optimizer(method, **hyperparameters)  # validates and fills in the defaults
     params = {k: v for k, v in scalar.params.items() if k in hyperparameters_of(method)}

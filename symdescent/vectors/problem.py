@@ -325,7 +325,9 @@ def make_vector_problem(
     kinds = {n: k for n, k in kinds.items() if n in present or n in start}
     missing = sorted(present - set(kinds))
     if missing:
-        raise InputError(f"{missing[0]} has no value", hint="give variables with --start and constants with --data")
+        raise InputError(
+            f"{missing[0]} has no value", hint="give each variable a start value and each constant a value in the data"
+        )
     expr = resolve(expr, kinds)
     shapes = {n: (np.shape(v) if isinstance(v, np.ndarray) else ()) for n, v in {**data, **start}.items()}
     result = shape_of(expr, shapes)

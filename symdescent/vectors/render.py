@@ -433,7 +433,7 @@ def save_point(path: str, problem: VectorProblem, result: VectorResult) -> None:
                     f"{label},{float(v)!r}\n" for label, v in zip(entry_labels(problem), flat, strict=True)
                 )
     else:
-        raise InputError(f"--save {path}: use a .npy or .csv file")
+        raise InputError(f"cannot save the point to {path}: use a .npy or .csv file")
 
 
 def save_scalars(path: str, names: Any, values: Any) -> None:

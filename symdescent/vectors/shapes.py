@@ -55,7 +55,7 @@ def index_range(expr: sp.Expr, shapes: Shapes) -> tuple[int, int]:
     found = entries(body)
     for name, _ in found.values():
         if name not in shapes:
-            raise InputError(f"{name} in {name}[i] has no value: give it with --start or --data")
+            raise InputError(f"{name} in {name}[i] has no value: give it a start value or a value in the data")
         if len(shapes[name]) != 1:
             raise InputError(f"{name}[i] needs a vector, but {describe(name, shapes[name])}")
     if lo == 0:
@@ -82,7 +82,7 @@ def shape_of(expr: sp.Expr, shapes: Shapes) -> Shape:
         if parse_entry(expr):
             return ()
         if expr.name not in shapes:
-            raise InputError(f"{expr.name} has no value: give it with --start (a variable) or --data (a constant)")
+            raise InputError(f"{expr.name} has no value: give it a start value or a value in the data")
         return shapes[expr.name]
     if not expr.free_symbols:
         return ()
