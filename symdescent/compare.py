@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from symdescent.errors import InputError
+from symdescent.layout import Layout
 from symdescent.methods import METHODS, method_spec
 from symdescent.optimizers import make_optimizer
 from symdescent.problem import Problem
@@ -44,10 +45,16 @@ class Comparison:
 
     function: str
     variables: tuple[str, ...]
-    start: tuple[float, ...]
+    start: Sequence[Any]  # flat, every variable's entries in order
     runs: tuple[Result, ...]
     seconds: tuple[float, ...]
     interrupted: bool = False
+    #: Each variable's shape (a name not listed is a scalar).
+    shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout.of(self.variables, self.shapes)
 
 
 def parse_methods(text: str) -> tuple[str, ...]:
@@ -105,8 +112,8 @@ def parse_learning_rates(text: str, methods: Sequence[str], number: Callable[[st
 
 
 def compare(
-    problem: Problem,
-    start: Sequence[Any] | str,
+    problem: Problem | Any,
+    start: Sequence[Any] | str | None,
     methods: Sequence[str],
     *,
     lr: float | Mapping[str, float] | None = None,
@@ -126,10 +133,14 @@ def compare(
     Results carry no history unless ``keep(step_number)`` says which steps
     to keep (a picture needs the paths, a table does not).
     A Ctrl-C stops the current run (its result is kept, ``interrupted``)
-    and the comparison there.
+    and the comparison there. A problem of named arrays (``start`` None: its own
+    start values) runs each method on the array back-end, on a copy of the start.
     """
+    arrays = not isinstance(problem, Problem)
+    if arrays and methods == tuple(METHODS):  # "all": the methods that run on arrays
+        methods = tuple(m for m in methods if METHODS[m].arrays)
     methods = _checked_methods(methods)
-    x0 = float_point(problem.names, start)
+    x0: Sequence[Any] = problem.flat_start().copy() if arrays else float_point(problem.names, start)
     if isinstance(lr, Mapping):
         rates = dict(lr)
         unknown = [m for m in rates if m not in methods]
@@ -140,18 +151,23 @@ def compare(
     unused = [name for name in hyperparameters if not any(name in method_spec(m).defaults for m in methods)]
     if unused:
         raise InputError(f"none of the methods compared uses {', '.join(unused)}")
-    optimizers = []
+    plans = []
     for method in methods:
         accepted = method_spec(method).hyperparameters
         own = {k: v for k, v in hyperparameters.items() if k in accepted}
         if "lr" in accepted:
             own["lr"] = rates.get(method) or DEFAULT_LR.get(method, METHODS[method].defaults["lr"])
-        optimizers.append(make_optimizer(method, **own))
+        plans.append((method, own if arrays else make_optimizer(method, **own)))  # bad values: before any run
+    budget = DEFAULT_STEPS if max_steps is None else max_steps
     runs: list[Result] = []
     seconds: list[float] = []
-    for optimizer in optimizers:
-        budget = DEFAULT_STEPS if max_steps is None else max_steps
-        run = iterate(problem, x0, method=optimizer, max_steps=budget, tol=tol, maximize=maximize)
+    for method, plan in plans:
+        if arrays:
+            from symdescent.vectors.engine import make_run
+
+            run: Any = make_run(problem, method=method, max_steps=budget, tol=tol, maximize=maximize, **plan)
+        else:
+            run = iterate(problem, x0, method=plan, max_steps=budget, tol=tol, maximize=maximize)
         began = time.perf_counter()
         history: list[Step] = []
         try:
@@ -171,10 +187,11 @@ def compare(
         if run.status == "interrupted":
             break
     return Comparison(
-        function=str(problem.expr),
+        function=problem.function_text if arrays else str(problem.expr),
         variables=problem.names,
         start=x0,
         runs=tuple(runs),
         seconds=tuple(seconds),
         interrupted=bool(runs) and runs[-1].status == "interrupted",
+        shapes=problem.entry_layout.shapes,
     )

@@ -37,6 +37,14 @@ class MethodSpec:
     why: str = ""  # why it may stop short of the tolerance with a constant step (said under compare's table)
     exact: bool = False  # its update is plain arithmetic, so exact and D-digit runs stay in their arithmetic
     label: str = ""  # how a picture's legend names it (the name when empty)
+    #: The back-ends that run it: "python" (scalars: floats, exact, D digits), "array" (numpy, whole arrays),
+    #: "kernel" (chunked, in place: the fused steps of symdescent/kernels/steps.py).
+    backends: tuple[str, ...] = ("python", "array")
+
+    @property
+    def arrays(self) -> bool:
+        """Whether it runs on problems of named arrays (vectors, data)."""
+        return "array" in self.backends
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:
@@ -70,6 +78,7 @@ METHODS: dict[str, MethodSpec] = {
             compare_lr=1e-3,
             exact=True,
             label="gradient descent",
+            backends=("python", "array", "kernel"),
         ),
         MethodSpec(
             "momentum",
@@ -79,6 +88,7 @@ METHODS: dict[str, MethodSpec] = {
             {"lr": 0.1, "momentum": 0.9},
             compare_lr=1e-3,
             exact=True,
+            backends=("python", "array", "kernel"),
         ),
         MethodSpec(
             "nesterov",
@@ -88,6 +98,7 @@ METHODS: dict[str, MethodSpec] = {
             {"lr": 0.1, "momentum": 0.9},
             compare_lr=1e-3,
             exact=True,
+            backends=("python", "array", "kernel"),
         ),
         MethodSpec(
             "adam",
@@ -96,6 +107,7 @@ METHODS: dict[str, MethodSpec] = {
             f"{_FIRST}:adam",
             {"lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
             compare_lr=1e-2,
+            backends=("python", "array", "kernel"),
         ),
         MethodSpec(
             "rmsprop",
@@ -106,6 +118,7 @@ METHODS: dict[str, MethodSpec] = {
             compare_lr=1e-3,
             why="with a constant α RMSprop's steps stay about α long near the minimum, so it circles the minimum "
             "instead of settling; more steps do not help, a smaller α circles closer",
+            backends=("python", "array", "kernel"),
         ),
         MethodSpec(
             "adagrad",
@@ -114,6 +127,7 @@ METHODS: dict[str, MethodSpec] = {
             f"{_FIRST}:adagrad",
             {"lr": 0.1, "eps": 1e-10, "initial_accumulator_value": 0.0},
             compare_lr=1.0,
+            backends=("python", "array", "kernel"),
         ),
         MethodSpec(
             "newton",
@@ -137,6 +151,7 @@ METHODS: dict[str, MethodSpec] = {
             "x ← x − α∇f, α = argmin f(x − α∇f)",
             f"{_RECIPES}:exact_line",
             step_rule="exact",
+            backends=("python",),  # a line search in closed form: f must be a polynomial in named scalars
         ),
         MethodSpec(
             "cg",

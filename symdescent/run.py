@@ -334,13 +334,13 @@ def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **o
     <Status.CONVERGED: 'converged'>
 
     With vectors (numpy arrays or lists as start values, ``data=``, or vector
-    syntax) it returns a :class:`symdescent.vectors.run.VectorResult` whose
-    ``x`` maps names to floats or arrays.
+    syntax) the problem runs on the array back-end; the :class:`Result` is the
+    same, its ``x`` mapping each name to a float or an array.
     """
     if _vector_call(problem, start, options):
         from symdescent.vectors.engine import minimize_vectors
 
-        return minimize_vectors(problem, start, options.pop("data", None), **options)  # type: ignore[arg-type,return-value]
+        return minimize_vectors(problem, start, options.pop("data", None), **options)  # type: ignore[arg-type]
     run = iterate(problem, start, **options)
     history = list(run)
     return run.result(history)

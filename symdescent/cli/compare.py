@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from symdescent.cli.arrays import data_option, wants_vectors
+from symdescent.cli.arrays import data_option, note, wants_vectors
 from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
@@ -125,27 +125,15 @@ def compare(
     streams = Streams.current()
     if wants_vectors(expr, start, data):
         from symdescent.errors import InputError
-        from symdescent.vectors.command import compare_vectors
+        from symdescent.vectors.command import build
 
         if plot is not None:
             raise InputError("compare --plot is not available for vector problems", hint="run --plot draws one run")
-        chosen = parse_methods(methods)
-        compare_vectors(
-            read_function(expr, streams),
-            start,
-            data,
-            params,
-            methods=chosen,
-            rates=parse_learning_rates(lr, chosen, positive_number) if lr is not None else None,
-            steps=steps,
-            tol=number_option(tol, "--tol", positive=False),
-            maximize=maximize,
-            hyperparameters=hyperparameters(**method_params),
-            fmt=("table" if streams.stdout_isatty else "csv") if fmt == "auto" else fmt,
-            out=streams.stdout,
-        )
-        sys.exit(ExitCode.OK)
-    problem = build_problem(expr, variables, params, streams)
+        problem: Any = build(read_function(expr, streams), start, data, params, note=note)
+        start_point = None
+    else:
+        problem = build_problem(expr, variables, params, streams)
+        start_point = start
     chosen = parse_methods(methods)
     rates = parse_learning_rates(lr, chosen, positive_number) if lr is not None else None
     if fmt == "auto":
@@ -159,7 +147,7 @@ def compare(
         keep = keep_for_picture
     comparison = compare_methods(
         problem,
-        start,
+        start_point,
         chosen,
         lr=rates,
         max_steps=steps,
@@ -202,7 +190,7 @@ def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int)
     if fmt == "table":
         return render.TableCompareRenderer(make_console(streams), problem, digits=digits)
     if fmt in ("csv", "tsv"):
-        return render.DelimitedCompareRenderer(streams.stdout, problem.names, "," if fmt == "csv" else "\t")
+        return render.DelimitedCompareRenderer(streams.stdout, problem.entry_layout, "," if fmt == "csv" else "\t")
     if fmt == "json":
         return render.JsonCompareRenderer(streams.stdout)
     return render.JsonLinesCompareRenderer(streams.stdout)

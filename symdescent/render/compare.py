@@ -17,9 +17,10 @@ from typing import Any, Protocol, TextIO
 from rich.console import Console, RenderableType
 
 from symdescent.compare import Comparison
+from symdescent.layout import Layout
 from symdescent.methods import METHODS, MethodSpec
 from symdescent.problem import Problem
-from symdescent.render.fit import Choice, choose, fit_note, glue, join, table_width, wrap
+from symdescent.render.fit import Choice, choose, fit_note, glue, table_width, wrap
 from symdescent.render.json import dumps, result_dict
 from symdescent.render.numbers import human, json_number, machine, plural
 from symdescent.result import STATUSES, Result
@@ -41,7 +42,7 @@ def comparison_dict(comparison: Comparison) -> dict[str, Any]:
     return {
         "function": comparison.function,
         "variables": list(comparison.variables),
-        "start": dict(zip(comparison.variables, (json_number(v) for v in comparison.start), strict=True)),
+        **({"start": comparison.layout.named(comparison.start, json_number)} if comparison.layout.shows_point else {}),
         "runs": [run_dict(r, s) for r, s in zip(comparison.runs, comparison.seconds, strict=True)],
     }
 
@@ -74,24 +75,25 @@ class JsonLinesCompareRenderer:
         pass
 
 
-def header(names: tuple[str, ...]) -> list[str]:
-    """``method,status,steps,f,x,y,grad_norm,nfev,ngev,nhev,seconds,lr,message``."""
+def header(layout: Layout) -> list[str]:
+    """``method,status,steps,f,x,y,grad_norm,nfev,ngev,nhev,seconds,lr,message`` (the entries while shown)."""
+    names = layout.labels() if layout.shows_entries else ()
     return ["method", "status", "steps", "f", *names, "grad_norm", "nfev", "ngev", "nhev", "seconds", "lr", "message"]
 
 
 class DelimitedCompareRenderer:
     """One row per method, written as each run finishes; numbers exact (shortest round-trip)."""
 
-    def __init__(self, out: TextIO, names: tuple[str, ...], delimiter: str = ",") -> None:
+    def __init__(self, out: TextIO, layout: Layout, delimiter: str = ",") -> None:
         self._out = out
-        self._names = names
+        self._layout = layout
         self._writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
         self._started = False
 
     def _header(self) -> None:
         # written with the first row, so that bad input found before any run prints nothing
         if not self._started:
-            self._writer.writerow(header(self._names))
+            self._writer.writerow(header(self._layout))
             self._started = True
 
     def run(self, result: Result, seconds: float) -> None:
@@ -103,7 +105,7 @@ class DelimitedCompareRenderer:
                 str(result.status),
                 result.steps,
                 machine(result.f),
-                *map(machine, result.flat),
+                *(map(machine, result.flat) if self._layout.shows_entries else ()),
                 machine(result.grad_norm),
                 result.nfev,
                 result.ngev,
@@ -144,16 +146,16 @@ class TableCompareRenderer:
         from rich.console import Group
         from rich.text import Text
 
-        from symdescent.render.mathtext import inline, signature
+        from symdescent.render.mathtext import function_inline, signature
 
         problem, asked = self._problem, self._digits
         width = self._console.width
         runs = comparison.runs
         goal = "Maximising" if runs and runs[0].maximize else "Minimising"
         heading = Text()
-        title = f"{goal} {signature(problem.names)} = {inline(problem.expr)}"
+        title = f"{goal} {signature(problem.names)} = {function_inline(problem)}"
         heading.append("\n".join(wrap(title, width, hang="  ")) + "\n", style="bold")
-        start = join(f"{n} = {human(v, asked)}" for n, v in zip(problem.names, comparison.start, strict=True))
+        start = comparison.layout.point_text(comparison.start, lambda v: human(v, asked))
         tol = runs[0].tol if runs else 0
 
         show_hessian = any(r.nhev for r in runs)

@@ -26,8 +26,9 @@ import numpy as np
 from symdescent import settings
 from symdescent.errors import InputError, StartPointError
 from symdescent.layout import QUIET_ENTRIES
+from symdescent.result import Result, Step
 from symdescent.vectors.problem import VectorProblem
-from symdescent.vectors.run import StoppingRules, VectorResult, VectorRun, VectorStep
+from symdescent.vectors.run import StoppingRules, VectorRun
 
 #: From this many entries on, a banded f runs on the kernel engine (measured in bench/bench_kernels.py: below
 #: it the whole-array code is as fast and the per-pass overhead of the chunked sweep is not paid back).
@@ -103,7 +104,7 @@ class KernelMethod:
     evaluations: dict[str, int] = field(default_factory=lambda: {"f": 0, "grad": 0, "hessian": 0})
 
 
-class KernelRun(StoppingRules, Iterator[VectorStep]):
+class KernelRun(StoppingRules, Iterator[Step]):
     """A vector run on the kernel engine: the interface of :class:`~symdescent.vectors.run.VectorRun`.
 
     x lives in ONE array updated in place (the start array itself when ``in_place``, else a copy).
@@ -179,10 +180,10 @@ class KernelRun(StoppingRules, Iterator[VectorStep]):
             return f, float(np.linalg.norm(self._grad))
         return self.function.value_and_grad_norm(self.x, progress=self.progress)
 
-    def _step(self, k: int, f: float, norm: float) -> VectorStep:
+    def _step(self, k: int, f: float, norm: float) -> Step:
         if self._grad is not None:
-            return VectorStep(k, self.x.copy(), self.sign * f, self.sign * self._grad, norm)
-        return VectorStep(k, self.x[:HEAD].copy(), self.sign * f, np.empty(0, self.x.dtype), norm)
+            return Step(k, self.x.copy(), self.sign * f, self.sign * self._grad, norm)
+        return Step(k, self.x[:HEAD].copy(), self.sign * f, np.empty(0, self.x.dtype), norm)
 
     def _advance(self, k: int) -> None:
         """x_k → x_{k+1} in place; ``last`` becomes step k+1 before anything can interrupt."""
@@ -196,14 +197,14 @@ class KernelRun(StoppingRules, Iterator[VectorStep]):
         self._pass = (0, 1)
         self.last = self._step(k + 1, f, norm)
 
-    def _next_step(self, step: VectorStep) -> VectorStep:
+    def _next_step(self, step: Step) -> Step:
         self._advance_guarded(step.step)
         return self.last
 
     def _close(self) -> None:
         self.function.close()
 
-    def result(self, history: tuple[VectorStep, ...] = ()) -> VectorResult:
+    def result(self, history: tuple[Step, ...] = ()) -> Result:
         """The result; its ``x`` holds the run's own array (not a copy: at 2·10⁹ entries there is no room for one)."""
         return self._result(self.x.reshape(-1), (0, 0, 0), history)
 
@@ -217,7 +218,7 @@ def minimize_vectors(
     dtype: str = "float64",
     engine: str | None = None,
     **options: Any,
-) -> VectorResult:
+) -> Result:
     """The library entry: ``minimize_vectors("norm(A @ x - b)^2", {"x": np.zeros(3)}, {"A": A, "b": b})``.
 
     ``dtype="float32"`` halves the memory (the chunked engine only); ``engine`` forces ``"kernel"`` or

@@ -18,15 +18,17 @@ from typing import Any
 import numpy as np
 
 from symdescent.errors import InputError
+from symdescent.methods import METHODS
 from symdescent.optimizers import hyperparameters_of, make_optimizer
 
 ValueFn = Callable[[np.ndarray], float]
 ValueAndGradFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
-#: Methods that work on arrays (exact-line needs a polynomial in n scalars; newton only while the Hessian is small).
-ARRAY_METHODS = ("gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "backtracking", "cg", "newton")
+#: Methods that work on arrays, from the one registry (exact-line needs a polynomial in named scalars;
+#: newton only while the Hessian is small).
+ARRAY_METHODS = tuple(name for name, spec in METHODS.items() if "array" in spec.backends)
 #: The methods whose rule lives in :mod:`symdescent.kernels.steps` (one definition for both engines).
-FUSED = ("gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
+FUSED = tuple(name for name, spec in METHODS.items() if "kernel" in spec.backends)
 #: Newton forms the dense Hessian: at most this many entries in all.
 MAX_NEWTON_ENTRIES = 500
 

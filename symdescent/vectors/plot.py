@@ -17,11 +17,10 @@ import numpy as np
 import sympy as sp
 
 from symdescent.render.plot import check_plot_file, keep_for_picture, save
-from symdescent.result import Status, Step
+from symdescent.result import Result, Status, Step
 from symdescent.vectors.nodes import VMean, VNode, VNorm, VSum
 from symdescent.vectors.printing import pretty
 from symdescent.vectors.problem import VectorProblem
-from symdescent.vectors.run import VectorResult, VectorStep
 
 #: How many earlier fits are drawn, faded.
 EARLIER = 4
@@ -68,13 +67,13 @@ class VectorPlot:
             self.step(step)
             yield step
 
-    def step(self, step: VectorStep) -> None:
+    def step(self, step: Step) -> None:
         if keep_for_picture(step.step):
             self._steps.append((step.step, step.f, step.grad_norm))
             if self._fit is not None:
                 self._params[step.step] = np.array(step.x, dtype=float)
 
-    def finish(self, result: VectorResult) -> None:
+    def finish(self, result: Result) -> None:
         last = np.asarray(result.flat, dtype=float)
         if not self._steps or self._steps[-1][0] != result.steps:
             self._steps.append((result.steps, result.f, result.grad_norm))
@@ -82,7 +81,7 @@ class VectorPlot:
             self._params[result.steps] = last
         save(self.figure(result), self._path, self._format)
 
-    def figure(self, result: VectorResult) -> Any:
+    def figure(self, result: Result) -> Any:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -97,7 +96,7 @@ class VectorPlot:
         figure.suptitle(f"{title}   ({result.method}, {result.status})", fontsize=10)
         return figure
 
-    def _history(self, ax: Any, result: VectorResult) -> None:
+    def _history(self, ax: Any, result: Result) -> None:
         steps = [s for s in self._steps if math.isfinite(s[1]) and math.isfinite(s[2])]
         k = [s[0] for s in steps]
         f = np.array([s[1] for s in steps])
@@ -113,7 +112,7 @@ class VectorPlot:
         if result.status is Status.DIVERGED:
             ax.annotate("diverged", xy=(0.98, 0.95), xycoords="axes fraction", ha="right", color="tab:red")
 
-    def _fit_panel(self, ax: Any, result: VectorResult) -> None:
+    def _fit_panel(self, ax: Any, result: Result) -> None:
         assert self._fit is not None
         inputs, target, model = self._fit
         t = np.asarray(self._problem.data[inputs], dtype=float)

@@ -1,7 +1,7 @@
 """The loop for vector problems: the same stopping rules and statuses as :mod:`symdescent.run`.
 
 ``run = vector_run(problem, method="gd", lr=0.1)``; iterating it yields a
-:class:`VectorStep` per step (step 0 is the start). A step holds the flat
+:class:`~symdescent.result.Step` per step (step 0 is the start), the one Step of every run. A step holds the flat
 point and gradient as arrays that the loop will not modify afterwards, so a
 renderer may keep what it needs (a few entries) without copying n numbers.
 On the chunked engine (:mod:`symdescent.vectors.engine`) a run of more than
@@ -23,11 +23,6 @@ from symdescent.result import Result, Status, Step, status_message
 from symdescent.vectors.optim import make_array_method
 from symdescent.vectors.problem import VectorProblem
 
-#: A vector run's steps and result are the package's one :class:`Step` and :class:`Result`
-#: (x flat: every variable's entries in order; ``Result.point`` groups them by name).
-VectorStep = Step
-VectorResult = Result
-
 
 class StoppingRules:
     """What every vector run shares, whichever engine steps it: its limits, when it stops and how it says so.
@@ -38,9 +33,9 @@ class StoppingRules:
 
     problem: VectorProblem
     method: Any
-    last: VectorStep
+    last: Step
     start_norm: float
-    _steps: Iterator[VectorStep]
+    _steps: Iterator[Step]
 
     def _limits(self, max_steps: int, tol: float, maximize: bool) -> None:
         if max_steps < 0:
@@ -58,7 +53,7 @@ class StoppingRules:
         flat = self.problem.flat_start()
         self.start = flat.copy() if flat.size <= QUIET_ENTRIES else flat
 
-    def __iter__(self) -> Iterator[VectorStep]:
+    def __iter__(self) -> Iterator[Step]:
         return self
 
     @property
@@ -75,7 +70,7 @@ class StoppingRules:
         for _ in self._steps:
             pass
 
-    def __next__(self) -> VectorStep:
+    def __next__(self) -> Step:
         return next(self._steps)
 
     def interrupt(self) -> None:
@@ -83,7 +78,7 @@ class StoppingRules:
             self._finish(Status.INTERRUPTED)
         self._steps.close()
 
-    def _next_step(self, step: VectorStep) -> VectorStep:
+    def _next_step(self, step: Step) -> Step:
         """The step after ``step`` (it becomes ``last``)."""
         raise NotImplementedError
 
@@ -140,7 +135,7 @@ class StoppingRules:
             shapes=dict(problem.shapes_of_variables),
         )
 
-    def _loop(self) -> Iterator[VectorStep]:
+    def _loop(self) -> Iterator[Step]:
         while True:
             step = self.last
             if self.tol > 0 and step.grad_norm <= self.tol:
@@ -161,7 +156,7 @@ class StoppingRules:
                 return
 
 
-class VectorRun(StoppingRules, Iterator[VectorStep]):
+class VectorRun(StoppingRules, Iterator[Step]):
     """A vector run in progress; ``status`` and ``message`` say how it ended."""
 
     def __init__(
@@ -198,19 +193,19 @@ class VectorRun(StoppingRules, Iterator[VectorStep]):
         if not (math.isfinite(f) and math.isfinite(norm)):
             what = "f" if not math.isfinite(f) else "∇f"
             raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(z)})")
-        self.last = VectorStep(0, z, f, g, norm)
+        self.last = Step(0, z, f, g, norm)
         self.start_norm = norm  # the start's arrays are not kept: at n = 10⁸ they would be 1.6 GB
         self._steps = self._loop()
 
-    def _next_step(self, step: VectorStep) -> VectorStep:
+    def _next_step(self, step: Step) -> Step:
         sign, method = (-1.0 if self.maximize else 1.0), self.method
         method.info = None
         z = method.step(step.x, sign * step.f, sign * step.grad)
         f, g = self.problem.value_and_grad(z)
-        self.last = VectorStep(step.step + 1, z, f, g, float(np.linalg.norm(g)), method.info)
+        self.last = Step(step.step + 1, z, f, g, float(np.linalg.norm(g)), method.info)
         return self.last
 
-    def result(self, history: tuple[VectorStep, ...] = ()) -> VectorResult:
+    def result(self, history: tuple[Step, ...] = ()) -> Result:
         last, counts = self.last, self.method.evaluations
         return self._result(np.array(last.x), (counts["f"], counts["grad"], counts["hessian"]), history)
 
