@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from symdescent import cache
+from symdescent.layout import Layout
 from symdescent.render.delimited import DelimitedRenderer, header, row
 from symdescent.result import Step
 
@@ -175,9 +176,9 @@ def test_the_fast_csv_row_is_the_machine_notation(rows: list[tuple[float, ...]])
     """CSV writes floats itself (their repr): the same text as the machine notation, ints as floats."""
     names = ("x", "y")
     fast, slow = io.StringIO(), io.StringIO()
-    renderer = DelimitedRenderer(fast, names)
+    renderer = DelimitedRenderer(fast, Layout.of(names))
     writer = csv.writer(slow, lineterminator="\n")
-    writer.writerow(header(names))
+    writer.writerow(header(Layout.of(names)))
     for k, (x, y, f, gx, gy, norm) in enumerate(rows):
         step = Step(k, (x, y), f, (gx, gy), norm)
         renderer.step(step)

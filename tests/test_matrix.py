@@ -61,11 +61,11 @@ def final_point(renderer: str, out: str, names: int = 2) -> tuple[float, ...] | 
     if renderer in ("json", "plot"):
         data = json.loads(out)
         assert data["history"][-1]["x"] == data["x"]
-        return tuple(map(value, data["x"]))
+        return tuple(map(value, data["x"].values()))
     if renderer == "jsonl":
         lines = [json.loads(line) for line in out.splitlines()]
         assert [e["event"] for e in lines[:-1]] == ["step"] * (len(lines) - 1) and lines[-1]["event"] == "result"
-        return tuple(map(value, lines[-1]["x"]))
+        return tuple(map(value, lines[-1]["x"].values()))
     if renderer in ("csv", "tsv"):
         rows = list(csv.reader(io.StringIO(out), delimiter="," if renderer == "csv" else "\t"))
         assert rows[0][0] == "step" and sorted(rows[0][1:3]) == ["x", "y"] and all(len(r) == len(rows[0]) for r in rows)

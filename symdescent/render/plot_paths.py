@@ -129,7 +129,7 @@ def _title(problem: Problem, results: list[Result], single: bool) -> str:
     if not single:
         what = "ascent" if first.maximize else "descent"
         runs = "1 run" if len(results) == 1 else f"{len(results)} runs"
-        return f"{heading}\n{runs} from {_point(first.start)}: paths of {what}"
+        return f"{heading}\n{runs} from {_point(first.flat_start)}: paths of {what}"
     method = legend_name(first.method)
     if first.maximize:
         method = method.replace("descent", "ascent")
