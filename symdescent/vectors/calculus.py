@@ -92,10 +92,7 @@ def vjp(expr: sp.Expr, adjoint: sp.Expr, x: sp.Symbol, kinds: Kinds) -> sp.Expr:
     if expr.is_Add:  # term by term: the partials of a long sum cost its length, not its length squared
         own = kind(expr, kinds)
         return sp.Add(
-            *(
-                vjp(term, VSum(adjoint) if own and not kind(term, kinds) else adjoint, x, kinds)
-                for term in expr.args
-            )
+            *(vjp(term, VSum(adjoint) if own and not kind(term, kinds) else adjoint, x, kinds) for term in expr.args)
         )
     if isinstance(expr, VEntry):
         return adjoint * VUnit(*expr.args)

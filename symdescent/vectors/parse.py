@@ -105,8 +105,6 @@ def tokenize(text: str) -> list[Token]:
             raise ParseError("'//' (floor division) is not supported", column)
         if kind == "name" and value.startswith("_") and _touches_number(tokens, column):
             raise ParseError(f"'_' in the number {tokens[-1].text + value!r} is not allowed", tokens[-1].column)
-        if kind == "name" and keyword.iskeyword(value) and value != "lambda":
-            raise ParseError(f"'{value}' is a Python keyword; only arithmetic is allowed", column)
         tokens.append(Token(kind, "**" if value == "^" else value, column))  # type: ignore[arg-type]
     tokens.append(Token("end", "", len(text) + 1))
     return tokens
@@ -142,10 +140,14 @@ class VectorParser(Parser):
             raise self._unexpected(token)
 
     def _unexpected(self, token: Token) -> Exception:
+        if token.kind == "name" and keyword.iskeyword(token.text) and token.text != "lambda":
+            return ParseError(f"'{token.text}' is a Python keyword; only arithmetic is allowed", token.column)
         if token.text == "=":
             return ParseError("'=' is only allowed in sum(EXPR, i=1..n)", token.column)
         if token.text in ("[", "]"):
-            return ParseError("lists are not allowed (x[k] is one entry, x[i] one inside sum(..., i))", token.column)
+            return ParseError(
+                "subscripts and lists are not allowed (x[k] is one entry, x[i] one inside sum(..., i))", token.column
+            )
         return super()._unexpected(token)
 
     def _term(self, depth: int) -> sp.Expr:
@@ -177,8 +179,9 @@ class VectorParser(Parser):
 
     def _atom(self, depth: int) -> sp.Expr:
         token = self._peek()
-        following = self._tokens[self._pos + 1]
-        if token.kind == "name" and following.kind == "op" and following.text == "[":
+        if token.kind == "name" and keyword.iskeyword(token.text) and token.text != "lambda":
+            raise ParseError(f"'{token.text}' is a Python keyword; only arithmetic is allowed", token.column)
+        if token.kind == "name" and self._tokens[self._pos + 1].text == "[":  # a name is never the end token
             self._next()
             return self._entry(token)
         return super()._atom(depth)
@@ -232,7 +235,9 @@ class VectorParser(Parser):
                 token.column,
             )
         if not index.text.isdigit() or index.text == "0" * len(index.text):
-            raise ParseError(f"an entry must be a whole number from 1 on (1 is the first), not {index.text}", index.column)
+            raise ParseError(
+                f"subscripts are whole numbers from 1 on (x[1] is the first entry), not {index.text}", index.column
+            )
         if len(index.text) > 18:
             raise ParseError(f"the entry {token.text}[{index.text[:12]}…] is beyond any vector", index.column)
         self._expect("]", opening)
