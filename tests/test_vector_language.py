@@ -303,3 +303,9 @@ def test_installed_program_refuses_a_long_vector_sum_in_time(executable: object)
     assert result.returncode == 2, result.stderr
     assert "takes longer than the time limit (1 s)" in result.stderr
     assert time.monotonic() - started < 30 or os.environ.get("CI_SLOW")
+
+
+def test_a_scalar_inside_a_vector_sum_receives_n_times_the_adjoint() -> None:
+    """∇ sum(x + sum(x)) = (1 + n)·1: the inner sum is added to each of the n entries (it was 2)."""
+    _gradient_check("sum(x + sum(x))", {"x": X0}, {}, 4 * X0.sum())
+    _gradient_check("sum(exp(x) * sum(x^2))", {"x": X0}, {}, np.exp(X0).sum() * (X0 @ X0))

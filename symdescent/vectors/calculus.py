@@ -92,7 +92,10 @@ def vjp(expr: sp.Expr, adjoint: sp.Expr, x: sp.Symbol, kinds: Kinds) -> sp.Expr:
     if expr.is_Add:  # term by term: the partials of a long sum cost its length, not its length squared
         own = kind(expr, kinds)
         return sp.Add(
-            *(vjp(term, VSum(adjoint) if own and not kind(term, kinds) else adjoint, x, kinds) for term in expr.args)
+            *(
+                vjp(term, _spread(adjoint, expr, kinds) if own and not kind(term, kinds) else adjoint, x, kinds)
+                for term in expr.args
+            )
         )
     if isinstance(expr, VEntry):
         return adjoint * VUnit(*expr.args)
@@ -131,9 +134,14 @@ def _elementwise(expr: sp.Expr, adjoint: sp.Expr, x: sp.Symbol, kinds: Kinds) ->
     for leaf, partial in partials(expr, x.name):
         contribution = adjoint * partial
         if kind(leaf, kinds) == 0 and own > 0:
-            contribution = VSum(contribution)
+            contribution = _spread(contribution, expr, kinds)
         total += vjp(leaf, contribution, x, kinds)
     return total
+
+
+def _spread(adjoint: sp.Expr, expr: sp.Expr, kinds: Kinds) -> sp.Expr:
+    """What a scalar inside the vector ``expr`` receives: Σ of the adjoint, which is n·adjoint for a scalar one."""
+    return VSum(adjoint) if kind(adjoint, kinds) else adjoint * VSize(expr)
 
 
 def partials(expr: sp.Expr, name: str) -> list[tuple[sp.Expr, sp.Expr]]:
