@@ -222,7 +222,7 @@ _FUNCTION = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_FUNCTION)
 def test_printed_formula_parses_back_to_the_same_expression(text: str) -> None:
     try:
