@@ -53,6 +53,9 @@ MAX_EXACT_BITS = 1_000_000
 #: Largest f + ∇f handed to one LLVM compile, in terms: the compile is one C++ call that Ctrl-C
 #: cannot interrupt, and its time grows faster than the size (about 5 s at 20,000 on 2 cores).
 MAX_COMPILE_TERMS = 24_000
+#: Largest shift k in an index sum's x[i+k]: the gradient has a boundary case for each of the
+#: first and last k entries, and ``explain`` and ``grad`` show every one of them.
+MAX_SHIFT = 1000
 #: The promise: every command answers or refuses within this many seconds before its steps.
 ANSWER_SECONDS = 10.0
 #: The deadline the checks enforce, for parse + gradient + compile and explain's and analyze's

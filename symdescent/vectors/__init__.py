@@ -10,7 +10,7 @@ and ``command`` (what the CLI hooks call). Importing this package is cheap.
 
 import re
 
-_VECTOR_HINTS = re.compile(r"@|\[|\b(sum|mean|norm|dot|transpose)\s*\(")
+_VECTOR_HINTS = re.compile(r"@|\[|\b(sum|mean|norm|dot|transpose|max|min|prod)\s*\(")
 
 
 def looks_like_vectors(text: str) -> bool:

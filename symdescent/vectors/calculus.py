@@ -20,18 +20,26 @@ from collections.abc import Mapping
 
 import sympy as sp
 
+from symdescent import budget
 from symdescent.errors import InputError
 from symdescent.vectors.nodes import (
     VBandGrad,
     VDot,
+    VEntry,
     VIndexSum,
     VMatMul,
+    VMax,
     VMean,
+    VMin,
     VNorm,
     VPad,
+    VPick,
+    VProd,
+    VProdOthers,
     VSize,
     VSum,
     VTranspose,
+    VUnit,
     depends_on,
     entries,
     entry,
@@ -47,6 +55,8 @@ def resolve(expr: sp.Expr, kinds: Kinds) -> sp.Expr:
     if not isinstance(expr, sp.Basic) or not expr.args or isinstance(expr, VIndexSum):
         return expr
     args = [resolve(a, kinds) for a in expr.args]
+    if isinstance(expr, VTranspose) and kind(args[0], kinds) < 2:
+        return args[0]  # a vector is its own transpose (as in numpy): transpose(x) @ A @ x is x @ A @ x
     if isinstance(expr, VMatMul):
         left, right = args
         kl, kr = kind(left, kinds), kind(right, kinds)
@@ -66,17 +76,34 @@ def resolve(expr: sp.Expr, kinds: Kinds) -> sp.Expr:
 def gradient(expr: sp.Expr, name: str, kinds: Kinds) -> sp.Expr:
     """∂f/∂a (scalar a) or ∇ₓf (vector x) as one formula."""
     symbol = sp.Symbol(name, real=True)
-    if kinds.get(name, 0) == 0:
-        return jvp(expr, {name: sp.S.One}, kinds)
-    return vjp(expr, sp.S.One, symbol, kinds)
+    with budget.time_limit():  # the command's limit when there is one, else its own
+        if kinds.get(name, 0) == 0:
+            return jvp(expr, {name: sp.S.One}, kinds)
+        return vjp(expr, sp.S.One, symbol, kinds)
 
 
 def vjp(expr: sp.Expr, adjoint: sp.Expr, x: sp.Symbol, kinds: Kinds) -> sp.Expr:
     """∇ₓ of Σ(adjoint ⊙ expr): the reverse-mode rule for the vector x."""
     if not depends_on(expr, x.name) or adjoint == 0:
         return sp.S.Zero
+    budget.tick("differentiating the function", 16)
     if expr == x:
         return adjoint
+    if expr.is_Add:  # term by term: the partials of a long sum cost its length, not its length squared
+        own = kind(expr, kinds)
+        return sp.Add(
+            *(
+                vjp(term, _spread(adjoint, expr, kinds) if own and not kind(term, kinds) else adjoint, x, kinds)
+                for term in expr.args
+            )
+        )
+    if isinstance(expr, VEntry):
+        return adjoint * VUnit(*expr.args)
+    if isinstance(expr, VMax | VMin):
+        v = expr.args[0]
+        return vjp(v, adjoint * VPick(v, sp.Integer(1 if isinstance(expr, VMax) else -1)), x, kinds)
+    if isinstance(expr, VProd):
+        return vjp(expr.args[0], adjoint * VProdOthers(expr.args[0]), x, kinds)
     if isinstance(expr, VSum):
         return vjp(expr.args[0], adjoint, x, kinds)
     if isinstance(expr, VMean):
@@ -107,9 +134,14 @@ def _elementwise(expr: sp.Expr, adjoint: sp.Expr, x: sp.Symbol, kinds: Kinds) ->
     for leaf, partial in partials(expr, x.name):
         contribution = adjoint * partial
         if kind(leaf, kinds) == 0 and own > 0:
-            contribution = VSum(contribution)
+            contribution = _spread(contribution, expr, kinds)
         total += vjp(leaf, contribution, x, kinds)
     return total
+
+
+def _spread(adjoint: sp.Expr, expr: sp.Expr, kinds: Kinds) -> sp.Expr:
+    """What a scalar inside the vector ``expr`` receives: Σ of the adjoint, which is n·adjoint for a scalar one."""
+    return VSum(adjoint) if kind(adjoint, kinds) else adjoint * VSize(expr)
 
 
 def partials(expr: sp.Expr, name: str) -> list[tuple[sp.Expr, sp.Expr]]:
@@ -132,8 +164,26 @@ def jvp(expr: sp.Expr, direction: Mapping[str, sp.Expr], kinds: Kinds) -> sp.Exp
     names = [n for n in direction if depends_on(expr, n)]
     if not names:
         return sp.S.Zero
+    budget.tick("differentiating the function", 16)
     if isinstance(expr, sp.Symbol):
         return direction[expr.name]
+    if expr.is_Add:
+        return sp.Add(*(jvp(term, direction, kinds) for term in expr.args))
+    if isinstance(expr, VUnit):
+        return sp.S.Zero  # eₖ does not move with x
+    if isinstance(expr, VEntry):
+        moved = direction[expr.args[0].name]
+        if isinstance(moved, sp.Symbol):
+            return VEntry(moved, expr.args[1])
+        raise InputError("this expression cannot be differentiated twice here")
+    if isinstance(expr, VMax | VMin):
+        v = expr.args[0]
+        return VDot(VPick(v, sp.Integer(1 if isinstance(expr, VMax) else -1)), jvp(v, direction, kinds))
+    if isinstance(expr, VProd):
+        v = expr.args[0]
+        return VDot(VProdOthers(v), jvp(v, direction, kinds))
+    if isinstance(expr, VPick | VProdOthers):
+        raise InputError("max, min and prod are differentiated once here, not twice")
     if isinstance(expr, VSum | VMean):
         return expr.func(jvp(expr.args[0], direction, kinds))
     if isinstance(expr, VNorm):
@@ -188,11 +238,12 @@ def _body_jvp(body: sp.Expr, direction: Mapping[str, sp.Expr]) -> sp.Expr:
 def band_parts(grad: sp.Expr) -> dict[int, sp.Expr]:
     """For ``VBandGrad(x, body, lo, hi)``: offset o -> ∂body/∂x[i+o] (the term that lands on entry i+o)."""
     var, body, _, _ = grad.args
-    return {
-        offset: sp.diff(body, symbol)
-        for symbol, (name, offset) in sorted(entries(body).items(), key=lambda item: item[1][1])
-        if name == var.name
-    }
+    parts = {}
+    for symbol, (name, offset) in sorted(entries(body).items(), key=lambda item: item[1][1]):
+        if name == var.name:
+            budget.check("differentiating the function")
+            parts[offset] = sp.diff(body, symbol)
+    return parts
 
 
 def band_cases(grad: sp.Expr, length: int | None = None) -> list[tuple[str, sp.Expr]]:
@@ -209,6 +260,7 @@ def band_cases(grad: sp.Expr, length: int | None = None) -> list[tuple[str, sp.E
     def at(keep: dict[int, bool], index: object) -> sp.Expr:
         total = sp.S.Zero
         for offset, part in parts.items():
+            budget.tick("writing out the gradient's cases", 16)
             if keep.get(offset, True):
                 moved = {s: _entry_at(name, o - offset, index) for s, (name, o) in entries(part).items()}
                 total += part.xreplace(moved)

@@ -55,6 +55,34 @@ class ArrayPrinter(NumPyPrinter):
     def _print_VDot(self, expr: sp.Expr) -> str:
         return f"numpy.dot({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
+    def _print_VMax(self, expr: sp.Expr) -> str:
+        return f"numpy.max({self._print(expr.args[0])})"
+
+    def _print_VMin(self, expr: sp.Expr) -> str:
+        return f"numpy.min({self._print(expr.args[0])})"
+
+    def _print_VProd(self, expr: sp.Expr) -> str:
+        return f"numpy.prod({self._print(expr.args[0])})"
+
+    def _print_VEntry(self, expr: sp.Expr) -> str:
+        return f"({self._print(expr.args[0])})[{int(expr.args[1]) - 1}]"
+
+    def _print_VUnit(self, expr: sp.Expr) -> str:
+        return f"numpy.eye(1, numpy.size({self._print(expr.args[0])}), {int(expr.args[1]) - 1})[0]"
+
+    def _print_VPick(self, expr: sp.Expr) -> str:
+        v = self._print(expr.args[0])
+        arg = "argmax" if expr.args[1] > 0 else "argmin"
+        return f"numpy.eye(1, numpy.size({v}), numpy.{arg}({v}))[0]"
+
+    def _print_VProdOthers(self, expr: sp.Expr) -> str:
+        # entry j: the product of the entries before j times the product of those after it (exact at zeros)
+        return (
+            "(lambda _v: numpy.concatenate(([1.0], numpy.cumprod(_v[:-1])))"
+            " * numpy.concatenate((numpy.cumprod(_v[::-1][:-1])[::-1], [1.0])))"
+            f"(numpy.asarray({self._print(expr.args[0])}, dtype=float))"
+        )
+
     def _print_VPad(self, expr: sp.Expr) -> str:
         body, before, after = expr.args
         return f"numpy.pad({self._print(body)}, ({int(before)}, {int(after)}))"

@@ -77,6 +77,58 @@ class VNorm(_Reduction):
     """The Euclidean norm ‖v‖."""
 
 
+class _Extreme(VNode):
+    """max(v) or min(v): a positive number comes out, a negative one swaps them (max(-v) = -min(v))."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, operand: sp.Expr) -> sp.Expr | None:
+        coefficient, rest = _content(operand)
+        if coefficient == 1 or not coefficient.is_Number:
+            return None
+        other = cls if coefficient > 0 else (VMin if cls is VMax else VMax)
+        return coefficient * other(rest)
+
+
+class VMax(_Extreme):
+    """The largest entry (its gradient picks the first largest entry)."""
+
+
+class VMin(_Extreme):
+    """The smallest entry (its gradient picks the first smallest entry)."""
+
+
+class VProd(VNode):
+    """∏ of a vector's entries (a coefficient does not come out: it would be raised to the n-th power)."""
+
+    nargs = 1
+
+
+class VEntry(VNode):
+    """``x[k]``: one fixed entry of a vector (1-based), outside an index sum."""
+
+    nargs = 2  # (vector symbol, k)
+
+
+class VUnit(VNode):
+    """The unit vector eₖ as long as the vector ``x`` (the gradient of ``x[k]``)."""
+
+    nargs = 2  # (vector symbol, k)
+
+
+class VPick(VNode):
+    """The one-hot vector at the first largest (``which`` = 1) or smallest (-1) entry: ∇ max(v), ∇ min(v)."""
+
+    nargs = 2  # (vector, which)
+
+
+class VProdOthers(VNode):
+    """Entry j is the product of every other entry (∇ prod(v), also where entries are 0)."""
+
+    nargs = 1
+
+
 class VSize(VNode):
     """How many entries a vector has (printed ``n``)."""
 
@@ -167,7 +219,7 @@ def depends_on(expr: sp.Expr, name: str) -> bool:
 
 
 #: Nodes whose value is a scalar whatever their arguments.
-SCALAR_NODES = (VSum, VMean, VNorm, VDot, VIndexSum, VSize)
+SCALAR_NODES = (VSum, VMean, VNorm, VDot, VIndexSum, VSize, VMax, VMin, VProd, VEntry)
 
 
 def kind(expr: sp.Expr, kinds: Mapping[str, int]) -> int:
@@ -180,8 +232,10 @@ def kind(expr: sp.Expr, kinds: Mapping[str, int]) -> int:
         return kind(expr.args[1], kinds)
     if isinstance(expr, VTranspose):
         return kind(expr.args[0], kinds)
-    if isinstance(expr, VBandGrad | VPad):
+    if isinstance(expr, VBandGrad | VPad | VUnit):
         return 1
+    if isinstance(expr, VPick | VProdOthers):
+        return kind(expr.args[0], kinds)
     return max(kind(arg, kinds) for arg in expr.args)
 
 

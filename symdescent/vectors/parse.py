@@ -1,13 +1,16 @@
 """Vector function text -> SymPy expression with vector nodes, without ever executing the text.
 
 The scalar grammar of :mod:`symdescent.parsing` (same numbers, functions,
-constants, limits and messages), plus::
+constants, limits, budget checks and messages: this parser is that one with
+more), plus::
 
-    a @ b                     matrix product (same precedence as *)
-    sum(v) mean(v) norm(v) dot(u, v) transpose(A)
+    a @ b                     matrix product (same precedence as *, left to right)
+    sum(v) mean(v) dot(u, v) transpose(A) max(v) min(v) prod(v)
+    norm(v)  norm(v, 1)  norm(v, p)  norm(v, inf)
+    x[3]                      one entry, 1-based
     sum(EXPR, i)              index sum over every i where each x[i+k] exists
     sum(EXPR, i=1..10)        index sum over an explicit, 1-based range
-    x[i], x[i+1], x[i-2]      entries, only inside an index sum
+    x[i], x[i+1], x[i-2]      entries, only inside an index sum (|k| at most MAX_SHIFT)
 
 ``looks_like_vectors(text)`` says whether text needs this grammar at all.
 """
@@ -19,24 +22,61 @@ import re
 
 import sympy as sp
 
+from symdescent import budget
+from symdescent.budget import MAX_SHIFT
 from symdescent.errors import ParseError
 from symdescent.parsing import (
-    CONSTANTS,
     FUNCTIONS,
     MAX_DEPTH,
+    Parser,
     Token,
-    _check_constant,
+    _check_coefficient,
+    _check_product_size,
     _check_variable_name,
     _describe_bad_char,
-    _number,
-    _power,
+    _product,
+    _touches_number,
     check_size,
 )
 from symdescent.vectors import looks_like_vectors  # noqa: F401 - kept importable from here
-from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VMean, VNorm, VSum, VTranspose, entry, parse_entry
+from symdescent.vectors.nodes import (
+    VDot,
+    VEntry,
+    VIndexSum,
+    VMatMul,
+    VMax,
+    VMean,
+    VMin,
+    VNorm,
+    VProd,
+    VSum,
+    VTranspose,
+    entry,
+    parse_entry,
+)
 
 #: Functions of the vector language, with their argument counts.
-VECTOR_FUNCTIONS = {"sum": (1, 2), "mean": (1,), "norm": (1,), "dot": (2,), "transpose": (1,)}
+VECTOR_FUNCTIONS = {
+    "sum": (1, 2),
+    "mean": (1,),
+    "norm": (1, 2),
+    "dot": (2,),
+    "transpose": (1,),
+    "max": (1,),
+    "min": (1,),
+    "prod": (1,),
+}
+_NODES = {
+    "mean": VMean,
+    "norm": VNorm,
+    "dot": VDot,
+    "transpose": VTranspose,
+    "max": VMax,
+    "min": VMin,
+    "prod": VProd,
+}
+#: Longest accepted bound in sum(EXPR, i=lo..hi), in digits (beyond any vector a machine holds).
+_MAX_BOUND_DIGITS = 15
 
 _TOKEN = re.compile(
     r"""
@@ -51,8 +91,10 @@ _TOKEN = re.compile(
 
 
 def tokenize(text: str) -> list[Token]:
-    tokens = []
+    """Tokens as :func:`symdescent.parsing.tokenize` makes them, with ``@ [ ] = ..`` as well."""
+    tokens: list[Token] = []
     for match in _TOKEN.finditer(text):
+        budget.tick("parsing the function")
         kind, value, column = match.lastgroup, match.group(), match.start() + 1
         if kind == "space":
             continue
@@ -61,36 +103,33 @@ def tokenize(text: str) -> list[Token]:
             raise ParseError(message, column, hint)
         if value == "//":
             raise ParseError("'//' (floor division) is not supported", column)
+        if kind == "name" and value.startswith("_") and _touches_number(tokens, column):
+            raise ParseError(f"'_' in the number {tokens[-1].text + value!r} is not allowed", tokens[-1].column)
         tokens.append(Token(kind, "**" if value == "^" else value, column))  # type: ignore[arg-type]
     tokens.append(Token("end", "", len(text) + 1))
     return tokens
 
 
-class VectorParser:
-    """Precedence climbing as in :class:`symdescent.parsing.Parser`, with ``@``, calls on vectors and entries."""
+def _p_norm(vector: sp.Expr, p: sp.Expr, column: int) -> sp.Expr:
+    """norm(v, p) = (Σ|vᵢ|ᵖ)^(1/p) for a number p ≥ 1; norm(v, 1) = Σ|vᵢ|, norm(v, inf) = max |vᵢ|."""
+    if p == sp.oo:
+        return VMax(sp.Abs(vector))
+    if not p.is_number or not p.is_real or p < 1:
+        raise ParseError("norm(v, p) needs a number p ≥ 1 (or inf)", column)
+    if p == 1:
+        return VSum(sp.Abs(vector))
+    if p == 2:
+        return VNorm(vector)
+    return VSum(sp.Abs(vector) ** p) ** (1 / p)
+
+
+class VectorParser(Parser):
+    """The scalar :class:`~symdescent.parsing.Parser` (its limits, budget checks and messages), plus ``@``,
+    the vector functions and entries."""
 
     def __init__(self, tokens: list[Token]) -> None:
-        self._tokens = tokens
-        self._pos = 0
+        super().__init__(tokens)
         self._index: str | None = None  # the index name while inside sum(..., i)
-
-    def parse(self) -> sp.Expr:
-        expr = self._expr(0)
-        if self._peek().kind != "end":
-            raise self._unexpected(self._peek())
-        return expr
-
-    def _peek(self) -> Token:
-        return self._tokens[self._pos]
-
-    def _next(self) -> Token:
-        token = self._tokens[self._pos]
-        self._pos += 1
-        return token
-
-    def _at(self, *ops: str) -> bool:
-        token = self._peek()
-        return token.kind == "op" and token.text in ops
 
     def _expect(self, op: str, opening: Token) -> None:
         token = self._next()
@@ -100,144 +139,137 @@ class VectorParser:
                 raise ParseError(f"{opening.text!r} is never closed", opening.column)
             raise self._unexpected(token)
 
-    def _unexpected(self, token: Token) -> ParseError:
+    def _unexpected(self, token: Token) -> Exception:
         if token.kind == "name" and keyword.iskeyword(token.text) and token.text != "lambda":
             return ParseError(f"'{token.text}' is a Python keyword; only arithmetic is allowed", token.column)
-        if token.kind == "end":
-            return ParseError("the function ends too early: an operand or ')' is missing", token.column)
         if token.text == "=":
             return ParseError("'=' is only allowed in sum(EXPR, i=1..n)", token.column)
         if token.text in ("[", "]"):
-            return ParseError("subscripts and lists are not allowed (x[i] only inside sum(..., i))", token.column)
-        return ParseError(f"unexpected {token.text!r}", token.column)
-
-    def _expr(self, depth: int) -> sp.Expr:
-        terms = [self._term(depth)]
-        while self._at("+", "-"):
-            negate = self._next().text == "-"
-            term = self._term(depth)
-            terms.append(-term if negate else term)
-        return sp.Add(*terms) if len(terms) > 1 else terms[0]
+            return ParseError(
+                "subscripts and lists are not allowed (x[k] is one entry, x[i] one inside sum(..., i))", token.column
+            )
+        return super()._unexpected(token)
 
     def _term(self, depth: int) -> sp.Expr:
-        value = self._unary(depth)
-        while self._at("*", "/", "@"):
+        """Factors joined by ``*``, ``/`` and ``@``, left to right at one precedence: a*b @ c is (a*b) @ c."""
+        start = self._peek().column
+        factors = [self._unary(depth)]
+        while self._at_op("*", "/", "@"):
+            budget.tick("parsing the function", 64)
             op = self._next()
             factor = self._unary(depth)
             if op.text == "@":
-                value = VMatMul(value, factor)
-            elif op.text == "/":
+                factors = [VMatMul(self._multiply(factors, start), factor)]
+                continue
+            if op.text == "/":
                 if factor.is_zero:
                     raise ParseError("division by zero", op.column)
-                value = value * sp.Pow(factor, -1)
-            else:
-                value = value * factor
-        return value
+                factor = sp.Pow(factor, -1)
+            factors.append(factor)
+        return self._multiply(factors, start)
 
-    def _unary(self, depth: int) -> sp.Expr:
-        negate = False
-        while self._at("+", "-"):
-            negate ^= self._next().text == "-"
-        value = self._power(depth)
-        return -value if negate else value
-
-    def _power(self, depth: int) -> sp.Expr:
-        base = self._atom(depth)
-        if not self._at("**"):
-            return base
-        column = self._next().column
-        if depth >= MAX_DEPTH:
-            raise ParseError(f"'**' chain nested deeper than {MAX_DEPTH}", column)
-        exponent = self._unary(depth + 1)
-        return _power(base, exponent, column)
+    @staticmethod
+    def _multiply(factors: list[sp.Expr], column: int) -> sp.Expr:
+        if len(factors) == 1:
+            return factors[0]
+        _check_product_size(factors, column)
+        product = _product(factors)
+        _check_coefficient(product, column)
+        return product
 
     def _atom(self, depth: int) -> sp.Expr:
-        token = self._next()
-        if token.kind == "number":
-            return _number(token)
-        if token.kind == "name":
-            if keyword.iskeyword(token.text) and token.text != "lambda":
-                raise self._unexpected(token)
-            if self._at("("):
-                return self._call(token, depth)
-            if self._at("["):
-                return self._entry(token)
-            return self._name(token)
-        if token.kind == "op" and token.text == "(":
-            if depth >= MAX_DEPTH:
-                raise ParseError(f"brackets nested deeper than {MAX_DEPTH}", token.column)
-            inner = self._expr(depth + 1)
-            self._expect(")", token)
-            return inner
-        self._pos -= 1
-        raise self._unexpected(token)
+        token = self._peek()
+        if token.kind == "name" and keyword.iskeyword(token.text) and token.text != "lambda":
+            raise ParseError(f"'{token.text}' is a Python keyword; only arithmetic is allowed", token.column)
+        if token.kind == "name" and self._tokens[self._pos + 1].text == "[":  # a name is never the end token
+            self._next()
+            return self._entry(token)
+        return super()._atom(depth)
 
     def _name(self, token: Token) -> sp.Expr:
         name = token.text
-        if name in CONSTANTS:
-            return CONSTANTS[name]
-        if name in FUNCTIONS or name in VECTOR_FUNCTIONS:
+        if name in VECTOR_FUNCTIONS:
             raise ParseError(f"'{name}' is a function: write {name}(...)", token.column)
         if name == self._index:
             raise ParseError(f"the index {name} may only appear inside brackets, as in x[{name}]", token.column)
-        _check_variable_name(name, token.column)
-        return sp.Symbol(name, real=True)
+        return super()._name(token)
 
     def _entry(self, token: Token) -> sp.Expr:
-        """``x[i+k]`` inside an index sum -> the entry symbol ``x[i+k]``."""
+        """``x[3]`` (one entry, 1-based) or, inside an index sum, ``x[i+k]`` -> the entry symbol ``x[i+k]``."""
         opening = self._next()
+        index = self._next()
+        _check_variable_name(token.text, token.column)
+        if index.kind == "number":
+            return self._fixed_entry(token, opening, index)
         if self._index is None:
             raise ParseError(
-                f"subscripts like {token.text}[...] are only allowed inside an index sum",
-                token.column,
-                hint=f"write sum(... {token.text}[i] ..., i)",
+                f"{token.text}[...] takes a whole number (1 is the first entry), or i inside an index sum",
+                index.column,
+                hint=f"write {token.text}[1], or sum(... {token.text}[i] ..., i)",
             )
-        index = self._next()
         if index.kind != "name" or index.text != self._index:
             raise ParseError(
                 f"the index inside {token.text}[...] must be {self._index}, {self._index}+k or {self._index}-k",
                 index.column,
             )
         offset = 0
-        if self._at("+", "-"):
+        if self._at_op("+", "-"):
             sign = 1 if self._next().text == "+" else -1
             number = self._next()
-            if number.kind != "number" or not number.text.isdigit() or len(number.text) > 6:
+            if number.kind != "number" or not number.text.isdigit():
                 raise ParseError("the shift in x[i+k] must be a whole number", number.column)
+            if len(number.text) > 6 or int(number.text) > MAX_SHIFT:
+                raise ParseError(
+                    f"the shift in {token.text}[{self._index}{'+' if sign > 0 else '-'}{number.text[:12]}] is larger "
+                    f"than {MAX_SHIFT:,}, the largest an index sum may use",
+                    number.column,
+                )
             offset = sign * int(number.text)
         self._expect("]", opening)
-        _check_variable_name(token.text, token.column)
         return entry(token.text, offset)
+
+    def _fixed_entry(self, token: Token, opening: Token, index: Token) -> sp.Expr:
+        if self._index is not None:
+            raise ParseError(
+                f"a fixed entry like {token.text}[{index.text}] cannot be inside an index sum: write it outside",
+                token.column,
+            )
+        if not index.text.isdigit() or index.text == "0" * len(index.text):
+            raise ParseError(
+                f"subscripts are whole numbers from 1 on (x[1] is the first entry), not {index.text}", index.column
+            )
+        if len(index.text) > 18:
+            raise ParseError(f"the entry {token.text}[{index.text[:12]}…] is beyond any vector", index.column)
+        self._expect("]", opening)
+        return VEntry(sp.Symbol(token.text, real=True), sp.Integer(int(index.text)))
 
     def _call(self, token: Token, depth: int) -> sp.Expr:
         name = token.text
+        if name not in VECTOR_FUNCTIONS:
+            if name not in FUNCTIONS:
+                known = ", ".join([*FUNCTIONS, *VECTOR_FUNCTIONS])
+                raise ParseError(f"unknown function '{name}'", token.column, hint=f"known functions: {known}")
+            return super()._call(token, depth)
         if depth >= MAX_DEPTH:
             raise ParseError(f"calls nested deeper than {MAX_DEPTH}", token.column)
-        if name not in FUNCTIONS and name not in VECTOR_FUNCTIONS:
-            known = ", ".join([*FUNCTIONS, *VECTOR_FUNCTIONS])
-            raise ParseError(f"unknown function '{name}'", token.column, hint=f"known functions: {known}")
         opening = self._next()
         if name == "sum":
             return self._sum(token, opening, depth)
         args = [self._expr(depth + 1)]
-        while self._at(","):
+        while self._at_op(","):
             self._next()
-            args.append(self._expr(depth + 1))
+            if name == "norm" and self._peek().text == "inf":
+                self._next()
+                args.append(sp.oo)
+            else:
+                args.append(self._expr(depth + 1))
         self._expect(")", opening)
-        if name in VECTOR_FUNCTIONS:
-            if len(args) not in VECTOR_FUNCTIONS[name]:
-                raise ParseError(
-                    f"{name}() takes {VECTOR_FUNCTIONS[name][0]} argument(s), got {len(args)}", token.column
-                )
-            return {"mean": VMean, "norm": VNorm, "dot": VDot, "transpose": VTranspose}[name](*args)
-        function, arities = FUNCTIONS[name]
-        if len(args) not in arities:
-            wanted = " or ".join(str(a) for a in arities)
+        if len(args) not in VECTOR_FUNCTIONS[name]:
+            wanted = " or ".join(str(a) for a in VECTOR_FUNCTIONS[name])
             raise ParseError(f"{name}() takes {wanted} argument(s), got {len(args)}", token.column)
-        value = function(*args)
-        if not value.free_symbols:
-            _check_constant(value, f"{name}(...)", token.column)
-        return value
+        if name == "norm" and len(args) == 2:
+            return _p_norm(args[0], args[1], token.column)
+        return _NODES[name](*args)
 
     def _sum(self, token: Token, opening: Token, depth: int) -> sp.Expr:
         """``sum(v)``, ``sum(body, i)`` or ``sum(body, i=lo..hi)``: look ahead for the index first."""
@@ -267,6 +299,7 @@ class VectorParser:
         """Scan to the matching ')': a top-level ``, i)`` or ``, i=lo..hi)`` makes an index sum."""
         level, pos = 0, self._pos
         while pos < len(self._tokens):
+            budget.tick("parsing the function")
             token = self._tokens[pos]
             if token.kind == "end":
                 raise ParseError("'sum(' is never closed", opening.column)
@@ -291,6 +324,8 @@ class VectorParser:
                     and rest[2].text.isdigit()
                     and rest[4].text.isdigit()
                 ):
+                    if max(len(rest[2].text), len(rest[4].text)) > _MAX_BOUND_DIGITS:
+                        raise ParseError("the range of the index sum is beyond any vector", rest[2].column)
                     lo, hi = int(rest[2].text), int(rest[4].text)
                     if not 1 <= lo <= hi:
                         raise ParseError(f"the range {lo}..{hi} must satisfy 1 ≤ first ≤ last", rest[2].column)
@@ -306,4 +341,5 @@ def parse_vector(text: str) -> sp.Expr:
     >>> parse_vector("norm(A @ x - b)^2")
     VNorm(-b + VMatMul(A, x))**2
     """
-    return VectorParser(tokenize(check_size(text))).parse()
+    with budget.time_limit():  # the command's limit when there is one, else its own
+        return VectorParser(tokenize(check_size(text))).parse()

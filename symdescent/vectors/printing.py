@@ -13,21 +13,48 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from symdescent.vectors.nodes import VIndexSum, VMatMul, VTranspose
+from symdescent.vectors.calculus import band_cases
+from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VTranspose
 
 
 class PlainPrinter(StrPrinter):
-    """Our input syntax: ``2*transpose(A) @ (A @ x - b)``, ``sum(x[i+1]^2, i)``."""
+    """Our input syntax: ``2*transpose(A) @ (A @ x - b)``, ``sum(x[i+1]^2, i)``.
+
+    ``@`` binds like ``*`` (left to right), so a matrix product is bracketed as a factor, a power's base
+    or a right operand: ``q*(P @ w)``, ``(A @ x)^2``, ``A @ (B @ x)``. What f can contain reads back as
+    the same expression (tests/test_vector_language.py checks it over a grammar of vector functions).
+    """
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
-        return expr.name.replace("[i+0]", "[i]").replace("[i+", "[i+").replace("[i-", "[i-")
+        return expr.name.replace("[i+0]", "[i]")
 
-    def _operand(self, expr: sp.Expr) -> str:
+    def parenthesize(self, item: sp.Basic, level: int, strict: bool = False) -> str:
+        if _is_product(item):
+            text = self._print(item)
+            return f"({text})" if PRECEDENCE["Mul"] < level or (not strict and PRECEDENCE["Mul"] <= level) else text
+        return super().parenthesize(item, level, strict)
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        """A matrix product among the factors is bracketed: ``-ys*(X @ w)``, never ``-ys*X @ w``."""
+        products = [f for f in expr.args if _is_product(f)]
+        if not products:
+            return super()._print_Mul(expr)
+        coefficient, rest = expr.as_coeff_Mul()
+        sign = "-" if coefficient < 0 else ""
+        others = abs(coefficient) * sp.Mul(*(f for f in sp.Mul.make_args(rest) if not _is_product(f)))
+        texts = [] if others == 1 else [self.parenthesize(others, PRECEDENCE["Mul"], strict=True)]
+        texts += [f"({self._print(p)})" for p in products]
+        return sign + "*".join(texts)
+
+    def _operand(self, expr: sp.Expr, right: bool = True) -> str:
         text = self._print(expr)
-        return text if isinstance(expr, sp.Symbol | VTranspose | sp.Function) or expr.is_Atom else f"({text})"
+        bare = (isinstance(expr, sp.Symbol | sp.Function) and not _is_product(expr)) or (
+            expr.is_Atom and not expr.could_extract_minus_sign()
+        )
+        return text if bare or (not right and isinstance(expr, VMatMul)) else f"({text})"
 
     def _print_VMatMul(self, expr: sp.Expr) -> str:
-        return f"{self._operand(expr.args[0])} @ {self._operand(expr.args[1])}"
+        return f"{self._operand(expr.args[0], right=False)} @ {self._operand(expr.args[1])}"
 
     def _print_VTranspose(self, expr: sp.Expr) -> str:
         return f"transpose({self._print(expr.args[0])})"
@@ -41,9 +68,33 @@ class PlainPrinter(StrPrinter):
     def _print_VNorm(self, expr: sp.Expr) -> str:
         return f"norm({self._print(expr.args[0])})"
 
+    def _print_VMax(self, expr: sp.Expr) -> str:
+        return f"max({self._print(expr.args[0])})"
+
+    def _print_VMin(self, expr: sp.Expr) -> str:
+        return f"min({self._print(expr.args[0])})"
+
+    def _print_VProd(self, expr: sp.Expr) -> str:
+        return f"prod({self._print(expr.args[0])})"
+
+    def _print_VEntry(self, expr: sp.Expr) -> str:
+        return f"{expr.args[0]}[{expr.args[1]}]"
+
+    def _print_VUnit(self, expr: sp.Expr) -> str:
+        return f"unit({expr.args[0]}, {expr.args[1]})"
+
+    def _print_VPick(self, expr: sp.Expr) -> str:
+        return f"onehot(arg{'max' if expr.args[1] > 0 else 'min'}({self._print(expr.args[0])}))"
+
+    def _print_VProdOthers(self, expr: sp.Expr) -> str:
+        return f"prod_others({self._print(expr.args[0])})"
+
+    def _print_Abs(self, expr: sp.Expr) -> str:
+        return f"abs({self._print(expr.args[0])})"
+
     def _print_VDot(self, expr: sp.Expr) -> str:
         u, v = expr.args
-        return f"{self._operand(u)} @ {self._operand(v)}" if u == v else f"dot({self._print(u)}, {self._print(v)})"
+        return f"{u} @ {v}" if u == v and isinstance(u, sp.Symbol) else f"dot({self._print(u)}, {self._print(v)})"
 
     def _print_VSize(self, expr: sp.Expr) -> str:
         return "n"
@@ -54,11 +105,19 @@ class PlainPrinter(StrPrinter):
         return f"sum({self._print(body)}, {bounds})"
 
     def _print_VBandGrad(self, expr: sp.Expr) -> str:
-        var = expr.args[0]
-        return f"grad_{var}({self._print(VIndexSum(*expr.args[1:]))})"
+        """The gradient of an index sum entry by entry: ``[x[j+1] + x[j-1] (general j); x[2] (j = 1); …]``."""
+        lo, hi = expr.args[2:]
+        cases = band_cases(expr)
+        parts = [f"{self._print(cases[0][1])} (general j{f', i = {lo}..{hi}' if lo else ''})"]
+        parts += [f"{self._print(formula)} ({label})" for label, formula in cases[1:]]
+        return "[" + "; ".join(parts) + "]"
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         return super()._print_Pow(expr, rational).replace("**", "^")
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        """A double as its shortest exact decimal (0.1, 1.4142135623730951), so it reads back as itself."""
+        return repr(float(expr)) if expr._prec == 53 else super()._print_Float(expr)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         terms = sorted(expr.args, key=lambda t: (t.could_extract_minus_sign(), t.is_Number, sp.default_sort_key(t)))
@@ -69,6 +128,11 @@ class PlainPrinter(StrPrinter):
             else:
                 text += " + " + self.parenthesize(term, PRECEDENCE["Add"])
         return text
+
+
+def _is_product(expr: sp.Basic) -> bool:
+    """A matrix product (or uᵀu, printed ``u @ u``): it binds like ``*``, not like a function call."""
+    return isinstance(expr, VMatMul) or (isinstance(expr, VDot) and expr.args[0] == expr.args[1])
 
 
 class PrettyPrinter(PlainPrinter):
@@ -103,7 +167,8 @@ class PrettyPrinter(PlainPrinter):
 
     def _print_VDot(self, expr: sp.Expr) -> str:
         u, v = expr.args
-        return f"{self._operand(u)}ᵀ{self._operand(v)}"
+        left = f"({self._print(u)})" if isinstance(u, VMatMul) else self._operand(u)
+        return f"{left}ᵀ{self._operand(v)}"
 
     def _print_VIndexSum(self, expr: sp.Expr) -> str:
         body, lo, hi = expr.args
@@ -114,14 +179,40 @@ class PrettyPrinter(PlainPrinter):
         coefficient, rest = expr.as_coeff_Mul()
         decimal = _decimal(coefficient) if coefficient.is_Rational and not coefficient.is_Integer else None
         if decimal and rest != 1:
-            return f"{decimal}·{self.parenthesize(rest, PRECEDENCE['Mul'])}"
+            return f"{decimal}·{self._factor(rest)}"
         if coefficient.is_Integer and coefficient not in (1, -1) and rest != 1:
             sign = "-" if coefficient < 0 else ""
-            text = self.parenthesize(rest, PRECEDENCE["Mul"])
-            dot = "·" if _CALL.match(text) else ""  # 2·mean(…), 2·exp(…); but 2x, 2Aᵀ(Ax − b), 2(x − 1)
-            return f"{sign}{abs(coefficient)}{dot}{text}"
+            factor = self._factor(rest)
+            dot = "·" if _CALL.match(factor) else ""  # 2·mean(…), 2·exp(…); but 2x, 2Aᵀ(Ax − b), 2(x − 1)
+            return f"{sign}{abs(coefficient)}{dot}{factor}"
+        if coefficient == -1 and _is_product(rest):
+            return f"-{self._factor(rest)}"
         return super()._print_Mul(expr)
 
+    def _factor(self, rest: sp.Expr) -> str:
+        """After a number, a product needs no bracket (2Aᵀ(Ax − b), −Xᵀ(…)); after anything else it does: q·(Pw)."""
+        return self._print(rest) if _is_product(rest) else self.parenthesize(rest, PRECEDENCE["Mul"])
+
+    def _print_VMax(self, expr: sp.Expr) -> str:
+        return f"max({self._print(expr.args[0])})"
+
+    def _print_VEntry(self, expr: sp.Expr) -> str:
+        return f"{expr.args[0]}[{expr.args[1]}]"
+
+    def _print_VUnit(self, expr: sp.Expr) -> str:
+        return f"e{str(expr.args[1]).translate(_SUBSCRIPTS)}"
+
+    def _print_VPick(self, expr: sp.Expr) -> str:
+        return f"e_arg{'max' if expr.args[1] > 0 else 'min'} {self._operand(expr.args[0])}"
+
+    def _print_VProdOthers(self, expr: sp.Expr) -> str:
+        return f"∏_(k≠j) {self._operand(expr.args[0])}[k]"
+
+    def _print_Abs(self, expr: sp.Expr) -> str:
+        return f"|{self._print(expr.args[0])}|"
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 #: A function call: a name of two or more letters, then a bracket.
 _CALL = re.compile(r"[A-Za-z]{2,}\(")

@@ -17,15 +17,22 @@ from symdescent.errors import InputError
 from symdescent.vectors.nodes import (
     VBandGrad,
     VDot,
+    VEntry,
     VIndexSum,
     VMatMul,
+    VMax,
     VMean,
+    VMin,
     VNode,
     VNorm,
     VPad,
+    VPick,
+    VProd,
+    VProdOthers,
     VSize,
     VSum,
     VTranspose,
+    VUnit,
     entries,
     parse_entry,
 )
@@ -91,6 +98,10 @@ def shape_of(expr: sp.Expr, shapes: Shapes) -> Shape:
         return ()
     if isinstance(expr, VSize):
         return ()
+    if isinstance(expr, VMax | VMin | VProd | VPick | VProdOthers):
+        return _of_vector(expr, shapes)
+    if isinstance(expr, VEntry | VUnit):
+        return _entry(expr, shapes)
     if isinstance(expr, VDot):
         u, v = (shape_of(a, shapes) for a in expr.args)
         if len(u) != 1 or len(v) != 1 or u != v:
@@ -115,6 +126,29 @@ def shape_of(expr: sp.Expr, shapes: Shapes) -> Shape:
     if isinstance(expr, VNode):
         raise InputError(f"unexpected {type(expr).__name__}")
     return _elementwise(expr, shapes)
+
+
+_REDUCTIONS = {VMax: "max", VMin: "min", VProd: "prod", VPick: "max", VProdOthers: "prod"}
+
+
+def _of_vector(expr: sp.Expr, shapes: Shapes) -> Shape:
+    """max(v), min(v), prod(v) need a vector; their gradients' nodes are as long as v."""
+    inner = shape_of(expr.args[0], shapes)
+    if len(inner) != 1:
+        name = _REDUCTIONS[type(expr)]
+        raise InputError(f"{name}() needs a vector, but {describe(_label(expr.args[0]), inner)}")
+    return inner if isinstance(expr, VPick | VProdOthers) else ()
+
+
+def _entry(expr: sp.Expr, shapes: Shapes) -> Shape:
+    """x[k] needs a vector x with at least k entries; eₖ is as long as x."""
+    vector, k = expr.args
+    shape = shape_of(vector, shapes)
+    if len(shape) != 1:
+        raise InputError(f"{vector}[{k}] needs a vector, but {describe(str(vector), shape)}")
+    if int(k) > shape[0]:
+        raise InputError(f"{vector}[{k}] is outside {vector}, which has {shape[0]} entries")
+    return () if isinstance(expr, VEntry) else shape
 
 
 def _matmul(expr: sp.Expr, shapes: Shapes) -> Shape:
