@@ -151,7 +151,7 @@ class Layout:
             count = slot.end - slot.first
             shown = ", ".join(human(flat[slot.first + k]) for k in range(min(limit, count)))
             parts.append(f"{slot.name} = [{shown}{', …' if count > limit else ''}]")
-        return ("; " if not self.scalars_only else ", ").join(parts)
+        return ", ".join(parts)
 
 
 def layout_of(problem: Any) -> Layout:

@@ -211,11 +211,11 @@ def test_a_function_of_a_reduction_runs_with_gd(function: str, monkeypatch: pyte
     history = json.loads(result.stdout)["history"]
     reference = REDUCED[function]
     for step in history:
-        x = np.array(step["x"])
+        x = np.array(step["x"]["x"])
         assert step["f"] == pytest.approx(reference(x), rel=1e-12)
-        np.testing.assert_allclose(step["grad"], _central(reference, x), rtol=1e-6, atol=1e-8)
-    first = np.array(history[1]["x"])
-    np.testing.assert_allclose(first, START - 0.01 * np.array(history[0]["grad"]), rtol=1e-14)
+        np.testing.assert_allclose(step["grad"]["x"], _central(reference, x), rtol=1e-6, atol=1e-8)
+    first = np.array(history[1]["x"]["x"])
+    np.testing.assert_allclose(first, START - 0.01 * np.array(history[0]["grad"]["x"]), rtol=1e-14)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -124,8 +124,8 @@ def test_cli_exact_json_gives_strings_in_sympy_syntax() -> None:
     assert [h["x"] for h in data["history"]] == [{"x": a, "y": b} for a, b in points]
     assert data["history"][1]["f"] == "16/5"
     assert data["history"][0]["grad_norm"] == "2*sqrt(5)"
-    assert data["x"] == ["64/125", "128/125"]
-    assert all(sp.Rational(v) == FOUR_FIFTHS**3 * (i + 1) for i, v in enumerate(data["x"]))
+    assert data["x"] == {"x": "64/125", "y": "128/125"}
+    assert all(sp.Rational(v) == FOUR_FIFTHS**3 * (i + 1) for i, v in enumerate(data["x"].values()))
 
 
 def test_cli_exact_csv_and_table_show_fractions() -> None:

@@ -103,7 +103,7 @@ def test_run_json_gradient_of_an_index_sum_on_either_engine(monkeypatch, engine)
     result = cli("run", "sum((x[i+1]-x[i])^2, i)", "--start", "x=[1,2,3,4]", "--steps", "1", "--format", "json")
     out = json.loads(result.stdout)
     assert out["gradient"] == [BAND]
-    assert out["history"][0]["grad"] == [-2.0, 0.0, 0.0, 2.0]  # the formula's cases at (1, 2, 3, 4)
+    assert out["history"][0]["grad"] == {"x": [-2.0, 0.0, 0.0, 2.0]}  # the formula's cases at (1, 2, 3, 4)
 
 
 def test_grad_json_of_an_index_sum_shows_the_cases():

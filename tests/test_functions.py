@@ -92,7 +92,7 @@ def test_runs_with_the_new_functions_agree_across_arithmetics(arithmetic: dict) 
     )
     floats = minimize("softplus(x) + sigmoid(y) + y**2 + cbrt(x)**2/10 + erf(x) + log2(2 + y**2)", (1.0, 1.0))
     assert result.status == floats.status
-    assert [float(v) for v in result.flat] == pytest.approx(floats.x, rel=1e-9, abs=1e-12)
+    assert [float(v) for v in result.flat] == pytest.approx(floats.flat, rel=1e-9, abs=1e-12)
 
 
 def test_symengine_engine_handles_the_new_functions(monkeypatch: pytest.MonkeyPatch) -> None:

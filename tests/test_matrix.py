@@ -108,9 +108,9 @@ def test_the_arithmetics_agree_to_rounding(method: str, tmp_path: Path) -> None:
         runs[arithmetic] = json.loads(out.stdout)
     steps = {name: data["steps"] for name, data in runs.items()}
     assert len(set(steps.values())) == 1, steps
-    reference = [tuple(map(value, s["x"])) for s in runs["exact"]["history"]]
+    reference = [tuple(map(value, s["x"].values())) for s in runs["exact"]["history"]]
     for name in ("float", "digits"):
-        history = [tuple(map(value, s["x"])) for s in runs[name]["history"]]
+        history = [tuple(map(value, s["x"].values())) for s in runs[name]["history"]]
         for got, want in zip(history, reference, strict=True):
             assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
         assert value(runs[name]["f"]) == pytest.approx(value(runs["exact"]["f"]), rel=1e-9, abs=1e-15)

@@ -81,8 +81,8 @@ def test_nesterov_differs_from_heavy_ball_after_the_first_step() -> None:
     # v₁ = g₀ for both, so x₁ = x₀ − α(1 + μ)g₀ for Nesterov but x₀ − αg₀ for heavy ball.
     heavy = minimize("x**2", (1,), method="momentum", lr=0.1, tol=0, max_steps=1)
     ahead = minimize("x**2", (1,), method="nesterov", lr=0.1, tol=0, max_steps=1)
-    assert heavy.x[0] == pytest.approx(1 - 0.1 * 2)
-    assert ahead.x[0] == pytest.approx(1 - 0.1 * (2 + 0.9 * 2))
+    assert heavy.x["x"] == pytest.approx(1 - 0.1 * 2)
+    assert ahead.x["x"] == pytest.approx(1 - 0.1 * (2 + 0.9 * 2))
 
 
 def test_adam_first_three_steps_by_hand() -> None:

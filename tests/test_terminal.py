@@ -24,8 +24,8 @@ from symdescent.run import linear_variables
 def test_streamed_json_is_the_same_object_as_the_json_written_at_once() -> None:
     result = minimize(SEED, (1, 2), lr=0.1)
     out = io.StringIO()
-    head = head_dict(result.function, result.variables, result.gradient, result.method, result.params, result.start)
-    renderer = JsonRenderer(out, head=head)
+    head = head_dict(result.function, result.layout, result.gradient, result.method, result.params, result.start)
+    renderer = JsonRenderer(out, result.layout, head=head)
     for step in result.history:
         renderer.step(step)
         assert out.getvalue().endswith(f'"grad_norm": {step.grad_norm!r}}}')  # written as it comes, not kept
@@ -36,8 +36,8 @@ def test_streamed_json_is_the_same_object_as_the_json_written_at_once() -> None:
 def test_streamed_json_of_a_run_without_steps_is_valid() -> None:
     result = minimize(SEED, (1, 2), lr=0.1)
     out = io.StringIO()
-    head = head_dict(result.function, result.variables, result.gradient, result.method, {}, result.start)
-    JsonRenderer(out, head=head).finish(result)
+    head = head_dict(result.function, result.layout, result.gradient, result.method, {}, result.start)
+    JsonRenderer(out, result.layout, head=head).finish(result)
     assert json.loads(out.getvalue())["history"] == []
 
 

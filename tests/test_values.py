@@ -76,4 +76,4 @@ def test_explain_named_start_in_reverse_order() -> None:
     out = cli("explain", "x**2+3*y", "--start", "y = 2, x = 1", "--format", "text")
     assert out.exit_code == 0, out.stderr
     run = cli("run", "x**2+3*y", "--start", "y = 2, x = 1", "--format", "json", "--steps", "1")
-    assert json.loads(run.stdout)["start"] == [1.0, 2.0]
+    assert json.loads(run.stdout)["start"] == {"x": 1.0, "y": 2.0}

@@ -112,7 +112,7 @@ def test_example_4_line_fit_from_a_headed_csv(files):
     assert [data["x"]["a"], data["x"]["b"]] == pytest.approx(list(np.polyfit(t, temps, 1)), abs=1e-6)
     assert data["history"][0] == {
         "step": 0,
-        "x": [0.0, 0.0],
+        "x": {"a": 0.0, "b": 0.0},
         "f": pytest.approx(np.mean(temps**2)),
         "grad": data["history"][0]["grad"],
         "grad_norm": data["history"][0]["grad_norm"],

@@ -163,7 +163,7 @@ def _top(analysis: Analysis) -> tuple[list[str], tuple[str, ...]]:
             "H  = " + _matrix_text(analysis.hessian or ()) + ("   (constant)" if analysis.constant_hessian else ""),
         ]
         return lines, problem.names
-    from symdescent.vectors.explain import gradient_lines
+    from symdescent.vectors.gradient_text import gradient_lines
     from symdescent.vectors.printing import pretty
 
     names = formula.variables

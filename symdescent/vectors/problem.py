@@ -166,6 +166,11 @@ class VectorProblem:
         return {n: tuple(self.shapes[n]) for n in self.names}
 
     @property
+    def dimension(self) -> int:
+        """How many numbers the optimisers move (as a scalar problem's ``dimension``)."""
+        return self.size
+
+    @property
     def entry_layout(self) -> Layout:
         """Where each variable lives in the flat point (the one :class:`~symdescent.layout.Layout`)."""
         return Layout.of(self.names, self.shapes_of_variables)
