@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import keyword
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ import sympy as sp
 from sympy.core.add import _args_sortkey
 
 from symdescent import budget
+from symdescent.bad_characters import describe_bad_char
 from symdescent.budget import MAX_BITS, MAX_DIGITS, MAX_LENGTH, BudgetError
 from symdescent.errors import ParseError
 from symdescent.functions import FUNCTIONS as FUNCTION_SPECS
@@ -35,7 +35,7 @@ from symdescent.functions import FUNCTIONS as FUNCTION_SPECS
 MAX_DEPTH = 64
 
 #: The fixed table of functions: name -> (SymPy function, accepted argument counts), from :mod:`symdescent.functions`.
-FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], tuple[int, ...]]] = {
+PARSED_FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], tuple[int, ...]]] = {
     name: (spec.sympy, spec.arities) for name, spec in FUNCTION_SPECS.items()
 }
 
@@ -58,31 +58,6 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL | re.ASCII,
 )
-
-#: What an unexpected ASCII character most likely means, for the error message.
-_BAD_CHARS: dict[str, str] = {
-    ".": "attribute access is not allowed",
-    "[": "subscripts and lists are not allowed",
-    "]": "subscripts and lists are not allowed",
-    "{": "sets and dicts are not allowed",
-    "}": "sets and dicts are not allowed",
-    "'": "strings are not allowed",
-    '"': "strings are not allowed",
-    "=": "'=' is not allowed: give a function, not an equation or assignment",
-    "<": "comparisons are not allowed",
-    ">": "comparisons are not allowed",
-    "!": "'!' is not allowed",
-    ":": "':' is not allowed (no lambdas, slices or annotations)",
-    ";": "only one expression is allowed (found ';')",
-    "%": "'%' (remainder) is not supported",
-    "@": "'@' is not supported",
-    "&": "bitwise operators are not supported",
-    "|": "bitwise operators are not supported",
-    "~": "bitwise operators are not supported",
-    "\\": "backslashes are not allowed",
-    "#": "comments are not allowed",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Token:
@@ -116,7 +91,7 @@ def tokenize(text: str) -> list[Token]:
         if kind == "space":
             continue
         if kind == "bad":
-            message, hint = _describe_bad_char(value)
+            message, hint = describe_bad_char(value)
             raise _error(message, column, hint)
         if kind == "op" and value == "//":
             raise _error("'//' (floor division) is not supported", column)
@@ -138,24 +113,6 @@ def tokenize(text: str) -> list[Token]:
 def _touches_number(tokens: list[Token], column: int) -> bool:
     """Whether the previous token is a number ending right before ``column`` (``1_000``)."""
     return bool(tokens) and tokens[-1].kind == "number" and tokens[-1].column + len(tokens[-1].text) == column
-
-
-#: ASCII spellings of characters people paste from documents.
-_LOOKALIKES = {"−": "-", "–": "-", "—": "-", "×": "*", "·": "*", "∙": "*", "÷": "/", "²": "**2", "³": "**3", "π": "pi"}
-
-
-def _describe_bad_char(char: str) -> tuple[str, str | None]:
-    """The message for a character outside the grammar, and a hint to fix it if there is one."""
-    if char in _BAD_CHARS:
-        return _BAD_CHARS[char], None
-    if char.isascii() and char.isprintable():
-        return f"unexpected character {char!r}", None
-    name = unicodedata.name(char, "unnamed")
-    message = f"unsupported character {char!r} (U+{ord(char):04X} {name})"
-    plain = _LOOKALIKES.get(char) or unicodedata.normalize("NFKC", char)
-    if plain.isascii() and plain.strip() and plain.isprintable():
-        return message, f"type {plain!r} instead"
-    return message, "use ASCII letters, digits and + - * / ^ ( )"
 
 
 class Parser:
@@ -299,7 +256,7 @@ class Parser:
         name = token.text
         if name in CONSTANTS:
             return CONSTANTS[name]
-        if name in FUNCTIONS:
+        if name in PARSED_FUNCTIONS:
             raise _error(f"'{name}' is a function: write {name}(...)", token.column)
         _check_variable_name(name, token.column)
         symbol = self._symbols.get(name)
@@ -309,15 +266,15 @@ class Parser:
 
     def _call(self, token: Token, depth: int) -> sp.Expr:
         name = token.text
-        if name not in FUNCTIONS:
+        if name not in PARSED_FUNCTIONS:
             if name in CONSTANTS:
                 raise _error(f"'{name}' is a constant, not a function", token.column)
             _check_variable_name(name, token.column)
-            known = ", ".join(FUNCTIONS)
+            known = ", ".join(PARSED_FUNCTIONS)
             raise _error(f"unknown function '{name}'", token.column, hint=f"known functions: {known}")
         if depth >= MAX_DEPTH:
             raise _error(f"calls nested deeper than {MAX_DEPTH}", token.column)
-        function, arities = FUNCTIONS[name]
+        function, arities = PARSED_FUNCTIONS[name]
         start = self._pos - 1
         self._next()  # "("
         args = [self._expr(depth + 1)]

@@ -14,7 +14,7 @@ from symdescent.cli.plumbing import (
     CONTEXT,
     FORMATS,
     FUNCTION_HELP,
-    METHODS,
+    METHOD_NAMES,
     ExitCode,
     ExprCommand,
     Streams,
@@ -56,7 +56,7 @@ Examples:
     default="all",
     show_default=True,
     metavar="M,M,...|all",
-    help=f"The methods to compare, in this order: {', '.join(METHODS)}, or all.",
+    help=f"The methods to compare, in this order: {', '.join(METHOD_NAMES)}, or all.",
 )
 @click.option(
     "--lr",

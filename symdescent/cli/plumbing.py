@@ -337,7 +337,7 @@ def number_option(text: str, what: str, *, positive: bool) -> float:
 
 
 #: --method's choices, from the method registry (cheap to import: no SymPy).
-METHODS = tuple(METHOD_SPECS)
+METHOD_NAMES = tuple(METHOD_SPECS)
 
 #: The methods' own options: CLI name -> (keyword, help).
 METHOD_OPTIONS = {

@@ -18,7 +18,7 @@ from symdescent.cli.plumbing import (
     CONTEXT,
     FORMATS,
     FUNCTION_HELP,
-    METHODS,
+    METHOD_NAMES,
     ExprCommand,
     Streams,
     cleandoc,
@@ -78,7 +78,7 @@ Examples:
     "--method",
     default="gd",
     show_default=True,
-    type=click.Choice(METHODS),
+    type=click.Choice(METHOD_NAMES),
     help="The optimiser; its update rule is listed below.",
 )
 @method_options

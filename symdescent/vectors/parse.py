@@ -23,17 +23,17 @@ import re
 import sympy as sp
 
 from symdescent import budget
+from symdescent.bad_characters import describe_bad_char
 from symdescent.budget import MAX_SHIFT
 from symdescent.errors import ParseError
 from symdescent.parsing import (
-    FUNCTIONS,
     MAX_DEPTH,
+    PARSED_FUNCTIONS,
     Parser,
     Token,
     _check_coefficient,
     _check_product_size,
     _check_variable_name,
-    _describe_bad_char,
     _product,
     _touches_number,
     check_size,
@@ -99,7 +99,7 @@ def tokenize(text: str) -> list[Token]:
         if kind == "space":
             continue
         if kind == "bad":
-            message, hint = _describe_bad_char(value)
+            message, hint = describe_bad_char(value)
             raise ParseError(message, column, hint)
         if value == "//":
             raise ParseError("'//' (floor division) is not supported", column)
@@ -246,8 +246,8 @@ class VectorParser(Parser):
     def _call(self, token: Token, depth: int) -> sp.Expr:
         name = token.text
         if name not in VECTOR_FUNCTIONS:
-            if name not in FUNCTIONS:
-                known = ", ".join([*FUNCTIONS, *VECTOR_FUNCTIONS])
+            if name not in PARSED_FUNCTIONS:
+                known = ", ".join([*PARSED_FUNCTIONS, *VECTOR_FUNCTIONS])
                 raise ParseError(f"unknown function '{name}'", token.column, hint=f"known functions: {known}")
             return super()._call(token, depth)
         if depth >= MAX_DEPTH:
