@@ -143,7 +143,7 @@ class PythonEngine(Engine):
         return lower([problem.expr, *problem.gradient], problem.variables)
 
     @cached_property
-    def value_and_grad(self) -> Callable[..., list[float]]:  # type: ignore[override]
+    def value_and_grad(self) -> Callable[..., list[float]]:
         from symdescent.generated import value_and_grad_from
 
         return value_and_grad_from(self.lowered)
@@ -202,7 +202,7 @@ class PythonEngine(Engine):
             "NUMERIC_ERRORS": NUMERIC_ERRORS,
             "INF": math.inf,
         }
-        return define(source, "gd_steps", namespace)  # type: ignore[return-value]
+        return define(source, "gd_steps", namespace)
 
     @cached_property
     def gd_final(self) -> Callable[..., Iterator[Step]]:
@@ -264,7 +264,7 @@ class PythonEngine(Engine):
             "INF": math.inf,
             "back": back,
         }
-        return define(source, "gd_final", namespace)  # type: ignore[return-value]
+        return define(source, "gd_final", namespace)
 
 
 class SymengineEngine(Engine):
@@ -308,7 +308,7 @@ class SymengineEngine(Engine):
             return se.Lambdify(variables, [f, *grad], backend="lambda", cse=True)
 
     @cached_property
-    def value_and_grad(self) -> Callable[..., list[float]]:  # type: ignore[override]
+    def value_and_grad(self) -> Callable[..., list[float]]:
         compiled = self.compiled
 
         def value_and_grad(*x: float) -> list[float]:

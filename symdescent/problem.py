@@ -146,7 +146,7 @@ def gradient(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ..
     by_variable: dict[sp.Symbol, list[sp.Expr]] = {v: [] for v in variables}
     for term in terms:
         for symbol in term.free_symbols & wanted:
-            by_variable[symbol].append(term)  # type: ignore[index]
+            by_variable[symbol].append(term)
     return tuple(sp.Add(*[_diff(term, v) for term in by_variable[v]]) for v in variables)
 
 

@@ -40,7 +40,7 @@ class SymdescentGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in MODULES:
             return None
-        return import_module(MODULES[name]).COMMAND  # type: ignore[no-any-return]
+        return import_module(MODULES[name]).COMMAND
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
