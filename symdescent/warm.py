@@ -325,6 +325,5 @@ def plain_point(text: str, names: Sequence[str]) -> tuple[float, ...] | None:
             return None
         parts = [given[name] for name in names]
     values = [plain_float(part) for part in parts]
-    if any(v is None or not math.isfinite(v) for v in values):
-        return None
-    return tuple(values)  # type: ignore[arg-type]
+    floats = tuple(v for v in values if v is not None and math.isfinite(v))
+    return floats if len(floats) == len(values) else None

@@ -202,11 +202,13 @@ def reader_gone(stream: TextIO | None) -> bool:
     import select
     import stat
 
+    if stream is None:
+        return False
     try:
         import fcntl
         import termios
 
-        fd = stream.fileno()  # type: ignore[union-attr]
+        fd = stream.fileno()
         if not stat.S_ISFIFO(os.fstat(fd).st_mode):
             return False
         poller = select.poll()

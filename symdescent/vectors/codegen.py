@@ -154,7 +154,7 @@ def compile_arrays(
     names: Sequence[str],
     shapes: Shapes,
     out_shapes: Sequence[tuple[int, ...]],
-) -> Callable[..., list[object]]:
+) -> Callable[..., list[np.ndarray | float]]:
     """``fn(*arrays) -> [value of each expr]`` over numpy arrays named ``names`` (variables and data).
 
     An output whose formula is a scalar but whose wanted shape is a vector

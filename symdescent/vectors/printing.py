@@ -259,7 +259,9 @@ def _sigmoids(expr: sp.Expr) -> sp.Expr:
     """Write eᵘ/(eᵘ + 1) as σ(u): the logistic-regression gradient reads −Xᵀ(y·σ(−y·Xw))."""
 
     def rewrite(product: sp.Expr) -> sp.Expr:
-        exp, denominator, u = _sigmoid_pair(product)  # type: ignore[misc]
+        pair = _sigmoid_pair(product)
+        assert pair is not None  # replace() calls this only where the query below found the pair
+        exp, denominator, u = pair
         rest = [f for f in product.args if f not in (exp, denominator)]
         return sp.Mul(*rest, SIGMA(u))
 
