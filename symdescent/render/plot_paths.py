@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from symdescent.layout import Flat
 from symdescent.problem import Problem
 from symdescent.result import Result, Status, Step, outcome
 
@@ -114,7 +115,7 @@ def _framed(paths: list[_Path]) -> list[_Path]:
     return [p for p in paths if p.left_at is None] or paths
 
 
-def _distance(a: Sequence[float], b: Sequence[float]) -> float:
+def _distance(a: Flat, b: Flat) -> float:
     return math.hypot(*(ai - bi for ai, bi in zip(a, b, strict=True)))
 
 
@@ -171,7 +172,7 @@ def _axis_label(symbol: Any) -> str:
     return f"${sp.latex(symbol)}$"
 
 
-def _point(x: Sequence[float], names: Sequence[str] = ()) -> str:
+def _point(x: Flat, names: Sequence[str] = ()) -> str:
     """``(−1.2, 1)``; a single coordinate as ``x = 2`` when its name is given."""
     if len(x) == 1 and len(names) == 1:
         return f"{names[0]} = {_number(x[0])}"
