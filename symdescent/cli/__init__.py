@@ -9,6 +9,7 @@ own module. The heavy imports (SymPy, Rich) happen inside the commands, so
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from importlib import import_module
 from typing import Any
 
@@ -46,10 +47,17 @@ class SymdescentGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, SUMMARIES[name]) for name in self.list_commands(ctx)])
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(  # click's Command.main, by name
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
-        from_command_line = not args and kwargs.get("args") is None
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from_command_line = args is None  # no arguments given: click reads sys.argv
         if from_command_line:
             if sys.stdout is None:  # started with stdout closed (>&-): Python has no stream to give us
                 click.echo("Error: cannot write the output: standard output is closed", err=True)
@@ -57,7 +65,7 @@ class SymdescentGroup(click.Group):
             INTERRUPTS.install()  # SIGTERM like Ctrl-C, and no line torn by either
         try:
             try:
-                code = super().main(*args, standalone_mode=False, **kwargs)
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             finally:
                 # Rich and print buffer: a reader that went away (| head -1) shows up only here
                 try:
