@@ -138,7 +138,7 @@ def _is_product(expr: sp.Basic) -> bool:
 class PrettyPrinter(PlainPrinter):
     """Maths notation: ``2Aᵀ(Ax − b)``, ``‖x‖``, ``xᵀy``, ``Σᵢ``."""
 
-    def _operand(self, expr: sp.Expr) -> str:
+    def _operand(self, expr: sp.Expr, right: bool = True) -> str:  # either side: juxtaposition binds alike
         text = self._print(expr)
         simple = isinstance(expr, sp.Symbol | VTranspose | VMatMul) or expr.is_Atom
         return text if simple else f"({text})"
