@@ -9,6 +9,7 @@ names each rule. Used by ``explain`` and ``grad --steps``.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -259,7 +260,7 @@ class Notation:
         text = f"{value:.6g}"
         return text if self.latex else text.replace("-", "−")
 
-    def cell(self, value: sp.Expr | None, fallback: float) -> str:
+    def cell(self, value: sp.Expr | None, fallback: builtins.float) -> str:  # builtins: .float is a method here
         """A table cell: the exact value when it is short, else its float."""
         if value is not None:
             text = self.e(value)

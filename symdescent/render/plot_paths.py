@@ -81,8 +81,9 @@ def _drawable(result: Result, style: Style, label: str, cut_runaway: bool) -> _P
     """The finite steps of a run, up to where it runs away (if it does and ``cut_runaway``)."""
     steps = [s for s in result.history if all(math.isfinite(v) for v in (*s.x, s.f))]
     cut = _runaway(steps, result) if cut_runaway else None
-    left_at = steps[cut].step if cut is not None else None
-    if left_at is not None:
+    left_at = None
+    if cut is not None:
+        left_at = steps[cut].step
         label = f"{label} (runs away; drawn to step {steps[cut - 1].step})"
     return _Path(result, tuple(steps[:cut]), left_at, style, label)
 
