@@ -55,9 +55,13 @@ if TYPE_CHECKING:
 class Problem(Protocol):
     """A :class:`symdescent.problem.Problem` as far as an engine uses it."""
 
-    expr: sp.Expr
-    variables: tuple[sp.Symbol, ...]
     __dict__: dict[str, Any]
+
+    @property
+    def expr(self) -> sp.Expr: ...
+
+    @property
+    def variables(self) -> tuple[sp.Symbol, ...]: ...
 
     @property
     def names(self) -> tuple[str, ...]: ...
