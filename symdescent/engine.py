@@ -79,7 +79,9 @@ class Problem(Protocol):
 class Run(Protocol):
     """A :class:`symdescent.run.Run` as far as a fast loop uses it."""
 
-    problem: Problem
+    @property
+    def problem(self) -> Problem: ...  # read only: a run's own problem class may be more specific
+
     optimizer: Optimizer
     tol: float
     max_steps: int
