@@ -186,6 +186,7 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
     complete = solved and polynomial
 
     eigenvalues = lipschitz = max_stable = best = None
+    convex: bool | None
     if constant:
         eigenvalues = matrix_eigenvalues(sp.Matrix(hessian))[0]
         convex, reason = _convex_from_eigenvalues(eigenvalues)
@@ -224,7 +225,7 @@ def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
 def _symbolic(problem: Problem, timeout: float) -> dict[str, Any]:
     """Run :func:`_solve_child` with a hard time limit; whatever it sent before the limit."""
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    context = multiprocessing.get_context("fork") if "fork" in methods else multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     job = (problem.expr, problem.gradient, problem.variables, problem.hessian)
     child = context.Process(target=_solve_child, args=(send, job), daemon=True)
@@ -346,19 +347,20 @@ def _convexity(problem: Problem, points: Sequence[CriticalPoint], provably_psd: 
             return False, f"the Hessian has a negative eigenvalue at ({names}) = ({where})"
     compiled = _compile([e for row in problem.hessian for e in row], problem.variables)
     n = problem.dimension
-    for seed in _seeds(n) if compiled is not None else ():
-        budget.check("checking convexity")
-        try:
-            flat = compiled(*seed)
-            rows = [[float(flat[i * n + j]) for j in range(n)] for i in range(n)]
-        except NUMERIC_ERRORS:
-            continue
-        if not all(math.isfinite(v) for row in rows for v in row):
-            continue
-        values = _eigenvalues(rows)
-        if values[0] < -1e-9 * max(1.0, abs(values[-1])):
-            where = ", ".join(_short(c) for c in seed)
-            return False, f"the Hessian has a negative eigenvalue ({values[0]:.4g}) at ({names}) = ({where})"
+    if compiled is not None:
+        for seed in _seeds(n):
+            budget.check("checking convexity")
+            try:
+                flat = compiled(*seed)
+                rows = [[float(flat[i * n + j]) for j in range(n)] for i in range(n)]
+            except NUMERIC_ERRORS:
+                continue
+            if not all(math.isfinite(v) for row in rows for v in row):
+                continue
+            values = _eigenvalues(rows)
+            if values[0] < -1e-9 * max(1.0, abs(values[-1])):
+                where = ", ".join(_short(c) for c in seed)
+                return False, f"the Hessian has a negative eigenvalue ({values[0]:.4g}) at ({names}) = ({where})"
     if provably_psd:
         return True, "every principal minor of the Hessian is ≥ 0 everywhere"
     return None, "could not decide: no negative eigenvalue found, and SymPy could not show the Hessian is ≥ 0"

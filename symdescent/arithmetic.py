@@ -235,6 +235,7 @@ class WorkingPrecision(Arithmetic):
     """mpmath floats with ``digits`` significant decimal digits for every value."""
 
     name = "mpmath"
+    digits: int  # always set here (None only for arithmetics without a precision)
 
     def __init__(self, digits: int) -> None:
         if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= MAX_WORKING_PRECISION:

@@ -41,12 +41,12 @@ from typing import Any, NamedTuple
 # The built-in SHA-256 module (_sha256 up to Python 3.11, _sha2 since): hashlib would load OpenSSL
 # first, a millisecond or two of a warm run's start. The same digest either way.
 try:
-    from _sha256 import sha256  # type: ignore[import-not-found]
+    from _sha256 import sha256  # type: ignore[import-not-found]  # CPython-private module: typeshed has no stub
 except ImportError:
     try:
-        from _sha2 import sha256  # type: ignore[import-not-found,no-redef]
+        from _sha2 import sha256  # type: ignore[import-not-found]  # CPython-private module: typeshed has no stub
     except ImportError:
-        from hashlib import sha256  # type: ignore[assignment]
+        from hashlib import sha256
 
 from symdescent import settings
 

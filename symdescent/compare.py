@@ -26,6 +26,7 @@ from symdescent.errors import InputError
 from symdescent.layout import Layout
 from symdescent.methods import METHODS, method_spec
 from symdescent.optimizers import make_optimizer
+from symdescent.optimizers.base import Optimizer
 from symdescent.problem import Problem
 from symdescent.result import Result, Step
 from symdescent.run import iterate
@@ -100,14 +101,14 @@ def parse_learning_rates(text: str, methods: Sequence[str], number: Callable[[st
         repeated="lr gives {name} more than one learning rate",
     )
     rates: dict[str, float] = {}
-    for method, value in given.items():
+    for method, written in given.items():
         if method not in methods:
             raise InputError(
                 f"lr names {method!r}, which is not among the methods compared ({', '.join(methods)})", parameter="lr"
             )
         if method not in uses_lr:
             raise InputError(f"{method} has no learning rate: it chooses its own step lengths")
-        rates[method] = number(value, f"lr for {method}")
+        rates[method] = number(written, f"lr for {method}")
     return rates
 
 
@@ -140,7 +141,8 @@ def compare(
     if arrays and methods == tuple(METHODS):  # "all": the methods that run on arrays
         methods = tuple(m for m in methods if METHODS[m].arrays)
     methods = _checked_methods(methods)
-    x0: Sequence[Any] = problem.flat_start().copy() if arrays else float_point(problem.names, start)
+    x0: Sequence[Any]
+    x0 = float_point(problem.names, start) if isinstance(problem, Problem) else problem.flat_start().copy()
     if isinstance(lr, Mapping):
         rates = dict(lr)
         unknown = [m for m in rates if m not in methods]
@@ -151,23 +153,27 @@ def compare(
     unused = [name for name in hyperparameters if not any(name in method_spec(m).defaults for m in methods)]
     if unused:
         raise InputError(f"none of the methods compared uses {', '.join(unused)}")
-    plans = []
+    plans: list[tuple[str, dict[str, Any]]] = []  # each method with its own hyperparameters, passed as keywords
+    optimizers: list[Optimizer] = []  # for scalar problems: made here, so bad values fail before any run
     for method in methods:
         accepted = method_spec(method).hyperparameters
-        own = {k: v for k, v in hyperparameters.items() if k in accepted}
+        own: dict[str, Any] = {k: v for k, v in hyperparameters.items() if k in accepted}
         if "lr" in accepted:
             own["lr"] = rates.get(method) or DEFAULT_LR.get(method, METHODS[method].defaults["lr"])
-        plans.append((method, own if arrays else make_optimizer(method, **own)))  # bad values: before any run
+        plans.append((method, own))
+        if not arrays:
+            optimizers.append(make_optimizer(method, **own))
     budget = DEFAULT_STEPS if max_steps is None else max_steps
     runs: list[Result] = []
     seconds: list[float] = []
-    for method, plan in plans:
-        if arrays:
+    for k, (method, own) in enumerate(plans):
+        run: Any
+        if isinstance(problem, Problem):
+            run = iterate(problem, x0, method=optimizers[k], max_steps=budget, tol=tol, maximize=maximize)
+        else:
             from symdescent.vectors.engine import make_run
 
-            run: Any = make_run(problem, method=method, max_steps=budget, tol=tol, maximize=maximize, **plan)
-        else:
-            run = iterate(problem, x0, method=plan, max_steps=budget, tol=tol, maximize=maximize)
+            run = make_run(problem, method=method, max_steps=budget, tol=tol, maximize=maximize, **own)
         began = time.perf_counter()
         history: list[Step] = []
         try:

@@ -55,9 +55,13 @@ if TYPE_CHECKING:
 class Problem(Protocol):
     """A :class:`symdescent.problem.Problem` as far as an engine uses it."""
 
-    expr: sp.Expr
-    variables: tuple[sp.Symbol, ...]
     __dict__: dict[str, Any]
+
+    @property
+    def expr(self) -> sp.Expr: ...
+
+    @property
+    def variables(self) -> tuple[sp.Symbol, ...]: ...
 
     @property
     def names(self) -> tuple[str, ...]: ...
@@ -75,7 +79,9 @@ class Problem(Protocol):
 class Run(Protocol):
     """A :class:`symdescent.run.Run` as far as a fast loop uses it."""
 
-    problem: Problem
+    @property
+    def problem(self) -> Problem: ...  # read only: a run's own problem class may be more specific
+
     optimizer: Optimizer
     tol: float
     max_steps: int
@@ -143,7 +149,7 @@ class PythonEngine(Engine):
         return lower([problem.expr, *problem.gradient], problem.variables)
 
     @cached_property
-    def value_and_grad(self) -> Callable[..., list[float]]:  # type: ignore[override]
+    def value_and_grad(self) -> Callable[..., list[float]]:
         from symdescent.generated import value_and_grad_from
 
         return value_and_grad_from(self.lowered)
@@ -202,7 +208,7 @@ class PythonEngine(Engine):
             "NUMERIC_ERRORS": NUMERIC_ERRORS,
             "INF": math.inf,
         }
-        return define(source, "gd_steps", namespace)  # type: ignore[return-value]
+        return define(source, "gd_steps", namespace)
 
     @cached_property
     def gd_final(self) -> Callable[..., Iterator[Step]]:
@@ -264,7 +270,7 @@ class PythonEngine(Engine):
             "INF": math.inf,
             "back": back,
         }
-        return define(source, "gd_final", namespace)  # type: ignore[return-value]
+        return define(source, "gd_final", namespace)
 
 
 class SymengineEngine(Engine):
@@ -308,7 +314,7 @@ class SymengineEngine(Engine):
             return se.Lambdify(variables, [f, *grad], backend="lambda", cse=True)
 
     @cached_property
-    def value_and_grad(self) -> Callable[..., list[float]]:  # type: ignore[override]
+    def value_and_grad(self) -> Callable[..., list[float]]:
         compiled = self.compiled
 
         def value_and_grad(*x: float) -> list[float]:

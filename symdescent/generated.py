@@ -13,6 +13,7 @@ import cmath
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 ValueAndGrad = Callable[..., list[float]]
 
@@ -50,26 +51,30 @@ def _softplus(u: float) -> float:
 FLOAT_HELPERS: dict[str, Callable[[float], float]] = {"_sigmoid": _sigmoid, "_softplus": _softplus}
 
 
-def define(source: str, name: str, namespace: dict[str, object] | None = None) -> Callable[..., object]:
-    """Execute generated ``source`` (our printer's output, never user text) and return ``name``."""
-    scope: dict[str, object] = {"math": math, "cmath": cmath, **FLOAT_HELPERS, **(namespace or {})}
+def define(source: str, name: str, namespace: dict[str, object] | None = None) -> Any:
+    """Execute generated ``source`` (our printer's output, never user text) and return ``name``.
+
+    ``Any``: what ``name`` is bound to (a function, or a tuple of them) is known only to the generated source;
+    each caller states the type it built.
+    """
+    scope: dict[str, Any] = {"math": math, "cmath": cmath, **FLOAT_HELPERS, **(namespace or {})}
     exec(compile(source, f"<symdescent {name}>", "exec"), scope)
-    return scope[name]  # type: ignore[return-value]
+    return scope[name]
 
 
 def value_and_grad_from(lowered: Lowered) -> ValueAndGrad:
     """``value_and_grad(*x) -> [f, df/dx1, …]`` from f and ∇f lowered together."""
-    return define(lowered.source("value_and_grad", "[{outputs}]"), "value_and_grad")  # type: ignore[return-value]
+    return define(lowered.source("value_and_grad", "[{outputs}]"), "value_and_grad")
 
 
 def function_from(lowered: Lowered) -> Callable[..., float]:
     """One lowered expression as a float function."""
-    return define(lowered.source("function", "{outputs}"), "function")  # type: ignore[return-value]
+    return define(lowered.source("function", "{outputs}"), "function")
 
 
 def functions_from(lowered: Lowered) -> Callable[..., list[float]]:
     """Several lowered expressions as one float function returning their values in a list."""
-    return define(lowered.source("functions", "[{outputs}]"), "functions")  # type: ignore[return-value]
+    return define(lowered.source("functions", "[{outputs}]"), "functions")
 
 
 def rows_from(lowered: Lowered, n: int) -> Callable[..., tuple[tuple[float, ...], ...]]:

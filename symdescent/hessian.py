@@ -121,9 +121,9 @@ def eigenvalues(matrix: Any) -> tuple[tuple[Any, ...], bool]:
     if matrix.is_diagonal() and not matrix.has(sp.Float):
         return tuple(sorted(matrix.diagonal(), key=float)), True
     rows = [[entry.evalf(30) for entry in row] for row in matrix.tolist()]
-    values = numeric_eigenvalues(rows, 30)
-    scale = max(abs(v) for v in values)
-    return tuple(sp.S.Zero if abs(v) <= ROUNDING_RELATIVE * scale else sp.Float(v, 15) for v in values), False
+    numeric = numeric_eigenvalues(rows, 30)
+    scale = max(abs(v) for v in numeric)
+    return tuple(sp.S.Zero if abs(v) <= ROUNDING_RELATIVE * scale else sp.Float(v, 15) for v in numeric), False
 
 
 # -- Newton's linear algebra --------------------------------------------------------------

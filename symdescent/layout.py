@@ -13,9 +13,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Shape = tuple[int, ...]
+#: A flat point (or gradient): a tuple of numbers, or a numpy array for array problems.
+Flat: TypeAlias = "Sequence[Any] | np.ndarray"
 
 #: Each step's entries are shown (columns, JSON ``x``/``grad``) while all variables have at most this many,
 #: or while every variable is a scalar the user named.
@@ -111,7 +116,7 @@ class Layout:
                 out.append(("…", None))
         return out
 
-    def named(self, flat: Sequence[Any], convert: Callable[[Any], Any] = lambda v: v) -> dict[str, Any]:
+    def named(self, flat: Flat, convert: Callable[[Any], Any] = lambda v: v) -> dict[str, Any]:
         """``{name: value}``: a scalar's one value, a vector's entries as a list, each through ``convert``."""
         return {
             slot.name: convert(flat[slot.first])
@@ -131,7 +136,7 @@ class Layout:
                 out[slot.name] = view.reshape(slot.shape) if hasattr(view, "reshape") else tuple(view)
         return out
 
-    def flatten(self, values: Mapping[str, Any]) -> Sequence[Any]:
+    def flatten(self, values: Mapping[str, Any]) -> Flat:
         """The flat point of ``{name: value}``: a tuple for scalars, the array itself for one vector (no copy)."""
         if self.scalars_only:
             return tuple(values[name] for name in self.names)
@@ -141,7 +146,7 @@ class Layout:
             return np.ravel(values[self.slots[0].name])
         return np.concatenate([np.ravel(np.asarray(values[name], dtype=float)) for name in self.names])
 
-    def point_text(self, flat: Sequence[Any], human: Callable[[Any], str], limit: int = SHOW_ENTRIES) -> str:
+    def point_text(self, flat: Flat, human: Callable[[Any], str], limit: int = SHOW_ENTRIES) -> str:
         """``x = 1, y = 2`` or ``w = [1, 2, 3, …]; b = 0.5`` for a summary line."""
         parts = []
         for slot in self.slots:

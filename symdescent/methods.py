@@ -60,7 +60,7 @@ class MethodSpec:
 
     def builder(self) -> Callable[..., Any]:
         module, _, function = self.recipe.partition(":")
-        return getattr(import_module(module), function)  # type: ignore[no-any-return]
+        return getattr(import_module(module), function)
 
 
 _FIRST = "symdescent.optimizers.first_order"

@@ -21,6 +21,7 @@ import keyword
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy.core.add import _args_sortkey
@@ -30,6 +31,9 @@ from symdescent.bad_characters import describe_bad_char
 from symdescent.budget import MAX_BITS, MAX_DIGITS, MAX_LENGTH, BudgetError
 from symdescent.errors import ParseError
 from symdescent.functions import FUNCTIONS as FUNCTION_SPECS
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsAllComparisons
 
 #: Deepest accepted nesting of brackets, calls and ``**`` chains.
 MAX_DEPTH = 64
@@ -86,6 +90,7 @@ def tokenize(text: str) -> list[Token]:
     for match in _TOKEN.finditer(text):
         budget.tick("parsing the function")
         kind = match.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         value = match.group()
         column = match.start() + 1
         if kind == "space":
@@ -105,7 +110,7 @@ def tokenize(text: str) -> list[Token]:
             value = "**"
         if kind == "name" and keyword.iskeyword(value) and value != "lambda":
             raise _error(f"'{value}' is a Python keyword; only arithmetic is allowed", column)
-        tokens.append(Token(kind, value, column))  # type: ignore[arg-type]
+        tokens.append(Token(kind, value, column))
     tokens.append(Token("end", "", len(text) + 1))
     return tokens
 
@@ -291,7 +296,7 @@ class Parser:
             wanted = " or ".join(str(a) for a in arities)
             raise _error(f"{name}() takes {wanted} argument(s), got {len(args)}", token.column)
         if name == "exp":  # exp(10**6) is E**1000000 to SymPy: predict its size before building it
-            _checked(budget.check_power, sp.E, args[0], self._source(start), token.column)
+            _checked(budget.check_power, sp.E, args[0], self._source(start), column=token.column)
         value = function(*args)
         if not value.free_symbols:
             _check_constant(value, self._source(start), token.column)
@@ -362,17 +367,16 @@ def _number(token: Token) -> sp.Expr:
     return _checked_constant(sp.Float(text), text, token.column)
 
 
-def _checked(check: Callable[..., None], *args: object) -> None:
-    """Run a budget check; report its refusal at ``args[-1]`` (a column) as a parse error."""
-    *values, column = args
+def _checked(check: Callable[..., None], *values: object, column: int | None) -> None:
+    """Run a budget check on ``values``; report its refusal at ``column`` as a parse error."""
     try:
         check(*values)
     except BudgetError as error:
-        raise _error(error.message, column, error.hint) from None  # type: ignore[arg-type]
+        raise _error(error.message, column, error.hint) from None
 
 
 def _checked_constant(value: sp.Expr, what: str, column: int | None) -> sp.Expr:
-    _checked(budget.check_constant, value, what, column)
+    _checked(budget.check_constant, value, what, column=column)
     return value
 
 
@@ -396,7 +400,7 @@ def _check_coefficient(value: sp.Expr, column: int) -> None:
     """The numeric coefficient SymPy made of a product (sqrt(2)*sqrt(2)*… is 2**k)."""
     coefficient = value.as_coeff_Mul()[0] if value.free_symbols else value
     if coefficient.is_Number:
-        _checked(budget.check_constant, coefficient, "a product of constants", column)
+        _checked(budget.check_constant, coefficient, "a product of constants", column=column)
 
 
 def _power(base: sp.Expr, exponent: sp.Expr, column: int, source: str | None = None) -> sp.Expr:
@@ -408,7 +412,7 @@ def _power(base: sp.Expr, exponent: sp.Expr, column: int, source: str | None = N
         source = f"({base})**({exponent})"
     if base.is_Number and base.is_zero and exponent.is_number and exponent.is_negative:
         raise _error("division by zero (0 to a negative power)", column)
-    _checked(budget.check_power, base, exponent, source, column)
+    _checked(budget.check_power, base, exponent, source, column=column)
     if exponent.is_Integer and exponent > 1 and base.is_Add and _plain_sum(base):
         # (y - x**2)**2 as it is: evaluating would only ask the sum's terms whether they are
         # infinite, which costs more than everything else in a long chained sum.
@@ -439,7 +443,7 @@ def _sum(terms: list[sp.Expr]) -> sp.Expr:
     return sp.Add._from_args(ordered)
 
 
-def _sort_key(term: sp.Expr) -> object:
+def _sort_key(term: sp.Expr) -> SupportsAllComparisons:
     budget.tick("parsing the function", 256)
     return _args_sortkey(term)
 
@@ -476,4 +480,4 @@ def _check_constant(value: sp.Expr, what: str, column: int | None) -> None:
         raise _error(f"{what} is undefined (infinite or not a number)", column)
     if value.is_extended_real is False:
         raise _error(f"{what} is not a real number", column)
-    _checked(budget.check_constant, value, what, column)
+    _checked(budget.check_constant, value, what, column=column)

@@ -146,7 +146,7 @@ def gradient(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ..
     by_variable: dict[sp.Symbol, list[sp.Expr]] = {v: [] for v in variables}
     for term in terms:
         for symbol in term.free_symbols & wanted:
-            by_variable[symbol].append(term)  # type: ignore[index]
+            by_variable[symbol].append(term)
     return tuple(sp.Add(*[_diff(term, v) for term in by_variable[v]]) for v in variables)
 
 
@@ -170,7 +170,9 @@ def _monomial_diff(term: sp.Expr, variable: sp.Symbol) -> sp.Expr | None:
         parts = [_monomial_diff(arg, variable) for arg in term.args]
         return None if any(p is None for p in parts) else sp.Add(*parts)
     coefficient, rest = term.as_coeff_Mul()
-    inner, exponent, others = None, None, []
+    inner: sp.Expr | None = None
+    exponent: sp.Expr = sp.S.Zero  # set together with inner
+    others: list[sp.Expr] = []
     for factor in sp.Mul.make_args(rest):
         base, power = factor.as_base_exp()
         if variable not in factor.free_symbols:

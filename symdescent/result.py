@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from symdescent.layout import Layout
+from symdescent.layout import Flat, Layout
 
 
 class Status(enum.StrEnum):
@@ -156,9 +156,9 @@ class Step(NamedTuple):
     """
 
     step: int
-    x: Sequence[Any]  # flat: a tuple of numbers, or a numpy array for array problems
+    x: Flat
     f: float
-    grad: Sequence[Any]
+    grad: Flat
     grad_norm: float
     info: Mapping[str, Any] | None = None
 
@@ -202,12 +202,12 @@ class Result:
         return Layout.of(self.variables, self.shapes)
 
     @property
-    def flat(self) -> Sequence[Any]:
+    def flat(self) -> Flat:
         """The final point as one flat sequence, every variable's entries in order (what the optimisers see)."""
         return self.layout.flatten(self.x)
 
     @property
-    def flat_start(self) -> Sequence[Any]:
+    def flat_start(self) -> Flat:
         return self.layout.flatten(self.start)
 
     def as_floats(self) -> Result:

@@ -33,7 +33,9 @@ Point = str | Sequence[Any] | Mapping[str, Any] | int | float | sp.Expr
 
 def split_top_level(text: str) -> list[str]:
     """Split on commas outside brackets: ``"atan2(1,2),3"`` -> ``["atan2(1,2)", "3"]``."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "," and depth == 0:
             parts.append("".join(current))

@@ -78,7 +78,9 @@ def sympy_version() -> str:
 class CachedEngine(PythonEngine):
     """The ``python`` engine with f and ∇f already lowered (so its fused gd loop is the same code)."""
 
-    def __init__(self, problem: Any, lowered: Lowered) -> None:
+    problem: CachedProblem
+
+    def __init__(self, problem: CachedProblem, lowered: Lowered) -> None:
         super().__init__(problem)
         self.__dict__["lowered"] = lowered  # fills PythonEngine.lowered, a cached_property
 
@@ -210,7 +212,8 @@ def _arithmetic_only(source: str, statement: bool = False) -> bool:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     if statement and not (
-        len(tree.body) == 1
+        isinstance(tree, ast.Module)  # always, in "exec" mode
+        and len(tree.body) == 1
         and isinstance(tree.body[0], ast.Assign)
         and len(tree.body[0].targets) == 1
         and isinstance(tree.body[0].targets[0], ast.Name)
@@ -325,6 +328,5 @@ def plain_point(text: str, names: Sequence[str]) -> tuple[float, ...] | None:
             return None
         parts = [given[name] for name in names]
     values = [plain_float(part) for part in parts]
-    if any(v is None or not math.isfinite(v) for v in values):
-        return None
-    return tuple(values)  # type: ignore[arg-type]
+    floats = tuple(v for v in values if v is not None and math.isfinite(v))
+    return floats if len(floats) == len(values) else None

@@ -9,6 +9,7 @@ own module. The heavy imports (SymPy, Rich) happen inside the commands, so
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from importlib import import_module
 from typing import Any
 
@@ -40,16 +41,23 @@ class SymdescentGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in MODULES:
             return None
-        return import_module(MODULES[name]).COMMAND  # type: ignore[no-any-return]
+        return import_module(MODULES[name]).COMMAND
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, SUMMARIES[name]) for name in self.list_commands(ctx)])
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(  # click's Command.main, by name
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
-        from_command_line = not args and kwargs.get("args") is None
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from_command_line = args is None  # no arguments given: click reads sys.argv
         if from_command_line:
             if sys.stdout is None:  # started with stdout closed (>&-): Python has no stream to give us
                 click.echo("Error: cannot write the output: standard output is closed", err=True)
@@ -57,7 +65,7 @@ class SymdescentGroup(click.Group):
             INTERRUPTS.install()  # SIGTERM like Ctrl-C, and no line torn by either
         try:
             try:
-                code = super().main(*args, standalone_mode=False, **kwargs)
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             finally:
                 # Rich and print buffer: a reader that went away (| head -1) shows up only here
                 try:
@@ -113,4 +121,3 @@ def main(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-

@@ -22,11 +22,11 @@ from symdescent.cli.plumbing import (
     cleandoc,
     function_options,
     handle_errors,
-    hyperparameters,
     interrupted_code,
     method_options,
     methods_help,
     number_option,
+    option_numbers,
     output_protected,
     positive_number,
     read_function,
@@ -155,7 +155,7 @@ def compare(
         maximize=maximize,
         on_run=renderer.run,
         keep=keep,
-        **hyperparameters(**method_params),
+        **option_numbers(method_params),
     )
     with output_protected():
         renderer.finish(comparison)

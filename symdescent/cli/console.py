@@ -25,7 +25,12 @@ def make_console(streams: Streams, *, stderr: bool = False) -> Console:
     if streams.stdout_isatty and not stderr:
         return QuietOnBrokenPipe(file=out, highlight=False)
     return QuietOnBrokenPipe(
-        file=TrimmedLines(out), width=100_000, force_terminal=False, no_color=True, highlight=False, soft_wrap=False
+        file=TrimmedLines(out),  # type: ignore[arg-type]  # Rich calls only write/flush/isatty; its hint says IO[str]
+        width=100_000,
+        force_terminal=False,
+        no_color=True,
+        highlight=False,
+        soft_wrap=False,
     )
 
 

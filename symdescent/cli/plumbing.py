@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 import click
@@ -202,11 +202,13 @@ def reader_gone(stream: TextIO | None) -> bool:
     import select
     import stat
 
+    if stream is None:
+        return False
     try:
         import fcntl
         import termios
 
-        fd = stream.fileno()  # type: ignore[union-attr]
+        fd = stream.fileno()
         if not stat.S_ISFIFO(os.fstat(fd).st_mode):
             return False
         poller = select.poll()
@@ -356,17 +358,23 @@ def method_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def hyperparameters(*, exact: bool = False, **given: str | None) -> dict[str, float | str]:
-    """The options the user gave, as numbers (the methods supply their own defaults for the rest).
+def option_numbers(given: Mapping[str, str | None]) -> dict[str, float]:
+    """The options the user gave, as numbers (the methods supply their own defaults for the rest)."""
+    return {
+        name: number_option(text, f"--{name}", positive=name in ("lr", "eps"))
+        for name, text in given.items()
+        if text is not None
+    }
 
-    With exact or working-precision arithmetic the checked text itself is
-    passed on, so that the run can read ``0.1`` as exactly 1/10.
+
+def hyperparameters(*, exact: bool = False, **given: str | None) -> dict[str, float | str]:
+    """:func:`option_numbers`; with exact or working-precision arithmetic the checked text itself.
+
+    The text is passed on so that the run can read ``0.1`` as exactly 1/10.
     """
-    values: dict[str, float | str] = {}
-    for name, text in given.items():
-        if text is not None:
-            number = number_option(text, f"--{name}", positive=name in ("lr", "eps"))
-            values[name] = text if exact else number
+    values: dict[str, float | str] = dict(option_numbers(given))
+    if exact:
+        values = {name: text for name, text in given.items() if text is not None}
     return values
 
 

@@ -225,7 +225,7 @@ def generate(terms: Sequence[DifferentiatedTerm]) -> Kernels:
     )
     kernel: Callable[..., float]
     value_kernel: Callable[..., float]
-    kernel, value_kernel = pair  # type: ignore[misc]  # define() returns the tuple the source built
+    kernel, value_kernel = pair  # define() returns the tuple the source built
     return Kernels(kernel, value_kernel, buffers, source)
 
 

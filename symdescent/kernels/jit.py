@@ -119,9 +119,9 @@ def compile_numba(terms: Sequence[DifferentiatedTerm]) -> tuple[Callable[..., fl
     source = numba_source(terms, with_grad=True) + "\n" + numba_source(terms, with_grad=False)
     helpers = {name: numba.njit(fn) for name, fn in _helpers().items()}
     namespace = {"math": math, **helpers}
-    kernel, value_kernel = define(source + "\nkernels = (kernel, value_kernel)\n", "kernels", namespace)  # type: ignore[misc]
+    kernel, plain_value = define(source + "\nkernels = (kernel, value_kernel)\n", "kernels", namespace)
     grad = numba.njit(nogil=True, cache=False)(kernel)
-    value = numba.njit(nogil=True, cache=False)(value_kernel)
+    value = numba.njit(nogil=True, cache=False)(plain_value)
 
     def grad_kernel(xw, lo, a, b, n, g, buffers):
         return grad(xw, lo, a, b, n, g)

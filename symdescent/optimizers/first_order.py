@@ -64,7 +64,7 @@ def nesterov(lr: float = 0.1, momentum: float = 0.9) -> Optimizer:
 
 
 class AdamState(NamedTuple):
-    count: int
+    steps: int  # updates so far (not "count": that would hide tuple.count)
     mu: Vector
     nu: Vector
 
@@ -81,7 +81,7 @@ def scale_by_adam(b1: float, b2: float, eps: float) -> Transform:
         return AdamState(0, zeros, zeros)
 
     def update(updates: Vector, state: AdamState, x: Vector, **extra: Any) -> tuple[Vector, AdamState]:
-        t = state.count + 1
+        t = state.steps + 1
         m = tuple(b1 * mi + (1 - b1) * g for mi, g in zip(state.mu, updates, strict=True))
         v = tuple(b2 * vi + (1 - b2) * g * g for vi, g in zip(state.nu, updates, strict=True))
         m_hat = tuple(mi / (1 - b1**t) for mi in m)

@@ -48,7 +48,7 @@ def newton_direction() -> Transform:
 
 
 class ConjugateState(NamedTuple):
-    count: int
+    steps: int  # updates so far (not "count": that would hide tuple.count)
     previous_grad: Vector | None
     previous_direction: Vector | None
     info: dict[str, Any] | None
@@ -69,7 +69,7 @@ def polak_ribiere_direction(restart_every: int | None = None) -> Transform:
         grad = tuple(-g for g in minus_grad)
         every = restart_every or len(x)
         restart, beta, direction = True, 0.0, minus_grad
-        if state.previous_grad is not None and state.previous_direction is not None and state.count % every != 0:
+        if state.previous_grad is not None and state.previous_direction is not None and state.steps % every != 0:
             previous = state.previous_grad
             denominator = dot(previous, previous)
             if denominator > 0:
@@ -80,6 +80,6 @@ def polak_ribiere_direction(restart_every: int | None = None) -> Transform:
                 else:
                     beta = 0.0
         info = {"beta": beta, "restart": restart}
-        return direction, ConjugateState(state.count + 1, grad, direction, info)
+        return direction, ConjugateState(state.steps + 1, grad, direction, info)
 
     return Transform(init, update)

@@ -247,7 +247,7 @@ def _step_lines(analysis: Analysis, points: tuple[CriticalPoint, ...]) -> list[s
                 f"  (gradient descent converges for 0 < α < {_value(analysis.max_stable_lr)})"
             )
         if analysis.best_lr is not None:
-            flat = bool(analysis.eigenvalues) and is_zero(analysis.eigenvalues[0])  # type: ignore[index]
+            flat = bool(analysis.eigenvalues and is_zero(analysis.eigenvalues[0]))
             note = "  (λ_min: the smallest eigenvalue that is not 0)" if flat else ""
             lines.append(f"best α = 2/(λ_min + λ_max) = {_value(analysis.best_lr)}{note}")
         return lines

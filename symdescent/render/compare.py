@@ -171,7 +171,7 @@ class TableCompareRenderer:
             return cache[(shown, digits)]
 
         # fewest losses first: the final point, then time, evaluations, ‖∇f‖ and the step rule give way
-        options = [_COLUMNS]
+        options: list[tuple[str, ...]] = [_COLUMNS]
         for name in _DROP_ORDER:
             options.append(tuple(c for c in options[-1] if c != name))
         choice = choose(options, asked, width, lambda o, d: table_width(columns(o, d)))

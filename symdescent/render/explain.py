@@ -91,12 +91,12 @@ def blocks(ex: Explanation | VectorExplanation, latex: bool = False) -> list[Blo
     out += _curvature_blocks(ex, n)
 
     out.append(Heading("The first iterates"))
-    shown = len(variables) <= MAX_SHOWN_VARIABLES
-    header = ("t", *(n.e(sp.Symbol(f"{v.name}_t")) for v in variables if shown), "f")
+    columns = len(variables) <= MAX_SHOWN_VARIABLES  # a column per variable
+    header = ("t", *(n.e(sp.Symbol(f"{v.name}_t")) for v in variables if columns), "f")
     rows = []
     for it in ex.iterates:
         exact = it.exact if it.exact is not None else (None,) * len(it.x)
-        values = [n.cell(v, fallback) for v, fallback in zip(exact, it.x, strict=True) if shown]
+        values = [n.cell(v, fallback) for v, fallback in zip(exact, it.x, strict=True) if columns]
         rows.append((str(it.t), *values, n.cell(it.f_exact, it.f)))
     out.append(Table(header, tuple(rows)))
     if ex.exact and ex.iterates_exact_until < len(ex.iterates):

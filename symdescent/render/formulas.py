@@ -9,6 +9,7 @@ names each rule. Used by ``explain`` and ``grad --steps``.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -217,7 +218,7 @@ class Notation:
             return self.float(float(expr))
         if self.latex:
             return self._printer.doprint(expr)
-        return _unicode(expr, self._printer)  # type: ignore[arg-type]
+        return _unicode(expr, self._printer)
 
     def inline(self, math: str) -> str:
         """Math inside a sentence (in Unicode with no-break spaces, so that wrapping never splits it)."""
@@ -226,11 +227,11 @@ class Notation:
     def frac(self, value: sp.Expr) -> str:
         """A derived step size as a fraction (1/2, 1/9) even when the user wrote decimals."""
         printer = self._printer
-        old, printer.decimal = printer.decimal, False  # type: ignore[union-attr]
+        old, printer.decimal = printer.decimal, False
         try:
             return self.num(value)
         finally:
-            printer.decimal = old  # type: ignore[union-attr]
+            printer.decimal = old
 
     def factor(self, value: sp.Expr) -> str:
         """α inside a product: (1/10)·2, but 0.1·2."""
@@ -259,7 +260,7 @@ class Notation:
         text = f"{value:.6g}"
         return text if self.latex else text.replace("-", "−")
 
-    def cell(self, value: sp.Expr | None, fallback: float) -> str:
+    def cell(self, value: sp.Expr | None, fallback: builtins.float) -> str:  # builtins: .float is a method here
         """A table cell: the exact value when it is short, else its float."""
         if value is not None:
             text = self.e(value)

@@ -105,6 +105,7 @@ class ExactNotation(Notation):
 
 class PrecisionNotation(Notation):
     kind = "mpmath"
+    digits: int  # always set here (None only for notations without a precision)
 
     def __init__(self, digits: int) -> None:
         self.digits = digits

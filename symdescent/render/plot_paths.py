@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from symdescent.layout import Flat
 from symdescent.problem import Problem
 from symdescent.result import Result, Status, Step, outcome
 
@@ -80,8 +81,9 @@ def _drawable(result: Result, style: Style, label: str, cut_runaway: bool) -> _P
     """The finite steps of a run, up to where it runs away (if it does and ``cut_runaway``)."""
     steps = [s for s in result.history if all(math.isfinite(v) for v in (*s.x, s.f))]
     cut = _runaway(steps, result) if cut_runaway else None
-    left_at = steps[cut].step if cut is not None else None
-    if left_at is not None:
+    left_at = None
+    if cut is not None:
+        left_at = steps[cut].step
         label = f"{label} (runs away; drawn to step {steps[cut - 1].step})"
     return _Path(result, tuple(steps[:cut]), left_at, style, label)
 
@@ -114,7 +116,7 @@ def _framed(paths: list[_Path]) -> list[_Path]:
     return [p for p in paths if p.left_at is None] or paths
 
 
-def _distance(a: Sequence[float], b: Sequence[float]) -> float:
+def _distance(a: Flat, b: Flat) -> float:
     return math.hypot(*(ai - bi for ai, bi in zip(a, b, strict=True)))
 
 
@@ -171,7 +173,7 @@ def _axis_label(symbol: Any) -> str:
     return f"${sp.latex(symbol)}$"
 
 
-def _point(x: Sequence[float], names: Sequence[str] = ()) -> str:
+def _point(x: Flat, names: Sequence[str] = ()) -> str:
     """``(−1.2, 1)``; a single coordinate as ``x = 2`` when its name is given."""
     if len(x) == 1 and len(names) == 1:
         return f"{names[0]} = {_number(x[0])}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from symdescent.errors import NUMERIC_ERRORS
 from symdescent.problem import Problem
@@ -115,7 +115,7 @@ def _contour_picture(
             bar = figure.colorbar(filled, ax=ax, shrink=0.9, pad=0.02)
             bar.set_label(label)
             ticks = levels if len(levels) <= 12 else levels[:: math.ceil(len(levels) / 10)]
-            bar.set_ticks(ticks)
+            bar.set_ticks(list(ticks))
             bar.set_ticklabels([_tick(t) for t in ticks])
         else:
             ax.set_facecolor("#440154")
@@ -333,7 +333,7 @@ def _convergence_picture(top: Axes, bottom: Axes, problem: Problem, paths: list[
         steps = np.array([s.step for s in p.steps], dtype=float)
         gap = np.abs(np.array(p.f) - best)
         norms = np.array([s.grad_norm for s in p.steps])
-        line = {
+        line: dict[str, Any] = {  # Line2D properties
             "color": "#e8412c" if single else p.style.colour,
             "linestyle": "solid" if single else p.style.dashes,
             "linewidth": 1.6,
@@ -347,7 +347,7 @@ def _convergence_picture(top: Axes, bottom: Axes, problem: Problem, paths: list[
     for tol in tols:
         bottom.axhline(tol, color="grey", linestyle=":", linewidth=1.2, label=f"tol = {tol:g}")
     for ax in (top, bottom):
-        _log_limits(ax, [v for line in ax.get_lines() for v in line.get_ydata()])
+        _log_limits(ax, [v for drawn in ax.get_lines() for v in np.asarray(drawn.get_ydata())])
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
     sign = "f_{\\mathrm{best}} - f" if maximize else "f - f_{\\mathrm{best}}"

@@ -68,12 +68,12 @@ def _bucket_max(levels: Sequence[float]) -> float:
     return max(numbers) if numbers else math.nan
 
 
-def _float(value: object) -> float:
+def _float(value: float) -> float:
     """A float for drawing; huge exact values become ±inf, undefined ones NaN."""
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     except OverflowError:
-        return math.inf if value > 0 else -math.inf  # type: ignore[operator]
+        return math.inf if value > 0 else -math.inf
     except (TypeError, ValueError):
         return math.nan
 
@@ -96,7 +96,7 @@ class SparkSampler:
         self.lowest = math.inf
         self.highest = -math.inf
 
-    def add(self, value: object) -> None:
+    def add(self, value: float) -> None:
         number = _float(value)
         self.count += 1
         if not math.isnan(number):

@@ -17,7 +17,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from symdescent.layout import Layout, Slot, layout_of
+from symdescent.layout import Flat, Layout, Slot, layout_of
 from symdescent.methods import METHODS
 from symdescent.render.fit import choose, fit_note, join, table_width, wrap
 from symdescent.render.mathtext import function_inline, gradient_inline, signature
@@ -324,7 +324,7 @@ def evaluations(result: Result) -> str:
     return text + (f", Hessian {result.nhev}" if result.nhev else "")
 
 
-def _entry(x: Sequence[object], index: int | None, cell: Callable[[object], str]) -> str:
+def _entry(x: Flat, index: int | None, cell: Callable[[object], str]) -> str:
     """One entry's cell; ``…`` for the column of entries left out (and past a large run's first entries)."""
     return "…" if index is None or index >= len(x) else cell(x[index])
 

@@ -25,7 +25,7 @@ try:  # the kernel engine's own class, when it is installed alongside
 except ImportError:  # pragma: no cover - the same form, for a checkout without the kernel engine
 
     @dataclass(frozen=True)
-    class BandTerm:  # type: ignore[no-redef]
+    class BandTerm:  # type: ignore[no-redef]  # the same class, defined here only when the import above failed
         """One term of f(x) = constant + sum over terms of  sum_i body(x[i+o] for o in offsets)."""
 
         body: sp.Expr

@@ -257,7 +257,7 @@ def band_cases(grad: sp.Expr, length: int | None = None) -> list[tuple[str, sp.E
     offsets = sorted({o for _, o in entries(body).values()})
     low, high = offsets[0], offsets[-1]
 
-    def at(keep: dict[int, bool], index: object) -> sp.Expr:
+    def at(keep: dict[int, bool], index: int | str) -> sp.Expr:
         total = sp.S.Zero
         for offset, part in parts.items():
             budget.tick("writing out the gradient's cases", 16)
@@ -278,14 +278,14 @@ def band_cases(grad: sp.Expr, length: int | None = None) -> list[tuple[str, sp.E
     return cases
 
 
-def _entry_at(name: str, shift: int, index: object) -> sp.Symbol:
+def _entry_at(name: str, shift: int, index: int | str) -> sp.Symbol:
     """x[j+1] (index "j"), x[3] (index 2 and shift 1), x[n-1] (index 0 = n, shift −1)."""
     if index == "j":
         text = "j" if shift == 0 else f"j{shift:+d}"
     elif isinstance(index, int) and index > 0:
         text = str(index + shift)
     else:
-        back = int(index) + shift  # type: ignore[call-overload]
+        back = int(index) + shift
         text = "n" if back == 0 else f"n{back:+d}"
     return sp.Symbol(f"{name}[{text}]", real=True)
 

@@ -154,7 +154,7 @@ def compile_arrays(
     names: Sequence[str],
     shapes: Shapes,
     out_shapes: Sequence[tuple[int, ...]],
-) -> Callable[..., list[object]]:
+) -> Callable[..., list[np.ndarray | float]]:
     """``fn(*arrays) -> [value of each expr]`` over numpy arrays named ``names`` (variables and data).
 
     An output whose formula is a scalar but whose wanted shape is a vector
@@ -197,7 +197,7 @@ def compile_arrays(
     source = f"def _vector_function({', '.join(args)}):\n"
     source += "".join(f"    {line}\n" for line in lines)
     source += f"    return [{', '.join(outputs)}]\n"
-    return define(source, "_vector_function", {**array_namespace(), "numpy": np})  # type: ignore[return-value]
+    return define(source, "_vector_function", {**array_namespace(), "numpy": np})
 
 
 def _shape_safe(expr: sp.Expr, shapes: Shapes) -> bool:

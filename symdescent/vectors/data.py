@@ -16,6 +16,7 @@ cell that is not a number), and ``.npy``. Every bad file is an
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
 import re
@@ -38,7 +39,9 @@ class UnknownLength(InputError):
 
 def split_items(text: str) -> list[str]:
     """Split on commas outside brackets: ``"x=[1,2],b=0"`` -> ``["x=[1,2]", "b=0"]``."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "," and depth == 0:
             parts.append("".join(current).strip())
@@ -254,7 +257,7 @@ def parse_start(
     """``--start`` for a vector problem: every value named; ``n`` inferred from the data where used."""
     values = {}
     for name, value in parse_assignments(text, "start").items():
-        values[name] = parse_value(value, name, lambda name=name: infer_length(name, data, function_text), dtype)
+        values[name] = parse_value(value, name, functools.partial(infer_length, name, data, function_text), dtype)
     return values
 
 

@@ -234,5 +234,8 @@ def minimize_vectors(
     problem = make_vector_problem(function, start, data, dtype=dtype)
     run = make_run(problem, engine=engine, **options)
     small = problem.size <= 1000 and keep_history
-    history = [step for step in run] if small else [None for _ in run]
-    return run.result(tuple(history) if small else (run.last,))  # type: ignore[arg-type]
+    if small:
+        return run.result(tuple(run))
+    for _ in run:
+        pass
+    return run.result((run.last,))

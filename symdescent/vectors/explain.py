@@ -168,7 +168,7 @@ def _run_iterates(problem: VectorProblem, alpha: sp.Expr, count: int) -> tuple[t
     from symdescent.vectors.engine import make_run
 
     run = make_run(problem, method="gd", max_steps=count, tol=0.0, lr=float(alpha))
-    out = [VectorIterate(step.step, _preview(problem, step.x), step.f) for step in run]
+    out = [VectorIterate(step.step, _preview(problem, np.asarray(step.x)), step.f) for step in run]
     result = run.result()
     note = None
     if out[-1].t < count:

@@ -164,7 +164,7 @@ def _shown(value: np.ndarray | float, limit: int = 6) -> str:
     from symdescent.render.gradient import plain_number
 
     if np.ndim(value) == 0:
-        return plain_number(float(value))  # type: ignore[arg-type]
+        return plain_number(float(value))
     flat = np.ravel(value)
     items = [plain_number(float(v)) for v in flat[:limit]]
     return "[" + ", ".join(items) + (", …" if flat.size > limit else "") + "]"

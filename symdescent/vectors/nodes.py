@@ -210,7 +210,7 @@ def names_in(expr: sp.Expr) -> set[str]:
     names = set()
     for symbol in expr.free_symbols:
         parsed = parse_entry(symbol)
-        names.add(parsed[0] if parsed else symbol.name)  # type: ignore[attr-defined]
+        names.add(parsed[0] if parsed else symbol.name)
     return names
 
 

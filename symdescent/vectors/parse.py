@@ -96,6 +96,7 @@ def tokenize(text: str) -> list[Token]:
     for match in _TOKEN.finditer(text):
         budget.tick("parsing the function")
         kind, value, column = match.lastgroup, match.group(), match.start() + 1
+        assert kind is not None  # every alternative of _TOKEN is a named group
         if kind == "space":
             continue
         if kind == "bad":
@@ -105,7 +106,7 @@ def tokenize(text: str) -> list[Token]:
             raise ParseError("'//' (floor division) is not supported", column)
         if kind == "name" and value.startswith("_") and _touches_number(tokens, column):
             raise ParseError(f"'_' in the number {tokens[-1].text + value!r} is not allowed", tokens[-1].column)
-        tokens.append(Token(kind, "**" if value == "^" else value, column))  # type: ignore[arg-type]
+        tokens.append(Token(kind, "**" if value == "^" else value, column))
     tokens.append(Token("end", "", len(text) + 1))
     return tokens
 

@@ -158,7 +158,11 @@ def _earlier(steps: list[int], count: int) -> list[int]:
     if len(steps) <= count:
         return steps
     picks = np.unique(np.geomspace(1, max(2, steps[-1] // 4), count).astype(int))
-    return [min(steps, key=lambda s, p=p: abs(s - p)) for p in picks]
+    return [_nearest(steps, int(p)) for p in picks]
+
+
+def _nearest(steps: list[int], target: int) -> int:
+    return min(steps, key=lambda s: abs(s - target))
 
 
 def _model_function(model: sp.Expr, inputs: str, names: tuple[str, ...]) -> Callable[..., Any]:

@@ -138,7 +138,7 @@ def _is_product(expr: sp.Basic) -> bool:
 class PrettyPrinter(PlainPrinter):
     """Maths notation: ``2Aᵀ(Ax − b)``, ``‖x‖``, ``xᵀy``, ``Σᵢ``."""
 
-    def _operand(self, expr: sp.Expr) -> str:
+    def _operand(self, expr: sp.Expr, right: bool = True) -> str:  # either side: juxtaposition binds alike
         text = self._print(expr)
         simple = isinstance(expr, sp.Symbol | VTranspose | VMatMul) or expr.is_Atom
         return text if simple else f"({text})"
@@ -259,7 +259,9 @@ def _sigmoids(expr: sp.Expr) -> sp.Expr:
     """Write eᵘ/(eᵘ + 1) as σ(u): the logistic-regression gradient reads −Xᵀ(y·σ(−y·Xw))."""
 
     def rewrite(product: sp.Expr) -> sp.Expr:
-        exp, denominator, u = _sigmoid_pair(product)  # type: ignore[misc]
+        pair = _sigmoid_pair(product)
+        assert pair is not None  # replace() calls this only where the query below found the pair
+        exp, denominator, u = pair
         rest = [f for f in product.args if f not in (exp, denominator)]
         return sp.Mul(*rest, SIGMA(u))
 

@@ -155,7 +155,7 @@ class VectorProblem:
     shapes: Mapping[str, tuple[int, ...]]
     layout: tuple[tuple[str, tuple[int, ...], int, int], ...]  # name, shape, first, end in the flat array
     dtype: str = "float64"  # of the variables' arrays (float32 runs on the kernel engine only)
-    _compiled: list[Callable[..., list[object]]] = field(default_factory=list, repr=False, compare=False)
+    _compiled: list[Callable[..., list[np.ndarray | float]]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -233,13 +233,13 @@ class VectorProblem:
         return [*self.names, *sorted(self.data)]
 
     @cached_property
-    def _value_and_grad(self) -> Callable[..., list[object]]:
+    def _value_and_grad(self) -> Callable[..., list[np.ndarray | float]]:
         exprs = [self.formula.expr, *(self.formula.gradient[n] for n in self.names)]
         out_shapes = [(), *(self.shapes[n] for n in self.names)]
         return compile_arrays(exprs, self._argument_names, self.shapes, out_shapes)
 
     @cached_property
-    def _value(self) -> Callable[..., list[object]]:
+    def _value(self) -> Callable[..., list[np.ndarray | float]]:
         return compile_arrays([self.formula.expr], self._argument_names, self.shapes, [()])
 
     def value_and_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]:
@@ -247,12 +247,12 @@ class VectorProblem:
         with np.errstate(all="ignore"):
             f, *grads = self._value_and_grad(*self._arguments(z))
         if len(grads) == 1 and self.layout[0][1]:
-            return float(f), np.asarray(grads[0], dtype=float).reshape(-1)  # type: ignore[arg-type]
-        return float(f), np.concatenate([np.ravel(np.asarray(g, dtype=float)) for g in grads])  # type: ignore[arg-type]
+            return float(f), np.asarray(grads[0], dtype=float).reshape(-1)
+        return float(f), np.concatenate([np.ravel(np.asarray(g, dtype=float)) for g in grads])
 
     def value(self, z: np.ndarray) -> float:
         with np.errstate(all="ignore"):
-            return float(self._value(*self._arguments(z))[0])  # type: ignore[arg-type]
+            return float(self._value(*self._arguments(z))[0])
 
     @cached_property
     def hessian_vector(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:

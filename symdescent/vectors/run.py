@@ -12,7 +12,7 @@ and an empty gradient; the final point is in the result.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ class StoppingRules:
     method: Any
     last: Step
     start_norm: float
-    _steps: Iterator[Step]
+    _steps: Generator[Step, None, None]
 
     def _limits(self, max_steps: int, tol: float, maximize: bool) -> None:
         if max_steps < 0:
@@ -88,7 +88,7 @@ class StoppingRules:
     def _finish(self, status: Status, reason: str = "") -> None:
         self.status = status
         lr = self.method.params.get("lr")
-        extra = {}
+        extra: dict[str, Any] = {}
         if status is Status.MAX_STEPS and lr is None and self.last.step and self.last.grad_norm < self.start_norm:
             # no learning rate to raise: the method picks its own step lengths, so only more steps help
             extra["advice"] = (
@@ -135,7 +135,7 @@ class StoppingRules:
             shapes=dict(problem.shapes_of_variables),
         )
 
-    def _loop(self) -> Iterator[Step]:
+    def _loop(self) -> Generator[Step, None, None]:
         while True:
             step = self.last
             if self.tol > 0 and step.grad_norm <= self.tol:
@@ -200,7 +200,7 @@ class VectorRun(StoppingRules, Iterator[Step]):
     def _next_step(self, step: Step) -> Step:
         sign, method = (-1.0 if self.maximize else 1.0), self.method
         method.info = None
-        z = method.step(step.x, sign * step.f, sign * step.grad)
+        z = method.step(step.x, sign * step.f, sign * np.asarray(step.grad))
         f, g = self.problem.value_and_grad(z)
         self.last = Step(step.step + 1, z, f, g, float(np.linalg.norm(g)), method.info)
         return self.last

@@ -212,6 +212,6 @@ def _check_body(body: sp.Expr, shapes: Shapes) -> None:
     for symbol in body.free_symbols:
         if parse_entry(symbol):
             continue
-        shape = shapes.get(symbol.name)  # type: ignore[attr-defined]
+        shape = shapes.get(symbol.name)
         if shape:
             raise InputError(f"inside sum(..., i), {symbol} is a whole vector: write {symbol}[i] for its entries")
