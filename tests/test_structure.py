@@ -89,7 +89,7 @@ def test_no_import_cycle_between_modules_at_import_time() -> None:
 
     def visit(node: str, trail: tuple[str, ...]) -> None:
         if node in trail:
-            cycle = trail[trail.index(node) :] + (node,)
+            cycle = (*trail[trail.index(node) :], node)
             raise AssertionError(" -> ".join(cycle))
         for target in graph.get(node, ()):
             if target != node and not node.startswith(target + "."):  # a package's own __init__ is not a cycle
