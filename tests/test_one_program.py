@@ -117,9 +117,7 @@ KINDS = {
         np.zeros(2),
         lambda z: (float((A @ z - B) @ (A @ z - B)), 2 * A.T @ (A @ z - B)),
     ),
-    "kernel": Kind(
-        "sum((x[i+1]-x[i])^2, i) + sum((x-1)^2)", "x=zeros(100000)", (), {"x": [N]}, np.zeros(N), _band
-    ),
+    "kernel": Kind("sum((x[i+1]-x[i])^2, i) + sum((x-1)^2)", "x=zeros(100000)", (), {"x": [N]}, np.zeros(N), _band),
 }
 SMALL = [k for k in KINDS if k != "kernel"]  # ≤ 6 entries: every entry is printed
 
@@ -424,11 +422,8 @@ def test_compare(name: str, fmt: str, data_dir: Path) -> None:
     if fmt in ("csv", "tsv"):
         rows = list(csv.reader(io.StringIO(out.stdout), delimiter="," if fmt == "csv" else "\t"))
         names = columns(kind) if kind.size <= 6 else []
-        assert rows[0] == ["method", "status", "steps", "f", *names, "grad_norm", "nfev", "ngev", "nhev"] + [
-            "seconds",
-            "lr",
-            "message",
-        ]
+        counts = ["grad_norm", "nfev", "ngev", "nhev", "seconds", "lr", "message"]
+        assert rows[0] == ["method", "status", "steps", "f", *names, *counts]
         assert [r[0] for r in rows[1:]] == ["gd", "adam"] and float(rows[1][3]) == pytest.approx(gd[1], rel=1e-12)
         if names:
             assert [float(v) for v in rows[1][4 : 4 + len(names)]] == pytest.approx(list(gd[0]), rel=1e-12)
