@@ -79,8 +79,8 @@ def test_grad_at_a_point() -> None:
     data = json.loads(out.stdout)
     assert data["partials"] == {"x": "2*x", "y": "2*y", "z": "3*z**2"}
     assert data["gradient"] == ["2*x", "2*y", "3*z**2"]
-    assert data["at"] == [1.0, 1.0, 2.0]
-    assert data["value"] == [2.0, 2.0, 12.0]
+    assert data["at"] == {"x": 1.0, "y": 1.0, "z": 2.0}
+    assert data["value"] == {"x": 2.0, "y": 2.0, "z": 12.0}
     assert data["norm"] == pytest.approx(152**0.5)
 
 

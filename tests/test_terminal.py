@@ -120,12 +120,12 @@ def test_linear_in_finds_the_constant_partials() -> None:
 
 def test_grad_at_an_exact_point_is_exact_and_shows_f() -> None:
     data = json.loads(cli("grad", "sin(x)*exp(y)", "--at", "pi/2,0", "--format", "json").stdout)
-    assert data["value"] == [0.0, 1.0]
+    assert data["value"] == {"x": 0.0, "y": 1.0}
     assert (data["f"], data["norm"]) == (1.0, 1.0)
     text = cli("grad", "sin(x)*exp(y)", "--at", "pi/2,0", "--format", "text").stdout
     assert "f    = 1" in text and "(0, 1)" in text
     floats = json.loads(cli("grad", "sin(x)*exp(y)", "--at", "1.5707963267948966,0", "--format", "json").stdout)
-    assert floats["value"][0] == math.cos(1.5707963267948966)  # a decimal point is a float: evaluated in floats
+    assert floats["value"]["x"] == math.cos(1.5707963267948966)  # a decimal point is a float: evaluated in floats
 
 
 def test_compare_says_which_learning_rates_it_chose() -> None:

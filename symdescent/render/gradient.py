@@ -28,8 +28,8 @@ def gradient_dict(report: GradientReport) -> dict[str, Any]:
         "gradient": [str(g) for g in problem.gradient],
     }
     if report.at is not None and report.value is not None:
-        data["at"] = [json_number(v) for v in report.at]
-        data["value"] = [json_number(v) for v in report.value]
+        data["at"] = {n: json_number(v) for n, v in zip(problem.names, report.at, strict=True)}
+        data["value"] = {n: json_number(v) for n, v in zip(problem.names, report.value, strict=True)}
         data["norm"] = json_number(report.norm)
         data["f"] = json_number(report.f)
     return data

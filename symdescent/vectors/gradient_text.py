@@ -185,7 +185,6 @@ def gradient_report(
             "variables": list(formula.variables),
             "partials": {n: formula.gradient_text(n, fancy=False) for n in formula.variables},
             "gradient": [formula.gradient_text(n, fancy=False) for n in formula.variables],
-            "gradient_pretty": {n: formula.gradient_text(n) for n in formula.variables},
         }
         if at is not None:
             whole = at.problem.size <= JSON_ENTRIES
