@@ -311,7 +311,8 @@ def iterate(
     ``exact=True`` or ``working_precision=D`` they may be text or SymPy
     numbers (``lr="1/10"``) and are converted to that arithmetic.
     """
-    if isinstance(problem, str) or not hasattr(problem, "value_and_grad"):  # text or a SymPy expression
+    # text or a SymPy expression (the class is asked first: a Problem's float code is compiled only if used)
+    if isinstance(problem, str) or not (hasattr(type(problem), "value_and_grad") or hasattr(problem, "value_and_grad")):
         from symdescent.problem import make_problem
 
         problem = make_problem(problem, variables=variables, params=params)

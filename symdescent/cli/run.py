@@ -417,9 +417,12 @@ class _FloatSteps:
 
         self._inner.finish(
             dataclasses.replace(
-                result, start=floats(result.start), x=floats(result.x), f=float(result.f),
+                result,
+                start=floats(result.start),
+                x=floats(result.x),
+                f=float(result.f),
                 grad_norm=float(result.grad_norm),
-            )  # fmt: skip
+            )
         )
 
 

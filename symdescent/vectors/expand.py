@@ -22,15 +22,17 @@ Exact values: a number or ``[a, b, …]`` written in the text (start values,
 value (files, ``ones(n)``) is the decimal its shortest float text spells
 (a file's ``0.1`` is 1/10).
 
-The one refusal: more than :data:`MAX_EXACT_ENTRIES` variable entries, or
-more than :data:`MAX_EXACT_DATA` data entries (the written-out f and its
-gradient grow with both).
+The one refusal (:func:`check_expandable`): more than
+:data:`MAX_EXACT_ENTRIES` variable entries, or more than
+:data:`MAX_EXACT_WORK` variable entries × data entries (the written-out f and
+its gradient grow with both).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,7 @@ from symdescent.errors import InputError
 from symdescent.layout import Layout
 from symdescent.problem import Problem, make_problem
 from symdescent.vectors.nodes import (
+    VBandGrad,
     VDot,
     VEntry,
     VIndexSum,
@@ -50,9 +53,11 @@ from symdescent.vectors.nodes import (
     VNode,
     VNorm,
     VProd,
+    VProdOthers,
     VSize,
     VSum,
     VTranspose,
+    VUnit,
     entries,
 )
 from symdescent.vectors.problem import VectorProblem
@@ -60,8 +65,9 @@ from symdescent.vectors.shapes import index_range
 
 #: Exact and D-digit arithmetic run array problems of at most this many variable entries …
 MAX_EXACT_ENTRIES = 100
-#: … and at most this many data entries.
-MAX_EXACT_DATA = 2_000
+#: … and of at most this many variable entries × data entries (∇f written out grows with both:
+#: 20 entries × 1,000 data run in about 2 s, 100 × 1,000 would take 20 s).
+MAX_EXACT_WORK = 20_000
 
 #: A value while expanding: a SymPy scalar, or a numpy object array of SymPy scalars.
 Value = Any
@@ -71,11 +77,10 @@ def check_expandable(problem: VectorProblem) -> None:
     """Refuse, in one message, an array problem too large to write out entry by entry."""
     entries_ = problem.entry_layout.size
     data = sum(int(np.size(v)) for v in problem.data.values())
-    if entries_ > MAX_EXACT_ENTRIES or data > MAX_EXACT_DATA:
+    if entries_ > MAX_EXACT_ENTRIES or entries_ * max(data, 1) > MAX_EXACT_WORK:
         raise InputError(
-            f"exact arithmetic runs problems of at most {MAX_EXACT_ENTRIES} variable entries and "
-            f"{MAX_EXACT_DATA:,} data entries; this one has {entries_:,} and {data:,}",
-            hint="leave exact arithmetic out: arrays run in float64",
+            f"exact arithmetic runs problems of at most {MAX_EXACT_ENTRIES} variable entries and at most "
+            f"{MAX_EXACT_WORK:,} variable entries × data entries; this one has {entries_:,} × {data:,}"
         )
 
 
@@ -124,7 +129,7 @@ def expand(problem: VectorProblem, values: Mapping[str, Any] | None = None) -> s
     return _expand(problem, values or {})[0]
 
 
-def _expand(problem: VectorProblem, values: Mapping[str, Any]) -> tuple[sp.Expr, dict[str, Value]]:
+def _expand(problem: VectorProblem, values: Mapping[str, Any]) -> tuple[sp.Expr, dict[str, Value], dict[str, Value]]:
     symbols = entry_symbols(problem.entry_layout, set(problem.data) | set(problem.names))
     known: dict[str, Value] = dict(symbols)
     for name, datum in problem.data.items():
@@ -132,23 +137,51 @@ def _expand(problem: VectorProblem, values: Mapping[str, Any]) -> tuple[sp.Expr,
     result = _evaluate(problem.formula.expr, known, problem.shapes)
     if isinstance(result, np.ndarray):  # a shape check upstream makes f a scalar; this is a guard
         raise InputError("f must be a scalar")
-    return sp.sympify(result), symbols
+    return sp.sympify(result), symbols, known
 
 
 def expanded_problem(problem: VectorProblem, values: Mapping[str, Any] | None = None) -> ExpandedProblem:
     """The scalar problem the Python-scalar back-end iterates, with the vector problem's layout and texts."""
     check_expandable(problem)
-    expr, symbols = _expand(problem, values or {})
+    from symdescent.arithmetic import exact_decimals
+
+    expr, symbols, known = _expand(problem, values or {})
     layout = problem.entry_layout
     variables = tuple(
         s for slot in layout.slots for s in (np.ravel(symbols[slot.name]) if slot.shape else [symbols[slot.name]])
     )
     # make_problem checks and orders the names; the problem keeps the entry symbols themselves (they print x[2])
     make_problem(expr.xreplace({v: sp.Symbol(v.name, real=True) for v in variables}), [v.name for v in variables])
-    texts = VectorTexts(
-        problem.function_text, problem.gradient_text, problem.function_inline, problem.gradient_inline
-    )
-    return ExpandedProblem(expr, variables, {}, layout, texts)
+    texts = VectorTexts(problem.function_text, problem.gradient_text, problem.function_inline, problem.gradient_inline)
+    gradient = _entry_gradient(problem, known)
+    # decimal literals exact now, in f and ∇f alike (exact and D-digit arithmetic would make f's alone exact)
+    expr = exact_decimals(expr)
+    if gradient is not None:
+        gradient = tuple(exact_decimals(g) for g in gradient)
+    return ExpandedProblem(expr, variables, {}, layout, texts, gradient)
+
+
+def _entry_gradient(problem: VectorProblem, known: Mapping[str, Value]) -> tuple[sp.Expr, ...] | None:
+    """∇f entry by entry from the gradient in vector form (2·Aᵀ(Aw − b) written out), or None where it has a
+    node with no entry form (∇ max picks an entry by value): SymPy then differentiates the written-out f.
+
+    Differentiating the written-out f instead costs a chain rule per entry and term: seconds at 100 × 1,000.
+    """
+    out: list[sp.Expr] = []
+    for slot in problem.entry_layout.slots:
+        try:
+            value = _evaluate(problem.formula.gradient[slot.name], known, problem.shapes)
+        except _NoEntryForm:
+            return None
+        if not slot.shape:
+            if isinstance(value, np.ndarray):
+                return None
+            out.append(sp.sympify(value))
+        elif isinstance(value, np.ndarray):
+            out.extend(sp.sympify(v) for v in np.ravel(value))
+        else:  # a scalar formula for every entry
+            out.extend([sp.sympify(value)] * (slot.end - slot.first))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -171,15 +204,18 @@ class ExpandedProblem(Problem):
 
     layout: Layout
     texts: VectorTexts
+    entry_gradient: tuple[sp.Expr, ...] | None = None
+
+    @cached_property
+    def gradient(self) -> tuple[sp.Expr, ...]:
+        """∇f written out from its vector form when it has one (fast), else differentiated."""
+        if self.entry_gradient is not None:
+            return self.entry_gradient
+        return Problem.gradient.func(self)  # type: ignore[attr-defined,no-any-return]
 
     @property
     def entry_layout(self) -> Layout:
         return self.layout
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """One label per entry (``x[1], x[2], b``): what the loop's messages call each number."""
-        return self.layout.labels()
 
     @property
     def function_text(self) -> str:
@@ -275,11 +311,22 @@ def _evaluate(expr: sp.Expr, known: Mapping[str, Value], shapes: Mapping[str, tu
     return np.frompyfunc(lambda *a: func(*a), len(args), 1)(*args)  # elementwise, scalars broadcast
 
 
+class _NoEntryForm(Exception):
+    """A gradient node whose entries depend on the point's values (∇ max), not on a formula."""
+
+
 def _node(expr: sp.Expr, known: Mapping[str, Value], shapes: Mapping[str, tuple[int, ...]]) -> Value:
     if isinstance(expr, VIndexSum):
         return _index_sum(expr, known, shapes)
-    if isinstance(expr, VEntry):
-        return _evaluate(expr.args[0], known, shapes)[int(expr.args[1]) - 1]
+    if isinstance(expr, VBandGrad):
+        return _band_gradient(expr, known, shapes)
+    if isinstance(expr, VEntry | VUnit):
+        vector = _evaluate(expr.args[0], known, shapes)
+        if isinstance(expr, VEntry):
+            return vector[int(expr.args[1]) - 1]
+        unit = np.array([sp.S.Zero] * len(vector), dtype=object)
+        unit[int(expr.args[1]) - 1] = sp.S.One
+        return unit
     args = [_evaluate(arg, known, shapes) for arg in expr.args]
     if isinstance(expr, VMatMul):
         return _matmul(*args)
@@ -300,12 +347,16 @@ def _node(expr: sp.Expr, known: Mapping[str, Value], shapes: Mapping[str, tuple[
     for node, reduce in reductions.items():
         if isinstance(expr, node):
             return reduce()
-    raise InputError(f"{type(expr).__name__} cannot be written out entry by entry")
+    if isinstance(expr, VProdOthers):
+        return np.array([sp.Mul(*flat[:j], *flat[j + 1 :]) for j in range(len(flat))], dtype=object)
+    raise _NoEntryForm(type(expr).__name__)
 
 
 def _matmul(left: Value, right: Value) -> Value:
     """``A @ v`` or ``A @ B`` with each entry one SymPy sum (a chain of binary sums would be quadratic)."""
     a = np.asarray(left, dtype=object)
+    if not isinstance(right, np.ndarray):  # Aᵀ @ c in a gradient: c stands for c times a vector of ones
+        return np.array([sp.Add(*row) * right for row in a], dtype=object)
     b = np.asarray(right, dtype=object)
     if a.ndim == 1:
         a = a.reshape(1, -1)
@@ -331,3 +382,20 @@ def _index_sum(expr: sp.Expr, known: Mapping[str, Value], shapes: Mapping[str, t
             at[symbol.name] = np.ravel(known[name])[i + offset - 1]
         terms.append(_evaluate(body, at, shapes))
     return sp.Add(*terms)
+
+
+def _band_gradient(expr: sp.Expr, known: Mapping[str, Value], shapes: Mapping[str, tuple[int, ...]]) -> Value:
+    """∇ of ``sum(body, i)`` by the vector ``var``: each term's derivative by each entry it uses, added up."""
+    var, body = expr.args[0], expr.args[1]
+    vector = np.ravel(known[var.name])
+    out = [sp.S.Zero] * len(vector)
+    first, last = index_range(expr, shapes)
+    found = entries(body)
+    partials = {symbol: sp.diff(body, symbol) for symbol, (name, _) in found.items() if name == var.name}
+    for i in range(first, last + 1):
+        at = dict(known)
+        for symbol, (name, offset) in found.items():
+            at[symbol.name] = np.ravel(known[name])[i + offset - 1]
+        for symbol, partial in partials.items():
+            out[i + found[symbol][1] - 1] += _evaluate(partial, at, shapes)
+    return np.array(out, dtype=object)
