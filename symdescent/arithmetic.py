@@ -152,7 +152,7 @@ class Exact(Arithmetic):
         return sp.lambdify(
             list(problem.variables),
             [standard(problem.expr), *map(standard, problem.gradient)],
-            modules=[{"Rational": sp.Rational, "sympy": sp}, "sympy"],
+            modules=[{"Rational": sp.Rational, "Integer": sp.Integer, "sympy": sp}, "sympy"],
             printer=_exact_printer(),
             cse=True,
             dummify=True,
@@ -326,6 +326,12 @@ def _exact_printer() -> type:
 
         def _print_Half(self, expr: sp.Rational) -> str:
             return "Rational(1, 2)"
+
+        def _print_Integer(self, expr: sp.Integer) -> str:
+            # a constant partial derivative (0 for a variable f does not use) stays a SymPy number, not an int
+            return f"Integer({expr.p})"
+
+        _print_Zero = _print_One = _print_NegativeOne = _print_Integer
 
         def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
             base = self.parenthesize(expr.base, 60)

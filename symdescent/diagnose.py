@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from symdescent.layout import layout_of
+
 if TYPE_CHECKING:
     from symdescent.problem import Problem
 
@@ -37,7 +39,7 @@ def diagnose(problem: Problem, x: Sequence[float], error: Exception | None = Non
     where = problem.point(x)
     values = {v: xi if isinstance(xi, sp.Basic) else sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
     labelled = [("f", problem.expr)] + [
-        (f"∂f/∂{name} = {g}", g) for name, g in zip(problem.names, problem.gradient, strict=True)
+        (f"∂f/∂{name} = {g}", g) for name, g in zip(layout_of(problem).labels(), problem.gradient, strict=True)
     ]
     seen = 0
     for label, expr in labelled:

@@ -140,6 +140,9 @@ class Layout:
         """The flat point of ``{name: value}``: a tuple for scalars, the array itself for one vector (no copy)."""
         if self.scalars_only:
             return tuple(values[name] for name in self.names)
+        if all(isinstance(values[slot.name], tuple) for slot in self.slots if slot.shape):
+            # Python scalars (exact or D-digit numbers, as :meth:`arrays` groups a tuple): a tuple, kept exact
+            return tuple(v for slot in self.slots for v in (values[slot.name] if slot.shape else (values[slot.name],)))
         import numpy as np
 
         if len(self.slots) == 1:

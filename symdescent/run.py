@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
 from symdescent.engine import fast_steps
 from symdescent.errors import NUMERIC_ERRORS, InputError, StartPointError
+from symdescent.layout import layout_of
 from symdescent.optimizers import Optimizer, make_optimizer
 from symdescent.result import Result, Status, Step, status_message
 
@@ -140,15 +141,16 @@ class Run(Iterator[Step]):
             raise RuntimeError("the run has not finished: iterate it first, or call interrupt()")
         last = self.last
         problem = self.problem
+        layout = layout_of(problem)  # the problem's named arrays (each variable a scalar for a problem of scalars)
         return Result(
             function=problem.function_text,
-            variables=problem.names,
+            variables=layout.names,
             gradient=problem.gradient_text,
             method=self.optimizer.name,
             params=self.params,
-            start=dict(zip(problem.names, self.start, strict=True)),
+            start=layout.arrays(self.start),
             history=tuple(history) if history is not None else (last,),
-            x=dict(zip(problem.names, last.x, strict=True)),
+            x=layout.arrays(last.x),
             f=last.f,
             grad_norm=last.grad_norm,
             steps=last.step,
@@ -161,6 +163,7 @@ class Run(Iterator[Step]):
             nfev=1 + last.step + self.evaluations["f"],
             ngev=1 + last.step + self.evaluations["grad"],
             nhev=self.evaluations["hessian"],
+            shapes={} if layout.scalars_only else dict(layout.shapes),
         )
 
     def _extra_arguments(self) -> dict[str, Any]:
@@ -308,7 +311,8 @@ def iterate(
     ``exact=True`` or ``working_precision=D`` they may be text or SymPy
     numbers (``lr="1/10"``) and are converted to that arithmetic.
     """
-    if isinstance(problem, str) or not hasattr(problem, "value_and_grad"):  # text or a SymPy expression
+    # text or a SymPy expression (the class is asked first: a Problem's float code is compiled only if used)
+    if isinstance(problem, str) or not (hasattr(type(problem), "value_and_grad") or hasattr(problem, "value_and_grad")):
         from symdescent.problem import make_problem
 
         problem = make_problem(problem, variables=variables, params=params)

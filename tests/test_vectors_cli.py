@@ -315,9 +315,11 @@ def test_explain_and_analyze_with_data(files):
     assert analyze.exit_code == 0 and "Convex: yes" in analyze.output and " minimum " in analyze.output
 
 
-def test_scalar_only_options_are_refused_for_vectors():
-    result = CliRunner().invoke(main, ["run", "sum(x^2)", "--start", "x=[1,2]", "--exact"])
-    assert result.exit_code == 2 and "scalar variables only" in result.stderr
+def test_exact_arithmetic_runs_small_vectors_and_refuses_large_ones():
+    result = CliRunner().invoke(main, ["run", "sum(x^2)", "--start", "x=[1,2]", "--exact", "-q"])
+    assert result.exit_code == 0 and result.stdout.startswith("348449143727040986586495598010130648530944/")
+    result = CliRunner().invoke(main, ["run", "sum(x^2)", "--start", "x=ones(101)", "--exact"])
+    assert result.exit_code == 2 and "exact arithmetic runs problems of at most 100 variable entries" in result.stderr
 
 
 def test_without_numpy_a_vector_problem_is_exit_2_with_the_install_hint(monkeypatch):

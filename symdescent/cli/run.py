@@ -189,15 +189,20 @@ def run(
         # named arrays with numpy (symdescent/vectors/): the same renderers and exit codes as below
         refuse_scalar_only(variables=variables)
         if exact or working_precision is not None:
-            raise InputError(
-                f"--{'exact' if exact else 'working-precision'} works with scalar variables only",
-                hint="vector problems run in float64 (or --dtype float32)",
-            )
-        run_, plotter, remember = _array_run(
-            read_function(expr, streams), start, data, params, method, steps, tolerance, maximize, plot, dtype,
-            hyperparameters(lr=lr, **method_params), explain_to, lr,
-        )  # fmt: skip
-        notation = None
+            # small arrays written out entry by entry, on the scalar loop (symdescent/vectors/expand.py)
+            run_, plotter, remember = _exact_array_run(
+                read_function(expr, streams), start, data, params, method, steps, tolerance, maximize, plot, dtype,
+                exact, working_precision, lr, method_params, explain_to,
+            )  # fmt: skip
+            from symdescent.render.numbers import notation_for
+
+            notation = notation_for(run_.arithmetic)
+        else:
+            run_, plotter, remember = _array_run(
+                read_function(expr, streams), start, data, params, method, steps, tolerance, maximize, plot, dtype,
+                hyperparameters(lr=lr, **method_params), explain_to, lr,
+            )  # fmt: skip
+            notation = None
     else:
         if dtype is not None:
             raise InputError(
@@ -321,6 +326,104 @@ def _array_run(
         **options,
     )  # fmt: skip
     return run_, plotter, lambda: None
+
+
+def _exact_array_run(
+    expr: str,
+    start: str,
+    data: tuple[str, ...],
+    params: str | None,
+    method: str,
+    steps: int,
+    tol: float,
+    maximize: bool,
+    plot: str | None,
+    dtype: str | None,
+    exact: bool,
+    working_precision: int | None,
+    lr: str | None,
+    method_params: dict[str, str | None],
+    explain_to: TextIO | None,
+) -> tuple[Run, Any, Callable[[], None]]:
+    """A small array problem in exact or D-digit arithmetic: written out entry by entry, run on the scalar loop.
+
+    Numbers written in the text (start values, data and parameters given as ``NAME=[…]`` or ``NAME=0.1``)
+    are read again exactly; values from files are the decimals their floats spell.
+    """
+    from symdescent.run import iterate
+    from symdescent.vectors.command import build
+    from symdescent.vectors.data import parse_assignments, split_items
+    from symdescent.vectors.expand import exact_start, expanded_problem, literal_values
+
+    if dtype is not None:
+        raise InputError("--dtype float32 or float64 cannot be combined with exact or D-digit arithmetic")
+    problem = build(expr, start, data, params, note=note)
+    texts = dict(parse_assignments(start, "start"))
+    for item in (*data, *split_items(params or "")):
+        name, sep, value = item.partition("=")
+        if sep:
+            texts[name.strip()] = value
+    values = literal_values(texts)
+    scalar = expanded_problem(problem, values)
+    if explain_to is not None:
+        from symdescent.vectors.explain import explain_text
+
+        if maximize or method != "gd":
+            raise InputError(
+                "--explain derives plain gradient descent (--method gd) and cannot be used with --maximize"
+            )
+        explain_to.write(explain_text(problem, float(hyperparameters(lr=lr).get("lr", 0.1))) + "\n\n")
+        explain_to.flush()
+    run_ = iterate(
+        scalar,
+        exact_start(problem, values),
+        method=method,
+        **hyperparameters(lr=lr, exact=True, **method_params),
+        max_steps=steps,
+        tol=tol,
+        maximize=maximize,
+        exact=exact,
+        working_precision=working_precision,
+    )
+    plotter = None
+    if plot:
+        from symdescent.vectors.plot import VectorPlot
+
+        plotter = _FloatSteps(VectorPlot(problem, plot))
+    return run_, plotter, lambda: None
+
+
+class _FloatSteps:
+    """A float renderer (the array plot) fed by an exact or D-digit run: each step and the result as floats."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def recording(self, steps: Iterable[Step]) -> Iterator[Step]:
+        for step in steps:
+            self.step(step)
+            yield step
+
+    def step(self, step: Step) -> None:
+        from symdescent.result import step_as_floats
+
+        self._inner.step(step_as_floats(step))
+
+    def finish(self, result: Any) -> None:
+        import dataclasses
+
+        def floats(values: Any) -> dict[str, Any]:
+            return {n: tuple(map(float, v)) if isinstance(v, tuple) else float(v) for n, v in values.items()}
+
+        self._inner.finish(
+            dataclasses.replace(
+                result,
+                start=floats(result.start),
+                x=floats(result.x),
+                f=float(result.f),
+                grad_norm=float(result.grad_norm),
+            )
+        )
 
 
 def _explain_before_run(

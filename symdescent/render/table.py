@@ -105,7 +105,7 @@ class TableRenderer:
         show_gradient = not self._layout.scalars_only or problem.dimension <= MAX_VARIABLE_COLUMNS
         text = Text()
         width = self._console.width
-        title = f"{method} {on} {signature(problem.names)} = {function_inline(problem)}"
+        title = f"{method} {on} {signature(self._layout.names)} = {function_inline(problem)}"
         text.append("\n".join(wrap(title, width, hang="  ")) + "\n", style="bold")
         subtitle = _subtitle(problem, dict(result.params), show_gradient, self._notation, self._layout)
         text.append("\n".join(wrap(subtitle, width, hang="  ")), style="dim")
