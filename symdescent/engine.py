@@ -35,7 +35,7 @@ benchmarks).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -155,7 +155,7 @@ class PythonEngine(Engine):
         return value_and_grad_from(self.lowered)
 
     @cached_property
-    def gd_steps(self) -> Callable[..., Iterator[Step]]:
+    def gd_steps(self) -> Callable[..., FastLoop]:
         """``gd_steps(run, step, *x, norm, *g, k, kend, tol, c)``: the steps of x ← x + c·∇f from ``step``.
 
         A generator with the whole loop body generated as source. ``step``
@@ -211,7 +211,7 @@ class PythonEngine(Engine):
         return define(source, "gd_steps", namespace)
 
     @cached_property
-    def gd_final(self) -> Callable[..., Iterator[Step]]:
+    def gd_final(self) -> Callable[..., FastLoop]:
         """Like :attr:`gd_steps`, for a consumer that wants only the end (``-q``): no Step per step.
 
         Yields nothing: the loop keeps the previous point instead of a Step;
@@ -391,7 +391,7 @@ def to_symengine(expr: sp.Expr) -> Any:
 # -- the fast loops -----------------------------------------------------------------------
 
 
-FastLoop = Iterator[Step]
+FastLoop = Generator[Step, None, None]
 
 
 def fast_steps(run: Run, first: Step, *, final_only: bool = False) -> tuple[str, FastLoop] | None:

@@ -30,7 +30,7 @@ import math
 import numbers
 import operator
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
@@ -56,7 +56,7 @@ class Run(Iterator[Step]):
     def __init__(
         self,
         problem: Problem,
-        x0: Sequence[float],
+        x0: Sequence[Any],  # floats, or for exact and D-digit runs also text and SymPy numbers
         optimizer: Optimizer,
         *,
         max_steps: int = 1000,
@@ -87,7 +87,7 @@ class Run(Iterator[Step]):
             self.start = tuple(arithmetic.number(v) for v in read_point(problem.names, x0))
         arithmetic.check_size(problem, self.start)  # exact numbers: refuse before building a huge f(x0)
         first = self.first = evaluate(problem, self.start, arithmetic=arithmetic)
-        optimizer.init(first.x)  # init is pure: a method refuses what it cannot do (newton > 100 variables) now
+        optimizer.init(tuple(first.x))  # init is pure: a method refuses what it cannot do (newton > 100 variables) now
         #: Evaluations of f, ∇f and the Hessian made by the method itself (line searches, Newton).
         self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
         self.status: Status | None = None
@@ -98,7 +98,7 @@ class Run(Iterator[Step]):
         # ``loop`` says which loop runs: "fused", "vector" or "generic".
         fast = fast_steps(self, first) if arithmetic is FLOAT else None
         self.loop = "generic" if fast is None else fast[0]
-        self._steps = self.steps_from(first) if fast is None else fast[1]
+        self._steps: Generator[Step, None, None] = self.steps_from(first) if fast is None else fast[1]
 
     def __iter__(self) -> Iterator[Step]:
         # The steps themselves, so that a for loop does not pay for __next__ at every step.
@@ -220,7 +220,7 @@ class Run(Iterator[Step]):
             start_norm=_float(self.first.grad_norm),
         )
 
-    def steps_from(self, step: Step) -> Iterator[Step]:
+    def steps_from(self, step: Step) -> Generator[Step, None, None]:
         """The generic loop from ``step`` (which must be this run's): every method, every arithmetic.
 
         It yields ``step`` first, then each new step, and words the ending.
@@ -235,7 +235,7 @@ class Run(Iterator[Step]):
         # Exact numbers can grow without bound: watch says when the next step would take too long.
         watch, clock, slow = arithmetic.watch(), time.process_time, ""
         extra = self._extra_arguments() if self.optimizer.needs_extra else None
-        x = step.x
+        x = tuple(step.x)
         state = self.optimizer.init(x)
         k = step.step
         while True:
@@ -449,6 +449,6 @@ def _finite_nonnegative(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return False
     try:
-        return math.isfinite(value) and value >= 0
+        return math.isfinite(value) and float(value) >= 0
     except (OverflowError, TypeError, ValueError):
         return False

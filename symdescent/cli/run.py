@@ -6,7 +6,7 @@ import collections
 import contextlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import click
 
@@ -29,6 +29,7 @@ from symdescent.cli.plumbing import (
     method_options,
     methods_help,
     number_option,
+    option_numbers,
     output_protected,
     read_function,
 )
@@ -200,7 +201,7 @@ def run(
         else:
             run_, plotter, remember = _array_run(
                 read_function(expr, streams), start, data, params, method, steps, tolerance, maximize, plot, dtype,
-                hyperparameters(lr=lr, **method_params), explain_to, lr,
+                option_numbers({**method_params, "lr": lr}), explain_to, lr,
             )  # fmt: skip
             notation = None
     else:
@@ -269,20 +270,22 @@ def _scalar_run(
     # Floats only, and nothing that needs the SymPy problem itself: such a run may be warm (no SymPy).
     simple = not (exact or working_precision is not None or explain_to is not None or plot)
     problem, remember = problem_for_run(expr, variables, params, streams, use_cache=simple and not no_cache)
+    options: dict[str, Any] = hyperparameters(lr=lr, exact=exact or working_precision is not None, **method_params)
     run_ = iterate(
-        problem,
+        cast("Problem", problem),  # a warm CachedProblem offers what the float loop reads (symdescent.warm)
         (simple and plain_point(start, problem.names)) or start,
         method=method,
-        **hyperparameters(lr=lr, exact=exact or working_precision is not None, **method_params),
+        **options,
         max_steps=steps,
         tol=tol,
         maximize=maximize,
         exact=exact,
         working_precision=working_precision,
     )
-    plotter = _plotter(problem, plot)
+    # a picture or a derivation needs SymPy's problem: never a warm one (simple is False)
+    plotter = _plotter(cast("Problem", problem), plot)
     if explain_to is not None:
-        _explain_before_run(problem, start, lr, method, maximize, streams, explain_to)
+        _explain_before_run(cast("Problem", problem), start, lr, method, maximize, streams, explain_to)
     return run_, plotter, remember
 
 
@@ -374,11 +377,12 @@ def _exact_array_run(
             )
         explain_to.write(explain_text(problem, float(hyperparameters(lr=lr).get("lr", 0.1))) + "\n\n")
         explain_to.flush()
+    exact_options: dict[str, Any] = hyperparameters(lr=lr, exact=True, **method_params)
     run_ = iterate(
         scalar,
         exact_start(problem, values),
         method=method,
-        **hyperparameters(lr=lr, exact=True, **method_params),
+        **exact_options,
         max_steps=steps,
         tol=tol,
         maximize=maximize,

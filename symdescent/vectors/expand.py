@@ -96,7 +96,7 @@ class EntrySymbol(sp.Symbol):
         symbol = super().__new__(cls, name, real=True)
         if label is not None:
             symbol.label = label
-        return symbol  # type: ignore[no-any-return]
+        return symbol
 
     def _sympystr(self, printer: object) -> str:
         return getattr(self, "label", None) or self.name
@@ -211,7 +211,7 @@ class ExpandedProblem(Problem):
         """∇f written out from its vector form when it has one (fast), else differentiated."""
         if self.entry_gradient is not None:
             return self.entry_gradient
-        return Problem.gradient.func(self)  # type: ignore[attr-defined,no-any-return]
+        return Problem.gradient.func(self)  # type: ignore[attr-defined]  # the cached_property's own function
 
     @property
     def entry_layout(self) -> Layout:
