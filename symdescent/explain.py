@@ -209,7 +209,7 @@ def explain(
     hessian: sp.Matrix | None = None
     if problem.dimension <= MAX_ANALYSIS_VARIABLES:
         try:
-            hessian = sp.Matrix(problem.hessian)
+            hessian = _hessian(problem)
         except TypeError as error:
             # SymPy bug: it decides the sign of a constant such as log(tanh(10)) ≈ −4e−9 from 2 digits (0), may
             # then cache "not real" on it (its cache outlives one command), and its own diff later compares it:
@@ -271,6 +271,20 @@ def _updates(problem: Problem, alpha: sp.Expr) -> tuple[Update, ...]:
         simplified = sp.expand(raw) if raw.is_polynomial(*symbols) else raw
         updates.append(Update(v, before, after, g_t, simplified))
     return tuple(updates)
+
+
+def _hessian(problem: Problem) -> sp.Matrix:
+    """The Hessian; once more with SymPy's cache emptied when a stale "non-real" fact from earlier work
+    (a long-lived process: the library, a notebook, a test run) makes its own diff fail."""
+    try:
+        return sp.Matrix(problem.hessian)
+    except TypeError as error:
+        if "non-real" not in str(error):
+            raise
+        from sympy.core.cache import clear_cache
+
+        clear_cache()
+        return sp.Matrix(problem.hessian)
 
 
 # -- curvature -------------------------------------------------------------------

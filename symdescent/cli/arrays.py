@@ -1,4 +1,5 @@
-"""The Click side of array problems: the ``--data`` and ``--save`` options and which route a command takes.
+"""The Click side of array problems: the ``--data`` and ``--save`` options, which route a command takes,
+and ``run``'s set-up of an array problem (on the array back-end, or written out for exact arithmetic).
 
 ``wants_arrays(expr, start, data)``: a vector start value (``[1,2]``, ``ones(…)``,
 ``@file``), any ``--data``, or vector syntax in the function makes an array
@@ -8,12 +9,18 @@ problem; everything else is a problem of scalars.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from symdescent.cli.plumbing import hyperparameters, option_numbers
+from symdescent.cli.signals import INTERRUPTS
 from symdescent.errors import InputError
+
+if TYPE_CHECKING:
+    from symdescent.result import Step
+    from symdescent.run import Run
 
 _VECTOR_START = re.compile(r"\[|\bones\s*\(|\bzeros\s*\(|@")
 
@@ -56,3 +63,140 @@ def refuse_scalar_only(*, variables: str | None) -> None:
             "--vars is for scalar functions: the variables of a vector problem are the names in --start",
             hint="give constants with --data or --param",
         )
+
+
+def array_run(
+    expr: str,
+    start: str,
+    data: tuple[str, ...],
+    params: str | None,
+    method: str,
+    steps: int,
+    tol: float,
+    maximize: bool,
+    plot: str | None,
+    dtype: str | None,
+    options: dict[str, Any],
+    explain_to: TextIO | None,
+    lr: str | None,
+) -> tuple[Any, Any, Callable[[], None]]:
+    """A problem of named arrays: data loaded, shapes checked, explained if asked, ready to iterate."""
+    from symdescent.vectors.command import build
+    from symdescent.vectors.engine import make_run
+
+    problem = build(expr, start, data, params, dtype or "float64", note=note)
+    if explain_to is not None:
+        _explain(problem, float(options.get("lr", 0.1)), method, maximize, explain_to)
+    plotter = None
+    if plot:
+        from symdescent.vectors.plot import VectorPlot
+
+        plotter = VectorPlot(problem, plot)
+    # the start array is the run's own (parsed here): the chunked engine may update it in place
+    run_ = make_run(
+        problem, method=method, max_steps=steps, tol=tol, maximize=maximize, in_place=True, guard=INTERRUPTS.whole,
+        **options,
+    )  # fmt: skip
+    return run_, plotter, lambda: None
+
+
+def exact_array_run(
+    expr: str,
+    start: str,
+    data: tuple[str, ...],
+    params: str | None,
+    method: str,
+    steps: int,
+    tol: float,
+    maximize: bool,
+    plot: str | None,
+    dtype: str | None,
+    exact: bool,
+    working_precision: int | None,
+    lr: str | None,
+    method_params: dict[str, str | None],
+    explain_to: TextIO | None,
+) -> tuple[Run, Any, Callable[[], None]]:
+    """A small array problem in exact or D-digit arithmetic: written out entry by entry, run on the scalar loop.
+
+    Numbers written in the text (start values, data and parameters given as ``NAME=[…]`` or ``NAME=0.1``)
+    are read again exactly; values from files are the decimals their floats spell.
+    """
+    from symdescent.run import iterate
+    from symdescent.vectors.command import build
+    from symdescent.vectors.data import parse_assignments, split_items
+    from symdescent.vectors.expand import exact_start, expanded_problem, literal_values
+
+    if dtype is not None:
+        raise InputError("--dtype float32 or float64 cannot be combined with exact or D-digit arithmetic")
+    problem = build(expr, start, data, params, note=note)
+    texts = dict(parse_assignments(start, "start"))
+    for item in (*data, *split_items(params or "")):
+        name, sep, value = item.partition("=")
+        if sep:
+            texts[name.strip()] = value
+    values = literal_values(texts)
+    scalar = expanded_problem(problem, values)
+    if explain_to is not None:
+        _explain(problem, float(option_numbers({"lr": lr}).get("lr", 0.1)), method, maximize, explain_to)
+    exact_options: dict[str, Any] = hyperparameters(lr=lr, exact=True, **method_params)
+    run_ = iterate(
+        scalar,
+        exact_start(problem, values),
+        method=method,
+        **exact_options,
+        max_steps=steps,
+        tol=tol,
+        maximize=maximize,
+        exact=exact,
+        working_precision=working_precision,
+    )
+    plotter = None
+    if plot:
+        from symdescent.vectors.plot import VectorPlot
+
+        plotter = _FloatSteps(VectorPlot(problem, plot))
+    return run_, plotter, lambda: None
+
+
+class _FloatSteps:
+    """A float renderer (the array plot) fed by an exact or D-digit run: each step and the result as floats."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def recording(self, steps: Iterable[Step]) -> Iterator[Step]:
+        for step in steps:
+            self.step(step)
+            yield step
+
+    def step(self, step: Step) -> None:
+        from symdescent.result import step_as_floats
+
+        self._inner.step(step_as_floats(step))
+
+    def finish(self, result: Any) -> None:
+        import dataclasses
+
+        def floats(values: Any) -> dict[str, Any]:
+            return {n: tuple(map(float, v)) if isinstance(v, tuple) else float(v) for n, v in values.items()}
+
+        self._inner.finish(
+            dataclasses.replace(
+                result,
+                start=floats(result.start),
+                x=floats(result.x),
+                f=float(result.f),
+                grad_norm=float(result.grad_norm),
+            )
+        )
+
+
+def _explain(problem: Any, lr: float, method: str, maximize: bool, out: TextIO) -> None:
+    """``run --explain`` of an array problem: the derivation of plain gradient descent, before the steps."""
+    from symdescent.vectors.explain import explain_text
+
+    if maximize or method != "gd":
+        raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with --maximize")
+    out.write(explain_text(problem, lr) + "\n\n")
+    out.flush()

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import click
 
-from symdescent.cli.arrays import data_option, note, refuse_scalar_only, save_option, wants_vectors
+from symdescent.cli.arrays import (
+    array_run,
+    data_option,
+    exact_array_run,
+    refuse_scalar_only,
+    save_option,
+    wants_vectors,
+)
 from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
 from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console, progress_wanted
@@ -191,7 +198,7 @@ def run(
         refuse_scalar_only(variables=variables)
         if exact or working_precision is not None:
             # small arrays written out entry by entry, on the scalar loop (symdescent/vectors/expand.py)
-            run_, plotter, remember = _exact_array_run(
+            run_, plotter, remember = exact_array_run(
                 read_function(expr, streams), start, data, params, method, steps, tolerance, maximize, plot, dtype,
                 exact, working_precision, lr, method_params, explain_to,
             )  # fmt: skip
@@ -199,7 +206,7 @@ def run(
 
             notation = notation_for(run_.arithmetic)
         else:
-            run_, plotter, remember = _array_run(
+            run_, plotter, remember = array_run(
                 read_function(expr, streams), start, data, params, method, steps, tolerance, maximize, plot, dtype,
                 option_numbers({**method_params, "lr": lr}), explain_to, lr,
             )  # fmt: skip
@@ -287,147 +294,6 @@ def _scalar_run(
     if explain_to is not None:
         _explain_before_run(cast("Problem", problem), start, lr, method, maximize, streams, explain_to)
     return run_, plotter, remember
-
-
-def _array_run(
-    expr: str,
-    start: str,
-    data: tuple[str, ...],
-    params: str | None,
-    method: str,
-    steps: int,
-    tol: float,
-    maximize: bool,
-    plot: str | None,
-    dtype: str | None,
-    options: dict[str, Any],
-    explain_to: TextIO | None,
-    lr: str | None,
-) -> tuple[Any, Any, Callable[[], None]]:
-    """A problem of named arrays: data loaded, shapes checked, explained if asked, ready to iterate."""
-    from symdescent.vectors.command import build
-    from symdescent.vectors.engine import make_run
-
-    problem = build(expr, start, data, params, dtype or "float64", note=note)
-    if explain_to is not None:
-        from symdescent.vectors.explain import explain_text
-
-        if maximize or method != "gd":
-            raise InputError(
-                "--explain derives plain gradient descent (--method gd) and cannot be used with --maximize"
-            )
-        explain_to.write(explain_text(problem, float(options.get("lr", 0.1))) + "\n\n")
-        explain_to.flush()
-    plotter = None
-    if plot:
-        from symdescent.vectors.plot import VectorPlot
-
-        plotter = VectorPlot(problem, plot)
-    # the start array is the run's own (parsed here): the chunked engine may update it in place
-    run_ = make_run(
-        problem, method=method, max_steps=steps, tol=tol, maximize=maximize, in_place=True, guard=INTERRUPTS.whole,
-        **options,
-    )  # fmt: skip
-    return run_, plotter, lambda: None
-
-
-def _exact_array_run(
-    expr: str,
-    start: str,
-    data: tuple[str, ...],
-    params: str | None,
-    method: str,
-    steps: int,
-    tol: float,
-    maximize: bool,
-    plot: str | None,
-    dtype: str | None,
-    exact: bool,
-    working_precision: int | None,
-    lr: str | None,
-    method_params: dict[str, str | None],
-    explain_to: TextIO | None,
-) -> tuple[Run, Any, Callable[[], None]]:
-    """A small array problem in exact or D-digit arithmetic: written out entry by entry, run on the scalar loop.
-
-    Numbers written in the text (start values, data and parameters given as ``NAME=[…]`` or ``NAME=0.1``)
-    are read again exactly; values from files are the decimals their floats spell.
-    """
-    from symdescent.run import iterate
-    from symdescent.vectors.command import build
-    from symdescent.vectors.data import parse_assignments, split_items
-    from symdescent.vectors.expand import exact_start, expanded_problem, literal_values
-
-    if dtype is not None:
-        raise InputError("--dtype float32 or float64 cannot be combined with exact or D-digit arithmetic")
-    problem = build(expr, start, data, params, note=note)
-    texts = dict(parse_assignments(start, "start"))
-    for item in (*data, *split_items(params or "")):
-        name, sep, value = item.partition("=")
-        if sep:
-            texts[name.strip()] = value
-    values = literal_values(texts)
-    scalar = expanded_problem(problem, values)
-    if explain_to is not None:
-        from symdescent.vectors.explain import explain_text
-
-        if maximize or method != "gd":
-            raise InputError(
-                "--explain derives plain gradient descent (--method gd) and cannot be used with --maximize"
-            )
-        explain_to.write(explain_text(problem, float(hyperparameters(lr=lr).get("lr", 0.1))) + "\n\n")
-        explain_to.flush()
-    exact_options: dict[str, Any] = hyperparameters(lr=lr, exact=True, **method_params)
-    run_ = iterate(
-        scalar,
-        exact_start(problem, values),
-        method=method,
-        **exact_options,
-        max_steps=steps,
-        tol=tol,
-        maximize=maximize,
-        exact=exact,
-        working_precision=working_precision,
-    )
-    plotter = None
-    if plot:
-        from symdescent.vectors.plot import VectorPlot
-
-        plotter = _FloatSteps(VectorPlot(problem, plot))
-    return run_, plotter, lambda: None
-
-
-class _FloatSteps:
-    """A float renderer (the array plot) fed by an exact or D-digit run: each step and the result as floats."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def recording(self, steps: Iterable[Step]) -> Iterator[Step]:
-        for step in steps:
-            self.step(step)
-            yield step
-
-    def step(self, step: Step) -> None:
-        from symdescent.result import step_as_floats
-
-        self._inner.step(step_as_floats(step))
-
-    def finish(self, result: Any) -> None:
-        import dataclasses
-
-        def floats(values: Any) -> dict[str, Any]:
-            return {n: tuple(map(float, v)) if isinstance(v, tuple) else float(v) for n, v in values.items()}
-
-        self._inner.finish(
-            dataclasses.replace(
-                result,
-                start=floats(result.start),
-                x=floats(result.x),
-                f=float(result.f),
-                grad_norm=float(result.grad_norm),
-            )
-        )
 
 
 def _explain_before_run(
