@@ -6,6 +6,7 @@ These read the source as text (no import), so they are fast and see every module
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -32,7 +33,8 @@ HOMES = {
 }
 
 
-def _definitions(path: Path) -> set[str]:
+@functools.cache
+def _definitions(path: Path) -> frozenset[str]:
     """Classes, functions and module-level assignments of one module."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
@@ -43,7 +45,7 @@ def _definitions(path: Path) -> set[str]:
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
-    return names
+    return frozenset(names)
 
 
 @pytest.mark.parametrize("concept", sorted(HOMES))
@@ -87,13 +89,18 @@ def test_no_import_cycle_between_modules_at_import_time() -> None:
                 targets.update(a.name for a in node.names if a.name.startswith("symdescent"))
         graph[module] = targets
 
+    done: set[str] = set()
+
     def visit(node: str, trail: tuple[str, ...]) -> None:
         if node in trail:
             cycle = (*trail[trail.index(node) :], node)
             raise AssertionError(" -> ".join(cycle))
+        if node in done:
+            return
         for target in graph.get(node, ()):
             if target != node and not node.startswith(target + "."):  # a package's own __init__ is not a cycle
                 visit(target, (*trail, node))
+        done.add(node)
 
     for module in graph:
         visit(module, ())
