@@ -98,8 +98,9 @@ ADVICE_STUCK = (
     "‖∇f‖ did not go down from {start_norm:.3g} at the start, so the steps may overshoot: try a smaller learning rate"
 )
 
-#: The same for the methods that choose their own step lengths (exact-line, newton): no --lr to suggest.
+#: The same for the methods that choose their own step lengths (exact-line, newton, cg): no --lr to suggest.
 ADVICE_SLOW_WITHOUT_LR = "allow more steps"
+ADVICE_FELL_WITHOUT_LR = "{method} chooses its own step lengths and ‖∇f‖ fell from {start_norm:.3g}: allow more steps"
 ADVICE_STUCK_WITHOUT_LR = (
     "‖∇f‖ did not go down from {start_norm:.3g} at the start: the method makes no progress from here"
 )
@@ -133,12 +134,13 @@ def status_message(status: Status, *, linear_in: Sequence[str] = (), maximize: b
         stuck = start_norm is not None and fields["steps"] > 0 and fields["grad_norm"] >= start_norm
         lr = fields.get("lr")
         if lr is None:
-            advice = ADVICE_STUCK_WITHOUT_LR if stuck else ADVICE_SLOW_WITHOUT_LR
+            fell = fields.get("method") and start_norm is not None and fields["steps"] > 0 and not stuck
+            advice = ADVICE_STUCK_WITHOUT_LR if stuck else ADVICE_FELL_WITHOUT_LR if fell else ADVICE_SLOW_WITHOUT_LR
         elif stuck and fields["grad_norm"] == start_norm and lr < 1e-300:
             advice = ADVICE_TOO_SMALL
         else:
             advice = ADVICE_STUCK if stuck else ADVICE_SLOW
-        fields["advice"] = advice.format(start_norm=start_norm, lr=lr)
+        fields["advice"] = advice.format(start_norm=start_norm, lr=lr, method=fields.get("method"))
     return MESSAGES[status].format(**fields)
 
 

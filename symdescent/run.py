@@ -27,18 +27,17 @@ from __future__ import annotations
 import collections
 import contextlib
 import math
-import numbers
 import operator
 import time
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
 from symdescent.engine import fast_steps
 from symdescent.errors import NUMERIC_ERRORS, InputError, StartPointError
-from symdescent.layout import layout_of
 from symdescent.optimizers import Optimizer, make_optimizer
-from symdescent.result import Result, Status, Step, status_message
+from symdescent.result import Result, Status, Step
+from symdescent.stopping import StoppingRules
 
 if TYPE_CHECKING:
     import sympy as sp
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
 # never imports SymPy.
 
 
-class Run(Iterator[Step]):
+class Run(StoppingRules):
     """A run in progress: an iterator of steps that remembers how it ended."""
 
     def __init__(
@@ -64,21 +63,12 @@ class Run(Iterator[Step]):
         maximize: bool = False,
         arithmetic: Arithmetic = FLOAT,
     ) -> None:
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
-            raise InputError(f"max_steps must be a whole number, 0 or more, got {max_steps!r}", parameter="max_steps")
-        if not _finite_nonnegative(tol):
-            raise InputError(f"tol must be 0 or a positive finite number, got {tol!r}", parameter="tol")
-        if not isinstance(maximize, bool):
-            raise InputError(f"maximize must be True or False, not {maximize!r}", parameter="maximize")
-        tol = float(tol)
+        self._limits(max_steps, tol, maximize)
         if not isinstance(optimizer, Optimizer):
             raise InputError(f"method must be a method's name or an Optimizer, not {type(optimizer).__name__}")
         self.arithmetic = arithmetic
         self.problem = problem = arithmetic.prepare(problem)
         self.optimizer = optimizer
-        self.max_steps = max_steps
-        self.tol = tol
-        self.maximize = maximize
         if arithmetic is FLOAT:
             self.start = _float_point(problem.names, x0)
         else:
@@ -88,24 +78,15 @@ class Run(Iterator[Step]):
         arithmetic.check_size(problem, self.start)  # exact numbers: refuse before building a huge f(x0)
         first = self.first = evaluate(problem, self.start, arithmetic=arithmetic)
         optimizer.init(tuple(first.x))  # init is pure: a method refuses what it cannot do (newton > 100 variables) now
-        #: Evaluations of f, ∇f and the Hessian made by the method itself (line searches, Newton).
         self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
-        self.status: Status | None = None
-        self.message = ""
         #: The last step given out (kept up to date by whichever loop runs).
-        self.last: Step = first
+        self.last = first
+        self.start_norm = first.grad_norm
         # Plain float gd takes a generated loop that gives the same steps faster (symdescent.engine);
         # ``loop`` says which loop runs: "fused", "vector" or "generic".
         fast = fast_steps(self, first) if arithmetic is FLOAT else None
         self.loop = "generic" if fast is None else fast[0]
         self._steps: Generator[Step, None, None] = self.steps_from(first) if fast is None else fast[1]
-
-    def __iter__(self) -> Iterator[Step]:
-        # The steps themselves, so that a for loop does not pay for __next__ at every step.
-        return self._steps
-
-    def __next__(self) -> Step:
-        return next(self._steps)
 
     def drain(self) -> None:
         """Run to the end without handing out the steps (``-q``); ``last`` is then the final step.
@@ -119,12 +100,6 @@ class Run(Iterator[Step]):
                 self._steps = fast[1]
         collections.deque(self._steps, maxlen=0)
 
-    def interrupt(self) -> None:
-        """Mark the run as stopped by the user (Ctrl-C) unless it had already ended."""
-        if self.status is None:
-            self._finish(Status.INTERRUPTED)
-        self._steps.close()
-
     @property
     def method_name(self) -> str:
         return self.optimizer.name
@@ -134,37 +109,6 @@ class Run(Iterator[Step]):
         """The method's parameters; the engine too, which evaluates floats (exact and mpmath runs have none)."""
         engine = {"engine": self.problem.engine.name} if self.arithmetic is FLOAT else {}
         return {**self.optimizer.params, **engine}
-
-    def result(self, history: Sequence[Step] | None = None) -> Result:
-        """The run so far as a :class:`Result`; ``history`` defaults to just the last step."""
-        if self.status is None:
-            raise RuntimeError("the run has not finished: iterate it first, or call interrupt()")
-        last = self.last
-        problem = self.problem
-        layout = layout_of(problem)  # the problem's named arrays (each variable a scalar for a problem of scalars)
-        return Result(
-            function=problem.function_text,
-            variables=layout.names,
-            gradient=problem.gradient_text,
-            method=self.optimizer.name,
-            params=self.params,
-            start=layout.arrays(self.start),
-            history=tuple(history) if history is not None else (last,),
-            x=layout.arrays(last.x),
-            f=last.f,
-            grad_norm=last.grad_norm,
-            steps=last.step,
-            status=self.status,
-            message=self.message,
-            tol=self.tol,
-            max_steps=self.max_steps,
-            maximize=self.maximize,
-            # the loop evaluates f and ∇f once at the start and once per step
-            nfev=1 + last.step + self.evaluations["f"],
-            ngev=1 + last.step + self.evaluations["grad"],
-            nhev=self.evaluations["hessian"],
-            shapes={} if layout.scalars_only else dict(layout.shapes),
-        )
 
     def _extra_arguments(self) -> dict[str, Any]:
         """What line searches and Newton may ask for, all describing −f when maximising; counted."""
@@ -205,20 +149,8 @@ class Run(Iterator[Step]):
             "symbolic": lambda: (-problem.expr if self.maximize else problem.expr, problem.variables),
         }
 
-    def _finish(self, status: Status, reason: str = "") -> None:
-        self.status = status
-        stopped_short = status in (Status.MAX_STEPS, Status.DIVERGED)
-        self.message = status_message(
-            status,
-            linear_in=linear_variables(self.problem) if stopped_short else (),
-            maximize=self.maximize,
-            steps=self.last.step,
-            grad_norm=_float(self.last.grad_norm),
-            tol=self.tol,
-            lr=_optional_float(self.optimizer.params.get("lr")),
-            reason=reason,
-            start_norm=_float(self.first.grad_norm),
-        )
+    def _linear_in(self) -> Sequence[str]:
+        return linear_variables(self.problem)
 
     def steps_from(self, step: Step) -> Generator[Step, None, None]:
         """The generic loop from ``step`` (which must be this run's): every method, every arithmetic.
@@ -394,17 +326,8 @@ def _real_or_nan(value: Any, isfinite: Any = math.isfinite) -> float:
     return value if isfinite(value) else math.nan
 
 
-def _float(value: Any) -> float:
-    """A float for messages, whatever the arithmetic (nan when there is none)."""
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return math.nan
 
 
-def _optional_float(value: Any) -> float | None:
-    """Like :func:`_float`, but None stays None (a method without a learning rate)."""
-    return None if value is None else _float(value)
 
 
 def _float_point(names: Sequence[str], x0: Any) -> tuple[float, ...]:
@@ -444,11 +367,3 @@ def _diagnose(problem: Problem, x: Sequence[Any], error: Exception | None = None
 
     return diagnose(problem, x, error)
 
-
-def _finite_nonnegative(value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return False
-    try:
-        return math.isfinite(value) and float(value) >= 0
-    except (OverflowError, TypeError, ValueError):
-        return False

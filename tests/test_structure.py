@@ -28,7 +28,7 @@ HOMES = {
     "FUNCTIONS": "functions.py",
     "NUMERIC_ERRORS": "errors.py",
     "InputError": "errors.py",
-    "StoppingRules": "vectors/run.py",
+    "StoppingRules": "stopping.py",
     "save_point": "render/save.py",
 }
 

@@ -17,7 +17,7 @@ shifts the evaluation is a second pass.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ from symdescent.errors import InputError, StartPointError
 from symdescent.layout import QUIET_ENTRIES
 from symdescent.result import Result, Step
 from symdescent.vectors.problem import VectorProblem
-from symdescent.vectors.run import StoppingRules, VectorRun
+from symdescent.vectors.run import ArrayRun, VectorRun
 
 #: From this many entries on, a banded f runs on the kernel engine (measured in bench/bench_kernels.py: below
 #: it the whole-array code is as fast and the per-pass overhead of the chunked sweep is not paid back).
@@ -104,7 +104,7 @@ class KernelMethod:
     evaluations: dict[str, int] = field(default_factory=lambda: {"f": 0, "grad": 0, "hessian": 0})
 
 
-class KernelRun(StoppingRules, Iterator[Step]):
+class KernelRun(ArrayRun):
     """A vector run on the kernel engine: the interface of :class:`~symdescent.vectors.run.VectorRun`.
 
     x lives in ONE array updated in place (the start array itself when ``in_place``, else a copy).
@@ -134,6 +134,7 @@ class KernelRun(StoppingRules, Iterator[Step]):
 
         self._limits(max_steps, tol, maximize)
         self.problem = problem
+        self.evaluations = {"f": 0, "grad": 0, "hessian": 0}  # one of f and ∇f per step: nothing more
         self.sign = -1.0 if maximize else 1.0
         terms, constant = banded
         if maximize:  # minimise −f: the kernels see −f, the steps report f
@@ -204,9 +205,9 @@ class KernelRun(StoppingRules, Iterator[Step]):
     def _close(self) -> None:
         self.function.close()
 
-    def result(self, history: tuple[Step, ...] = ()) -> Result:
-        """The result; its ``x`` holds the run's own array (not a copy: at 2·10⁹ entries there is no room for one)."""
-        return self._result(self.x.reshape(-1), (0, 0, 0), history)
+    def _final_point(self) -> np.ndarray:
+        """The run's own array (not a copy: at 2·10⁹ entries there is no room for one); steps carry its head."""
+        return self.x.reshape(-1)
 
 
 def minimize_vectors(

@@ -12,49 +12,34 @@ and an empty gradient; the final point is in the result.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from typing import Any
 
 import numpy as np
 
-from symdescent.errors import InputError, StartPointError
+from symdescent.errors import StartPointError
 from symdescent.layout import QUIET_ENTRIES
-from symdescent.result import Result, Status, Step, status_message
+from symdescent.result import Status, Step
+from symdescent.stopping import StoppingRules
 from symdescent.vectors.optim import make_array_method
 from symdescent.vectors.problem import VectorProblem
 
 
-class StoppingRules:
-    """What every vector run shares, whichever engine steps it: its limits, when it stops and how it says so.
+class ArrayRun(StoppingRules):
+    """What the array back-ends share (the whole-array and the chunked engine): the method and the loop.
 
-    A subclass sets ``problem``, ``method``, ``last``, ``start_norm`` and ``_steps = self._loop()``
-    and says how one step is taken (:meth:`_next_step`).
+    A subclass sets ``problem``, ``method``, ``last``, ``start_norm``, ``evaluations`` and
+    ``_steps = self._loop()`` and says how one step is taken (:meth:`_next_step`).
     """
 
     problem: VectorProblem
     method: Any
-    last: Step
-    start_norm: float
-    _steps: Generator[Step, None, None]
-
-    def _limits(self, max_steps: int, tol: float, maximize: bool) -> None:
-        if max_steps < 0:
-            raise InputError(f"the step limit must be 0 or more, got {max_steps}")
-        if not (math.isfinite(tol) and tol >= 0):
-            raise InputError(f"the tolerance must be 0 or a positive number, got {tol}")
-        self.max_steps, self.tol, self.maximize = max_steps, tol, maximize
-        self.status: Status | None = None
-        self.message = ""
-
     engine = "array"
 
     def _keep_start(self) -> None:
         """The flat start for the result: a copy while small; beyond, the run's own array (no room for a copy)."""
         flat = self.problem.flat_start()
         self.start = flat.copy() if flat.size <= QUIET_ENTRIES else flat
-
-    def __iter__(self) -> Iterator[Step]:
-        return self
 
     @property
     def method_name(self) -> str:
@@ -65,75 +50,9 @@ class StoppingRules:
         """The method's parameters, and the engine that ran (a diagnostic: the numbers do not depend on it)."""
         return {**self.method.params, "engine": self.engine}
 
-    def drain(self) -> None:
-        """Run to the end without handing out the steps (``-q``)."""
-        for _ in self._steps:
-            pass
-
-    def __next__(self) -> Step:
-        return next(self._steps)
-
-    def interrupt(self) -> None:
-        if self.status is None:
-            self._finish(Status.INTERRUPTED)
-        self._steps.close()
-
     def _next_step(self, step: Step) -> Step:
         """The step after ``step`` (it becomes ``last``)."""
         raise NotImplementedError
-
-    def _close(self) -> None:
-        """Release what the engine holds once the run has ended."""
-
-    def _finish(self, status: Status, reason: str = "") -> None:
-        self.status = status
-        lr = self.method.params.get("lr")
-        extra: dict[str, Any] = {}
-        if status is Status.MAX_STEPS and lr is None and self.last.step and self.last.grad_norm < self.start_norm:
-            # no learning rate to raise: the method picks its own step lengths, so only more steps help
-            extra["advice"] = (
-                f"{self.method.name} chooses its own step lengths and ‖∇f‖ fell from {self.start_norm:.3g}: "
-                "allow more steps with --steps N"
-            )
-        self.message = status_message(
-            status,
-            steps=self.last.step,
-            grad_norm=self.last.grad_norm,
-            tol=self.tol,
-            lr=lr,
-            reason=reason,
-            start_norm=self.start_norm,
-            **extra,
-        )
-        self._close()
-
-    def _result(self, x: np.ndarray, extra: tuple[int, int, int], history: tuple[Step, ...]) -> Result:
-        """The result at ``last``, with ``x`` and the evaluations beyond one of f and ∇f per step (f, ∇f, H)."""
-        if self.status is None:
-            raise RuntimeError("the run has not finished: iterate it first, or call interrupt()")
-        problem, last = self.problem, self.last
-        return Result(
-            function=problem.function_text,
-            variables=problem.names,
-            gradient=tuple(problem.gradient_texts(fancy=False).values()),
-            method=self.method.name,
-            params=self.params,
-            start=problem.entry_layout.arrays(self.start),
-            x=problem.entry_layout.arrays(x),
-            f=last.f,
-            grad_norm=last.grad_norm,
-            steps=last.step,
-            status=self.status,
-            message=self.message,
-            tol=self.tol,
-            max_steps=self.max_steps,
-            maximize=self.maximize,
-            nfev=1 + last.step + extra[0],
-            ngev=1 + last.step + extra[1],
-            nhev=extra[2],
-            history=history or (last,),
-            shapes=dict(problem.shapes_of_variables),
-        )
 
     def _loop(self) -> Generator[Step, None, None]:
         while True:
@@ -156,7 +75,7 @@ class StoppingRules:
                 return
 
 
-class VectorRun(StoppingRules, Iterator[Step]):
+class VectorRun(ArrayRun):
     """A vector run in progress; ``status`` and ``message`` say how it ended."""
 
     def __init__(
@@ -186,6 +105,7 @@ class VectorRun(StoppingRules, Iterator[Step]):
             return sign * problem.hessian(z)
 
         self.method = make_array_method(method, value, value_and_grad, hessian, problem.size, **hyperparameters)
+        self.evaluations = self.method.evaluations
         z = problem.flat_start()
         with np.errstate(all="ignore"):  # an overflow is reported below as a non-finite start, not as a warning
             f, g = problem.value_and_grad(z)
@@ -205,9 +125,6 @@ class VectorRun(StoppingRules, Iterator[Step]):
         self.last = Step(step.step + 1, z, f, g, float(np.linalg.norm(g)), method.info)
         return self.last
 
-    def result(self, history: tuple[Step, ...] = ()) -> Result:
-        last, counts = self.last, self.method.evaluations
-        return self._result(np.array(last.x), (counts["f"], counts["grad"], counts["hessian"]), history)
 
 
 def vector_run(problem: VectorProblem, **options: Any) -> VectorRun:
