@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import cli, run_installed
 from scipy import special
 
 from symdescent.functions import FUNCTIONS, array_functions
@@ -22,7 +23,6 @@ from symdescent.vectors.banded import banded_terms
 from symdescent.vectors.engine import KernelRun, make_run
 from symdescent.vectors.problem import make_vector_problem
 from symdescent.vectors.run import VectorRun
-from tests.conftest import cli, run_installed
 
 Reference = Callable[[np.ndarray], np.ndarray]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import cli
 
 from symdescent.cli import main
-from tests.conftest import cli
 
 SCALARS = ["(x-1)^2+(y-2)^2", "--start", "x=0,y=0"]
 WITH_DATA = ["(a-c)^2+(b-2)^2", "--data", "c=1", "--start", "a=0,b=0"]

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import run_installed
 
 from symdescent import settings
 from symdescent.cli import main
 from symdescent.cli.helptext import fit_lines
 from symdescent.errors import InputError
-from tests.conftest import run_installed
 
 PACKAGE = Path(__file__).resolve().parent.parent / "symdescent"
 

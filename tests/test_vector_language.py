@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import cli, run_installed
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,6 @@ from symdescent.vectors.calculus import resolve
 from symdescent.vectors.parse import parse_vector
 from symdescent.vectors.printing import plain, pretty
 from symdescent.vectors.problem import make_formula, make_vector_problem
-from tests.conftest import cli, run_installed
 
 RNG = np.random.default_rng(18)
 A = RNG.normal(size=(4, 3))
