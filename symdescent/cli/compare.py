@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from symdescent.problem import Problem
+    from symdescent.render.compare import CompareRenderer
     from symdescent.result import Result
 
 EXAMPLES_COMPARE = """
@@ -178,7 +179,7 @@ def _say_chosen_learning_rates(runs: Sequence[Result], given: Mapping[str, float
         )
 
 
-def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int) -> Any:
+def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int) -> CompareRenderer:
     from symdescent.render import compare as render
 
     if fmt == "table":
