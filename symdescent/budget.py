@@ -303,8 +303,3 @@ def tick(stage: str, every: int = 256) -> None:
     if _counter >= every:
         _counter = 0
         check(stage)
-
-
-def remaining() -> float:
-    """Seconds left before the deadline (inf without one)."""
-    return _deadline - _clock()

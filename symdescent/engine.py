@@ -136,6 +136,17 @@ class Engine:
         return str(self.problem.expr)
 
 
+#: The names the generated gradient-descent loops use.
+_LOOP_NAMES: dict[str, Any] = {
+    "hypot": math.hypot,
+    "isfinite": math.isfinite,
+    "new": tuple.__new__,
+    "Step": Step,
+    "NUMERIC_ERRORS": NUMERIC_ERRORS,
+    "INF": math.inf,
+}
+
+
 class PythonEngine(Engine):
     """SymPy's gradient printed as Python source over the ``math`` module."""
 
@@ -200,15 +211,7 @@ class PythonEngine(Engine):
         ]
         args = ", ".join(["run", "step", *xs, "norm", *gs, "k", "kend", "tol", "c"])
         source = f"def gd_steps({args}):\n" + "".join(f"    {line}\n" for line in body)
-        namespace = {
-            "hypot": math.hypot,
-            "isfinite": math.isfinite,
-            "new": tuple.__new__,
-            "Step": Step,
-            "NUMERIC_ERRORS": NUMERIC_ERRORS,
-            "INF": math.inf,
-        }
-        return define(source, "gd_steps", namespace)
+        return define(source, "gd_steps", _LOOP_NAMES)
 
     @cached_property
     def gd_final(self) -> Callable[..., FastLoop]:
@@ -261,16 +264,7 @@ class PythonEngine(Engine):
             f, *g = value_and_grad(*x)
             return Step(k, x, f, tuple(g), math.hypot(*g))
 
-        namespace = {
-            "hypot": math.hypot,
-            "isfinite": math.isfinite,
-            "new": tuple.__new__,
-            "Step": Step,
-            "NUMERIC_ERRORS": NUMERIC_ERRORS,
-            "INF": math.inf,
-            "back": back,
-        }
-        return define(source, "gd_final", namespace)
+        return define(source, "gd_final", {**_LOOP_NAMES, "back": back})
 
 
 class SymengineEngine(Engine):

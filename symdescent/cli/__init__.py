@@ -18,7 +18,6 @@ import click
 from symdescent import __version__
 from symdescent.cli.commands import MODULES, SUMMARIES
 from symdescent.cli.plumbing import (
-    WRITE_ERRORS,
     ExitCode,
     interrupted_code,
     output_failed,
@@ -72,11 +71,7 @@ class SymdescentGroup(click.Group):
                     sys.stdout.flush()
                     if from_command_line and reader_gone(sys.stdout):
                         quiet_broken_pipe()
-                except BrokenPipeError:
-                    quiet_broken_pipe()
                 except OSError as error:
-                    if error.errno not in WRITE_ERRORS:
-                        raise
                     output_failed(error)
         except SystemExit as exit_:
             if exit_.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) and from_command_line:

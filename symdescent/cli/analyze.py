@@ -5,19 +5,8 @@ from __future__ import annotations
 import click
 
 from symdescent.cli.arrays import data_option, wants_vectors
-from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
-from symdescent.cli.plumbing import (
-    CONTEXT,
-    FUNCTION_HELP,
-    ExprCommand,
-    Streams,
-    build_problem,
-    cleandoc,
-    function_options,
-    handle_errors,
-    read_function,
-)
+from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
 
 EXAMPLES_ANALYZE = """
 \b
@@ -29,8 +18,7 @@ Examples:
 """
 
 
-@click.command(cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["analyze"], epilog=EXAMPLES_ANALYZE)
-@function_options
+@expr_command("analyze", EXAMPLES_ANALYZE)
 @click.option(
     "--format",
     "fmt",
@@ -99,5 +87,4 @@ def analyze(
         streams.stdout.write(f"Give the data to compute them: {given}\n")
 
 
-analyze.help = cleandoc(analyze.help or "") + "\n" + FUNCTION_HELP
 COMMAND = analyze

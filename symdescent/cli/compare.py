@@ -8,19 +8,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from symdescent.cli.arrays import data_option, note, wants_vectors
-from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
-    CONTEXT,
     FORMATS,
-    FUNCTION_HELP,
     METHOD_NAMES,
     ExitCode,
-    ExprCommand,
     Streams,
     build_problem,
-    cleandoc,
-    function_options,
+    expr_command,
     handle_errors,
     interrupted_code,
     method_options,
@@ -37,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from symdescent.problem import Problem
+    from symdescent.render.compare import CompareRenderer
     from symdescent.result import Result
 
 EXAMPLES_COMPARE = """
@@ -48,8 +44,7 @@ Examples:
 """
 
 
-@click.command(cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["compare"], epilog=EXAMPLES_COMPARE)
-@function_options
+@expr_command("compare", EXAMPLES_COMPARE, methods_help("--methods"))
 @click.option("--start", required=True, metavar="V", help="Start point of every run: 1,2 or x=1,y=2.")
 @click.option(
     "--methods",
@@ -184,7 +179,7 @@ def _say_chosen_learning_rates(runs: Sequence[Result], given: Mapping[str, float
         )
 
 
-def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int) -> Any:
+def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int) -> CompareRenderer:
     from symdescent.render import compare as render
 
     if fmt == "table":
@@ -196,5 +191,4 @@ def _compare_renderer(fmt: str, streams: Streams, problem: Problem, digits: int)
     return render.JsonLinesCompareRenderer(streams.stdout)
 
 
-compare.help = cleandoc(compare.help or "") + "\n" + methods_help("--methods") + FUNCTION_HELP
 COMMAND = compare

@@ -7,19 +7,8 @@ from typing import Any
 import click
 
 from symdescent.cli.arrays import data_option, wants_vectors
-from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
-from symdescent.cli.plumbing import (
-    CONTEXT,
-    FUNCTION_HELP,
-    ExprCommand,
-    Streams,
-    build_problem,
-    cleandoc,
-    function_options,
-    handle_errors,
-    read_function,
-)
+from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
 
 EXAMPLES_EXPLAIN = """
 \b
@@ -33,10 +22,7 @@ Examples:
 EXPLAIN_FORMATS = ("auto", "rich", "text", "markdown", "latex")
 
 
-@click.command(
-    "explain", cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["explain"], epilog=EXAMPLES_EXPLAIN
-)
-@function_options
+@expr_command("explain", EXAMPLES_EXPLAIN)
 @click.option(
     "--start", required=True, metavar="V", help="Start point: 1,2 or x=1,y=2; exact values like 1/3 or pi/4 work."
 )
@@ -106,5 +92,4 @@ def explain_command(
     render_explanation(explanation, fmt, streams.stdout, console)
 
 
-explain_command.help = cleandoc(explain_command.help or "") + "\n" + FUNCTION_HELP
 COMMAND = explain_command

@@ -5,19 +5,8 @@ from __future__ import annotations
 import click
 
 from symdescent.cli.arrays import data_option, wants_vectors
-from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console
-from symdescent.cli.plumbing import (
-    CONTEXT,
-    FUNCTION_HELP,
-    ExprCommand,
-    Streams,
-    build_problem,
-    cleandoc,
-    function_options,
-    handle_errors,
-    read_function,
-)
+from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
 
 EXAMPLES_GRAD = """
 \b
@@ -29,8 +18,7 @@ Examples:
 """
 
 
-@click.command(cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES["grad"], epilog=EXAMPLES_GRAD)
-@function_options
+@expr_command("grad", EXAMPLES_GRAD)
 @click.option(
     "--at",
     metavar="V",
@@ -67,5 +55,4 @@ def grad(
     render_gradient(report, fmt, streams.stdout, console)
 
 
-grad.help = cleandoc(grad.help or "") + "\n" + FUNCTION_HELP
 COMMAND = grad

@@ -148,11 +148,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             code = ExitCode.TERMINATED if isinstance(stop, Terminated) else interrupted_code()
             click.echo("Terminated." if code == ExitCode.TERMINATED else "Interrupted.", err=True)
             sys.exit(code)
-        except BrokenPipeError:
-            quiet_broken_pipe()
         except OSError as error:
-            if error.errno not in WRITE_ERRORS:
-                raise
             output_failed(error)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
@@ -227,7 +223,14 @@ WRITE_ERRORS = frozenset({errno.EBADF, errno.ENOSPC, errno.EIO, errno.EFBIG, err
 
 
 def output_failed(error: OSError) -> None:
-    """Standard output cannot be written (closed, a full disk): one ``Error:`` line and exit 2."""
+    """Standard output cannot be written: 141 when its reader left, else (closed, a full disk) exit 2.
+
+    Any other ``OSError`` is not about the output and is raised again.
+    """
+    if isinstance(error, BrokenPipeError):
+        quiet_broken_pipe()
+    if error.errno not in WRITE_ERRORS:
+        raise error
     _stdout_to_devnull()
     reason = error.strerror or str(error)
     fail(f"cannot write the output: {reason}")
@@ -394,6 +397,21 @@ def methods_help(option: str = "--method") -> str:
 
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def expr_command(name: str, examples: str, more_help: str = "") -> Callable[[Callable[..., Any]], click.Command]:
+    """A command on EXPR: EXPR, --vars and --param first, its line in ``SUMMARIES``, EXPR's help after its own."""
+    from symdescent.cli.commands import SUMMARIES
+
+    def decorate(function: Callable[..., Any]) -> click.Command:
+        command = click.command(
+            name, cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES[name], epilog=examples
+        )(function_options(function))
+        command.help = cleandoc(command.help or "") + "\n" + more_help + FUNCTION_HELP
+        return command
+
+    return decorate
+
 
 FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl")
 

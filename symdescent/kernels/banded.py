@@ -41,6 +41,13 @@ class BandedFunction:
         chunk: int = CHUNK,
         backend: str = "auto",
     ) -> None:
+        """Differentiate the terms and generate the chunk kernels once.
+
+        ``threads`` limits the threads (default: ``$SYMDESCENT_THREADS``, else every core this process
+        may use); ``params`` gives values to parameter symbols in the bodies; ``chunk`` is for tests;
+        ``backend`` is ``numpy``, ``numba`` (optional extra) or ``auto`` (numba for long vectors when installed,
+        ``$SYMDESCENT_KERNEL`` overrides).
+        """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if str(dtype) not in DTYPES:
@@ -137,21 +144,5 @@ class BandedFunction:
         self.sweeper.close()
 
 
-def compile_banded(
-    terms: Sequence[BandTerm],
-    constant: float = 0.0,
-    *,
-    dtype: str = "float64",
-    threads: int | None = None,
-    params: Mapping[sp.Symbol, float] | None = None,
-    chunk: int = CHUNK,
-    backend: str = "auto",
-) -> BandedFunction:
-    """Differentiate the terms and generate the chunk kernels once; see :class:`BandedFunction`.
-
-    ``threads`` limits the threads (default: ``$SYMDESCENT_THREADS``, else every core this process
-    may use); ``params`` gives values to parameter symbols in the bodies; ``chunk`` is for tests;
-    ``backend`` is ``numpy``, ``numba`` (optional extra) or ``auto`` (numba for long vectors when installed,
-    ``$SYMDESCENT_KERNEL`` overrides).
-    """
-    return BandedFunction(terms, constant, dtype=dtype, threads=threads, params=params, chunk=chunk, backend=backend)
+#: Differentiate the terms and generate the chunk kernels once (the name the engines call it by).
+compile_banded = BandedFunction

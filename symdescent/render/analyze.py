@@ -12,13 +12,13 @@ maps each variable to its value (a list for a vector).
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, TextIO
 
 import sympy as sp
 
 from symdescent.analyze import Analysis, CriticalPoint
 from symdescent.hessian import is_zero
+from symdescent.render.document import json_document, rich_console
 from symdescent.render.fit import glue, wrap
 from symdescent.render.mathtext import inline, signature
 from symdescent.render.numbers import json_number
@@ -271,11 +271,9 @@ def _step_lines(analysis: Analysis, points: tuple[CriticalPoint, ...]) -> list[s
 
 
 def render_analysis(analysis: Analysis, fmt: str, out: TextIO, console: Console | None) -> None:
-    if fmt == "json":
-        out.write(json.dumps(analysis_dict(analysis), allow_nan=False, ensure_ascii=False, indent=2) + "\n")
-        return
-    if fmt == "text" or console is None:
-        out.write("\n".join(text_lines(analysis)) + "\n")
+    plain = {"json": lambda: [json_document(analysis_dict(analysis))], "text": lambda: text_lines(analysis)}
+    console = rich_console(fmt, console, out, plain)
+    if console is None:
         return
     from rich.text import Text
 

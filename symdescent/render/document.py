@@ -9,14 +9,33 @@ The LaTeX needs ``\\usepackage{amsmath}`` in the document's preamble.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 from symdescent.render.fit import wrap
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+def json_document(data: Any) -> str:
+    """A JSON document for people and programs: indented, Unicode kept, no NaN (it is not JSON)."""
+    return json.dumps(data, allow_nan=False, ensure_ascii=False, indent=2)
+
+
+def rich_console(
+    fmt: str, console: Console | None, out: TextIO, plain: Mapping[str, Callable[[], Iterable[str]]]
+) -> Console | None:
+    """The console when ``fmt`` is rich and there is one; else None, once ``out`` has the plain document.
+
+    ``plain`` gives each plain format's lines (``text`` also stands in for rich without a console).
+    """
+    if fmt == "rich" and console is not None:
+        return console
+    out.write("\n".join(plain[fmt if fmt in plain else "text"]()) + "\n")
+    return None
 
 
 @dataclass(frozen=True)

@@ -365,11 +365,7 @@ def render_explanation(
     ex: Explanation | VectorExplanation, fmt: str, out: TextIO, console: Console | None = None
 ) -> None:
     """Write the explanation in ``fmt`` (rich needs a console; without one it falls back to text)."""
-    if fmt == "markdown":
-        out.write("\n".join(markdown_lines(ex)) + "\n")
-    elif fmt == "latex":
-        out.write("\n".join(latex_lines(ex)) + "\n")
-    elif fmt == "rich" and console is not None:
+    plain = {"markdown": lambda: markdown_lines(ex), "latex": lambda: latex_lines(ex), "text": lambda: text_lines(ex)}
+    console = document.rich_console(fmt, console, out, plain)
+    if console is not None:
         document.print_rich(blocks(ex), console)
-    else:
-        out.write("\n".join(text_lines(ex)) + "\n")

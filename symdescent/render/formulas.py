@@ -10,9 +10,9 @@ names each rule. Used by ``explain`` and ``grad --steps``.
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -20,6 +20,7 @@ from sympy.printing.str import StrPrinter
 
 from symdescent.derivation import FUNCTION_RULE_NAMES, RuleStep
 from symdescent.functions import laws
+from symdescent.render.mathtext import tidy
 from symdescent.render.numbers import plural
 
 #: Beyond this many variables, the update rule is written for the first ones and the iterates show f only.
@@ -49,7 +50,6 @@ RULE_LAWS: dict[str, tuple[str, str, str]] = {
     "sympy": ("SymPy", "", ""),
 }
 
-_SUPERSCRIPTS = str.maketrans("0123456789-t", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵗ")
 _SUBSCRIPTS = {"t": "ₜ", "{t+1}": "ₜ₊₁", "0": "₀"}
 
 
@@ -85,35 +85,62 @@ def _decimal_coefficient(expr: sp.Mul) -> tuple[str, sp.Expr] | None:
     return (text, rest) if text is not None else None
 
 
-class _UnicodePrinter(StrPrinter):
-    def __init__(self, decimal: bool, one_variable: bool = False) -> None:
-        super().__init__()
-        self.decimal = decimal
-        self.d = "d" if one_variable else "∂"
+class _NotationMixin:
+    """What both printers share: decimals where the user wrote them, floats to 6 digits, d/dx written out.
+
+    Each printer says how it brackets (``_brackets``), multiplies by a decimal (``_times``) and writes d/dx.
+    """
+
+    decimal: bool
+    d: str
+    if TYPE_CHECKING:
+
+        def _print(self, expr: sp.Expr) -> str: ...  # the printer's own, from the class it is mixed into
+
+    def _brackets(self, text: str) -> str:
+        return f"({text})"
+
+    def _times(self, coefficient: str, rest: str) -> str:
+        return f"{coefficient}*{rest}"
+
+    def _derivative(self, variable: str, text: str) -> str:
+        return f"{self.d}/{self.d}{variable} {text}"
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         split = _decimal_coefficient(expr) if self.decimal else None
         if split is None:
-            return super()._print_Mul(expr)
+            return super()._print_Mul(expr)  # type: ignore[misc]  # StrPrinter or LatexPrinter, after the mixin
         text, rest = split
         inner = self._print(rest)
-        if rest.is_Add:
-            inner = f"({inner})"
-        return f"{text}*{inner}"
+        return self._times(text, self._brackets(inner) if rest.is_Add else inner)
 
     def _print_Rational(self, expr: sp.Rational) -> str:
         if self.decimal:
             text = _decimal(expr)
             if text is not None:
                 return text
-        return super()._print_Rational(expr)
+        return super()._print_Rational(expr)  # type: ignore[misc]  # as above
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        return f"{float(expr):.6g}"
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        inner, (variable, _) = expr.expr, expr.variable_count[0]
+        text = self._print(inner)
+        if inner.is_Add or inner.is_Mul or (inner.is_Number and inner < 0):
+            text = self._brackets(text)
+        return self._derivative(self._print(variable), text)
+
+
+class _UnicodePrinter(_NotationMixin, StrPrinter):
+    def __init__(self, decimal: bool, one_variable: bool = False) -> None:
+        super().__init__()
+        self.decimal = decimal
+        self.d = "d" if one_variable else "∂"
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         # A rule's formula keeps its terms in the order the rule names them.
         return super()._print_Add(expr, "none" if expr.has(sp.Derivative, DOTS) else order)
-
-    def _print_Float(self, expr: sp.Float) -> str:
-        return f"{float(expr):.6g}"
 
     def _print_Pi(self, expr: sp.Expr) -> str:
         return "π"
@@ -127,13 +154,6 @@ class _UnicodePrinter(StrPrinter):
         if sep and sub in _SUBSCRIPTS:
             return base + _SUBSCRIPTS[sub]
         return name
-
-    def _print_Derivative(self, expr: sp.Derivative) -> str:
-        inner, (variable, _) = expr.expr, expr.variable_count[0]
-        text = self._print(inner)
-        if inner.is_Add or inner.is_Mul or (inner.is_Number and inner < 0):
-            text = f"({text})"
-        return f"{self.d}/{self.d}{self._print(variable)} {text}"
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         if expr.exp == sp.Symbol("t"):
@@ -149,54 +169,28 @@ class _UnicodePrinter(StrPrinter):
         return super()._print_Pow(expr, rational)
 
 
-class _LatexPrinter(LatexPrinter):
+class _LatexPrinter(_NotationMixin, LatexPrinter):
     def __init__(self, decimal: bool, one_variable: bool = False) -> None:
         super().__init__()
         self.decimal = decimal
         self.d = "d" if one_variable else r"\partial"
 
-    def _print_Float(self, expr: sp.Float) -> str:
-        return f"{float(expr):.6g}"
+    def _brackets(self, text: str) -> str:
+        return rf"\left({text}\right)"
 
-    def _print_Derivative(self, expr: sp.Derivative) -> str:
-        inner, (variable, _) = expr.expr, expr.variable_count[0]
-        text = self._print(inner)
-        if inner.is_Add or inner.is_Mul or (inner.is_Number and inner < 0):
-            text = rf"\left({text}\right)"
-        return rf"\frac{{{self.d}}}{{{self.d} {self._print(variable)}}} {text}"
+    def _times(self, coefficient: str, rest: str) -> str:
+        return f"{coefficient} {rest}"
+
+    def _derivative(self, variable: str, text: str) -> str:
+        return rf"\frac{{{self.d}}}{{{self.d} {variable}}} {text}"
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         return super()._print_Add(expr, "none" if expr.has(sp.Derivative, LATEX_DOTS) else order)
 
-    def _print_Mul(self, expr: sp.Mul) -> str:
-        split = _decimal_coefficient(expr) if self.decimal else None
-        if split is None:
-            return super()._print_Mul(expr)
-        text, rest = split
-        inner = self._print(rest)
-        if rest.is_Add:
-            inner = rf"\left({inner}\right)"
-        return f"{text} {inner}"
-
-    def _print_Rational(self, expr: sp.Rational) -> str:
-        if self.decimal:
-            text = _decimal(expr)
-            if text is not None:
-                return text
-        return super()._print_Rational(expr)
-
 
 def _unicode(expr: sp.Expr, printer: StrPrinter, limit: int = 400) -> str:
-    """Like ``mathtext.inline``: x**2 -> x², 2*x -> 2x, * -> ·, with a custom printer."""
-    text = printer.doprint(expr)
-    text = re.sub(r"\*\*(\d+)\b", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
-    text = re.sub(r"\*\*\((-\d+)\)", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
-    text = re.sub(r"(?<![\w.])(\d+)\*(?=[A-Za-zπ(])", r"\1", text)
-    text = text.replace("**", "^").replace("*", "·").replace("sqrt(", "√(").replace("Abs(", "abs(")
-    text = re.sub(r"(?<=[\w)²³¹⁰⁴⁵⁶⁷⁸⁹ᵗ]) - ", " − ", text).replace("(-", "(−")
-    if text.startswith("-"):
-        text = "−" + text[1:]
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Like ``mathtext.inline``: x**2 -> x², 2*x -> 2x, * -> ·, with a custom printer (0.5·x keeps its dot)."""
+    return tidy(printer.doprint(expr), limit, coefficient=r"(?<![\w.])(\d+)\*(?=[A-Za-zπ(])")
 
 
 @dataclass

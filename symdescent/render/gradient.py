@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, TextIO
 
 from symdescent.gradient import GradientReport
+from symdescent.render.document import json_document, rich_console
 from symdescent.render.fit import glue, table_width, wrap
 from symdescent.render.mathtext import inline, signature
 from symdescent.render.numbers import json_number
@@ -100,14 +100,13 @@ def latex_lines(report: GradientReport) -> list[str]:
 
 
 def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Console | None) -> None:
-    if fmt == "latex":
-        out.write("\n".join(latex_lines(report)) + "\n")
-        return
-    if fmt == "json":
-        out.write(json.dumps(gradient_dict(report), allow_nan=False, ensure_ascii=False, indent=2) + "\n")
-        return
-    if fmt == "text" or console is None:
-        out.write("\n".join(text_lines(report)) + "\n")
+    plain = {
+        "latex": lambda: latex_lines(report),
+        "json": lambda: [json_document(gradient_dict(report))],
+        "text": lambda: text_lines(report),
+    }
+    console = rich_console(fmt, console, out, plain)
+    if console is None:
         return
     from rich import box
     from rich.table import Table

@@ -19,10 +19,14 @@ def inline(expr: sp.Expr, limit: int = 240) -> str:
     """
     import sympy as sp
 
-    text = sp.sstr(expr)
+    return tidy(sp.sstr(expr), limit)
+
+
+def tidy(text: str, limit: int, coefficient: str = r"\b(\d+)\*(?=[A-Za-z(])") -> str:
+    """SymPy's ``str`` for people: powers as superscripts, ``·``, ``−``; ``coefficient`` finds the 2 of 2*x."""
     text = re.sub(r"\*\*(\d+)\b", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
     text = re.sub(r"\*\*\((-\d+)\)", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
-    text = re.sub(r"\b(\d+)\*(?=[A-Za-z(])", r"\1", text)
+    text = re.sub(coefficient, r"\1", text)
     text = text.replace("**", "^").replace("*", "·").replace("sqrt(", "√(").replace("Abs(", "abs(")
     text = re.sub(r"(?<=[\w)]) - ", " − ", text).replace("(-", "(−")
     if text.startswith("-"):

@@ -34,7 +34,7 @@ from symdescent.vectors.calculus import jvp
 from symdescent.vectors.codegen import compile_arrays
 from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VMean, VNorm, VSize, entries, names_in
 from symdescent.vectors.printing import pretty
-from symdescent.vectors.problem import Formula, VectorProblem
+from symdescent.vectors.problem import Formula, VectorProblem, dense_hessian
 
 #: All eigenvalues (numpy's eigvalsh) while the point has at most this many entries; beyond, λmax alone.
 DENSE = 500
@@ -167,26 +167,6 @@ class _Clock:
         return self.ran_out
 
 
-def _dense(problem: VectorProblem, z: np.ndarray, product: Any, clock: _Clock) -> np.ndarray | None:
-    """The Hessian at z, column by column from H·eₖ (else central differences of ∇f); None when time runs out."""
-    n = problem.size
-    columns = []
-    for k in range(n):
-        if clock.over():
-            return None
-        unit = np.zeros(n)
-        unit[k] = 1.0
-        if product is not None:
-            columns.append(product(z, unit))
-        else:
-            h = 1e-5 * max(1.0, abs(z[k]))
-            columns.append(
-                (problem.value_and_grad(z + h * unit)[1] - problem.value_and_grad(z - h * unit)[1]) / (2 * h)
-            )
-    matrix = np.array(columns).T
-    return (matrix + matrix.T) / 2
-
-
 def _largest(problem: VectorProblem, z: np.ndarray, product: Any, clock: _Clock) -> float | None:
     """max |λ| by power iteration on H·v; None without H·v or when time runs out first."""
     if product is None:
@@ -206,7 +186,7 @@ def eigen_range(problem: VectorProblem, z: np.ndarray, timeout: float = DEFAULT_
     clock = _Clock(timeout)
     product = hessian_product(problem, hessian_action(problem.formula))
     if problem.size <= DENSE:
-        matrix = _dense(problem, z, product, clock)
+        matrix = dense_hessian(problem, z, product, clock.over)
         if matrix is None:
             return None
         values = np.linalg.eigvalsh(matrix)
@@ -233,7 +213,7 @@ def analyze_arrays(problem: VectorProblem, *, timeout: float = DEFAULT_TIMEOUT) 
     matrix = eigenvalues = None
     low = high = None
     if problem.size <= DENSE:
-        matrix = _dense(problem, z, product, clock)
+        matrix = dense_hessian(problem, z, product, clock.over)
         if matrix is not None:
             eigenvalues = _tidy(np.linalg.eigvalsh(matrix))
             low, high = eigenvalues[0], eigenvalues[-1]

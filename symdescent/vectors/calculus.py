@@ -22,42 +22,20 @@ import sympy as sp
 
 from symdescent import budget
 from symdescent.errors import InputError
-from symdescent.vectors.nodes import (
-    VBandGrad,
-    VDot,
-    VEntry,
-    VIndexSum,
-    VMatMul,
-    VMax,
-    VMean,
-    VMin,
-    VNorm,
-    VPad,
-    VPick,
-    VProd,
-    VProdOthers,
-    VSize,
-    VSum,
-    VTranspose,
-    VUnit,
-    depends_on,
-    entries,
-    entry,
-    kind,
-    leaves,
-)
+from symdescent.vectors import nodes as vn
+from symdescent.vectors.nodes import depends_on, entries, entry, kind, leaves
 
 Kinds = Mapping[str, int]
 
 
 def resolve(expr: sp.Expr, kinds: Kinds) -> sp.Expr:
     """Give ``@`` its meaning from the kinds: vector @ vector is a dot product, vector @ M is Mᵀv."""
-    if not isinstance(expr, sp.Basic) or not expr.args or isinstance(expr, VIndexSum):
+    if not isinstance(expr, sp.Basic) or not expr.args or isinstance(expr, vn.VIndexSum):
         return expr
     args = [resolve(a, kinds) for a in expr.args]
-    if isinstance(expr, VTranspose) and kind(args[0], kinds) < 2:
+    if isinstance(expr, vn.VTranspose) and kind(args[0], kinds) < 2:
         return args[0]  # a vector is its own transpose (as in numpy): transpose(x) @ A @ x is x @ A @ x
-    if isinstance(expr, VMatMul):
+    if isinstance(expr, vn.VMatMul):
         left, right = args
         kl, kr = kind(left, kinds), kind(right, kinds)
         if kl == 0 or kr == 0:
@@ -66,10 +44,10 @@ def resolve(expr: sp.Expr, kinds: Kinds) -> sp.Expr:
                 hint="use * to multiply by a scalar",
             )
         if kl == 1 and kr == 1:
-            return VDot(left, right)
+            return vn.VDot(left, right)
         if kl == 1:
-            return VMatMul(VTranspose(right), left)
-        return VMatMul(left, right)
+            return vn.VMatMul(vn.VTranspose(right), left)
+        return vn.VMatMul(left, right)
     return expr.func(*args)
 
 
@@ -97,32 +75,32 @@ def vjp(expr: sp.Expr, adjoint: sp.Expr, x: sp.Symbol, kinds: Kinds) -> sp.Expr:
                 for term in expr.args
             )
         )
-    if isinstance(expr, VEntry):
-        return adjoint * VUnit(*expr.args)
-    if isinstance(expr, VMax | VMin):
+    if isinstance(expr, vn.VEntry):
+        return adjoint * vn.VUnit(*expr.args)
+    if isinstance(expr, vn.VMax | vn.VMin):
         v = expr.args[0]
-        return vjp(v, adjoint * VPick(v, sp.Integer(1 if isinstance(expr, VMax) else -1)), x, kinds)
-    if isinstance(expr, VProd):
-        return vjp(expr.args[0], adjoint * VProdOthers(expr.args[0]), x, kinds)
-    if isinstance(expr, VSum):
+        return vjp(v, adjoint * vn.VPick(v, sp.Integer(1 if isinstance(expr, vn.VMax) else -1)), x, kinds)
+    if isinstance(expr, vn.VProd):
+        return vjp(expr.args[0], adjoint * vn.VProdOthers(expr.args[0]), x, kinds)
+    if isinstance(expr, vn.VSum):
         return vjp(expr.args[0], adjoint, x, kinds)
-    if isinstance(expr, VMean):
-        return vjp(expr.args[0], adjoint / VSize(expr.args[0]), x, kinds)
-    if isinstance(expr, VNorm):
+    if isinstance(expr, vn.VMean):
+        return vjp(expr.args[0], adjoint / vn.VSize(expr.args[0]), x, kinds)
+    if isinstance(expr, vn.VNorm):
         v = expr.args[0]
         return vjp(v, adjoint * v / expr, x, kinds)
-    if isinstance(expr, VDot):
+    if isinstance(expr, vn.VDot):
         u, v = expr.args
         return vjp(u, adjoint * v, x, kinds) + vjp(v, adjoint * u, x, kinds)
-    if isinstance(expr, VMatMul):
+    if isinstance(expr, vn.VMatMul):
         matrix, operand = expr.args
         if depends_on(matrix, x.name):
             raise InputError(f"{x.name} appears on the left of '@': only vectors on the right are differentiated")
-        return vjp(operand, VMatMul(VTranspose(matrix), adjoint), x, kinds)
-    if isinstance(expr, VIndexSum):
+        return vjp(operand, vn.VMatMul(vn.VTranspose(matrix), adjoint), x, kinds)
+    if isinstance(expr, vn.VIndexSum):
         body, lo, hi = expr.args
-        return adjoint * VBandGrad(x, body, lo, hi)
-    if isinstance(expr, VTranspose):
+        return adjoint * vn.VBandGrad(x, body, lo, hi)
+    if isinstance(expr, vn.VTranspose):
         raise InputError(f"transpose() of an expression in {x.name} is not supported")
     return _elementwise(expr, adjoint, x, kinds)
 
@@ -141,7 +119,7 @@ def _elementwise(expr: sp.Expr, adjoint: sp.Expr, x: sp.Symbol, kinds: Kinds) ->
 
 def _spread(adjoint: sp.Expr, expr: sp.Expr, kinds: Kinds) -> sp.Expr:
     """What a scalar inside the vector ``expr`` receives: Σ of the adjoint, which is n·adjoint for a scalar one."""
-    return VSum(adjoint) if kind(adjoint, kinds) else adjoint * VSize(expr)
+    return vn.VSum(adjoint) if kind(adjoint, kinds) else adjoint * vn.VSize(expr)
 
 
 def partials(expr: sp.Expr, name: str) -> list[tuple[sp.Expr, sp.Expr]]:
@@ -169,42 +147,42 @@ def jvp(expr: sp.Expr, direction: Mapping[str, sp.Expr], kinds: Kinds) -> sp.Exp
         return direction[expr.name]
     if expr.is_Add:
         return sp.Add(*(jvp(term, direction, kinds) for term in expr.args))
-    if isinstance(expr, VUnit):
+    if isinstance(expr, vn.VUnit):
         return sp.S.Zero  # eₖ does not move with x
-    if isinstance(expr, VEntry):
+    if isinstance(expr, vn.VEntry):
         moved = direction[expr.args[0].name]
         if isinstance(moved, sp.Symbol):
-            return VEntry(moved, expr.args[1])
+            return vn.VEntry(moved, expr.args[1])
         raise InputError("this expression cannot be differentiated twice here")
-    if isinstance(expr, VMax | VMin):
+    if isinstance(expr, vn.VMax | vn.VMin):
         v = expr.args[0]
-        return VDot(VPick(v, sp.Integer(1 if isinstance(expr, VMax) else -1)), jvp(v, direction, kinds))
-    if isinstance(expr, VProd):
+        return vn.VDot(vn.VPick(v, sp.Integer(1 if isinstance(expr, vn.VMax) else -1)), jvp(v, direction, kinds))
+    if isinstance(expr, vn.VProd):
         v = expr.args[0]
-        return VDot(VProdOthers(v), jvp(v, direction, kinds))
-    if isinstance(expr, VPick | VProdOthers):
+        return vn.VDot(vn.VProdOthers(v), jvp(v, direction, kinds))
+    if isinstance(expr, vn.VPick | vn.VProdOthers):
         raise InputError("max, min and prod are differentiated once here, not twice")
-    if isinstance(expr, VSum | VMean):
+    if isinstance(expr, vn.VSum | vn.VMean):
         return expr.func(jvp(expr.args[0], direction, kinds))
-    if isinstance(expr, VNorm):
+    if isinstance(expr, vn.VNorm):
         v = expr.args[0]
-        return VDot(v, jvp(v, direction, kinds)) / expr
-    if isinstance(expr, VDot):
+        return vn.VDot(v, jvp(v, direction, kinds)) / expr
+    if isinstance(expr, vn.VDot):
         u, v = expr.args
-        return VDot(jvp(u, direction, kinds), v) + VDot(u, jvp(v, direction, kinds))
-    if isinstance(expr, VMatMul):
+        return vn.VDot(jvp(u, direction, kinds), v) + vn.VDot(u, jvp(v, direction, kinds))
+    if isinstance(expr, vn.VMatMul):
         matrix, operand = expr.args
         if any(depends_on(matrix, n) for n in names):
             raise InputError("a variable on the left of '@' is not supported: write the vector on the right")
-        return VMatMul(matrix, jvp(operand, direction, kinds))
-    if isinstance(expr, VIndexSum):
+        return vn.VMatMul(matrix, jvp(operand, direction, kinds))
+    if isinstance(expr, vn.VIndexSum):
         body, lo, hi = expr.args
-        return VIndexSum(_body_jvp(body, direction), lo, hi)
-    if isinstance(expr, VBandGrad):
+        return vn.VIndexSum(_body_jvp(body, direction), lo, hi)
+    if isinstance(expr, vn.VBandGrad):
         var, body, lo, hi = expr.args
         moved = _body_jvp(body, direction)
-        return VBandGrad(var, moved, lo, hi) if moved != 0 else sp.S.Zero
-    if isinstance(expr, VTranspose | VSize | VPad):
+        return vn.VBandGrad(var, moved, lo, hi) if moved != 0 else sp.S.Zero
+    if isinstance(expr, vn.VTranspose | vn.VSize | vn.VPad):
         raise InputError("this expression cannot be differentiated twice here")
     total = sp.S.Zero
     for leaf, partial in _all_partials(expr, names):

@@ -41,25 +41,8 @@ import sympy as sp
 from symdescent.errors import InputError
 from symdescent.layout import Layout
 from symdescent.problem import Problem, make_problem
-from symdescent.vectors.nodes import (
-    VBandGrad,
-    VDot,
-    VEntry,
-    VIndexSum,
-    VMatMul,
-    VMax,
-    VMean,
-    VMin,
-    VNode,
-    VNorm,
-    VProd,
-    VProdOthers,
-    VSize,
-    VSum,
-    VTranspose,
-    VUnit,
-    entries,
-)
+from symdescent.vectors import nodes as vn
+from symdescent.vectors.nodes import entries
 from symdescent.vectors.problem import VectorProblem
 from symdescent.vectors.shapes import index_range
 
@@ -302,7 +285,7 @@ def _evaluate(expr: sp.Expr, known: Mapping[str, Value], shapes: Mapping[str, tu
         return known[expr.name]
     if not expr.args or not expr.free_symbols:
         return expr
-    if isinstance(expr, VNode):
+    if isinstance(expr, vn.VNode):
         return _node(expr, known, shapes)
     args = [_evaluate(arg, known, shapes) for arg in expr.args]
     if not any(isinstance(a, np.ndarray) for a in args):
@@ -316,38 +299,38 @@ class _NoEntryForm(Exception):
 
 
 def _node(expr: sp.Expr, known: Mapping[str, Value], shapes: Mapping[str, tuple[int, ...]]) -> Value:
-    if isinstance(expr, VIndexSum):
+    if isinstance(expr, vn.VIndexSum):
         return _index_sum(expr, known, shapes)
-    if isinstance(expr, VBandGrad):
+    if isinstance(expr, vn.VBandGrad):
         return _band_gradient(expr, known, shapes)
-    if isinstance(expr, VEntry | VUnit):
+    if isinstance(expr, vn.VEntry | vn.VUnit):
         vector = _evaluate(expr.args[0], known, shapes)
-        if isinstance(expr, VEntry):
+        if isinstance(expr, vn.VEntry):
             return vector[int(expr.args[1]) - 1]
         unit = np.array([sp.S.Zero] * len(vector), dtype=object)
         unit[int(expr.args[1]) - 1] = sp.S.One
         return unit
     args = [_evaluate(arg, known, shapes) for arg in expr.args]
-    if isinstance(expr, VMatMul):
+    if isinstance(expr, vn.VMatMul):
         return _matmul(*args)
-    if isinstance(expr, VTranspose):
+    if isinstance(expr, vn.VTranspose):
         return np.transpose(args[0])
-    if isinstance(expr, VDot):
+    if isinstance(expr, vn.VDot):
         return sp.Add(*[u * v for u, v in zip(np.ravel(args[0]), np.ravel(args[1]), strict=True)])
     flat = list(np.ravel(args[0]))
     reductions = {
-        VSum: lambda: sp.Add(*flat),
-        VMean: lambda: sp.Add(*flat) / len(flat),
-        VNorm: lambda: sp.sqrt(sp.Add(*[v**2 for v in flat])),
-        VMax: lambda: sp.Max(*flat),
-        VMin: lambda: sp.Min(*flat),
-        VProd: lambda: sp.Mul(*flat),
-        VSize: lambda: sp.Integer(len(flat)),
+        vn.VSum: lambda: sp.Add(*flat),
+        vn.VMean: lambda: sp.Add(*flat) / len(flat),
+        vn.VNorm: lambda: sp.sqrt(sp.Add(*[v**2 for v in flat])),
+        vn.VMax: lambda: sp.Max(*flat),
+        vn.VMin: lambda: sp.Min(*flat),
+        vn.VProd: lambda: sp.Mul(*flat),
+        vn.VSize: lambda: sp.Integer(len(flat)),
     }
     for node, reduce in reductions.items():
         if isinstance(expr, node):
             return reduce()
-    if isinstance(expr, VProdOthers):
+    if isinstance(expr, vn.VProdOthers):
         return np.array([sp.Mul(*flat[:j], *flat[j + 1 :]) for j in range(len(flat))], dtype=object)
     raise _NoEntryForm(type(expr).__name__)
 

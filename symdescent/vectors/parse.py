@@ -39,21 +39,8 @@ from symdescent.parsing import (
     check_size,
 )
 from symdescent.vectors import looks_like_vectors  # noqa: F401 - kept importable from here
-from symdescent.vectors.nodes import (
-    VDot,
-    VEntry,
-    VIndexSum,
-    VMatMul,
-    VMax,
-    VMean,
-    VMin,
-    VNorm,
-    VProd,
-    VSum,
-    VTranspose,
-    entry,
-    parse_entry,
-)
+from symdescent.vectors import nodes as vn
+from symdescent.vectors.nodes import entry, parse_entry
 
 #: Functions of the vector language, with their argument counts.
 VECTOR_FUNCTIONS = {
@@ -67,13 +54,13 @@ VECTOR_FUNCTIONS = {
     "prod": (1,),
 }
 _NODES = {
-    "mean": VMean,
-    "norm": VNorm,
-    "dot": VDot,
-    "transpose": VTranspose,
-    "max": VMax,
-    "min": VMin,
-    "prod": VProd,
+    "mean": vn.VMean,
+    "norm": vn.VNorm,
+    "dot": vn.VDot,
+    "transpose": vn.VTranspose,
+    "max": vn.VMax,
+    "min": vn.VMin,
+    "prod": vn.VProd,
 }
 #: Longest accepted bound in sum(EXPR, i=lo..hi), in digits (beyond any vector a machine holds).
 _MAX_BOUND_DIGITS = 15
@@ -114,14 +101,14 @@ def tokenize(text: str) -> list[Token]:
 def _p_norm(vector: sp.Expr, p: sp.Expr, column: int) -> sp.Expr:
     """norm(v, p) = (Σ|vᵢ|ᵖ)^(1/p) for a number p ≥ 1; norm(v, 1) = Σ|vᵢ|, norm(v, inf) = max |vᵢ|."""
     if p == sp.oo:
-        return VMax(sp.Abs(vector))
+        return vn.VMax(sp.Abs(vector))
     if not p.is_number or not p.is_real or p < 1:
         raise ParseError("norm(v, p) needs a number p ≥ 1 (or inf)", column)
     if p == 1:
-        return VSum(sp.Abs(vector))
+        return vn.VSum(sp.Abs(vector))
     if p == 2:
-        return VNorm(vector)
-    return VSum(sp.Abs(vector) ** p) ** (1 / p)
+        return vn.VNorm(vector)
+    return vn.VSum(sp.Abs(vector) ** p) ** (1 / p)
 
 
 class VectorParser(Parser):
@@ -160,7 +147,7 @@ class VectorParser(Parser):
             op = self._next()
             factor = self._unary(depth)
             if op.text == "@":
-                factors = [VMatMul(self._multiply(factors, start), factor)]
+                factors = [vn.VMatMul(self._multiply(factors, start), factor)]
                 continue
             if op.text == "/":
                 if factor.is_zero:
@@ -242,7 +229,7 @@ class VectorParser(Parser):
         if len(index.text) > 18:
             raise ParseError(f"the entry {token.text}[{index.text[:12]}…] is beyond any vector", index.column)
         self._expect("]", opening)
-        return VEntry(sp.Symbol(token.text, real=True), sp.Integer(int(index.text)))
+        return vn.VEntry(sp.Symbol(token.text, real=True), sp.Integer(int(index.text)))
 
     def _call(self, token: Token, depth: int) -> sp.Expr:
         name = token.text
@@ -278,7 +265,7 @@ class VectorParser(Parser):
         if index is None:
             value = self._expr(depth + 1)
             self._expect(")", opening)
-            return VSum(value)
+            return vn.VSum(value)
         if self._index is not None:
             raise ParseError("index sums cannot be nested", token.column)
         self._index = index
@@ -294,7 +281,7 @@ class VectorParser(Parser):
         if not any(parse_entry(s) for s in body.free_symbols):
             raise ParseError(f"sum(..., {index}) has no entry like x[{index}] in it", token.column)
         lo, hi = bounds or (0, 0)
-        return VIndexSum(body, sp.Integer(lo), sp.Integer(hi))
+        return vn.VIndexSum(body, sp.Integer(lo), sp.Integer(hi))
 
     def _find_index(self, opening: Token) -> tuple[str | None, tuple[int, int] | None]:
         """Scan to the matching ')': a top-level ``, i)`` or ``, i=lo..hi)`` makes an index sum."""
@@ -340,7 +327,7 @@ def parse_vector(text: str) -> sp.Expr:
     """Parse vector function text (see the module docstring); raise :class:`ParseError` if refused.
 
     >>> parse_vector("norm(A @ x - b)^2")
-    VNorm(-b + VMatMul(A, x))**2
+    vn.VNorm(-b + vn.VMatMul(A, x))**2
     """
     with budget.time_limit():  # the command's limit when there is one, else its own
         return VectorParser(tokenize(check_size(text))).parse()

@@ -275,18 +275,9 @@ class VectorProblem:
         n = self.size
         if n > 2000:
             raise InputError(f"the Hessian of {n} entries is too large to form")
-        product = self.hessian_vector
-        columns = []
-        for k in range(n):
-            unit = np.zeros(n)
-            unit[k] = 1.0
-            if product is not None:
-                columns.append(product(z, unit))
-            else:
-                h = 1e-5 * max(1.0, abs(z[k]))
-                columns.append((self.value_and_grad(z + h * unit)[1] - self.value_and_grad(z - h * unit)[1]) / (2 * h))
-        matrix = np.array(columns).T
-        return (matrix + matrix.T) / 2
+        matrix = dense_hessian(self, z, self.hessian_vector)
+        assert matrix is not None  # no deadline given
+        return matrix
 
     def point_text(self, z: np.ndarray, limit: int = 6) -> str:
         parts = []
@@ -370,3 +361,26 @@ def _as_array(value: object, name: str, dtype: str = "float64") -> Value:
     if not all(np.isfinite(flat[k : k + _CHECK_PIECE]).all() for k in range(0, flat.size, _CHECK_PIECE)):
         raise InputError(f"{name} contains a value that is not a finite number")
     return array
+
+
+def dense_hessian(
+    problem: VectorProblem,
+    z: np.ndarray,
+    product: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
+    over: Callable[[], bool] = lambda: False,
+) -> np.ndarray | None:
+    """The Hessian at z, column by column from H·eₖ (else central differences of ∇f); None once ``over()``."""
+    n, gradient = problem.size, problem.value_and_grad
+    columns = []
+    for k in range(n):
+        if over():
+            return None
+        unit = np.zeros(n)
+        unit[k] = 1.0
+        if product is not None:
+            columns.append(product(z, unit))
+        else:
+            h = 1e-5 * max(1.0, abs(z[k]))
+            columns.append((gradient(z + h * unit)[1] - gradient(z - h * unit)[1]) / (2 * h))
+    matrix = np.array(columns).T
+    return (matrix + matrix.T) / 2

@@ -14,28 +14,8 @@ from collections.abc import Mapping
 import sympy as sp
 
 from symdescent.errors import InputError
-from symdescent.vectors.nodes import (
-    VBandGrad,
-    VDot,
-    VEntry,
-    VIndexSum,
-    VMatMul,
-    VMax,
-    VMean,
-    VMin,
-    VNode,
-    VNorm,
-    VPad,
-    VPick,
-    VProd,
-    VProdOthers,
-    VSize,
-    VSum,
-    VTranspose,
-    VUnit,
-    entries,
-    parse_entry,
-)
+from symdescent.vectors import nodes as vn
+from symdescent.vectors.nodes import entries, parse_entry
 
 Shape = tuple[int, ...]
 Shapes = Mapping[str, Shape]
@@ -69,7 +49,9 @@ def index_range(expr: sp.Expr, shapes: Shapes) -> tuple[int, int]:
         first = max(1 - offset for _, offset in found.values())
         last = min(shapes[name][0] - offset for name, offset in found.values())
         if last < first:
-            raise InputError(f"the index sum {_label(VIndexSum(body, lo, hi))} has no terms: the vectors are too short")
+            raise InputError(
+                f"the index sum {_label(vn.VIndexSum(body, lo, hi))} has no terms: the vectors are too short"
+            )
         return first, last
     first, last = int(lo), int(hi)
     for name, offset in found.values():
@@ -93,16 +75,16 @@ def shape_of(expr: sp.Expr, shapes: Shapes) -> Shape:
         return shapes[expr.name]
     if not expr.free_symbols:
         return ()
-    if isinstance(expr, VSum | VMean | VNorm):
+    if isinstance(expr, vn.VSum | vn.VMean | vn.VNorm):
         shape_of(expr.args[0], shapes)
         return ()
-    if isinstance(expr, VSize):
+    if isinstance(expr, vn.VSize):
         return ()
-    if isinstance(expr, VMax | VMin | VProd | VPick | VProdOthers):
+    if isinstance(expr, vn.VMax | vn.VMin | vn.VProd | vn.VPick | vn.VProdOthers):
         return _of_vector(expr, shapes)
-    if isinstance(expr, VEntry | VUnit):
+    if isinstance(expr, vn.VEntry | vn.VUnit):
         return _entry(expr, shapes)
-    if isinstance(expr, VDot):
+    if isinstance(expr, vn.VDot):
         u, v = (shape_of(a, shapes) for a in expr.args)
         if len(u) != 1 or len(v) != 1 or u != v:
             raise InputError(
@@ -110,25 +92,25 @@ def shape_of(expr: sp.Expr, shapes: Shapes) -> Shape:
                 f"and {describe(_label(expr.args[1]), v)}"
             )
         return ()
-    if isinstance(expr, VMatMul):
+    if isinstance(expr, vn.VMatMul):
         return _matmul(expr, shapes)
-    if isinstance(expr, VTranspose):
+    if isinstance(expr, vn.VTranspose):
         inner = shape_of(expr.args[0], shapes)
         return inner[::-1]
-    if isinstance(expr, VIndexSum):
+    if isinstance(expr, vn.VIndexSum):
         _check_body(expr.args[0], shapes)
         index_range(expr, shapes)
         return ()
-    if isinstance(expr, VBandGrad):
+    if isinstance(expr, vn.VBandGrad):
         return shapes[expr.args[0].name]
-    if isinstance(expr, VPad):
+    if isinstance(expr, vn.VPad):
         return (int(expr.args[1]) + shape_of(expr.args[0], shapes)[0] + int(expr.args[2]),)
-    if isinstance(expr, VNode):
+    if isinstance(expr, vn.VNode):
         raise InputError(f"unexpected {type(expr).__name__}")
     return _elementwise(expr, shapes)
 
 
-_REDUCTIONS = {VMax: "max", VMin: "min", VProd: "prod", VPick: "max", VProdOthers: "prod"}
+_REDUCTIONS = {vn.VMax: "max", vn.VMin: "min", vn.VProd: "prod", vn.VPick: "max", vn.VProdOthers: "prod"}
 
 
 def _of_vector(expr: sp.Expr, shapes: Shapes) -> Shape:
@@ -137,7 +119,7 @@ def _of_vector(expr: sp.Expr, shapes: Shapes) -> Shape:
     if len(inner) != 1:
         name = _REDUCTIONS[type(expr)]
         raise InputError(f"{name}() needs a vector, but {describe(_label(expr.args[0]), inner)}")
-    return inner if isinstance(expr, VPick | VProdOthers) else ()
+    return inner if isinstance(expr, vn.VPick | vn.VProdOthers) else ()
 
 
 def _entry(expr: sp.Expr, shapes: Shapes) -> Shape:
@@ -148,7 +130,7 @@ def _entry(expr: sp.Expr, shapes: Shapes) -> Shape:
         raise InputError(f"{vector}[{k}] needs a vector, but {describe(str(vector), shape)}")
     if int(k) > shape[0]:
         raise InputError(f"{vector}[{k}] is outside {vector}, which has {shape[0]} entries")
-    return () if isinstance(expr, VEntry) else shape
+    return () if isinstance(expr, vn.VEntry) else shape
 
 
 def _matmul(expr: sp.Expr, shapes: Shapes) -> Shape:
@@ -158,7 +140,7 @@ def _matmul(expr: sp.Expr, shapes: Shapes) -> Shape:
         return (a[0],)  # Aᵀ @ c in a gradient: c stands for c times a vector of ones
     if len(a) != 2:
         raise InputError(f"'@' needs a matrix on its left here, but {describe(_label(left), a)}")
-    if a[1] != b[0] and isinstance(left, VTranspose) and len(b) == 1:
+    if a[1] != b[0] and isinstance(left, vn.VTranspose) and len(b) == 1:
         # x @ A (or transpose(A) @ x): name A as the user wrote it, with its own shape
         matrix, vector = _label(left.args[0]), _label(right)
         raise InputError(
