@@ -9,12 +9,12 @@ problem; everything else is a problem of scalars.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from symdescent.cli.plumbing import hyperparameters, option_numbers
+from symdescent.cli.run_options import RunOptions
 from symdescent.cli.signals import INTERRUPTS
 from symdescent.errors import InputError
 
@@ -66,68 +66,46 @@ def refuse_scalar_only(*, variables: str | None) -> None:
 
 
 def array_run(
-    expr: str,
-    start: str,
-    data: tuple[str, ...],
-    params: str | None,
-    method: str,
-    steps: int,
-    tol: float,
-    maximize: bool,
-    plot: str | None,
-    dtype: str | None,
-    options: dict[str, Any],
-    explain_to: TextIO | None,
-    lr: str | None,
-) -> tuple[Any, Any, Callable[[], None]]:
-    """A problem of named arrays: data loaded, shapes checked, explained if asked, ready to iterate."""
+    expr: str, start: str, data: tuple[str, ...], params: str | None, options: RunOptions
+) -> tuple[Any, Any]:
+    """A problem of named arrays: data loaded, shapes checked, explained if asked, ready to iterate.
+
+    Floats run on the array back-end (whole arrays, or the chunked kernel); exact or D-digit
+    arithmetic on the python back-end, the problem written out entry by entry (symdescent/vectors/expand.py).
+    """
     from symdescent.vectors.command import build
     from symdescent.vectors.engine import make_run
+    from symdescent.vectors.plot import VectorPlot
 
-    problem = build(expr, start, data, params, dtype or "float64", note=note)
-    if explain_to is not None:
-        _explain(problem, float(options.get("lr", 0.1)), method, maximize, explain_to)
-    plotter = None
-    if plot:
-        from symdescent.vectors.plot import VectorPlot
-
-        plotter = VectorPlot(problem, plot)
+    if options.in_arithmetic:
+        return _exact_array_run(expr, start, data, params, options)
+    problem = build(expr, start, data, params, options.dtype or "float64", note=note)
+    hyper = options.float_hyperparameters()
+    if options.explain_to is not None:
+        _explain(problem, float(hyper.get("lr", 0.1)), options)
+    plotter = VectorPlot(problem, options.plot) if options.plot else None
     # the start array is the run's own (parsed here): the chunked engine may update it in place
     run_ = make_run(
-        problem, method=method, max_steps=steps, tol=tol, maximize=maximize, in_place=True, guard=INTERRUPTS.whole,
-        **options,
+        problem, method=options.method, max_steps=options.steps, tol=options.tol, maximize=options.maximize,
+        in_place=True, guard=INTERRUPTS.whole, **hyper,
     )  # fmt: skip
-    return run_, plotter, lambda: None
+    return run_, plotter
 
 
-def exact_array_run(
-    expr: str,
-    start: str,
-    data: tuple[str, ...],
-    params: str | None,
-    method: str,
-    steps: int,
-    tol: float,
-    maximize: bool,
-    plot: str | None,
-    dtype: str | None,
-    exact: bool,
-    working_precision: int | None,
-    lr: str | None,
-    method_params: dict[str, str | None],
-    explain_to: TextIO | None,
-) -> tuple[Run, Any, Callable[[], None]]:
+def _exact_array_run(
+    expr: str, start: str, data: tuple[str, ...], params: str | None, options: RunOptions
+) -> tuple[Run, Any]:
     """A small array problem in exact or D-digit arithmetic: written out entry by entry, run on the scalar loop.
 
     Numbers written in the text (start values, data and parameters given as ``NAME=[…]`` or ``NAME=0.1``)
     are read again exactly; values from files are the decimals their floats spell.
     """
-    from symdescent.run import iterate
     from symdescent.vectors.command import build
     from symdescent.vectors.data import parse_assignments, split_items
     from symdescent.vectors.expand import exact_start, expanded_problem, literal_values
+    from symdescent.vectors.plot import VectorPlot
 
-    if dtype is not None:
+    if options.dtype is not None:
         raise InputError("--dtype float32 or float64 cannot be combined with exact or D-digit arithmetic")
     problem = build(expr, start, data, params, note=note)
     texts = dict(parse_assignments(start, "start"))
@@ -136,27 +114,11 @@ def exact_array_run(
         if sep:
             texts[name.strip()] = value
     values = literal_values(texts)
-    scalar = expanded_problem(problem, values)
-    if explain_to is not None:
-        _explain(problem, float(option_numbers({"lr": lr}).get("lr", 0.1)), method, maximize, explain_to)
-    exact_options: dict[str, Any] = hyperparameters(lr=lr, exact=True, **method_params)
-    run_ = iterate(
-        scalar,
-        exact_start(problem, values),
-        method=method,
-        **exact_options,
-        max_steps=steps,
-        tol=tol,
-        maximize=maximize,
-        exact=exact,
-        working_precision=working_precision,
-    )
-    plotter = None
-    if plot:
-        from symdescent.vectors.plot import VectorPlot
-
-        plotter = _FloatSteps(VectorPlot(problem, plot))
-    return run_, plotter, lambda: None
+    if options.explain_to is not None:
+        _explain(problem, float(options.float_hyperparameters().get("lr", 0.1)), options)
+    run_ = options.iterate(expanded_problem(problem, values), exact_start(problem, values))
+    plotter = _FloatSteps(VectorPlot(problem, options.plot)) if options.plot else None
+    return run_, plotter
 
 
 class _FloatSteps:
@@ -192,11 +154,12 @@ class _FloatSteps:
         )
 
 
-def _explain(problem: Any, lr: float, method: str, maximize: bool, out: TextIO) -> None:
+def _explain(problem: Any, lr: float, options: RunOptions) -> None:
     """``run --explain`` of an array problem: the derivation of plain gradient descent, before the steps."""
     from symdescent.vectors.explain import explain_text
 
-    if maximize or method != "gd":
+    if options.maximize or options.method != "gd":
         raise InputError("--explain derives plain gradient descent (--method gd) and cannot be used with --maximize")
-    out.write(explain_text(problem, lr) + "\n\n")
-    out.flush()
+    assert options.explain_to is not None
+    options.explain_to.write(explain_text(problem, lr) + "\n\n")
+    options.explain_to.flush()

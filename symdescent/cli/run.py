@@ -6,18 +6,11 @@ import collections
 import contextlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 import click
 
-from symdescent.cli.arrays import (
-    array_run,
-    data_option,
-    exact_array_run,
-    refuse_scalar_only,
-    save_option,
-    wants_vectors,
-)
+from symdescent.cli.arrays import array_run, data_option, refuse_scalar_only, save_option, wants_vectors
 from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
 from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console, progress_wanted
@@ -32,14 +25,13 @@ from symdescent.cli.plumbing import (
     exit_code_for,
     function_options,
     handle_errors,
-    hyperparameters,
     method_options,
     methods_help,
     number_option,
-    option_numbers,
     output_protected,
     read_function,
 )
+from symdescent.cli.run_options import RunOptions
 from symdescent.cli.signals import INTERRUPTS
 from symdescent.errors import InputError
 
@@ -193,36 +185,26 @@ def run(
     explain_to = None
     if show_explanation:
         explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
+    options = RunOptions(
+        method, steps, tolerance, maximize, lr, method_params, exact, working_precision, plot, dtype, explain_to
+    )
     if wants_vectors(expr, start, data):
-        # named arrays with numpy (symdescent/vectors/): the same renderers and exit codes as below
+        # named arrays (symdescent/vectors/): the same renderers and exit codes as below
         refuse_scalar_only(variables=variables)
-        if exact or working_precision is not None:
-            # small arrays written out entry by entry, on the scalar loop (symdescent/vectors/expand.py)
-            run_, plotter, remember = exact_array_run(
-                read_function(expr, streams), start, data, params, method, steps, tolerance, maximize, plot, dtype,
-                exact, working_precision, lr, method_params, explain_to,
-            )  # fmt: skip
-            from symdescent.render.numbers import notation_for
-
-            notation = notation_for(run_.arithmetic)
-        else:
-            run_, plotter, remember = array_run(
-                read_function(expr, streams), start, data, params, method, steps, tolerance, maximize, plot, dtype,
-                option_numbers({**method_params, "lr": lr}), explain_to, lr,
-            )  # fmt: skip
-            notation = None
+        run_, plotter = array_run(read_function(expr, streams), start, data, params, options)
+        remember: Callable[[], None] = lambda: None  # noqa: E731 - only problems of scalars are cached
     else:
         if dtype is not None:
             raise InputError(
                 "--dtype is for vector problems (scalar functions run in float64, --exact or --working-precision)"
             )
-        run_, plotter, remember = _scalar_run(
-            expr, variables, params, start, lr, steps, tolerance, method, maximize, exact, working_precision, plot,
-            explain_to, no_cache, method_params, streams,
-        )  # fmt: skip
+        run_, plotter, remember = _scalar_run(expr, variables, params, start, options, no_cache, streams)
+    notation = None
+    arithmetic = getattr(run_, "arithmetic", None)  # the python back-end's: floats, exact or D-digit numbers
+    if arithmetic is not None:
         from symdescent.render.numbers import notation_for
 
-        notation = notation_for(run_.arithmetic)
+        notation = notation_for(arithmetic)
     if digits is None:
         digits = working_precision or 6
     shape = "quiet" if quiet else fmt
@@ -257,42 +239,24 @@ def _scalar_run(
     variables: str | None,
     params: str | None,
     start: str,
-    lr: str | None,
-    steps: int,
-    tol: float,
-    method: str,
-    maximize: bool,
-    exact: bool,
-    working_precision: int | None,
-    plot: str | None,
-    explain_to: TextIO | None,
+    options: RunOptions,
     no_cache: bool,
-    method_params: dict[str, str | None],
     streams: Streams,
 ) -> tuple[Run, PlotRenderer | None, Callable[[], None]]:
     """A problem of scalars: parsed (or loaded warm from the cache), explained if asked, ready to iterate."""
-    from symdescent.run import iterate
     from symdescent.warm import plain_point
 
     # Floats only, and nothing that needs the SymPy problem itself: such a run may be warm (no SymPy).
-    simple = not (exact or working_precision is not None or explain_to is not None or plot)
+    simple = not (options.in_arithmetic or options.explain_to is not None or options.plot)
     problem, remember = problem_for_run(expr, variables, params, streams, use_cache=simple and not no_cache)
-    options: dict[str, Any] = hyperparameters(lr=lr, exact=exact or working_precision is not None, **method_params)
-    run_ = iterate(
-        cast("Problem", problem),  # a warm CachedProblem offers what the float loop reads (symdescent.warm)
-        (simple and plain_point(start, problem.names)) or start,
-        method=method,
-        **options,
-        max_steps=steps,
-        tol=tol,
-        maximize=maximize,
-        exact=exact,
-        working_precision=working_precision,
-    )
+    # a warm CachedProblem offers what the float loop reads (symdescent.warm)
+    run_ = options.iterate(cast("Problem", problem), (simple and plain_point(start, problem.names)) or start)
     # a picture or a derivation needs SymPy's problem: never a warm one (simple is False)
-    plotter = _plotter(cast("Problem", problem), plot)
-    if explain_to is not None:
-        _explain_before_run(cast("Problem", problem), start, lr, method, maximize, streams, explain_to)
+    plotter = _plotter(cast("Problem", problem), options.plot)
+    if options.explain_to is not None:
+        _explain_before_run(
+            cast("Problem", problem), start, options.lr, options.method, options.maximize, streams, options.explain_to
+        )
     return run_, plotter, remember
 
 
