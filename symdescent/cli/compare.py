@@ -10,12 +10,12 @@ import click
 from symdescent.cli.arrays import data_option, note, wants_vectors
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
-    FORMATS,
     METHOD_NAMES,
     ExitCode,
     Streams,
     build_problem,
     expr_command,
+    format_option,
     handle_errors,
     interrupted_code,
     method_options,
@@ -69,14 +69,7 @@ Examples:
 @click.option("--tol", default="1e-6", show_default=True, metavar="T", help="Each run stops when ‖∇f‖ ≤ T.")
 @method_options
 @click.option("--maximize", is_flag=True, help="Maximise f with every method.")
-@click.option(
-    "--format",
-    "fmt",
-    default="auto",
-    show_default=True,
-    type=click.Choice(FORMATS),
-    help="auto: table on a terminal, csv when piped; jsonl writes one line per method as it finishes.",
-)
+@format_option("auto: table on a terminal, csv when piped; jsonl writes one line per method as it finishes.")
 @click.option(
     "--digits", default=6, show_default=True, type=click.IntRange(1, 17), help="Significant digits in the table."
 )

@@ -415,6 +415,11 @@ def expr_command(name: str, examples: str, more_help: str = "") -> Callable[[Cal
 
 FORMATS = ("auto", "table", "csv", "tsv", "json", "jsonl")
 
+
+def format_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format`` of the commands that run something (run, compare): one of :data:`FORMATS`."""
+    return click.option("--format", "fmt", default="auto", show_default=True, type=click.Choice(FORMATS), help=help)
+
 _OPTION_NAME = re.compile(r"--[A-Za-z][-A-Za-z0-9]*")
 
 

@@ -16,13 +16,13 @@ from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console, progress_wanted
 from symdescent.cli.plumbing import (
     CONTEXT,
-    FORMATS,
     FUNCTION_HELP,
     METHOD_NAMES,
     ExprCommand,
     Streams,
     cleandoc,
     exit_code_for,
+    format_option,
     function_options,
     handle_errors,
     method_options,
@@ -83,14 +83,7 @@ Examples:
 )
 @method_options
 @click.option("--maximize", is_flag=True, help="Maximise f (every method then minimises −f; gd: x ← x + α∇f(x)).")
-@click.option(
-    "--format",
-    "fmt",
-    default="auto",
-    show_default=True,
-    type=click.Choice(FORMATS),
-    help="auto: table on a terminal, csv when piped.",
-)
+@format_option("auto: table on a terminal, csv when piped.")
 @click.option(
     "--every",
     default=None,

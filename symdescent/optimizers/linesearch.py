@@ -44,9 +44,7 @@ def _first(x: Vector) -> LineSearchState:
 
 
 def armijo(
-    value_fn: Callable[[Vector], float],
-    x: Vector,
-    d: Vector,
+    phi: Callable[[float], float],
     f0: float,
     slope: float,
     initial: float,
@@ -54,10 +52,14 @@ def armijo(
     shrink: float = 0.5,
     max_halvings: int = 60,
 ) -> tuple[float, int, bool]:
-    """The first α in α₀, α₀·shrink, … with sufficient decrease; ``(α, f evaluations, satisfied)``."""
+    """The first α in α₀, α₀·shrink, … with sufficient decrease; ``(α, f evaluations, satisfied)``.
+
+    ``phi(α)`` is f at x + α·d: every back-end gives its own (tuples here, numpy arrays in
+    :mod:`symdescent.vectors.optim`), so that the rule itself is written once.
+    """
     alpha = initial
     for evaluations in range(1, max_halvings + 1):
-        if value_fn(axpy(alpha, d, x)) <= f0 + c1 * alpha * slope:
+        if phi(alpha) <= f0 + c1 * alpha * slope:
             return alpha, evaluations, True
         alpha *= shrink
     return alpha / shrink, max_halvings, False
@@ -68,7 +70,8 @@ def scale_by_backtracking(initial: float = 1.0, c1: float = 1e-4, shrink: float 
 
     def update(d: Vector, state: LineSearchState, x: Vector, **extra: Any) -> tuple[Vector, LineSearchState]:
         slope = dot(extra["grad"], d)
-        alpha, evaluations, ok = armijo(extra["value_fn"], x, d, extra["value"], slope, initial, c1, shrink)
+        value_fn = extra["value_fn"]
+        alpha, evaluations, ok = armijo(lambda a: value_fn(axpy(a, d, x)), extra["value"], slope, initial, c1, shrink)
         info: dict[str, Any] = {"alpha": alpha, "nfev": evaluations}
         if not ok:
             info["armijo"] = False

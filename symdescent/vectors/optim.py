@@ -20,6 +20,7 @@ import numpy as np
 from symdescent.errors import InputError
 from symdescent.methods import METHODS
 from symdescent.optimizers import hyperparameters_of, make_optimizer
+from symdescent.optimizers.linesearch import armijo
 
 ValueFn = Callable[[np.ndarray], float]
 ValueAndGradFn = Callable[[np.ndarray], tuple[float, np.ndarray]]
@@ -77,17 +78,19 @@ class ArrayMethod:
         self._update(new, g, 0, z.size, self._workspace)
         return new
 
-    def _backtracking(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, c1: float, shrink: float) -> np.ndarray:
-        slope = -float(g @ g)
-        alpha = lr
-        for evaluations in range(1, 61):
+    def _phi(self, z: np.ndarray, d: np.ndarray) -> Callable[[float], float]:
+        """f along z + α·d, counted: what the line searches of :mod:`symdescent.optimizers.linesearch` take."""
+
+        def phi(alpha: float) -> float:
             self.evaluations["f"] += 1
-            if self.value(z - alpha * g) <= f + c1 * alpha * slope:
-                self.info = {"alpha": alpha, "nfev": evaluations}
-                return z - alpha * g
-            alpha *= shrink
-        self.info = {"alpha": alpha / shrink, "nfev": 60, "armijo": False}
-        return z - (alpha / shrink) * g
+            return self.value(z + alpha * d)
+
+        return phi
+
+    def _backtracking(self, z: np.ndarray, f: float, g: np.ndarray, lr: float, c1: float, shrink: float) -> np.ndarray:
+        alpha, count, ok = armijo(self._phi(z, -g), f, -float(g @ g), lr, c1, shrink)
+        self.info = {"alpha": alpha, "nfev": count, **({} if ok else {"armijo": False})}
+        return z - alpha * g
 
     def _newton(self, z: np.ndarray, f: float, g: np.ndarray, c1: float, shrink: float) -> np.ndarray:
         assert self.hessian is not None
@@ -99,15 +102,8 @@ class ArrayMethod:
             fallback = None
         except np.linalg.LinAlgError:
             direction, fallback = -g, {"fallback": "gradient"}
-        slope = float(g @ direction)
-        alpha, count = 1.0, 0
-        while count < 60:
-            count += 1
-            self.evaluations["f"] += 1
-            if self.value(z + alpha * direction) <= f + c1 * alpha * slope:
-                break
-            alpha *= shrink
-        self.info = {"alpha": alpha, "nfev": count, **(fallback or {})}
+        alpha, count, ok = armijo(self._phi(z, direction), f, float(g @ direction), 1.0, c1, shrink)
+        self.info = {"alpha": alpha, "nfev": count, **(fallback or {}), **({} if ok else {"armijo": False})}
         return z + alpha * direction
 
     def _cg(
