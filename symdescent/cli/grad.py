@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import click
 
 from symdescent.cli.arrays import data_option, wants_vectors
@@ -47,12 +49,28 @@ def grad(
     if wants_vectors(expr, at, data):
         from symdescent.vectors.command import grad_vectors
 
-        grad_vectors(expr, variables, fmt, streams.stdout, at, data, params)
+        report = io.StringIO()
+        grad_vectors(expr, variables, fmt, report, at, data, params)
+        streams.stdout.write(_fitted(report.getvalue(), fmt, make_console(streams).width))
         return
     problem = build_problem(expr, variables, params, streams)
     report = evaluate_gradient(problem, at, steps=fmt in ("text", "latex"))
     console = make_console(streams) if fmt == "rich" else None
     render_gradient(report, fmt, streams.stdout, console)
+
+
+def _fitted(text: str, fmt: str, width: int) -> str:
+    """The vector report's prose broken at spaces to the screen's width (json and latex stay as they are)."""
+    if fmt in ("json", "latex"):
+        return text
+    from symdescent.render.fit import wrap
+
+    lines = []
+    for line in text.split("\n"):
+        lead = line[: len(line) - len(line.lstrip())]
+        hang = lead + ("  " if line.lstrip().startswith("• ") else "")
+        lines.extend(wrap(line.strip(), width, indent=lead, hang=hang) if line.strip() else [""])
+    return "\n".join(lines)
 
 
 COMMAND = grad
