@@ -10,7 +10,9 @@ numpy ufunc or one of these (its ``array`` field).
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -50,12 +52,18 @@ def cot(u: Array, out: Array | None = None) -> Array:
     return _result(np.cos(u) / np.sin(u), out)
 
 
-try:  # scipy's erf and erfc are ufuncs (fast, to the last bit); without scipy, math's, entry by entry
-    from scipy.special import erf as _erf
-    from scipy.special import erfc as _erfc
-except ImportError:  # pragma: no cover - scipy is an optional extra
-    _erf = np.frompyfunc(math.erf, 1, 1)
-    _erfc = np.frompyfunc(math.erfc, 1, 1)
+@functools.cache
+def _special(name: str) -> Callable[[Array], Array]:
+    """scipy's erf or erfc (ufuncs: fast, to the last bit); without scipy, math's, entry by entry.
+
+    Imported on first use: scipy.special costs about 0.2 s to import, which every array problem
+    would pay at start-up otherwise.
+    """
+    try:
+        import scipy.special
+    except ImportError:  # pragma: no cover - scipy is an optional extra
+        return np.frompyfunc(getattr(math, name), 1, 1)
+    return getattr(scipy.special, name)
 
 
 def _exact_dtype(value: Array, like: Array) -> Array:
@@ -66,13 +74,13 @@ def _exact_dtype(value: Array, like: Array) -> Array:
 def erf(u: Array, out: Array | None = None) -> Array:
     """The error function (2/√π)∫₀ᵘ e^(−t²) dt."""
     u = np.asarray(u)
-    return _result(_exact_dtype(_erf(u), u), out)
+    return _result(_exact_dtype(_special("erf")(u), u), out)
 
 
 def erfc(u: Array, out: Array | None = None) -> Array:
     """1 − erf(u), accurate where erf(u) is near 1."""
     u = np.asarray(u)
-    return _result(_exact_dtype(_erfc(u), u), out)
+    return _result(_exact_dtype(_special("erfc")(u), u), out)
 
 
 def dirac_delta(u: Array, *order: Array, out: Array | None = None) -> Array:

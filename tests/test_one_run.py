@@ -98,3 +98,15 @@ def test_a_full_stdout_on_a_vector_run_is_one_error_line(executable: Path) -> No
     shell = f"'{executable}' run 'sum((x-1)^2)' --start 'x=[0,0]' --format json >/dev/full"
     proc = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stderr) == (2, "Error: cannot write the output: No space left on device\n")
+
+
+def test_a_vector_run_does_not_import_scipy() -> None:
+    """scipy.special (erf, erfc) is imported on first use: 0.2 s that every array problem paid at start-up."""
+    import sys
+
+    code = (
+        "import sys\nfrom symdescent import minimize\n"
+        "minimize('sum((x-1)^2)', start={'x': [0.0, 0.0]}, lr=0.1)\nprint('scipy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr

@@ -49,9 +49,9 @@ def grad(
     if wants_vectors(expr, at, data):
         from symdescent.vectors.command import grad_vectors
 
-        report = io.StringIO()
-        grad_vectors(expr, variables, fmt, report, at, data, params)
-        streams.stdout.write(_fitted(report.getvalue(), fmt, make_console(streams).width))
+        text = io.StringIO()
+        grad_vectors(expr, variables, fmt, text, at, data, params)
+        streams.stdout.write(_fitted(text.getvalue(), fmt, make_console(streams).width))
         return
     problem = build_problem(expr, variables, params, streams)
     report = evaluate_gradient(problem, at, steps=fmt in ("text", "latex"))
