@@ -49,10 +49,15 @@ def test_a_reader_that_leaves_unread_output_gives_141(executable: Path) -> None:
     assert proc.stderr == ""
 
 
-def test_sigterm_with_a_slow_reader_writes_whole_lines_and_exits_143(executable: Path) -> None:
+#: The same long run on a vector: the array back-end keeps the same promises (issue "one program", point 9).
+LONG_VECTOR = ["sum((x-1)^2)", "--start", "x=zeros(5)", "--lr", "1e-9", "--tol", "0", "--steps", "10000000"]
+
+
+@pytest.mark.parametrize("long", [LONG, LONG_VECTOR], ids=["scalars", "vector"])
+def test_sigterm_with_a_slow_reader_writes_whole_lines_and_exits_143(executable: Path, long: list[str]) -> None:
     procs = {
         fmt: subprocess.Popen(
-            [str(executable), "run", *LONG, "--format", fmt], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [str(executable), "run", *long, "--format", fmt], stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         for fmt in ("json", "jsonl")
     }

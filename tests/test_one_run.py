@@ -6,10 +6,7 @@ Issue "one program", points 4, 7 and 9: scripts no longer need to know which sta
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -65,31 +62,6 @@ def test_the_vector_table_shows_the_partials_and_hides_steps_in_the_scalar_words
     note = [line for line in vector.splitlines() if "hidden" in line]
     assert note == [line for line in scalar.splitlines() if "hidden" in line] != []
     assert "21 steps hidden" in note[0]
-
-
-def test_sigterm_on_a_vector_run_with_a_slow_reader_writes_whole_lines(executable: Path) -> None:
-    long = ["sum((x-1)^2)", "--start", "x=zeros(5)", "--lr", "1e-9", "--tol", "0", "--steps", "10000000"]
-    procs = {
-        fmt: subprocess.Popen(
-            [str(executable), "run", *long, "--format", fmt], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        for fmt in ("json", "jsonl")
-    }
-    first = {fmt: os.read(proc.stdout.fileno(), 1) for fmt, proc in procs.items() if proc.stdout is not None}
-    time.sleep(1.0)
-    for proc in procs.values():
-        proc.send_signal(signal.SIGTERM)
-    out = {}
-    for fmt, proc in procs.items():
-        rest, err = proc.communicate(timeout=60)
-        assert proc.returncode == 143, (fmt, err)
-        out[fmt] = (first[fmt] + rest).decode()
-    data = json.loads(out["json"])
-    assert data["status"] == "interrupted"
-    assert [h["step"] for h in data["history"]] == list(range(data["steps"] + 1))
-    lines = [json.loads(line) for line in out["jsonl"].splitlines()]
-    assert [line["step"] for line in lines[:-1]] == list(range(len(lines) - 1))
-    assert (lines[-1]["event"], lines[-1]["status"]) == ("result", "interrupted")
 
 
 def test_a_full_stdout_on_a_vector_run_is_one_error_line(executable: Path) -> None:
