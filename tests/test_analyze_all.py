@@ -163,3 +163,25 @@ def test_installed_executable_analyzes_the_readme_line_fit(executable: Path, fil
     assert done.returncode == 0, done.stderr
     facts = json.loads(done.stdout)
     check_quadratic(facts, line_hessian())
+
+
+def test_an_index_sum_of_squares_is_a_quadratic_with_the_laplacian_spectrum() -> None:
+    """sum((x[i+1]-x[i])^2, i) + sum((x-1)^2): H = 2L + 2I (L the path graph's Laplacian), the same everywhere."""
+    import json
+
+    import numpy as np
+
+    n = 6
+    out = cli("analyze", "sum((x[i+1]-x[i])^2, i) + sum((x-1)^2)", "--start", f"x=zeros({n})", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    laplacian = np.diag([1.0] + [2.0] * (n - 2) + [1.0]) - np.eye(n, k=1) - np.eye(n, k=-1)
+    eigenvalues = np.linalg.eigvalsh(2 * laplacian + 2 * np.eye(n))
+    assert (data["quadratic"], data["convex"]) == (True, True)
+    assert [data["lambda_min"], data["lambda_max"]] == pytest.approx([eigenvalues[0], eigenvalues[-1]], rel=1e-9)
+    assert data["best_lr"] == pytest.approx(2 / (eigenvalues[0] + eigenvalues[-1]), rel=1e-9)
+    explained = cli("explain", "sum((x[i+1]-x[i])^2, i) + sum((x-1)^2)", "--start", f"x=zeros({n})", "--format", "text")
+    assert "quadratic in all its entries together" in " ".join(explained.stdout.split())
+    assert "at the start point" not in explained.stdout
+    bent = cli("analyze", "sum((x[i+1]-x[i]^2)^2, i)", "--start", f"x=zeros({n})", "--format", "json")
+    assert json.loads(bent.stdout)["quadratic"] is False

@@ -195,6 +195,14 @@ def _curvature_blocks(ex: VectorExplanation, n: Notation, v: _Vectors) -> list[B
                 out.append(Para(f"The iterates approach the minimum {n.inline(star_text + v.e(ex.minimizer))}."))
             else:
                 out.append(Para(f"With {n.inline(f'{n.alpha} = {n.e(ex.lr)}')} the iterates do not converge."))
+    elif ex.constant_hessian:
+        out.append(Heading("Curvature"))
+        out.append(
+            Para(
+                f"{n.inline('f')} is quadratic in all its entries together: its Hessian is the same at every "
+                "point, so the eigenvalues below hold everywhere and tell how each step scales the error."
+            )
+        )
     else:
         out.append(Heading("Curvature"))
         out.append(
@@ -213,7 +221,7 @@ def _curvature_blocks(ex: VectorExplanation, n: Notation, v: _Vectors) -> list[B
         extremes = f"{n.lam} = {n.num(c.eigenvalues[0])}"
         told = f"Every eigenvalue of {n.inline('H = ' + v.e(ex.hessian))} is {n.inline(extremes)}."
     else:
-        at = "" if ex.hessian is not None else " at the start point"
+        at = "" if ex.hessian is not None or ex.constant_hessian else " at the start point"
         if len(c.eigenvalues) == 1 and c.best_lr is None:  # λmax alone, by power iteration
             told = f"The largest eigenvalue of the Hessian{at}{where}: {n.inline(f'{high} = {n.num(c.highest)}')}."
         else:

@@ -32,7 +32,7 @@ from symdescent.errors import InputError
 from symdescent.hessian import ROUNDING_RELATIVE, kind, step_sizes
 from symdescent.vectors.calculus import jvp
 from symdescent.vectors.codegen import compile_arrays
-from symdescent.vectors.nodes import VDot, VIndexSum, VMatMul, VMean, VNorm, VSize, entries, names_in
+from symdescent.vectors.nodes import VBandGrad, VDot, VIndexSum, VMatMul, VMean, VNorm, VSize, entries, names_in
 from symdescent.vectors.printing import pretty
 from symdescent.vectors.problem import Formula, VectorProblem, dense_hessian
 
@@ -89,7 +89,25 @@ def is_quadratic(formula: Formula, action: Mapping[str, sp.Expr] | None) -> bool
     if action is None or formula.expr.has(sp.Abs, sp.sign):
         return False
     counted = [e.replace(lambda node: isinstance(node, VSize), lambda node: sp.S.One) for e in action.values()]
-    return all(not (names_in(e) & set(formula.variables)) for e in counted)
+    variables = set(formula.variables)
+    counted = [e.replace(lambda node: _constant_band(node, variables), lambda node: sp.S.One) for e in counted]
+    return all(not (names_in(e) & variables) for e in counted)
+
+
+def _constant_band(node: sp.Basic, variables: set[str]) -> bool:
+    """An index sum's part of H·v that does not depend on x: its body (v·∇ of the sum's terms) is affine in the
+    entries ``x[i+k]`` and names no other variable — so the sum's terms were a quadratic in them."""
+    if not isinstance(node, VBandGrad):
+        return False
+    var, body = node.args[0], node.args[1]
+    entries = [s for s in body.free_symbols if s.name.startswith(f"{var.name}[")]
+    others = names_in(body.xreplace({s: sp.S.One for s in entries})) & variables
+    if others:
+        return False
+    try:
+        return sp.Poly(body, *entries).total_degree() <= 1 if entries else True
+    except sp.PolynomialError:
+        return False
 
 
 def hessian_text(formula: Formula) -> str | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import sympy as sp
 
-from symdescent.vectors.analysis import eigen_range
+from symdescent.vectors.analysis import eigen_range, hessian_action, is_quadratic
 from symdescent.vectors.gradient_text import GradientAt, VectorRule, gradient_at, vector_rules
 from symdescent.vectors.gradient_text import gradient_report as gradient_report  # grad's text, also from here
 from symdescent.vectors.problem import Formula, VectorProblem
@@ -82,6 +82,7 @@ class VectorExplanation:
     iterates: tuple[VectorIterate, ...]
     iterates_wanted: int
     run_note: str | None  # why the run stopped before the iterates wanted, if it did
+    constant_hessian: bool = False  # f is quadratic in all its variables together, with no short formula for H
 
     @property
     def quadratic(self) -> bool:
@@ -110,7 +111,8 @@ def explain_vector(
             name = problem.names[0]
             scale = ratio
             minimizer = sp.simplify(-formula.gradient[name].xreplace({sp.Symbol(name, real=True): 0}) / ratio)
-    curvature = _vector_curvature(problem, alpha, scale, hessian is not None)
+    quadratic = hessian is not None or is_quadratic(formula, hessian_action(formula))
+    curvature = _vector_curvature(problem, alpha, scale, quadratic)
     steps, note = _run_iterates(problem, alpha, iterates)
     return VectorExplanation(
         problem=problem,
@@ -127,6 +129,7 @@ def explain_vector(
         iterates=steps,
         iterates_wanted=iterates,
         run_note=note,
+        constant_hessian=quadratic,
     )
 
 
