@@ -82,3 +82,13 @@ def test_a_vector_run_does_not_import_scipy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_vars_with_data_names_the_variables_and_a_wrong_one_is_one_refusal() -> None:
+    args = ["run", "sum((x-b)^2)", "--data", "b=[1,2]", "--start", "x=[0,0]", "-q", "--tol", "1e-9"]
+    named = cli(*args, "--vars", "x")
+    assert named.exit_code == 0, named.stderr
+    assert [float(v) for v in named.stdout.split()] == pytest.approx([1.0, 2.0], abs=1e-8)
+    wrong = cli(*args, "--vars", "b")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.startswith("Error: --vars b does not match the start values, which give x\n")

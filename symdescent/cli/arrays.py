@@ -56,12 +56,15 @@ def note(text: str) -> None:
     click.echo(text, err=True)
 
 
-def refuse_scalar_only(*, variables: str | None) -> None:
-    """Options that only mean something for scalar variables are refused, not ignored."""
-    if variables:
+def check_variables(variables: str | None, names: Sequence[str]) -> None:
+    """``--vars`` of an array problem must name exactly the variables --start gives (the rest are data)."""
+    if not variables:
+        return
+    wanted = [v.strip() for v in variables.split(",") if v.strip()]
+    if sorted(wanted) != sorted(names):
         raise InputError(
-            "--vars is for scalar functions: the variables of a vector problem are the names in --start",
-            hint="give constants with --data or --param",
+            f"--vars {','.join(wanted)} does not match the start values, which give {', '.join(names)}",
+            hint="the variables of a vector problem are the names in --start; give constants with --data or --param",
         )
 
 

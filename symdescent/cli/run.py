@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO, cast
 
 import click
 
-from symdescent.cli.arrays import array_run, data_option, refuse_scalar_only, save_option, wants_vectors
+from symdescent.cli.arrays import array_run, check_variables, data_option, save_option, wants_vectors
 from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
 from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console, progress_wanted
@@ -183,8 +183,8 @@ def run(
     )
     if wants_vectors(expr, start, data):
         # named arrays (symdescent/vectors/): the same renderers and exit codes as below
-        refuse_scalar_only(variables=variables)
         run_, plotter = array_run(read_function(expr, streams), start, data, params, options)
+        check_variables(variables, run_.problem.names)
         remember: Callable[[], None] = lambda: None  # noqa: E731 - only problems of scalars are cached
     else:
         if dtype is not None:
