@@ -394,8 +394,10 @@ def test_analyze(name: str, fmt: str, data_dir: Path) -> None:
         return
     data = json.loads(out.stdout)
     assert data["variables"] == kind.variables
-    if kind.size > 6:  # the kernel's 10⁵ entries: λmax alone, at best
-        assert data["lambda_max"] is None or 9.9 < data["lambda_max"] <= 10 + 1e-9
+    if kind.size > 6:  # the kernel's 10⁵ entries: λmax alone (Lanczos), of H = 2L + 2I: 6 + 4·cos(π/n)
+        truth = 6 + 4 * math.cos(math.pi / kind.size)
+        assert data["quadratic"] is True
+        assert data["lambda_max"] == pytest.approx(truth, rel=1e-4) and data["lambda_max"] <= truth + 1e-9
         return
     h = np.array([kind.value_and_grad(e)[1] - kind.value_and_grad(0 * e)[1] for e in np.eye(kind.size)])
     low, high = np.linalg.eigvalsh(h)[[0, -1]]

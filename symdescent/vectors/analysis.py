@@ -20,6 +20,7 @@ left unknown, with a note. Without start values, :func:`default_start` sizes eac
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -186,17 +187,35 @@ class _Clock:
 
 
 def _largest(problem: VectorProblem, z: np.ndarray, product: Any, clock: _Clock) -> float | None:
-    """max |λ| by power iteration on H·v; None without H·v or when time runs out first."""
+    """max |λ| by the Lanczos iteration on H·v; None without H·v or when time runs out first.
+
+    Lanczos, not power iteration: the extreme Ritz values of k steps approach the spectrum's ends far
+    faster where the top eigenvalues cluster (a banded Hessian of 10⁵ entries: power iteration's 200
+    steps read λmax = 9.988 for the true 10, which overstated the stable step 2/λmax). The three-term
+    recurrence keeps three vectors of n entries; the extreme Ritz values need no re-orthogonalisation.
+    """
     if product is None:
         return None
-    v = np.random.default_rng(0).normal(size=problem.size)
-    value = 0.0
-    for _ in range(POWER_STEPS):
+    q = np.random.default_rng(0).normal(size=problem.size)
+    q /= np.linalg.norm(q)
+    previous, beta = np.zeros_like(q), 0.0
+    alphas: list[float] = []
+    betas: list[float] = []
+    for _ in range(min(POWER_STEPS, problem.size)):
         if clock.over():
             return None
-        w = product(z, v / np.linalg.norm(v))
-        value, v = float(np.linalg.norm(w)), w
-    return value
+        w = product(z, q) - beta * previous
+        alpha = float(q @ w)
+        w -= alpha * q
+        alphas.append(alpha)
+        beta = float(np.linalg.norm(w))
+        if not math.isfinite(beta) or beta <= 1e-12 * max(1.0, abs(alpha)):  # an invariant subspace: exact
+            break
+        betas.append(beta)
+        previous, q = q, w / beta
+    off = betas[: len(alphas) - 1]
+    ritz = np.linalg.eigvalsh(np.diag(alphas) + np.diag(off, 1) + np.diag(off, -1))
+    return float(max(abs(ritz[0]), abs(ritz[-1])))
 
 
 def eigen_range(problem: VectorProblem, z: np.ndarray, timeout: float = DEFAULT_TIMEOUT) -> tuple[float, float] | None:
