@@ -120,7 +120,18 @@ def _expand(problem: VectorProblem, values: Mapping[str, Any]) -> tuple[sp.Expr,
     result = _evaluate(problem.formula.expr, known, problem.shapes)
     if isinstance(result, np.ndarray):  # a shape check upstream makes f a scalar; this is a guard
         raise InputError("f must be a scalar")
-    return sp.sympify(result), symbols, known
+    return _as_expr(result), symbols, known
+
+
+def _as_expr(value: object) -> sp.Expr:
+    """A computed value as a SymPy expression, never through ``sympify`` (which would evaluate text)."""
+    if isinstance(value, sp.Expr):
+        return value
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return sp.Integer(int(value))
+    if isinstance(value, float | np.floating):
+        return sp.Float(float(value))
+    raise TypeError(f"not a number or a SymPy expression: {type(value).__name__}")
 
 
 def expanded_problem(problem: VectorProblem, values: Mapping[str, Any] | None = None) -> ExpandedProblem:
@@ -159,11 +170,11 @@ def _entry_gradient(problem: VectorProblem, known: Mapping[str, Value]) -> tuple
         if not slot.shape:
             if isinstance(value, np.ndarray):
                 return None
-            out.append(sp.sympify(value))
+            out.append(_as_expr(value))
         elif isinstance(value, np.ndarray):
-            out.extend(sp.sympify(v) for v in np.ravel(value))
+            out.extend(_as_expr(v) for v in np.ravel(value))
         else:  # a scalar formula for every entry
-            out.extend([sp.sympify(value)] * (slot.end - slot.first))
+            out.extend([_as_expr(value)] * (slot.end - slot.first))
     return tuple(out)
 
 
