@@ -218,18 +218,23 @@ class Result:
         Exact (SymPy) and D-digit (mpmath) runs convert here, once, at the
         renderer's door; a float result is returned as it is.
         """
-        if any(self.shapes.values()):  # an array problem: numpy floats already, and x may be 10⁹ entries
+        if any(hasattr(v, "dtype") for v in self.x.values()):  # numpy arrays: floats already, maybe 10⁹ of them
             return self
         if all(type(v) is float for v in (*self.x.values(), self.f, self.grad_norm, *self.start.values())):
             return self
         return replace(
             self,
-            start=dict(zip(self.start, _floats(self.start.values()), strict=True)),
+            start=_named_floats(self.start),
             history=tuple(step_as_floats(s) for s in self.history),
-            x=dict(zip(self.x, _floats(self.x.values()), strict=True)),
+            x=_named_floats(self.x),
             f=_float(self.f),
             grad_norm=_float(self.grad_norm),
         )
+
+
+def _named_floats(point: Mapping[str, Any]) -> dict[str, Any]:
+    """``{name: value}`` with floats: a scalar's value, or a vector's entries (exact runs keep them as tuples)."""
+    return {name: _floats(v) if isinstance(v, tuple) else _float(v) for name, v in point.items()}
 
 
 def step_as_floats(step: Step) -> Step:

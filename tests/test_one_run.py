@@ -92,3 +92,14 @@ def test_vars_with_data_names_the_variables_and_a_wrong_one_is_one_refusal() -> 
     wrong = cli(*args, "--vars", "b")
     assert wrong.exit_code == 2
     assert wrong.stderr.startswith("Error: --vars b does not match the start values, which give x\n")
+
+
+def test_an_exact_vector_run_saves_floats_not_pickled_objects(tmp_path: Path) -> None:
+    import numpy as np
+
+    path = tmp_path / "point.npy"
+    exact = ["--lr", "1/10", "--exact", "--steps", "2", "-q"]
+    out = cli("run", "x @ x", "--start", "x=[1,2]", *exact, "--save", str(path))
+    assert out.exit_code == 4, out.stderr
+    saved = np.load(path)  # allow_pickle=False: an object array would be refused here
+    assert saved.dtype == np.float64 and saved.tolist() == [0.64, 1.28]

@@ -141,20 +141,7 @@ class _FloatSteps:
         self._inner.step(step_as_floats(step))
 
     def finish(self, result: Any) -> None:
-        import dataclasses
-
-        def floats(values: Any) -> dict[str, Any]:
-            return {n: tuple(map(float, v)) if isinstance(v, tuple) else float(v) for n, v in values.items()}
-
-        self._inner.finish(
-            dataclasses.replace(
-                result,
-                start=floats(result.start),
-                x=floats(result.x),
-                f=float(result.f),
-                grad_norm=float(result.grad_norm),
-            )
-        )
+        self._inner.finish(result.as_floats())
 
 
 def _explain(problem: Any, lr: float, options: RunOptions) -> None:

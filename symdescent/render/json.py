@@ -67,7 +67,8 @@ def result_dict(result: Result, *, history: bool = True, notation: Notation = FL
     """The SPEC's JSON object for a run (without ``history`` when asked)."""
     data = result_head(result, notation)
     if history:
-        data["history"] = [step_dict(s, notation, result.layout) for s in result.history]
+        layout = result.layout
+        data["history"] = [step_dict(s, notation, layout) for s in result.history]
     data.update(tail_dict(result, notation))
     return data
 

@@ -23,8 +23,10 @@ def save_point(path: str, result: Result) -> None:
     single = result.x[layout.names[0]] if one and layout.slots[0].shape else None
     try:
         if path.lower().endswith(".npy"):
-            flat = [float(v) for v in result.flat] if single is None else None
-            array = np.asarray(single) if single is not None else np.asarray(flat, dtype=float)
+            if hasattr(single, "dtype"):
+                array = np.asarray(single)
+            else:  # scalars, several variables, or exact numbers: every entry as a float64
+                array = np.asarray([float(v) for v in result.flat], dtype=float)
             with open(path, "wb") as handle:  # a handle: numpy would add .npy to OUT.NPY
                 np.save(handle, array)  # a single vector: its dtype kept, and no copy of 10⁹ entries
         elif path.lower().endswith(".csv"):
