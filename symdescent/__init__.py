@@ -51,6 +51,13 @@ if TYPE_CHECKING:
     from symdescent.run import Run, iterate, minimize
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext symdescent`` in Jupyter: the ``%symdescent`` magic (see :mod:`symdescent.notebook`)."""
+    from symdescent.notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
         value = getattr(import_module(_HOMES[name]), name)

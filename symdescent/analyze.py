@@ -122,6 +122,12 @@ class Analysis:
     def constant_hessian(self) -> bool:
         return self.quadratic
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the facts as a table and the Hessian in LaTeX."""
+        from symdescent.render.notebook import analysis_markdown
+
+        return analysis_markdown(self)
+
 
 def analyze(problem: Problem, *, timeout: float = DEFAULT_TIMEOUT) -> Analysis:
     """Hessian, critical points, convexity and step sizes of ``problem``'s function."""

@@ -57,6 +57,12 @@ class Comparison:
     def layout(self) -> Layout:
         return Layout.of(self.variables, self.shapes)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the methods side by side."""
+        from symdescent.render.notebook import comparison_html
+
+        return comparison_html(self)
+
 
 def parse_methods(text: str) -> tuple[str, ...]:
     """``"gd,adam"`` -> ``("gd", "adam")``; ``"all"`` -> every registered method."""

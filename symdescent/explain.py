@@ -171,6 +171,12 @@ class Explanation:
     def variables(self) -> tuple[sp.Symbol, ...]:
         return self.problem.variables
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the derivation as Markdown with LaTeX."""
+        from symdescent.render.notebook import explanation_markdown
+
+        return explanation_markdown(self)
+
 
 def explain(
     problem: Problem,

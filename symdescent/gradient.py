@@ -29,6 +29,12 @@ class GradientReport:
     #: Rule-by-rule derivations of the first :data:`MAX_DERIVED_PARTIALS` partials, when asked for.
     derivations: tuple[RuleStep, ...] = ()
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the gradient in LaTeX."""
+        from symdescent.render.notebook import gradient_markdown
+
+        return gradient_markdown(self)
+
 
 #: Rule steps are derived for at most this many partial derivatives.
 MAX_DERIVED_PARTIALS = 6

@@ -212,6 +212,12 @@ class Result:
     def flat_start(self) -> Flat:
         return self.layout.flatten(self.start)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows a run as a table of its first and last steps, with a sparkline of f."""
+        from symdescent.render.notebook import result_html
+
+        return result_html(self)
+
     def as_floats(self) -> Result:
         """The same result with every number a float: what renderers that draw or do float maths take.
 

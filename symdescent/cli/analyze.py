@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from symdescent.cli.arrays import data_option, wants_vectors
+from symdescent.cli.capture import keep
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
 
@@ -80,6 +81,7 @@ def analyze(
         analysis = analyze_vectors(read_function(expr, streams), start, data, params, timeout=timeout)
     else:
         analysis = analyze_function(build_problem(expr, variables, params, streams), timeout=timeout)
+    keep(analysis)
     console = make_console(streams) if fmt == "rich" else None
     render_analysis(analysis, fmt, streams.stdout, console)
     if fmt != "json" and analysis.hessian is None and analysis.lambda_max is None and analysis.needs:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from symdescent.cli import capture
 from symdescent.cli.arrays import data_option, note, wants_vectors
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
@@ -145,6 +146,7 @@ def compare(
         keep=keep,
         **option_numbers(method_params),
     )
+    capture.keep(comparison)
     with output_protected():
         renderer.finish(comparison)
         if fmt == "table":

@@ -22,12 +22,14 @@ def make_console(streams: Streams, *, stderr: bool = False) -> Console:
             quiet_broken_pipe()
 
     out = streams.stderr if stderr else streams.stdout
+    # force_jupyter=False: in a notebook (the magic) Rich would show its output as HTML itself, not write to out
     if streams.stdout_isatty and not stderr:
-        return QuietOnBrokenPipe(file=out, highlight=False)
+        return QuietOnBrokenPipe(file=out, highlight=False, force_jupyter=False)
     return QuietOnBrokenPipe(
         file=TrimmedLines(out),  # type: ignore[arg-type]  # Rich calls only write/flush/isatty; its hint says IO[str]
         width=100_000,
         force_terminal=False,
+        force_jupyter=False,
         no_color=True,
         highlight=False,
         soft_wrap=False,

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from symdescent.cli.arrays import data_option, wants_vectors
+from symdescent.cli.capture import keep
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
 
@@ -86,6 +87,7 @@ def explain_command(
     else:
         problem = build_problem(expr, variables, params, streams)
         explanation = explain(problem, start, lr, iterates=iterates)
+    keep(explanation)
     if fmt == "auto":
         fmt = "rich" if streams.stdout_isatty else "text"
     console = make_console(streams) if fmt == "rich" else None

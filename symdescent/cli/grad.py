@@ -7,6 +7,7 @@ import io
 import click
 
 from symdescent.cli.arrays import data_option, wants_vectors
+from symdescent.cli.capture import keep
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
 
@@ -55,6 +56,7 @@ def grad(
         return
     problem = build_problem(expr, variables, params, streams)
     report = evaluate_gradient(problem, at, steps=fmt in ("text", "latex"))
+    keep(report)
     console = make_console(streams) if fmt == "rich" else None
     render_gradient(report, fmt, streams.stdout, console)
 

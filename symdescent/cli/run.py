@@ -12,6 +12,7 @@ import click
 
 from symdescent.cli.arrays import array_run, check_variables, data_option, save_option, wants_vectors
 from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
+from symdescent.cli.capture import History, keep, keeping
 from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import make_console, progress_wanted
 from symdescent.cli.plumbing import (
@@ -202,7 +203,9 @@ def run(
         digits = working_precision or 6
     shape = "quiet" if quiet else fmt
     renderer = _renderer(shape, streams, run_, digits=digits, elide=every is None, notation=notation, saving=bool(save))
-    steps_ = thinned(plotter.recording(run_) if plotter else run_, every or 1)
+    source: Iterable[Step] = plotter.recording(run_) if plotter else run_
+    history = History() if keeping() else None  # the notebook magic's Result gets a history
+    steps_ = thinned(history.watch(source) if history else source, every or 1)
     # -q of an array run may take minutes (10⁹ entries): it too gets the live line on a terminal
     with live_progress(streams, run_, enabled=(fmt == "table" and not quiet) or (quiet and notation is None)):
         shown = _render_steps(steps_, renderer, run_, quiet=quiet)
@@ -224,6 +227,7 @@ def run(
             save_point(save, result)
             click.echo(f"Point written to {save}", err=True)
     remember()
+    keep(run_.result(history.steps()) if history else result)
     sys.exit(exit_code_for(result.status))
 
 
@@ -289,7 +293,7 @@ def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.A
 
     from symdescent.render.progress import LiveProgress, Tracker
 
-    console = Console(file=streams.stderr, highlight=False)
+    console = Console(file=streams.stderr, highlight=False, force_jupyter=False)
     within = (lambda: run_.fraction_done) if hasattr(run_, "fraction_done") else None  # the chunked engine
     return LiveProgress(console, Tracker(lambda: run_.last, run_.max_steps, within))
 

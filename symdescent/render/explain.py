@@ -341,8 +341,8 @@ def text_lines(ex: Explanation | VectorExplanation, width: int | None = None) ->
     return [line for _, line in document.text_lines(blocks(ex), width)]
 
 
-def markdown_lines(ex: Explanation | VectorExplanation) -> list[str]:
-    """Markdown: headings and prose; the mathematics in Unicode, in code blocks."""
+def title(ex: Explanation | VectorExplanation) -> str:
+    """The Markdown title: ``# Gradient descent on `f(x, y) = x² + y²```."""
     problem = ex.problem
     if isinstance(ex, Explanation):
         n = Notation(latex=False, decimal=False, one_variable=len(ex.problem.variables) == 1)
@@ -351,8 +351,12 @@ def markdown_lines(ex: Explanation | VectorExplanation) -> list[str]:
         from symdescent.vectors.printing import pretty
 
         function = f"f({', '.join(problem.names)}) = {pretty(ex.problem.expr)}"
-    title = f"# Gradient descent on `{function}`"
-    return document.markdown_lines(blocks(ex), title)
+    return f"# Gradient descent on `{function}`"
+
+
+def markdown_lines(ex: Explanation | VectorExplanation) -> list[str]:
+    """Markdown: headings and prose; the mathematics in Unicode, in code blocks."""
+    return document.markdown_lines(blocks(ex), title(ex))
 
 
 def latex_lines(ex: Explanation | VectorExplanation) -> list[str]:

@@ -13,6 +13,8 @@ from symdescent.render.numbers import json_number
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from symdescent.render.document import Block
+
 
 def plain_number(value: float) -> str:
     """``2`` for 2.0, else the shortest round-trip text."""
@@ -75,13 +77,23 @@ def _step_lines(report: GradientReport) -> list[str]:
 
 def latex_lines(report: GradientReport) -> list[str]:
     """A LaTeX fragment (needs ``\\usepackage{amsmath}``): f, each partial with its steps, ∇f, the values."""
-    from symdescent.render.document import Equations, Steps, latex_block
+    from symdescent.render.document import latex_block
+
+    lines = [r"% symdescent grad (needs \usepackage{amsmath})"]
+    for block in latex_blocks(report):
+        lines += latex_block(block)
+    return lines
+
+
+def latex_blocks(report: GradientReport) -> list[Block]:
+    """f, each partial with its steps, ∇f and its value at the point, as document blocks in LaTeX notation."""
+    from symdescent.render.document import Equations, Steps
     from symdescent.render.formulas import Notation, step_rows
 
     problem = report.problem
     n = Notation(latex=True, decimal=False, one_variable=problem.dimension == 1)
     names = ", ".join(n.e(v) for v in problem.variables)
-    blocks: list = [Equations((f"f({names}) = {n.e(problem.expr)}",))]
+    blocks: list[Block] = [Equations((f"f({names}) = {n.e(problem.expr)}",))]
     for i, (v, g) in enumerate(zip(problem.variables, problem.gradient, strict=True)):
         blocks.append(Equations((f"{n.partial(v)} = {n.e(g)}",)))
         if i < len(report.derivations):
@@ -93,10 +105,7 @@ def latex_lines(report: GradientReport) -> list[str]:
         blocks.append(
             Equations((rf"\nabla f{point} = {value}, \qquad \|\nabla f{point}\| = {plain_number(report.norm)}",))
         )
-    lines = [r"% symdescent grad (needs \usepackage{amsmath})"]
-    for block in blocks:
-        lines += latex_block(block)
-    return lines
+    return blocks
 
 
 def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Console | None) -> None:

@@ -88,6 +88,12 @@ class VectorExplanation:
     def quadratic(self) -> bool:
         return self.hessian is not None
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the derivation as Markdown with LaTeX."""
+        from symdescent.render.notebook import explanation_markdown
+
+        return explanation_markdown(self)
+
 
 def explain_vector(
     problem: VectorProblem, lr: str | float | sp.Expr = "0.1", *, iterates: int = ITERATES
