@@ -12,6 +12,7 @@ SUMMARIES: dict[str, str] = {
     "explain": "The derivation of gradient descent on EXPR, rule by rule.",
     "grad": "The partial derivatives and gradient of EXPR, at a point if asked.",
     "run": "Iterate an optimiser on EXPR from --start and print every step.",
+    "sweep": "One run per learning rate on a log grid: where each converges.",
 }
 
 #: The module that defines each command (its ``COMMAND``).

@@ -20,6 +20,7 @@ from symdescent.compare import Comparison
 from symdescent.layout import Layout
 from symdescent.methods import METHODS, MethodSpec
 from symdescent.problem import Problem
+from symdescent.render.document import json_rows_document
 from symdescent.render.fit import Choice, choose, fit_note, glue, table_width, wrap
 from symdescent.render.json import dumps, result_dict
 from symdescent.render.numbers import human, json_number, machine, plural
@@ -55,10 +56,7 @@ class JsonCompareRenderer:
         pass
 
     def finish(self, comparison: Comparison) -> None:
-        data = comparison_dict(comparison)
-        runs = ",\n".join(f"    {dumps(run)}" for run in data.pop("runs"))
-        head = ",\n".join(f"  {dumps(k)}: {dumps(v)}" for k, v in data.items())
-        self._out.write("{\n" + head + ',\n  "runs": [\n' + runs + "\n  ]\n}\n")
+        self._out.write(json_rows_document(comparison_dict(comparison), "runs"))
 
 
 class JsonLinesCompareRenderer:

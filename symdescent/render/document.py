@@ -25,6 +25,15 @@ def json_document(data: Any) -> str:
     return json.dumps(data, allow_nan=False, ensure_ascii=False, indent=2)
 
 
+def json_rows_document(data: Mapping[str, Any], rows: str) -> str:
+    """An object whose list ``rows`` (runs, points) is written one element per line, the rest key by key."""
+    items = [json.dumps(row, allow_nan=False, ensure_ascii=False) for row in data[rows]]
+    head = [f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, allow_nan=False, ensure_ascii=False)}"
+            for k, v in data.items() if k != rows]  # fmt: skip
+    body = ",\n".join(f"    {item}" for item in items)
+    return "{\n" + ",\n".join(head) + f',\n  "{rows}": [\n' + body + "\n  ]\n}\n"
+
+
 def rich_console(
     fmt: str, console: Console | None, out: TextIO, plain: Mapping[str, Callable[[], Iterable[str]]]
 ) -> Console | None:

@@ -174,7 +174,7 @@ def analysis_markdown(analysis: Analysis) -> str:
     if analysis.hessian is not None and all(not isinstance(e, float) for row in analysis.hessian for e in row):
         from symdescent.render.formulas import Notation
 
-        n = Notation(latex=True, decimal=False, one_variable=len(facts['variables']) == 1)
+        n = Notation(latex=True, decimal=False, one_variable=len(facts["variables"]) == 1)
         rows = r" \\ ".join(" & ".join(n.e(e) for e in row) for row in analysis.hessian)
         lines += [rf"$$H = \begin{{bmatrix}} {rows} \end{{bmatrix}}$$", ""]
     lines += ["| | |", "|---|---|"]
