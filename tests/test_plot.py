@@ -127,7 +127,7 @@ def test_an_unknown_extension_is_refused_before_the_run(tmp_path: Path, name: st
     assert out.exit_code == 2
     assert out.stdout == ""
     assert "Error: cannot tell the picture format" in out.stderr
-    assert ".png, .svg or .pdf" in out.stderr
+    assert ".png, .svg, .pdf or .gif" in out.stderr
     assert list(tmp_path.iterdir()) == []
 
 

@@ -34,9 +34,9 @@ import contextlib
 import os
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from symdescent.errors import InputError
 from symdescent.problem import Problem
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 #: Extensions and the format matplotlib writes for them.
-FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".gif": "gif"}  # gif: the run in motion
 INSTALL = 'pip install "symdescent[plot]"'
 
 #: Every step up to here is kept for the picture; beyond, 2**RECORD_BITS per octave of steps.
@@ -63,7 +63,7 @@ def plot_format(path: str | os.PathLike[str]) -> str:
     if extension not in FORMATS:
         raise InputError(
             f"cannot tell the picture format of {os.fspath(path)!r} from its extension",
-            hint="end the file name with .png, .svg or .pdf",
+            hint="end the file name with .png, .svg, .pdf or .gif (an animation)",
         )
     return FORMATS[extension]
 
@@ -145,15 +145,26 @@ class PlotRenderer:
 
 
 def plot_run(problem: Problem, result: Result, path: str | os.PathLike[str]) -> None:
-    """Write the picture of one run (its ``history``) to ``path``; the format is the extension."""
+    """Write the picture of one run (its ``history``) to ``path``; the format is the extension (gif: animated)."""
     fmt = check_plot_file(path)
-    save(run_figure(problem, result), path, fmt)
+    _write(run_figure(problem, result), [result], problem.dimension, path, fmt)
 
 
 def plot_compare(problem: Problem, results: Sequence[Result], path: str | os.PathLike[str]) -> None:
     """Write several runs on one picture, a colour and legend entry (method and α) per run."""
     fmt = check_plot_file(path)
-    save(compare_figure(problem, results), path, fmt)
+    _write(compare_figure(problem, results), results, problem.dimension, path, fmt)
+
+
+def _write(figure: Figure, results: Sequence[Result], dimension: int, path: str | os.PathLike[str], fmt: str) -> None:
+    if fmt != "gif":
+        save(figure, path, fmt)
+        return
+    from symdescent.render.animate import scalar_animation, write_gif
+
+    animation = scalar_animation(figure, [r.as_floats() for r in results], dimension)
+    with _quiet_overflow():
+        write_whole(path, lambda file: write_gif(animation, file))
 
 
 def run_figure(problem: Problem, result: Result) -> Figure:
@@ -175,16 +186,26 @@ def compare_figure(problem: Problem, results: Sequence[Result]) -> Figure:
 
 
 def save(figure: Figure, path: str | os.PathLike[str], fmt: str) -> None:
-    """Write the figure to a temporary file next to ``path``, then rename it: whole or not at all."""
+    """Write the figure to ``path`` whole or not at all."""
+    # Dates in the metadata would make every file differ; leave them out.
+    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
+
+    def draw(file: BinaryIO) -> None:
+        with _quiet_overflow():  # a still gif (a sweep) takes no metadata at all
+            figure.savefig(file, format=fmt, dpi=150, **({"metadata": metadata} if metadata else {}))
+
+    write_whole(path, draw)
+
+
+def write_whole(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
+    """Write through ``write`` to a temporary file next to ``path``, then rename it: whole or not at all."""
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     temporary = os.path.join(directory, f".{os.path.basename(target)}.{uuid.uuid4().hex[:12]}.tmp")
-    # Dates in the metadata would make every file differ; leave them out.
-    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt, {})
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "wb") as file, _quiet_overflow():
-            figure.savefig(file, format=fmt, dpi=150, metadata=metadata)
+        with os.fdopen(descriptor, "wb") as file:
+            write(file)
         os.replace(temporary, target)
     except OSError as error:
         _remove(temporary)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symdescent.render.plot import check_plot_file, keep_for_picture, save
+from symdescent.render.plot import check_plot_file, keep_for_picture, save, write_whole
 from symdescent.result import Result, Status, Step
 from symdescent.vectors.nodes import VMean, VNode, VNorm, VSum
 from symdescent.vectors.printing import pretty
@@ -79,7 +79,37 @@ class VectorPlot:
             self._steps.append((result.steps, result.f, result.grad_norm))
         if self._fit is not None:
             self._params[result.steps] = last
-        save(self.figure(result), self._path, self._format)
+        figure = self.figure(result)
+        if self._format != "gif":
+            save(figure, self._path, self._format)
+            return
+        from symdescent.render.animate import write_gif
+
+        animation = self.animation(figure)
+        write_whole(self._path, lambda file: write_gif(animation, file))
+
+    def animation(self, figure: Any) -> Any:
+        """The run in motion: f and ‖∇f‖ drawn step by step; the fitted line moving to its place beside them."""
+        from symdescent.render.animate import Animation, Track, add_dots, caption_of, steps_of
+
+        tracks = [Track(line, steps_of(line)) for line in figure.axes[0].get_lines()]
+        steps = [k for k, _, _ in self._steps]
+        animation = Animation(figure, tracks, steps, caption_of({k: f for k, f, _ in self._steps}))
+        add_dots(animation, races=True)
+        if self._fit is not None:
+            fit = figure.axes[1]
+            line = next(line for line in fit.get_lines() if line.get_gid() == "fit")
+            animation.at_end += [*(e for e in fit.get_lines() if e.get_gid() == "earlier"), *fit.texts]
+            animation.moving_artists.append(line)
+            curve = _model_function(self._fit[2], self._fit[0], self._problem.names)
+            kept = sorted(self._params)
+
+            def follow(step: int) -> None:
+                latest = max((k for k in kept if k <= step), default=kept[0])
+                line.set_ydata(_values(curve, np.asarray(line.get_xdata()), self._params[latest]))
+
+            animation.updates.append(follow)
+        return animation
 
     def figure(self, result: Result) -> Any:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -131,6 +161,7 @@ class VectorPlot:
                 alpha=alpha,
                 linewidth=1,
                 label="earlier steps" if rank == 0 else None,
+                gid="earlier",
             )
             ax.annotate(
                 f"step {k}",
@@ -146,6 +177,7 @@ class VectorPlot:
             color="tab:red",
             linewidth=2,
             label=f"step {kept[-1]}: {self._problem.point_text(self._params[kept[-1]])}",
+            gid="fit",
         )
         ax.set_xlabel(inputs)
         ax.set_ylabel(target)
