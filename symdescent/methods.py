@@ -161,6 +161,14 @@ METHODS: dict[str, MethodSpec] = {
             {"c1": 1e-4, "c2": 0.1, "restart_every": None},
             step_rule="strong Wolfe",
         ),
+        MethodSpec(
+            "lbfgs",
+            "L-BFGS",
+            "d ← −H∇f, H from the last m steps (two-loop recursion); x ← x + αd, α by strong Wolfe from 1",
+            f"{_RECIPES}:lbfgs",
+            {"history": 10, "c1": 1e-4, "c2": 0.9},
+            step_rule="strong Wolfe",
+        ),
     )
 }
 

@@ -35,6 +35,7 @@ TABLE = {
     "backtracking": ((1.0, 60), (1.0, 80), (1.0, 28_000)),
     "exact-line": ((None, 15), (None, 20), (None, 30_000)),
     "cg": ((None, 2), (None, 2), (None, 70)),
+    "lbfgs": ((None, 8), (None, 12), (None, 70)),
 }
 
 PROBLEMS = [

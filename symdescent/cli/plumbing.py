@@ -351,11 +351,12 @@ METHOD_OPTIONS = {
     "--beta2": ("beta2", "Adam's β₂, in [0, 1) (default 0.999)."),
     "--decay": ("decay", "RMSprop's ρ (torch's alpha), in [0, 1) (default 0.99)."),
     "--eps": ("eps", "ε added to the denominator: adam, rmsprop 1e-8; adagrad 1e-10."),
+    "--history": ("history", "L-BFGS's memory: how many recent steps shape its direction (default 10)."),
 }
 
 
 def method_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--momentum, --beta1, --beta2, --decay, --eps: each method takes the ones it uses."""
+    """--momentum, --beta1, --beta2, --decay, --eps, --history: each method takes the ones it uses."""
     for flag, (name, text) in reversed(METHOD_OPTIONS.items()):
         command = click.option(flag, name, default=None, metavar="B", help=text)(command)
     return command

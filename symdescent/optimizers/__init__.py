@@ -39,6 +39,7 @@ from symdescent.optimizers.base import (
     scale,
 )
 from symdescent.optimizers.first_order import adagrad, adam, gd, momentum, nesterov, rmsprop
+from symdescent.optimizers.lbfgs import lbfgs_direction, scale_by_wolfe_from_one
 from symdescent.optimizers.linesearch import scale_by_backtracking, scale_by_exact_line, scale_by_strong_wolfe
 from symdescent.optimizers.second_order import newton_direction, polak_ribiere_direction
 
@@ -56,6 +57,7 @@ __all__ = [
     "exact_line",
     "gd",
     "hyperparameters_of",
+    "lbfgs",
     "make_optimizer",
     "momentum",
     "nesterov",
@@ -92,6 +94,17 @@ def cg(c1: float = 1e-4, c2: float = 0.1, restart_every: int | None = None) -> O
     params: dict[str, Any] = {"c1": c1, "c2": c2, "restart_every": restart_every or "n"}
     transform = chain(scale(-1.0), polak_ribiere_direction(restart_every), scale_by_strong_wolfe(c1, c2))
     return named("cg", params, transform, needs_extra=True)
+
+
+def lbfgs(history: int = 10, c1: float = 1e-4, c2: float = 0.9) -> Optimizer:
+    """L-BFGS: the two-loop recursion over the last ``history`` steps, then a strong-Wolfe search from α = 1."""
+    whole = isinstance(history, int | float) and not isinstance(history, bool) and float(history).is_integer()
+    if not whole or not 1 <= history <= 1000:
+        raise InputError(f"history must be a whole number from 1 to 1000, got {history!r}", parameter="history")
+    history = int(history)  # the command line gives numbers as floats
+    params: dict[str, Any] = {"history": history, "c1": c1, "c2": c2}
+    transform = chain(scale(-1.0), lbfgs_direction(history), scale_by_wolfe_from_one(c1, c2))
+    return named("lbfgs", params, transform, needs_extra=True)
 
 
 #: Optimiser constructors by the name ``--method`` uses (read from :data:`symdescent.methods.METHODS`).

@@ -192,7 +192,10 @@ def save(figure: Figure, path: str | os.PathLike[str], fmt: str) -> None:
 
     def draw(file: BinaryIO) -> None:
         with _quiet_overflow():  # a still gif (a sweep) takes no metadata at all
-            figure.savefig(file, format=fmt, dpi=150, **({"metadata": metadata} if metadata else {}))
+            if metadata:
+                figure.savefig(file, format=fmt, dpi=150, metadata=metadata)
+            else:
+                figure.savefig(file, format=fmt, dpi=150)
 
     write_whole(path, draw)
 

@@ -134,6 +134,23 @@ class ArrayMethod:
             self.info["wolfe"] = False
         return z + alpha * direction
 
+    def _lbfgs(self, z: np.ndarray, f: float, g: np.ndarray, history: int, c1: float, c2: float) -> np.ndarray:
+        """L-BFGS: the recursion of :mod:`symdescent.optimizers.lbfgs` (one definition) on arrays."""
+        from symdescent.optimizers.lbfgs import ARRAYS, first_trial, next_direction
+
+        state = self.state
+        direction, state["pairs"], info = next_direction(
+            g, z, state.get("previous"), state.get("pairs", ()), int(history), ARRAYS
+        )
+        slope = float(g @ direction)
+        initial = first_trial(direction, state["t"] - 1, lambda v: float(np.linalg.norm(v)))
+        alpha, count, ok = self._strong_wolfe(z, direction, f, slope, initial, c1, c2)
+        state["previous"] = (z.copy(), g.copy())
+        self.info = {**info, "alpha": alpha, "nfev": count, "ngev": count}
+        if not ok:
+            self.info["wolfe"] = False
+        return z + alpha * direction
+
     def _strong_wolfe(
         self,
         z: np.ndarray,
