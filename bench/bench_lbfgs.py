@@ -46,9 +46,8 @@ def torch_lbfgs(numpy_f, start):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    print(
-        f"{'function':<14}{'ours: steps':>12}{'nfev':>7}{'f':>14}{'scipy: nit':>12}{'nfev':>7}{'f':>14}{'torch: it':>11}"
-    )
+    head = f"{'function':<14}{'ours: steps':>12}{'nfev':>7}{'f':>14}{'scipy: nit':>12}{'nfev':>7}{'f':>14}"
+    print(head + f"{'torch: it':>11}")
     for name, text, numpy_f, start in FUNCTIONS:
         ours = minimize(text, start=start, method="lbfgs", tol=1e-6, max_steps=1000)
         theirs = scipy_minimize(lambda p, f=numpy_f: f(*p), np.array(start), method="L-BFGS-B")
