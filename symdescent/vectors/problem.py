@@ -224,9 +224,9 @@ class VectorProblem:
             for name, shape, first, end in self.layout
         }
 
-    def _arguments(self, z: np.ndarray) -> list[object]:
-        values = self.unflatten(z)
-        return [values[n] if n in values else self.data[n] for n in self._argument_names]
+    def _arguments(self, z: np.ndarray, data: Mapping[str, Value] | None = None) -> list[object]:
+        values, data = self.unflatten(z), self.data if data is None else data
+        return [values[n] if n in values else data[n] for n in self._argument_names]
 
     @cached_property
     def _argument_names(self) -> list[str]:
@@ -242,10 +242,10 @@ class VectorProblem:
     def _value(self) -> Callable[..., list[np.ndarray | float]]:
         return compile_arrays([self.formula.expr], self._argument_names, self.shapes, [()])
 
-    def value_and_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]:
-        """f and ∇f at the flat point z (∇f flat as well)."""
+    def value_and_grad(self, z: np.ndarray, data: Mapping[str, Value] | None = None) -> tuple[float, np.ndarray]:
+        """f and ∇f at the flat point z (∇f flat as well); ``data`` of the same shapes may replace the problem's."""
         with np.errstate(all="ignore"):
-            f, *grads = self._value_and_grad(*self._arguments(z))
+            f, *grads = self._value_and_grad(*self._arguments(z, data))
         if len(grads) == 1 and self.layout[0][1]:
             return float(f), np.asarray(grads[0], dtype=float).reshape(-1)
         return float(f), np.concatenate([np.ravel(np.asarray(g, dtype=float)) for g in grads])

@@ -1,0 +1,222 @@
+"""Mini-batch (stochastic) gradient descent: each step on B rows of the data, as every ML library does.
+
+It applies to a function that is a mean or sum over the rows of its data plus
+terms without data (a penalty): ``mean((X @ w - y)^2) + 0.01*(w @ w)``. The
+rows are the first axis of every data array of the common length n. Each step
+uses the function on one batch: a ``mean`` becomes the batch's mean, a ``sum``
+over rows n times the batch's mean (so that its expected value is the full
+sum), the other terms as they are. That the function has this form is checked
+numerically before the run (:func:`check_rows`): for any split of the rows into
+parts of n₁ and n₂ rows, n₁·f(part 1) + n₂·f(part 2) = n·f(all rows) must hold,
+and so it does exactly for such a function.
+
+The order is documented, so that anyone can reproduce a run with numpy:
+epoch e (from 1) visits the rows in the order ``rng.permutation(n)``, where
+``rng = numpy.random.default_rng(seed)`` is made once and draws a new
+permutation each epoch; batch k is rows ``order[k·B:(k+1)·B]``, the last batch
+shorter. Each batch is one step of the method (its update rule unchanged).
+The run yields step 0 (all rows) and, by default, one step per epoch whose f
+and ∇f are over all rows; ``per_batch=True`` yields every batch's step, with
+the batch's f and ∇f (``info`` says which epoch and batch).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symdescent.errors import InputError, StartPointError
+from symdescent.result import Status, Step
+from symdescent.vectors.nodes import VMean, VSum, names_in
+from symdescent.vectors.optim import FUSED, make_array_method
+from symdescent.vectors.problem import Formula, VectorProblem
+from symdescent.vectors.run import ArrayRun
+
+#: The check that f is a mean or sum over rows: relative agreement of n₁f₁ + n₂f₂ with n·f.
+ROWS_RELATIVE = 1e-8
+
+
+def row_count(problem: VectorProblem) -> tuple[int, tuple[str, ...]]:
+    """n and the data arrays indexed by row: those whose first axis has the length of the longest data."""
+    lengths = {name: np.shape(v)[0] for name, v in problem.data.items() if np.ndim(v) >= 1}
+    if not lengths:
+        raise InputError("mini-batches need data: rows to draw batches from")
+    n = max(lengths.values())
+    return n, tuple(sorted(name for name, length in lengths.items() if length == n))
+
+
+def per_row(problem: VectorProblem, rows: tuple[str, ...], n: int) -> VectorProblem:
+    """The problem with every sum over rows written as n·mean: on a batch it is then the unbiased estimate."""
+    row_names = set(rows)
+
+    def over_rows(node: sp.Basic) -> bool:
+        return isinstance(node, VSum) and bool(names_in(node) & row_names)
+
+    expr = problem.formula.expr.replace(over_rows, lambda node: n * VMean(*node.args))
+    formula = problem.formula
+    return replace(problem, formula=Formula(formula.text, expr, formula.variables, formula.kinds), _compiled=[])
+
+
+def on_rows(problem: VectorProblem, rows: tuple[str, ...], index: np.ndarray | slice) -> VectorProblem:
+    """The same function on the chosen rows of the row data (a new problem: its code fits the batch's shapes)."""
+    data = {name: (np.asarray(value)[index] if name in rows else value) for name, value in problem.data.items()}
+    shapes = {**problem.shapes, **{name: np.shape(data[name]) for name in rows}}
+    return replace(problem, data=data, shapes=shapes, _compiled=[])
+
+
+def check_rows(problem: VectorProblem, rows: tuple[str, ...], n: int) -> None:
+    """:class:`InputError` unless f is a mean or sum over the rows plus terms without data (see the module)."""
+    if n < 2:
+        raise InputError("mini-batches need at least 2 rows of data")
+    rng = np.random.default_rng(0)
+    z = problem.flat_start() + rng.normal(scale=0.1, size=problem.size)
+    order = rng.permutation(n)
+    first, second = order[: n // 2], order[n // 2 :]
+    with np.errstate(all="ignore"):
+        f, g = problem.value_and_grad(z)
+        f1, g1 = on_rows(problem, rows, first).value_and_grad(z)
+        f2, g2 = on_rows(problem, rows, second).value_and_grad(z)
+    combined = (len(first) * f1 + len(second) * f2) / n
+    gradient = (len(first) * g1 + len(second) * g2) / n
+    scale = max(abs(f), 1e-300)
+    if not (abs(combined - f) <= ROWS_RELATIVE * scale and np.allclose(gradient, g, rtol=1e-7, atol=1e-12 * scale)):
+        raise InputError(
+            "mini-batches need f to be a mean or sum over the rows of its data, plus terms without data",
+            hint="e.g. mean((X @ w - y)^2) + 0.01*(w @ w); the rows are the first axis of the data",
+        )
+
+
+class BatchRun(ArrayRun):
+    """A mini-batch run: the same stopping rules and Result as every run; a step is one batch."""
+
+    engine = "array"
+
+    def __init__(
+        self,
+        problem: VectorProblem,
+        *,
+        batch_size: int,
+        epochs: int = 10,
+        seed: int = 0,
+        per_batch: bool = False,
+        method: str = "gd",
+        tol: float = 1e-6,
+        maximize: bool = False,
+        **hyperparameters: Any,
+    ) -> None:
+        if method not in FUSED:
+            raise InputError(
+                f"{method} takes whole steps along its own line search: mini-batches work with {', '.join(FUSED)}",
+                parameter="method",
+            )
+        n, rows = row_count(problem)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
+            raise InputError(
+                f"the batch size must be a whole number from 1 to the {n} rows of the data, got {batch_size!r}",
+                parameter="batch_size",
+            )
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise InputError(f"epochs must be a whole number, 1 or more, got {epochs!r}", parameter="epochs")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise InputError(f"the seed must be a whole number, 0 or more, got {seed!r}", parameter="seed")
+        self.batches = math.ceil(n / batch_size)
+        self._limits(epochs * self.batches, tol, maximize)
+        self.problem = per_row(problem, rows, n)
+        check_rows(self.problem, rows, n)
+        self.rows, self.n, self.batch_size, self.epochs, self.seed = rows, n, batch_size, epochs, seed
+        self.per_batch = per_batch
+        self._keep_start()
+        self._sign = -1.0 if maximize else 1.0
+        self._compiled: dict[int, VectorProblem] = {}  # one problem per batch length (the last may be shorter)
+        self._batch: np.ndarray | None = None
+
+        def value(z: np.ndarray) -> float:  # the fused rules take no line search: never called
+            raise AssertionError("mini-batch methods do not evaluate f along a line")
+
+        def value_and_grad(z: np.ndarray) -> tuple[float, np.ndarray]:
+            raise AssertionError("mini-batch methods do not evaluate f along a line")
+
+        self.method = make_array_method(method, value, value_and_grad, None, self.problem.size, **hyperparameters)
+        self.evaluations = self.method.evaluations
+        z = self.problem.flat_start()
+        f, g = self._full(z)
+        norm = float(np.linalg.norm(g))
+        if not (math.isfinite(f) and math.isfinite(norm)):
+            raise StartPointError(f"f or ∇f is not a finite number at the start point ({problem.point_text(z)})")
+        self.last = Step(0, z, f, g, norm)
+        self.start_norm = norm
+        self._steps = self._batched()
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {**super().params, "batch_size": self.batch_size, "epochs": self.epochs, "seed": self.seed}
+
+    def _full(self, z: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(all="ignore"):
+            return self.problem.value_and_grad(z)
+
+    def _on_batch(self, z: np.ndarray, index: np.ndarray) -> tuple[float, np.ndarray]:
+        """f and ∇f on the rows ``index``, by the code compiled for batches of that many rows."""
+        shaped = self._compiled.get(len(index))
+        if shaped is None:
+            shaped = self._compiled[len(index)] = on_rows(self.problem, self.rows, index)
+        data = {name: (np.asarray(v)[index] if name in self.rows else v) for name, v in self.problem.data.items()}
+        with np.errstate(all="ignore"):
+            return shaped.value_and_grad(z, data)
+
+    def _batched(self) -> Generator[Step, None, None]:
+        rng = np.random.default_rng(self.seed)
+        step = self.last
+        if self._stop(step):
+            yield step
+            return
+        yield step
+        t, z = 0, np.asarray(step.x)
+        for epoch in range(1, self.epochs + 1):
+            order = rng.permutation(self.n)
+            for k in range(self.batches):
+                index = order[k * self.batch_size : (k + 1) * self.batch_size]
+                f, g = self._on_batch(z, index)
+                self.method.info = None
+                with np.errstate(all="ignore"):
+                    z = self.method.step(z, self._sign * f, self._sign * g)
+                t += 1
+                info = {"epoch": epoch, "batch": k + 1}
+                if self.per_batch and k + 1 < self.batches:
+                    step = self.last = Step(t, z, f, g, float(np.linalg.norm(g)), info)
+                    if not (math.isfinite(f) and math.isfinite(step.grad_norm)):
+                        self._finish(Status.DIVERGED, "f or ∇f on a batch is not a finite number")
+                        yield step
+                        return
+                    yield step
+                else:
+                    step = self.last = Step(t, z, step.f, step.grad, step.grad_norm, info)
+            f, g = self._full(z)
+            step = self.last = Step(t, z, f, g, float(np.linalg.norm(g)), {"epoch": epoch})
+            if self._stop(step):
+                yield step
+                return
+            yield step
+
+    def _stop(self, step: Step) -> bool:
+        """The rules of every run, at each epoch's end: converged, diverged, or all epochs done."""
+        if not (math.isfinite(step.f) and math.isfinite(step.grad_norm)):
+            self._finish(Status.DIVERGED, "f is not a finite number" if not math.isfinite(step.f) else "∇f is not")
+            return True
+        if self.tol > 0 and step.grad_norm <= self.tol:
+            self._finish(Status.CONVERGED)
+            return True
+        if step.step >= self.max_steps:
+            self._finish(Status.COMPLETED if self.tol == 0 else Status.MAX_STEPS)
+            return True
+        return False
+
+
+def batch_run(problem: VectorProblem, data: Mapping[str, Any] | None = None, **options: Any) -> BatchRun:
+    """``batch_run(problem, batch_size=32, epochs=5, seed=0, method="adam", lr=0.01)``."""
+    return BatchRun(problem, **options)
