@@ -62,17 +62,28 @@ def per_row(problem: VectorProblem, rows: tuple[str, ...], n: int) -> VectorProb
     return replace(problem, formula=Formula(formula.text, expr, formula.variables, formula.kinds), _compiled=[])
 
 
-def on_rows(problem: VectorProblem, rows: tuple[str, ...], index: np.ndarray | slice) -> VectorProblem:
-    """The same function on the chosen rows of the row data (a new problem: its code fits the batch's shapes)."""
-    data = {name: (np.asarray(value)[index] if name in rows else value) for name, value in problem.data.items()}
+def on_rows(
+    problem: VectorProblem,
+    rows: tuple[str, ...],
+    index: np.ndarray | slice,
+    source: Mapping[str, np.ndarray] | None = None,
+) -> VectorProblem:
+    """The same function on the chosen rows of the row data (a new problem: its code fits the batch's shapes).
+
+    ``source`` holds the row arrays already cut (a chunk read from a file); else they are cut from the data.
+    """
+    data = {
+        name: (source[name] if source is not None else np.asarray(value)[index]) if name in rows else value
+        for name, value in problem.data.items()
+    }
     shapes = {**problem.shapes, **{name: np.shape(data[name]) for name in rows}}
     return replace(problem, data=data, shapes=shapes, _compiled=[])
 
 
-def check_rows(problem: VectorProblem, rows: tuple[str, ...], n: int) -> None:
+def check_rows(problem: VectorProblem, rows: tuple[str, ...], n: int, purpose: str = "mini-batches need") -> None:
     """:class:`InputError` unless f is a mean or sum over the rows plus terms without data (see the module)."""
     if n < 2:
-        raise InputError("mini-batches need at least 2 rows of data")
+        raise InputError(f"{purpose} at least 2 rows of data")
     rng = np.random.default_rng(0)
     z = problem.flat_start() + rng.normal(scale=0.1, size=problem.size)
     order = rng.permutation(n)
@@ -86,7 +97,7 @@ def check_rows(problem: VectorProblem, rows: tuple[str, ...], n: int) -> None:
     scale = max(abs(f), 1e-300)
     if not (abs(combined - f) <= ROWS_RELATIVE * scale and np.allclose(gradient, g, rtol=1e-7, atol=1e-12 * scale)):
         raise InputError(
-            "mini-batches need f to be a mean or sum over the rows of its data, plus terms without data",
+            f"{purpose} f to be a mean or sum over the rows of its data, plus terms without data",
             hint="e.g. mean((X @ w - y)^2) + 0.01*(w @ w); the rows are the first axis of the data",
         )
 

@@ -1,0 +1,99 @@
+"""Data at scale: Parquet and Arrow files read a chunk at a time, and the same sums on a Dask LocalCluster.
+
+f and ∇f over all rows are sums of their values on chunks (or partitions), for a function that is a mean or sum
+over the rows of its data plus terms without data; each must equal the in-memory problem's to rounding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from symdescent.errors import InputError
+from symdescent.vectors.problem import make_vector_problem
+from symdescent.vectors.run import VectorRun
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+feather = pytest.importorskip("pyarrow.feather")
+
+from symdescent.vectors.stream import open_columnar, streamed_problem  # noqa: E402
+
+RNG = np.random.default_rng(5)
+X = RNG.normal(size=(5000, 3))
+Y = X @ np.array([1.0, -2.0, 3.0]) + 0.1 * RNG.normal(size=5000)
+LINE = "mean((X @ w - y)^2) + 0.01*(w @ w)"
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    x_path, y_path = tmp_path / "X.parquet", tmp_path / "y.feather"
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2]}), x_path, row_group_size=1700)
+    feather.write_feather(pa.table({"y": Y}), y_path)
+    return x_path, y_path
+
+
+@pytest.mark.parametrize("text", [LINE, "sum((X @ w - y)^2)", "mean(log(1 + exp(-y*(X @ w))))"])
+def test_chunked_sums_equal_the_whole_data(files: tuple[Path, Path], text: str) -> None:
+    columns = [open_columnar(str(files[0]), "X"), open_columnar(str(files[1]), "y")]
+    assert (columns[0].rows, columns[0].columns) == (5000, ("a", "b", "c"))
+    streamed = streamed_problem(text, {"w": np.zeros(3)}, {}, columns, rows=1024)  # 5 chunks, the last of 904 rows
+    whole = make_vector_problem(text, {"w": np.zeros(3)}, {"X": X, "y": Y})
+    for z in (np.zeros(3), np.array([0.3, -0.2, 1.1])):
+        f, g = streamed.value_and_grad(z)
+        f0, g0 = whole.value_and_grad(z)
+        assert f == pytest.approx(f0, rel=1e-12) and np.allclose(g, g0, rtol=1e-12, atol=0)
+
+
+def test_a_run_on_streamed_data_ends_where_the_in_memory_run_ends(files: tuple[Path, Path]) -> None:
+    columns = [open_columnar(str(files[0]), "X"), open_columnar(str(files[1]), "y")]
+    streamed = VectorRun(streamed_problem(LINE, {"w": np.zeros(3)}, {}, columns, rows=1024), method="cg")
+    whole = VectorRun(make_vector_problem(LINE, {"w": np.zeros(3)}, {"X": X, "y": Y}), method="cg")
+    list(streamed), list(whole)
+    assert streamed.last.step == whole.last.step
+    assert np.allclose(streamed.result().x["w"], whole.result().x["w"], rtol=1e-10)
+
+
+def test_columnar_files_are_checked(tmp_path: Path, files: tuple[Path, Path]) -> None:
+    text_column = tmp_path / "names.parquet"
+    pq.write_table(pa.table({"t": [1.0, 2.0], "name": ["a", "b"]}), text_column)
+    with pytest.raises(InputError, match=r"'name' .* not numbers"):
+        open_columnar(str(text_column))
+    with pytest.raises(InputError, match="no such file"):
+        open_columnar(str(tmp_path / "missing.parquet"))
+    short = tmp_path / "short.parquet"
+    pq.write_table(pa.table({"y": Y[:10]}), short)
+    with pytest.raises(InputError, match="as many rows"):
+        streamed_problem(
+            LINE, {"w": np.zeros(3)}, {}, [open_columnar(str(files[0]), "X"), open_columnar(str(short), "y")]
+        )
+    with pytest.raises(InputError, match="mean or sum over the rows"):
+        columns = [open_columnar(str(files[0]), "X"), open_columnar(str(files[1]), "y")]
+        streamed_problem("mean(X @ w - y)^2", {"w": np.zeros(3)}, {}, columns, rows=1024)
+
+
+def test_a_local_dask_cluster_gives_the_single_machine_result() -> None:
+    pytest.importorskip("distributed")
+    from symdescent.vectors.cluster import close, cluster_problem, connect
+
+    client = connect("local:2")
+    try:
+        spread = VectorRun(cluster_problem(LINE, {"w": np.zeros(3)}, {"X": X, "y": Y}, client), method="cg")
+        list(spread)
+    finally:
+        close(client)
+    alone = VectorRun(make_vector_problem(LINE, {"w": np.zeros(3)}, {"X": X, "y": Y}), method="cg")
+    list(alone)
+    assert spread.last.step == alone.last.step
+    assert np.allclose(spread.result().x["w"], alone.result().x["w"], rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("address", ["local:0", "local:x", "nonsense"])
+def test_bad_scheduler_addresses_are_one_line_errors(address: str) -> None:
+    pytest.importorskip("distributed")
+    from symdescent.vectors.cluster import connect
+
+    with pytest.raises(InputError, match="scheduler"):
+        connect(address)
