@@ -1,0 +1,84 @@
+"""The command reference, generated from the Click commands themselves (never typed by hand).
+
+``docs/hooks.py`` puts :func:`reference` where a page says ``<!-- symdescent:commands -->``;
+``python docs/gen_reference.py`` prints it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent
+WIDTH = 100  # the help text is wrapped as a terminal of this width wraps it
+
+
+def _cell(text: str) -> str:
+    """Text for one Markdown table cell: no line breaks, no bare pipes."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _commands(
+    command: click.Command, ctx: click.Context, path: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], click.Command, click.Context]]:
+    yield path, command, ctx
+    if isinstance(command, click.Group):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is not None and not sub.hidden:
+                yield from _commands(sub, click.Context(sub, info_name=name, parent=ctx), (*path, name))
+
+
+def _help_text(command: click.Command, ctx: click.Context) -> str:
+    formatter = click.HelpFormatter(width=WIDTH, max_width=WIDTH)
+    command.format_help_text(ctx, formatter)
+    return "\n".join(line[2:] if line.startswith("  ") else line for line in formatter.getvalue().splitlines())
+
+
+def _epilog(command: click.Command, ctx: click.Context) -> str:
+    formatter = click.HelpFormatter(width=WIDTH, max_width=WIDTH)
+    command.format_epilog(ctx, formatter)
+    return formatter.getvalue().strip("\n")
+
+
+def section(path: tuple[str, ...], command: click.Command, ctx: click.Context) -> str:
+    """One command: its usage, its help, its arguments and options, its examples."""
+    name = " ".join(path)
+    usage = " ".join([name, *command.collect_usage_pieces(ctx)])
+    out = [f"## `{name}`", "", "```text", f"Usage: {usage}", "```", ""]
+    text = _help_text(command, ctx).strip("\n")
+    if text:
+        out += ["```text", text, "```", ""]
+    arguments = [p for p in command.params if isinstance(p, click.Argument)]
+    if arguments:
+        out += ["| argument | required |", "|---|---|"]
+        out += [f"| `{p.make_metavar(ctx)}` | {'yes' if p.required else 'no'} |" for p in arguments]
+        out.append("")
+    records = [r for p in command.get_params(ctx) if (r := p.get_help_record(ctx)) is not None]
+    if records:
+        out += ["| option | meaning |", "|---|---|"]
+        out += [f"| `{_cell(opts)}` | {_cell(help_)} |" for opts, help_ in records]
+        out.append("")
+    if isinstance(command, click.Group):
+        names = command.list_commands(ctx)
+        out += ["Commands: " + ", ".join(f"[`{name} {sub}`](#{'-'.join((*path, sub))})" for sub in names), ""]
+    epilog = _epilog(command, ctx)
+    if epilog:
+        out += ["```text", epilog, "```", ""]
+    return "\n".join(out)
+
+
+def reference() -> str:
+    """Every command and subcommand of ``symdescent``, in the order ``--help`` lists them."""
+    sys.path.insert(0, str(ROOT))
+    from symdescent.cli import main
+
+    root = click.Context(main, info_name="symdescent")
+    return "\n".join(section(path, command, ctx) for path, command, ctx in _commands(main, root, ("symdescent",)))
+
+
+if __name__ == "__main__":
+    print(reference())
