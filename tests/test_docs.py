@@ -90,3 +90,18 @@ def test_the_command_reference_is_generated_from_every_command_and_option() -> N
         for param in command.params:
             if isinstance(param, click.Option) and not param.hidden:
                 assert f"`{param.opts[0]}" in text or f", {param.opts[0]}" in text, (name, param.opts)
+
+
+def test_one_version_source() -> None:
+    """hatch reads __version__ from symdescent/__init__.py; --version prints it; the changelog has its section."""
+    import tomllib
+
+    from conftest import cli
+
+    import symdescent
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["dynamic"] == ["version"] and "version" not in pyproject["project"]
+    assert pyproject["tool"]["hatch"]["version"]["path"] == "symdescent/__init__.py"
+    assert cli("--version").stdout == f"symdescent, version {symdescent.__version__}\n"
+    assert f"## [{symdescent.__version__}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
