@@ -47,3 +47,29 @@ class Markdown:
     def write(self, path: str | None) -> None:
         if path:
             Path(path).write_text("\n".join(self.lines), encoding="utf-8")
+
+
+class Tee:
+    """Everything a script prints, also kept: ``Markdown.text_block`` puts it in the file as it was printed."""
+
+    def __init__(self) -> None:
+        self.kept: list[str] = []
+        self._out = sys.stdout
+
+    def write(self, text: str) -> int:
+        self.kept.append(text)
+        return self._out.write(text)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def __enter__(self) -> Tee:
+        sys.stdout = self  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout = self._out
+
+    @property
+    def text(self) -> str:
+        return "".join(self.kept).rstrip("\n")

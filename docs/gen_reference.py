@@ -80,5 +80,22 @@ def reference() -> str:
     return "\n".join(section(path, command, ctx) for path, command, ctx in _commands(main, root, ("symdescent",)))
 
 
+def statuses() -> str:
+    """The statuses of a run and their exit codes, from the one table of them (``result.STATUSES``)."""
+    sys.path.insert(0, str(ROOT))
+    from symdescent.result import STATUSES
+
+    class Named(dict[str, str]):
+        def __missing__(self, key: str) -> str:
+            return key
+
+    words = Named(count="N steps", steps="k")
+    rows = ["| status | mark | exit code | success | in short |", "|---|---|---|---|---|"]
+    for status, spec in STATUSES.items():
+        outcome = _cell(spec.outcome.format_map(words))
+        rows.append(f"| `{status}` | {spec.mark} | {spec.exit_code} | {'yes' if spec.success else 'no'} | {outcome} |")
+    return "\n".join(rows) + "\n"
+
+
 if __name__ == "__main__":
     print(reference())

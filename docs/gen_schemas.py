@@ -10,14 +10,19 @@ command, for every kind of problem, validates.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from symdescent.result import STATUSES as STATUS_TABLE
 
 FOLDER = Path(__file__).resolve().parent / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
-#: The statuses of a run on the main branch (``result.STATUSES``).
-STATUSES = ["converged", "completed", "max_steps", "diverged", "interrupted", "too_slow"]
+#: The statuses of a run, from the one table of them (``result.STATUSES``).
+STATUSES = [str(status) for status in STATUS_TABLE]
 
 DEFS: dict[str, Any] = {
     "value": {

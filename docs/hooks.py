@@ -1,4 +1,4 @@
-"""MkDocs hook: pages that say ``<!-- symdescent:commands -->`` get the reference generated from the Click commands."""
+"""MkDocs hook: the command reference and the table of statuses, generated from the program where a page asks."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gen_reference import reference
+from gen_reference import reference, statuses
 
-MARKER = "<!-- symdescent:commands -->"
+#: Each marker a page may hold and what replaces it.
+GENERATED = {"<!-- symdescent:commands -->": reference, "<!-- symdescent:statuses -->": statuses}
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
-    if MARKER in markdown:
-        return markdown.replace(MARKER, reference())
+    for marker, generate in GENERATED.items():
+        if marker in markdown:
+            markdown = markdown.replace(marker, generate())
     return markdown

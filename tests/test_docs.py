@@ -105,3 +105,15 @@ def test_one_version_source() -> None:
     assert pyproject["tool"]["hatch"]["version"]["path"] == "symdescent/__init__.py"
     assert cli("--version").stdout == f"symdescent, version {symdescent.__version__}\n"
     assert f"## [{symdescent.__version__}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+def test_every_exit_code_and_status_is_documented() -> None:
+    from symdescent.cli.plumbing import ExitCode
+    from symdescent.result import STATUSES
+
+    page = (DOCS / "reference" / "exit-codes.md").read_text(encoding="utf-8")
+    for code in ExitCode:
+        assert f"\n| {int(code)} |" in page, code
+    table = _load("gen_reference").statuses()
+    for status, spec in STATUSES.items():
+        assert f"| `{status}` | {spec.mark} | {spec.exit_code} |" in table
