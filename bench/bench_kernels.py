@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
-from report import Markdown, Tee
+from report import printed_as_markdown
 
 from symdescent.kernels import BandTerm, compile_banded, max_threads, run_banded
 from symdescent.kernels.jit import have_numba
@@ -333,15 +333,7 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(json.loads(sys.argv[2]))
         return
-    if "--markdown" not in sys.argv:
-        sections()
-        return
-    path = sys.argv[sys.argv.index("--markdown") + 1]
-    with Tee() as printed:
-        sections()
-    report = Markdown(__file__, "Large vectors: the kernel engine")
-    report.lines += ["```text", printed.text, "```", ""]
-    report.write(path)
+    printed_as_markdown(__file__, "Large vectors: the kernel engine", sections)
 
 
 def sections() -> None:

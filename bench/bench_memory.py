@@ -59,7 +59,7 @@ def main() -> None:
             cells.append(f"{mib:8.1f} ({seconds:6.1f} s)" + ("" if code == 0 else f" exit {code}"))
             md.append(f"{mib:.0f} MiB ({seconds:.1f} s)" + ("" if code == 0 else f", exit {code}"))
         print(f"{name:<8}" + "".join(f"{c:>22}" for c in cells))
-        rows.append(["-q" if name == "q" else f"`--format {name}`", *md])
+        rows.append(["`-q`" if name == "q" else f"`--format {name}`", *md])
     report = Markdown(__file__, "Peak memory does not grow with the steps, in any format")
     caption = f"Peak RSS (wall time) of `symdescent run {FUNCTION!r} --lr 1e-4 --tol 0 --steps N`:"
     report.table(["format", *(f"N = {n:.0e}" for n in counts)], rows, caption)

@@ -9,6 +9,7 @@ import datetime
 import os
 import platform
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class Markdown:
 
     def write(self, path: str | None) -> None:
         if path:
-            Path(path).write_text("\n".join(self.lines), encoding="utf-8")
+            Path(path).write_text("\n".join(self.lines).rstrip("\n") + "\n", encoding="utf-8")
 
 
 class Tee:
@@ -73,3 +74,16 @@ class Tee:
     @property
     def text(self) -> str:
         return "".join(self.kept).rstrip("\n")
+
+
+def printed_as_markdown(script: str, title: str, body: Callable[[], None]) -> None:
+    """Run ``body``; with ``--markdown FILE`` among the arguments, also write what it printed into FILE."""
+    if "--markdown" not in sys.argv:
+        body()
+        return
+    path = sys.argv[sys.argv.index("--markdown") + 1]
+    with Tee() as printed:
+        body()
+    report = Markdown(script, title)
+    report.lines += ["```text", printed.text, "```", ""]
+    report.write(path)
