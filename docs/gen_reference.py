@@ -6,8 +6,12 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import re
 import sys
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 
 import click
@@ -95,6 +99,75 @@ def statuses() -> str:
         outcome = _cell(spec.outcome.format_map(words))
         rows.append(f"| `{status}` | {spec.mark} | {spec.exit_code} | {'yes' if spec.success else 'no'} | {outcome} |")
     return "\n".join(rows) + "\n"
+
+
+#: The library's API beyond ``symdescent.__all__``: the functions behind compare and analyze.
+MORE_API = [("symdescent.compare", "compare"), ("symdescent.analyze", "analyze")]
+
+
+def _docstring(text: str) -> str:
+    """A docstring as Markdown: ``code`` and :role:`name` as code, doctests as console blocks."""
+    text = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", text).replace("``", "`")
+    out: list[str] = []
+    in_example = False
+    for line in text.splitlines():
+        if line.startswith(">>>") and not in_example:
+            out += ["```pycon"]
+            in_example = True
+        elif in_example and not line.strip():
+            out += ["```"]
+            in_example = False
+        out.append(line)
+    if in_example:
+        out.append("```")
+    return "\n".join(out)
+
+
+def _annotation(annotation: object) -> str:
+    """An annotation as written in the source (the modules use ``from __future__ import annotations``)."""
+    text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+    return re.sub(r"ForwardRef\('([^']*)'\)", r"\1", text)
+
+
+def _signature(obj: object) -> str:
+    try:
+        signature = inspect.signature(obj)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "(...)"
+    parts = []
+    star = False
+    for parameter in signature.parameters.values():
+        if parameter.kind is parameter.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        prefix = {parameter.VAR_POSITIONAL: "*", parameter.VAR_KEYWORD: "**"}.get(parameter.kind, "")
+        star = star or parameter.kind is parameter.VAR_POSITIONAL
+        text = prefix + parameter.name
+        if parameter.annotation is not parameter.empty:
+            text += f": {_annotation(parameter.annotation)}"
+        if parameter.default is not parameter.empty:
+            text += f" = {parameter.default!r}"
+        parts.append(text)
+    returns = signature.return_annotation
+    tail = "" if returns in (signature.empty, None, "None") else f" -> {_annotation(returns)}"
+    return f"({', '.join(parts)}){tail}"
+
+
+def api() -> str:
+    """Each public name of the library: its signature and its docstring."""
+    sys.path.insert(0, str(ROOT))
+    import symdescent
+
+    names = [("symdescent", name) for name in symdescent.__all__] + MORE_API
+    out = []
+    for module, name in names:
+        obj = getattr(importlib.import_module(module), name)
+        signature = _signature(obj)
+        if inspect.isclass(obj) and issubclass(obj, Enum):
+            signature = ": " + ", ".join(f"{m.name} = {m.value!r}" for m in obj)
+        out += [f"### `{module}.{name}`", "", "```python", f"{name}{signature}", "```", ""]
+        out += [_docstring(inspect.getdoc(obj) or ""), ""]
+    return "\n".join(out)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""MkDocs hook: the command reference and the table of statuses, generated from the program where a page asks."""
+"""MkDocs hook: the command reference, the table of statuses and the API, generated from the program where asked."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gen_reference import reference, statuses
+from gen_reference import api, reference, statuses
 
 #: Each marker a page may hold and what replaces it.
-GENERATED = {"<!-- symdescent:commands -->": reference, "<!-- symdescent:statuses -->": statuses}
+GENERATED = {
+    "<!-- symdescent:commands -->": reference,
+    "<!-- symdescent:statuses -->": statuses,
+    "<!-- symdescent:api -->": api,
+}
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:

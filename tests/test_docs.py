@@ -117,3 +117,12 @@ def test_every_exit_code_and_status_is_documented() -> None:
     table = _load("gen_reference").statuses()
     for status, spec in STATUSES.items():
         assert f"| `{status}` | {spec.mark} | {spec.exit_code} |" in table
+
+
+def test_the_api_reference_has_every_public_name() -> None:
+    import symdescent
+
+    text = _load("gen_reference").api()
+    for name in symdescent.__all__:
+        assert f"### `symdescent.{name}`" in text
+    assert "ForwardRef" not in text
