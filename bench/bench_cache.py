@@ -1,6 +1,7 @@
 """Shell-script speed, every goal side by side: warm and cold runs, ``--help``, and the cost per step.
 
-Run from a checkout with the package installed: ``python bench/bench_cache.py [--repeats N]``.
+Run from a checkout with the package installed: ``python bench/bench_cache.py [--repeats N] [--markdown FILE]``
+(the Markdown file is what the documentation's performance page includes).
 
 Whole commands are timed as a shell script sees them (wall time of a subprocess, best of
 REPEATS, each interleaved with its baseline so that load from other processes hits both):
@@ -36,6 +37,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from report import Markdown
 
 PYTHON = sys.executable
 SCRIPT = Path(PYTHON).parent / "symdescent"
@@ -145,7 +148,30 @@ def row(label: str, ours: Times, baseline_label: str, baseline: Times, goal: flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
-    repeats = parser.parse_args().repeats
+    parser.add_argument("--markdown", metavar="FILE", help="also write the figures as a Markdown table")
+    args = parser.parse_args()
+    repeats = args.repeats
+    report = Markdown(__file__, f"Shell scripts: whole commands and the cost per step (best of {repeats})")
+    rows: list[list[str]] = []
+
+    def code(text: str) -> str:  # a command is shown as code
+        return f"`{text}`" if text.startswith("python -c") else text
+
+    def record(label: str, ours: Times, baseline_label: str, baseline: Times, goal: float, unit: str = "ms") -> str:
+        scale = 1e3 if unit == "ms" else 1e9
+        ratio, cpu_ratio = ours[0] / baseline[0], ours[1] / baseline[1]
+        rows.append(
+            [
+                label,
+                f"{ours[0] * scale:.0f} {unit}",
+                f"{code(baseline_label)}: {baseline[0] * scale:.0f} {unit}",
+                f"{ratio:.2f}× (CPU {cpu_ratio:.2f}×)",
+                f"≤ {goal}×",
+                "yes" if ratio <= goal else "no",
+            ]
+        )
+        return row(label, ours, baseline_label, baseline, goal, unit)
+
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}")
     print(f"python {platform.python_version()}; best of {repeats} wall times, interleaved with the baselines\n")
     with tempfile.TemporaryDirectory() as warm_home, tempfile.TemporaryDirectory() as scratch:
@@ -169,10 +195,10 @@ def main() -> None:
         )
         print("whole commands")
         base = 'python -c "import click, rich"'
-        print(row("seed example, warm cache, piped (csv)", times["warm csv"], base, times["click, rich"], 2.0))
-        print(row("seed example, warm cache, terminal", times["warm table"], base, times["click, rich"], 2.5))
-        print(row("seed example, empty cache", times["cold"], 'python -c "import sympy"', times["sympy"], 1.25))
-        print(row("symdescent --help", times["help"], base, times["click, rich"], 1.3))
+        print(record("seed example, warm cache, piped (csv)", times["warm csv"], base, times["click, rich"], 2.0))
+        print(record("seed example, warm cache, terminal", times["warm table"], base, times["click, rich"], 2.5))
+        print(record("seed example, empty cache", times["cold"], 'python -c "import sympy"', times["sympy"], 1.25))
+        print(record("symdescent --help", times["help"], base, times["click, rich"], 1.3))
 
         hand = Path(scratch) / "hand_loop.py"
         hand.write_text(HAND_LOOP)
@@ -197,9 +223,9 @@ def main() -> None:
             return (high[0] - low[0]) / (N2 - N1), (high[1] - low[1]) / (N2 - N1)
 
         print(f"\nper gd step on Rosenbrock, marginal over {N2 - N1:,} steps (whole commands, warm cache)")
-        print(row("symdescent run -q", marginal("q"), "hand-written loop", marginal("hand q"), 1.2, "ns"))
+        print(record("symdescent run -q", marginal("q"), "hand-written loop", marginal("hand q"), 1.2, "ns"))
         print(
-            row(
+            record(
                 "symdescent run --format csv",
                 marginal("csv"),
                 "hand loop + csv.writer",
@@ -222,6 +248,9 @@ def main() -> None:
             print("\nshell loop over ten learning rates (Rosenbrock, 100 steps each, -q)")
             for name, (seconds, cpu) in loops.items():
                 print(f"  {name:<22} {seconds:6.2f} s  (cpu {cpu:5.2f} s)")
+                rows.append([f"shell loop of ten runs, {name}", f"{seconds:.2f} s", "", f"CPU {cpu:.2f} s", "", ""])
+    report.table(["goal", "symdescent", "baseline", "ratio", "target", "met"], rows)
+    report.write(args.markdown)
 
 
 if __name__ == "__main__":

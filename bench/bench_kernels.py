@@ -2,7 +2,7 @@
 
 Run from a checkout with the package installed: ``python bench/bench_kernels.py``
 (``--quick``: n = 10⁶ in sections 1 and 5; ``--big``: only section 4, which needs 20 GB available;
-``--cli``: only section 5).
+``--cli``: only section 5; ``--markdown FILE``: also write what it prints into FILE, for the documentation).
 
 1. Per step at n = 10⁷ (best of several): f, ∇f, ‖∇f‖ and the gd update, for sum((x - 1)^2)
    and the chained Rosenbrock, by the kernel engine (numpy kernel on all threads and on one;
@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
+from report import printed_as_markdown
 
 from symdescent.kernels import BandTerm, compile_banded, max_threads, run_banded
 from symdescent.kernels.jit import have_numba
@@ -332,6 +333,10 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(json.loads(sys.argv[2]))
         return
+    printed_as_markdown(__file__, "Large vectors: the kernel engine", sections)
+
+
+def sections() -> None:
     quick = "--quick" in sys.argv
     print(f"numpy {np.__version__}, {os.cpu_count()} cores, SYMDESCENT_THREADS={os.environ.get('SYMDESCENT_THREADS')}")
     if "--big" in sys.argv:

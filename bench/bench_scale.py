@@ -1,6 +1,7 @@
 """Goal 3: the chained Rosenbrock function typed out in full, with 1000 and 2000 variables.
 
-Run from a checkout with the package installed: ``python bench/bench_scale.py``.
+Run from a checkout with the package installed: ``python bench/bench_scale.py`` (``--markdown FILE``: also
+write what it prints into FILE, for the documentation).
 
 f = Σᵢ 100(xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)² is given as text on stdin to
 ``symdescent run - --start … --steps 100 --tol 0 -q``. Printed:
@@ -24,6 +25,7 @@ import time
 from collections import deque
 
 import numpy as np
+from report import printed_as_markdown
 
 from symdescent.parsing import parse
 from symdescent.problem import make_problem
@@ -152,4 +154,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    printed_as_markdown(__file__, "Many variables: the chained Rosenbrock typed out in full", main)

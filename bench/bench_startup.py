@@ -1,7 +1,8 @@
 """Goal 2: start-up. ``symdescent --help`` against ``python -c "import click, rich"``, and the
 seed example end to end against ``python -c "import sympy"``.
 
-Run from a checkout with the package installed: ``python bench/bench_startup.py``.
+Run from a checkout with the package installed: ``python bench/bench_startup.py`` (``--markdown FILE``:
+also write what it prints into FILE, for the documentation).
 
 Each command runs REPEATS times, interleaved with its baseline, and the best wall time of
 each is compared. Also checked: ``--help`` and a usage error do not import SymPy, and the
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from report import printed_as_markdown
 
 REPEATS = 15
 PYTHON = sys.executable
@@ -77,4 +80,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    printed_as_markdown(__file__, "Start-up: --help and the seed example, no cache", main)

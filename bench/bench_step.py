@@ -1,6 +1,7 @@
 """Goal 1: the marginal cost of one gd step on Rosenbrock, against a hand-written Python loop.
 
-Run from a checkout with the package installed: ``python bench/bench_step.py``.
+Run from a checkout with the package installed: ``python bench/bench_step.py``
+(``--markdown FILE`` also writes the figures as a Markdown table for the documentation).
 
 Each figure is (min time for N2 steps - min time for N1 steps) / (N2 - N1), over repeats,
 so start-up and compilation cancel out. The baseline loop is typed in by hand and
@@ -12,10 +13,13 @@ Runs are interleaved so that noise from other processes hits all of them alike.
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+
+from report import Markdown
 
 from symdescent.optimizers import gd
 from symdescent.problem import make_problem
@@ -71,6 +75,9 @@ def bare(n: int) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--markdown", metavar="FILE", help="also write the figures as a Markdown table")
+    markdown_file = parser.parse_args().markdown
     problem = make_problem(ROSENBROCK)
     generic = gd(lr=LR)
     # The same update through a wrapper: the fast path does not recognise it, so this times the generic loop.
@@ -105,9 +112,15 @@ def main() -> None:
         ("bare hand-written loop", "hand-written loop, streamed"),
     ]
     print(f"  {'symdescent':<26} {'ns/step':>8}   {'baseline':<28} {'ns/step':>8}   ratio")
+    rows = []
     for ours, theirs in pairs:
         ratio = best[ours] / best[theirs]
         print(f"  {ours:<26} {best[ours] * 1e9:8.0f}   {theirs:<28} {best[theirs] * 1e9:8.0f}   {ratio:5.2f}x")
+        rows.append([ours, f"{best[ours] * 1e9:.0f} ns", theirs, f"{best[theirs] * 1e9:.0f} ns", f"{ratio:.2f}×"])
+    report = Markdown(__file__, f"One gd step on Rosenbrock, 2 variables (min of {REPEATS} runs)")
+    report.table(["symdescent", "per step", "baseline", "per step", "ratio"], rows)
+    report.lines.append("Goal: `iterate()` with the fused gd loop within 1.2× the hand-written loop.")
+    report.write(markdown_file)
     ratio = best["iterate(), fused gd"] / best["hand-written loop, streamed"]
     print(f"goal 1 (iterate, fused gd <= 1.20x the hand-written loop): {ratio:.2f}x")
 
