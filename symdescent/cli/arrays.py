@@ -41,8 +41,37 @@ def save_option(command: Any) -> Any:
     return click.option(
         "--save",
         metavar="FILE",
-        help="Write the final point to FILE.npy or FILE.csv (any size; the way to keep a long vector).",
+        callback=checked_save_file,
+        help="Write the final point to FILE.npy or FILE.csv (any size; the way to keep a long vector). "
+        "Written whole or not at all: an interrupted or failed write leaves an old FILE as it was.",
     )(command)
+
+
+def checked_save_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--save FILE`` checked as the options are read, before any work: an empty name, a missing or
+    read-only folder, a folder as the target are refused (exit 2), not found after a long run."""
+    if value is None:
+        return None
+    from symdescent.render.save import check_save_file
+
+    try:
+        check_save_file(value)
+    except InputError as error:
+        raise click.BadParameter(error.message, ctx=ctx, param=param) from None
+    return value
+
+
+def checked_plot_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--plot FILE`` checked as the options are read: ``--plot ""`` is refused, not taken for no picture."""
+    if value is None:
+        return None
+    from symdescent.render.plot import check_plot_file
+
+    try:
+        check_plot_file(value)
+    except InputError as error:
+        raise click.BadParameter(error.message, ctx=ctx, param=param) from None
+    return value
 
 
 def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> bool:
@@ -68,9 +97,7 @@ def check_variables(variables: str | None, names: Sequence[str]) -> None:
         )
 
 
-def array_run(
-    expr: str, start: str, data: tuple[str, ...], params: str | None, options: RunOptions
-) -> tuple[Any, Any]:
+def array_run(expr: str, start: str, data: tuple[str, ...], params: str | None, options: RunOptions) -> tuple[Any, Any]:
     """A problem of named arrays: data loaded, shapes checked, explained if asked, ready to iterate.
 
     Floats run on the array back-end (whole arrays, or the chunked kernel); exact or D-digit
