@@ -19,7 +19,8 @@ file is then renamed over the target (``os.replace``). So:
 
 :func:`check_target` checks, before any work, what can be checked before: the
 name is not empty, its folder exists, is a folder and can be written (a file
-is created there and removed), and the target is not a folder.
+is created there and removed), and the target is not a folder, a device or a
+read-only file.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def _folder_of(target: str) -> str:
 
 def temporary_name(target: str) -> str:
     """A fresh hidden name next to ``target``: ``.NAME.RANDOM.tmp`` (what the cache's clear removes)."""
-    return os.path.join(_folder_of(target), f".{os.path.basename(target)}.{os.urandom(6).hex()}.tmp")
+    name = os.path.basename(target)[:100]  # a long target name must not make the temporary name too long
+    return os.path.join(_folder_of(target), f".{name}.{os.urandom(6).hex()}.tmp")
 
 
 def check_target(path: Path, what: str) -> None:
@@ -71,9 +73,7 @@ def check_target(path: Path, what: str) -> None:
         raise InputError(f"cannot write {what} to {target!r}: the folder {folder!r} {problem}") from None
     if not stat.S_ISDIR(folder_info.st_mode):
         raise InputError(f"cannot write {what} to {target!r}: {folder!r} is not a folder")
-    with contextlib.suppress(OSError):  # a missing target is fine; a link at it is replaced, never followed
-        if stat.S_ISDIR(os.lstat(target).st_mode):
-            raise InputError(f"cannot write {what} to {target!r}: it is a folder")
+    _check_existing(target, what)
     probe = temporary_name(target)
     try:  # the one honest test of "writable": access() says yes to root on a read-only file system
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o600))
@@ -82,10 +82,58 @@ def check_target(path: Path, what: str) -> None:
     _remove(probe)
 
 
+def _check_existing(target: str, what: str) -> None:
+    """What is at the target already: nothing, a file (replaced), a link (replaced, never followed), or refused.
+
+    A folder, a device, a FIFO or a socket is refused, also at the end of a link: ``--save /dev/stdout``
+    must not replace the link (as root) nor write through it. So is a file this user may not write.
+    """
+    try:
+        here = os.lstat(target)
+    except OSError:
+        return  # nothing there (or not reachable: the probe below says why)
+    kind = here.st_mode
+    if stat.S_ISLNK(kind):
+        try:
+            kind = os.stat(target).st_mode
+        except OSError:
+            return  # a dangling link or a loop: replaced like any link
+    if stat.S_ISDIR(kind):
+        raise InputError(f"cannot write {what} to {target!r}: it is a folder")
+    if not stat.S_ISREG(kind):
+        raise InputError(f"cannot write {what} to {target!r}: it is a device, a pipe or a socket, not a file")
+    if stat.S_ISREG(here.st_mode) and not os.access(target, os.W_OK):
+        raise InputError(f"cannot write {what} to {target!r}: the file is read-only")
+
+
 @overload
 def written_whole(
     path: Path, what: str, *, text: Literal[False] = ..., mode: int | None = ...
 ) -> contextlib.AbstractContextManager[IO[bytes]]: ...
+def _check_existing(target: str, what: str) -> None:
+    """What is at the target already: nothing, a file (replaced), a link (replaced, never followed), or refused.
+
+    A folder, a device, a FIFO or a socket is refused, also at the end of a link: ``--save /dev/stdout``
+    must not replace the link (as root) nor write through it. So is a file this user may not write.
+    """
+    try:
+        here = os.lstat(target)
+    except OSError:
+        return  # nothing there (or not reachable: the probe below says why)
+    kind = here.st_mode
+    if stat.S_ISLNK(kind):
+        try:
+            kind = os.stat(target).st_mode
+        except OSError:
+            return  # a dangling link or a loop: replaced like any link
+    if stat.S_ISDIR(kind):
+        raise InputError(f"cannot write {what} to {target!r}: it is a folder")
+    if not stat.S_ISREG(kind):
+        raise InputError(f"cannot write {what} to {target!r}: it is a device, a pipe or a socket, not a file")
+    if stat.S_ISREG(here.st_mode) and not os.access(target, os.W_OK):
+        raise InputError(f"cannot write {what} to {target!r}: the file is read-only")
+
+
 @overload
 def written_whole(
     path: Path, what: str, *, text: Literal[True], mode: int | None = ...

@@ -232,6 +232,9 @@ def test_save_to_an_upper_case_npy_writes_exactly_that_file(tmp_path: Path) -> N
         ("   ", "no file name given"),
         ("out.txt", "use a .npy or .csv file"),
         ("file.csv/out.csv", "is not a folder"),
+        ("fifo.csv", "a device, a pipe or a socket"),
+        ("to-fifo.csv", "a device, a pipe or a socket"),  # a link to a FIFO: neither replaced nor written through
+        (os.devnull, "a device, a pipe or a socket"),
     ],
 )
 def test_a_bad_save_target_is_refused_before_the_run(
@@ -241,6 +244,9 @@ def test_a_bad_save_target_is_refused_before_the_run(
     (tmp_path / "folder.csv").mkdir()
     (tmp_path / "file.csv").write_text("")
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.csv")
+        (tmp_path / "to-fifo.csv").symlink_to(tmp_path / "fifo.csv")
     target = "folder.csv" if name == "folder" else name
     out = cli(*VECTOR, "--save", target)
     one_error(out, needle)
@@ -260,6 +266,16 @@ def test_a_read_only_save_folder_is_refused_before_the_run(tmp_path: Path, monke
     out = cli(*VECTOR, "--save", str(tmp_path / "out.csv"))
     one_error(out, "Permission denied")
     assert out.stdout == ""
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    target.chmod(0o444)
+    if os.access(target, os.W_OK):  # root may write anything: simulate what everyone else sees
+        monkeypatch.setattr(files.os, "access", lambda path, mode: False)
+    one_error(cli(*VECTOR, "--save", str(target)), "the file is read-only")
+    assert target.read_text() == "old\n"
 
 
 @pytest.mark.parametrize("command", [["run", "x^2", "--start", "1"], ["compare", "x^2", "--start", "1"]])
@@ -337,8 +353,8 @@ def test_a_long_file_is_read_in_pieces_and_agrees_with_numpy(tmp_path: Path) -> 
 
 def test_an_error_far_into_a_file_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "y.csv"
-    path.write_text("1,2\n" * 200_000 + "3,x\n")
-    with pytest.raises(InputError, match=r"y\.csv, line 200001, column 2: 'x' is not a number"):
+    path.write_text("1,2\n" * 50_000 + "3,x\n")
+    with pytest.raises(InputError, match=r"y\.csv, line 50001, column 2: 'x' is not a number"):
         read_file(str(path))
 
 

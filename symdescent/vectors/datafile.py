@@ -103,7 +103,7 @@ def _cannot_read(path: str, error: OSError) -> InputError:
 # -- .npy -----------------------------------------------------------------------------------
 
 
-def read_npy(handle: IO[bytes], path: str) -> np.ndarray:
+def read_npy(handle: io.BufferedReader, path: str) -> np.ndarray:
     """The numbers of a ``.npy`` file, as float64 (1-D or 2-D); refused unless the header and size agree."""
     from numpy.lib import format as npy
 
@@ -133,7 +133,7 @@ def read_npy(handle: IO[bytes], path: str) -> np.ndarray:
             f"{_size_text(max(remaining, 0))} of data: it is truncated or not a real .npy file"
         )
     flat = np.empty(count, dtype=dtype)
-    raw = memoryview(flat.view(np.uint8))
+    raw = flat.view(np.uint8).data
     done = 0
     while done < needed:  # in pieces: Ctrl-C is heard between two
         got = handle.readinto(raw[done : min(done + PIECE, needed)])
@@ -228,7 +228,10 @@ class _Table:
     def add_chunk(self, chunk: str) -> None:
         """Whole lines: parsed by NumPy in one call when they are plainly numbers, else line by line."""
         lines = _count_lines(chunk)
-        if '"' not in chunk and not _PLAIN.search(chunk) and chunk.strip():
+        if not chunk.strip():
+            self.line += lines
+            return
+        if '"' not in chunk and not _PLAIN.search(chunk):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # an error is re-read line by line, for its line number
                 try:
@@ -266,8 +269,12 @@ def _count_lines(chunk: str) -> int:
 def _chunks(handle: IO[str], table: _Table) -> Iterator[str]:
     """The rest of the file as whole lines, about :data:`CHUNK` characters at a time."""
     rest = ""
+    limit, read = settings.data_limit(), 0
     while True:
         piece = handle.read(CHUNK)
+        read += len(piece)
+        if read > limit:  # a file that grows while it is read (or a /proc file that claims size 0)
+            raise InputError(f"{table.path} grew past the {_size_text(limit)} a data file may have while it was read")
         if not piece:
             if rest:
                 yield rest + "\n"
@@ -289,6 +296,9 @@ def read_delimited(handle: IO[str], path: str, delimiter: str) -> tuple[list[str
     table = _Table(path, delimiter)
     try:
         for line in _lines(handle, path):  # line by line up to the first row of numbers (past any header)
+            if not line.strip():
+                table.line += 1  # a million blank lines cost a million cheap steps, not a million CSV rows
+                continue
             table.add_lines([line])
             if table.started():
                 break
