@@ -482,3 +482,14 @@ def test_a_data_file_with_a_header_fits_and_saves(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.stderr
     saved = dict(line.split(",") for line in (tmp_path / "ab.csv").read_text().splitlines()[1:])
     assert abs(float(saved["a"]) - 2) < 1e-6 and abs(float(saved["b"]) - 1) < 1e-6
+
+
+def test_data_takes_name_at_file_as_start_values_and_param_do(tmp_path: Path) -> None:
+    path = tmp_path / "y.csv"
+    path.write_text("1\n2\n6\n")
+    for option in ("--data", "--param"):
+        out = cli("run", "sum((a-y)^2)", option, f"y=@{path}", "--start", "a=0", "-q")
+        assert out.exit_code == 0 and abs(float(out.stdout) - 3.0) < 1e-6, out.stderr
+    one_error(
+        cli("run", "sum((a-y)^2)", "--data", "y=@", "--start", "a=0", "-q"), "'@' must be followed by a file name"
+    )

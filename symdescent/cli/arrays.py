@@ -9,7 +9,7 @@ problem; everything else is a problem of scalars.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -54,10 +54,7 @@ def checked_save_file(ctx: click.Context, param: click.Parameter, value: str | N
         return None
     from symdescent.render.save import check_save_file
 
-    try:
-        check_save_file(value)
-    except InputError as error:
-        raise click.BadParameter(error.message, ctx=ctx, param=param) from None
+    _refused_now(check_save_file, value)
     return value
 
 
@@ -67,11 +64,18 @@ def checked_plot_file(ctx: click.Context, param: click.Parameter, value: str | N
         return None
     from symdescent.render.plot import check_plot_file
 
-    try:
-        check_plot_file(value)
-    except InputError as error:
-        raise click.BadParameter(error.message, ctx=ctx, param=param) from None
+    _refused_now(check_plot_file, value)
     return value
+
+
+def _refused_now(check: Callable[[str], object], value: str) -> None:
+    """Run ``check`` while the options are read: its refusal is the usual ``Error:``/``Hint:`` pair, exit 2."""
+    from symdescent.cli.plumbing import fail
+
+    try:
+        check(value)
+    except InputError as error:
+        fail(error.message, error.hint)
 
 
 def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> bool:

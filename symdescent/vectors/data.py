@@ -190,7 +190,12 @@ def load_data(items: list[str]) -> dict[str, float | np.ndarray]:
         if not _NAME.fullmatch(name):
             raise InputError(f"bad name {name!r} in data {item}", parameter="data")
         value = value.strip()
-        if os.path.splitext(value)[1].lower() in (".csv", ".tsv", ".txt", ".npy") or os.path.exists(value):
+        at_file = value.startswith("@")  # NAME=@FILE, as a start value or --param writes it
+        if at_file:
+            value = value[1:].strip()
+            if not value:
+                raise InputError(f"the data {name}: '@' must be followed by a file name, e.g. {name}=@{name}.csv")
+        if at_file or os.path.splitext(value)[1].lower() in (".csv", ".tsv", ".txt", ".npy") or os.path.exists(value):
             _, table = read_file(value)
             put(name, table.reshape(-1) if table.ndim == 2 and table.shape[1] == 1 else table, item)
         else:
