@@ -493,3 +493,24 @@ def test_data_takes_name_at_file_as_start_values_and_param_do(tmp_path: Path) ->
     one_error(
         cli("run", "sum((a-y)^2)", "--data", "y=@", "--start", "a=0", "-q"), "'@' must be followed by a file name"
     )
+
+
+def test_a_fit_picture_of_many_points_draws_a_sample_without_warnings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    from symdescent.vectors import plot
+
+    t = np.linspace(0, 1, 30_000)
+    data = tmp_path / "fit.csv"
+    np.savetxt(data, np.column_stack([t, 2 * t + 1]), delimiter=",", header="t,y", comments="", fmt="%.6g")
+    figures = []
+    monkeypatch.setattr(plot, "save", lambda figure, path, fmt: figures.append(figure))
+    monkeypatch.setattr(plot, "MAX_DOTS", 1000)
+    out = cli(
+        *["run", "mean((a*t + b - y)^2)", "--data", str(data), "--start", "a=0,b=0", "--steps", "3", "-q"],
+        *["--plot", str(tmp_path / "fit.png")],
+    )
+    assert out.exit_code == 4 and "Warning" not in out.stderr, out.stderr
+    dots = figures[0].axes[1].collections[0].get_offsets()
+    assert len(dots) == 1000 and dots[0][0] == 0.0
