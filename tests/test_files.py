@@ -514,3 +514,29 @@ def test_a_fit_picture_of_many_points_draws_a_sample_without_warnings(
     assert out.exit_code == 4 and "Warning" not in out.stderr, out.stderr
     dots = figures[0].axes[1].collections[0].get_offsets()
     assert len(dots) == 1000 and dots[0][0] == 0.0
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="no SIGKILL")
+def test_a_process_killed_in_the_middle_of_a_save_leaves_the_old_file(executable: Path, tmp_path: Path) -> None:
+    target = tmp_path / "big.csv"
+    target.write_text("old\n")
+    command = ["run", "sum((x-1)^2)", "--start", "x=ones(2000000)", "--steps", "1", "-q", "--save", str(target)]
+    child = subprocess.Popen([str(executable), *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and child.poll() is None:
+            if any(_size(p) > 1_000_000 for p in [target, *tmp_path.glob(".*.tmp")]):
+                break  # well into the write (wherever it goes), not the probe of the folder before the run
+            time.sleep(0.005)
+        child.kill()
+    finally:
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL, "the save ended before it could be interrupted"
+    assert target.read_text() == "old\n"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # renamed or removed meanwhile
+        return 0
