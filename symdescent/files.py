@@ -110,30 +110,6 @@ def _check_existing(target: str, what: str) -> None:
 def written_whole(
     path: Path, what: str, *, text: Literal[False] = ..., mode: int | None = ...
 ) -> contextlib.AbstractContextManager[IO[bytes]]: ...
-def _check_existing(target: str, what: str) -> None:
-    """What is at the target already: nothing, a file (replaced), a link (replaced, never followed), or refused.
-
-    A folder, a device, a FIFO or a socket is refused, also at the end of a link: ``--save /dev/stdout``
-    must not replace the link (as root) nor write through it. So is a file this user may not write.
-    """
-    try:
-        here = os.lstat(target)
-    except OSError:
-        return  # nothing there (or not reachable: the probe below says why)
-    kind = here.st_mode
-    if stat.S_ISLNK(kind):
-        try:
-            kind = os.stat(target).st_mode
-        except OSError:
-            return  # a dangling link or a loop: replaced like any link
-    if stat.S_ISDIR(kind):
-        raise InputError(f"cannot write {what} to {target!r}: it is a folder")
-    if not stat.S_ISREG(kind):
-        raise InputError(f"cannot write {what} to {target!r}: it is a device, a pipe or a socket, not a file")
-    if stat.S_ISREG(here.st_mode) and not os.access(target, os.W_OK):
-        raise InputError(f"cannot write {what} to {target!r}: the file is read-only")
-
-
 @overload
 def written_whole(
     path: Path, what: str, *, text: Literal[True], mode: int | None = ...

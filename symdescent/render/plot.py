@@ -188,5 +188,3 @@ def _quiet_overflow() -> Iterator[None]:
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
-
-
