@@ -89,7 +89,11 @@ def cache_group() -> None:
 @cache_group.command("info", context_settings=CONTEXT)
 @handle_errors
 def info() -> None:
-    """Where the cache is, whether it is used, and how much it holds."""
+    """Where the cache is, whether it is used, and how much it holds.
+
+    Only entries a run would use are counted (nothing in a directory that is a
+    symbolic link, another user's, or writable by others).
+    """
     from symdescent import cache
 
     about = cache.info()
