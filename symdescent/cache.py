@@ -10,10 +10,10 @@ pip's and ccache's caches are:
   ``%LOCALAPPDATA%\\symdescent\\Cache`` on Windows and ``~/.cache/symdescent``
   elsewhere; the directory is created private (0700);
 * one file per entry, named by its key (a SHA-256 of everything that
-  changes the compiled result, see :func:`key`), written to a temporary
-  file and renamed into place (``os.replace``), so a reader never sees half
-  an entry and two processes writing the same entry at once (a shell loop
-  with ``&``) both succeed;
+  changes the compiled result, see :func:`key`), written whole or not at all
+  (:func:`symdescent.files.written_whole`: a temporary file renamed into
+  place), so a reader never sees half an entry and two processes writing the
+  same entry at once (a shell loop with ``&``) both succeed;
 * bounded: beyond :data:`MAX_ENTRIES` entries the least recently used are
   evicted (a hit refreshes the entry's time);
 * never trusted blindly: :func:`load` returns nothing unless the directory
@@ -21,7 +21,10 @@ pip's and ccache's caches are:
   starts with this format's magic line, its body has the SHA-256 the magic
   line records (a truncated or altered file does not) and the body is a JSON
   object recording the key asked for. Anything else is a miss, and the
-  caller rebuilds the entry.
+  caller rebuilds the entry;
+* acting only on what it made: :func:`info` counts and :func:`clear` removes
+  only entries that pass those same checks, and neither touches a folder
+  that :func:`load` would not use (a symbolic link, another user's folder).
 
 ``SYMDESCENT_CACHE=0`` turns the cache off (``--no-cache`` does it for one
 command). Loading is cheap: one ``stat`` of the directory, one of the file,
@@ -49,6 +52,8 @@ except ImportError:
         from hashlib import sha256
 
 from symdescent import settings
+from symdescent.errors import InputError
+from symdescent.files import written_whole
 
 Folder = str | os.PathLike[str]
 
@@ -102,6 +107,8 @@ def problem_with(path: Folder) -> str | None:
         return None
     except OSError as error:
         return f"cannot read it ({error.strerror})"
+    if stat.S_ISLNK(info.st_mode):
+        return "it is a symbolic link, not a directory"
     if not stat.S_ISDIR(info.st_mode):
         return "it is not a directory"
     if not _private(info):
@@ -119,6 +126,19 @@ def load(entry_key: str, folder: Folder | None = None) -> dict[str, Any] | None:
     if problem_with(folder) is not None:
         return None
     path = _entry_path(folder, entry_key)
+    entry = _verified(path, entry_key)
+    if entry is not None:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # least recently used goes first when the cache is full
+    return entry
+
+
+def _verified(path: str, entry_key: str) -> dict[str, Any] | None:
+    """The entry in the file ``path`` if it passes every check :func:`load` makes; None otherwise.
+
+    A regular file (never through a link), this user's and writable by nobody else, no larger than an
+    entry can be, and whose magic line, format, digest and key check out.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
     except OSError:
@@ -128,16 +148,12 @@ def load(entry_key: str, folder: Folder | None = None) -> dict[str, Any] | None:
         if not stat.S_ISREG(info.st_mode) or not _private(info) or info.st_size > MAX_ENTRY_BYTES + 200:
             return None
         with os.fdopen(fd, "rb", closefd=False) as file:
-            data = file.read()
+            data = file.read(MAX_ENTRY_BYTES + 201)
     except OSError:
         return None
     finally:
         os.close(fd)
-    entry = _decode(data, entry_key)
-    if entry is not None:
-        with contextlib.suppress(OSError):
-            os.utime(path)  # least recently used goes first when the cache is full
-    return entry
+    return _decode(data, entry_key)
 
 
 def _decode(data: bytes, entry_key: str) -> dict[str, Any] | None:
@@ -178,24 +194,23 @@ def store(entry_key: str, entry: dict[str, Any], folder: Folder | None = None) -
         return False
     if problem_with(folder) is not None:
         return False
-    temporary = os.path.join(folder, f".{entry_key}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-        try:
-            with os.fdopen(fd, "wb", closefd=False) as file:
-                file.write(data)
-        finally:
-            os.close(fd)
-        os.replace(temporary, _entry_path(folder, entry_key))
-    except OSError:
-        _remove(temporary)
+        with written_whole(_entry_path(folder, entry_key), "a cache entry", mode=0o600) as file:
+            file.write(data)
+    except (InputError, OSError):  # the temporary file is already gone
         return False
     evict(folder)
     return True
 
 
 def _entries(folder: Folder) -> list[tuple[float, int, str]]:
-    """(last use, size, path) of every entry file."""
+    """(last use, size, path) of every entry file: regular files of this user, none through a link.
+
+    Nothing at all when the folder itself fails :func:`problem_with` (a link to another folder,
+    another user's folder, one others can write): the cache acts only on what it made.
+    """
+    if problem_with(folder) is not None:
+        return []
     found = []
     try:
         with os.scandir(folder) as scan:
@@ -205,7 +220,8 @@ def _entries(folder: Folder) -> list[tuple[float, int, str]]:
                         info = item.stat(follow_symlinks=False)
                     except OSError:
                         continue
-                    found.append((info.st_mtime, info.st_size, item.path))
+                    if stat.S_ISREG(info.st_mode) and _private(info):
+                        found.append((info.st_mtime, info.st_size, item.path))
     except OSError:
         return []
     return found
@@ -244,19 +260,52 @@ class Info(NamedTuple):
 
 
 def info(folder: Folder | None = None) -> Info:
+    """What the cache holds: only entries that :func:`load` would use (none in a folder it would not use)."""
     folder = os.fspath(folder or directory())
-    entries = _entries(folder)
-    return Info(folder, enabled(), len(entries), sum(size for _, size, _ in entries), problem_with(folder))
+    problem = problem_with(folder)
+    entries = [] if problem else [e for e in _entries(folder) if _verified(e[2], _key_of(e[2])) is not None]
+    return Info(folder, enabled(), len(entries), sum(size for _, size, _ in entries), problem)
+
+
+class UnsafeCache(InputError):
+    """The cache folder is not one the cache would use: ``clear`` leaves it alone."""
 
 
 def clear(folder: Folder | None = None) -> int:
-    """Delete every entry (and stray temporary file); the number of entries deleted."""
-    folder = folder or directory()
-    entries = _entries(folder)
-    _remove_all(path for _, _, path in entries)
+    """Delete every entry that verifies (and the cache's own temporary files); the number of entries deleted.
+
+    Acts only on what the cache made: in a folder that :func:`problem_with` refuses (a symbolic link,
+    another user's folder, one others can write) nothing is touched and :class:`UnsafeCache` is raised;
+    a file that :func:`load` would not use (another format, altered, a link, another user's) stays.
+    """
+    folder = os.fspath(folder or directory())
+    problem = problem_with(folder)
+    if problem is not None:
+        raise UnsafeCache(
+            f"the cache directory {folder} was left alone: {problem}",
+            hint="the cache uses only a private directory of your own; remove or fix it yourself",
+        )
+    entries = [path for _, _, path in _entries(folder) if _verified(path, _key_of(path)) is not None]
+    _remove_all(entries)
+    _remove_all(_temporaries(folder))
+    return len(entries)
+
+
+def _key_of(path: str) -> str:
+    return os.path.basename(path)[: -len(SUFFIX)]
+
+
+def _temporaries(folder: Folder) -> list[str]:
+    """Temporary files a killed writer left (``.KEY.entry.RANDOM.tmp``): regular, this user's, private."""
+    found = []
     try:
         with os.scandir(folder) as scan:
-            _remove_all(item.path for item in scan if item.name.endswith(".tmp"))
+            for item in scan:
+                if item.name.startswith(".") and item.name.endswith(".tmp"):
+                    with contextlib.suppress(OSError):
+                        info = item.stat(follow_symlinks=False)
+                        if stat.S_ISREG(info.st_mode) and _private(info):
+                            found.append(item.path)
     except OSError:
-        pass
-    return len(entries)
+        return []
+    return found

@@ -99,6 +99,28 @@ def time_limit() -> float | None:
     return seconds
 
 
+#: ``SYMDESCENT_DATA_LIMIT`` when unset: the largest data file read (bytes), about 10 s of parsing for CSV.
+DATA_LIMIT = 100_000_000
+_SIZE_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9}
+
+
+def data_limit() -> int:
+    """``SYMDESCENT_DATA_LIMIT``: the largest data file (``--data``, ``x=@FILE``) read, in bytes (``500MB``, ``2G``).
+
+    Checked against the file's size before a byte is read; a service handed untrusted files can lower it.
+    """
+    text = _text("SYMDESCENT_DATA_LIMIT")
+    if not text:
+        return DATA_LIMIT
+    digits = text.rstrip("kKmMgGbB ").strip()
+    unit = text[len(text.rstrip("kKmMgGbB ")) :].strip().lower()
+    if not (digits.isascii() and digits.isdigit()) or unit not in _SIZE_UNITS or int(digits) < 1:
+        raise _refuse(
+            "SYMDESCENT_DATA_LIMIT", text, "a size in bytes, 1 or more (e.g. 500000000, 500MB or 2GB)", "100MB"
+        )
+    return int(digits) * _SIZE_UNITS[unit]
+
+
 def cache_enabled() -> bool:
     """``SYMDESCENT_CACHE``: whether the cache of compiled functions is used (on unless switched off)."""
     return _switch("SYMDESCENT_CACHE", True)
@@ -116,6 +138,7 @@ READERS: dict[str, Callable[[], object]] = {
     "SYMDESCENT_KERNEL": kernel_backend,
     "SYMDESCENT_THREADS": threads,
     "SYMDESCENT_TIME_LIMIT": time_limit,
+    "SYMDESCENT_DATA_LIMIT": data_limit,
     "SYMDESCENT_CACHE": cache_enabled,
     "SYMDESCENT_DEBUG": debug,
 }

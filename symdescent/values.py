@@ -11,6 +11,7 @@ Everything that takes a value from a person or a caller goes through here
     float_point(("x", "y"), (1, 2))          -> (1.0, 2.0)
     assignments("a=2, b=pi", "param")        -> {"a": "2", "b": "pi"}
     split_top_level("atan2(1,2),3")          -> ["atan2(1,2)", "3"]
+    decimal_float("-0.5")                    -> -0.5           (data files: plain decimals only, no SymPy)
 
 A point is text (``"1,2"`` or ``"x=1,y=2"``), a sequence, a mapping of names
 to values, or in one dimension a single number. Anything else, and any value
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -70,6 +72,21 @@ def assignments(
             raise InputError(repeated.format(**fields), parameter=_keyword(what))
         given[name] = value.strip()
     return given
+
+
+#: A plain decimal literal in ASCII digits: ``2``, ``-0.5``, ``.5``, ``1.``, ``1e-3``, ``+2E+5``. Every text it
+#: matches is a literal :func:`symdescent.parsing.parse_constant` reads as the same number; what the tokenizer
+#: refuses (``1_000``, Arabic-Indic or fullwidth digits, ``0x10``, ``inf``, ``nan``) it does not match.
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def decimal_float(text: str) -> float | None:
+    """A plain decimal literal as a float (rounded to the nearest float); None for anything else.
+
+    The number reader of data files: Python's ``float()`` would also take ``1_000``, ``١٢`` and ``１２``,
+    which start values refuse; this takes only what both read alike, and costs no SymPy per cell.
+    """
+    return float(text) if DECIMAL.fullmatch(text) else None
 
 
 def number(value: object, what: str) -> sp.Expr:

@@ -181,7 +181,7 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ),
     ("plot-ext", [*R, "x**2", *S1, "--plot", "out.txt"], 2, "picture format"),
     ("plot-noext", [*R, "x**2", *S1, "--plot", "out"], 2, "picture format"),
-    ("plot-empty", [*R, "x**2", *S1, "--plot", ""], 2, "picture format"),
+    ("plot-empty", [*R, "x**2", *S1, "--plot", ""], 2, "no file name given for the picture"),
     ("plot-nodir", [*R, "x**2", *S1, "--plot", "nodir/out.png"], 2, "does not exist"),
     ("plot-dir", [*R, "x**2", *S1, "--plot", "."], 2, "picture format"),
     ("plot-dir-png", [*R, "x**2", *S1, "--plot", "/tmp"], 2, "picture format"),

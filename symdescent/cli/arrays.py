@@ -9,7 +9,7 @@ problem; everything else is a problem of scalars.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -41,8 +41,41 @@ def save_option(command: Any) -> Any:
     return click.option(
         "--save",
         metavar="FILE",
-        help="Write the final point to FILE.npy or FILE.csv (any size; the way to keep a long vector).",
+        callback=checked_save_file,
+        help="Write the final point to FILE.npy or FILE.csv (any size; the way to keep a long vector). "
+        "Written whole or not at all: an interrupted or failed write leaves an old FILE as it was.",
     )(command)
+
+
+def checked_save_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--save FILE`` checked as the options are read, before any work: an empty name, a missing or
+    read-only folder, a folder as the target are refused (exit 2), not found after a long run."""
+    if value is None:
+        return None
+    from symdescent.render.save import check_save_file
+
+    _refused_now(check_save_file, value)
+    return value
+
+
+def checked_plot_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--plot FILE`` checked as the options are read: ``--plot ""`` is refused, not taken for no picture."""
+    if value is None:
+        return None
+    from symdescent.render.plot import check_plot_file
+
+    _refused_now(check_plot_file, value)
+    return value
+
+
+def _refused_now(check: Callable[[str], object], value: str) -> None:
+    """Run ``check`` while the options are read: its refusal is the usual ``Error:``/``Hint:`` pair, exit 2."""
+    from symdescent.cli.plumbing import fail
+
+    try:
+        check(value)
+    except InputError as error:
+        fail(error.message, error.hint)
 
 
 def wants_vectors(expr: str, start: str | None, data: Sequence[str] | None) -> bool:
@@ -68,9 +101,7 @@ def check_variables(variables: str | None, names: Sequence[str]) -> None:
         )
 
 
-def array_run(
-    expr: str, start: str, data: tuple[str, ...], params: str | None, options: RunOptions
-) -> tuple[Any, Any]:
+def array_run(expr: str, start: str, data: tuple[str, ...], params: str | None, options: RunOptions) -> tuple[Any, Any]:
     """A problem of named arrays: data loaded, shapes checked, explained if asked, ready to iterate.
 
     Floats run on the array back-end (whole arrays, or the chunked kernel); exact or D-digit

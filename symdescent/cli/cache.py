@@ -89,7 +89,11 @@ def cache_group() -> None:
 @cache_group.command("info", context_settings=CONTEXT)
 @handle_errors
 def info() -> None:
-    """Where the cache is, whether it is used, and how much it holds."""
+    """Where the cache is, whether it is used, and how much it holds.
+
+    Only entries a run would use are counted (nothing in a directory that is a
+    symbolic link, another user's, or writable by others).
+    """
     from symdescent import cache
 
     about = cache.info()
@@ -104,7 +108,13 @@ def info() -> None:
 @cache_group.command("clear", context_settings=CONTEXT)
 @handle_errors
 def clear() -> None:
-    """Delete every entry (the next run of each function compiles it again)."""
+    """Delete every entry (the next run of each function compiles it again).
+
+    \b
+    Only what the cache made is removed: entries that pass the checks a run
+    makes before using one. A cache directory that is a symbolic link,
+    belongs to another user or others can write is left alone (exit 2).
+    """
     from symdescent import cache
 
     removed = cache.clear()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO, cast
 
 import click
 
-from symdescent.cli.arrays import array_run, check_variables, data_option, save_option, wants_vectors
+from symdescent.cli.arrays import array_run, check_variables, checked_plot_file, data_option, save_option, wants_vectors
 from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
 from symdescent.cli.capture import History, keep, keeping
 from symdescent.cli.commands import SUMMARIES
@@ -114,6 +114,7 @@ Examples:
 @click.option(
     "--plot",
     metavar="FILE",
+    callback=checked_plot_file,
     help='Also write a picture of the run to FILE.png, .svg or .pdf (needs: pip install "symdescent[plot]").',
 )
 @click.option(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -139,7 +139,7 @@ def end_markers(figure: Figure) -> list[Any]:
     ]
 
 
-def write_gif(animation: Animation, out: BinaryIO) -> int:
+def write_gif(animation: Animation, out: IO[bytes]) -> int:
     """Draw every frame and write the GIF; the number of frames.
 
     The still part (contours, axes, legend) is drawn once; each frame redraws only the artists that

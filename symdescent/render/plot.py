@@ -18,8 +18,8 @@ What is drawn depends on the number of variables:
 The format comes from the file's extension (png, svg, pdf). Points that are
 not finite (the last step of a diverged run) are left out, and a diverged
 path is followed only until it leaves the neighbourhood of its start. The
-file is written whole or not at all: a temporary file in the same directory
-is renamed over it.
+file is written whole or not at all (:mod:`symdescent.files`): a temporary
+file in the same folder is renamed over it.
 
 matplotlib is the optional extra ``symdescent[plot]``, imported here only
 when a picture is asked for (:func:`require_matplotlib` checks up front).
@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING
 
 from symdescent.errors import InputError
+from symdescent.files import check_target, written_whole
 from symdescent.problem import Problem
 from symdescent.render.plot_paths import COLOURS, MARKERS, PATH_COLOUR  # noqa: F401  (part of this module's API)
 from symdescent.result import Result, Step
@@ -80,16 +80,14 @@ def require_matplotlib() -> None:
 
 
 def check_plot_file(path: str | os.PathLike[str]) -> str:
-    """Everything that can be checked before a run: the format, matplotlib and the directory."""
+    """Everything that can be checked before a run: the name, the format, matplotlib and the folder."""
+    if not os.fspath(path).strip():
+        raise InputError("no file name given for the picture", hint="name a file, e.g. path.png")
     fmt = plot_format(path)
     if "\0" in os.fspath(path):
         raise InputError(f"cannot write {os.fspath(path)!r}: a file name cannot contain a NUL character")
     require_matplotlib()
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise InputError(f"cannot write {os.fspath(path)!r}: the directory {directory!r} does not exist")
-    if os.path.isdir(path):
-        raise InputError(f"cannot write {os.fspath(path)!r}: it is a directory")
+    check_target(path, "the picture")
     return fmt
 
 
@@ -186,36 +184,20 @@ def compare_figure(problem: Problem, results: Sequence[Result]) -> Figure:
 
 
 def save(figure: Figure, path: str | os.PathLike[str], fmt: str) -> None:
-    """Write the figure to ``path`` whole or not at all."""
-    # Dates in the metadata would make every file differ; leave them out.
+    """Write the figure whole or not at all (:func:`symdescent.files.written_whole`)."""
+    # Dates in the metadata would make every file differ; leave them out. A still gif (a sweep) takes none.
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
-
-    def draw(file: BinaryIO) -> None:
-        with _quiet_overflow():  # a still gif (a sweep) takes no metadata at all
-            if metadata:
-                figure.savefig(file, format=fmt, dpi=150, metadata=metadata)
-            else:
-                figure.savefig(file, format=fmt, dpi=150)
-
-    write_whole(path, draw)
+    with written_whole(path, "the picture") as file, _quiet_overflow():
+        if metadata:
+            figure.savefig(file, format=fmt, dpi=150, metadata=metadata)
+        else:
+            figure.savefig(file, format=fmt, dpi=150)
 
 
-def write_whole(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
-    """Write through ``write`` to a temporary file next to ``path``, then rename it: whole or not at all."""
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    temporary = os.path.join(directory, f".{os.path.basename(target)}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "wb") as file:
-            write(file)
-        os.replace(temporary, target)
-    except OSError as error:
-        _remove(temporary)
-        raise InputError(f"cannot write the picture to {target!r}: {error.strerror or error}") from None
-    except BaseException:
-        _remove(temporary)
-        raise
+def write_whole(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
+    """Write a picture through ``write`` (an animation's frames), whole or not at all."""
+    with written_whole(path, "the picture") as file:
+        write(file)
 
 
 @contextlib.contextmanager
@@ -226,8 +208,3 @@ def _quiet_overflow() -> Iterator[None]:
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)

@@ -15,7 +15,6 @@ cell that is not a number), and ``.npy``. Every bad file is an
 
 from __future__ import annotations
 
-import csv
 import functools
 import math
 import os
@@ -26,6 +25,7 @@ import numpy as np
 
 from symdescent.errors import InputError
 from symdescent.parsing import parse_constant
+from symdescent.vectors.datafile import check_finite, open_data_file, read_delimited, read_npy
 
 #: Largest vector a start value may ask for (2.5·10⁹ float64 entries is 20 GB).
 MAX_ENTRIES = 2_500_000_000
@@ -81,7 +81,9 @@ def parse_value(
     """
     what = f"the value of {name}"
     if text.startswith("@"):
-        return load_vector(text[1:], name)
+        if not text[1:].strip():
+            raise InputError(f"{what}: '@' must be followed by a file name, e.g. {name}=@{name}0.npy")
+        return load_vector(text[1:].strip(), name)
     if text.startswith("["):
         if not text.endswith("]"):
             raise InputError(f"{what} ({text}) has no closing ']'")
@@ -131,8 +133,15 @@ def load_vector(path: str, name: str) -> np.ndarray:
 
 
 def read_file(path: str) -> tuple[list[str] | None, np.ndarray]:
-    """(header or None, values) of a data file; values are 1-D (``.npy`` vectors) or 2-D."""
+    """(header or None, values) of a data file; values are 1-D (``.npy`` vectors) or 2-D.
+
+    Bounded before a byte is read: a regular file (not a FIFO or a device), no larger than
+    ``SYMDESCENT_DATA_LIMIT``; CSV lines of bounded length (:mod:`symdescent.vectors.datafile`); read in pieces, so
+    that Ctrl-C is heard at once. Numbers only: no complex, dates, text, records or Python objects.
+    """
     extension = os.path.splitext(path)[1].lower()
+    if not path.strip():
+        raise InputError("no data file named", hint="give a .csv, .tsv or .npy file")
     if os.path.isdir(path):
         raise InputError(f"{path} is a directory, not a data file", hint="give a .csv, .tsv or .npy file")
     if extension not in (".csv", ".tsv", ".txt", ".npy"):
@@ -140,70 +149,14 @@ def read_file(path: str) -> tuple[list[str] | None, np.ndarray]:
             f"{path} is not a readable data file: its type {extension or '(no extension)'} is not known",
             hint="data files are .csv, .tsv or .npy",
         )
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: no such file")
+    descriptor = open_data_file(path)
     if extension == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
-            raise InputError(f"{path}: not a readable .npy file ({error})") from None
-        if array.ndim not in (1, 2) or array.size == 0:
-            raise InputError(f"{path}: a vector or a matrix is needed, but its shape is {array.shape}")
-        try:
-            array = array.astype(float)
-        except (TypeError, ValueError):
-            raise InputError(f"{path}: the values are not numbers (dtype {array.dtype})") from None
-        _check_finite(path, array)
+        with open(descriptor, "rb") as binary:
+            array = read_npy(binary, path)
+        check_finite(path, array)
         return None, array
-    return _read_delimited(path, "\t" if extension == ".tsv" else ",")
-
-
-def _read_delimited(path: str, delimiter: str) -> tuple[list[str] | None, np.ndarray]:
-    header: list[str] | None = None
-    rows: list[list[float]] = []
-    width = 0
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            for line, cells in enumerate(csv.reader(handle, delimiter=delimiter), start=1):
-                cells = [c.strip() for c in cells]
-                if not cells or all(not c for c in cells):
-                    continue
-                if header is None and not rows and any(not _is_number(c) for c in cells):
-                    header = cells
-                    width = len(cells)
-                    continue
-                if width and len(cells) != width:
-                    raise InputError(f"{path}, line {line}: {len(cells)} values, but the lines before have {width}")
-                width = len(cells)
-                row = []
-                for column, cell in enumerate(cells, start=1):
-                    if not _is_number(cell):
-                        raise InputError(f"{path}, line {line}, column {column}: {cell!r} is not a number")
-                    row.append(float(cell))
-                rows.append(row)
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file (it is not UTF-8)") from None
-    except csv.Error as error:
-        raise InputError(f"{path}: {error}") from None
-    if not rows:
-        raise InputError(f"{path}: no numbers in the file" + (" (only a header)" if header else " (it is empty)"))
-    array = np.array(rows, dtype=float)
-    _check_finite(path, array)
-    return header, array
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        return math.isfinite(float(cell))
-    except ValueError:
-        return False
-
-
-def _check_finite(path: str, array: np.ndarray) -> None:
-    bad = np.argwhere(~np.isfinite(array))
-    if bad.size:
-        where = bad[0]
-        raise InputError(f"{path}: entry {tuple(int(i) + 1 for i in where)} is not a finite number")
+    with open(descriptor, newline="", encoding="utf-8-sig") as text:
+        return read_delimited(text, path, "\t" if extension == ".tsv" else ",")
 
 
 def load_data(items: list[str]) -> dict[str, float | np.ndarray]:
@@ -237,7 +190,12 @@ def load_data(items: list[str]) -> dict[str, float | np.ndarray]:
         if not _NAME.fullmatch(name):
             raise InputError(f"bad name {name!r} in data {item}", parameter="data")
         value = value.strip()
-        if os.path.splitext(value)[1].lower() in (".csv", ".tsv", ".txt", ".npy") or os.path.exists(value):
+        at_file = value.startswith("@")  # NAME=@FILE, as a start value or --param writes it
+        if at_file:
+            value = value[1:].strip()
+            if not value:
+                raise InputError(f"the data {name}: '@' must be followed by a file name, e.g. {name}=@{name}.csv")
+        if at_file or os.path.splitext(value)[1].lower() in (".csv", ".tsv", ".txt", ".npy") or os.path.exists(value):
             _, table = read_file(value)
             put(name, table.reshape(-1) if table.ndim == 2 and table.shape[1] == 1 else table, item)
         else:

@@ -51,6 +51,10 @@ def fit_model(problem: VectorProblem) -> tuple[str, str, sp.Expr] | None:
     return None
 
 
+#: At most this many data points are drawn in a fit's picture (evenly spaced through the data).
+MAX_DOTS = 20_000
+
+
 class VectorPlot:
     """Records f, ‖∇f‖ (and the scalar parameters of a fit) along the run; draws at the end."""
 
@@ -149,7 +153,8 @@ class VectorPlot:
         y = np.asarray(self._problem.data[target], dtype=float)
         curve = _model_function(model, inputs, self._problem.names)
         grid = np.linspace(t.min(), t.max(), 200)
-        ax.scatter(t, y, color="black", s=18, zorder=3, label="data")
+        every = max(1, len(t) // MAX_DOTS)  # a picture shows no more dots; 10⁶ would take long to draw
+        ax.scatter(t[::every], y[::every], color="black", s=18 if every == 1 else 4, zorder=3, label="data")
         kept = sorted(self._params)
         earlier = _earlier(kept[:-1], EARLIER)
         for rank, k in enumerate(earlier):
@@ -182,7 +187,7 @@ class VectorPlot:
         ax.set_xlabel(inputs)
         ax.set_ylabel(target)
         ax.set_title(f"{target} ≈ {pretty(model)}", fontsize=10)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="best" if every == 1 else "upper left")  # "best" warns over large data
 
 
 def _earlier(steps: list[int], count: int) -> list[int]:
