@@ -121,6 +121,16 @@ def data_limit() -> int:
     return int(digits) * _SIZE_UNITS[unit]
 
 
+def scheduler() -> str | None:
+    """``SYMDESCENT_SCHEDULER``: the Dask scheduler when ``--scheduler`` is not given (``local:N``, an address)."""
+    text = _text("SYMDESCENT_SCHEDULER")
+    if not text:
+        return None
+    if not (text.startswith("local:") or "://" in text or ":" in text) or any(c.isspace() for c in text):
+        raise _refuse("SYMDESCENT_SCHEDULER", text, "local:N or a scheduler address such as tcp://host:8786", "unset")
+    return text
+
+
 def cache_enabled() -> bool:
     """``SYMDESCENT_CACHE``: whether the cache of compiled functions is used (on unless switched off)."""
     return _switch("SYMDESCENT_CACHE", True)
@@ -139,6 +149,7 @@ READERS: dict[str, Callable[[], object]] = {
     "SYMDESCENT_THREADS": threads,
     "SYMDESCENT_TIME_LIMIT": time_limit,
     "SYMDESCENT_DATA_LIMIT": data_limit,
+    "SYMDESCENT_SCHEDULER": scheduler,
     "SYMDESCENT_CACHE": cache_enabled,
     "SYMDESCENT_DEBUG": debug,
 }

@@ -99,3 +99,23 @@ def test_what_cannot_be_batched_is_refused(text: str, options: dict, message: st
     problem = make_vector_problem(text, {"w": np.zeros(4)}, {"X": X, "y": Y_LINE})
     with pytest.raises(InputError, match=message):
         BatchRun(problem, **options)
+
+
+def test_the_command_line_runs_mini_batches_and_checks_their_options(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import cli
+
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", Y_LINE)
+    data = ["--data", f"X={tmp_path / 'X.npy'}", "--data", f"y={tmp_path / 'y.npy'}", "--start", "w=zeros(4)"]
+    args = ["run", "mean((X @ w - y)^2)", *data, "--batch-size", "16", "--epochs", "3", "--seed", "11", "--lr", "0.01"]
+    out = cli(*args, "--method", "adam", "-q", "--tol", "0")
+    assert out.exit_code == 0
+    assert np.allclose(
+        [float(v) for v in out.stdout.split()], by_hand(least_squares, "adam", 0.01, 16, 3, 11), atol=1e-12
+    )
+    rows = cli(*args, "--format", "csv").stdout.splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["0", "7", "14", "21"]  # a row per epoch
+    assert "allow more epochs" in cli(*args, "--format", "json").stderr
+    assert cli("run", "x^2", "--start", "1", "--batch-size", "2").exit_code == 2  # no data: nothing to batch
+    assert "go with --batch-size" in cli("run", "mean((X @ w - y)^2)", *data, "--seed", "3").stderr
+    assert "do not go together" in cli(*args, "--scheduler", "local:1").stderr

@@ -74,20 +74,38 @@ def test_columnar_files_are_checked(tmp_path: Path, files: tuple[Path, Path]) ->
         streamed_problem("mean(X @ w - y)^2", {"w": np.zeros(3)}, {}, columns, rows=1024)
 
 
-def test_a_local_dask_cluster_gives_the_single_machine_result() -> None:
+def test_a_local_dask_cluster_gives_the_single_machine_result(tmp_path: Path) -> None:
+    """The command line starts a LocalCluster of two processes, runs on it and stops it."""
     pytest.importorskip("distributed")
-    from symdescent.vectors.cluster import close, cluster_problem, connect
+    from conftest import cli
 
-    client = connect("local:2")
-    try:
-        spread = VectorRun(cluster_problem(LINE, {"w": np.zeros(3)}, {"X": X, "y": Y}, client), method="cg")
-        list(spread)
-    finally:
-        close(client)
-    alone = VectorRun(make_vector_problem(LINE, {"w": np.zeros(3)}, {"X": X, "y": Y}), method="cg")
-    list(alone)
-    assert spread.last.step == alone.last.step
-    assert np.allclose(spread.result().x["w"], alone.result().x["w"], rtol=1e-10, atol=0)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", Y)
+    args = ["run", LINE, "--data", f"X={tmp_path / 'X.npy'}", "--data", f"y={tmp_path / 'y.npy'}"]
+    args += ["--start", "w=zeros(3)", "--method", "cg", "--format", "json"]
+    import json
+
+    spread = json.loads(cli(*args, "--scheduler", "local:2").stdout)
+    alone = json.loads(cli(*args).stdout)
+    assert spread["params"]["engine"] == "dask" and spread["steps"] == alone["steps"]
+    assert np.allclose(spread["x"]["w"], alone["x"]["w"], rtol=1e-10, atol=0)
+
+
+def test_parquet_data_on_the_command_line_loaded_or_streamed(files: tuple[Path, Path], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from conftest import cli
+
+    import symdescent.vectors.stream as stream
+
+    args = ["run", LINE, "--data", f"X={files[0]}", "--data", f"y={files[1]}", "--start", "w=zeros(3)", "-q"]
+    loaded = cli(*args)
+    monkeypatch.setattr(stream, "LOAD_BYTES", 1000)  # larger than this: read a chunk at a time
+    monkeypatch.setattr(stream, "CHUNK_ROWS", 700)
+    streamed = cli(*args)
+    assert loaded.exit_code == streamed.exit_code == 0
+    assert np.allclose(
+        [float(v) for v in streamed.stdout.split()], [float(v) for v in loaded.stdout.split()], rtol=1e-12
+    )
+    assert "need the data in memory" in cli(*args, "--batch-size", "10").stderr
 
 
 @pytest.mark.parametrize("address", ["local:0", "local:x", "nonsense"])

@@ -118,6 +118,10 @@ def array_run(expr: str, start: str, data: tuple[str, ...], params: str | None, 
     if options.explain_to is not None:
         _explain(problem, float(hyper.get("lr", 0.1)), options)
     plotter = VectorPlot(problem, options.plot) if options.plot else None
+    if options.batch_size is not None or options.scheduler:
+        from symdescent.cli.scale import scaled_run
+
+        return scaled_run(problem, options, hyper), plotter
     # the start array is the run's own (parsed here): the chunked engine may update it in place
     run_ = make_run(
         problem, method=options.method, max_steps=options.steps, tol=options.tol, maximize=options.maximize,

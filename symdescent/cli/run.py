@@ -33,6 +33,8 @@ from symdescent.cli.plumbing import (
     read_function,
 )
 from symdescent.cli.run_options import RunOptions
+from symdescent.cli.scale import checked as checked_scale
+from symdescent.cli.scale import scale_options
 from symdescent.cli.signals import INTERRUPTS
 from symdescent.errors import InputError
 
@@ -134,6 +136,7 @@ Examples:
     help="Vector problems: the precision of x and the optimiser's state; float32 halves the memory "
     "(about 7 significant digits) and runs on the chunked engine. Default float64.",
 )
+@scale_options
 @handle_errors
 def run(
     expr: str,
@@ -157,6 +160,10 @@ def run(
     data: tuple[str, ...] = (),
     save: str | None = None,
     dtype: str | None = None,
+    batch_size: int | None = None,
+    epochs: int | None = None,
+    seed: int | None = None,
+    scheduler: str | None = None,
     **method_params: str | None,
 ) -> None:
     """Iterate an optimiser (gradient descent by default) on EXPR from --start and print every step.
@@ -180,9 +187,11 @@ def run(
     explain_to = None
     if show_explanation:
         explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
+    scheduler = checked_scale(batch_size, epochs, seed, scheduler)
     options = RunOptions(
-        method, steps, tolerance, maximize, lr, method_params, exact, working_precision, plot, dtype, explain_to
-    )
+        method, steps, tolerance, maximize, lr, method_params, exact, working_precision, plot, dtype, explain_to,
+        batch_size, epochs, seed, every is not None, scheduler,
+    )  # fmt: skip
     if wants_vectors(expr, start, data):
         # named arrays (symdescent/vectors/): the same renderers and exit codes as below
         run_, plotter = array_run(read_function(expr, streams), start, data, params, options)
@@ -193,6 +202,8 @@ def run(
             raise InputError(
                 "--dtype is for vector problems (scalar functions run in float64, --exact or --working-precision)"
             )
+        if batch_size is not None or scheduler:
+            raise InputError("--batch-size and --scheduler work on data: give it with --data")
         run_, plotter, remember = _scalar_run(expr, variables, params, start, options, no_cache, streams)
     notation = None
     arithmetic = getattr(run_, "arithmetic", None)  # the python back-end's: floats, exact or D-digit numbers

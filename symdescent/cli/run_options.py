@@ -26,6 +26,12 @@ class RunOptions:
     plot: str | None = None
     dtype: str | None = None
     explain_to: TextIO | None = None
+    #: Mini-batches (symdescent/vectors/batches.py) and a Dask scheduler (symdescent/vectors/cluster.py).
+    batch_size: int | None = None
+    epochs: int | None = None
+    seed: int | None = None
+    per_batch: bool = False
+    scheduler: str | None = None
 
     @property
     def in_arithmetic(self) -> bool:

@@ -214,6 +214,14 @@ class BatchRun(ArrayRun):
                 return
             yield step
 
+    def _finish(self, status: Status, reason: str = "") -> None:
+        super()._finish(status, reason)
+        if status == Status.MAX_STEPS:  # the limit is the epochs, not a step count the user gave
+            self.message = (
+                f"all {self.epochs} epochs done ({self.last.step} batches) with ‖∇f‖ = {self.last.grad_norm:.3g} > "
+                f"tol = {self.tol:g}; allow more epochs, or a larger learning rate"
+            )
+
     def _stop(self, step: Step) -> bool:
         """The rules of every run, at each epoch's end: converged, diverged, or all epochs done."""
         if not (math.isfinite(step.f) and math.isfinite(step.grad_norm)):

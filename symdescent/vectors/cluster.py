@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from symdescent.errors import InputError
+from symdescent.vectors.run import VectorRun
 
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT = 8
@@ -127,20 +128,43 @@ def partitions(data: Mapping[str, Any], rows: tuple[str, ...], count: int) -> It
             yield {name: np.asarray(data[name])[a:b] for name in rows}
 
 
-def cluster_problem(
-    text: str, start: Mapping[str, Any], data: Mapping[str, Any], client: Any, dtype: str = "float64"
-) -> Any:
-    """The problem of ``text`` whose row data are partitioned over the cluster (``data``: rows and constants)."""
+def distribute(local: Any, client: Any) -> Any:
+    """``local`` (a VectorProblem with its data in memory) with its row data partitioned over the cluster."""
     from symdescent.vectors.batches import check_rows, per_row, row_count
-    from symdescent.vectors.problem import make_vector_problem
     from symdescent.vectors.stream import StreamedProblem
 
-    local = make_vector_problem(text, start, data, dtype=dtype)
     n, rows = row_count(local)
     problem = per_row(local, rows, n)
     check_rows(problem, rows, n, "running on a cluster needs")
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     count = max(workers * 2, math.ceil(n / 2**20))  # two partitions a worker, at most about 10⁶ rows each
     constants = {k: v for k, v in problem.data.items() if k not in rows}
-    spec = Spec(text, {k: np.asarray(v) for k, v in start.items()}, constants, rows, n, dtype)
+    start = {k: np.asarray(v) for k, v in problem.start.items()}
+    spec = Spec(problem.formula.text, start, constants, rows, n, problem.dtype)
     return StreamedProblem(problem, ClusterSums(client, spec, partitions(problem.data, rows, count)))
+
+
+def cluster_problem(
+    text: str, start: Mapping[str, Any], data: Mapping[str, Any], client: Any, dtype: str = "float64"
+) -> Any:
+    """The problem of ``text`` whose row data are partitioned over the cluster (``data``: rows and constants)."""
+    from symdescent.vectors.problem import make_vector_problem
+
+    return distribute(make_vector_problem(text, start, data, dtype=dtype), client)
+
+
+class ClusterRun(VectorRun):
+    """A run whose f and ∇f are computed on a Dask cluster; the client (and a LocalCluster) stop when it ends."""
+
+    engine = "dask"
+
+    def __init__(self, problem: Any, scheduler: str, **options: Any) -> None:
+        self._client = connect(scheduler)
+        try:
+            super().__init__(distribute(problem, self._client), **options)
+        except BaseException:
+            close(self._client)
+            raise
+
+    def _close(self) -> None:
+        close(self._client)

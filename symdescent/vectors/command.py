@@ -37,6 +37,11 @@ def build(
         raise InputError(
             'name the start values of a vector problem: for example --start "x=[1,2]" or --start "w=zeros(3),b=0"'
         )
+    streamed = [data.pop(key) for key in [k for k in data if k.startswith("@")]]  # files too large to load
+    if streamed:
+        from symdescent.vectors.stream import streamed_problem
+
+        return streamed_problem(expr, parse_start(start, data, expr, dtype), data, streamed, dtype=dtype)
     problem = make_vector_problem(expr, parse_start(start, data, expr, dtype), data, dtype=dtype)
     if note is not None:
         _note_unused(data_items, params, problem, note)

@@ -20,12 +20,14 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from symdescent.errors import InputError
 from symdescent.parsing import parse_constant
 from symdescent.vectors.datafile import check_finite, open_data_file, read_delimited, read_npy
+from symdescent.vectors.stream import is_columnar
 
 #: Largest vector a start value may ask for (2.5·10⁹ float64 entries is 20 GB).
 MAX_ENTRIES = 2_500_000_000
@@ -147,7 +149,7 @@ def read_file(path: str) -> tuple[list[str] | None, np.ndarray]:
     if extension not in (".csv", ".tsv", ".txt", ".npy"):
         raise InputError(
             f"{path} is not a readable data file: its type {extension or '(no extension)'} is not known",
-            hint="data files are .csv, .tsv or .npy",
+            hint="data files are .csv, .tsv, .npy, .parquet, .feather or .arrow",
         )
     descriptor = open_data_file(path)
     if extension == ".npy":
@@ -159,17 +161,38 @@ def read_file(path: str) -> tuple[list[str] | None, np.ndarray]:
         return read_delimited(text, path, "\t" if extension == ".tsv" else ",")
 
 
-def load_data(items: list[str]) -> dict[str, float | np.ndarray]:
-    """``--data`` items: ``FILE.csv`` (columns by header) or ``NAME=FILE`` / ``NAME=VALUE``."""
-    data: dict[str, float | np.ndarray] = {}
+def read_columnar(path: str, name: str | None) -> dict[str, Any]:
+    """A Parquet or Arrow file's columns as data; a file too large to load is one entry ``"@path"`` to stream."""
+    from symdescent.vectors.stream import LOAD_BYTES, open_columnar
 
-    def put(name: str, value: float | np.ndarray, source: str) -> None:
+    if name is not None and not _NAME.fullmatch(name):
+        raise InputError(f"bad name {name!r} in data {name}={path}", parameter="data")
+    table = open_columnar(path, name)
+    if table.bytes > LOAD_BYTES:
+        return {f"@{path}": table}
+    return dict(table.read())
+
+
+def load_data(items: list[str]) -> dict[str, Any]:
+    """``--data`` items: ``FILE.csv`` (columns by header) or ``NAME=FILE`` / ``NAME=VALUE``.
+
+    A Parquet or Arrow file larger than :data:`symdescent.vectors.stream.LOAD_BYTES` of numbers is not
+    loaded: its entry is ``"@path"`` (not a name) holding the :class:`~symdescent.vectors.stream.ColumnarFile`.
+    """
+    data: dict[str, Any] = {}
+
+    def put(name: str, value: Any, source: str) -> None:
         if name in data:
             raise InputError(f"the data {name!r} is given twice (again by {source})")
         data[name] = value
 
     for item in items:
         name, sep, value = item.partition("=")
+        columnar = value.strip().lstrip("@").strip() if sep else item
+        if is_columnar(columnar):  # Parquet, Arrow/Feather: read whole when small, else streamed a chunk at a time
+            for key, loaded in read_columnar(columnar, name.strip() if sep else None).items():
+                put(key, loaded, item)
+            continue
         if not sep:
             header, table = read_file(item)
             if header is None:

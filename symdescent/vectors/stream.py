@@ -233,14 +233,14 @@ def streamed_problem(
     start: Mapping[str, Any],
     data: Mapping[str, Any],
     files: Sequence[ColumnarFile],
-    rows: int = CHUNK_ROWS,
+    rows: int | None = None,
     dtype: str = "float64",
 ) -> StreamedProblem:
-    """The problem of ``text`` with the columns of ``files`` streamed a chunk at a time (``data``: the rest)."""
+    """The problem of ``text`` with the columns of ``files`` streamed ``rows`` (:data:`CHUNK_ROWS`) at a time."""
     from symdescent.vectors.batches import check_rows, per_row
     from symdescent.vectors.problem import make_vector_problem
 
-    chunks = lockstep(files, rows)
+    chunks = lockstep(files, rows or CHUNK_ROWS)
     first = next(chunks(), None)
     if first is None:
         raise InputError(f"{files[0].path} has no rows")

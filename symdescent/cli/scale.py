@@ -1,0 +1,77 @@
+"""``run``'s options for data at scale: mini-batches (``--batch-size``, ``--epochs``, ``--seed``) and a Dask
+cluster (``--scheduler``), and the runs they make of an array problem."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from symdescent.cli.run_options import RunOptions
+from symdescent.errors import InputError
+
+
+def scale_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--batch-size",
+            type=click.IntRange(min=1),
+            metavar="B",
+            help="Mini-batch SGD: each step uses B rows of the data (f a mean or sum over rows). Order: "
+            "numpy.random.default_rng(SEED).permutation(n) each epoch; the table shows a row per epoch.",
+        ),
+        click.option(
+            "--epochs",
+            type=click.IntRange(min=1),
+            metavar="E",
+            help="With --batch-size: passes over the data (default 10).",
+        ),
+        click.option(
+            "--seed", type=click.IntRange(min=0), metavar="S", help="With --batch-size: the order's seed (default 0)."
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run the data's part of each step on a Dask cluster: local:N starts N local workers; "
+            "tcp://host:8786 is a running scheduler (default: SYMDESCENT_SCHEDULER).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def checked(batch_size: int | None, epochs: int | None, seed: int | None, scheduler: str | None) -> str | None:
+    """The scheduler to use (the option, else SYMDESCENT_SCHEDULER); refuse options that go with one missing."""
+    from symdescent import settings
+
+    if batch_size is None and (epochs is not None or seed is not None):
+        raise InputError("--epochs and --seed go with --batch-size (mini-batches); full-batch runs count --steps")
+    chosen = scheduler or settings.scheduler()
+    if chosen and batch_size is not None:
+        raise InputError("--batch-size and --scheduler do not go together: mini-batches run on this machine")
+    return chosen
+
+
+def scaled_run(problem: Any, options: RunOptions, hyper: dict[str, Any]) -> Any:
+    """The run of a mini-batch or cluster problem (a cluster run stops its LocalCluster when it ends)."""
+    from symdescent.vectors.stream import StreamedProblem
+
+    if isinstance(problem, StreamedProblem):
+        what = "mini-batches" if options.batch_size is not None else "a cluster"
+        raise InputError(f"{what} need the data in memory; a data file this large is read a chunk at a time instead")
+    if options.batch_size is not None:
+        from symdescent.vectors.batches import BatchRun
+
+        return BatchRun(
+            problem, batch_size=options.batch_size, epochs=options.epochs or 10, seed=options.seed or 0,
+            per_batch=options.per_batch, method=options.method, tol=options.tol, maximize=options.maximize, **hyper,
+        )  # fmt: skip
+    from symdescent.vectors.cluster import ClusterRun
+
+    assert options.scheduler is not None
+    return ClusterRun(
+        problem, options.scheduler, method=options.method, max_steps=options.steps, tol=options.tol,
+        maximize=options.maximize, **hyper,
+    )  # fmt: skip
