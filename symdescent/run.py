@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
 from symdescent.engine import fast_steps
 from symdescent.errors import NUMERIC_ERRORS, InputError, StartPointError
+from symdescent.methods import method_name
 from symdescent.optimizers import Optimizer, make_optimizer
 from symdescent.result import Result, Status, Step
 from symdescent.stopping import StoppingRules
@@ -249,6 +250,8 @@ def iterate(
 
         problem = make_problem(problem, variables=variables, params=params)
     arithmetic = make_arithmetic(exact=exact, working_precision=working_precision)
+    if isinstance(method, str):
+        method = method_name(method)  # "Adam" is adam; "adma" is refused with "did you mean adam?"
     if isinstance(method, Optimizer) and hyperparameters:
         raise InputError(
             f"hyperparameters go to make_optimizer when method is an Optimizer: {', '.join(hyperparameters)}"
@@ -273,6 +276,8 @@ def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **o
     syntax) the problem runs on the array back-end; the :class:`Result` is the
     same, its ``x`` mapping each name to a float or an array.
     """
+    if isinstance(options.get("method"), str):
+        options["method"] = method_name(options["method"])
     if _vector_call(problem, start, options):
         from symdescent.vectors.engine import minimize_vectors
 
@@ -326,10 +331,6 @@ def _real_or_nan(value: Any, isfinite: Any = math.isfinite) -> float:
     return value if isfinite(value) else math.nan
 
 
-
-
-
-
 def _float_point(names: Sequence[str], x0: Any) -> tuple[float, ...]:
     """The start point as floats: as given when it already is finite floats, one per variable."""
     if type(x0) is tuple and len(x0) == len(names) and all(type(v) is float and math.isfinite(v) for v in x0):
@@ -366,4 +367,3 @@ def _diagnose(problem: Problem, x: Sequence[Any], error: Exception | None = None
     from symdescent.diagnose import diagnose
 
     return diagnose(problem, x, error)
-

@@ -17,6 +17,7 @@ import click
 
 from symdescent import __version__
 from symdescent.cli.commands import MODULES, SUMMARIES
+from symdescent.cli.helptext import FittingGroup
 from symdescent.cli.plumbing import (
     ExitCode,
     interrupted_code,
@@ -27,7 +28,7 @@ from symdescent.cli.plumbing import (
 from symdescent.cli.signals import INTERRUPTS
 
 
-class SymdescentGroup(click.Group):
+class SymdescentGroup(FittingGroup):
     """The top-level group: Click's usage errors in our one-line ``Error:`` / ``Hint:`` form.
 
     Commands are imported when they run, not to list them: ``--help`` reads their lines from

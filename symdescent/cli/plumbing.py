@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 import click
 
 from symdescent import settings
-from symdescent.cli.helptext import fit_lines
+from symdescent.cli.helptext import FittingContext
 from symdescent.cli.signals import INTERRUPTS, Terminated
 from symdescent.errors import InputError
 from symdescent.functions import FUNCTIONS
@@ -344,6 +344,30 @@ def number_option(text: str, what: str, *, positive: bool) -> float:
 #: --method's choices, from the method registry (cheap to import: no SymPy).
 METHOD_NAMES = tuple(METHOD_SPECS)
 
+
+class MethodChoice(click.Choice):  # type: ignore[type-arg]
+    """``--method``: a method's name in any case (``Adam``), a misspelt one answered with "did you mean".
+
+    Its metavar is ``NAME`` (the help lists the methods with their rules below), so the
+    option's line fits a narrow terminal; completion offers the names (click's Choice).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(METHOD_NAMES, case_sensitive=False)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "NAME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from symdescent.methods import method_name
+
+        try:
+            return method_name(value)
+        except InputError as error:
+            said = error.message if error.message.endswith("?") else f"{error.message} ({error.hint})"
+            self.fail(said, param, ctx)
+
+
 #: The methods' own options: CLI name -> (keyword, help).
 METHOD_OPTIONS = {
     "--momentum": ("momentum", "μ for momentum and nesterov, in [0, 1) (default 0.9)."),
@@ -420,6 +444,7 @@ def format_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     """``--format`` of the commands that run something (run, compare): one of :data:`FORMATS`."""
     return click.option("--format", "fmt", default="auto", show_default=True, type=click.Choice(FORMATS), help=help)
 
+
 _OPTION_NAME = re.compile(r"--[A-Za-z][-A-Za-z0-9]*")
 
 
@@ -433,19 +458,7 @@ class ExprCommand(click.Command):
     refused with a suggestion.
     """
 
-    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The help text, its method rules and lists broken at spaces to fit the help's width."""
-        if self.help:
-            formatter.write_paragraph()
-            with formatter.indentation():
-                formatter.write_text(fit_lines(cleandoc(self.help), formatter.width - formatter.current_indent))
-
-    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The examples, each command broken at spaces (`` \\`` continues it) to fit the help's width."""
-        if self.epilog:
-            formatter.write_paragraph()
-            with formatter.indentation():
-                formatter.write_text(fit_lines(cleandoc(self.epilog), formatter.width - formatter.current_indent))
+    context_class = FittingContext  # help broken at spaces to the terminal's width
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         import difflib

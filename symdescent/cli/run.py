@@ -17,8 +17,8 @@ from symdescent.cli.console import make_console, progress_wanted
 from symdescent.cli.plumbing import (
     CONTEXT,
     FUNCTION_HELP,
-    METHOD_NAMES,
     ExprCommand,
+    MethodChoice,
     Streams,
     cleandoc,
     exit_code_for,
@@ -78,7 +78,7 @@ Examples:
     "--method",
     default="gd",
     show_default=True,
-    type=click.Choice(METHOD_NAMES),
+    type=MethodChoice(),
     help="The optimiser; its update rule is listed below.",
 )
 @method_options
