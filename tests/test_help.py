@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import pty
 import re
@@ -33,11 +34,11 @@ COMMANDS: tuple[tuple[str, ...], ...] = ((), ("run",), ("compare",), ("grad",), 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def in_pty(child: Callable[[], object], width: int, *, keys: bytes = b"", after: float = 0.0) -> str:
+def in_pty(child: Callable[[], object], width: int, *, keys: bytes = b"", after: bytes = b"") -> str:
     """What ``child()`` writes to a pseudo-terminal ``width`` columns wide (a forked process: no start-up cost).
 
-    ``keys`` are typed into the terminal ``after`` seconds (``b"\\x03"`` is Ctrl-C, turned into
-    SIGINT by the terminal with its default ``^C`` echo, as at a real keyboard).
+    ``keys`` are typed into the terminal once the output holds ``after`` twice (``b"\\x03"`` is Ctrl-C,
+    turned into SIGINT by the terminal with its default ``^C`` echo, as at a real keyboard).
     """
     pid, fd = pty.fork()
     if pid == 0:  # the child: its stdin, stdout and stderr are the terminal
@@ -58,7 +59,7 @@ def in_pty(child: Callable[[], object], width: int, *, keys: bytes = b"", after:
     output = b""
     started = time.monotonic()
     while True:
-        if keys and time.monotonic() - started >= after:
+        if keys and output.count(after) >= 2:
             os.write(fd, keys)
             keys = b""
         ready, _, _ = select.select([fd], [], [], 0.02)
@@ -142,3 +143,129 @@ def test_method_metavar_is_short() -> None:
     """--method's line names NAME, not every method in brackets (which no narrow screen can hold)."""
     text = CliRunner().invoke(main, ["run", "--help"], terminal_width=80).output
     assert "--method NAME" in text and "[gd|momentum" not in text
+
+
+# -- the live progress line ---------------------------------------------------------
+
+CSI = re.compile(r"\x1b\[([?0-9;]*)([A-Za-z])")
+
+
+def screen(data: str, width: int) -> list[str]:
+    """What a terminal ``width`` columns wide shows after ``data``: a minimal VT100 (text with the usual
+    deferred wrap at the last column, CR, LF, cursor up, erase in line and below; colours ignored)."""
+    rows: list[list[str]] = [[]]
+    r = c = 0
+    pending = False  # the cursor is past the last column: the next character wraps
+    i = 0
+    while i < len(data):
+        match = CSI.match(data, i) if data[i] == "\x1b" else None
+        if match:
+            arg, command = match.groups()
+            n = int(arg) if arg.isdigit() else 0
+            if command == "A":
+                r, pending = max(0, r - (n or 1)), False
+            elif command == "K":
+                rows[r] = [] if n == 2 else rows[r][:c]
+            elif command == "J":
+                del rows[r][c:], rows[r + 1 :]
+            i = match.end()
+            continue
+        char = data[i]
+        i += 1
+        if char == "\r":
+            c, pending = 0, False
+        elif char == "\n":
+            r, pending = r + 1, False
+        elif char >= " ":
+            if pending:
+                r, c, pending = r + 1, 0, False
+            while len(rows) <= r:
+                rows.append([])
+            rows[r] += [" "] * (c + 1 - len(rows[r]))
+            rows[r][c] = char
+            c, pending = (c, True) if c == width - 1 else (c + 1, False)
+        while len(rows) <= r:
+            rows.append([])
+    return ["".join(row).rstrip() for row in rows]
+
+
+def _long_run() -> None:
+    """In the child: a 10⁹-step run whose table (with the live line on stderr) goes to the terminal."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        setattr(sys, name, os.fdopen(fd, "w", encoding="utf-8", closefd=False))
+    sys.argv = [
+        "symdescent",
+        "run",
+        "x^2+y^2",
+        "--start",
+        "1,2",
+        "--lr",
+        "1e-12",
+        "--steps",
+        "1000000000",
+        "--tol",
+        "0",
+    ]
+    main()
+
+
+def test_progress_fits_and_ctrl_c_leaves_nothing_stale_at_70_columns() -> None:
+    """The run's live line at 70 columns: whole fields, at most 69 wide; after Ctrl-C (echoed ``^C``) the screen
+    holds the table and the final note, no progress line above them (it was left there 4 times in 4)."""
+    width = 70
+    out = in_pty(_long_run, width, keys=b"\x03", after=b" left")
+    assert "interrupted" in out
+    frames = [
+        part
+        for part in re.split(r"[\r\n]", ANSI.sub("", out))
+        if "/1,000,000,000" in part or re.match(r" *\d+% f = ", part)
+    ]
+    assert frames, f"no progress line was drawn: {out[:800]!r}"
+    assert all(cells(frame) <= width - 1 and "…" not in frame for frame in frames), frames
+    assert any(frame.endswith(" left") for frame in frames)  # the field the old line cut to "le…"
+    shown = screen(out, width)
+    assert not [line for line in shown if "/1,000,000,000" in line or "% f = " in line], shown
+    assert any("stopped by the user" in line for line in shown)
+
+
+@pytest.mark.parametrize("width", [40, 60, 70, 80, 120])
+def test_progress_drops_whole_fields_to_fit(width: int) -> None:
+    """Fields are dropped whole (the rate first, the step last), each line at most width − 1, the last line
+    (where the cursor rests and ^C is echoed) 4 columns shorter still."""
+    from rich.console import Console
+
+    from symdescent.render.progress import ECHO_ROOM, Tracker, _Line
+    from symdescent.result import Step
+
+    tracker = Tracker(lambda: Step(123_456_789, (1.0,), -1.2345e-300, (1.0,), 9.8765e300), 1_000_000_000, lambda: 0.42)
+    tracker.started -= 1000.0
+    tracker._first = 0  # 123,457 steps per second so far: 1:58:20 left
+    console = Console(width=width, file=io.StringIO(), force_terminal=True, color_system=None)
+    head, tail = _render(console, _Line(tracker))
+    assert cells(head) <= width - 1 and cells(tail) <= width - 1 - ECHO_ROOM
+    progress = {
+        "step 123,456,789/1,000,000,000",
+        "step 123,456,789",
+        "12%",
+        "this step 42%",
+        "123,457/s",
+        "1:58:20 left",
+    }
+    values = {"f = −1.234e-300", "‖∇f‖ = 9.877e+300"}
+    shown = head.lstrip("█▉▊▋▌▍▎▏░ ").split("  ")
+    assert shown[0].startswith("step 123,456,789") and set(shown) <= progress, head
+    assert set(tail.strip().removeprefix("12% ").split("  ")) <= values, tail
+    if width >= 120:
+        assert len(shown) == 4 and "‖∇f‖" in tail
+    if width <= 60:  # no room for everything: the rate goes first
+        assert "123,457/s" not in shown
+
+
+def _render(console: object, line: object) -> tuple[str, str]:
+    from rich.console import Console
+
+    assert isinstance(console, Console)
+    with console.capture() as captured:
+        console.print(line)
+    head, tail = captured.get().rstrip("\n").split("\n")
+    return head.rstrip(), tail.rstrip()
