@@ -1,0 +1,125 @@
+"""Messages that finish the job: each says what the user needs to do next, or what really happened.
+
+A misspelt method gets "did you mean"; a method's name in capitals is the
+method; a function without a minimum ends ``unbounded`` (exit 3) and says so,
+with the direction; a method that no longer moves ends ``stalled`` (exit 4)
+at once; divergence on a quadratic names the stable learning rate; a note
+that points at another output points at one that holds what it promises.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from conftest import cli
+from rich.console import Console
+
+from symdescent import minimize
+from symdescent.errors import InputError
+from symdescent.result import Status
+
+# -- method names --------------------------------------------------------------------
+
+
+def test_a_misspelt_method_gets_did_you_mean() -> None:
+    out = cli("run", "x^2", "--start", "1", "--method", "adma")
+    assert out.exit_code == 2
+    assert "unknown method 'adma': did you mean adam?" in out.stderr
+    with pytest.raises(InputError, match="did you mean nesterov"):
+        minimize("x^2", (1,), method="nesterv")
+
+
+def test_method_names_ignore_case() -> None:
+    out = cli("run", "x^2", "--start", "1", "--method", "Adam", "-q")
+    assert out.exit_code == 0, out.stderr
+    assert out.stdout == cli("run", "x^2", "--start", "1", "--method", "adam", "-q").stdout
+    result = minimize("x^2", (1,), method="NEWTON")
+    assert (result.method, result.status) == ("newton", Status.CONVERGED)
+
+
+# -- unbounded, stalled, divergence ------------------------------------------------------------
+
+
+def test_newton_on_xy_is_unbounded_not_a_step_limit() -> None:
+    """x·y has no minimum: Newton's iterates run off along x = −y until f = −1.01e308 (it said "max_steps …
+    makes no progress"); now it is ``unbounded``, exit 3, with the direction."""
+    out = cli("run", "x*y", "--start", "1,2", "--method", "newton", "--format", "json")
+    assert out.exit_code == 3
+    assert '"status": "unbounded"' in out.stdout
+    assert "f is unbounded below" in out.stderr and "along (−0.71, 0.71)" in out.stderr
+    assert "makes no progress" not in out.stderr
+
+
+def test_gd_on_an_unbounded_function_is_not_told_to_shrink_the_learning_rate() -> None:
+    """−x² from 1 with α = 0.1: x grows by 1.2 each step, f reaches −2.3e158 after 1000 steps."""
+    result = minimize("-x^2", (1,), lr=0.1)
+    assert result.status is Status.UNBOUNDED and result.steps == 1000
+    assert "f → −∞ as x → +∞" in result.message and "learning rate helps" in result.message
+    assert "smaller learning rate" not in result.message
+    linear = minimize("x", (1,), lr=0.1, max_steps=10)
+    assert linear.status is Status.UNBOUNDED
+    assert "f is linear in x, so it has no minimum (f → −∞ as x → −∞)" in linear.message
+    overflow = minimize("-x^4", (1,), lr=0.01)  # f reaches −inf at step 21
+    assert (overflow.status, overflow.steps) == (Status.UNBOUNDED, 21)
+    maximum = minimize("x^2", (1,), lr=0.1, maximize=True)
+    assert maximum.status is Status.UNBOUNDED and "f is unbounded above" in maximum.message
+
+
+def test_unbounded_vector_run() -> None:
+    result = minimize("-(x @ x)", {"x": np.array([1.0, 2.0])}, lr=0.1)
+    assert result.status is Status.UNBOUNDED
+    assert "along (0.45, 0.89)" in result.message  # (1, 2)/√5
+
+
+def test_cg_at_the_precision_limit_stops_at_once_as_stalled() -> None:
+    """cg on an ill-conditioned least squares (κ ≈ 10⁶) cannot get ‖∇f‖ below 1e-12: its line search leaves
+    x and f as they are; it ran every step and advised more, now it stops within 5 steps of that."""
+    out = cli(
+        "run", "(1000*x+y-3001)^2 + (x-1)^2", "--start", "0,0", "--method", "cg", "--tol", "1e-12",
+        "--steps", "2000", "--format", "json",
+    )  # fmt: skip
+    assert out.exit_code == 4
+    assert '"status": "stalled"' in out.stdout
+    assert "the precision limit is reached" in out.stderr and "more steps cannot help" in out.stderr
+    result = minimize("(1000*x+y-3001)^2 + (x-1)^2", (0, 0), method="cg", tol=1e-12, max_steps=2000)
+    assert result.status is Status.STALLED and result.steps < 40
+
+
+def test_divergence_names_the_stability_limit() -> None:
+    """On x² + y² the Hessian is 2I: gd is stable for α < 2/λmax = 1."""
+    result = minimize("x^2 + y^2", (1, 1), lr=1.5)
+    assert result.status is Status.DIVERGED
+    assert "α = 1.5 exceeds the stability limit 2/λmax = 1: try a smaller learning rate" in result.message
+    slow = minimize("x^2 + y^2", (1, 1), lr=1.2)  # ‖∇f‖ grows 1.4× a step: still finite after 1000
+    assert "α = 1.2 exceeds the stability limit 2/λmax = 1" in slow.message
+    heavy = minimize("x^2 + 3*y^2", (1, 1), method="momentum", lr=0.7)  # λmax = 6: 2(1 + 0.9)/6
+    assert "stability limit 2(1 + μ)/λmax = 0.633333" in heavy.message
+    fit = minimize("mean((a*t + b - y)^2)", {"a": 0.0, "b": 0.0}, data={"t": [0, 1, 2, 3], "y": [1, 3, 5, 7]}, lr=0.5)
+    # H = [[7, 3], [3, 2]]: λmax = (9 + √61)/2
+    limit = 2 / ((9 + 61**0.5) / 2)
+    assert result.status is Status.DIVERGED
+    assert f"2/λmax = {limit:.6g}" in fit.message
+
+
+# -- the table's note ----------------------------------------------------------------------
+
+
+def test_the_note_for_hidden_entries_points_at_what_holds_them() -> None:
+    """Past 6 entries CSV has only step, f and grad_norm: a hidden entry column is in the final point (--save)."""
+    from symdescent.render.table import TableRenderer
+    from symdescent.vectors.problem import make_vector_problem
+
+    start = {"x": np.arange(1.0, 8.0), "y": 1.0}
+    result = minimize("x@x + y^2", start, max_steps=3, lr=0.1)
+    out = io.StringIO()
+    table = TableRenderer(Console(width=50, file=out), make_vector_problem("x@x + y^2", start))
+    for step in result.history:
+        table.step(step)
+    table.finish(result)
+    text = " ".join(out.getvalue().split())
+    assert "y hidden" in text and "--format csv has" not in text
+    assert "--save FILE writes the final point whole" in text
+    csv = cli("run", "x@x + y^2", "--start", "x=[1,2,3,4,5,6,7],y=1", "--steps", "3", "--format", "csv").stdout
+    assert csv.splitlines()[0] == "step,f,grad_norm"
