@@ -29,6 +29,7 @@ from click.testing import CliRunner
 
 from symdescent.cli import main
 from symdescent.cli.helptext import fit_lines
+from symdescent.cli.plumbing import METHOD_NAMES
 
 COMMANDS: tuple[tuple[str, ...], ...] = ((), ("run",), ("compare",), ("grad",), ("explain",), ("analyze",), ("cache",))
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -269,3 +270,38 @@ def _render(console: object, line: object) -> tuple[str, str]:
         console.print(line)
     head, tail = captured.get().rstrip("\n").split("\n")
     return head.rstrip(), tail.rstrip()
+
+
+# -- shell completion ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_script_is_generated(shell: str) -> None:
+    out = CliRunner().invoke(main, [], prog_name="symdescent", env={"_SYMDESCENT_COMPLETE": f"{shell}_source"})
+    assert out.exit_code == 0
+    assert "_symdescent_completion" in out.output and "_SYMDESCENT_COMPLETE" in out.output
+
+
+def completions(line: str) -> list[str]:
+    """What bash completes for the last word of ``line`` (Click's protocol: COMP_WORDS, COMP_CWORD)."""
+    words = line.split(" ")
+    env = {"_SYMDESCENT_COMPLETE": "bash_complete", "COMP_WORDS": line, "COMP_CWORD": str(len(words) - 1)}
+    out = CliRunner().invoke(main, [], prog_name="symdescent", env=env)
+    assert out.exit_code == 0, out.output
+    return [item.split(",", 1)[1] for item in out.output.splitlines()]
+
+
+def test_completion_of_commands_options_and_methods() -> None:
+    assert completions("symdescent r") == ["run"]
+    assert completions("symdescent a") == ["analyze"]
+    assert "--method" in completions("symdescent run x^2 --start 1 --me")
+    assert completions("symdescent run -x^2 --start 1 --method a") == ["adam", "adagrad"]
+    assert completions("symdescent run x^2 --method A") == ["adam", "adagrad"]  # any case, like the option
+    assert completions("symdescent run x^2 --method ") == list(METHOD_NAMES)
+    assert completions("symdescent compare x^2 --methods gd,ad") == ["gd,adam", "gd,adagrad"]
+    assert completions("symdescent run x^2 --format j") == ["json", "jsonl"]
+
+
+def test_main_help_says_how_to_turn_completion_on() -> None:
+    text = CliRunner().invoke(main, ["--help"], prog_name="symdescent").output
+    assert "_SYMDESCENT_COMPLETE=bash_source symdescent > ~/.symdescent.bash" in text

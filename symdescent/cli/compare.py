@@ -14,6 +14,7 @@ from symdescent.cli.plumbing import (
     ExitCode,
     Streams,
     build_problem,
+    complete_methods,
     expr_command,
     format_option,
     handle_errors,
@@ -51,6 +52,7 @@ Examples:
     default="all",
     show_default=True,
     metavar="M,M,...|all",
+    shell_complete=complete_methods,
     help=f"The methods to compare, in this order: {', '.join(METHOD_NAMES)}, or all.",
 )
 @click.option(

@@ -60,7 +60,7 @@ def fit_lines(text: str, width: int) -> str:
         end_prose()
         if not kept or not indent or len(line) <= width:
             lines.append(line)
-        elif body.startswith(("symdescent ", "echo ")):
+        elif body.startswith(("symdescent ", "echo ", "_SYMDESCENT_COMPLETE=")):
             lines += _command_lines(indent, body, width)
         else:
             column = re.match(r" +\S+ {2,}", line)

@@ -368,6 +368,15 @@ class MethodChoice(click.Choice):  # type: ignore[type-arg]
             self.fail(said, param, ctx)
 
 
+def complete_methods(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a comma list of methods (``gd,ad`` -> ``gd,adam``, ``gd,adagrad``), or ``all``."""
+    done, _, last = incomplete.rpartition(",")
+    head = done + "," if done else ""
+    given = {name.strip().lower() for name in done.split(",")}
+    names = [name for name in METHOD_NAMES if name not in given and name.startswith(last.lower())]
+    return [head + name for name in names] + (["all"] if not done and "all".startswith(last.lower()) else [])
+
+
 #: The methods' own options: CLI name -> (keyword, help).
 METHOD_OPTIONS = {
     "--momentum": ("momentum", "μ for momentum and nesterov, in [0, 1) (default 0.9)."),
