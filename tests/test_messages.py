@@ -123,3 +123,72 @@ def test_the_note_for_hidden_entries_points_at_what_holds_them() -> None:
     assert "--save FILE writes the final point whole" in text
     csv = cli("run", "x@x + y^2", "--start", "x=[1,2,3,4,5,6,7],y=1", "--steps", "3", "--format", "csv").stdout
     assert csv.splitlines()[0] == "step,f,grad_norm"
+
+
+def test_methods_of_compare_ignore_case_and_get_did_you_mean() -> None:
+    out = cli("compare", "x^2", "--start", "1", "--methods", "GD,Adam", "--format", "csv")
+    assert out.exit_code == 0 and [line.split(",")[0] for line in out.stdout.splitlines()[1:]] == ["gd", "adam"]
+    out = cli("compare", "x^2", "--start", "1", "--methods", "gd,adma")
+    assert out.exit_code == 2 and "unknown method 'adma' in --methods: did you mean adam?" in out.stderr
+
+
+# -- how values and formulas are written ---------------------------------------------------------
+
+
+def test_a_start_point_in_brackets_is_explained() -> None:
+    out = cli("run", "x^2+y^2", "--start", "(1,2)")
+    assert out.exit_code == 2
+    assert out.stderr.splitlines() == [
+        "Error: the start point is written 1,2, without brackets, not (1,2)",
+        "Hint: one value per variable, separated by commas: 1,2, or by name: x=1,y=2",
+    ]
+    assert "1 value(s)" in cli("run", "x^2+y^2+z^2", "--start", "(1,2)").stderr  # a count that does not match
+
+
+def test_grad_at_an_exact_point_shows_it_exactly_with_its_float() -> None:
+    out = cli("grad", "x*sin(x)+y^2", "--at", "pi/4,-1", "--format", "text").stdout
+    assert "at (π/4 ≈ 0.7853981633974483, −1):" in out
+    assert "f    = √2·π/8 + 1 ≈ 1.5553603672697958" in out  # sin(π/4)·π/4 + 1
+    assert "∇f   = (√2·π/8 + √2/2 ≈ 1.2624671484563432, −2)" in out
+    rich = cli("grad", "sin(x)+y^2", "--at", "pi/2,0").stdout
+    assert "at (π/2 ≈ 1.5707963267948966, 0)" in rich
+    machine = cli("grad", "sin(x)+y^2", "--at", "pi/2,0", "--format", "json").stdout
+    assert '"x": 1.5707963267948966' in machine and "π" not in machine  # machines get the float
+
+
+def test_explain_writes_the_function_as_typed() -> None:
+    """With α = 0.1 the iterates are decimals (0.9ᵗ), but x**2/2 stays x²/2 (it was 0.5·x²)."""
+    out = cli("explain", "x**2/2", "--start", "1", "--lr", "0.1", "--format", "text").stdout
+    assert "f(x) = x²/2" in out and "0.5·x²" not in out
+    assert "xₜ₊₁ = xₜ − 0.1·xₜ = 0.9·xₜ" in out
+
+
+def test_roots_without_needless_brackets() -> None:
+    import sympy as sp
+
+    from symdescent.render.mathtext import inline
+    from symdescent.render.numbers import ExactNotation
+
+    x = sp.Symbol("x")
+    assert [inline(e) for e in (2 * sp.sqrt(5), 8 * sp.sqrt(5) / 5, sp.sqrt(x + 1), sp.sqrt(x) * x)] == [
+        "2√5",
+        "8√5/5",
+        "√(x + 1)",
+        "x^(3/2)",
+    ]
+    assert ExactNotation().human(2 * sp.sqrt(5), 6) == "2√5"
+
+
+def test_one_minus_sign_per_output_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table (for people) writes −2.6 like its formulas and exact values; CSV and JSON write -2.6."""
+    import click.testing
+
+    monkeypatch.setattr(click.testing._NamedTextIOWrapper, "isatty", lambda self: True, raising=False)
+    args = ["run", "(x+1)^2+y^2", "--start", "-3,-2", "--steps", "3"]
+    screen = cli(*args).stdout
+    assert "−2.6" in screen and "x = −2.024, y = −1.024" in screen
+    ascii_numbers = [w for w in screen.split() if w[:1] == "-" and w[1:2].isdigit()]
+    assert not ascii_numbers, ascii_numbers
+    monkeypatch.undo()
+    assert "1,-2.6,-1.6," in cli(*args, "--format", "csv").stdout
+    assert '"x": -2.6' in cli(*args, "--format", "json").stdout
