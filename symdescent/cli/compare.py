@@ -14,7 +14,6 @@ from symdescent.cli.plumbing import (
     ExitCode,
     Streams,
     build_problem,
-    complete_methods,
     expr_command,
     format_option,
     handle_errors,
@@ -28,6 +27,7 @@ from symdescent.cli.plumbing import (
     read_function,
     say,
 )
+from symdescent.cli.typos import complete_methods
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -345,38 +345,6 @@ def number_option(text: str, what: str, *, positive: bool) -> float:
 METHOD_NAMES = tuple(METHOD_SPECS)
 
 
-class MethodChoice(click.Choice):  # type: ignore[type-arg]
-    """``--method``: a method's name in any case (``Adam``), a misspelt one answered with "did you mean".
-
-    Its metavar is ``NAME`` (the help lists the methods with their rules below), so the
-    option's line fits a narrow terminal; completion offers the names (click's Choice).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(METHOD_NAMES, case_sensitive=False)
-
-    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
-        return "NAME"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from symdescent.methods import method_name
-
-        try:
-            return method_name(value)
-        except InputError as error:
-            said = error.message if error.message.endswith("?") else f"{error.message} ({error.hint})"
-            self.fail(said, param, ctx)
-
-
-def complete_methods(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion of a comma list of methods (``gd,ad`` -> ``gd,adam``, ``gd,adagrad``), or ``all``."""
-    done, _, last = incomplete.rpartition(",")
-    head = done + "," if done else ""
-    given = {name.strip().lower() for name in done.split(",")}
-    names = [name for name in METHOD_NAMES if name not in given and name.startswith(last.lower())]
-    return [head + name for name in names] + (["all"] if not done and "all".startswith(last.lower()) else [])
-
-
 #: The methods' own options: CLI name -> (keyword, help).
 METHOD_OPTIONS = {
     "--momentum": ("momentum", "μ for momentum and nesterov, in [0, 1) (default 0.9)."),

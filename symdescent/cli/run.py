@@ -18,7 +18,6 @@ from symdescent.cli.plumbing import (
     CONTEXT,
     FUNCTION_HELP,
     ExprCommand,
-    MethodChoice,
     Streams,
     cleandoc,
     exit_code_for,
@@ -33,6 +32,7 @@ from symdescent.cli.plumbing import (
 )
 from symdescent.cli.run_options import RunOptions
 from symdescent.cli.signals import INTERRUPTS
+from symdescent.cli.typos import MethodChoice
 from symdescent.errors import InputError
 
 if TYPE_CHECKING:
