@@ -13,7 +13,8 @@ Two endings are told apart from those, because the advice differs:
 
 ``unbounded`` (exit 3, like ``diverged``)
     f has no minimum (no maximum when maximising): f is linear in a variable,
-    or it fell to −∞ or below −10⁵⁰·max(1, |f₀|) (:data:`UNBOUNDED_SCALE`).
+    or it fell to −∞ or below −10⁵⁰·max(1, |f₀|) (:data:`UNBOUNDED_SCALE`), or below
+    −10²⁰·max(1, |f₀|) with ‖∇f‖ grown 10¹⁰ times (:data:`STEEP_GRADIENT`).
     The message names the direction where the run shows one (``as x → +∞``):
     neither more steps nor another learning rate helps.
 ``stalled`` (exit 4, like ``max_steps``)
@@ -35,6 +36,10 @@ from symdescent.result import Result, Status, Step, status_message
 
 #: f (−f when maximising) at or below −UNBOUNDED_SCALE·max(1, |f₀|) counts as falling without bound.
 UNBOUNDED_SCALE = 1e50
+#: Or f at or below −UNBOUNDED_SCALE/STEEP_SLACK·max(1, |f₀|) while ‖∇f‖ grew STEEP_GRADIENT times (−x⁴ with cg):
+#: no minimum has a gradient that steep.
+STEEP_SLACK = 1e30
+STEEP_GRADIENT = 1e10
 #: x and f unchanged for this many steps in a row: the method no longer moves.
 STALL_STEPS = 5
 #: Name the direction of an unbounded run by its coordinates only for this many entries at most.
@@ -124,8 +129,8 @@ class StoppingRules(Iterator[Step]):
             if unbounded is not None:
                 status, reason = Status.UNBOUNDED, unbounded
                 extra = {"side": "above" if self.maximize else "below"}
-            elif status is not Status.STALLED:
-                extra = {"limit": self._stability_limit()}
+            elif status is Status.DIVERGED or (status is Status.MAX_STEPS and self._stuck()):
+                extra = {"limit": self._stability_limit()}  # only then: it may build the Hessian
         if status is Status.STALLED:
             extra = {"stall": STALL_STEPS}
         self.status = status
@@ -143,26 +148,32 @@ class StoppingRules(Iterator[Step]):
         )
         self._close()
 
+    def _stuck(self) -> bool:
+        """‖∇f‖ did not go down from the start (the steps may overshoot)."""
+        return self.last.step > 0 and _float(self.last.grad_norm) >= _float(self.start_norm)
+
     def _extremum(self) -> str:
         return "maximum" if self.maximize else "minimum"
 
     def _unbounded(self) -> str | None:
         """Why f evidently has no minimum (no maximum when maximising), or None when the run does not show it."""
         linear = self._linear_in()
-        towards = self._direction()
         if linear:
+            towards = self._direction()
             names = ", ".join(linear)
             said = f"f is linear in {names}, so it has no {self._extremum()}"
             return said + (f" (f → {self._infinity()} {towards})" if towards else "")
         sign = -1.0 if self.maximize else 1.0
         scale = UNBOUNDED_SCALE * max(1.0, abs(_float(self.start_f)) if math.isfinite(_float(self.start_f)) else 1.0)
         last, before = _float(self.last.f), self.previous
-        if sign * last == -math.inf or sign * last <= -scale:
+        steep = _float(self.last.grad_norm) >= STEEP_GRADIENT * max(1.0, _float(self.start_norm))
+        if sign * last == -math.inf or sign * last <= -scale or (steep and sign * last <= -scale / STEEP_SLACK):
             where = f"f = {_number(last)} at step {self.last.step}"
         elif before is not None and sign * _float(before.f) <= -scale:
             where = f"f = {_number(_float(before.f))} at step {before.step}, then past the range of floats"
         else:
             return None
+        towards = self._direction()
         where += f" and f → {self._infinity()} {towards}" if towards else ""
         return f"{where}: it has no {self._extremum()}"
 
@@ -171,13 +182,13 @@ class StoppingRules(Iterator[Step]):
 
     def _direction(self) -> str:
         """Where the run went from the start, when it went far: ``as x → +∞``, ``along (0.71, −0.71)``; or ""."""
+        point = self.previous.x if self.previous is not None else self.last.x
+        if not 0 < len(self.start) == len(point) <= 10 * DIRECTION_ENTRIES:  # a long vector: no direction
+            return ""
         try:
             start = [float(v) for v in self.start]
-            point = self.previous.x if self.previous is not None else self.last.x
             end = [float(v) for v in point]
         except (TypeError, ValueError, OverflowError):
-            return ""
-        if len(start) != len(end) or not start or len(end) > 10 * DIRECTION_ENTRIES:
             return ""
         moved = [b - a for a, b in zip(start, end, strict=True)]
         size = math.hypot(*moved)

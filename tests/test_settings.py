@@ -169,6 +169,9 @@ def test_the_library_readers_raise_input_errors(monkeypatch: pytest.MonkeyPatch)
         max_threads(0)
 
 
+VARIABLE = r"(?<![_A-Z])SYMDESCENT_[A-Z_]+[A-Z]"
+
+
 def test_nothing_but_settings_reads_a_symdescent_variable() -> None:
     readers = []
     for path in PACKAGE.rglob("*.py"):
@@ -178,9 +181,10 @@ def test_nothing_but_settings_reads_a_symdescent_variable() -> None:
             if re.search(r"os\.environ|getenv", line) and "SYMDESCENT_" in line:
                 readers.append(f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}")
     assert readers == []
-    mentioned = set(re.findall(r"SYMDESCENT_[A-Z_]+[A-Z]", (PACKAGE.parent / "README.md").read_text()))
+    # (Click's own _SYMDESCENT_COMPLETE, for shell completion, is not one of ours: the lookbehind skips it)
+    mentioned = set(re.findall(VARIABLE, (PACKAGE.parent / "README.md").read_text()))
     for path in PACKAGE.rglob("*.py"):
-        mentioned |= set(re.findall(r"SYMDESCENT_[A-Z_]+[A-Z]", path.read_text(encoding="utf-8")))
+        mentioned |= set(re.findall(VARIABLE, path.read_text(encoding="utf-8")))
     assert mentioned <= set(settings.READERS)  # every variable the docs name is read (and checked) here
 
 
