@@ -120,7 +120,7 @@ def test_the_note_for_hidden_entries_points_at_what_holds_them() -> None:
     table.finish(result)
     text = " ".join(out.getvalue().split())
     assert "y hidden" in text and "--format csv has" not in text
-    assert "--save FILE writes the final point whole" in text
+    assert "--save FILE writes all 8 entries of the result" in text
     csv = cli("run", "x@x + y^2", "--start", "x=[1,2,3,4,5,6,7],y=1", "--steps", "3", "--format", "csv").stdout
     assert csv.splitlines()[0] == "step,f,grad_norm"
 

@@ -199,7 +199,7 @@ class TableRenderer:
 
         CSV has every entry, partial and digit, but not the method's column (JSON has); past
         :data:`~symdescent.layout.SHOW_ENTRIES` entries CSV and JSON keep only f and ‖∇f‖ per step,
-        so a hidden entry column is found only in the final point (``--save``).
+        so a hidden entry column is found only in the result's point (``--save``).
         """
         layout = self._layout
         if layout.shows_entries or not entries_hidden:
@@ -209,10 +209,8 @@ class TableRenderer:
         if note is None:
             return None
         head = note.rsplit("; ", 1)[0]
-        return (
-            f"{head}; --save FILE writes the final point whole (per step, csv and json keep only f and ‖∇f‖ "
-            f"of {layout.size} entries)"
-        )
+        keeps = "per step, csv and json keep f and ‖∇f‖ only"
+        return f"{head}; --save FILE writes all {layout.size} entries of the result ({keeps})"
 
     def _summary(self, result: Result, width: int) -> Text:
         spec = STATUSES[result.status]
