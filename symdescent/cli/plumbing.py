@@ -92,7 +92,9 @@ def say(text: str) -> None:
         import shutil
 
         width = shutil.get_terminal_size().columns
-        text = textwrap.fill(text, width=max(width - 1, 40), subsequent_indent="  ", break_on_hyphens=False)
+        text = textwrap.fill(
+            text, width=max(width - 1, 40), subsequent_indent="  ", break_on_hyphens=False, break_long_words=False
+        )
     click.echo(text, err=True)
 
 
