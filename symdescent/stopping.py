@@ -264,6 +264,7 @@ class StoppingRules(Iterator[Step]):
 STABILITY: dict[str, tuple[str, Any]] = {
     "gd": ("2/λmax", lambda momentum: 2.0),
     "momentum": ("2(1 + μ)/λmax", lambda momentum: 2.0 * (1.0 + momentum)),
+    "nesterov": ("2(1 + μ)/((1 + 2μ)λmax)", lambda momentum: 2.0 * (1.0 + momentum) / (1.0 + 2.0 * momentum)),
 }
 
 

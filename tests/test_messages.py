@@ -87,6 +87,18 @@ def test_cg_at_the_precision_limit_stops_at_once_as_stalled() -> None:
     assert result.status is Status.STALLED and result.steps < 40
 
 
+def test_cg_on_an_ill_conditioned_data_fit_stalls_at_once() -> None:
+    """A straight line through 50 points with t up to 300 (κ ≈ 1.2·10⁵): the array back-end's cg stops when x and
+    f stop changing, like scipy's "precision loss", instead of running all 20,000 steps."""
+    t = np.linspace(0, 300, 50)
+    data = {"t": t, "T": t / 10 + 1 + 0.1 * np.sin(0.7 * t)}
+    result = minimize("mean((a*t + b - T)^2)", {"a": 0.0, "b": 0.0}, data=data, method="cg", tol=1e-13, max_steps=20000)
+    assert result.status is Status.STALLED and result.steps < 100
+    assert "the precision limit is reached" in result.message
+    fit = np.polyfit(t, data["T"], 1)
+    assert [result.x["a"], result.x["b"]] == pytest.approx(fit, rel=1e-6)
+
+
 def test_divergence_names_the_stability_limit() -> None:
     """On x² + y² the Hessian is 2I: gd is stable for α < 2/λmax = 1."""
     result = minimize("x^2 + y^2", (1, 1), lr=1.5)
@@ -96,6 +108,8 @@ def test_divergence_names_the_stability_limit() -> None:
     assert "α = 1.2 exceeds the stability limit 2/λmax = 1" in slow.message
     heavy = minimize("x^2 + 3*y^2", (1, 1), method="momentum", lr=0.7)  # λmax = 6: 2(1 + 0.9)/6
     assert "stability limit 2(1 + μ)/λmax = 0.633333" in heavy.message
+    ahead = minimize("x^2 + 3*y^2", (1, 1), method="nesterov", lr=0.3)  # 2(1 + 0.9)/((1 + 1.8)·6)
+    assert "stability limit 2(1 + μ)/((1 + 2μ)λmax) = 0.22619" in ahead.message
     fit = minimize("mean((a*t + b - y)^2)", {"a": 0.0, "b": 0.0}, data={"t": [0, 1, 2, 3], "y": [1, 3, 5, 7]}, lr=0.5)
     # H = [[7, 3], [3, 2]]: λmax = (9 + √61)/2
     limit = 2 / ((9 + 61**0.5) / 2)
