@@ -24,7 +24,7 @@ from typing import Any
 
 from symdescent.errors import InputError
 from symdescent.layout import Layout
-from symdescent.methods import METHODS, method_spec
+from symdescent.methods import METHODS, closest_method, method_name, method_spec
 from symdescent.optimizers import make_optimizer
 from symdescent.optimizers.base import Optimizer
 from symdescent.problem import Problem
@@ -77,13 +77,18 @@ def parse_methods(text: str) -> tuple[str, ...]:
 def _checked_methods(methods: object) -> tuple[str, ...]:
     if isinstance(methods, str) or not isinstance(methods, Sequence):
         raise InputError(f"methods must be a sequence of method names, not {type(methods).__name__}")
+    named = []
     for method in methods:
-        if method not in METHODS:
+        try:
+            named.append(method_name(method))  # any case: Adam is adam
+        except InputError:
+            guess = closest_method(method) if isinstance(method, str) else None
             raise InputError(
-                f"unknown method {method!r} in methods",
+                f"unknown method {method!r} in methods" + (f": did you mean {guess}?" if guess else ""),
                 hint=f"the known ones: {', '.join(METHODS)}",
                 parameter="methods",
-            )
+            ) from None
+    methods = named
     duplicates = sorted({m for m in methods if methods.count(m) > 1})
     if duplicates:
         raise InputError(f"methods names {', '.join(duplicates)} more than once", parameter="methods")

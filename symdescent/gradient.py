@@ -28,6 +28,10 @@ class GradientReport:
     f: float | None = None
     #: Rule-by-rule derivations of the first :data:`MAX_DERIVED_PARTIALS` partials, when asked for.
     derivations: tuple[RuleStep, ...] = ()
+    #: The point, f and ∇f as exact numbers (π/2, √2/2) when the point was written exactly; for people.
+    exact_at: tuple[sp.Expr, ...] | None = None
+    exact_f: sp.Expr | None = None
+    exact_value: tuple[sp.Expr, ...] | None = None
 
     def _repr_markdown_(self) -> str:
         """Jupyter shows the gradient in LaTeX."""
@@ -49,8 +53,11 @@ def evaluate_gradient(problem: Problem, at: str | None, *, steps: bool = False) 
     step = evaluate(problem, point, hint="choose another point")  # checks f is defined and real there
     exact = _exact_values(problem, at)
     if exact is not None:
-        f, *grad = exact
-        return GradientReport(problem, point, tuple(grad), math.hypot(*grad), f, derivations)
+        exact_point, (exact_f, *exact_grad) = exact
+        f, *grad = (float(value.evalf(30)) for value in (exact_f, *exact_grad))
+        return GradientReport(
+            problem, point, tuple(grad), math.hypot(*grad), f, derivations, exact_point, exact_f, tuple(exact_grad)
+        )
     return GradientReport(
         problem, point, tuple(float(g) for g in step.grad), step.grad_norm, float(step.f), derivations
     )
@@ -61,8 +68,8 @@ EXACT_LENGTH = 2000
 EXACT_VARIABLES = 20
 
 
-def _exact_values(problem: Problem, at: str) -> tuple[float, ...] | None:
-    """f and ∇f at an exact point (``pi/2,0``), evaluated exactly, then rounded once: sin(pi/2)·0 is 0, not 6e-17.
+def _exact_values(problem: Problem, at: str) -> tuple[tuple[sp.Expr, ...], tuple[sp.Expr, ...]] | None:
+    """The exact point (``pi/2,0``), and f and ∇f there evaluated exactly: sin(pi/2)·0 is 0, not 6e-17.
 
     None when the point has a decimal (``0.1`` is a float), the function is
     large, or a value is not a finite real number (the float path words that).
@@ -78,5 +85,5 @@ def _exact_values(problem: Problem, at: str) -> tuple[float, ...] | None:
         value = expr.xreplace(at_point)
         if not (value.is_number and value.is_real and value.is_finite):
             return None
-        values.append(float(value.evalf(30)))
-    return tuple(values)
+        values.append(value)
+    return point, tuple(values)

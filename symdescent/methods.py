@@ -179,11 +179,31 @@ UPDATE_RULES: dict[str, str] = {name: spec.rule for name, spec in METHODS.items(
 EXACT_METHODS: tuple[str, ...] = tuple(name for name, spec in METHODS.items() if spec.exact)
 
 
-def method_spec(name: object) -> MethodSpec:
-    """The spec of a method by name; :class:`~symdescent.errors.InputError` naming the known ones if unknown."""
-    spec = METHODS.get(name) if isinstance(name, str) else None
-    if spec is None:
-        from symdescent.errors import InputError
+def closest_method(name: str) -> str | None:
+    """The known method a misspelt name most likely means (``adma`` → ``adam``), or None."""
+    import difflib
 
-        raise InputError(f"unknown method {name!r}", hint=f"known methods: {', '.join(METHODS)}")
-    return spec
+    close = difflib.get_close_matches(name.strip().lower(), list(METHODS), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def method_name(name: object) -> str:
+    """The registry's name for ``name``, whatever its case (``Adam`` → ``adam``).
+
+    :class:`~symdescent.errors.InputError` for an unknown one, with "did you mean" when a
+    known name is close and the known names in the hint.
+    """
+    key = name.strip().lower() if isinstance(name, str) else None
+    if key in METHODS:
+        return key
+    from symdescent.errors import InputError
+
+    guess = closest_method(name) if isinstance(name, str) else None
+    known = f"known methods: {', '.join(METHODS)}"
+    message = f"unknown method {name!r}" + (f": did you mean {guess}?" if guess else "")
+    raise InputError(message, hint=known)
+
+
+def method_spec(name: object) -> MethodSpec:
+    """The spec of a method by name, in any case; :class:`~symdescent.errors.InputError` if unknown."""
+    return METHODS[method_name(name)]

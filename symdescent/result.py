@@ -24,6 +24,8 @@ class Status(enum.StrEnum):
     COMPLETED = "completed"  # tol = 0 and all steps done
     MAX_STEPS = "max_steps"  # step limit reached before the tolerance
     DIVERGED = "diverged"  # a value became non-finite or complex
+    UNBOUNDED = "unbounded"  # f has no minimum (maximum): it is linear in a variable, or fell without bound
+    STALLED = "stalled"  # x and f no longer change: the precision limit (symdescent.stopping)
     INTERRUPTED = "interrupted"  # Ctrl-C
     TOO_SLOW = "too_slow"  # exact arithmetic: the numbers grew so big that the next step would take too long
 
@@ -62,6 +64,23 @@ STATUSES: dict[Status, StatusSpec] = {
         "✘",
         "red",
         3,
+        False,
+    ),
+    Status.UNBOUNDED: StatusSpec(
+        "f is unbounded {side}: {reason}; neither more steps nor another learning rate helps",
+        "unbounded {side} (step {steps})",
+        "✘",
+        "red",
+        3,
+        False,
+    ),
+    Status.STALLED: StatusSpec(
+        "stalled after {count}: x and f did not change in the last {stall} steps, the precision limit is reached "
+        "with ‖∇f‖ = {grad_norm:.3g} > tol = {tol:g}; {advice}",
+        "stalled after {count}",
+        "⚠",
+        "yellow",
+        4,
         False,
     ),
     Status.INTERRUPTED: StatusSpec(
@@ -107,6 +126,9 @@ ADVICE_STUCK_WITHOUT_LR = (
 #: The steps left x where it was: the learning rate is below what floating point can add to x.
 ADVICE_TOO_SMALL = "x did not move: the learning rate {lr:g} is too small to change it; try a larger learning rate"
 
+#: A method that no longer moves: more steps are wasted; what may help instead.
+ADVICE_STALLED = "more steps cannot help; a larger tol, or a better-conditioned (rescaled) problem may"
+
 #: Divergence of a method that chooses its own step lengths: there is no learning rate to blame.
 DIVERGED_WITHOUT_LR = "at step {steps}, {reason}; f may be unbounded along the way, or undefined beyond its domain"
 
@@ -122,13 +144,20 @@ def status_message(status: Status, *, linear_in: Sequence[str] = (), maximize: b
     then says f has no minimum rather than advising another learning rate.
     """
     fields.setdefault("count", steps_text(fields["steps"]))
+    fields.setdefault("stall", "several")
     if linear_in and status in (Status.MAX_STEPS, Status.DIVERGED):
         extremum = "maximum" if maximize else "minimum"
         fields["advice"] = ADVICE_UNBOUNDED.format(names=", ".join(linear_in), extremum=extremum)
     if status is Status.DIVERGED and fields.get("lr") is None and "advice" not in fields:
         return DIVERGED_WITHOUT_LR.format(**fields)
     if status is Status.DIVERGED and "advice" not in fields:
-        fields["advice"] = f"try a smaller learning rate (now {fields['lr']:g})"
+        limit = fields.get("limit")
+        fields["advice"] = (
+            f"{limit}: try a smaller learning rate" if limit else f"try a smaller learning rate (now {fields['lr']:g})"
+        )
+    if status is Status.STALLED and "advice" not in fields:
+        lr, tiny = fields.get("lr"), fields.get("start_norm") == fields["grad_norm"]
+        fields["advice"] = ADVICE_TOO_SMALL.format(lr=lr) if lr is not None and tiny and lr < 1e-300 else ADVICE_STALLED
     if status is Status.MAX_STEPS and "advice" not in fields:
         start_norm = fields.get("start_norm")
         stuck = start_norm is not None and fields["steps"] > 0 and fields["grad_norm"] >= start_norm
@@ -138,6 +167,8 @@ def status_message(status: Status, *, linear_in: Sequence[str] = (), maximize: b
             advice = ADVICE_STUCK_WITHOUT_LR if stuck else ADVICE_FELL_WITHOUT_LR if fell else ADVICE_SLOW_WITHOUT_LR
         elif stuck and fields["grad_norm"] == start_norm and lr < 1e-300:
             advice = ADVICE_TOO_SMALL
+        elif stuck and fields.get("limit"):
+            advice = fields["limit"] + ": try a smaller learning rate"
         else:
             advice = ADVICE_STUCK if stuck else ADVICE_SLOW
         fields["advice"] = advice.format(start_norm=start_norm, lr=lr, method=fields.get("method"))

@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING, Any
 from symdescent.arithmetic import FLOAT, Arithmetic, make_arithmetic
 from symdescent.engine import fast_steps
 from symdescent.errors import NUMERIC_ERRORS, InputError, StartPointError
+from symdescent.methods import method_name
 from symdescent.optimizers import Optimizer, make_optimizer
 from symdescent.result import Result, Status, Step
-from symdescent.stopping import StoppingRules
+from symdescent.stopping import STALL_STEPS, StoppingRules
 
 if TYPE_CHECKING:
     import sympy as sp
@@ -81,7 +82,7 @@ class Run(StoppingRules):
         self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
         #: The last step given out (kept up to date by whichever loop runs).
         self.last = first
-        self.start_norm = first.grad_norm
+        self.start_norm, self.start_f = first.grad_norm, first.f
         # Plain float gd takes a generated loop that gives the same steps faster (symdescent.engine);
         # ``loop`` says which loop runs: "fused", "vector" or "generic".
         fast = fast_steps(self, first) if arithmetic is FLOAT else None
@@ -152,6 +153,19 @@ class Run(StoppingRules):
     def _linear_in(self) -> Sequence[str]:
         return linear_variables(self.problem)
 
+    def _largest_curvature(self) -> float | None:
+        """λmax of the Hessian of the function minimised, when it is constant (a quadratic) and small."""
+        problem = self.problem
+        if problem.dimension > LINEAR_CHECK_VARIABLES // 5:
+            return None
+        rows = problem.hessian
+        if not all(h.is_number for row in rows for h in row):
+            return None
+        from symdescent.hessian import numeric_eigenvalues
+
+        values = numeric_eigenvalues(rows)
+        return -min(values) if self.maximize else max(values)
+
     def steps_from(self, step: Step) -> Generator[Step, None, None]:
         """The generic loop from ``step`` (which must be this run's): every method, every arithmetic.
 
@@ -170,6 +184,7 @@ class Run(StoppingRules):
         x = tuple(step.x)
         state = self.optimizer.init(x)
         k = step.step
+        still = 0  # steps in a row that left x and f as they were
         while True:
             self.last = step
             if tol > 0 and (step.grad_norm if floats else approx(step.grad_norm)) <= tol:
@@ -182,6 +197,10 @@ class Run(StoppingRules):
                 return
             if slow:
                 self._finish(Status.TOO_SLOW, slow)
+                yield step
+                return
+            if still >= STALL_STEPS:
+                self._finish(Status.STALLED)
                 yield step
                 return
             yield step
@@ -208,6 +227,7 @@ class Run(StoppingRules):
                 f, *g = value_and_grad(*x)
                 norm = hypot(*g)
                 if isfinite(f) and isfinite(norm):
+                    still = still + 1 if f == step.f and x == step.x else 0
                     step = Step(k, x, f, tuple(g), norm, getattr(state, "info", None))
                     if watch is not None:
                         slow = watch(k, clock() - started, x)
@@ -217,7 +237,7 @@ class Run(StoppingRules):
                 f, g, norm = math.nan, [math.nan] * len(x), math.nan
                 reason = _diagnose(self.problem, x, error)
             real = [_real_or_nan(v, isfinite) for v in (f, norm, *g)]
-            self.last = Step(k, x, real[0], tuple(real[2:]), real[1])
+            self.last, self.previous = Step(k, x, real[0], tuple(real[2:]), real[1]), step
             self._finish(Status.DIVERGED, reason)
             yield self.last
             return
@@ -249,6 +269,8 @@ def iterate(
 
         problem = make_problem(problem, variables=variables, params=params)
     arithmetic = make_arithmetic(exact=exact, working_precision=working_precision)
+    if isinstance(method, str):
+        method = method_name(method)  # "Adam" is adam; "adma" is refused with "did you mean adam?"
     if isinstance(method, Optimizer) and hyperparameters:
         raise InputError(
             f"hyperparameters go to make_optimizer when method is an Optimizer: {', '.join(hyperparameters)}"
@@ -273,6 +295,8 @@ def minimize(problem: Problem | str, start: Sequence[float | str | sp.Expr], **o
     syntax) the problem runs on the array back-end; the :class:`Result` is the
     same, its ``x`` mapping each name to a float or an array.
     """
+    if isinstance(options.get("method"), str):
+        options["method"] = method_name(options["method"])
     if _vector_call(problem, start, options):
         from symdescent.vectors.engine import minimize_vectors
 
@@ -326,10 +350,6 @@ def _real_or_nan(value: Any, isfinite: Any = math.isfinite) -> float:
     return value if isfinite(value) else math.nan
 
 
-
-
-
-
 def _float_point(names: Sequence[str], x0: Any) -> tuple[float, ...]:
     """The start point as floats: as given when it already is finite floats, one per variable."""
     if type(x0) is tuple and len(x0) == len(names) and all(type(v) is float and math.isfinite(v) for v in x0):
@@ -366,4 +386,3 @@ def _diagnose(problem: Problem, x: Sequence[Any], error: Exception | None = None
     from symdescent.diagnose import diagnose
 
     return diagnose(problem, x, error)
-

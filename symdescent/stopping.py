@@ -8,6 +8,19 @@ at every step including step 0: ‖∇f‖ ≤ tol (``converged``, never when
 tol = 0), then the step limit (``completed`` when tol = 0, else
 ``max_steps``); a non-finite value ends the run ``diverged``. Imports neither
 SymPy nor numpy: a warm run uses it too.
+
+Two endings are told apart from those, because the advice differs:
+
+``unbounded`` (exit 3, like ``diverged``)
+    f has no minimum (no maximum when maximising): f is linear in a variable,
+    or it fell to −∞ or below −10⁵⁰·max(1, |f₀|) (:data:`UNBOUNDED_SCALE`), or below
+    −10²⁰·max(1, |f₀|) with ‖∇f‖ grown 10¹⁰ times (:data:`STEEP_GRADIENT`).
+    The message names the direction where the run shows one (``as x → +∞``):
+    neither more steps nor another learning rate helps.
+``stalled`` (exit 4, like ``max_steps``)
+    x and f did not change for :data:`STALL_STEPS` steps in a row: the method
+    no longer moves (the precision limit is reached, as scipy's "precision
+    loss"), so the run stops at once instead of spending the remaining steps.
 """
 
 from __future__ import annotations
@@ -20,6 +33,17 @@ from typing import Any
 from symdescent.errors import InputError
 from symdescent.layout import Flat, layout_of
 from symdescent.result import Result, Status, Step, status_message
+
+#: f (−f when maximising) at or below −UNBOUNDED_SCALE·max(1, |f₀|) counts as falling without bound.
+UNBOUNDED_SCALE = 1e50
+#: Or f at or below −UNBOUNDED_SCALE/STEEP_SLACK·max(1, |f₀|) while ‖∇f‖ grew STEEP_GRADIENT times (−x⁴ with cg):
+#: no minimum has a gradient that steep.
+STEEP_SLACK = 1e30
+STEEP_GRADIENT = 1e10
+#: x and f unchanged for this many steps in a row: the method no longer moves.
+STALL_STEPS = 5
+#: Name the direction of an unbounded run by its coordinates only for this many entries at most.
+DIRECTION_ENTRIES = 4
 
 
 def checked_limits(max_steps: object, tol: object, maximize: object) -> tuple[int, float, bool]:
@@ -54,6 +78,10 @@ class StoppingRules(Iterator[Step]):
     _steps: Generator[Step, None, None]
     #: Evaluations of f, ∇f and the Hessian made by the method itself (line searches, Newton).
     evaluations: dict[str, int]
+    #: f at the start (the scale of "falling without bound"); the loops set it.
+    start_f: Any = math.nan
+    #: The last finite step before a divergence (its f tells whether f fell without bound); the loops set it.
+    previous: Step | None = None
 
     def _limits(self, max_steps: object, tol: object, maximize: object) -> None:
         self.max_steps, self.tol, self.maximize = checked_limits(max_steps, tol, maximize)
@@ -94,11 +122,20 @@ class StoppingRules(Iterator[Step]):
         """Release what the back-end holds once the run has ended."""
 
     def _finish(self, status: Status, reason: str = "") -> None:
+        """End the run with ``status``; a run that stopped short because f has no minimum ends ``unbounded``."""
+        extra: dict[str, Any] = {}
+        if status in (Status.MAX_STEPS, Status.DIVERGED, Status.STALLED):
+            unbounded = self._unbounded()
+            if unbounded is not None:
+                status, reason = Status.UNBOUNDED, unbounded
+                extra = {"side": "above" if self.maximize else "below"}
+            elif status is Status.DIVERGED or (status is Status.MAX_STEPS and self._stuck()):
+                extra = {"limit": self._stability_limit()}  # only then: it may build the Hessian
+        if status is Status.STALLED:
+            extra = {"stall": STALL_STEPS}
         self.status = status
-        stopped_short = status in (Status.MAX_STEPS, Status.DIVERGED)
         self.message = status_message(
             status,
-            linear_in=self._linear_in() if stopped_short else (),
             maximize=self.maximize,
             method=self.method_name,
             steps=self.last.step,
@@ -107,8 +144,86 @@ class StoppingRules(Iterator[Step]):
             lr=_optional_float(self.params.get("lr")),
             reason=reason,
             start_norm=_float(self.start_norm),
+            **extra,
         )
         self._close()
+
+    def _stuck(self) -> bool:
+        """‖∇f‖ did not go down from the start (the steps may overshoot)."""
+        return self.last.step > 0 and _float(self.last.grad_norm) >= _float(self.start_norm)
+
+    def _extremum(self) -> str:
+        return "maximum" if self.maximize else "minimum"
+
+    def _unbounded(self) -> str | None:
+        """Why f evidently has no minimum (no maximum when maximising), or None when the run does not show it."""
+        linear = self._linear_in()
+        if linear:
+            towards = self._direction()
+            names = ", ".join(linear)
+            said = f"f is linear in {names}, so it has no {self._extremum()}"
+            return said + (f" (f → {self._infinity()} {towards})" if towards else "")
+        sign = -1.0 if self.maximize else 1.0
+        scale = UNBOUNDED_SCALE * max(1.0, abs(_float(self.start_f)) if math.isfinite(_float(self.start_f)) else 1.0)
+        last, before = _float(self.last.f), self.previous
+        steep = _float(self.last.grad_norm) >= STEEP_GRADIENT * max(1.0, _float(self.start_norm))
+        if sign * last == -math.inf or sign * last <= -scale or (steep and sign * last <= -scale / STEEP_SLACK):
+            where = f"f = {_number(last)} at step {self.last.step}"
+        elif before is not None and sign * _float(before.f) <= -scale:
+            where = f"f = {_number(_float(before.f))} at step {before.step}, then past the range of floats"
+        else:
+            return None
+        towards = self._direction()
+        where += f" and f → {self._infinity()} {towards}" if towards else ""
+        return f"{where}: it has no {self._extremum()}"
+
+    def _infinity(self) -> str:
+        return "+∞" if self.maximize else "−∞"
+
+    def _direction(self) -> str:
+        """Where the run went from the start, when it went far: ``as x → +∞``, ``along (0.71, −0.71)``; or ""."""
+        point = self.previous.x if self.previous is not None else self.last.x
+        if not 0 < len(self.start) == len(point) <= 10 * DIRECTION_ENTRIES:  # a long vector: no direction
+            return ""
+        try:
+            start = [float(v) for v in self.start]
+            end = [float(v) for v in point]
+        except (TypeError, ValueError, OverflowError):
+            return ""
+        moved = [b - a for a, b in zip(start, end, strict=True)]
+        size = math.hypot(*moved)
+        if not math.isfinite(size) or size == 0:
+            return ""
+        unit = [d / size for d in moved]
+        labels = layout_of(self.problem).labels()
+        biggest = max(range(len(unit)), key=lambda i: abs(unit[i]))
+        if abs(unit[biggest]) > 0.999:
+            return f"as {labels[biggest]} → {'+' if unit[biggest] > 0 else '−'}∞"
+        if len(unit) > DIRECTION_ENTRIES:
+            return ""
+        return "along (" + ", ".join(_number(u, 2) for u in unit) + ")"
+
+    def _stability_limit(self) -> str:
+        """``α = 1.2 exceeds the stability limit 2/λmax = 1``, when the Hessian is constant and cheap; else ""."""
+        lr = _optional_float(self.params.get("lr"))
+        if lr is None or self.method_name not in STABILITY:
+            return ""
+        try:
+            largest = self._largest_curvature()
+        except Exception:  # a message is not worth a failure: no figure then
+            return ""
+        if largest is None or not largest > 0:
+            return ""
+        formula, factor = STABILITY[self.method_name]
+        momentum = _float(self.params.get("momentum", 0.0))
+        limit = factor(momentum) / largest
+        if lr < limit:
+            return ""
+        return f"α = {lr:g} exceeds the stability limit {formula} = {limit:.6g}"
+
+    def _largest_curvature(self) -> float | None:
+        """λmax of a constant Hessian of modest size (the back-end knows how), else None."""
+        return None
 
     def result(self, history: Sequence[Step] | None = None) -> Result:
         """The run so far as a :class:`Result`; ``history`` defaults to just the last step."""
@@ -143,6 +258,19 @@ class StoppingRules(Iterator[Step]):
     def _final_point(self) -> Flat:
         """The flat final point (an in-place back-end holds it outside its steps)."""
         return self.last.x
+
+
+#: The methods whose stability limit on a quadratic is known: its formula and its value times λmax.
+STABILITY: dict[str, tuple[str, Any]] = {
+    "gd": ("2/λmax", lambda momentum: 2.0),
+    "momentum": ("2(1 + μ)/λmax", lambda momentum: 2.0 * (1.0 + momentum)),
+    "nesterov": ("2(1 + μ)/((1 + 2μ)λmax)", lambda momentum: 2.0 * (1.0 + momentum) / (1.0 + 2.0 * momentum)),
+}
+
+
+def _number(value: float, digits: int = 3) -> str:
+    """A number for people: 3 significant digits, a real minus sign."""
+    return f"{value:.{digits}g}".replace("-", "−").replace("inf", "∞")
 
 
 def _float(value: Any) -> float:

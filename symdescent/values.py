@@ -173,6 +173,7 @@ def _items(names: Sequence[str], values: object, what: str) -> list[tuple[object
     else:
         raise InputError(f"{what} must be text such as '1,2', a sequence or a mapping, not {type(values).__name__}")
     if len(listed) != len(names):
+        _no_brackets(values, names, what)
         shown = ", ".join(names) if len(names) <= 8 else f"{', '.join(names[:4])}, …, {names[-1]}"
         raise InputError(f"{what} has {len(listed)} value(s) but the function has {len(names)} variable(s): {shown}")
     items = []
@@ -181,6 +182,19 @@ def _items(names: Sequence[str], values: object, what: str) -> list[tuple[object
             raise InputError(f"{what} has no value for {name} (an empty item between commas)")
         items.append((value, number(value, f"the value of {name}")))
     return items
+
+
+def _no_brackets(values: object, names: Sequence[str], what: str) -> None:
+    """``(1,2)`` or ``[1,2]`` for two variables: say that a point is written ``1,2``, without brackets."""
+    text = values.strip() if isinstance(values, str) else ""
+    parts = split_top_level(text[1:-1]) if len(text) > 2 and text[0] + text[-1] in ("()", "[]") else []
+    if len(parts) == len(names):
+        inner = ",".join(part.strip() for part in parts)
+        named = ",".join(f"{name}={part.strip()}" for name, part in zip(names, parts, strict=True))
+        raise InputError(
+            f"{what} is written {inner}, without brackets, not {text}",
+            hint=f"one value per variable, separated by commas: {inner}, or by name: {named}",
+        )
 
 
 def _named(given: dict[Any, object], names: Sequence[str], what: str) -> list[object]:

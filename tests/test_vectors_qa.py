@@ -303,7 +303,7 @@ def test_vector_table_fits_and_every_number_is_whole(terminal, width, function, 
             if label == "…" or names.get(label, label) not in by_step[row[0]]:
                 continue  # beyond 6 entries the csv has step, f and grad_norm only
             exact = float(by_step[row[0]][names.get(label, label)])
-            assert float(cell) == pytest.approx(exact, rel=1e-3, abs=1e-300), (label, cell, exact)
+            assert float(cell.replace("−", "-")) == pytest.approx(exact, rel=1e-3, abs=1e-300), (label, cell, exact)
     summary = table.split("final point")[1]
     assert ", w = " in summary or "w" not in function
 

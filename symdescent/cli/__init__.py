@@ -17,6 +17,7 @@ import click
 
 from symdescent import __version__
 from symdescent.cli.commands import MODULES, SUMMARIES
+from symdescent.cli.helptext import FittingGroup
 from symdescent.cli.plumbing import (
     ExitCode,
     interrupted_code,
@@ -27,7 +28,7 @@ from symdescent.cli.plumbing import (
 from symdescent.cli.signals import INTERRUPTS
 
 
-class SymdescentGroup(click.Group):
+class SymdescentGroup(FittingGroup):
     """The top-level group: Click's usage errors in our one-line ``Error:`` / ``Hint:`` form.
 
     Commands are imported when they run, not to list them: ``--help`` reads their lines from
@@ -111,8 +112,15 @@ def main(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 converged or done, 1 internal error, 2 bad input,
-    3 diverged, 4 step limit reached, 5 exact numbers grew too big (--exact),
+    3 diverged or unbounded (f has no minimum), 4 step limit reached or
+    stalled (the precision limit), 5 exact numbers grew too big (--exact),
     130 interrupted, 141 output closed, 143 terminated.
+
+    \b
+    Shell completion of commands, options and method names, for bash:
+      _SYMDESCENT_COMPLETE=bash_source symdescent > ~/.symdescent.bash
+    and in ~/.bashrc: source ~/.symdescent.bash (zsh: zsh_source, in ~/.zshrc;
+    fish: fish_source, saved as symdescent.fish in fish's completions).
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug

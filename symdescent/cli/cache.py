@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from symdescent.cli.commands import SUMMARIES
+from symdescent.cli.helptext import FittingGroup
 from symdescent.cli.plumbing import (
     CONTEXT,
     Streams,
@@ -75,7 +76,7 @@ def _nothing() -> None:
     return None
 
 
-@click.group("cache", context_settings=CONTEXT, short_help=SUMMARIES["cache"])
+@click.group("cache", cls=FittingGroup, context_settings=CONTEXT, short_help=SUMMARIES["cache"])
 def cache_group() -> None:
     """The cache of compiled functions: a run of a function compiled before skips SymPy.
 

@@ -28,6 +28,7 @@ from symdescent.cli.plumbing import (
     read_function,
     say,
 )
+from symdescent.cli.typos import complete_methods
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -52,6 +53,7 @@ Examples:
     default="all",
     show_default=True,
     metavar="M,M,...|all",
+    shell_complete=complete_methods,
     help=f"The methods to compare, in this order: {', '.join(METHOD_NAMES)}, or all.",
 )
 @click.option(

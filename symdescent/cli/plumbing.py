@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 import click
 
 from symdescent import settings
-from symdescent.cli.helptext import fit_lines
+from symdescent.cli.helptext import FittingContext
 from symdescent.cli.signals import INTERRUPTS, Terminated
 from symdescent.errors import InputError
 from symdescent.functions import FUNCTIONS
@@ -92,7 +92,9 @@ def say(text: str) -> None:
         import shutil
 
         width = shutil.get_terminal_size().columns
-        text = textwrap.fill(text, width=max(width - 1, 40), subsequent_indent="  ", break_on_hyphens=False)
+        text = textwrap.fill(
+            text, width=max(width - 1, 40), subsequent_indent="  ", break_on_hyphens=False, break_long_words=False
+        )
     click.echo(text, err=True)
 
 
@@ -344,6 +346,7 @@ def number_option(text: str, what: str, *, positive: bool) -> float:
 #: --method's choices, from the method registry (cheap to import: no SymPy).
 METHOD_NAMES = tuple(METHOD_SPECS)
 
+
 #: The methods' own options: CLI name -> (keyword, help).
 METHOD_OPTIONS = {
     "--momentum": ("momentum", "μ for momentum and nesterov, in [0, 1) (default 0.9)."),
@@ -421,6 +424,7 @@ def format_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     """``--format`` of the commands that run something (run, compare): one of :data:`FORMATS`."""
     return click.option("--format", "fmt", default="auto", show_default=True, type=click.Choice(FORMATS), help=help)
 
+
 _OPTION_NAME = re.compile(r"--[A-Za-z][-A-Za-z0-9]*")
 
 
@@ -434,19 +438,7 @@ class ExprCommand(click.Command):
     refused with a suggestion.
     """
 
-    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The help text, its method rules and lists broken at spaces to fit the help's width."""
-        if self.help:
-            formatter.write_paragraph()
-            with formatter.indentation():
-                formatter.write_text(fit_lines(cleandoc(self.help), formatter.width - formatter.current_indent))
-
-    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The examples, each command broken at spaces (`` \\`` continues it) to fit the help's width."""
-        if self.epilog:
-            formatter.write_paragraph()
-            with formatter.indentation():
-                formatter.write_text(fit_lines(cleandoc(self.epilog), formatter.width - formatter.current_indent))
+    context_class = FittingContext  # help broken at spaces to the terminal's width
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         import difflib

@@ -18,7 +18,6 @@ from symdescent.cli.console import make_console, progress_wanted
 from symdescent.cli.plumbing import (
     CONTEXT,
     FUNCTION_HELP,
-    METHOD_NAMES,
     ExprCommand,
     Streams,
     cleandoc,
@@ -36,6 +35,7 @@ from symdescent.cli.run_options import RunOptions
 from symdescent.cli.scale import checked as checked_scale
 from symdescent.cli.scale import scale_options
 from symdescent.cli.signals import INTERRUPTS
+from symdescent.cli.typos import MethodChoice
 from symdescent.errors import InputError
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ Examples:
     "--method",
     default="gd",
     show_default=True,
-    type=click.Choice(METHOD_NAMES),
+    type=MethodChoice(),
     help="The optimiser; its update rule is listed below.",
 )
 @method_options

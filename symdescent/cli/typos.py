@@ -1,13 +1,24 @@
-"""Names that look like typos: ``yy`` next to ``y``, ``sinx`` for ``sin(x)``; and f without a minimum.
+"""Names that look like typos: ``yy`` next to ``y``, ``sinx`` for ``sin(x)``; and method names.
 
 Every unknown name is a variable, so a slip of the finger silently adds
 one, and the run ends at the step limit for no visible reason. These are
 warnings only (stderr); ``--vars`` says the names are meant and silences them.
+A method's name is checked at once: any case is accepted, a misspelt one
+gets "did you mean" (:class:`MethodChoice`), and the shell completes them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+
+from symdescent.errors import InputError
+from symdescent.methods import METHODS
+
+#: --method's choices, from the method registry (cheap to import: no SymPy).
+METHOD_NAMES = tuple(METHODS)
 
 
 def one_letter_more(name: str, other: str) -> bool:
@@ -44,3 +55,35 @@ def lookalikes(names: Sequence[str], functions: Iterable[str]) -> list[str]:
         if other is not None:
             warnings.append(f"'{name}' and '{other}' are two different variables; is '{name}' a typo for '{other}'?")
     return warnings
+
+
+class MethodChoice(click.Choice):
+    """``--method``: a method's name in any case (``Adam``), a misspelt one answered with "did you mean".
+
+    Its metavar is ``NAME`` (the help lists the methods with their rules below), so the
+    option's line fits a narrow terminal; completion offers the names (click's Choice).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(METHOD_NAMES, case_sensitive=False)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "NAME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from symdescent.methods import method_name
+
+        try:
+            return method_name(value)
+        except InputError as error:
+            said = error.message if error.message.endswith("?") else f"{error.message} ({error.hint})"
+            self.fail(said, param, ctx)
+
+
+def complete_methods(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a comma list of methods (``gd,ad`` -> ``gd,adam``, ``gd,adagrad``), or ``all``."""
+    done, _, last = incomplete.rpartition(",")
+    head = done + "," if done else ""
+    given = {name.strip().lower() for name in done.split(",")}
+    names = [name for name in METHOD_NAMES if name not in given and name.startswith(last.lower())]
+    return [head + name for name in names] + (["all"] if not done and "all".startswith(last.lower()) else [])

@@ -39,12 +39,13 @@ def blocks(ex: Explanation | VectorExplanation, latex: bool = False) -> list[Blo
     problem = ex.problem
     variables = problem.variables
     n = Notation(latex=latex, decimal=ex.decimal, one_variable=len(variables) == 1)
+    typed = n.as_typed  # f, its derivatives and the gradient as typed: x²/2 stays x²/2 when α = 0.1
     a = n.e(ex.lr)
     sig = signature(problem.names) if not latex else f"f({', '.join(n.e(v) for v in variables)})"
     dots = LATEX_DOTS if latex else DOTS
     out: list[Block] = [
         Heading("The function"),
-        Equations((f"{sig} = {n.e(abbreviate(problem.expr, dots))}",)),
+        Equations((f"{sig} = {typed.e(abbreviate(problem.expr, dots))}",)),
         Para(
             f"Gradient descent with step size {n.inline(f'{n.alpha} = {a}')} from "
             f"{n.inline(n.t_names(variables, '0') + ' = ' + n.point(ex.start))}."
@@ -52,13 +53,13 @@ def blocks(ex: Explanation | VectorExplanation, latex: bool = False) -> list[Blo
         Heading("Partial derivatives, rule by rule"),
     ]
     for p in ex.partials[: max(ex.derived_partials, MAX_SHOWN_VARIABLES)]:
-        out.append(Equations((f"{n.partial(p.variable)} = {n.e(p.result)}",)))
+        out.append(Equations((f"{n.partial(p.variable)} = {typed.e(p.result)}",)))
         if p.derivation is not None:
-            out.append(Steps(step_rows(p.derivation, n)))
+            out.append(Steps(step_rows(p.derivation, typed)))
             if p.derivation.elided:
                 out.append(Para("Parts beyond the detail limit are differentiated without showing their steps."))
             if p.derivation.result != p.result:
-                out.append(Para(f"Simplified: {n.inline(n.e(p.derivation.result) + ' = ' + n.e(p.result))}."))
+                out.append(Para(f"Simplified: {n.inline(typed.e(p.derivation.result) + ' = ' + typed.e(p.result))}."))
     if ex.derived_partials < len(ex.partials):
         out.append(
             Para(
@@ -68,7 +69,7 @@ def blocks(ex: Explanation | VectorExplanation, latex: bool = False) -> list[Blo
         )
 
     out.append(Heading("The gradient"))
-    shown = [n.e(abbreviate(p.result, dots)) for p in ex.partials]
+    shown = [typed.e(abbreviate(p.result, dots)) for p in ex.partials]
     if len(shown) > MAX_SHOWN_VARIABLES:
         shown = [*shown[:3], r"\dots" if latex else "…", shown[-1]]
     out.append(Equations((f"{n.nabla} = {n.vector(shown)}",)))

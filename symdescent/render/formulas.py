@@ -214,6 +214,15 @@ class Notation:
             return self._printer.doprint(expr)
         return _unicode(expr, self._printer)
 
+    @property
+    def as_typed(self) -> Notation:
+        """The notation for f and its derivatives: fractions stay fractions (x²/2, not 0.5·x²).
+
+        Decimals are for the numbers the user wrote as decimals (α = 0.1, the iterates 0.9ᵗ);
+        the function keeps the numbers it was typed with (a typed 0.5 is a float and stays 0.5).
+        """
+        return self if not self.decimal else Notation(self.latex, False, self.one_variable)
+
     def inline(self, math: str) -> str:
         """Math inside a sentence (in Unicode with no-break spaces, so that wrapping never splits it)."""
         return f"${math}$" if self.latex else math.replace(" ", "\u00a0")

@@ -21,6 +21,34 @@ def plain_number(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
 
 
+#: An exact value is written beside its float only while it is this short (else the float alone).
+EXACT_TEXT = 40
+
+
+def shown(value: float, exact: Any = None) -> str:
+    """A value for people: ``π/2 ≈ 1.5707963267948966`` when it was written (or came out) exactly and is not a
+    whole number, else the float alone; a real minus sign."""
+    text = plain_number(value)
+    if exact is not None and not exact.is_Integer:
+        from symdescent.render.formulas import Notation
+
+        written = Notation(latex=False, decimal=False, one_variable=False).e(exact)
+        if len(written) <= EXACT_TEXT and written != text:
+            text = f"{written} ≈ {text}"
+    return text.replace("-", "−")
+
+
+def _values(report: GradientReport) -> tuple[list[str], list[str], str]:
+    """The point, ∇f and f there, as :func:`shown` writes them."""
+    at = report.at or ()
+    exact_at = report.exact_at or (None,) * len(at)
+    value = report.value or ()
+    exact_value = report.exact_value or (None,) * len(value)
+    point = [shown(v, e) for v, e in zip(at, exact_at, strict=True)]
+    grad = [shown(v, e) for v, e in zip(value, exact_value, strict=True)]
+    return point, grad, shown(report.f, report.exact_f) if report.f is not None else ""
+
+
 def gradient_dict(report: GradientReport) -> dict[str, Any]:
     problem = report.problem
     data: dict[str, Any] = {
@@ -47,13 +75,13 @@ def text_lines(report: GradientReport) -> list[str]:
         lines += [f"∂f/∂{n:<{width}} = {inline(g)}" for n, g in zip(problem.names, problem.gradient, strict=True)]
     lines += ["", "∇f = (" + ", ".join(inline(g) for g in problem.gradient) + ")"]
     if report.at is not None and report.value is not None and report.norm is not None:
-        point = ", ".join(plain_number(v) for v in report.at)
+        point, grad, f = _values(report)
         lines += [
             "",
-            f"at ({point}):",
-            f"  f    = {plain_number(report.f)}" if report.f is not None else "",
-            "  ∇f   = (" + ", ".join(plain_number(v) for v in report.value) + ")",
-            f"  ‖∇f‖ = {plain_number(report.norm)}",
+            f"at ({', '.join(point)}):",
+            f"  f    = {f}" if report.f is not None else "",
+            "  ∇f   = (" + ", ".join(grad) + ")",
+            f"  ‖∇f‖ = {shown(report.norm)}",
         ]
     return lines
 
@@ -123,7 +151,7 @@ def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Cons
     problem = report.problem
     width = console.width
     names = [f"∂f/∂{name}" for name in problem.names]
-    values = [plain_number(v) for v in report.value] if report.value is not None else []
+    point, values, f = _values(report)
     # the numbers never wrap; the formulas may, at spaces, in a column of at least SYMBOLIC_MIN characters
     if table_width([["partial derivative", *names], ["x" * SYMBOLIC_MIN], values]) > width:
         for line in text_lines(report):
@@ -138,8 +166,7 @@ def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Cons
     table.add_column("partial derivative", no_wrap=True)
     table.add_column("symbolic", min_width=SYMBOLIC_MIN, overflow="fold")
     if report.at is not None and report.value is not None:
-        point = ", ".join(plain_number(v) for v in report.at)
-        table.add_column(f"at ({point})", justify="right", no_wrap=True, min_width=max(map(len, values)))
+        table.add_column(f"at ({', '.join(point)})", justify="right", no_wrap=True, min_width=max(map(len, values)))
     for i, g in enumerate(problem.gradient):
         row = [names[i], inline(g)]
         if report.value is not None:
@@ -149,10 +176,10 @@ def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Cons
     text = "∇f = (" + ", ".join(glue(inline(g)) for g in problem.gradient) + ")"
     console.print("\n".join(wrap(text, width, hang="      ")), soft_wrap=True)
     if report.f is not None and report.at is not None:
-        value = f"f({', '.join(plain_number(v) for v in report.at)}) = {plain_number(report.f)}"
+        value = f"f({', '.join(point)}) = {f}"
         console.print("\n".join(wrap(value, width, hang="    ")), soft_wrap=True)
     if report.norm is not None:
-        console.print(f"‖∇f‖ = {plain_number(report.norm)}", soft_wrap=True)
+        console.print(f"‖∇f‖ = {shown(report.norm)}", soft_wrap=True)
 
 
 #: The narrowest the formula column of ``grad``'s table may get before the output becomes plain lines.

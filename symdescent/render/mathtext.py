@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     import sympy as sp
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+#: √(5) or √(x) not followed by a power (√(x)² is not √x²): the radicand needs no brackets.
+_BARE_ROOT = re.compile(r"√\((\d+|[^\W\d]\w*)\)(?![⁰¹²³⁴⁵⁶⁷⁸⁹⁻^])")
 
 
 def inline(expr: sp.Expr, limit: int = 240) -> str:
@@ -28,6 +30,7 @@ def tidy(text: str, limit: int, coefficient: str = r"\b(\d+)\*(?=[A-Za-z(])") ->
     text = re.sub(r"\*\*\((-\d+)\)", lambda m: m.group(1).translate(_SUPERSCRIPTS), text)
     text = re.sub(coefficient, r"\1", text)
     text = text.replace("**", "^").replace("*", "·").replace("sqrt(", "√(").replace("Abs(", "abs(")
+    text = _BARE_ROOT.sub(r"√\1", text)  # 2√5, √x: brackets only where the radicand needs them
     text = re.sub(r"(?<=[\w)]) - ", " − ", text).replace("(-", "(−")
     if text.startswith("-"):
         text = "−" + text[1:]

@@ -18,13 +18,22 @@ def json_number(value: Any) -> float | None:
 
 
 def human(value: Any, digits: int) -> str:
-    """``value`` with ``digits`` significant digits: ``human(1/3, 4) == "0.3333"``."""
+    """``value`` with ``digits`` significant digits: ``human(-1/3, 4) == "−0.3333"``.
+
+    For people, so a negative number has the real minus sign (as formulas and exact values do);
+    the exponent keeps its ASCII sign (``1e-06``), as everywhere else. Machines get :func:`machine`.
+    """
     number = float(value)
     if math.isnan(number):
         return "nan"
     if math.isinf(number):
-        return "∞" if number > 0 else "-∞"
-    return f"{number:.{digits}g}"
+        return "∞" if number > 0 else "−∞"
+    return minus(f"{number:.{digits}g}")
+
+
+def minus(text: str) -> str:
+    """A number's leading ``-`` as the minus sign ``−`` (people's output)."""
+    return "−" + text[1:] if text.startswith("-") else text
 
 
 class Notation:
@@ -130,7 +139,7 @@ class PrecisionNotation(Notation):
         if isinstance(value, float | int) and not math.isfinite(value):
             return human(value, digits)
         text = mpmath.nstr(_mpf(value, self.digits), digits, min_fixed=-4, max_fixed=digits)
-        return text.removesuffix(".0")
+        return minus(text.removesuffix(".0"))
 
 
 def _mpf(value: Any, digits: int) -> Any:

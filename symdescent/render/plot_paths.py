@@ -103,7 +103,7 @@ def _runaway(steps: list[Step], result: Result) -> int | None:
     lowest = min(values)
     allowed = lowest + ESCAPE * max(max(values[:3]) - lowest, abs(lowest) * 1e-9, 1e-300)
     cut = next((i for i in range(2, len(steps)) if values[i] > allowed), None)
-    if result.status is Status.DIVERGED:
+    if result.status in (Status.DIVERGED, Status.UNBOUNDED):  # the path runs far off: cut it
         start = steps[0].x
         reach = max(_distance(s.x, start) for s in steps[1:4]) or 1.0
         far = next((i for i in range(2, len(steps)) if _distance(steps[i].x, start) > DIVERGED_REACH * reach), None)

@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.live import Live
 
 #: Seconds before the line appears, and how often it is redrawn per second.
@@ -64,10 +64,15 @@ class Tracker:
 
     def line(self) -> tuple[str, float | None]:
         """Two lines of words (progress; f and ‖∇f‖) and the fraction of the bar (``None``: no bar)."""
+        fields, values, bar = self.fields()
+        return "  ".join(fields) + "\n" + "  ".join(values), bar
+
+    def fields(self) -> tuple[list[str], list[str], float | None]:
+        """The progress fields (step, this step's %, steps per second, time left), the values (f, ‖∇f‖), the bar."""
         step = self.latest()
         elapsed = time.perf_counter() - self.started
         if step is None:
-            return f"starting… {elapsed:.1f} s\n", None
+            return [f"starting… {elapsed:.1f} s"], [], None
         if self._first is None:
             self._first = step.step
         done = step.step - self._first
@@ -83,32 +88,71 @@ class Tracker:
             bar = min(1.0, (step.step + (fraction_within or 0.0)) / self.total)
             if rate > 0 and step.step < self.total:
                 parts.append(f"{_duration((self.total - step.step) / rate)} left")  # at most: tol may end it sooner
-        # the values on a line of their own: a narrow terminal still shows all of both lines
-        return "  ".join(parts) + f"\nf = {_short(step.f)}  ‖∇f‖ = {_short(step.grad_norm)}", bar
+        # the values on a line of their own: a narrow terminal still shows the most of both lines
+        return parts, [f"f = {_short(step.f)}", f"‖∇f‖ = {_short(step.grad_norm)}"], bar
+
+
+#: Columns kept free at the end of the line the cursor rests on: the terminal echoes Ctrl-C there as ``^C``
+#: (twice, if pressed twice), and an echo that wrapped would leave the erase one line short.
+ECHO_ROOM = 4
+
+
+def _fitted(fields: list[str], room: int) -> str:
+    """The fields that fit ``room`` columns, joined by two spaces: the least needed dropped whole, never cut.
+
+    ``fields`` are in the order shown; the first (the step, or f) is needed most, then the time left,
+    this step's %, the rate. The step loses its ``/total`` before it goes.
+    """
+    from rich.cells import cell_len
+
+    def need(field: str) -> int:
+        return 1 if field.endswith("left") else 2 if field.endswith("%") else 3
+
+    chosen = list(fields)
+    while chosen and cell_len("  ".join(chosen)) > room:
+        if len(chosen) > 1:
+            chosen.remove(max(reversed(chosen[1:]), key=need))  # the least needed, the rightmost of equals
+        elif "/" in chosen[0]:
+            chosen = [chosen[0].split("/")[0]]  # "step 5/1,000" -> "step 5"
+        else:
+            chosen = []
+    return "  ".join(chosen)
 
 
 class _Line:
-    """The renderable Rich redraws: the tracker's line, with a bar when there is a step limit."""
+    """The renderable Rich redraws: the tracker's two lines, with a bar when there is a step limit and room.
+
+    Each line is at most the width minus one; the last (where the cursor rests)
+    leaves :data:`ECHO_ROOM` columns. Fields that do not fit are dropped whole
+    (the rate first, the step last), never cut.
+    """
 
     def __init__(self, tracker: Tracker) -> None:
         self._tracker = tracker
 
-    def __rich__(self) -> RenderableType:
-        from rich.table import Table
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.cells import cell_len
+        from rich.segment import Segment
         from rich.text import Text
 
-        words, bar = self._tracker.line()
-        progress, values = words.split("\n")
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(width=BAR_WIDTH)
-        grid.add_column(no_wrap=True, overflow="ellipsis")
-        meter = Text(_bar(bar), style="cyan") if bar is not None else Text("")
-        grid.add_row(meter, Text(progress, style="dim", no_wrap=True, overflow="ellipsis"))
-        grid.add_row(
-            Text(f"{100 * bar:.0f}%" if bar is not None else "", justify="right"),
-            Text(values, no_wrap=True, overflow="ellipsis"),
-        )
-        return grid
+        parts, values, bar = self._tracker.fields()
+        width = options.max_width
+        room, last_room = width - 1, width - 1 - ECHO_ROOM
+        # the bar and its % in a column of their own when both lines keep their first field beside it
+        beside = BAR_WIDTH + 1
+        with_bar = bar is not None and cell_len(parts[0]) <= room - beside and cell_len(values[0]) <= last_room - beside
+        if bar is not None and with_bar:
+            head = Text.assemble((_bar(bar), "cyan"), " ", (_fitted(parts, room - beside), "dim"))
+            tail = Text(f"{100 * bar:.0f}%".rjust(BAR_WIDTH) + " " + _fitted(values, last_room - beside))
+        else:
+            percent = [f"{100 * bar:.0f}%"] if bar is not None else []
+            head = Text(_fitted([*parts[:1], *percent, *parts[1:]], room), style="dim")
+            tail = Text(_fitted(values, last_room))
+        for line in (head, tail):
+            line.no_wrap, line.overflow, line.end = True, "crop", ""
+        yield head
+        yield Segment.line()
+        yield tail
 
 
 class LiveProgress:
@@ -169,7 +213,7 @@ def _short(value: Any) -> str:
     except (TypeError, ValueError, OverflowError):
         text = str(value)
         return text if len(text) <= 12 else text[:11] + "…"
-    return f"{number:.4g}" if math.isfinite(number) else str(number)
+    return (f"{number:.4g}" if math.isfinite(number) else str(number)).replace("-", "−", 1 if number < 0 else 0)
 
 
 def _rate(rate: float) -> str:

@@ -187,10 +187,30 @@ class TableRenderer:
             left_out.append("method used")
         if shown < n:
             left_out.append(_names_of([name for name in names[shown:n] if name != "…"]))
-        note = fit_note(left_out, choice.digits, asked, width)
+        note = self._fit_note(left_out, choice.digits, asked, width, entries_hidden=shown < n)
         if note:
             notes.append(note)
         return table, notes
+
+    def _fit_note(
+        self, left_out: list[str], digits: int, asked: int, width: int, *, entries_hidden: bool
+    ) -> str | None:
+        """What fitting left out, and the output that does hold it.
+
+        CSV has every entry, partial and digit, but not the method's column (JSON has); past
+        :data:`~symdescent.layout.SHOW_ENTRIES` entries CSV and JSON keep only f and ‖∇f‖ per step,
+        so a hidden entry column is found only in the result's point (``--save``).
+        """
+        layout = self._layout
+        if layout.shows_entries or not entries_hidden:
+            where = "--format json" if "method used" in left_out or not layout.shows_entries else "--format csv"
+            return fit_note(left_out, digits, asked, width, where)
+        note = fit_note(left_out, digits, asked, width, "--save FILE")
+        if note is None:
+            return None
+        head = note.rsplit("; ", 1)[0]
+        keeps = "per step, csv and json keep f and ‖∇f‖ only"
+        return f"{head}; --save FILE writes all {layout.size} entries of the result ({keeps})"
 
     def _summary(self, result: Result, width: int) -> Text:
         spec = STATUSES[result.status]

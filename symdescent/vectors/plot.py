@@ -143,8 +143,8 @@ class VectorPlot:
         ax.set_xlabel("step")
         ax.set_title("f and ‖∇f‖ against the step", fontsize=10)
         ax.legend()
-        if result.status is Status.DIVERGED:
-            ax.annotate("diverged", xy=(0.98, 0.95), xycoords="axes fraction", ha="right", color="tab:red")
+        if result.status in (Status.DIVERGED, Status.UNBOUNDED):
+            ax.annotate(str(result.status), xy=(0.98, 0.95), xycoords="axes fraction", ha="right", color="tab:red")
 
     def _fit_panel(self, ax: Any, result: Result) -> None:
         assert self._fit is not None

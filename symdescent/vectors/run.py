@@ -20,7 +20,7 @@ import numpy as np
 from symdescent.errors import StartPointError
 from symdescent.layout import QUIET_ENTRIES
 from symdescent.result import Status, Step
-from symdescent.stopping import StoppingRules
+from symdescent.stopping import STALL_STEPS, StoppingRules
 from symdescent.vectors.optim import make_array_method
 from symdescent.vectors.problem import VectorProblem
 
@@ -50,11 +50,22 @@ class ArrayRun(StoppingRules):
         """The method's parameters, and the engine that ran (a diagnostic: the numbers do not depend on it)."""
         return {**self.method.params, "engine": self.engine}
 
+    def _largest_curvature(self) -> float | None:
+        """λmax of the Hessian of the function minimised, for a quadratic of at most 200 entries (else None)."""
+        from symdescent.vectors.analysis import hessian_action, is_quadratic
+
+        problem = self.problem
+        if problem.size > 200 or not is_quadratic(problem.formula, hessian_action(problem.formula)):
+            return None
+        values = np.linalg.eigvalsh(np.asarray(problem.hessian(problem.flat_start()), dtype=float))
+        return float(-values[0] if self.maximize else values[-1])
+
     def _next_step(self, step: Step) -> Step:
         """The step after ``step`` (it becomes ``last``)."""
         raise NotImplementedError
 
     def _loop(self) -> Generator[Step, None, None]:
+        self.start_f, still = self.last.f, 0  # still: steps in a row that left x and f as they were (stalled)
         while True:
             step = self.last
             if self.tol > 0 and step.grad_norm <= self.tol:
@@ -65,14 +76,21 @@ class ArrayRun(StoppingRules):
                 self._finish(Status.COMPLETED if self.tol == 0 else Status.MAX_STEPS)
                 yield step
                 return
+            if still >= STALL_STEPS:
+                self._finish(Status.STALLED)
+                yield step
+                return
             yield step
             with np.errstate(all="ignore"):
-                step = self._next_step(step)
+                before, step = step, self._next_step(step)
             if not (math.isfinite(step.f) and math.isfinite(step.grad_norm)):
                 reason = "f is not a finite number" if not math.isfinite(step.f) else "∇f is not a finite number"
+                self.previous = before
                 self._finish(Status.DIVERGED, reason)
                 yield step
                 return
+            same = step.f == before.f and step.grad_norm == before.grad_norm  # cheap tests first
+            still = still + 1 if same and np.array_equal(step.x, before.x) else 0
 
 
 class VectorRun(ArrayRun):
@@ -124,7 +142,6 @@ class VectorRun(ArrayRun):
         f, g = self.problem.value_and_grad(z)
         self.last = Step(step.step + 1, z, f, g, float(np.linalg.norm(g)), method.info)
         return self.last
-
 
 
 def vector_run(problem: VectorProblem, **options: Any) -> VectorRun:
