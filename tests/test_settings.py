@@ -29,6 +29,7 @@ VALID = {
     "SYMDESCENT_THREADS": [("1", 1), (" 3 ", 3)],
     "SYMDESCENT_TIME_LIMIT": [("2", 2.0), ("0.5", 0.5)],
     "SYMDESCENT_DATA_LIMIT": [("1000", 1000), ("500MB", 500_000_000), (" 2 gb ", 2_000_000_000)],
+    "SYMDESCENT_SCHEDULER": [("local:2", "local:2"), ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786")],
     "SYMDESCENT_CACHE": [("0", False), ("off", False), ("No", False), ("1", True), ("on", True), ("true", True)],
     "SYMDESCENT_DEBUG": [("1", True), ("yes", True), ("0", False), ("false", False)],
 }
@@ -39,6 +40,7 @@ UNSET = {
     "SYMDESCENT_THREADS": None,
     "SYMDESCENT_TIME_LIMIT": None,
     "SYMDESCENT_DATA_LIMIT": 100_000_000,
+    "SYMDESCENT_SCHEDULER": None,
     "SYMDESCENT_CACHE": True,
     "SYMDESCENT_DEBUG": False,
 }
@@ -49,6 +51,7 @@ REFUSED = {
     "SYMDESCENT_KERNEL": "SYMDESCENT_KERNEL must be auto, numpy or numba, got 'bogus'",
     "SYMDESCENT_THREADS": "SYMDESCENT_THREADS must be a whole number of threads, 1 or more, got 'bogus'",
     "SYMDESCENT_TIME_LIMIT": "SYMDESCENT_TIME_LIMIT must be a positive number of seconds, got 'bogus'",
+    "SYMDESCENT_SCHEDULER": "SYMDESCENT_SCHEDULER must be local:N or a scheduler address such as tcp://host:8786, got 'bogus'",
     "SYMDESCENT_DATA_LIMIT": "SYMDESCENT_DATA_LIMIT must be a size in bytes, 1 or more (e.g. 500000000, 500MB or "
     "2GB), got 'bogus'",
     "SYMDESCENT_CACHE": f"SYMDESCENT_CACHE must be {SWITCH}, got 'bogus'",

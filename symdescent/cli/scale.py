@@ -18,8 +18,8 @@ def scale_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--batch-size",
             type=click.IntRange(min=1),
             metavar="B",
-            help="Mini-batch SGD: each step uses B rows of the data (f a mean or sum over rows). Order: "
-            "numpy.random.default_rng(SEED).permutation(n) each epoch; the table shows a row per epoch.",
+            help="Mini-batch SGD: each step uses B rows of the data (f a mean or sum over rows), in the order of "
+            "numpy's default_rng(--seed), a new permutation each epoch; the table shows a row per epoch.",
         ),
         click.option(
             "--epochs",
