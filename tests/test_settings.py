@@ -51,7 +51,8 @@ REFUSED = {
     "SYMDESCENT_KERNEL": "SYMDESCENT_KERNEL must be auto, numpy or numba, got 'bogus'",
     "SYMDESCENT_THREADS": "SYMDESCENT_THREADS must be a whole number of threads, 1 or more, got 'bogus'",
     "SYMDESCENT_TIME_LIMIT": "SYMDESCENT_TIME_LIMIT must be a positive number of seconds, got 'bogus'",
-    "SYMDESCENT_SCHEDULER": "SYMDESCENT_SCHEDULER must be local:N or a scheduler address such as tcp://host:8786, got 'bogus'",
+    "SYMDESCENT_SCHEDULER": "SYMDESCENT_SCHEDULER must be local:N or a scheduler address such as tcp://host:8786, "
+    "got 'bogus'",
     "SYMDESCENT_DATA_LIMIT": "SYMDESCENT_DATA_LIMIT must be a size in bytes, 1 or more (e.g. 500000000, 500MB or "
     "2GB), got 'bogus'",
     "SYMDESCENT_CACHE": f"SYMDESCENT_CACHE must be {SWITCH}, got 'bogus'",
