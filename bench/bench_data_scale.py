@@ -44,7 +44,8 @@ print(time.perf_counter() - began, resource.getrusage(resource.RUSAGE_SELF).ru_m
 HAND = """
 import resource, sys, time
 import numpy as np, pyarrow.parquet as pq
-x_file, y_file = pq.ParquetFile(sys.argv[1]), pq.ParquetFile(sys.argv[2])
+x_file = pq.ParquetFile(sys.argv[1], pre_buffer=False, buffer_size=1 << 20)  # as symdescent reads it
+y_file = pq.ParquetFile(sys.argv[2], pre_buffer=False, buffer_size=1 << 20)
 n = x_file.metadata.num_rows
 began = time.perf_counter()
 w = np.zeros(FEATURES_HERE)
