@@ -31,7 +31,16 @@ from symdescent.cli import main
 from symdescent.cli.helptext import fit_lines
 from symdescent.cli.plumbing import METHOD_NAMES
 
-COMMANDS: tuple[tuple[str, ...], ...] = ((), ("run",), ("compare",), ("grad",), ("explain",), ("analyze",), ("cache",))
+COMMANDS: tuple[tuple[str, ...], ...] = (
+    (),
+    ("run",),
+    ("compare",),
+    ("grad",),
+    ("explain",),
+    ("analyze",),
+    ("cache",),
+    ("sweep",),
+)
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 

@@ -32,8 +32,9 @@ def data_option(command: Any) -> Any:
         "data",
         multiple=True,
         metavar="FILE|NAME=FILE",
-        help="Data (constants): FILE.csv/.tsv with a header makes one vector per column; NAME=FILE makes a vector "
-        "(one column) or a matrix (.csv, .tsv, .npy); NAME=VALUE works too. Repeat for several.",
+        help="Data (constants): FILE (.csv, .tsv, .parquet or .feather, with named columns) makes one vector "
+        "per column; NAME=FILE makes a vector (one column) or a matrix (.csv, .tsv, .npy, .parquet, .feather); "
+        "NAME=VALUE works too. Repeat for several.",
     )(command)
 
 

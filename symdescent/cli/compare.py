@@ -79,7 +79,8 @@ Examples:
 @click.option(
     "--plot",
     metavar="FILE",
-    help='Also draw every method\'s path on one picture: FILE.png, .svg or .pdf (needs "symdescent[plot]").',
+    help='Also draw every method\'s path on one picture: FILE.png, .svg or .pdf; FILE.gif races them '
+    '(needs the plot extra).',
 )
 @data_option
 @handle_errors

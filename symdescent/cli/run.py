@@ -117,7 +117,8 @@ Examples:
     "--plot",
     metavar="FILE",
     callback=checked_plot_file,
-    help='Also write a picture of the run to FILE.png, .svg or .pdf (needs: pip install "symdescent[plot]").',
+    help='Also write a picture of the run to FILE.png, .svg or .pdf, or its animation to FILE.gif '
+    '(needs the plot extra: pip install ".[plot]" in a checkout, "symdescent[plot]" from an index).',
 )
 @click.option(
     "--explain",

@@ -11,7 +11,6 @@ from symdescent.cli import capture
 from symdescent.cli.arrays import data_option, note, wants_vectors
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
-    METHOD_NAMES,
     ExitCode,
     Streams,
     build_problem,
@@ -24,6 +23,7 @@ from symdescent.cli.plumbing import (
     output_protected,
     read_function,
 )
+from symdescent.cli.typos import MethodChoice
 
 EXAMPLES_SWEEP = """
 \b
@@ -42,8 +42,8 @@ Examples:
     "--method",
     default="gd",
     show_default=True,
-    type=click.Choice(METHOD_NAMES),
-    help="The optimiser (one with a learning rate).",
+    type=MethodChoice(),
+    help="The optimiser (one with a learning rate): gd, momentum, nesterov, adam, rmsprop, adagrad, backtracking.",
 )
 @click.option("--steps", default=1000, show_default=True, type=click.IntRange(min=0), help="At most this many updates.")
 @click.option("--tol", default="1e-6", show_default=True, metavar="T", help="Each run stops when ‖∇f‖ ≤ T.")
@@ -60,7 +60,7 @@ Examples:
 @click.option(
     "--plot",
     metavar="FILE",
-    help='Also draw steps and final f against α: FILE.png, .svg or .pdf (needs "symdescent[plot]").',
+    help='Also draw steps and final f against α: FILE.png, .svg, .pdf or .gif (needs "symdescent[plot]").',
 )
 @click.option(
     "--workers",
