@@ -118,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10**7)
     parser.add_argument("--cluster", action="store_true")
+    parser.add_argument("--markdown", metavar="FILE", help="also write what is printed as Markdown, for the docs")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         x_path, y_path = write(folder, options.rows)
@@ -135,4 +136,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from report import printed_as_markdown
+
+    printed_as_markdown(__file__, "Data at scale: a Parquet file read a chunk at a time, and a Dask cluster", main)

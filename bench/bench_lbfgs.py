@@ -1,6 +1,7 @@
 """L-BFGS side by side: iterations, evaluations, final f and wall time against scipy's L-BFGS-B (and torch's LBFGS).
 
-Run from a checkout with the package and the test extra installed: ``python bench/bench_lbfgs.py``.
+Run from a checkout with the package and the test extra installed: ``python bench/bench_lbfgs.py``
+(``--markdown docs/performance/lbfgs.md`` also writes what it prints for the docs).
 
 The same functions from the same starts: the published test functions (tests/test_lbfgs.py) and the
 breast-cancer logistic regression (standardised, L2 penalty 0.01) bundled with scikit-learn. torch
@@ -92,4 +93,6 @@ def logistic() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from report import printed_as_markdown
+
+    printed_as_markdown(__file__, "L-BFGS beside scipy's L-BFGS-B (and torch's LBFGS when installed)", main)
