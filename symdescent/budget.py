@@ -287,6 +287,25 @@ def time_limit(seconds: float | None = None) -> Iterator[None]:
         _deadline, _limit = previous
 
 
+@contextmanager
+def paused() -> Iterator[None]:
+    """The steps of a run: their time does not count against the deadline (``--steps`` bounds them).
+
+    The symbolic work after the steps (a vector gradient's cases for the result) keeps what was left
+    of the budget when the steps began, instead of finding the deadline long past.
+    """
+    global _deadline
+    if _deadline == math.inf:
+        yield
+        return
+    saved, started = _deadline, _clock()
+    _deadline = math.inf
+    try:
+        yield
+    finally:
+        _deadline = saved + (_clock() - started)
+
+
 def check(stage: str) -> None:
     """Raise :class:`BudgetError` if the deadline has passed; ``stage`` says what was being done."""
     if _clock() > _deadline:

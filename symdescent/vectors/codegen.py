@@ -94,6 +94,7 @@ class Lowering:
     def __init__(self, shapes: Shapes) -> None:
         self.shapes = shapes
         self.slices: dict[str, str] = {}  # slice symbol name -> source, e.g. "x[1:1000]"
+        self._keys: dict[tuple[str, int, int, int], str] = {}  # (name, offset, first, last) -> "_s3"
 
     def __call__(self, expr: sp.Expr) -> sp.Expr:
         if not isinstance(expr, sp.Basic) or not expr.args:
@@ -125,7 +126,8 @@ class Lowering:
         first, last = bounds
         mapping = {}
         for symbol, (name, offset) in entries(body).items():
-            key = f"_s_{name}_{'m' if offset < 0 else ''}{abs(offset)}_{first}_{last}"
+            # the program's own name (_s0, _s1 …): a user's name never reaches the generated source
+            key = self._keys.setdefault((name, offset, first, last), f"_s{len(self._keys)}")
             self.slices[key] = f"{name}[{first + offset - 1}:{last + offset}]"
             mapping[symbol] = sp.Symbol(key, real=True)
         return body.xreplace(mapping)

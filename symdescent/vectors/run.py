@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from symdescent import budget
 from symdescent.errors import StartPointError
 from symdescent.layout import QUIET_ENTRIES
 from symdescent.result import Status, Step
@@ -55,6 +56,10 @@ class ArrayRun(StoppingRules):
         raise NotImplementedError
 
     def _loop(self) -> Generator[Step, None, None]:
+        with budget.paused():  # the steps are bounded by max_steps, not by the time limit
+            yield from self._steps_until_done()
+
+    def _steps_until_done(self) -> Generator[Step, None, None]:
         while True:
             step = self.last
             if self.tol > 0 and step.grad_norm <= self.tol:
