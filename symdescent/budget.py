@@ -306,6 +306,11 @@ def paused() -> Iterator[None]:
         _deadline = saved + (_clock() - started)
 
 
+def remaining() -> float:
+    """Seconds left before the deadline (infinite without one): numeric work that can stop early sizes itself by it."""
+    return max(0.0, _deadline - _clock())
+
+
 def check(stage: str) -> None:
     """Raise :class:`BudgetError` if the deadline has passed; ``stage`` says what was being done."""
     if _clock() > _deadline:

@@ -14,6 +14,7 @@ from symdescent.errors import InputError
 if TYPE_CHECKING:
     pass
 
+
 def build(
     expr: str,
     start: str | None,

@@ -131,6 +131,5 @@ class VectorRun(ArrayRun):
         return self.last
 
 
-
 def vector_run(problem: VectorProblem, **options: Any) -> VectorRun:
     return VectorRun(problem, **options)
