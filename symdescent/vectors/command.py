@@ -14,7 +14,6 @@ from symdescent.errors import InputError
 if TYPE_CHECKING:
     pass
 
-
 def build(
     expr: str,
     start: str | None,
