@@ -139,3 +139,129 @@ def test_the_analysis_leaves_half_the_budget_for_what_follows(monkeypatch: pytes
         clock[0] = 0.001
         analysis = analyze_arrays(problem, timeout=5.0)
     assert any("not computed within 0.0005 s" in note for note in analysis.notes), analysis.notes
+
+
+# -- memory: estimated from the texts before anything is allocated ---------------------------------
+
+GIB = 1024**3
+
+
+@pytest.fixture
+def no_big_allocation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if a start value or constant of more than 10⁶ entries is ever built."""
+    import symdescent.vectors.data as data
+
+    real = np.full
+
+    def full(count: int, *args: object, **kwargs: object) -> np.ndarray:
+        assert count <= 10**6, f"allocated {count} entries before the memory check"
+        return real(count, *args, **kwargs)
+
+    monkeypatch.setattr(data.np, "full", full)
+
+
+@pytest.mark.parametrize(
+    ("options", "what"),
+    [
+        (["--start", "x=ones(3*10^8)"], "the start values would take about 2.2 GiB"),
+        (["--start", "x=2*ones(2500000000)"], "the start values would take about 18.6 GiB"),
+        (["--start", "x=zeros(3)", "--data", "b=ones(10^9)"], "the data would take about 7.5 GiB"),
+        (["--start", "x=zeros(3)", "--param", "b=ones(10^9)"], "the data would take about 7.5 GiB"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "analyze", "explain", "compare"])
+def test_sizes_in_values_are_refused_with_both_figures_before_allocating(
+    monkeypatch: pytest.MonkeyPatch, no_big_allocation: None, command: str, options: list[str], what: str
+) -> None:
+    monkeypatch.setenv("SYMDESCENT_MEMORY_LIMIT", "1G")
+    result = cli(command, "sum((x-b)^2)" if "b=" in " ".join(options) else "sum((x-1)^2)", *options)
+    assert result.exit_code == 2, result.output
+    line = result.stderr.splitlines()[0]
+    assert line.startswith(f"Error: not enough memory: {what}; ") and "left under SYMDESCENT_MEMORY_LIMIT" in line
+
+
+def test_grad_at_a_huge_point_is_refused_before_allocating(monkeypatch: pytest.MonkeyPatch, no_big_allocation) -> None:
+    monkeypatch.setenv("SYMDESCENT_MEMORY_LIMIT", "500M")
+    result = cli("grad", "sum(x^2)", "--at", "x=ones(10^8)")
+    assert result.exit_code == 2 and "would take about 762.9 MiB" in result.stderr
+
+
+def test_a_npy_header_claiming_10_to_the_12_entries_is_refused_from_the_header(tmp_path) -> None:
+    """209 bytes that claim 8 TB: refused from the header, exit 2, never MemoryError 'a bug'."""
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
+    header += " " * (117 - len(header)) + "\n"
+    path = tmp_path / "huge.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode())
+    for options in (["--start", f"x=@{path}"], ["--start", "x=zeros(3)", "--data", f"b={path}"]):
+        result = cli("run", "sum((x-b)^2)" if "--data" in options else "sum(x^2)", *options)
+        assert result.exit_code == 2, result.output
+        assert "not enough memory" in result.stderr and "would take about 7.3 TiB" in result.stderr
+
+
+def test_the_seed_two_billion_run_fits_a_24_gb_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chunked engine's gd holds x alone: 14.9 GiB of 2·10⁹ float64 entries pass with 23 GiB available."""
+    from symdescent import memory
+
+    monkeypatch.setattr(memory, "available", lambda: (23 * GIB, "available"))
+    memory.check_inputs("x=ones(2*10^9)", (), None)
+    memory.check_run(2 * 10**9, "float64", "gd", "kernel")
+    assert memory.run_bytes(2 * 10**9, "float64", "gd", "kernel") == 0
+    assert memory.run_bytes(2 * 10**9, "float64", "adam", "kernel") == 2 * 8 * 2 * 10**9
+    with pytest.raises(
+        memory.OutOfMemory, match=r"adam on 2,000,000,000 entries .* about 29.8 GiB; 23.0 GiB available"
+    ):
+        memory.check_run(2 * 10**9, "float64", "adam", "kernel")
+
+
+def test_an_address_space_limit_is_honoured(executable) -> None:
+    """ulimit -v 3 GB and ones(2*10^9): exit 2 with both figures (was 'internal error … a bug')."""
+    import resource
+    import subprocess
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 10**9, 3 * 10**9))
+
+    out = subprocess.run(
+        [str(executable), "run", "sum((x-1)^2)", "--start", "x=ones(2*10^9)", "--steps", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=limit,
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("Error: not enough memory: the start values would take about 14.9 GiB; ")
+    assert "left under the address-space limit" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_memory_error_mid_run_closes_the_json_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    from symdescent.vectors.run import VectorRun
+
+    real = VectorRun._next_step
+
+    def failing(self: VectorRun, step: object) -> object:
+        if self.last.step == 3:
+            raise MemoryError
+        return real(self, step)
+
+    monkeypatch.setattr(VectorRun, "_next_step", failing)
+    result = cli("run", "x @ x", "--start", "x=[1,2]", "--format", "json")
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)  # whole: not left inside "history": [
+    assert [s["step"] for s in data["history"]] == [0, 1, 2, 3]
+    assert data["error"].startswith("not enough memory")
+    assert result.stderr.startswith("Error: not enough memory") and "bug" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "grad", "analyze", "explain", "compare"])
+def test_a_memory_error_anywhere_is_one_clean_line(monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    import symdescent.vectors.command as vector_command
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(vector_command, "build", exhausted)
+    at = "--at" if command == "grad" else "--start"
+    result = cli(command, "x @ x", at, "x=[1,2]")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == "Error: not enough memory: an allocation failed while the command ran"
+    assert "bug" not in result.stderr

@@ -28,6 +28,7 @@ VALID = {
     "SYMDESCENT_KERNEL": [("numpy", "numpy"), ("numba", "numba"), ("auto", "auto")],
     "SYMDESCENT_THREADS": [("1", 1), (" 3 ", 3)],
     "SYMDESCENT_TIME_LIMIT": [("2", 2.0), ("0.5", 0.5)],
+    "SYMDESCENT_MEMORY_LIMIT": [("2G", 2 * 1024**3), ("500MiB", 500 * 1024**2), ("1000000", 10**6)],
     "SYMDESCENT_CACHE": [("0", False), ("off", False), ("No", False), ("1", True), ("on", True), ("true", True)],
     "SYMDESCENT_DEBUG": [("1", True), ("yes", True), ("0", False), ("false", False)],
 }
@@ -37,6 +38,7 @@ UNSET = {
     "SYMDESCENT_KERNEL": "auto",
     "SYMDESCENT_THREADS": None,
     "SYMDESCENT_TIME_LIMIT": None,
+    "SYMDESCENT_MEMORY_LIMIT": None,
     "SYMDESCENT_CACHE": True,
     "SYMDESCENT_DEBUG": False,
 }
@@ -47,6 +49,9 @@ REFUSED = {
     "SYMDESCENT_KERNEL": "SYMDESCENT_KERNEL must be auto, numpy or numba, got 'bogus'",
     "SYMDESCENT_THREADS": "SYMDESCENT_THREADS must be a whole number of threads, 1 or more, got 'bogus'",
     "SYMDESCENT_TIME_LIMIT": "SYMDESCENT_TIME_LIMIT must be a positive number of seconds, got 'bogus'",
+    "SYMDESCENT_MEMORY_LIMIT": (
+        "SYMDESCENT_MEMORY_LIMIT must be a size such as 2G, 500M or 2000000000 (bytes), got 'bogus'"
+    ),
     "SYMDESCENT_CACHE": f"SYMDESCENT_CACHE must be {SWITCH}, got 'bogus'",
     "SYMDESCENT_DEBUG": f"SYMDESCENT_DEBUG must be {SWITCH}, got 'bogus'",
 }
@@ -87,6 +92,10 @@ def test_unset_or_empty_is_the_default(monkeypatch: pytest.MonkeyPatch, name: st
         ("SYMDESCENT_TIME_LIMIT", "-1"),
         ("SYMDESCENT_TIME_LIMIT", "nan"),
         ("SYMDESCENT_TIME_LIMIT", "inf"),
+        ("SYMDESCENT_MEMORY_LIMIT", "0"),
+        ("SYMDESCENT_MEMORY_LIMIT", "-1G"),
+        ("SYMDESCENT_MEMORY_LIMIT", "inf"),
+        ("SYMDESCENT_MEMORY_LIMIT", "2X"),
         ("SYMDESCENT_CACHE", "2"),
         ("SYMDESCENT_ENGINE", "python3"),
     ],

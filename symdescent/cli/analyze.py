@@ -7,6 +7,7 @@ import click
 from symdescent.cli.arrays import data_option, wants_vectors
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
+from symdescent.memory import memory_reported
 
 EXAMPLES_ANALYZE = """
 \b
@@ -45,6 +46,7 @@ Examples:
     "(the vector a matrix multiplies has its columns, every other variable is a scalar).",
 )
 @handle_errors
+@memory_reported
 def analyze(
     expr: str,
     variables: str | None,

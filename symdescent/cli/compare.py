@@ -27,6 +27,7 @@ from symdescent.cli.plumbing import (
     read_function,
     say,
 )
+from symdescent.memory import memory_reported
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -80,6 +81,7 @@ Examples:
 )
 @data_option
 @handle_errors
+@memory_reported
 def compare(
     expr: str,
     variables: str | None,

@@ -34,6 +34,7 @@ from symdescent.cli.plumbing import (
 from symdescent.cli.run_options import RunOptions
 from symdescent.cli.signals import INTERRUPTS
 from symdescent.errors import InputError
+from symdescent.memory import RAN_OUT, memory_reported, out_of_memory
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
@@ -133,6 +134,7 @@ Examples:
     "(about 7 significant digits) and runs on the chunked engine. Default float64.",
 )
 @handle_errors
+@memory_reported
 def run(
     expr: str,
     variables: str | None,
@@ -204,9 +206,16 @@ def run(
     renderer = _renderer(shape, streams, run_, digits=digits, elide=every is None, notation=notation, saving=bool(save))
     steps_ = thinned(plotter.recording(run_) if plotter else run_, every or 1)
     # -q of an array run may take minutes (10⁹ entries): it too gets the live line on a terminal
-    with live_progress(streams, run_, enabled=(fmt == "table" and not quiet) or (quiet and notation is None)):
-        shown = _render_steps(steps_, renderer, run_, quiet=quiet)
-    result = run_.result()
+    try:
+        with live_progress(streams, run_, enabled=(fmt == "table" and not quiet) or (quiet and notation is None)):
+            shown = _render_steps(steps_, renderer, run_, quiet=quiet)
+        result = run_.result()
+    except MemoryError:
+        abandon = getattr(renderer, "abandon", None)  # JSON: close the object begun, never stop inside it
+        if abandon is not None:
+            with output_protected():
+                abandon(RAN_OUT)
+        raise out_of_memory() from None
     with output_protected():
         if shown != run_.last.step:
             renderer.step(run_.last)  # the step in hand when Ctrl-C or SIGTERM came
