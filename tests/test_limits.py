@@ -265,3 +265,49 @@ def test_a_memory_error_anywhere_is_one_clean_line(monkeypatch: pytest.MonkeyPat
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == "Error: not enough memory: an allocation failed while the command ran"
     assert "bug" not in result.stderr
+
+
+# -- settings that are refused, and threads capped to the cores ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SYMDESCENT_THREADS", "0"),
+        ("SYMDESCENT_THREADS", "-1"),
+        ("SYMDESCENT_THREADS", "abc"),
+        ("SYMDESCENT_THREADS", "1.5"),
+        ("SYMDESCENT_KERNEL", "bogus"),
+        ("SYMDESCENT_MEMORY_LIMIT", "lots"),
+    ],
+)
+def test_a_bad_setting_is_one_line_exit_2(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    result = cli("run", "sum((x-1)^2)", "--start", "x=ones(10)", "--steps", "1")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {name} must be ") and "bug" not in result.stderr
+
+
+def test_numba_asked_for_without_numba_is_one_line_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    from symdescent.kernels import jit
+
+    monkeypatch.setattr(jit, "have_numba", lambda: False)
+    monkeypatch.setenv("SYMDESCENT_KERNEL", "numba")
+    monkeypatch.setenv("SYMDESCENT_VECTOR_ENGINE", "kernel")
+    result = cli("run", "sum((x-1)^2)", "--start", "x=ones(10)", "--steps", "1")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: the numba kernel needs numba, which is not installed")
+
+
+def test_a_huge_thread_count_is_capped_to_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from symdescent.kernels import chunks
+    from symdescent.kernels.banded import compile_banded
+    from symdescent.kernels.terms import BandTerm
+
+    import sympy as sp
+
+    monkeypatch.setenv("SYMDESCENT_THREADS", "1000000000")
+    a = sp.Symbol("a", real=True)
+    function = compile_banded([BandTerm((a - 1) ** 2, {0: a})])
+    assert function.threads == chunks.usable_cores()
+    assert len(function.sweeper.blocks(10**8)) <= chunks.usable_cores()
