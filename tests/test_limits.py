@@ -300,11 +300,11 @@ def test_numba_asked_for_without_numba_is_one_line_exit_2(monkeypatch: pytest.Mo
 
 
 def test_a_huge_thread_count_is_capped_to_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sympy as sp
+
     from symdescent.kernels import chunks
     from symdescent.kernels.banded import compile_banded
     from symdescent.kernels.terms import BandTerm
-
-    import sympy as sp
 
     monkeypatch.setenv("SYMDESCENT_THREADS", "1000000000")
     a = sp.Symbol("a", real=True)
