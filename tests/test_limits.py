@@ -311,3 +311,45 @@ def test_a_huge_thread_count_is_capped_to_the_cores(monkeypatch: pytest.MonkeyPa
     function = compile_banded([BandTerm((a - 1) ** 2, {0: a})])
     assert function.threads == chunks.usable_cores()
     assert len(function.sweeper.blocks(10**8)) <= chunks.usable_cores()
+
+
+# -- Ctrl-C while the program loads, and just after its output --------------------------------------
+
+_LOADING = """
+import builtins, os, signal, sys
+sys.argv = ["symdescent", "run", "x^2", "--start", "1", "--steps", "2", "--format", "csv"]
+real_import = builtins.__import__
+
+def importing(name, *args, **kwargs):
+    if name == "click":
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the program is still loading
+    return real_import(name, *args, **kwargs)
+
+builtins.__import__ = importing
+from symdescent.cli import main
+sys.exit(main())
+"""
+
+_AFTER_OUTPUT = """
+import os, signal, sys
+sys.argv = ["symdescent", "run", "x^2", "--start", "1", "--steps", "2", "--tol", "0", "--format", "csv"]
+from symdescent.cli import main
+try:
+    main()
+except SystemExit:
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C just after the output is complete
+    raise
+"""
+
+
+@pytest.mark.parametrize(("code", "expected"), [(_LOADING, 130), (_AFTER_OUTPUT, 0)])
+def test_ctrl_c_while_loading_or_after_the_output_is_quiet(code: str, expected: int) -> None:
+    """Was: a KeyboardInterrupt traceback while loading; exit 0 turned into death by SIGINT after the output."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in out.stderr and "KeyboardInterrupt" not in out.stderr, out.stderr
+    assert out.returncode == expected, out.stderr
+    if expected == 0:
+        assert out.stdout.startswith("step,x,f,df/dx,grad_norm\n") and out.stdout.count("\n") == 4
