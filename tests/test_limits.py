@@ -353,3 +353,33 @@ def test_ctrl_c_while_loading_or_after_the_output_is_quiet(code: str, expected: 
     assert out.returncode == expected, out.stderr
     if expected == 0:
         assert out.stdout.startswith("step,x,f,df/dx,grad_norm\n") and out.stdout.count("\n") == 4
+
+
+# -- the scalar path's big inputs ------------------------------------------------------------------
+
+
+def test_a_long_sum_is_shown_without_sorting_all_its_terms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """grad of a 50,000-variable quadratic passed 4 GB: SymPy's printing order compares every term's
+    monomial over all the variables (n² exponents) to show 240 characters. The first terms suffice."""
+    import sympy as sp
+
+    from symdescent.render.mathtext import inline
+
+    def refuse(self: object, *args: object, **kwargs: object) -> object:
+        raise AssertionError("sorted every term of a long sum")
+
+    xs = sp.symbols("x1:1001", real=True)
+    long_sum = sp.Add(*(k * x**2 for k, x in enumerate(xs, 1)))
+    monkeypatch.setattr(sp.Add, "as_ordered_terms", refuse)
+    text = inline(long_sum)
+    assert len(text) == 240 and text.endswith("…") and "x1²" in text
+    monkeypatch.undo()
+    assert inline(sp.Symbol("x") ** 2 + 2 * sp.Symbol("y")) == "x² + 2y"  # short sums keep SymPy's order
+
+
+def test_grad_of_many_variables_is_answered_in_little_memory() -> None:
+    text = "+".join(f"x{k}^2" for k in range(1, 1501))
+    result = cli("grad", text, "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert len(data["gradient"]) == 1500
