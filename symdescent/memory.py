@@ -225,8 +225,8 @@ def input_bytes(
             values: Mapping[str, str] = parse_assignments(start, "start")
         except InputError:
             values = {}  # the real parser reports it
-        item = ITEM_BYTES.get(dtype, 8)
-        variables = sum(value_bytes(v, item, longest) for v in values.values())
+        size = ITEM_BYTES.get(dtype, 8)
+        variables = sum(value_bytes(v, size, longest) for v in values.values())
     return variables, constants
 
 
