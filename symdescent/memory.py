@@ -6,7 +6,7 @@ values, data and parameters, read from their text (``ones(2*10^9)``) or from a
 the engine and the method add, must fit in what this process may still use:
 
 * the memory the system has available (``MemAvailable`` of ``/proc/meminfo``,
-  else the free physical pages),
+  else the free physical pages) and what a container's memory cgroup leaves,
 * what an address-space limit (``ulimit -v``, RLIMIT_AS) leaves, and
 * ``SYMDESCENT_MEMORY_LIMIT``, a lower cap a service can set for untrusted text.
 
@@ -116,12 +116,50 @@ def _address_space_left() -> int | None:
     return max(0, soft - (_status_bytes("VmSize") or 0))
 
 
+def _read_number(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read().strip()
+    except (OSError, ValueError):
+        return None
+    return int(text) if text.isdigit() else None  # "max" (no limit) and anything odd: None
+
+
+def _cgroup_left(proc: str = "/proc/self/cgroup", root: str = "/sys/fs/cgroup") -> int | None:
+    """What the process's memory cgroup (a container's limit) leaves; None without a finite one.
+
+    MemAvailable is the whole machine's: in a container limited to 3 GB it may say 20 GB, and the
+    kernel then kills the process outright (no message) instead of refusing an allocation.
+    """
+    try:
+        with open(proc, encoding="ascii") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, ValueError):
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2) if line.count(":") >= 2 else ("", "", "")
+        if controllers == "":  # cgroup v2
+            base = root + path.rstrip("/")
+            limit, used = _read_number(base + "/memory.max"), _read_number(base + "/memory.current")
+        elif "memory" in controllers.split(","):  # cgroup v1
+            base = root + "/memory" + path.rstrip("/")
+            limit, used = _read_number(base + "/memory.limit_in_bytes"), _read_number(base + "/memory.usage_in_bytes")
+        else:
+            continue
+        if limit is not None and limit < 1 << 60:
+            return max(0, limit - (used or 0))
+    return None
+
+
 def available() -> tuple[int, str] | None:
     """The bytes this process may still allocate and what sets that figure (None: unknown, no limit)."""
     figures: list[tuple[int, str]] = []
     free = _meminfo_available()
     if free is not None:
         figures.append((free, "available"))
+    group = _cgroup_left()
+    if group is not None:
+        figures.append((group, "left under the memory limit of this process's control group"))
     left = _address_space_left()
     if left is not None:
         figures.append((left, "left under the address-space limit"))

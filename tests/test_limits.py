@@ -384,3 +384,26 @@ def test_grad_of_many_variables_is_answered_in_little_memory() -> None:
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert len(data["gradient"]) == 400
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_containers_memory_limit_counts(tmp_path, monkeypatch: pytest.MonkeyPatch, version: int) -> None:
+    """MemAvailable is the machine's: a container's cgroup limit (v1 or v2) is what the kernel enforces."""
+    from symdescent import memory
+
+    proc = tmp_path / "cgroup"
+    if version == 2:
+        proc.write_text("0::/box\n")
+        (tmp_path / "box").mkdir()
+        (tmp_path / "box" / "memory.max").write_text(f"{3 * GIB}\n")
+        (tmp_path / "box" / "memory.current").write_text(f"{GIB}\n")
+    else:
+        proc.write_text("5:cpu:/\n4:memory:/box\n")
+        (tmp_path / "memory" / "box").mkdir(parents=True)
+        (tmp_path / "memory" / "box" / "memory.limit_in_bytes").write_text(f"{3 * GIB}\n")
+        (tmp_path / "memory" / "box" / "memory.usage_in_bytes").write_text(f"{GIB}\n")
+    assert memory._cgroup_left(str(proc), str(tmp_path)) == 2 * GIB
+    monkeypatch.setattr(memory, "_cgroup_left", lambda: 2 * GIB)
+    monkeypatch.setattr(memory, "_meminfo_available", lambda: 20 * GIB)
+    with pytest.raises(memory.OutOfMemory, match=r"about 7.5 GiB; 2.0 GiB left under the memory limit of this"):
+        memory.check_inputs("x=ones(10^9)", (), None)
