@@ -223,7 +223,7 @@ def check_exact_evaluation(expr: Any, point: Sequence[Any], what: str = "the sta
     coordinate in bits: ``(1/3)**(10**250)`` is refused at once instead of
     being built for minutes in one uninterruptible C call.
     """
-    bits = max((_growth_bits(value) for value in point), default=0.0)
+    bits = _point_bits(point)
     if bits == 0.0:
         return
     predicted = degree(expr, limit=2.0 * MAX_EXACT_BITS) * bits
@@ -244,6 +244,22 @@ def check_compile_size(terms: int) -> None:
             f"the limit is {MAX_COMPILE_TERMS:,})",
             hint="fewer variables or terms; or fix some variables as parameters",
         )
+
+
+#: The last point measured and its largest growth in bits: explain checks each of n update rules at one
+#: point, and measuring the point's n coordinates each time made that n² (minutes at 3,000 variables).
+_measured: tuple[tuple[Any, ...] | None, float] = (None, 0.0)
+
+
+def _point_bits(point: Sequence[Any]) -> float:
+    """The largest :func:`_growth_bits` of the point's coordinates (remembered for the last tuple)."""
+    global _measured
+    if isinstance(point, tuple) and _measured[0] is point:
+        return _measured[1]
+    bits = max((_growth_bits(value) for value in point), default=0.0)
+    if isinstance(point, tuple):
+        _measured = (point, bits)  # kept alive with its figure, so its id cannot be reused meanwhile
+    return bits
 
 
 def _growth_bits(value: Any) -> float:
@@ -285,6 +301,30 @@ def time_limit(seconds: float | None = None) -> Iterator[None]:
         yield
     finally:
         _deadline, _limit = previous
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """The steps of a run: their time does not count against the deadline (``--steps`` bounds them).
+
+    The symbolic work after the steps (a vector gradient's cases for the result) keeps what was left
+    of the budget when the steps began, instead of finding the deadline long past.
+    """
+    global _deadline
+    if _deadline == math.inf:
+        yield
+        return
+    saved, started = _deadline, _clock()
+    _deadline = math.inf
+    try:
+        yield
+    finally:
+        _deadline = saved + (_clock() - started)
+
+
+def remaining() -> float:
+    """Seconds left before the deadline (infinite without one): numeric work that can stop early sizes itself by it."""
+    return max(0.0, _deadline - _clock())
 
 
 def check(stage: str) -> None:

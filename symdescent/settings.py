@@ -131,6 +131,30 @@ def scheduler() -> str | None:
     return text
 
 
+#: Units of SYMDESCENT_MEMORY_LIMIT: binary, as the refusals print them (1G = 1 GiB = 2**30 bytes).
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def memory_limit() -> int | None:
+    """``SYMDESCENT_MEMORY_LIMIT``: the most memory a run may plan to use, e.g. ``2G`` (None: what the system has).
+
+    A service that runs untrusted text sets it below the machine's memory: a start value, data or a
+    method whose estimated arrays would pass it is refused before anything is allocated.
+    """
+    text = _text("SYMDESCENT_MEMORY_LIMIT")
+    if not text:
+        return None
+    lowered = text.lower().removesuffix("ib").removesuffix("b")
+    number, unit = (lowered[:-1], lowered[-1]) if lowered[-1:] in _UNITS else (lowered, "")
+    try:
+        value = float(number) * _UNITS[unit] if number.isascii() else math.nan
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1):
+        raise _refuse("SYMDESCENT_MEMORY_LIMIT", text, "a size such as 2G, 500M or 2000000000 (bytes)", "no cap")
+    return int(value)
+
+
 def cache_enabled() -> bool:
     """``SYMDESCENT_CACHE``: whether the cache of compiled functions is used (on unless switched off)."""
     return _switch("SYMDESCENT_CACHE", True)
@@ -150,6 +174,7 @@ READERS: dict[str, Callable[[], object]] = {
     "SYMDESCENT_TIME_LIMIT": time_limit,
     "SYMDESCENT_DATA_LIMIT": data_limit,
     "SYMDESCENT_SCHEDULER": scheduler,
+    "SYMDESCENT_MEMORY_LIMIT": memory_limit,
     "SYMDESCENT_CACHE": cache_enabled,
     "SYMDESCENT_DEBUG": debug,
 }

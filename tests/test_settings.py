@@ -30,6 +30,7 @@ VALID = {
     "SYMDESCENT_TIME_LIMIT": [("2", 2.0), ("0.5", 0.5)],
     "SYMDESCENT_DATA_LIMIT": [("1000", 1000), ("500MB", 500_000_000), (" 2 gb ", 2_000_000_000)],
     "SYMDESCENT_SCHEDULER": [("local:2", "local:2"), ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786")],
+    "SYMDESCENT_MEMORY_LIMIT": [("2G", 2 * 1024**3), ("500MiB", 500 * 1024**2), ("1000000", 10**6)],
     "SYMDESCENT_CACHE": [("0", False), ("off", False), ("No", False), ("1", True), ("on", True), ("true", True)],
     "SYMDESCENT_DEBUG": [("1", True), ("yes", True), ("0", False), ("false", False)],
 }
@@ -41,6 +42,7 @@ UNSET = {
     "SYMDESCENT_TIME_LIMIT": None,
     "SYMDESCENT_DATA_LIMIT": 100_000_000,
     "SYMDESCENT_SCHEDULER": None,
+    "SYMDESCENT_MEMORY_LIMIT": None,
     "SYMDESCENT_CACHE": True,
     "SYMDESCENT_DEBUG": False,
 }
@@ -55,6 +57,9 @@ REFUSED = {
     "got 'bogus'",
     "SYMDESCENT_DATA_LIMIT": "SYMDESCENT_DATA_LIMIT must be a size in bytes, 1 or more (e.g. 500000000, 500MB or "
     "2GB), got 'bogus'",
+    "SYMDESCENT_MEMORY_LIMIT": (
+        "SYMDESCENT_MEMORY_LIMIT must be a size such as 2G, 500M or 2000000000 (bytes), got 'bogus'"
+    ),
     "SYMDESCENT_CACHE": f"SYMDESCENT_CACHE must be {SWITCH}, got 'bogus'",
     "SYMDESCENT_DEBUG": f"SYMDESCENT_DEBUG must be {SWITCH}, got 'bogus'",
 }
@@ -95,6 +100,10 @@ def test_unset_or_empty_is_the_default(monkeypatch: pytest.MonkeyPatch, name: st
         ("SYMDESCENT_TIME_LIMIT", "-1"),
         ("SYMDESCENT_TIME_LIMIT", "nan"),
         ("SYMDESCENT_TIME_LIMIT", "inf"),
+        ("SYMDESCENT_MEMORY_LIMIT", "0"),
+        ("SYMDESCENT_MEMORY_LIMIT", "-1G"),
+        ("SYMDESCENT_MEMORY_LIMIT", "inf"),
+        ("SYMDESCENT_MEMORY_LIMIT", "2X"),
         ("SYMDESCENT_CACHE", "2"),
         ("SYMDESCENT_DATA_LIMIT", "0"),
         ("SYMDESCENT_DATA_LIMIT", "1.5GB"),

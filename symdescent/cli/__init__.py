@@ -8,24 +8,48 @@ own module. The heavy imports (SymPy, Rich) happen inside the commands, so
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from importlib import import_module
+from types import FrameType
 from typing import Any
 
-import click
 
-from symdescent import __version__
-from symdescent.cli.commands import MODULES, SUMMARIES
-from symdescent.cli.helptext import FittingGroup
-from symdescent.cli.plumbing import (
+def _stop_while_loading(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C or SIGTERM before the program's own handlers: nothing is done yet, so stop quietly."""
+    raise SystemExit(143 if signum == signal.SIGTERM else 130)
+
+
+def _started_as_the_program() -> bool:
+    """``symdescent …`` or ``python -m symdescent …``, not a library import or a test."""
+    script = sys.argv[0] if sys.argv else ""
+    return os.path.basename(script) in ("symdescent", "symdescent.exe") or script.endswith(
+        os.path.join("symdescent", "__main__.py")
+    )
+
+
+# The imports below (Click, the commands' table) take tens of milliseconds: a Ctrl-C during them
+# must not print a KeyboardInterrupt traceback. SymdescentGroup.main installs the real handlers.
+if _started_as_the_program() and threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGINT, _stop_while_loading)
+    signal.signal(signal.SIGTERM, _stop_while_loading)
+
+import click  # noqa: E402 - after the handlers above
+
+from symdescent import __version__  # noqa: E402 - after the handlers above
+from symdescent.cli.commands import MODULES, SUMMARIES  # noqa: E402 - after the handlers above
+from symdescent.cli.helptext import FittingGroup  # noqa: E402 - after the handlers above
+from symdescent.cli.plumbing import (  # noqa: E402 - after the handlers above
     ExitCode,
     interrupted_code,
     output_failed,
     quiet_broken_pipe,
     reader_gone,
 )
-from symdescent.cli.signals import INTERRUPTS
+from symdescent.cli.signals import INTERRUPTS  # noqa: E402 - after the handlers above
 
 
 class SymdescentGroup(FittingGroup):
@@ -74,11 +98,7 @@ class SymdescentGroup(FittingGroup):
                         quiet_broken_pipe()
                 except OSError as error:
                     output_failed(error)
-        except SystemExit as exit_:
-            if exit_.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) and from_command_line:
-                # The user has asked to stop and the output is complete: a second Ctrl-C
-                # during interpreter shutdown must not turn exit 130 into death by SIGINT.
-                INTERRUPTS.ignore_from_now_on()
+        except SystemExit:
             raise
         except click.exceptions.NoArgsIsHelpError as error:
             click.echo(error.format_message(), err=True)  # the help itself, for a bare "symdescent run"
@@ -92,6 +112,11 @@ class SymdescentGroup(FittingGroup):
         except (click.exceptions.Abort, KeyboardInterrupt):
             # also a late second Ctrl-C, after the output is complete
             sys.exit(interrupted_code())
+        finally:
+            if from_command_line:
+                # Whatever the exit code, the output is complete now: a Ctrl-C during interpreter
+                # shutdown must not turn it into death by SIGINT (or a traceback).
+                INTERRUPTS.ignore_from_now_on()
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -8,6 +8,7 @@ from symdescent.cli.arrays import data_option, wants_vectors
 from symdescent.cli.capture import keep
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
+from symdescent.memory import memory_reported
 
 EXAMPLES_ANALYZE = """
 \b
@@ -46,6 +47,7 @@ Examples:
     "(the vector a matrix multiplies has its columns, every other variable is a scalar).",
 )
 @handle_errors
+@memory_reported
 def analyze(
     expr: str,
     variables: str | None,

@@ -29,6 +29,7 @@ from symdescent.cli.plumbing import (
     say,
 )
 from symdescent.cli.typos import complete_methods
+from symdescent.memory import memory_reported
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -84,6 +85,7 @@ Examples:
 )
 @data_option
 @handle_errors
+@memory_reported
 def compare(
     expr: str,
     variables: str | None,

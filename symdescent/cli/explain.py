@@ -10,6 +10,7 @@ from symdescent.cli.arrays import data_option, wants_vectors
 from symdescent.cli.capture import keep
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
+from symdescent.memory import memory_reported
 
 EXAMPLES_EXPLAIN = """
 \b
@@ -53,6 +54,7 @@ EXPLAIN_FORMATS = ("auto", "rich", "text", "markdown", "latex")
 )
 @data_option
 @handle_errors
+@memory_reported
 def explain_command(
     expr: str,
     variables: str | None,

@@ -10,6 +10,7 @@ from symdescent.cli.arrays import data_option, wants_vectors
 from symdescent.cli.capture import keep
 from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
+from symdescent.memory import memory_reported
 
 EXAMPLES_GRAD = """
 \b
@@ -38,6 +39,7 @@ Examples:
 )
 @data_option
 @handle_errors
+@memory_reported
 def grad(
     expr: str, variables: str | None, params: str | None, at: str | None, fmt: str, data: tuple[str, ...] = ()
 ) -> None:

@@ -37,6 +37,7 @@ from symdescent.cli.scale import scale_options
 from symdescent.cli.signals import INTERRUPTS
 from symdescent.cli.typos import MethodChoice
 from symdescent.errors import InputError
+from symdescent.memory import RAN_OUT, memory_reported, out_of_memory
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
@@ -139,6 +140,7 @@ Examples:
 )
 @scale_options
 @handle_errors
+@memory_reported
 def run(
     expr: str,
     variables: str | None,
@@ -220,9 +222,16 @@ def run(
     history = History() if keeping() else None  # the notebook magic's Result gets a history
     steps_ = thinned(history.watch(source) if history else source, every or 1)
     # -q of an array run may take minutes (10⁹ entries): it too gets the live line on a terminal
-    with live_progress(streams, run_, enabled=(fmt == "table" and not quiet) or (quiet and notation is None)):
-        shown = _render_steps(steps_, renderer, run_, quiet=quiet)
-    result = run_.result()
+    try:
+        with live_progress(streams, run_, enabled=(fmt == "table" and not quiet) or (quiet and notation is None)):
+            shown = _render_steps(steps_, renderer, run_, quiet=quiet)
+        result = run_.result()
+    except MemoryError:
+        abandon = getattr(renderer, "abandon", None)  # JSON: close the object begun, never stop inside it
+        if abandon is not None:
+            with output_protected():
+                abandon(RAN_OUT)
+        raise out_of_memory() from None
     with output_protected():
         if shown != run_.last.step:
             renderer.step(run_.last)  # the step in hand when Ctrl-C or SIGTERM came

@@ -48,15 +48,23 @@ Update = Callable[[np.ndarray, np.ndarray, int, int, "Workspace"], None]
 Progress = Callable[[float], None]
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def max_threads(requested: int | None = None) -> int:
-    """Threads to use at most: ``requested``, else ``$SYMDESCENT_THREADS``, else the cores we may run on."""
+    """Threads to use at most: ``requested``, else ``$SYMDESCENT_THREADS``, else the cores we may run on.
+
+    The variable never gives more than those cores: a thread beyond them only waits for one (10⁹ asked for would start
+    one thread per 2¹⁸ entries, hundreds, each with its scratch buffers, for no speed).
+    """
     if requested is None:
-        requested = settings.threads()
-    if requested is None:
-        requested = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        wanted = settings.threads()
+        return usable_cores() if wanted is None else min(wanted, usable_cores())
     if requested < 1:
         raise InputError(f"threads must be at least 1, got {requested}", parameter="threads")
-    return requested
+    return requested  # a caller's own number (tests split small vectors on purpose)
 
 
 #: np.dot on at most this many entries at a time: OpenBLAS runs a longer dot product on threads of its

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symdescent import budget
 from symdescent.functions import array_functions, array_namespace
 from symdescent.kernels.terms import DifferentiatedTerm
 
@@ -235,6 +236,7 @@ def _kernel_body(
     lines: list[str] = []
     used = 0
     for index, term in enumerate(terms):
+        budget.check("generating the kernel")
         reach = term.reach
         views = {s: f"s{k}" for k, s in enumerate(term.symbols)}
         outputs = [term.body, *term.partials] if with_grad else [term.body]
@@ -243,6 +245,7 @@ def _kernel_body(
         body_lines: list[str] = []
         last_use = _last_uses(replacements, reduced)
         for step, (name, value) in enumerate(replacements):
+            budget.tick("generating the kernel", 64)
             op = em.emit(value)
             em.named[name] = Operand(op.code, "named", op.buffer) if op.kind == "temp" else op
             _drop_dead(em, last_use, step)

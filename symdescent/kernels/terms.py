@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from symdescent import budget
+
 
 @dataclass(frozen=True)
 class BandTerm:
@@ -55,6 +57,7 @@ def differentiate(
     params = dict(params or {})
     out = []
     for index, term in enumerate(terms):
+        budget.check("differentiating the function")
         if not term.offsets:
             raise ValueError(f"term {index} has no offsets")
         offsets = tuple(sorted(term.offsets))

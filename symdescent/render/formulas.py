@@ -379,11 +379,13 @@ def _pretty_matrix(matrix: sp.Matrix, notation: Notation) -> list[str]:
 
 def abbreviate(expr: sp.Expr, dots: sp.Symbol = DOTS) -> sp.Expr:
     """x1² + x2² + x3² + … + x1000²: long sums cut in the middle, for display only."""
-    if expr.is_Atom or sp.count_ops(expr, visual=False) < 3 * MAX_TERMS:
-        return expr
+    if expr.is_Atom or (not _larger_than(expr, 200) and sp.count_ops(expr, visual=False) < 3 * MAX_TERMS):
+        return expr  # count_ops only on small ones: on a 3,000-term sum it cost seconds per call
     if expr.is_Add and len(expr.args) > MAX_TERMS:
         terms = sp.Add.make_args(expr)
-        if not expr.has(sp.Derivative):
+        if not expr.has(sp.Derivative) and len(terms) <= 200:
+            # SymPy's printing order compares each term's monomial over ALL the variables: n² for a
+            # long sum of n variables (3,000 of them: minutes). Beyond 200 terms the stored order.
             terms = tuple(sp.Add(*terms).as_ordered_terms())
         head = [abbreviate(t, dots) for t in terms[:3]]
         return sp.Add(*head, dots, abbreviate(terms[-1], dots), evaluate=False)
@@ -392,6 +394,11 @@ def abbreviate(expr: sp.Expr, dots: sp.Symbol = DOTS) -> sp.Expr:
     if expr.is_Add or expr.is_Mul or expr.is_Pow:
         return expr.func(*[abbreviate(a, dots) for a in expr.args], evaluate=False)
     return expr
+
+
+def _larger_than(expr: sp.Expr, nodes: int) -> bool:
+    """Whether ``expr`` has more than ``nodes`` nodes (it then has far more than 3·MAX_TERMS operations)."""
+    return any(count > nodes for count, _ in enumerate(sp.preorder_traversal(expr), 1))
 
 
 def step_rows(step: RuleStep, n: Notation, limit: int = MAX_STEP_ROWS) -> tuple[tuple[int, str, str], ...]:

@@ -146,6 +146,12 @@ class JsonRenderer:
         else:
             self._out.write(self._separator + "    " + dumps(step_dict(step, self._notation, self._layout)))
 
+    def abandon(self, message: str) -> None:
+        """The run died (out of memory): close the object begun, with ``error`` instead of how it ended."""
+        if self._head is not None and self._separator:
+            self._out.write("\n  ],\n" + _lines({"error": message}) + "\n}\n")
+            self._separator = ""
+
     def finish(self, result: Result) -> None:
         if self._head is None:
             self._out.write(pretty(result_dict(result, notation=self._notation)) + "\n")

@@ -21,7 +21,33 @@ def inline(expr: sp.Expr, limit: int = 240) -> str:
     """
     import sympy as sp
 
+    if isinstance(expr, sp.Add) and len(expr.args) > _MANY_TERMS:
+        return tidy(_leading_terms(expr, limit), limit)
     return tidy(sp.sstr(expr), limit)
+
+
+#: Beyond this many terms a sum is shown by its first terms as stored, not in SymPy's printing order:
+#: that order compares every term's monomial over ALL the variables (50,000 terms of 50,000 variables
+#: is 2.5·10⁹ exponents, gigabytes) to show 240 characters.
+_MANY_TERMS = 200
+
+
+def _leading_terms(expr: sp.Expr, limit: int) -> str:
+    """``a + b - c …``: the sum's terms printed one by one until the line is surely longer than ``limit``."""
+    import sympy as sp
+
+    text = ""
+    for count, term in enumerate(expr.args, 1):
+        piece = sp.sstr(term)
+        if not text:
+            text = piece
+        elif piece.startswith("-"):
+            text += " - " + piece[1:]
+        else:
+            text += " + " + piece
+        if len(text) > 2 * limit:  # tidy() shortens it (x**2 -> x²): twice the limit is surely enough
+            return text + (" + …" if count < len(expr.args) else "")
+    return text
 
 
 def tidy(text: str, limit: int, coefficient: str = r"\b(\d+)\*(?=[A-Za-z(])") -> str:

@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from symdescent import budget
 from symdescent.analyze import DEFAULT_TIMEOUT, Analysis, CriticalPoint
+from symdescent.budget import BudgetError
 from symdescent.errors import InputError
 from symdescent.hessian import ROUNDING_RELATIVE, kind, step_sizes
 from symdescent.vectors.calculus import jvp
@@ -160,6 +162,8 @@ def hessian_product(
         fn = compile_arrays(
             [action[n] for n in problem.names], arguments, shapes, [problem.shapes[n] for n in problem.names]
         )
+    except BudgetError:
+        raise
     except (InputError, NotImplementedError, TypeError, ValueError):
         return None
 
@@ -174,16 +178,30 @@ def hessian_product(
 
 
 class _Clock:
-    """The analysis's deadline: numeric work that would start after it is skipped."""
+    """The analysis's deadline: numeric work that would start after it is skipped.
+
+    Two limits: ``timeout`` seconds of wall time (analyze's --timeout), and half of what is left of
+    the command's CPU budget, so that the symbolic work after it (the gradient's cases shown with
+    the analysis) still fits: the eigenvalues are skipped with a note rather than the command refused.
+    """
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
+        self.reserve = budget.remaining() / 2  # inf without a budget (library use)
         self.ran_out = False
+        self.budget_ran_out = False
 
     def over(self) -> bool:
-        self.ran_out = self.ran_out or time.monotonic() > self.deadline
+        if not self.ran_out:
+            self.budget_ran_out = budget.remaining() < self.reserve
+            self.ran_out = self.budget_ran_out or time.monotonic() > self.deadline
         return self.ran_out
+
+    def note(self) -> str:
+        if self.budget_ran_out:
+            return "the Hessian's eigenvalues were not computed within half of the time limit left"
+        return f"the Hessian's eigenvalues were not computed within {self.timeout:g} s (the timeout)"
 
 
 def _largest(problem: VectorProblem, z: np.ndarray, product: Any, clock: _Clock) -> float | None:
@@ -263,7 +281,7 @@ def analyze_arrays(problem: VectorProblem, *, timeout: float = DEFAULT_TIMEOUT) 
     else:
         notes.append(f"with {problem.size} entries the Hessian is too large to analyse here")
     if clock.ran_out:
-        notes.append(f"the Hessian's eigenvalues were not computed within {timeout:g} s (the timeout)")
+        notes.append(clock.note())
     where = "everywhere" if quadratic else "at the start point"
     convex, reason = _convexity(quadratic, eigenvalues)
     sizes = step_sizes(eigenvalues) if eigenvalues is not None and quadratic else None

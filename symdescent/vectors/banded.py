@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from symdescent import budget
 from symdescent.vectors.nodes import VDot, VIndexSum, VMean, VNode, VNorm, VSum, entries
 from symdescent.vectors.problem import VectorProblem
 
@@ -46,6 +47,7 @@ def banded_terms(problem: VectorProblem) -> tuple[list[BandTerm], float] | None:
     for addend in sp.Add.make_args(
         sp.expand(expr, deep=False, mul=True, power_base=False, power_exp=False, log=False, multinomial=False)
     ):
+        budget.tick("preparing the chunked engine", 16)
         if not addend.free_symbols and not addend.has(VNode):
             value = _number(addend)
             if value is None:

@@ -161,7 +161,7 @@ class BatchRun(ArrayRun):
             raise StartPointError(f"f or ∇f is not a finite number at the start point ({problem.point_text(z)})")
         self.last = Step(0, z, f, g, norm)
         self.start_norm = norm
-        self._steps = self._batched()
+        self._steps = self._paused()
 
     @property
     def params(self) -> dict[str, Any]:
@@ -179,6 +179,12 @@ class BatchRun(ArrayRun):
         data = {name: (np.asarray(v)[index] if name in self.rows else v) for name, v in self.problem.data.items()}
         with np.errstate(all="ignore"):
             return shaped.value_and_grad(z, data)
+
+    def _paused(self) -> Generator[Step, None, None]:
+        from symdescent import budget
+
+        with budget.paused():  # the epochs bound the steps, not the time limit on the input's work
+            yield from self._batched()
 
     def _batched(self) -> Generator[Step, None, None]:
         rng = np.random.default_rng(self.seed)

@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
+from symdescent import budget
 from symdescent.compile import define
 from symdescent.errors import InputError
 from symdescent.functions import array_functions, array_namespace
@@ -94,6 +95,7 @@ class Lowering:
     def __init__(self, shapes: Shapes) -> None:
         self.shapes = shapes
         self.slices: dict[str, str] = {}  # slice symbol name -> source, e.g. "x[1:1000]"
+        self._keys: dict[tuple[str, int, int, int], str] = {}  # (name, offset, first, last) -> "_s3"
 
     def __call__(self, expr: sp.Expr) -> sp.Expr:
         if not isinstance(expr, sp.Basic) or not expr.args:
@@ -125,7 +127,8 @@ class Lowering:
         first, last = bounds
         mapping = {}
         for symbol, (name, offset) in entries(body).items():
-            key = f"_s_{name}_{'m' if offset < 0 else ''}{abs(offset)}_{first}_{last}"
+            # the program's own name (_s0, _s1 …): a user's name never reaches the generated source
+            key = self._keys.setdefault((name, offset, first, last), f"_s{len(self._keys)}")
             self.slices[key] = f"{name}[{first + offset - 1}:{last + offset}]"
             mapping[symbol] = sp.Symbol(key, real=True)
         return body.xreplace(mapping)
@@ -160,6 +163,7 @@ def compile_arrays(
     An output whose formula is a scalar but whose wanted shape is a vector
     (∇ of sum(x) is 1 in every entry) is broadcast to that shape.
     """
+    budget.check("generating the array code")
     lowering = Lowering(shapes)
     lowered = [lowering(e) for e in exprs]
     args = [f"_a{k}" for k in range(len(names))]
@@ -170,12 +174,15 @@ def compile_arrays(
         arg = args[list(names).index(base)] if base in names else base
         slice_names[key] = f"{arg}[{rest}" if rest else source
     lowered = [sp.factor_terms(e.xreplace(renamed)) for e in lowered]  # 200*(b - a²), so that cse sees b - a²
+    budget.check("generating the array code")
     symbols = (sp.Symbol(f"_c{i}") for i in itertools.count())
     replacements, finals = sp.cse(lowered, symbols=symbols, order="none")
     printer = ArrayPrinter({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
     lines = [f"{key} = {source}" for key, source in slice_names.items()]
     try:
-        lines += [f"{printer.doprint(s)} = {printer.doprint(e)}" for s, e in replacements]
+        for s, e in replacements:
+            budget.tick("generating the array code", 64)
+            lines.append(f"{printer.doprint(s)} = {printer.doprint(e)}")
         outputs = []
         for k, final in enumerate(finals):
             pieces = sp.Add.make_args(final)
@@ -189,6 +196,8 @@ def compile_arrays(
                 outputs.append(f"_o{k}")
             else:
                 outputs.append(printer.doprint(final))
+    except budget.BudgetError:
+        raise
     except Exception as error:  # a function numpy cannot print
         raise InputError(f"the function or its gradient cannot be evaluated with numpy: {error}") from None
     for k, (expr, shape) in enumerate(zip(exprs, out_shapes, strict=True)):

@@ -27,10 +27,15 @@ def build(
 
     parse_vector(expr)  # a refused function is the first thing to report, before files and start values
     _need_numpy()
+    from symdescent import budget
+    from symdescent.memory import check_inputs
     from symdescent.vectors.data import parse_start
+
+    check_inputs(start, data_items, params, dtype)  # sizes read from the texts: refused before allocating
     from symdescent.vectors.problem import make_vector_problem
 
-    data = load_constants(data_items, params)
+    with budget.paused():  # filling and checking 10⁹ entries is bounded by the memory rule, not the time limit
+        data = load_constants(data_items, params)
     if start is None:
         raise InputError("--start is needed")
     if "=" not in start:
@@ -38,11 +43,12 @@ def build(
             'name the start values of a vector problem: for example --start "x=[1,2]" or --start "w=zeros(3),b=0"'
         )
     streamed = [data.pop(key) for key in [k for k in data if k.startswith("@")]]  # files too large to load
-    if streamed:
-        from symdescent.vectors.stream import streamed_problem
+    with budget.paused():  # parsing inside keeps a time limit of its own
+        if streamed:
+            from symdescent.vectors.stream import streamed_problem
 
-        return streamed_problem(expr, parse_start(start, data, expr, dtype), data, streamed, dtype=dtype)
-    problem = make_vector_problem(expr, parse_start(start, data, expr, dtype), data, dtype=dtype)
+            return streamed_problem(expr, parse_start(start, data, expr, dtype), data, streamed, dtype=dtype)
+        problem = make_vector_problem(expr, parse_start(start, data, expr, dtype), data, dtype=dtype)
     if note is not None:
         _note_unused(data_items, params, problem, note)
     return problem

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from symdescent import settings
+from symdescent import budget, settings
 from symdescent.errors import InputError, StartPointError
 from symdescent.layout import QUIET_ENTRIES
+from symdescent.memory import check_run
 from symdescent.result import Result, Step
 from symdescent.vectors.problem import VectorProblem
 from symdescent.vectors.run import ArrayRun, VectorRun
@@ -78,6 +79,7 @@ def make_run(
     """The run on the engine :func:`choose_engine` picks; ``in_place``: the kernel run may overwrite the start."""
     chosen, banded = choose_engine(problem, method, engine)
     if chosen == "kernel":
+        check_run(problem.size, problem.dtype, method, "kernel", in_place)  # state arrays, before allocating
         try:
             return KernelRun(problem, banded, method=method, in_place=in_place, guard=guard, **options)
         except _Unsupported:
@@ -87,6 +89,7 @@ def make_run(
                     hint="use dtype float64",
                     parameter="dtype",
                 ) from None
+    check_run(problem.size, problem.dtype, method, "array")  # its working arrays, before allocating
     return VectorRun(problem, method=method, **options)
 
 
@@ -157,7 +160,8 @@ class KernelRun(ArrayRun):
         self._advance_guarded = guard(self._advance) if guard is not None else self._advance
         self.progress: Callable[[float], None] | None = None
         self._pass = (0, 1)  # (passes done, passes) of the step in progress: a shifted f takes two per step
-        f, norm = self._evaluate()
+        with budget.paused():  # one pass over x, as a step is: bounded by the size, not the time limit
+            f, norm = self._evaluate()
         if not (math.isfinite(f) and math.isfinite(norm)):
             what = "f" if not math.isfinite(f) else "∇f"
             raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(self.x)})")

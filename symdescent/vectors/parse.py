@@ -17,6 +17,7 @@ more), plus::
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 
@@ -324,6 +325,16 @@ class VectorParser(Parser):
 
 
 def parse_vector(text: str) -> sp.Expr:
+    """:func:`parse_vector_text`, remembered: a command parses its function more than once (build, shapes, n)."""
+    return _parse_cached(text)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_cached(text: str) -> sp.Expr:
+    return parse_vector_text(text)
+
+
+def parse_vector_text(text: str) -> sp.Expr:
     """Parse vector function text (see the module docstring); raise :class:`ParseError` if refused.
 
     >>> parse_vector("norm(A @ x - b)^2")

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from symdescent import budget
 from symdescent.errors import StartPointError
 from symdescent.layout import QUIET_ENTRIES
 from symdescent.result import Status, Step
@@ -65,6 +66,10 @@ class ArrayRun(StoppingRules):
         raise NotImplementedError
 
     def _loop(self) -> Generator[Step, None, None]:
+        with budget.paused():  # the steps are bounded by max_steps, not by the time limit
+            yield from self._steps_until_done()
+
+    def _steps_until_done(self) -> Generator[Step, None, None]:
         self.start_f, still = self.last.f, 0  # still: steps in a row that left x and f as they were (stalled)
         while True:
             step = self.last
