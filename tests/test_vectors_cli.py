@@ -291,7 +291,8 @@ def test_compare_runs_every_array_method_from_the_same_start():
     result = invoke("compare", "x @ x", "--start", "x=[1,2]", "--format", "json")
     assert result.exit_code == 0
     runs = {run["method"]: run for run in json.loads(result.output)["runs"]}
-    assert set(runs) == {"gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "backtracking", "cg", "newton"}
+    every = {"gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "backtracking", "cg", "newton", "lbfgs"}
+    assert set(runs) == every
     assert runs["newton"]["steps"] == 1 and runs["newton"]["status"] == "converged"
 
 
