@@ -126,8 +126,9 @@ def stability(problem: Any) -> tuple[float | None, float | None]:
 _SHARED: dict[str, Any] = {}  # what every run of the sweep shares; a forked worker inherits it
 
 
-def _run_one(lr: float) -> SweepPoint:
-    """One run at α = ``lr`` on the shared problem, summarised."""
+def _run_one(job: tuple[int, float]) -> tuple[int, SweepPoint]:
+    """One run at α = ``lr`` on the shared problem, summarised (with its place in the grid)."""
+    index, lr = job
     problem, start = _SHARED["problem"], _SHARED["start"]
     options = dict(_SHARED["options"], lr=lr)
     began = time.perf_counter()
@@ -145,7 +146,8 @@ def _run_one(lr: float) -> SweepPoint:
             first = step
     last = run.last
     f0 = float(first.f) if first is not None else math.nan
-    return SweepPoint(lr, run.status, last.step, float(last.f), float(last.grad_norm), f0, time.perf_counter() - began)
+    point = SweepPoint(lr, run.status, last.step, float(last.f), float(last.grad_norm), f0, time.perf_counter() - began)
+    return index, point
 
 
 def _quiet_worker() -> None:
@@ -158,15 +160,16 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _points(lrs: Sequence[float], workers: int) -> Iterator[SweepPoint]:
-    """The runs in α order: in a pool of forked workers when there is more than one, else one by one."""
+def _points(lrs: Sequence[float], workers: int) -> Iterator[tuple[int, SweepPoint]]:
+    """The runs as they finish, each with its place in the grid: in a pool of forked workers, else one by one."""
+    jobs = list(enumerate(lrs))
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for lr in lrs:
-            yield _run_one(lr)
+        for job in jobs:
+            yield _run_one(job)
         return
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
     try:
-        yield from pool.imap(_run_one, lrs)
+        yield from pool.imap_unordered(_run_one, jobs)
         pool.close()
     finally:
         pool.terminate()  # Ctrl-C or an error: the other runs stop at once
@@ -218,15 +221,19 @@ def sweep(
         options={"method": method, "max_steps": max_steps, "tol": tol, "maximize": maximize, **hyperparameters},
     )
     edge, best = stability(problem) if method == "gd" and not maximize else (None, None)
-    points: list[SweepPoint] = []
+    received: dict[int, SweepPoint] = {}
+    given = 0  # on_point has had the points before this place: it sees them in α order
     interrupted = False
     try:
-        for point in _points(sorted(lrs), workers or default_workers(len(lrs))):
-            points.append(point)
-            if on_point is not None:
-                on_point(point)
+        for index, point in _points(sorted(lrs), workers or default_workers(len(lrs))):
+            received[index] = point
+            while given in received:
+                if on_point is not None:
+                    on_point(received[given])
+                given += 1
     except KeyboardInterrupt:
-        interrupted = True
+        interrupted = True  # the runs that finished are kept, also those after one still running
     finally:
         _SHARED.clear()
+    points = [received[index] for index in sorted(received)]
     return Sweep(problem.function_text, method, tuple(points), edge, best, interrupted)

@@ -13,7 +13,6 @@ from symdescent.cli.console import make_console
 from symdescent.cli.plumbing import (
     ExitCode,
     Streams,
-    build_problem,
     expr_command,
     handle_errors,
     interrupted_code,
@@ -21,6 +20,7 @@ from symdescent.cli.plumbing import (
     number_option,
     option_numbers,
     output_protected,
+    problem_from_text,
     read_function,
 )
 from symdescent.cli.typos import MethodChoice
@@ -112,15 +112,16 @@ def sweep(
 
         check_plot_file(plot)  # before the runs: a bad path or a missing matplotlib costs nothing
     problem: Any
-    if wants_vectors(expr, start, data):
+    text = read_function(expr, streams)
+    if wants_vectors(text, start, data):
         from symdescent.vectors.command import build
 
-        problem, start_point = build(read_function(expr, streams), start, data, params, note=note), None
+        problem, start_point = build(text, start, data, params, note=note), None
     else:
-        problem, start_point = build_problem(expr, variables, params, streams), start
+        problem, start_point = problem_from_text(text, variables, params), start
     if fmt == "auto":
         fmt = "table" if streams.stdout_isatty else "csv"
-    renderer = _renderer(fmt, streams)
+    renderer = _renderer(fmt, streams, text)
     result = run_sweep(
         problem,
         start_point,
@@ -148,11 +149,11 @@ def sweep(
     sys.exit(ExitCode.OK)
 
 
-def _renderer(fmt: str, streams: Streams) -> Any:
+def _renderer(fmt: str, streams: Streams, text: str) -> Any:
     from symdescent.render import sweep as render
 
     if fmt == "table":
-        return render.TableSweepRenderer(make_console(streams))
+        return render.TableSweepRenderer(make_console(streams), title=" ".join(text.split()))
     if fmt in ("csv", "tsv"):
         return render.DelimitedSweepRenderer(streams.stdout, "," if fmt == "csv" else "\t")
     return render.JsonSweepRenderer(streams.stdout)

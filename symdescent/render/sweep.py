@@ -96,9 +96,10 @@ class JsonSweepRenderer:
 class TableSweepRenderer:
     """The table a person reads: α, the outcome with its mark, steps, final f and ‖∇f‖; the edge below."""
 
-    def __init__(self, console: Console, digits: int = 6) -> None:
+    def __init__(self, console: Console, digits: int = 6, title: str | None = None) -> None:
         self._console = console
         self._digits = digits
+        self._title = title  # the function as typed (the JSON keeps SymPy's form, as run's does)
 
     def point(self, point: SweepPoint) -> None:
         pass
@@ -106,7 +107,11 @@ class TableSweepRenderer:
     def finish(self, sweep: Sweep) -> None:
         from rich.table import Table
 
-        table = Table(title=f"{sweep.method} on {sweep.function}", title_justify="left", box=None, padding=(0, 1))
+        if not sweep.points:
+            self._console.print("interrupted before any run ended" if sweep.interrupted else "no runs", soft_wrap=True)
+            return
+        title = f"{sweep.method} on {self._title or sweep.function}"
+        table = Table(title=title, title_justify="left", box=None, padding=(0, 1))
         for name in ("α", "outcome", "steps", "f", "‖∇f‖"):
             table.add_column(name, justify="left" if name == "outcome" else "right", no_wrap=True)
         for p in sweep.points:
@@ -123,7 +128,9 @@ class TableSweepRenderer:
         if note:
             self._console.print(note, soft_wrap=True)
         if sweep.interrupted:
-            self._console.print(f"interrupted after {len(sweep.points)} of the learning rates", soft_wrap=True)
+            self._console.print(
+                f"interrupted: {len(sweep.points)} of the runs had ended (the others are left out)", soft_wrap=True
+            )
 
 
 def sweep_html(sweep: Sweep) -> str:
