@@ -38,7 +38,7 @@ from symdescent.errors import NUMERIC_ERRORS, InputError, StartPointError
 from symdescent.methods import method_name
 from symdescent.optimizers import Optimizer, make_optimizer
 from symdescent.result import Result, Status, Step
-from symdescent.stopping import STALL_STEPS, StoppingRules
+from symdescent.stopping import StoppingRules
 
 if TYPE_CHECKING:
     import sympy as sp
@@ -174,7 +174,7 @@ class Run(StoppingRules):
         arithmetic = self.arithmetic
         value_and_grad = arithmetic.compile(self.problem)
         update = self.optimizer.update
-        tol, max_steps, maximize = self.tol, self.max_steps, self.maximize
+        maximize = self.maximize
         hypot, isfinite, add = arithmetic.norm, arithmetic.isfinite, operator.add
         errors, scope, scoped = arithmetic.errors, arithmetic.scope, arithmetic.digits is not None
         floats, approx = arithmetic is FLOAT, arithmetic.approx
@@ -187,20 +187,7 @@ class Run(StoppingRules):
         still = 0  # steps in a row that left x and f as they were
         while True:
             self.last = step
-            if tol > 0 and (step.grad_norm if floats else approx(step.grad_norm)) <= tol:
-                self._finish(Status.CONVERGED)
-                yield step
-                return
-            if k >= max_steps:
-                self._finish(Status.COMPLETED if tol == 0 else Status.MAX_STEPS)
-                yield step
-                return
-            if slow:
-                self._finish(Status.TOO_SLOW, slow)
-                yield step
-                return
-            if still >= STALL_STEPS:
-                self._finish(Status.STALLED)
+            if self._ends_at(step.grad_norm if floats else approx(step.grad_norm), k, still, slow):
                 yield step
                 return
             yield step

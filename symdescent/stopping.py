@@ -121,6 +121,25 @@ class StoppingRules(Iterator[Step]):
     def _close(self) -> None:
         """Release what the back-end holds once the run has ended."""
 
+    def _ends_at(self, grad_norm: float, k: int, still: int, slow: str = "") -> bool:
+        """Whether the run ends at the step in hand, by the rules every back-end shares; if so, it is finished.
+
+        In order: ‖∇f‖ ≤ tol (``converged``), the step limit (``completed`` when tol = 0, else
+        ``max_steps``), numbers too big to go on quickly (``too_slow``, exact arithmetic), and x and f
+        unchanged for :data:`STALL_STEPS` steps (``stalled``).
+        """
+        if self.tol > 0 and grad_norm <= self.tol:
+            self._finish(Status.CONVERGED)
+        elif k >= self.max_steps:
+            self._finish(Status.COMPLETED if self.tol == 0 else Status.MAX_STEPS)
+        elif slow:
+            self._finish(Status.TOO_SLOW, slow)
+        elif still >= STALL_STEPS:
+            self._finish(Status.STALLED)
+        else:
+            return False
+        return True
+
     def _finish(self, status: Status, reason: str = "") -> None:
         """End the run with ``status``; a run that stopped short because f has no minimum ends ``unbounded``."""
         extra: dict[str, Any] = {}

@@ -39,7 +39,7 @@ from symdescent.optimizers.base import (
     scale,
 )
 from symdescent.optimizers.first_order import adagrad, adam, gd, momentum, nesterov, rmsprop
-from symdescent.optimizers.lbfgs import lbfgs_direction, scale_by_wolfe_from_one
+from symdescent.optimizers.lbfgs import lbfgs_direction
 from symdescent.optimizers.linesearch import scale_by_backtracking, scale_by_exact_line, scale_by_strong_wolfe
 from symdescent.optimizers.second_order import newton_direction, polak_ribiere_direction
 
@@ -103,7 +103,7 @@ def lbfgs(history: int = 10, c1: float = 1e-4, c2: float = 0.9) -> Optimizer:
         raise InputError(f"history must be a whole number from 1 to 1000, got {history!r}", parameter="history")
     history = int(history)  # the command line gives numbers as floats
     params: dict[str, Any] = {"history": history, "c1": c1, "c2": c2}
-    transform = chain(scale(-1.0), lbfgs_direction(history), scale_by_wolfe_from_one(c1, c2))
+    transform = chain(scale(-1.0), lbfgs_direction(history), scale_by_strong_wolfe(c1, c2, from_one=True))
     return named("lbfgs", params, transform, needs_extra=True)
 
 

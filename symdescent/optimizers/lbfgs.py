@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from symdescent.optimizers.base import Transform, Vector, axpy, dot, times
-from symdescent.optimizers.linesearch import LineSearchState, strong_wolfe
 
 #: A pair is kept only if sᵀy > CURVATURE · ‖s‖·‖y‖ (scipy's L-BFGS-B uses eps·yᵀy; this is scale-free).
 CURVATURE = 1e-10
@@ -115,21 +114,3 @@ def lbfgs_direction(history: int = 10) -> Transform:
 def first_trial(d: Any, steps: int, norm: Callable[[Any], float]) -> float:
     """α to try first: 1 (the direction is scaled already), but at most 1/‖d‖ on the very first step."""
     return 1.0 if steps else min(1.0, 1.0 / max(norm(d), 1e-300))
-
-
-def scale_by_wolfe_from_one(c1: float = 1e-4, c2: float = 0.9) -> Transform:
-    """A strong-Wolfe line search that tries α = 1 first (quasi-Newton directions carry their own scale)."""
-
-    def init(x: Vector) -> LineSearchState:
-        return LineSearchState(math.nan, math.nan, None)
-
-    def update(d: Vector, state: LineSearchState, x: Vector, **extra: Any) -> tuple[Vector, LineSearchState]:
-        slope = dot(extra["grad"], d)
-        initial = first_trial(d, 0 if math.isnan(state.alpha) else 1, lambda v: math.hypot(*v))
-        alpha, evaluations, ok = strong_wolfe(extra["value_and_grad_fn"], x, d, extra["value"], slope, initial, c1, c2)
-        info: dict[str, Any] = {"alpha": alpha, "nfev": evaluations, "ngev": evaluations}
-        if not ok:
-            info["wolfe"] = False
-        return times(alpha, d), LineSearchState(alpha, slope, info)
-
-    return Transform(init, update)

@@ -183,12 +183,17 @@ def _cubic_minimiser(a: float, fa: float, sa: float, b: float, fb: float, sb: fl
     return alpha
 
 
-def scale_by_strong_wolfe(c1: float = 1e-4, c2: float = 0.1) -> Transform:
-    """A strong-Wolfe line search; the first trial α reuses the last step's αₖ₋₁ ∇fₖ₋₁ᵀdₖ₋₁ / ∇fₖᵀdₖ."""
+def scale_by_strong_wolfe(c1: float = 1e-4, c2: float = 0.1, *, from_one: bool = False) -> Transform:
+    """A strong-Wolfe line search; the first trial α reuses the last step's αₖ₋₁ ∇fₖ₋₁ᵀdₖ₋₁ / ∇fₖᵀdₖ.
+
+    ``from_one``: after the first step try α = 1 (a quasi-Newton direction carries its own scale).
+    """
 
     def update(d: Vector, state: LineSearchState, x: Vector, **extra: Any) -> tuple[Vector, LineSearchState]:
         slope = dot(extra["grad"], d)
-        if math.isfinite(state.alpha) and slope < 0:
+        if from_one and math.isfinite(state.alpha):
+            initial = 1.0
+        elif math.isfinite(state.alpha) and slope < 0:
             initial = min(1.0, 1.01 * state.alpha * state.slope / slope)
         else:
             initial = min(1.0, 1.0 / max(math.hypot(*d), 1e-300))

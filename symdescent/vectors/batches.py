@@ -233,13 +233,7 @@ class BatchRun(ArrayRun):
         if not (math.isfinite(step.f) and math.isfinite(step.grad_norm)):
             self._finish(Status.DIVERGED, "f is not a finite number" if not math.isfinite(step.f) else "∇f is not")
             return True
-        if self.tol > 0 and step.grad_norm <= self.tol:
-            self._finish(Status.CONVERGED)
-            return True
-        if step.step >= self.max_steps:
-            self._finish(Status.COMPLETED if self.tol == 0 else Status.MAX_STEPS)
-            return True
-        return False
+        return self._ends_at(step.grad_norm, step.step, 0)
 
 
 def batch_run(problem: VectorProblem, data: Mapping[str, Any] | None = None, **options: Any) -> BatchRun:

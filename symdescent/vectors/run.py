@@ -21,7 +21,7 @@ from symdescent import budget
 from symdescent.errors import StartPointError
 from symdescent.layout import QUIET_ENTRIES
 from symdescent.result import Status, Step
-from symdescent.stopping import STALL_STEPS, StoppingRules
+from symdescent.stopping import StoppingRules
 from symdescent.vectors.optim import make_array_method
 from symdescent.vectors.problem import VectorProblem
 
@@ -73,16 +73,7 @@ class ArrayRun(StoppingRules):
         self.start_f, still = self.last.f, 0  # still: steps in a row that left x and f as they were (stalled)
         while True:
             step = self.last
-            if self.tol > 0 and step.grad_norm <= self.tol:
-                self._finish(Status.CONVERGED)
-                yield step
-                return
-            if step.step >= self.max_steps:
-                self._finish(Status.COMPLETED if self.tol == 0 else Status.MAX_STEPS)
-                yield step
-                return
-            if still >= STALL_STEPS:
-                self._finish(Status.STALLED)
+            if self._ends_at(step.grad_norm, step.step, still):
                 yield step
                 return
             yield step
