@@ -8,8 +8,9 @@ picture) can show the measured edge beside the predicted one.
 The runs are independent, so they run in parallel, one process per core,
 forked after the function is compiled so that every process shares it. Each
 run's outcome is summarised in a :class:`SweepPoint`; a run that hit the step
-limit while f rose above its start value is ``diverging`` (1.1ᵗ takes 7,000
-steps to overflow a float, but it is plainly going nowhere good).
+limit with f a million times above its start value is ``diverged`` too (1.1ᵗ
+takes 7,000 steps to overflow a float), and one with f above its start by less
+is ``diverging``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from symdescent.result import Status
 
 #: The grid has at most this many points: each is a whole run.
 MAX_POINTS = 200
+#: f grown this many times above its start by the step limit counts as diverged.
+RUNAWAY = 1e6
 #: A constant Hessian up to this many variables has its eigenvalues computed for the edge.
 EDGE_VARIABLES = 50
 
@@ -48,9 +51,12 @@ class SweepPoint:
 
     @property
     def outcome(self) -> str:
-        """The run's status, or ``diverging`` when it hit the step limit with f above its start value."""
+        """The run's status, except at the step limit with f above its start value: ``diverged`` when f grew
+        more than :data:`RUNAWAY` times (1.1ᵗ takes 7,000 steps to overflow, but it has plainly diverged),
+        else ``diverging``."""
         if self.status == Status.MAX_STEPS and (self.f > self.f0 or not math.isfinite(self.f)):
-            return "diverging"
+            grown = not math.isfinite(self.f) or abs(self.f - self.f0) > RUNAWAY * max(abs(self.f0), 1e-300)
+            return "diverged" if grown else "diverging"
         return str(self.status)
 
 

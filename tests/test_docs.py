@@ -126,3 +126,22 @@ def test_the_api_reference_has_every_public_name() -> None:
     for name in symdescent.__all__:
         assert f"### `symdescent.{name}`" in text
     assert "ForwardRef" not in text
+
+
+def test_every_picture_the_pages_show_exists_and_is_drawn_by_the_script() -> None:
+    """README and docs show one picture of each kind; each is drawn by docs/make_pictures.py, none by hand."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_pictures", ROOT / "docs" / "make_pictures.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    drawn = {file for file, _ in script.PICTURES}
+    shown = set()
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text(encoding="utf-8")):
+            path = (page.parent / target).resolve()
+            assert path.exists(), f"{page.name} shows {target}, which does not exist"
+            shown.add(path.name)
+    assert shown == drawn == {p.name for p in (ROOT / "docs" / "images").iterdir()}
+    assert all((ROOT / "docs" / "images" / name).stat().st_size <= 2_000_000 for name in drawn)

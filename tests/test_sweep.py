@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SEED, cli
 from hypothesis import given
@@ -123,3 +124,23 @@ def test_ctrl_c_stops_every_worker_and_keeps_the_rows_so_far(executable: Path) -
     assert process.returncode == 130
     assert out.startswith("lr,outcome") and "Traceback" not in err
     assert "interrupted" in err
+
+
+def test_the_issue_grid_every_rate_below_one_converges_every_rate_above_diverges() -> None:
+    rows = cli("sweep", SEED, "--start", "1,2", "--lr", "0.01..10", "--points", "60", "--format", "csv").stdout
+    points = [(float(r.split(",")[0]), r.split(",")[1]) for r in rows.splitlines()[1:]]
+    assert len(points) == 60
+    assert all(outcome == ("converged" if lr < 1 else "diverged") for lr, outcome in points)
+
+
+def test_on_a_data_fit_the_edge_is_two_over_the_largest_eigenvalue_of_the_datas_hessian() -> None:
+    t = np.array([0.0, 1, 2, 3, 4, 5])  # the Hessian of a least-squares fit does not depend on y
+    out = cli(
+        "sweep", "mean((a*t + b - y)^2)", "--data", "t=[0,1,2,3,4,5]", "--data", "y=[1,2.9,5.2,7.1,8.8,11.2]",
+        "--start", "a=0,b=0", "--lr", "0.01..0.2", "--points", "5", "--format", "json",
+    )  # fmt: skip
+    data = json.loads(out.stdout)
+    hessian = 2 / len(t) * np.array([[t @ t, t.sum()], [t.sum(), len(t)]])  # of mean((a t + b − y)²) in (a, b)
+    low, high = np.linalg.eigvalsh(hessian)
+    assert data["max_stable_lr"] == pytest.approx(2 / high, rel=1e-9)
+    assert data["best_lr"] == pytest.approx(2 / (low + high), rel=1e-9)

@@ -103,6 +103,10 @@ class VectorPlot:
         if self._fit is not None:
             fit = figure.axes[1]
             line = next(line for line in fit.get_lines() if line.get_gid() == "fit")
+            line.set_label("the fit at the step shown")  # the still's label names the last step only
+            for earlier in (e for e in fit.get_lines() if e.get_gid() == "earlier"):
+                earlier.set_label(None)
+            fit.legend(fontsize=8)
             animation.at_end += [*(e for e in fit.get_lines() if e.get_gid() == "earlier"), *fit.texts]
             animation.moving_artists.append(line)
             curve = _model_function(self._fit[2], self._fit[0], self._problem.names)
