@@ -5,7 +5,8 @@ Run from a checkout with the test extra installed: ``python bench/bench_data_sca
 1. Writes a Parquet file of N rows × 10 columns (9 features and y; N = 10⁷ by default, 800 MB of numbers;
    ``--rows 100000000`` is the issue's 8 GB) in row groups of 2²⁰ rows, and a 1-column file for y.
 2. Runs 3 steps of gd on ``mean((X @ w - y)^2)`` streaming the files, in a child process, and prints its
-   wall time and peak RSS beside the file's size: memory is bounded by the chunk, not the file.
+   wall time and peak RSS beside the file's size: memory is bounded by the chunk, not the file; then one
+   epoch of mini-batch adam (batches of 10,000 rows, shuffled within each chunk) the same way.
 3. The same least-squares steps by a hand-written numpy loop over the same row groups (pyarrow), as the
    fastest equivalent: the ratio is symdescent's cost of reading, evaluating and reducing.
 4. With ``--cluster``: the same 3 steps with the rows on a LocalCluster of 2 workers (10⁶ rows),
@@ -36,6 +37,21 @@ began = time.perf_counter()
 files = [open_columnar(x_path, "X"), open_columnar(y_path, "y")]
 run = VectorRun(streamed_problem("mean((X @ w - y)^2)", {"w": np.zeros(FEATURES_HERE)}, {}, files), method="gd", lr=0.1,
                 max_steps=3, tol=0)
+for _ in run:
+    pass
+print(time.perf_counter() - began, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, run.last.f)
+""".replace("FEATURES_HERE", str(FEATURES))
+
+BATCHED = """
+import resource, sys, time
+import numpy as np
+from symdescent.vectors.stream import open_columnar, streamed_problem
+from symdescent.vectors.batches import BatchRun
+x_path, y_path = sys.argv[1], sys.argv[2]
+began = time.perf_counter()
+files = [open_columnar(x_path, "X"), open_columnar(y_path, "y")]
+problem = streamed_problem("mean((X @ w - y)^2)", {"w": np.zeros(FEATURES_HERE)}, {}, files)
+run = BatchRun(problem, batch_size=10000, epochs=1, method="adam", lr=0.01, tol=0)
 for _ in run:
     pass
 print(time.perf_counter() - began, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, run.last.f)
@@ -125,12 +141,17 @@ def main() -> None:
         size = os.path.getsize(x_path) + os.path.getsize(y_path)
         ours = child(CHILD, x_path, y_path)
         hand = child(HAND, x_path, y_path)
+        batched = child(BATCHED, x_path, y_path)
     numbers = options.rows * (FEATURES + 1) * 8
     print(f"{options.rows:,} rows × {FEATURES + 1} columns: {numbers / 2**30:.2f} GiB of numbers, {size / 2**30:.2f} "
           f"GiB on disk (Parquet)")  # fmt: skip
     print(f"symdescent, 3 gd steps streamed: {ours[0]:.2f} s, peak RSS {ours[1] / 2**20:.0f} MiB, f = {ours[2]:.6g}")
     print(f"hand-written numpy over row groups: {hand[0]:.2f} s, peak RSS {hand[1] / 2**20:.0f} MiB, f = {hand[2]:.6g}")
     print(f"ratio: {ours[0] / hand[0]:.2f}× the time, {ours[1] / hand[1]:.2f}× the memory")
+    print(
+        f"symdescent, one epoch of adam in batches of 10,000 rows (the file read three times: f at the start, the "
+        f"batches, f at the end): {batched[0]:.2f} s, peak RSS {batched[1] / 2**20:.0f} MiB, f = {batched[2]:.6g}"
+    )
     if options.cluster:
         cluster_ratio()
 

@@ -105,7 +105,19 @@ def test_parquet_data_on_the_command_line_loaded_or_streamed(files: tuple[Path, 
     assert np.allclose(
         [float(v) for v in streamed.stdout.split()], [float(v) for v in loaded.stdout.split()], rtol=1e-12
     )
-    assert "need the data in memory" in cli(*args, "--batch-size", "10").stderr
+    assert "a cluster takes data in memory" in cli(*args, "--scheduler", "local:1").stderr
+    # mini-batches on a streamed file: its chunks in file order, each chunk's rows shuffled (documented)
+    batched = cli(*args, "--batch-size", "64", "--epochs", "2", "--seed", "3", "--lr", "0.05", "--tol", "0")
+    w, rng = np.zeros(3), np.random.default_rng(3)
+    for _ in range(2):
+        for first in range(0, 5000, 700):
+            chunk = np.arange(first, min(first + 700, 5000))
+            order = chunk[rng.permutation(len(chunk))]
+            for k in range(0, len(order), 64):
+                rows = order[k : k + 64]
+                w = w - 0.05 * (2 * X[rows].T @ (X[rows] @ w - Y[rows]) / len(rows) + 0.02 * w)
+    assert batched.exit_code == 0
+    assert np.allclose([float(v) for v in batched.stdout.split()], w, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("address", ["local:0", "local:x", "nonsense"])

@@ -58,9 +58,8 @@ def scaled_run(problem: Any, options: RunOptions, hyper: dict[str, Any]) -> Any:
     """The run of a mini-batch or cluster problem (a cluster run stops its LocalCluster when it ends)."""
     from symdescent.vectors.stream import StreamedProblem
 
-    if isinstance(problem, StreamedProblem):
-        what = "mini-batches" if options.batch_size is not None else "a cluster"
-        raise InputError(f"{what} need the data in memory; a data file this large is read a chunk at a time instead")
+    if isinstance(problem, StreamedProblem) and options.batch_size is None:
+        raise InputError("a cluster takes data in memory; a data file this large is read here a chunk at a time")
     if options.batch_size is not None:
         from symdescent.vectors.batches import BatchRun
 

@@ -14,7 +14,11 @@ The order is documented, so that anyone can reproduce a run with numpy:
 epoch e (from 1) visits the rows in the order ``rng.permutation(n)``, where
 ``rng = numpy.random.default_rng(seed)`` is made once and draws a new
 permutation each epoch; batch k is rows ``order[k·B:(k+1)·B]``, the last batch
-shorter. Each batch is one step of the method (its update rule unchanged).
+shorter. Data streamed from a file too large to load (:mod:`symdescent.vectors.stream`)
+cannot be permuted whole: each epoch reads its chunks in file order and visits
+each chunk's rows in the order ``rng.permutation(len(chunk))``, B at a time (the
+last batch of a chunk shorter), so memory stays one chunk. Each batch is one
+step of the method (its update rule unchanged).
 The run yields step 0 (all rows) and, by default, one step per epoch whose f
 and ∇f are over all rows; ``per_batch=True`` yields every batch's step, with
 the batch's f and ∇f (``info`` says which epoch and batch).
@@ -23,7 +27,7 @@ the batch's f and ∇f (``info`` says which epoch and batch).
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -125,7 +129,10 @@ class BatchRun(ArrayRun):
                 f"{method} takes whole steps along its own line search: mini-batches work with {', '.join(FUSED)}",
                 parameter="method",
             )
-        n, rows = row_count(problem)
+        streamed = getattr(problem, "sums", None)  # a StreamedProblem: rows read from a file a chunk at a time
+        if streamed is not None and not hasattr(streamed, "chunks"):
+            raise InputError("mini-batches run on this machine, not on a cluster")
+        n, rows = (streamed.n, streamed.rows) if streamed is not None else row_count(problem)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
             raise InputError(
                 f"the batch size must be a whole number from 1 to the {n} rows of the data, got {batch_size!r}",
@@ -135,16 +142,17 @@ class BatchRun(ArrayRun):
             raise InputError(f"epochs must be a whole number, 1 or more, got {epochs!r}", parameter="epochs")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise InputError(f"the seed must be a whole number, 0 or more, got {seed!r}", parameter="seed")
-        self.batches = math.ceil(n / batch_size)
+        self._chunks = streamed.chunks if streamed is not None else None
+        self.batches = self._count_batches(n, batch_size)
         self._limits(epochs * self.batches, tol, maximize)
-        self.problem = per_row(problem, rows, n)
-        check_rows(self.problem, rows, n)
+        self.problem = problem if streamed is not None else per_row(problem, rows, n)  # a file's: per row already
+        if streamed is None:
+            check_rows(self.problem, rows, n)
         self.rows, self.n, self.batch_size, self.epochs, self.seed = rows, n, batch_size, epochs, seed
         self.per_batch = per_batch
         self._keep_start()
         self._sign = -1.0 if maximize else 1.0
         self._compiled: dict[int, VectorProblem] = {}  # one problem per batch length (the last may be shorter)
-        self._batch: np.ndarray | None = None
 
         def value(z: np.ndarray) -> float:  # the fused rules take no line search: never called
             raise AssertionError("mini-batch methods do not evaluate f along a line")
@@ -171,14 +179,41 @@ class BatchRun(ArrayRun):
         with np.errstate(all="ignore"):
             return self.problem.value_and_grad(z)
 
-    def _on_batch(self, z: np.ndarray, index: np.ndarray) -> tuple[float, np.ndarray]:
-        """f and ∇f on the rows ``index``, by the code compiled for batches of that many rows."""
-        shaped = self._compiled.get(len(index))
+    def _count_batches(self, n: int, size: int) -> int:
+        """Batches in an epoch: of all rows, or of each chunk of a file (a batch never spans two chunks)."""
+        if self._chunks is None:
+            return math.ceil(n / size)
+        from symdescent.vectors.stream import CHUNK_ROWS
+
+        whole, rest = divmod(n, CHUNK_ROWS)
+        return whole * math.ceil(CHUNK_ROWS / size) + math.ceil(rest / size)
+
+    def _epoch(self, rng: np.random.Generator) -> Iterator[dict[str, np.ndarray]]:
+        """One epoch's batches, as the row data of each, in the documented order (see the module)."""
+        size = self.batch_size
+        if self._chunks is None:
+            rows = {name: np.asarray(self.problem.data[name]) for name in self.rows}
+            order = rng.permutation(self.n)
+            for k in range(0, self.n, size):
+                index = order[k : k + size]
+                yield {name: values[index] for name, values in rows.items()}
+            return
+        for chunk in self._chunks():  # a file too large to load: its chunks in order, rows shuffled within each
+            length = len(next(iter(chunk.values())))
+            order = rng.permutation(length)
+            for k in range(0, length, size):
+                index = order[k : k + size]
+                yield {name: np.asarray(values)[index] for name, values in chunk.items() if name in self.rows}
+
+    def _on_batch(self, z: np.ndarray, batch: Mapping[str, np.ndarray]) -> tuple[float, np.ndarray]:
+        """f and ∇f on one batch's rows, by the code compiled for batches of that many rows."""
+        length = len(next(iter(batch.values())))
+        shaped = self._compiled.get(length)
         if shaped is None:
-            shaped = self._compiled[len(index)] = on_rows(self.problem, self.rows, index)
-        data = {name: (np.asarray(v)[index] if name in self.rows else v) for name, v in self.problem.data.items()}
+            base = getattr(self.problem, "problem", self.problem)  # a streamed problem's own VectorProblem
+            shaped = self._compiled[length] = on_rows(base, self.rows, slice(0, length), batch)
         with np.errstate(all="ignore"):
-            return shaped.value_and_grad(z, data)
+            return shaped.value_and_grad(z, {**self.problem.data, **batch})
 
     def _paused(self) -> Generator[Step, None, None]:
         from symdescent import budget
@@ -195,10 +230,8 @@ class BatchRun(ArrayRun):
         yield step
         t, z = 0, np.asarray(step.x)
         for epoch in range(1, self.epochs + 1):
-            order = rng.permutation(self.n)
-            for k in range(self.batches):
-                index = order[k * self.batch_size : (k + 1) * self.batch_size]
-                f, g = self._on_batch(z, index)
+            for k, batch in enumerate(self._epoch(rng)):
+                f, g = self._on_batch(z, batch)
                 self.method.info = None
                 with np.errstate(all="ignore"):
                     z = self.method.step(z, self._sign * f, self._sign * g)
