@@ -206,3 +206,18 @@ def test_one_minus_sign_per_output_kind(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.undo()
     assert "1,-2.6,-1.6," in cli(*args, "--format", "csv").stdout
     assert '"x": -2.6' in cli(*args, "--format", "json").stdout
+
+
+def test_grad_latex_writes_an_exact_point_exactly() -> None:
+    out = cli("grad", "sin(x)*y", "--at", "pi/2,1", "--format", "latex")
+    assert r"\nabla f\left(\frac{\pi}{2}, 1\right) = \left(0, 1\right)" in out.stdout
+    assert "1.5707963267948966" not in out.stdout
+
+
+def test_a_start_point_in_square_brackets_for_scalars_is_explained() -> None:
+    out = cli("run", "x**2+y**2", "--start", "[1,2]")
+    assert out.exit_code == 2
+    assert out.stderr.splitlines() == [
+        "Error: the start point [1,2] in brackets names no variable",
+        "Hint: scalar variables are written without brackets, 1,2 (or x=1,y=2); a vector by name, x=[1,2]",
+    ]

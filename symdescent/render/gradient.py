@@ -128,12 +128,23 @@ def latex_blocks(report: GradientReport) -> list[Block]:
             blocks.append(Steps(step_rows(report.derivations[i], n)))
     blocks.append(Equations((rf"\nabla f = {n.vector([n.e(g) for g in problem.gradient])}",)))
     if report.at is not None and report.value is not None and report.norm is not None:
-        point = n.vector([plain_number(v) for v in report.at])
-        value = n.vector([plain_number(v) for v in report.value])
+        # exact where the point was written exactly (\frac{\pi}{2}, not 1.5707963267948966), else the float
+        exact_at = report.exact_at or (None,) * len(report.at)
+        exact_value = report.exact_value or (None,) * len(report.value)
+        point = n.vector(
+            [n.e(e) if e is not None else plain_number(v) for v, e in zip(report.at, exact_at, strict=True)]
+        )
+        value = n.vector(
+            [n.e(e) if e is not None else plain_number(v) for v, e in zip(report.value, exact_value, strict=True)]
+        )
         blocks.append(
             Equations((rf"\nabla f{point} = {value}, \qquad \|\nabla f{point}\| = {plain_number(report.norm)}",))
         )
     return blocks
+
+
+def _latex_number(n: Any, value: float, exact: Any) -> str:
+    return n.e(exact) if exact is not None else plain_number(value)
 
 
 def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Console | None) -> None:

@@ -39,6 +39,11 @@ def build(
     if start is None:
         raise InputError("--start is needed")
     if "=" not in start:
+        if start.strip().startswith(("[", "(")):  # "[1,2]" for the scalars x, y: the brackets made it a vector
+            raise InputError(
+                f"the start point {start.strip()} in brackets names no variable",
+                hint='scalar variables are written without brackets, 1,2 (or x=1,y=2); a vector by name, x=[1,2]',
+            )
         raise InputError(
             'name the start values of a vector problem: for example --start "x=[1,2]" or --start "w=zeros(3),b=0"'
         )
