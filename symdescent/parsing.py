@@ -20,6 +20,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -192,6 +193,9 @@ class Parser:
             factors.append(factor)
         if len(factors) == 1:
             return factors[0]
+        if _underflows(factors):  # 1e-200*1e-200*x: a product of constants below every float is 0
+            _note(f"a product of constants of about 10**{int(_magnitude(factors) * 0.30103):,} {UNDERFLOW}")
+            return sp.Integer(0)
         _check_product_size(factors, start)
         product = _product(factors)
         _check_coefficient(product, start)
@@ -309,7 +313,31 @@ def parse(text: str) -> sp.Expr:
     >>> parse("x^2 + 3*y")
     x**2 + 3*y
     """
-    return Parser(tokenize(check_size(text))).parse()
+    return parse_with_notes(text)[0]
+
+
+#: Notes the parse in progress makes (a constant below every float taken as 0), when someone collects them.
+_NOTES: ContextVar[list[str] | None] = ContextVar("symdescent_parse_notes", default=None)
+
+
+def parse_with_notes(text: str) -> tuple[sp.Expr, tuple[str, ...]]:
+    """:func:`parse`, and what the user should be told about how the text was read (one line each)."""
+    notes: list[str] = []
+    token = _NOTES.set(notes)
+    try:
+        return Parser(tokenize(check_size(text))).parse(), tuple(notes)
+    finally:
+        _NOTES.reset(token)
+
+
+def _note(message: str) -> None:
+    notes = _NOTES.get()
+    if notes is not None and message not in notes:
+        notes.append(message)
+
+
+#: What a constant below every float (10⁻³³⁰ and less) is taken as, and why: what float arithmetic makes of it.
+UNDERFLOW = "is below the smallest float (about 5e-324), so it is taken as 0, as a float would be"
 
 
 def parse_constant(text: str, what: str = "value") -> sp.Expr:
@@ -359,9 +387,11 @@ def _number(token: Token) -> sp.Expr:
         raise _error(f"number too long ({significant} digits; the limit is {MAX_DIGITS})", token.column)
     digits = exponent.lstrip("+-").lstrip("0")
     if len(digits) > 6 or abs(budget.literal_exponent(text)) > MAX_BITS * 0.30103:
-        size = "small" if exponent.startswith("-") else "large"
+        if exponent.startswith("-"):  # 1e-400: as a float it is simply 0
+            _note(f"{text if len(text) <= 40 else 'a number'} {UNDERFLOW}")
+            return sp.Integer(0)
         raise _error(
-            f"number too {size}: {text} ({budget.range_text()})" if len(text) <= 40 else f"number too {size}",
+            f"number too large: {text} ({budget.range_text()})" if len(text) <= 40 else "number too large",
             token.column,
         )
     return _checked_constant(sp.Float(text), text, token.column)
@@ -378,6 +408,17 @@ def _checked(check: Callable[..., None], *values: object, column: int | None) ->
 def _checked_constant(value: sp.Expr, what: str, column: int | None) -> sp.Expr:
     _checked(budget.check_constant, value, what, column=column)
     return value
+
+
+def _magnitude(factors: list[sp.Expr]) -> float:
+    """log₂ of the product of the numbers among ``factors``."""
+    return sum(budget.log2_magnitude(f) for f in factors if f.is_Number and not f.is_zero)
+
+
+def _underflows(factors: list[sp.Expr]) -> bool:
+    """Whether the numbers among ``factors`` multiply to less than the smallest constant (10⁻³³⁰)."""
+    numbers = [f for f in factors if f.is_Number]
+    return len(numbers) >= 2 and not any(f.is_zero for f in numbers) and _magnitude(factors) < -MAX_BITS
 
 
 def _check_product_size(factors: list[sp.Expr], column: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import sympy as sp
@@ -21,7 +21,7 @@ from symdescent.engine import Engine, choose_engine
 from symdescent.errors import InputError
 from symdescent.generated import Lowered, rows_from
 from symdescent.layout import Layout
-from symdescent.parsing import natural_key, parse
+from symdescent.parsing import natural_key, parse_with_notes
 from symdescent.values import number
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
@@ -34,6 +34,8 @@ class Problem:
     expr: sp.Expr
     variables: tuple[sp.Symbol, ...]
     params: Mapping[str, sp.Expr]
+    #: How the text was read that the user should know (a constant below every float taken as 0).
+    parse_notes: tuple[str, ...] = field(default=(), compare=False, kw_only=True)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -123,15 +125,20 @@ def make_problem(
 def _make_problem(
     function: str | sp.Expr, variables: Sequence[str] | None, params: Mapping[str, str | float | sp.Expr] | None
 ) -> Problem:
-    expr = parse(function) if isinstance(function, str) else _as_expr(function)
+    expr, notes = parse_with_notes(function) if isinstance(function, str) else (_as_expr(function), ())
     if params is not None and not isinstance(params, Mapping):
         raise InputError(f"params must be a mapping of names to values, not {type(params).__name__}")
     if variables is not None and (isinstance(variables, str) or not isinstance(variables, Sequence)):
         raise InputError(f"variables must be a sequence of names, not {type(variables).__name__}")
     fixed = _fix_params(expr, params or {})
     expr = expr.xreplace({sp.Symbol(name, real=True): value for name, value in fixed.items()})
-    symbols = _order_variables(expr, variables)
-    return Problem(expr=expr, variables=symbols, params=fixed)
+    try:
+        symbols = _order_variables(expr, variables)
+    except InputError as error:
+        if notes and error.hint is None:  # "no variables" because a term became 0: say which
+            raise InputError(error.message, hint=notes[0], parameter=error.parameter) from None
+        raise
+    return Problem(expr=expr, variables=symbols, params=fixed, parse_notes=notes)
 
 
 def gradient(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ...]:

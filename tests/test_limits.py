@@ -446,3 +446,15 @@ def test_explain_shortens_a_long_sum_without_measuring_it_whole(monkeypatch: pyt
     monkeypatch.setattr(sp, "count_ops", counting)
     shown = abbreviate(long_sum)
     assert DOTS in shown.args and len(shown.args) == 5
+
+
+def test_a_constant_below_every_float_runs_as_zero_with_a_warning() -> None:
+    """Issue 19, item 18: 1e-400 (a literal, or a product of two small ones) is the 0.0 a float would be."""
+    for text in ("1e-400*x^2 + x^2 + y^2", "1e-200*1e-200*x^2 + x^2 + y^2"):
+        out = cli("run", text, "--start", "1,2", "--lr", "0.1", "-q")
+        assert out.exit_code == 0, out.stderr
+        assert [float(v) for v in out.stdout.split()] == pytest.approx([2.0568806966515085e-07, 4.113761393303017e-07])
+        assert out.stderr.startswith("Warning: ") and "taken as 0" in out.stderr and "Traceback" not in out.stderr
+        again = cli("run", text, "--start", "1,2", "--lr", "0.1", "-q")  # warm from the cache: the same warning
+        assert again.stderr == out.stderr
+    assert cli("run", "1e400*x", "--start", "1").exit_code == 2  # too large stays refused: it is no float at all

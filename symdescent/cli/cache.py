@@ -68,7 +68,8 @@ def notes_on(problem: Problem, variables: str | None) -> dict[str, list[str]]:
     """
     from symdescent.run import linear_variables
 
-    warnings = lookalike_warnings(problem.names) if variables is None else []
+    warnings = [f"Warning: {note}" for note in problem.parse_notes]
+    warnings += lookalike_warnings(problem.names) if variables is None else []
     return {"warnings": warnings, "linear_in": linear_variables(problem)}
 
 

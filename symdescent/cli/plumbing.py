@@ -303,6 +303,8 @@ def problem_from_text(text: str, variables: str | None, params: str | None) -> P
     names = [v.strip() for v in variables.split(",")] if variables is not None else None
     fixed = assignments(params, "--param", "--param a=2") if params else {}
     problem = make_problem(text, variables=names, params=fixed)
+    for note in problem.parse_notes:  # a constant taken as 0 (below every float)
+        say(f"Warning: {note}")
     if names is None:
         warn_about_lookalikes(problem.names)
     return problem
