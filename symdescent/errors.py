@@ -70,3 +70,8 @@ def worded(error: SymdescentError, names: dict[str, str]) -> tuple[str, str | No
         return None if text is None else pattern.sub(lambda m: wanted[m.group(1)], text)
 
     return reword(error.message) or error.message, reword(error.hint)
+
+
+def install_hint(extra: str) -> str:
+    """How to install an optional extra, from an index and from a checkout (both work as written)."""
+    return f'install it with: pip install "symdescent[{extra}]" (in a checkout: pip install ".[{extra}]")'

@@ -148,7 +148,7 @@ def test_without_matplotlib_plot_exits_2_naming_the_install_command(
     assert out.stdout == ""
     assert out.stderr.splitlines() == [
         "Error: drawing a plot needs matplotlib, which is not installed",
-        'Hint: install it with: pip install "symdescent[plot]"',
+        'Hint: install it with: pip install "symdescent[plot]" (in a checkout: pip install ".[plot]")',
     ]
     assert list(tmp_path.iterdir()) == []
 

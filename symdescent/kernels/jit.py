@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from symdescent import settings
-from symdescent.errors import InputError
+from symdescent.errors import InputError, install_hint
 from symdescent.kernels.terms import DifferentiatedTerm
 
 #: ``SYMDESCENT_KERNEL=numpy|numba`` forces a backend; by default numba is used when installed and
@@ -47,7 +47,7 @@ def choose_backend(requested: str, n: int) -> str:
     if requested == "numba" and not have_numba():
         raise InputError(
             "the numba kernel needs numba, which is not installed",
-            hint=f"pip install 'symdescent[jit]', or set {BACKEND_ENV}=numpy",
+            hint=f"{install_hint('jit')}, or set {BACKEND_ENV}=numpy",
         )
     if requested == "auto":
         return "numba" if n >= JIT_MIN_ENTRIES and have_numba() else "numpy"

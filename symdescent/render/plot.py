@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import IO, TYPE_CHECKING
 
-from symdescent.errors import InputError
+from symdescent.errors import InputError, install_hint
 from symdescent.files import check_target, written_whole
 from symdescent.problem import Problem
 from symdescent.render.plot_paths import COLOURS, MARKERS, PATH_COLOUR  # noqa: F401  (part of this module's API)
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
 #: Extensions and the format matplotlib writes for them.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".gif": "gif"}  # gif: the run in motion
-INSTALL = 'pip install "symdescent[plot]"'
 
 #: Every step up to here is kept for the picture; beyond, 2**RECORD_BITS per octave of steps.
 RECORD_BITS = 10
@@ -75,7 +74,7 @@ def require_matplotlib() -> None:
         import numpy  # noqa: F401
     except ImportError:
         raise InputError(
-            "drawing a plot needs matplotlib, which is not installed", hint=f"install it with: {INSTALL}"
+            "drawing a plot needs matplotlib, which is not installed", hint=install_hint("plot")
         ) from None
 
 

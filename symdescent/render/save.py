@@ -13,7 +13,7 @@ written at all, so that a typo in the folder costs nothing.
 
 from __future__ import annotations
 
-from symdescent.errors import InputError
+from symdescent.errors import InputError, install_hint
 from symdescent.files import check_target, written_whole
 from symdescent.result import Result
 
@@ -33,7 +33,7 @@ def save_point(path: str, result: Result) -> None:
     try:
         import numpy as np
     except ImportError:
-        raise InputError("saving a point needs numpy", hint='pip install "symdescent[fast]"') from None
+        raise InputError("saving a point needs numpy", hint=install_hint("fast")) from None
     if not path.lower().endswith(EXTENSIONS):
         raise InputError(f"cannot save to {path}: use a .npy or .csv file")
     layout = result.layout

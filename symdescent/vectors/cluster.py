@@ -25,12 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from symdescent.errors import InputError
+from symdescent.errors import InputError, install_hint
 from symdescent.vectors.run import VectorRun
 
 #: Seconds to wait for a scheduler before giving up.
 CONNECT_TIMEOUT = 8
-INSTALL = 'pip install "symdescent[cluster]"'
 
 
 def connect(address: str) -> Any:
@@ -38,7 +37,7 @@ def connect(address: str) -> Any:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise InputError("running on a cluster needs dask.distributed", hint=f"install it with: {INSTALL}") from None
+        raise InputError("running on a cluster needs dask.distributed", hint=install_hint("cluster")) from None
     text = address.strip()
     if text.startswith("local:"):
         count = text.partition(":")[2]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from symdescent.errors import InputError
+from symdescent.errors import InputError, install_hint
 
 if TYPE_CHECKING:
     pass
@@ -87,7 +87,7 @@ def _need_numpy() -> None:
     try:
         import numpy  # noqa: F401
     except ImportError:
-        raise InputError("vectors, matrices and data need numpy", hint='pip install "symdescent[fast]"') from None
+        raise InputError("vectors, matrices and data need numpy", hint=install_hint("fast")) from None
 
 
 def grad_vectors(

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from symdescent.errors import InputError
+from symdescent.errors import InputError, install_hint
 
 #: Columnar files up to this many bytes of numbers are read whole; larger ones are streamed.
 LOAD_BYTES = 256 * 2**20
@@ -32,7 +32,6 @@ LOAD_BYTES = 256 * 2**20
 CHUNK_ROWS = 1 << 18
 #: The extensions read with pyarrow.
 COLUMNAR = (".parquet", ".pq", ".feather", ".arrow", ".ipc")
-INSTALL = 'pip install "symdescent[data]"'
 
 
 def is_columnar(path: str) -> bool:
@@ -44,7 +43,7 @@ def _pyarrow() -> Any:
         import pyarrow
         import pyarrow.parquet
     except ImportError:
-        raise InputError("reading Parquet or Arrow files needs pyarrow", hint=f"install it with: {INSTALL}") from None
+        raise InputError("reading Parquet or Arrow files needs pyarrow", hint=install_hint("data")) from None
     return pyarrow
 
 
