@@ -47,7 +47,6 @@ class History:
         self.middle: list[Step] = []
         self.last: deque[Step] = deque(maxlen=EDGE)
         self.stride = 1
-        self._seen = 0
 
     def watch(self, steps: Iterable[Step]) -> Iterator[Step]:
         for step in steps:
@@ -55,7 +54,6 @@ class History:
             yield step
 
     def add(self, step: Step) -> None:
-        self._seen += 1
         if len(self.first) < EDGE:
             self.first.append(step)
             return

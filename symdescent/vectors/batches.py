@@ -267,8 +267,3 @@ class BatchRun(ArrayRun):
             self._finish(Status.DIVERGED, "f is not a finite number" if not math.isfinite(step.f) else "∇f is not")
             return True
         return self._ends_at(step.grad_norm, step.step, 0)
-
-
-def batch_run(problem: VectorProblem, data: Mapping[str, Any] | None = None, **options: Any) -> BatchRun:
-    """``batch_run(problem, batch_size=32, epochs=5, seed=0, method="adam", lr=0.01)``."""
-    return BatchRun(problem, **options)
