@@ -101,13 +101,13 @@ def child(code: str, *args: str) -> tuple[float, int, float]:
     return float(seconds), int(rss), float(f)
 
 
-def cluster_ratio() -> None:
+def cluster_ratio(rows: int) -> None:
     from symdescent.vectors.cluster import close, cluster_problem, connect
     from symdescent.vectors.problem import make_vector_problem
     from symdescent.vectors.run import VectorRun
 
     rng = np.random.default_rng(1)
-    X = rng.normal(size=(10**6, FEATURES))
+    X = rng.normal(size=(rows, FEATURES))
     y = X @ rng.normal(size=FEATURES)
     text = "mean((X @ w - y)^2)"
     began = time.perf_counter()
@@ -126,24 +126,19 @@ def cluster_ratio() -> None:
     finally:
         close(client)
     gap = np.max(np.abs(spread.result().x["w"] - alone.result().x["w"]) / np.abs(alone.result().x["w"]))
-    print(f"cluster (local:2, 10⁶ rows, 3 gd steps, scatter included): {cluster:.2f} s against {single:.2f} s on "
+    print(f"cluster (local:2, {rows:,} rows, 3 gd steps, scatter included): {cluster:.2f} s against {single:.2f} s on "
           f"one machine, ratio {cluster / single:.1f}×; largest relative difference {gap:.1e}")  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10**7)
-    parser.add_argument("--cluster", action="store_true")
-    parser.add_argument("--markdown", metavar="FILE", help="also write what is printed as Markdown, for the docs")
-    options = parser.parse_args()
+def file_figures(rows: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        x_path, y_path = write(folder, options.rows)
+        x_path, y_path = write(folder, rows)
         size = os.path.getsize(x_path) + os.path.getsize(y_path)
         ours = child(CHILD, x_path, y_path)
         hand = child(HAND, x_path, y_path)
         batched = child(BATCHED, x_path, y_path)
-    numbers = options.rows * (FEATURES + 1) * 8
-    print(f"{options.rows:,} rows × {FEATURES + 1} columns: {numbers / 2**30:.2f} GiB of numbers, {size / 2**30:.2f} "
+    numbers = rows * (FEATURES + 1) * 8
+    print(f"{rows:,} rows × {FEATURES + 1} columns: {numbers / 2**30:.2f} GiB of numbers, {size / 2**30:.2f} "
           f"GiB on disk (Parquet)")  # fmt: skip
     print(f"symdescent, 3 gd steps streamed: {ours[0]:.2f} s, peak RSS {ours[1] / 2**20:.0f} MiB, f = {ours[2]:.6g}")
     print(f"hand-written numpy over row groups: {hand[0]:.2f} s, peak RSS {hand[1] / 2**20:.0f} MiB, f = {hand[2]:.6g}")
@@ -152,8 +147,19 @@ def main() -> None:
         f"symdescent, one epoch of adam in batches of 10,000 rows (the file read three times: f at the start, the "
         f"batches, f at the end): {batched[0]:.2f} s, peak RSS {batched[1] / 2**20:.0f} MiB, f = {batched[2]:.6g}"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10**7)
+    parser.add_argument("--cluster", action="store_true")
+    parser.add_argument("--cluster-rows", type=int, default=10**7, help="rows of the cluster comparison")
+    parser.add_argument("--markdown", metavar="FILE", help="also write what is printed as Markdown, for the docs")
+    options = parser.parse_args()
+    if options.rows:  # --rows 0: the cluster comparison alone
+        file_figures(options.rows)
     if options.cluster:
-        cluster_ratio()
+        cluster_ratio(options.cluster_rows)
 
 
 if __name__ == "__main__":
