@@ -36,9 +36,9 @@ from symdescent.parsing import (
     _check_product_size,
     _check_variable_name,
     _product,
-    _touches_number,
     check_size,
 )
+from symdescent.tokens import touches_number as _touches_number
 from symdescent.vectors import looks_like_vectors  # noqa: F401 - kept importable from here
 from symdescent.vectors import nodes as vn
 from symdescent.vectors.nodes import entry, parse_entry
