@@ -127,7 +127,9 @@ def scheduler() -> str | None:
     if not text:
         return None
     if not (text.startswith("local:") or "://" in text or ":" in text) or any(c.isspace() for c in text):
-        raise _refuse("SYMDESCENT_SCHEDULER", text, "local:N or a scheduler address such as tcp://host:8786", "unset")
+        raise _refuse(
+            "SYMDESCENT_SCHEDULER", text, "local:N or a scheduler address such as tcp://host:8786", "no cluster"
+        )
     return text
 
 

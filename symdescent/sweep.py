@@ -48,13 +48,15 @@ class SweepPoint:
     grad_norm: float
     f0: float  # f at the start, to tell a run going the wrong way
     seconds: float
+    maximize: bool = False  # then the wrong way is down
 
     @property
     def outcome(self) -> str:
         """The run's status, except at the step limit with f above its start value: ``diverged`` when f grew
         more than :data:`RUNAWAY` times (1.1ᵗ takes 7,000 steps to overflow, but it has plainly diverged),
         else ``diverging``."""
-        if self.status == Status.MAX_STEPS and (self.f > self.f0 or not math.isfinite(self.f)):
+        worse = self.f < self.f0 if self.maximize else self.f > self.f0
+        if self.status == Status.MAX_STEPS and (worse or not math.isfinite(self.f)):
             grown = not math.isfinite(self.f) or abs(self.f - self.f0) > RUNAWAY * max(abs(self.f0), 1e-300)
             return "diverged" if grown else "diverging"
         return str(self.status)
@@ -84,7 +86,7 @@ def grid(low: float, high: float, points: int) -> tuple[float, ...]:
         raise InputError(f"the learning rates must run from a positive A to a larger B, got {low:g}..{high:g}")
     if not 2 <= points <= MAX_POINTS:
         raise InputError(f"a sweep takes 2 to {MAX_POINTS} points, got {points}")
-    ratio = math.log(high / low) / (points - 1)
+    ratio = (math.log(high) - math.log(low)) / (points - 1)  # not log(high/low): 1e300/1e-300 overflows
     # 15 digits: 0.25·16^(3/4) is 2, not 1.9999999999999996, in every table and file
     inside = (float(f"{low * math.exp(k * ratio):.15g}") for k in range(1, points - 1))
     return (low, *inside, high)
@@ -152,7 +154,8 @@ def _run_one(job: tuple[int, float]) -> tuple[int, SweepPoint]:
             first = step
     last = run.last
     f0 = float(first.f) if first is not None else math.nan
-    point = SweepPoint(lr, run.status, last.step, float(last.f), float(last.grad_norm), f0, time.perf_counter() - began)
+    seconds, maximize = time.perf_counter() - began, bool(options.get("maximize"))
+    point = SweepPoint(lr, run.status, last.step, float(last.f), float(last.grad_norm), f0, seconds, maximize)
     return index, point
 
 

@@ -119,3 +119,17 @@ def test_the_command_line_runs_mini_batches_and_checks_their_options(tmp_path) -
     assert cli("run", "x^2", "--start", "1", "--batch-size", "2").exit_code == 2  # no data: nothing to batch
     assert "go with --batch-size" in cli("run", "mean((X @ w - y)^2)", *data, "--seed", "3").stderr
     assert "do not go together" in cli(*args, "--scheduler", "local:1").stderr
+
+
+def test_a_diverging_mini_batch_run_is_diverged_and_ctrl_c_reports_f_over_all_rows() -> None:
+    problem = make_vector_problem("mean((X @ w - y)^2)", {"w": np.zeros(4)}, {"X": X, "y": Y_LINE})
+    run = BatchRun(problem, batch_size=16, epochs=50, seed=0, lr=5.0)
+    list(run)
+    assert run.status == "diverged" and "f went from" in run.message  # 10¹²⁰ after a few epochs, not ∞
+    slow = BatchRun(problem, batch_size=16, epochs=50, seed=0, lr=0.01, tol=0)
+    steps = iter(slow)
+    next(steps), next(steps)  # step 0 and the end of epoch 1
+    slow.last = slow.last._replace(step=9, x=slow.last.x + 0.5, info={"epoch": 2, "batch": 2})  # mid-epoch
+    slow.interrupt()
+    w = np.asarray(slow.last.x)
+    assert slow.last.f == pytest.approx(np.mean((X @ w - Y_LINE) ** 2), rel=1e-12)  # not the last epoch's f

@@ -127,3 +127,25 @@ def test_bad_scheduler_addresses_are_one_line_errors(address: str) -> None:
 
     with pytest.raises(InputError, match="scheduler"):
         connect(address)
+
+
+def test_scheduler_settings_apply_only_where_a_cluster_could_run(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from conftest import cli
+
+    monkeypatch.setenv("SYMDESCENT_SCHEDULER", "local:1")
+    out = cli("run", "x**2", "--start", "1", "-q")  # no data: the variable does not apply
+    assert out.exit_code == 0 and out.stderr == ""
+    assert "works on data" in cli("run", "x**2", "--start", "1", "--scheduler", "local:1").stderr
+    assert "--exact and --working-precision" in cli(
+        "run", LINE, "--data", "X=[[1,2,3],[4,5,6]]", "--data", "y=[1,2]", "--start", "w=zeros(3)",
+        "--scheduler", "local:1", "--working-precision", "20",
+    ).stderr  # fmt: skip
+
+
+def test_a_parquet_column_title_that_is_no_name_is_refused(tmp_path: Path) -> None:
+    from conftest import cli
+
+    path = tmp_path / "odd.parquet"
+    pq.write_table(pa.table({"my col": [1.0, 2.0], "t": [0.0, 1.0]}), path)
+    out = cli("run", "mean((a*t - 1)^2)", "--data", str(path), "--start", "a=0", "-q")
+    assert out.exit_code == 2 and "the column title 'my col' is not a usable name" in out.stderr

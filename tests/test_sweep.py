@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
@@ -19,7 +20,9 @@ from hypothesis import strategies as st
 from symdescent.errors import InputError
 from symdescent.notebook import symdescent_magic
 from symdescent.problem import make_problem
-from symdescent.sweep import grid, parse_range, stability, sweep
+from symdescent.render.sweep import DelimitedSweepRenderer
+from symdescent.result import Status
+from symdescent.sweep import Sweep, SweepPoint, grid, parse_range, stability, sweep
 
 
 @given(st.floats(1e-6, 1e3), st.floats(1.01, 1e4), st.integers(2, 200))
@@ -144,3 +147,20 @@ def test_on_a_data_fit_the_edge_is_two_over_the_largest_eigenvalue_of_the_datas_
     low, high = np.linalg.eigvalsh(hessian)
     assert data["max_stable_lr"] == pytest.approx(2 / high, rel=1e-9)
     assert data["best_lr"] == pytest.approx(2 / (low + high), rel=1e-9)
+
+
+def test_maximising_up_is_the_right_way_and_ctrl_c_keeps_every_finished_row_in_csv() -> None:
+    args = ["sweep", "-(x^2+y^2)", "--start", "1,2", "--lr", "0.00001..0.0001", "--points", "2", "--maximize"]
+    up = json.loads(cli(*args, "--format", "json").stdout)
+    assert [p["outcome"] for p in up["points"]] == ["max_steps", "max_steps"]  # f rose towards 0: not diverging
+    out = io.StringIO()
+    renderer = DelimitedSweepRenderer(out)
+    assert out.getvalue() == ""  # no header before the first row: a refused input prints nothing
+    late = tuple(SweepPoint(lr, Status.DIVERGED, 5, math.inf, math.inf, 5.0, 0.1) for lr in (2.0, 4.0))
+    renderer.finish(Sweep("x", "gd", late, 1.0, 0.5, interrupted=True))  # the run at α = 1 never ended
+    assert [r.split(",")[0] for r in out.getvalue().splitlines()] == ["lr", "2.0", "4.0"]
+
+
+def test_a_refused_sweep_prints_nothing_on_stdout() -> None:
+    out = cli("sweep", "x**2", "--start", "1", "--lr", "0.1..1", "--method", "newton", "--format", "csv")
+    assert out.exit_code == 2 and out.stdout == ""

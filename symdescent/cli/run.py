@@ -190,7 +190,11 @@ def run(
     explain_to = None
     if show_explanation:
         explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
-    scheduler = checked_scale(batch_size, epochs, seed, scheduler)
+    steps_source = click.get_current_context().get_parameter_source("steps")
+    scheduler = checked_scale(
+        batch_size, epochs, seed, scheduler, has_data=bool(data), in_arithmetic=exact or working_precision is not None,
+        dtype=dtype, steps_given=steps_source is click.core.ParameterSource.COMMANDLINE,
+    )  # fmt: skip
     options = RunOptions(
         method, steps, tolerance, maximize, lr, method_params, exact, working_precision, plot, dtype, explain_to,
         batch_size, epochs, seed, every is not None, scheduler,
@@ -205,8 +209,6 @@ def run(
             raise InputError(
                 "--dtype is for vector problems (scalar functions run in float64, --exact or --working-precision)"
             )
-        if batch_size is not None or scheduler:
-            raise InputError("--batch-size and --scheduler work on data: give it with --data")
         run_, plotter, remember = _scalar_run(expr, variables, params, start, options, no_cache, streams)
     notation = None
     arithmetic = getattr(run_, "arithmetic", None)  # the python back-end's: floats, exact or D-digit numbers

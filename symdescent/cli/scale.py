@@ -42,16 +42,44 @@ def scale_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def checked(batch_size: int | None, epochs: int | None, seed: int | None, scheduler: str | None) -> str | None:
-    """The scheduler to use (the option, else SYMDESCENT_SCHEDULER); refuse options that go with one missing."""
+def checked(
+    batch_size: int | None,
+    epochs: int | None,
+    seed: int | None,
+    scheduler: str | None,
+    *,
+    has_data: bool,
+    in_arithmetic: bool,
+    dtype: str | None,
+    steps_given: bool,
+) -> str | None:
+    """The scheduler to use, and a refusal for every option that does not go with the others.
+
+    ``SYMDESCENT_SCHEDULER`` applies only where ``--scheduler`` could: a float run on data, without batches.
+    """
     from symdescent import settings
 
     if batch_size is None and (epochs is not None or seed is not None):
         raise InputError("--epochs and --seed go with --batch-size (mini-batches); full-batch runs count --steps")
-    chosen = scheduler or settings.scheduler()
-    if chosen and batch_size is not None:
+    if (batch_size is not None or scheduler) and not has_data:
+        raise InputError(
+            f"{'--batch-size' if batch_size is not None else '--scheduler'} works on data: give it with --data"
+        )
+    if batch_size is not None and scheduler:
         raise InputError("--batch-size and --scheduler do not go together: mini-batches run on this machine")
-    return chosen
+    if batch_size is not None and steps_given:
+        raise InputError("--batch-size counts passes over the data with --epochs, not --steps")
+    if in_arithmetic and (batch_size is not None or scheduler):
+        what = "mini-batches" if batch_size is not None else "a cluster"
+        raise InputError(f"{what} run in floats: --exact and --working-precision do not go with them")
+    if scheduler and dtype == "float32":
+        raise InputError("a cluster run is in float64: --dtype float32 does not go with --scheduler")
+    if scheduler:
+        return scheduler
+    from_environment = settings.scheduler()  # read (and checked) always, used where it applies
+    if from_environment and has_data and batch_size is None and not in_arithmetic and dtype != "float32":
+        return from_environment
+    return None
 
 
 def scaled_run(problem: Any, options: RunOptions, hyper: dict[str, Any]) -> Any:

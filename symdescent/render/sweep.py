@@ -48,8 +48,8 @@ def sweep_dict(sweep: Sweep) -> dict[str, Any]:
     return {
         "function": sweep.function,
         "method": sweep.method,
-        "max_stable_lr": json_number(sweep.max_stable_lr),
-        "best_lr": json_number(sweep.best_lr),
+        "max_stable_lr": None if sweep.max_stable_lr is None else json_number(sweep.max_stable_lr),
+        "best_lr": None if sweep.best_lr is None else json_number(sweep.best_lr),
         "interrupted": sweep.interrupted,
         "points": [point_dict(p) for p in sweep.points],
     }
@@ -71,14 +71,22 @@ class DelimitedSweepRenderer:
     def __init__(self, out: TextIO, delimiter: str = ",") -> None:
         self._out = out
         self._writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-        self._writer.writerow(FIELDS)
+        self._written = 0  # rows so far; the header comes with the first, so a refused input prints nothing
 
     def point(self, point: SweepPoint) -> None:
+        if not self._written:
+            self._writer.writerow(FIELDS)
         row = point_dict(point)
         self._writer.writerow([machine(v) if isinstance(v, float) else v for v in (row[k] for k in FIELDS)])
+        self._written += 1
         self._out.flush()
 
     def finish(self, sweep: Sweep) -> None:
+        """The rows not yet written: after Ctrl-C, the runs that ended behind one still running."""
+        for point in sweep.points[self._written :]:
+            self.point(point)
+        if not self._written:
+            self._writer.writerow(FIELDS)
         self._out.flush()
 
 

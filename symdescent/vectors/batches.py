@@ -41,15 +41,17 @@ from symdescent.vectors.optim import FUSED, make_array_method
 from symdescent.vectors.problem import Formula, VectorProblem
 from symdescent.vectors.run import ArrayRun
 
+#: f grown this many times past its start (over all rows, at an epoch's end) is a divergence.
+RUNAWAY = 1e12
 #: The check that f is a mean or sum over rows: relative agreement of n₁f₁ + n₂f₂ with n·f.
 ROWS_RELATIVE = 1e-8
 
 
-def row_count(problem: VectorProblem) -> tuple[int, tuple[str, ...]]:
+def row_count(problem: VectorProblem, purpose: str = "mini-batches need") -> tuple[int, tuple[str, ...]]:
     """n and the data arrays indexed by row: those whose first axis has the length of the longest data."""
     lengths = {name: np.shape(v)[0] for name, v in problem.data.items() if np.ndim(v) >= 1}
     if not lengths:
-        raise InputError("mini-batches need data: rows to draw batches from")
+        raise InputError(f"{purpose} data with rows (a vector or a matrix of data), not only scalars")
     n = max(lengths.values())
     return n, tuple(sorted(name for name, length in lengths.items() if length == n))
 
@@ -168,7 +170,7 @@ class BatchRun(ArrayRun):
         if not (math.isfinite(f) and math.isfinite(norm)):
             raise StartPointError(f"f or ∇f is not a finite number at the start point ({problem.point_text(z)})")
         self.last = Step(0, z, f, g, norm)
-        self.start_norm = norm
+        self.start_norm, self.start_f = norm, f
         self._steps = self._paused()
 
     @property
@@ -229,6 +231,10 @@ class BatchRun(ArrayRun):
             return
         yield step
         t, z = 0, np.asarray(step.x)
+        with np.errstate(all="ignore"):  # an overflow is a divergence, reported as one, not a numpy warning
+            yield from self._epochs(rng, t, z, step)
+
+    def _epochs(self, rng: np.random.Generator, t: int, z: np.ndarray, step: Step) -> Generator[Step, None, None]:
         for epoch in range(1, self.epochs + 1):
             for k, batch in enumerate(self._epoch(rng)):
                 f, g = self._on_batch(z, batch)
@@ -257,13 +263,30 @@ class BatchRun(ArrayRun):
         super()._finish(status, reason)
         if status == Status.MAX_STEPS:  # the limit is the epochs, not a step count the user gave
             self.message = (
-                f"all {self.epochs} epochs done ({self.last.step} batches) with ‖∇f‖ = {self.last.grad_norm:.3g} > "
+                f"all {self.epochs} epoch{'s' if self.epochs != 1 else ''} done ({self.last.step} batches) "
+                f"with ‖∇f‖ = {self.last.grad_norm:.3g} > "
                 f"tol = {self.tol:g}; allow more epochs, or a larger learning rate"
             )
 
     def _stop(self, step: Step) -> bool:
-        """The rules of every run, at each epoch's end: converged, diverged, or all epochs done."""
+        """The rules of every run, at each epoch's end: converged, diverged, or all epochs done.
+
+        Diverged also when f (over all rows) has grown :data:`RUNAWAY` times past its start while
+        minimising (fallen as far while maximising): a few epochs of too large a step make 10¹²⁰, not ∞.
+        """
         if not (math.isfinite(step.f) and math.isfinite(step.grad_norm)):
             self._finish(Status.DIVERGED, "f is not a finite number" if not math.isfinite(step.f) else "∇f is not")
             return True
+        start = self.start_f
+        if self._sign * (step.f - start) > RUNAWAY * max(abs(start), 1.0):
+            self._finish(Status.DIVERGED, f"f went from {start:.3g} to {step.f:.3g}")
+            return True
         return self._ends_at(step.grad_norm, step.step, 0)
+
+    def interrupt(self) -> None:
+        """Ctrl-C: the point in hand gets its f and ∇f over all rows (between epochs it has only a batch's)."""
+        if self.status is None and self.last.info and "batch" in self.last.info:
+            with np.errstate(all="ignore"):
+                f, g = self._full(np.asarray(self.last.x))
+            self.last = Step(self.last.step, self.last.x, f, g, float(np.linalg.norm(g)), self.last.info)
+        super().interrupt()

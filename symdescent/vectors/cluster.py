@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +42,12 @@ def connect(address: str) -> Any:
     text = address.strip()
     if text.startswith("local:"):
         count = text.partition(":")[2]
-        if not count.isdigit() or not 1 <= int(count) <= 64:
-            raise InputError(f"scheduler {address!r}: write local:N with N workers from 1 to 64, e.g. local:2")
+        cores = _cores()
+        if not count.isdigit() or not 1 <= int(count) <= 4 * cores:
+            raise InputError(
+                f"scheduler {address!r}: write local:N with N workers from 1 to {4 * cores} "
+                f"(this machine has {cores} core{'s' if cores != 1 else ''}), e.g. local:2"
+            )
         cluster = LocalCluster(
             n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
         )
@@ -53,6 +58,13 @@ def connect(address: str) -> Any:
         return Client(text, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as error:
         raise InputError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
 
 
 def close(client: Any) -> None:
@@ -132,7 +144,7 @@ def distribute(local: Any, client: Any) -> Any:
     from symdescent.vectors.batches import check_rows, per_row, row_count
     from symdescent.vectors.stream import StreamedProblem
 
-    n, rows = row_count(local)
+    n, rows = row_count(local, "running on a cluster needs")
     problem = per_row(local, rows, n)
     check_rows(problem, rows, n, "running on a cluster needs")
     workers = max(1, len(client.scheduler_info().get("workers", {})))

@@ -168,6 +168,13 @@ def read_columnar(path: str, name: str | None) -> dict[str, Any]:
     if name is not None and not _NAME.fullmatch(name):
         raise InputError(f"bad name {name!r} in data {name}={path}", parameter="data")
     table = open_columnar(path, name)
+    if name is None:  # each column becomes a vector by its title, as a CSV's do
+        bad = next((title for title in table.columns if not _NAME.fullmatch(title)), None)
+        if bad is not None:
+            raise InputError(
+                f"{path}: the column title {bad!r} is not a usable name",
+                hint=f"titles must be names like t, T or temp_1; or name the whole file: NAME={path}",
+            )
     if table.bytes > LOAD_BYTES:
         return {f"@{path}": table}
     return dict(table.read())
