@@ -9,7 +9,7 @@ import click
 
 from symdescent.cli import capture
 from symdescent.cli.arrays import data_option, note, wants_vectors
-from symdescent.cli.console import make_console
+from symdescent.cli.console import draw_picture, make_console
 from symdescent.cli.plumbing import (
     METHOD_NAMES,
     ExitCode,
@@ -156,11 +156,10 @@ def compare(
         renderer.finish(comparison)
         if fmt == "table":
             _say_chosen_learning_rates(comparison.runs, rates)
-        if plot is not None and comparison.runs:
-            from symdescent.render.plot import plot_compare
+    if plot is not None and comparison.runs:
+        from symdescent.render.plot import plot_compare
 
-            plot_compare(problem, comparison.runs, plot)
-            click.echo(f"Picture written to {plot}", err=True)
+        draw_picture(lambda: plot_compare(problem, comparison.runs, plot), plot)
     if comparison.interrupted:
         if fmt != "table":
             click.echo(f"interrupted: during {comparison.runs[-1].method}; the methods after it did not run", err=True)

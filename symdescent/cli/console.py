@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from symdescent.cli.plumbing import Streams, quiet_broken_pipe
+from symdescent.cli.plumbing import ExitCode, Streams, interrupted_code, quiet_broken_pipe
+from symdescent.cli.signals import Terminated
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -65,3 +68,19 @@ def progress_wanted(streams: Streams) -> bool:
     isatty = getattr(streams.stderr, "isatty", None)
     dumb = os.environ.get("TERM", "") in ("dumb", "unknown")
     return streams.stdout_isatty and bool(isatty and isatty()) and not dumb
+
+
+def draw_picture(draw: Callable[[], object], path: str) -> None:
+    """Draw a picture (a GIF takes seconds) where Ctrl-C still works: stopped, it writes nothing, exit 130/143.
+
+    The output before it is already whole; the picture is written whole or not at all, so the old file stays.
+    """
+    import click
+
+    try:
+        draw()
+    except KeyboardInterrupt as stop:
+        code = ExitCode.TERMINATED if isinstance(stop, Terminated) else interrupted_code()
+        click.echo(f"Interrupted: the picture was not written to {path}", err=True)
+        sys.exit(code)
+    click.echo(f"Picture written to {path}", err=True)

@@ -14,7 +14,7 @@ from symdescent.cli.arrays import array_run, check_variables, checked_plot_file,
 from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
 from symdescent.cli.capture import History, keep, keeping
 from symdescent.cli.commands import SUMMARIES
-from symdescent.cli.console import make_console, progress_wanted
+from symdescent.cli.console import draw_picture, make_console, progress_wanted
 from symdescent.cli.plumbing import (
     CONTEXT,
     FUNCTION_HELP,
@@ -240,16 +240,15 @@ def run(
         renderer.finish(result)
         if (fmt != "table" or quiet) and not result.success:
             click.echo(f"{result.status}: {result.message}", err=True)
-        if plotter:
-            # Every step taken, also of a run that diverged, hit the limit or was interrupted.
-            plotter.step(run_.last)
-            plotter.finish(result)
-            click.echo(f"Picture written to {plot}", err=True)
         if save:
             from symdescent.render.save import save_point
 
             save_point(save, result)
             click.echo(f"Point written to {save}", err=True)
+    if plotter and plot:
+        # Every step taken, also of a run that diverged, hit the limit or was interrupted.
+        plotter.step(run_.last)
+        draw_picture(lambda: plotter.finish(result), plot)
     remember()
     keep(run_.result(history.steps()) if history else result)
     sys.exit(exit_code_for(result.status))

@@ -9,7 +9,7 @@ import click
 
 from symdescent.cli import capture
 from symdescent.cli.arrays import data_option, note, wants_vectors
-from symdescent.cli.console import make_console
+from symdescent.cli.console import draw_picture, make_console
 from symdescent.cli.plumbing import (
     ExitCode,
     Streams,
@@ -137,11 +137,10 @@ def sweep(
     capture.keep(result)
     with output_protected():
         renderer.finish(result)
-        if plot is not None and result.points:
-            from symdescent.render.plot_sweep import plot_sweep
+    if plot is not None and result.points:
+        from symdescent.render.plot_sweep import plot_sweep
 
-            plot_sweep(result, plot, steps)
-            click.echo(f"Picture written to {plot}", err=True)
+        draw_picture(lambda: plot_sweep(result, plot, steps), plot)
     if result.interrupted:
         if fmt != "table":
             click.echo(f"interrupted: after {len(result.points)} of {len(lrs)} learning rates", err=True)
