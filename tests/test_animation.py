@@ -89,3 +89,16 @@ def test_compare_races_every_method_and_a_fit_swings_into_place(tmp_path: Path) 
     curve = tmp_path / "curve.gif"  # one variable: the dot rolls along the curve
     out = cli("run", "x^4 - 3*x", "--start", "2", "--lr", "0.02", "-q", "--plot", str(curve))
     assert out.exit_code == 0 and dot_centre(frames(curve.read_bytes())[0])
+
+
+def test_ctrl_c_while_the_picture_is_drawn_writes_nothing_and_exits_130(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import symdescent.render.plot as plot
+
+    def stopped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plot, "plot_run", stopped)
+    target = tmp_path / "seed.gif"
+    out = cli("run", SEED, "--start", "1,2", "--lr", "0.1", "-q", "--plot", str(target))
+    assert out.exit_code == 130 and not target.exists() and list(tmp_path.iterdir()) == []
+    assert out.stdout.split() and "Interrupted: the picture was not written" in out.stderr  # the output came first
