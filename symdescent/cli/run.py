@@ -17,12 +17,11 @@ from symdescent.cli.commands import SUMMARIES
 from symdescent.cli.console import draw_picture, make_console, progress_wanted
 from symdescent.cli.plumbing import (
     CONTEXT,
-    FUNCTION_HELP,
     ExprCommand,
     Streams,
-    cleandoc,
     exit_code_for,
     format_option,
+    function_help,
     function_options,
     handle_errors,
     method_options,
@@ -118,7 +117,7 @@ Examples:
     "--plot",
     metavar="FILE",
     callback=checked_plot_file,
-    help='Also write a picture of the run to FILE.png, .svg or .pdf, or its animation to FILE.gif '
+    help="Also write a picture of the run to FILE.png, .svg or .pdf, or its animation to FILE.gif "
     '(needs the plot extra: pip install ".[plot]" in a checkout, "symdescent[plot]" from an index).',
 )
 @click.option(
@@ -408,5 +407,5 @@ def _renderer(
     return QuietRenderer(out, layout, notation, err=streams.stderr, saving=saving)
 
 
-run.help = cleandoc(run.help or "") + "\n" + methods_help() + FUNCTION_HELP
+run.help_ends_with(lambda: methods_help() + function_help())
 COMMAND = run
