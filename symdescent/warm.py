@@ -28,7 +28,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -258,7 +257,7 @@ def entry_of(problem: Problem, notes: Mapping[str, list[str]] | None = None) -> 
         "gradient_text": list(problem.gradient_text),
         "function_inline": function_inline(problem),
         "gradient_inline": list(gradient_inline(problem)),
-        "lowered": {name: {k: list(v) for k, v in asdict(parts).items()} for name, parts in lowered.items()},
+        "lowered": {name: {k: list(v) for k, v in parts._asdict().items()} for name, parts in lowered.items()},
         "notes": dict(notes or {}),
     }
 
