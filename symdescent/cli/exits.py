@@ -58,23 +58,24 @@ def reader_gone(stream: TextIO | None) -> bool:
     that read everything and left before the end of file (``-q | head -1``)
     has missed nothing: no 141 for it.
     """
-    import array
-    import select
     import stat
 
     if stream is None:
         return False
     try:
-        import fcntl
-        import termios
-
         fd = stream.fileno()
         if not stat.S_ISFIFO(os.fstat(fd).st_mode):
             return False
+        import select
+
         poller = select.poll()
         poller.register(fd, select.POLLOUT)
         if not any(events & select.POLLERR for _, events in poller.poll(0)):
-            return False  # someone is still reading
+            return False  # someone is still reading (the usual case: the modules below are not needed)
+        import array
+        import fcntl
+        import termios
+
         unread = array.array("i", [0])
         fcntl.ioctl(fd, termios.FIONREAD, unread)
         return unread[0] > 0

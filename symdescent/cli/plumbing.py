@@ -350,7 +350,7 @@ def format_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     return click.option("--format", "fmt", default="auto", show_default=True, type=click.Choice(FORMATS), help=help)
 
 
-_OPTION_NAME = re.compile(r"--[A-Za-z][-A-Za-z0-9]*")
+_OPTION_NAME = r"--[A-Za-z][-A-Za-z0-9]*"  # compiled by re on first use
 
 
 class ExprCommand(click.Command):
@@ -403,7 +403,7 @@ class ExprCommand(click.Command):
                 continue
             if name in with_value or arg in flags:
                 kept.append(arg)
-            elif _OPTION_NAME.fullmatch(name):
+            elif re.fullmatch(_OPTION_NAME, name):
                 import difflib
 
                 close = difflib.get_close_matches(name, sorted(with_value | flags), n=1)
