@@ -60,7 +60,6 @@ except ImportError:  # another Python: the json package does the same
 
 from symdescent import settings
 from symdescent.errors import InputError
-from symdescent.files import written_whole
 
 Folder = str | os.PathLike[str]
 
@@ -239,6 +238,8 @@ def store(entry_key: str, entry: dict[str, Any], folder: Folder | None = None) -
     if problem_with(folder) is not None:
         return False
     try:
+        from symdescent.files import written_whole  # only a run that writes an entry needs it
+
         with written_whole(_entry_path(folder, entry_key), "a cache entry", mode=0o600) as file:
             file.write(data)
     except (InputError, OSError):  # the temporary file is already gone

@@ -37,7 +37,6 @@ WARM_CSV = {
     "symdescent.cli.cache",
     "symdescent.cli.capture",
     "symdescent.cli.commands",
-    "symdescent.cli.console",
     "symdescent.cli.exits",
     "symdescent.cli.helptext",
     "symdescent.cli.plumbing",
@@ -48,7 +47,6 @@ WARM_CSV = {
     "symdescent.cli.typos",
     "symdescent.engine",
     "symdescent.errors",
-    "symdescent.files",
     "symdescent.generated",
     "symdescent.layout",
     "symdescent.memory",
@@ -90,6 +88,7 @@ UNUSED = {
     "array",
     "fcntl",
     "termios",
+    "numbers",
 }
 
 
