@@ -312,9 +312,11 @@ def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
 
 def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.AbstractContextManager[object]:
     """The live progress line on stderr, for the table on a terminal only (never a pipe, file or machine format)."""
+    if not enabled:
+        return contextlib.nullcontext()
     from symdescent.cli.console import progress_wanted
 
-    if not (enabled and progress_wanted(streams)):
+    if not progress_wanted(streams):
         return contextlib.nullcontext()
     from rich.console import Console
 

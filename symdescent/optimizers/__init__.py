@@ -39,8 +39,9 @@ from symdescent.optimizers.base import (
     scale,
 )
 from symdescent.optimizers.first_order import adagrad, adam, gd, momentum, nesterov, rmsprop
+from symdescent.optimizers.lbfgs import lbfgs_direction  # here: importing it later would rebind lbfgs below
 
-# The line searches, L-BFGS and Newton (with its Cholesky) are imported by the recipes that use them:
+# The line searches and Newton (with its Cholesky) are imported by the recipes that use them:
 # a gd run, warm from the cache, starts without them.
 
 __all__ = [
@@ -108,7 +109,6 @@ def cg(c1: float = 1e-4, c2: float = 0.1, restart_every: int | None = None) -> O
 
 def lbfgs(history: int = 10, c1: float = 1e-4, c2: float = 0.9) -> Optimizer:
     """L-BFGS: the two-loop recursion over the last ``history`` steps, then a strong-Wolfe search from α = 1."""
-    from symdescent.optimizers.lbfgs import lbfgs_direction
     from symdescent.optimizers.linesearch import scale_by_strong_wolfe
 
     whole = isinstance(history, int | float) and not isinstance(history, bool) and float(history).is_integer()
