@@ -14,6 +14,9 @@ command once per round, so that load from other processes hits all of them alike
 * a cold run: the seed example with a fresh, empty cache (it also writes its entry), against
   ``python -c "import sympy"``.
 
+``--instructions`` also counts the instructions each command executes (``valgrind --tool=callgrind``, one run
+each): unlike wall time, the count does not move with the load of a shared machine.
+
 Also checked with ``python -X importtime``: ``--help`` and a usage error do not import SymPy,
 and a warm CSV run imports neither SymPy, Rich nor numpy.
 """
@@ -23,7 +26,9 @@ from __future__ import annotations
 import argparse
 import os
 import pty
+import re
 import select
+import shutil
 import statistics
 import subprocess
 import sys
@@ -65,6 +70,20 @@ def wall(command: list[str], env: dict[str, str], *, terminal: bool = False) -> 
         if proc.returncode != 0:  # a timing of a failure is no timing
             raise SystemExit(f"{' '.join(command)} failed with exit code {proc.returncode}")
     return time.perf_counter() - t0
+
+
+def instructions(command: list[str], env: dict[str, str], *, terminal: bool = False) -> int:
+    """Instructions one run executes, counted by callgrind (the command's own process only)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".log") as log:
+        counted = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log.name}"]
+        if terminal:
+            _on_terminal([*counted, *command], env)
+        else:
+            subprocess.run([*counted, *command], capture_output=True, env=env, check=False)
+        found = re.search(r"Collected : (\d+)", log.read())
+    if not found:
+        raise SystemExit(f"valgrind counted nothing for {' '.join(command)}")
+    return int(found.group(1))
 
 
 def _on_terminal(command: list[str], env: dict[str, str]) -> None:
@@ -117,10 +136,26 @@ def commands(checkout: str | None, scratch: str) -> dict[str, Callable[[], float
     }
 
 
+def counted(scratch: str) -> dict[str, int]:
+    """The instructions of the baselines and of the four commands (this checkout), one run each."""
+    warm = {**CLEAN, "XDG_CACHE_HOME": tempfile.mkdtemp(dir=scratch)}
+    subprocess.run([*SYMDESCENT, *SEED], capture_output=True, env=warm, check=True)
+    cold = {**CLEAN, "XDG_CACHE_HOME": tempfile.mkdtemp(dir=scratch)}
+    return {
+        BASE_CLICK: instructions(CLICK_RICH, CLEAN),
+        BASE_SYMPY: instructions(SYMPY, CLEAN),
+        GOALS[0][0]: instructions([*SYMDESCENT, *SEED], warm),
+        GOALS[1][0]: instructions([*SYMDESCENT, *SEED], warm, terminal=True),
+        GOALS[2][0]: instructions([*SYMDESCENT, "--help"], CLEAN),
+        GOALS[3][0]: instructions([*SYMDESCENT, *SEED], cold),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--against", metavar="CHECKOUT", help="also time this checkout (before a change)")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions (needs valgrind)")
     parser.add_argument("--markdown", metavar="FILE", help="also write what is printed into FILE")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -147,6 +182,16 @@ def main() -> None:
             if args.against:
                 line += f"   {median[name + ' [against]'] / median[base]:5.2f}x"
             print(line)
+        if args.instructions:
+            if not shutil.which("valgrind"):
+                raise SystemExit("--instructions needs valgrind")
+            count = counted(scratch)
+            print("instructions executed (callgrind, one run each: independent of the machine's load)")
+            for name, base, goal in GOALS:
+                ratio = count[name] / count[base]
+                verdict = "yes" if ratio <= goal else "NO"
+                print(f"  {name:<28} {count[name] / 1e6:6.0f} M   {base:<32} {count[base] / 1e6:6.0f} M   "
+                      f"{ratio:5.2f}x  <= {goal} {verdict}")  # fmt: skip
         warm_home = tempfile.mkdtemp(dir=scratch)
         warm = {**CLEAN, "XDG_CACHE_HOME": warm_home}
         subprocess.run([*SYMDESCENT, *SEED], capture_output=True, env=warm, check=True)
