@@ -1,4 +1,4 @@
-"""What every command shares: exit codes, streams, errors, console, options, number parsing.
+"""What every command shares: streams, errors, options, number parsing (exit codes: :mod:`symdescent.cli.exits`).
 
 The heavy imports (SymPy, Rich) happen inside functions, so ``--help``
 and usage errors answer without loading them.
