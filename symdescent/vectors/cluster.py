@@ -29,8 +29,8 @@ import numpy as np
 from symdescent.errors import InputError, install_hint
 from symdescent.vectors.run import VectorRun
 
-#: Seconds to wait for a scheduler before giving up.
-CONNECT_TIMEOUT = 8
+#: Seconds to wait for a scheduler before giving up (a scheduler that is up answers in milliseconds).
+CONNECT_TIMEOUT = 2
 
 
 def connect(address: str) -> Any:
@@ -58,6 +58,8 @@ def connect(address: str) -> Any:
         return Client(text, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as error:
         raise InputError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+    except MemoryError:  # what answered is not a Dask scheduler: its bytes read as a huge message length
+        raise InputError(f"cannot reach the Dask scheduler at {address}: what answers is no Dask scheduler") from None
 
 
 def _cores() -> int:
