@@ -22,6 +22,7 @@ from symdescent.vectors.problem import make_vector_problem
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("dask.array")
 
+from symdescent.vectors.cluster import LOOPBACK_HTTP  # noqa: E402
 from symdescent.vectors.cluster_banded import DaskKernelRun  # noqa: E402
 
 ROSENBROCK = "sum(100*(x[i+1]-x[i]^2)^2+(1-x[i])^2, i)"
@@ -33,8 +34,9 @@ N = 10_000
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=50
-    ) as local:
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=50,
+        scheduler_kwargs=LOOPBACK_HTTP,
+    ) as local:  # fmt: skip
         yield local
 
 

@@ -33,6 +33,11 @@ from symdescent.vectors.run import VectorRun
 CONNECT_TIMEOUT = 2
 
 
+#: The scheduler's own HTTP server (it starts one without a dashboard too) on a free loopback port: its
+#: default, 8787, is taken by any other cluster on the machine, and Dask then warns on stderr.
+LOOPBACK_HTTP = {"dashboard_address": "127.0.0.1:0"}
+
+
 def connect(address: str) -> Any:
     """A dask.distributed Client: ``local:N`` starts a LocalCluster of N processes, else the scheduler at address."""
     try:
@@ -49,8 +54,9 @@ def connect(address: str) -> Any:
                 f"(this machine has {cores} core{'s' if cores != 1 else ''}), e.g. local:2"
             )
         cluster = LocalCluster(
-            n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-        )
+            n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50,
+            scheduler_kwargs=LOOPBACK_HTTP,
+        )  # fmt: skip
         return Client(cluster)
     if "://" not in text and ":" not in text:
         raise InputError(f"scheduler {address!r}: give an address such as tcp://10.0.0.5:8786, or local:N")

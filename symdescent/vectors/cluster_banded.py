@@ -19,6 +19,7 @@ The final point is gathered to this machine when the run ends (the result and ``
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import uuid
@@ -175,7 +176,15 @@ class DaskKernelRun(ArrayRun):
         self.depth, self.chunks, self.small = depth, chunks, n <= SMALL
         self.start = start.copy() if self.small else start
         self._final: np.ndarray | None = None
-        self.x = client.persist(da.from_array(start, chunks=chunks))
+        # each chunk sent to a worker directly (not inside the graph, through the scheduler)
+        pairs = list(itertools.pairwise(starts))
+        parts = client.scatter([start[a:b] for a, b in pairs])
+        blocks = [
+            da.from_delayed(part, (b - a,), start.dtype, meta=start[:0])
+            for part, (a, b) in zip(parts, pairs, strict=True)
+        ]
+        self.x = client.persist(da.concatenate(blocks))
+        del parts, blocks
         self.state = [client.persist(da.full(n, s[0], chunks=chunks, dtype=problem.dtype)) for s in update.state]
         self.count = 0
         with budget.paused():
