@@ -119,6 +119,10 @@ def _shares(blocks: np.ndarray) -> np.ndarray:
     return np.array([[blocks[0][2], blocks[0][3]]], dtype=float)
 
 
+#: The next x and state (persisted on the workers) and the first entries of that x.
+Candidate = tuple[Any, list[Any], np.ndarray]
+
+
 class DaskKernelRun(ArrayRun):
     """A banded vector run whose x and optimiser state live chunked on a Dask cluster (see the module).
 
@@ -186,49 +190,49 @@ class DaskKernelRun(ArrayRun):
         self.x = client.persist(da.concatenate(blocks))
         del parts, blocks
         self.state = [client.persist(da.full(n, s[0], chunks=chunks, dtype=problem.dtype)) for s in update.state]
-        self.count = 0
+        self.count, self.head = 1, n if self.small else HEAD  # count: the update made by the pass at x
         with budget.paused():
-            head, f, norm, grad = self._pass(start[: n if self.small else HEAD].copy())
+            f, norm, grad, self._candidate = self._pass(self.x, self.state, 1)
         if not (math.isfinite(f) and math.isfinite(norm)):  # the caller closes the client
             what = "f" if not math.isfinite(f) else "∇f"
             raise StartPointError(f"{what} is not a finite number at the start point ({problem.point_text(start)})")
-        self.last = self._step(0, head, f, norm, grad)
+        self.last = self._step(0, start[: self.head].copy(), f, norm, grad)
         self.start_norm = norm
         self._steps = self._loop()
 
-    def _pass(self, head: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray | None]:
-        """f, ‖∇f‖ (and ∇f when small) at the current x; the candidate next x and state, persisted.
+    def _pass(self, x: Any, state: list[Any], count: int) -> tuple[float, float, np.ndarray | None, Candidate]:
+        """f, ‖∇f‖ (and ∇f when small) at x; and the candidate x and state after update number ``count``, persisted.
 
-        Returns the head of the current x (given) and keeps the candidate's head for the next step.
+        Nothing of the run changes here: a Ctrl-C while the cluster works leaves the run at its last whole step.
         """
         import dask.array as da
 
-        self.count += 1
+        blocks = (1,) * len(self.chunks[0])
         out = da.map_overlap(
-            block_step, self.x, *self.state, depth=[self.depth] + [0] * len(self.state), boundary="none",
-            trim=False, chunks=((1,) * len(self.chunks[0]),), dtype=object, meta=np.empty(0, object),
-            spec=self.spec, count=self.count,
+            block_step, x, *state, depth=[self.depth] + [0] * len(state), boundary="none", trim=False,
+            chunks=(blocks,), dtype=object, meta=np.empty(0, object), spec=self.spec, count=count,
         )  # fmt: skip
         like = {"chunks": self.chunks, "dtype": np.dtype(self.spec.dtype), "meta": np.empty(0, self.spec.dtype)}
-        x = out.map_blocks(_part, 0, **like)
-        state = [out.map_blocks(_part, 1, row, **like) for row in range(len(self.state))]
-        rows = ((1,) * len(self.chunks[0]), (2,))
-        sums = out.map_blocks(_shares, chunks=rows, new_axis=1, dtype=float, meta=np.empty((0, 0))).sum(axis=0)
-        wanted: list[Any] = [sums, x[: head.shape[0]]]
+        new_x = out.map_blocks(_part, 0, **like)
+        new_state = [out.map_blocks(_part, 1, row, **like) for row in range(len(state))]
+        sums = out.map_blocks(_shares, chunks=(blocks, (2,)), new_axis=1, dtype=float, meta=np.empty((0, 0)))
+        wanted: list[Any] = [sums.sum(axis=0), new_x[: self.head]]
         if self.small:
             wanted.append(out.map_blocks(_part, 4, **like))
-        self._next_x, *self._next_state = self.client.persist([x, *state])
-        (f, gsq), self._next_head, *grad = self.client.compute(wanted, sync=True)
-        return head, self.constant + float(f), float(np.sqrt(gsq)), (grad[0] if grad else None)
+        kept_x, *kept_state = self.client.persist([new_x, *new_state])
+        (f, gsq), head, *grad = self.client.compute(wanted, sync=True)
+        return self.constant + float(f), float(np.sqrt(gsq)), (grad[0] if grad else None), (kept_x, kept_state, head)
 
     def _step(self, k: int, head: np.ndarray, f: float, norm: float, grad: np.ndarray | None) -> Step:
         g = self.sign * grad if grad is not None else np.empty(0, head.dtype)
         return Step(k, np.asarray(head), self.sign * f, g, norm)
 
     def _next_step(self, step: Step) -> Step:
-        # take the candidate: x_{k+1} (and its state) become the run's; the old arrays are released
-        self.x, self.state = self._next_x, self._next_state
-        head, f, norm, grad = self._pass(self._next_head)
+        # the candidate x_{k+1} (and its state) becomes the run's only once its pass is whole: then x, the
+        # state, the count and ``last`` change together (the old arrays are released)
+        x, state, head = self._candidate
+        f, norm, grad, candidate = self._pass(x, state, self.count + 1)
+        self.x, self.state, self.count, self._candidate = x, state, self.count + 1, candidate
         self.last = self._step(step.step + 1, head, f, norm, grad)
         return self.last
 
@@ -238,7 +242,7 @@ class DaskKernelRun(ArrayRun):
             if self._final is None:
                 self._final = np.asarray(self.x.compute())
         finally:
-            self._next_x = self._next_state = None
+            self._candidate = (None, [], np.empty(0))
             if self._closer is not None:
                 self._closer()
                 self._closer = None
