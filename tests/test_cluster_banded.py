@@ -50,12 +50,12 @@ def start(n: int = N) -> np.ndarray:
     return 1 + 0.3 * np.random.default_rng(1).standard_normal(n)
 
 
-def both(text: str, method: str, client: Any, n: int = N, **options: Any) -> tuple[Any, Any]:
+def both(text: str, method: str, client: Any, n: int = N, block: int = 1536, **options: Any) -> tuple[Any, Any]:
     """The run on the cluster and the same run on one machine's kernel engine, both to the end."""
     problem = make_vector_problem(text, {"x": start(n)})
     banded = banded_terms(problem)
     assert banded is not None
-    spread = DaskKernelRun(problem, banded, client, method=method, block=1536, chunk=500, **options)
+    spread = DaskKernelRun(problem, banded, client, method=method, block=block, chunk=500, **options)
     alone = make_run(make_vector_problem(text, {"x": start(n)}), method=method, engine="kernel", **options)
     return spread, alone
 
@@ -102,6 +102,13 @@ def test_both_ends_of_x_follow_a_numpy_gradient_descent(client: Any) -> None:
     # j = 1 has no left neighbour, j = n no right one; each Dask chunk's first and last entries use the halo
     edges = [0, 1, 1535, 1536, 1537, 3071, 3072, N - 2, N - 1]
     np.testing.assert_allclose(got[edges], want[edges], rtol=1e-12, atol=0)
+
+
+def test_a_last_chunk_shorter_than_the_halo_joins_the_one_before(client: Any) -> None:
+    spread, alone = both(BAND, "gd", client, n=3073, max_steps=3, tol=0, lr=0.01)  # chunks 1536, 1536 and 1
+    list(spread), list(alone)
+    assert spread.chunks == ((1536, 1537),)
+    np.testing.assert_allclose(spread.result().x["x"], alone.result().x["x"], rtol=1e-12, atol=0)
 
 
 def test_a_short_vector_carries_x_and_the_gradient_at_every_step(client: Any) -> None:

@@ -62,7 +62,6 @@ def checked(
     or a float run of one long vector on the kernel engine (:func:`scaled_run` decides that last case).
     """
     from symdescent import settings
-    from symdescent.kernels.steps import ARRAY_STEPS
 
     if batch_size is None and (epochs is not None or seed is not None):
         raise InputError("--epochs and --seed go with --batch-size (mini-batches); full-batch runs count --steps")
@@ -70,9 +69,9 @@ def checked(
         raise InputError("--batch-size works on data: give it with --data")
     if scheduler and not has_data and not vectors:
         raise InputError("--scheduler works on data (--data) or on a long vector (--start x=ones(10^7))")
-    if scheduler and not has_data and method not in ARRAY_STEPS:
+    if scheduler and not has_data and method not in _vector_methods():
         raise InputError(
-            f"a vector on a cluster runs with --method {', '.join(ARRAY_STEPS)}, not {method}; "
+            f"a vector on a cluster runs with --method {', '.join(_vector_methods())}, not {method}; "
             "other methods run on one machine or on data"
         )
     if batch_size is not None and scheduler:
@@ -87,10 +86,18 @@ def checked(
     if scheduler:
         return scheduler
     from_environment = settings.scheduler()  # read (and checked) always, used where it applies
-    where = has_data or (vectors and method in ARRAY_STEPS)
-    if from_environment and where and batch_size is None and not in_arithmetic and dtype != "float32":
+    if not from_environment or batch_size is not None or in_arithmetic or dtype == "float32":
+        return None
+    if has_data or (vectors and method in _vector_methods()):
         return from_environment
     return None
+
+
+def _vector_methods() -> tuple[str, ...]:
+    """The methods of the kernel engine (imported only when asked: a warm scalar run imports no SymPy)."""
+    from symdescent.kernels.steps import ARRAY_STEPS
+
+    return tuple(ARRAY_STEPS)
 
 
 def scaled_run(problem: Any, options: RunOptions, hyper: dict[str, Any], *, has_data: bool = True) -> Any:

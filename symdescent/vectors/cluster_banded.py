@@ -10,9 +10,10 @@ x, depth 0), and its shares of f and Σ(∂f)²; the shares are added by a tree 
 
 Order of work (the same steps as :class:`~symdescent.vectors.engine.KernelRun`): the pass at x_k gives
 f(x_k), ‖∇f(x_k)‖ and a candidate x_{k+1}, persisted (so the graph never grows) but only taken when
-the run goes on; a run that ends at step k ends at x_k. Peak memory on the workers: two copies of x
-and of each state array. Numbers: each entry's gradient and update are computed by the same code, in
-the same order, as on one machine; only f's sum is added in another order (rounding).
+the run goes on; a run that ends at step k ends at x_k. Peak memory on the workers: about three
+copies of x (x_k, the candidate, the windows with their halos) and two of each state array.
+Numbers: each entry's gradient and update are computed by the same code, in the same order, as on
+one machine; only f's sum is added in another order (rounding).
 
 The final point is gathered to this machine when the run ends (the result and ``--save`` need it).
 """
@@ -37,7 +38,7 @@ from symdescent.vectors.problem import VectorProblem
 from symdescent.vectors.run import ArrayRun
 
 #: Entries per Dask chunk, at least: a task per 2²⁰ entries (8 MB of float64) keeps the scheduler's
-#: overhead (about 1 ms a task) small next to the kernel's work.
+#: overhead (milliseconds a task) small next to the kernel's work.
 BLOCK = 1 << 20
 
 
@@ -170,8 +171,11 @@ class DaskKernelRun(ArrayRun):
         update = make_step(method, 1, problem.dtype, **hyperparameters)  # checks them; its state: the initial values
         self.method = KernelMethod(method, {k: v for k, v in update.params.items() if k in hyperparameters_of(method)})
         size = max(block or _block_for(n, client), depth, 1)
-        chunks = (tuple(min(size, n - a) for a in range(0, n, size)),)
-        starts = (*range(0, n, size), n)
+        firsts = list(range(0, n, size))
+        if len(firsts) > 1 and n - firsts[-1] < depth:  # Dask's overlap needs every chunk at least the depth long
+            firsts.pop()
+        starts = (*firsts, n)
+        chunks = (tuple(b - a for a, b in itertools.pairwise(starts)),)
         backend = choose_backend("auto", n)
         self.spec = BlockSpec(
             uuid.uuid4().hex, tuple(terms), problem.dtype, backend, n, starts, method, dict(update.params),
