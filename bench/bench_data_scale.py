@@ -165,6 +165,7 @@ def banded_ratio(n: int, steps: int = 10) -> None:
         cluster = time.perf_counter() - began
         there = spread.result().x["x"]
         chunks = len(spread.chunks[0])
+        workers = sorted(client.run(_peak_rss).values())
     finally:
         close(client)
     gap = float(np.max(np.abs(there - here) / np.abs(here)))
@@ -172,6 +173,15 @@ def banded_ratio(n: int, steps: int = 10) -> None:
           f"map_overlap): {cluster:.2f} s against {single:.2f} s on one machine's kernel engine, ratio "
           f"{cluster / single:.1f}×; set-up {setup:.1f} s (cluster, x sent, kernel built on each worker); largest "
           f"relative difference of x {gap:.1e}")  # fmt: skip
+    print(f"peak RSS: {_peak_rss() / 2**20:.0f} MiB here (x's start, the one-machine run, the final point), "
+          f"{', '.join(f'{w / 2**20:.0f}' for w in workers)} MiB on the workers")  # fmt: skip
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes (run on each worker too)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def file_figures(rows: int) -> None:

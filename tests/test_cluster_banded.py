@@ -201,3 +201,11 @@ def test_an_unreachable_scheduler_is_one_error_line(monkeypatch: pytest.MonkeyPa
     out = cli("run", ROSENBROCK, "--start", "x=ones(100)", "--scheduler", "tcp://127.0.0.1:1")
     assert out.exit_code == 2 and out.stdout == ""
     assert out.stderr.startswith("Error: cannot reach the Dask scheduler at tcp://127.0.0.1:1")
+
+
+def test_the_variable_sends_a_vector_the_kernel_engine_runs(cli_on_cluster: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("SYMDESCENT_SCHEDULER", "local:2")
+    out = cli_on_cluster("run", ROSENBROCK, "--start", "x=zeros(10^4)", "--lr", "1e-3", "--steps", "2", "-q")
+    assert out.exit_code == 4 and cli_on_cluster.connected == ["local:2"]  # max_steps
+    assert cli_on_cluster("run", ROSENBROCK, "--start", "x=zeros(10^4)", "--method", "cg", "--steps", "3", "-q").stdout
+    assert cli_on_cluster.connected == ["local:2"]  # cg: the variable does not apply, the run stays here
