@@ -30,7 +30,7 @@ from symdescent.errors import InputError, install_hint
 from symdescent.vectors.run import VectorRun
 
 #: Seconds to wait for a scheduler before giving up (a scheduler that is up answers in milliseconds).
-CONNECT_TIMEOUT = 2
+CONNECT_TIMEOUT = 3
 
 
 #: The scheduler's own HTTP server (it starts one without a dashboard too) on a free loopback port: its
