@@ -189,15 +189,17 @@ def run(
     if show_explanation:
         explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
     steps_source = click.get_current_context().get_parameter_source("steps")
+    vectors, scheduler_given = wants_vectors(expr, start, data), bool(scheduler)
     scheduler = checked_scale(
-        batch_size, epochs, seed, scheduler, has_data=bool(data), in_arithmetic=exact or working_precision is not None,
-        dtype=dtype, steps_given=steps_source is click.core.ParameterSource.COMMANDLINE,
+        batch_size, epochs, seed, scheduler, has_data=bool(data), vectors=vectors, method=method,
+        in_arithmetic=exact or working_precision is not None, dtype=dtype,
+        steps_given=steps_source is click.core.ParameterSource.COMMANDLINE,
     )  # fmt: skip
     options = RunOptions(
         method, steps, tolerance, maximize, lr, method_params, exact, working_precision, plot, dtype, explain_to,
-        batch_size, epochs, seed, every is not None, scheduler,
+        batch_size, epochs, seed, every is not None, scheduler, scheduler_given,
     )  # fmt: skip
-    if wants_vectors(expr, start, data):
+    if vectors:
         # named arrays (symdescent/vectors/): the same renderers and exit codes as below
         run_, plotter = array_run(read_function(expr, streams), start, data, params, options)
         check_variables(variables, run_.problem.names)

@@ -33,6 +33,8 @@ class RunOptions(NamedTuple):
     seed: int | None = None
     per_batch: bool = False
     scheduler: str | None = None
+    #: --scheduler was given (not only SYMDESCENT_SCHEDULER): a vector it cannot run on the cluster is refused.
+    scheduler_given: bool = False
 
     @property
     def in_arithmetic(self) -> bool:
