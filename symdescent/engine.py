@@ -87,6 +87,7 @@ class Run(Protocol):
     max_steps: int
     maximize: bool
     last: Step
+    loop: str
 
     def steps_from(self, step: Step) -> Iterator[Step]: ...
 
@@ -414,6 +415,12 @@ def fast_steps(run: Run, first: Step, *, final_only: bool = False) -> tuple[str,
     if first.step >= run.max_steps or first.grad_norm <= tol:
         return None
     if isinstance(engine, PythonEngine):
+        if final_only:
+            from symdescent.compiled import final_steps
+
+            compiled = final_steps(run, first, engine, c, tol)
+            if compiled is not None:
+                return "fused", compiled  # run.loop becomes "compiled" when the compiled loop takes over
         return "fused", (engine.gd_final if final_only else engine.gd_steps)(
             run, first, *first.x, first.grad_norm, *first.grad, first.step, run.max_steps, tol, c
         )

@@ -1,0 +1,301 @@
+"""Long scalar gd runs as compiled code: the loop of :mod:`symdescent.loopcode`, compiled by numba once.
+
+Why: the fused Python loop (:mod:`symdescent.engine`) costs a couple of
+hundred nanoseconds a step on Rosenbrock, where the same loop in C takes a
+few; 10⁸ steps are 20 s against half a second. For a run that prints only
+its end (``-q``, :meth:`symdescent.run.Run.drain`), the whole loop (update,
+f, ∇f, the stopping test) runs compiled, in blocks of about a tenth of a
+second: between blocks Python records the step reached as ``run.last``, so
+Ctrl-C, SIGTERM and the progress line work as before.
+
+When: with ``SYMDESCENT_LOOP=auto`` (the default) the Python loop takes the
+first :data:`PROBE_STEPS` steps, so a short run never imports numba; if the
+run has not ended and the rest would take the Python loop more than
+:data:`MIN_SECONDS`, the compiled loop takes over from that step. ``numba``
+forces the compiled loop from step 0 (tests, benchmarks), ``python`` never
+uses it. It needs numba (the ``jit`` extra) and a function the loop can
+reproduce bit for bit (:func:`symdescent.loopcode.gd_source`); otherwise the
+Python loop runs, as before.
+
+The same steps: the compiled loop does the Python loop's float operations in
+its order, so x, f and ∇f are the same bits. Python still makes every
+decision that needs more than that: the compiled loop returns at a step whose
+‖∇f‖ is near the tolerance (Python's ``hypot`` decides), and hands a step that
+fails (a non-finite value) back to the Python loop from the step before it,
+which words the ending as always.
+
+Cached: the loop's module is written to ``loops/`` in the cache folder
+(:func:`symdescent.cache.directory`, private to the user) and numba keeps its
+machine code beside it (``cache=True`` needs a real file), so the second run
+of a function pays no compilation. The file is only ever imported after its
+text was compared with the text just generated; a file that differs is
+written again. Without the cache (``SYMDESCENT_CACHE=0``) the loop is compiled in
+memory for each run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import math
+import os
+import stat
+import sys
+import time
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from symdescent import cache, settings
+from symdescent.errors import NUMERIC_ERRORS, InputError, install_hint
+from symdescent.result import Step
+
+if TYPE_CHECKING:
+    from symdescent.engine import PythonEngine, Run
+    from symdescent.generated import Lowered
+
+Block = Callable[[Any, int, int, float, float], tuple[int, int]]
+
+#: The Python loop takes this many steps before the compiled one is considered (a short run imports no numba).
+PROBE_STEPS = 100_000
+#: ... and hands over only if the rest would take it longer than this: numba's import and start take about
+#: 1 s of CPU even when the loop is in the cache, and compiling it adds 1–3 s the first time.
+MIN_SECONDS = 1.0
+MIN_SECONDS_TO_COMPILE = 4.0
+#: Each compiled block runs for about this long before Python looks at signals and progress.
+BLOCK_SECONDS = 0.1
+#: At most this many loop modules are kept in the cache folder (the least recently used go first).
+MAX_MODULES = 64
+#: A g·g above tol²·(1 + MARGIN)² is surely a ‖∇f‖ above tol (√(g·g) and hypot differ by a few ulp).
+MARGIN = 1e-9
+
+
+def have_numba() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def final_steps(
+    run: Run, first: Step, engine: PythonEngine, c: float, tol: float
+) -> Generator[Step, None, None] | None:
+    """The steps of a ``-q`` gd run from ``first`` with the compiled loop where it pays; None: the Python loop."""
+    wanted = settings.loop()
+    if wanted == "python":
+        return None
+    if wanted == "numba" and not have_numba():
+        raise InputError(
+            "SYMDESCENT_LOOP=numba needs numba, which is not installed",
+            hint=f"{install_hint('jit')}, or unset SYMDESCENT_LOOP",
+        )
+    if not have_numba():
+        return None
+    from symdescent.loopcode import gd_source
+
+    if gd_source(engine.lowered, cache=False) is None:
+        return None
+    return _steps(run, first, engine, c, tol, probe=wanted == "auto")
+
+
+def _steps(
+    run: Run, first: Step, engine: PythonEngine, c: float, tol: float, *, probe: bool
+) -> Generator[Step, None, None]:
+    step = first
+    if probe:
+        until = _Until(run)
+        kend = min(run.max_steps, first.step + PROBE_STEPS)
+        started = time.perf_counter()
+        for _ in engine.gd_final(until, first, *first.x, first.grad_norm, *first.grad, first.step, kend, tol, c):
+            pass
+        elapsed = time.perf_counter() - started
+        if until.end is None:  # the fused loop always ends by handing its step to the generic loop
+            raise RuntimeError("the fused loop ended without a step")
+        step = until.end
+        taken = max(step.step - first.step, 1)
+        rest = run.max_steps - step.step
+        worth = MIN_SECONDS if _in_cache(engine.lowered) else MIN_SECONDS_TO_COMPILE
+        if step.step < kend or not _goes_on(step, run.max_steps, tol) or rest * elapsed / taken < worth:
+            # ended (the generic loop words how), or not worth compiling: the Python loop as before
+            yield from _python_from(run, engine, step, c, tol)
+            return
+    run.loop = "compiled"
+    yield from _compiled_from(run, engine, step, c, tol)
+
+
+def _goes_on(step: Step, max_steps: int, tol: float) -> bool:
+    """Whether no stopping rule holds at ``step`` (the fused loops' own test)."""
+    return step.step < max_steps and tol < step.grad_norm < math.inf and math.isfinite(step.f)
+
+
+def _python_from(run: Run, engine: PythonEngine, step: Step, c: float, tol: float) -> Generator[Step, None, None]:
+    if not _goes_on(step, run.max_steps, tol):
+        yield from run.steps_from(step)
+        return
+    yield from engine.gd_final(run, step, *step.x, step.grad_norm, *step.grad, step.step, run.max_steps, tol, c)
+
+
+def _compiled_from(run: Run, engine: PythonEngine, step: Step, c: float, tol: float) -> Generator[Step, None, None]:
+    """Blocks of compiled steps from ``step`` (which goes on); each block's end is evaluated again by Python."""
+    import numpy as np
+
+    block = gd_block(engine.lowered)
+    value_and_grad, n = engine.value_and_grad, len(step.x)
+    lo = (tol * (1.0 + MARGIN)) ** 2 if tol > 0 else -1.0
+    state = np.array([*step.x, *step.grad], dtype=np.float64)
+    size = 1_000
+    while True:
+        started = time.perf_counter()
+        k, code = block(state, step.step, min(run.max_steps, step.step + size), lo, c)
+        elapsed = time.perf_counter() - started
+        x = tuple(state[:n].tolist())
+        try:
+            f, *g = value_and_grad(*x)  # the same code on the same x: the same f and ∇f the block had
+            reached = Step(k, x, f, tuple(g), math.hypot(*g))
+            good = math.isfinite(f) and math.isfinite(reached.grad_norm)
+        except NUMERIC_ERRORS:
+            good = False
+        if not good:  # cannot happen when the block and Python agree; if not, Python replays from the last good step
+            yield from _python_from(run, engine, step, c, tol)
+            return
+        step = run.last = reached
+        if code == 1 or not _goes_on(step, run.max_steps, tol):
+            yield from _python_from(run, engine, step, c, tol)
+            return
+        size = max(1_000, min(size * 8, int(size * BLOCK_SECONDS / max(elapsed, 1e-6))))
+
+
+class _Until:
+    """A stand-in run for the fused loop: its generic loop only records where the fused loop stopped."""
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+        self.end: Step | None = None
+
+    @property
+    def last(self) -> Step:
+        return self._run.last
+
+    @last.setter
+    def last(self, step: Step) -> None:
+        self._run.last = step
+
+    def steps_from(self, step: Step) -> Generator[Step, None, None]:
+        self.end = step
+        yield from ()
+
+
+# -- compiling, and the cache of compiled loops ------------------------------------------------
+
+_LOADED: dict[str, Block] = {}
+
+
+def gd_block(lowered: Lowered) -> Block:
+    """The compiled ``gd_block`` of :func:`symdescent.loopcode.gd_source`, from the cache when it is there."""
+    from symdescent.loopcode import gd_source
+
+    use_cache = settings.cache_enabled()
+    source = gd_source(lowered, cache=use_cache)
+    if source is None:
+        raise ValueError("this function has no compiled loop")
+    known = _LOADED.get(source)
+    if known is not None:
+        return known
+    block = (_from_file(source) if use_cache else None) or _in_memory(source)
+    _LOADED[source] = block
+    return block
+
+
+def _in_memory(source: str) -> Block:
+    scope: dict[str, Any] = {}
+    exec(compile(source.replace("CACHE = True", "CACHE = False"), "<symdescent gd loop>", "exec"), scope)
+    block: Block = scope["gd_block"]
+    return block
+
+
+def folder() -> str:
+    return os.path.join(cache.directory(), "loops")
+
+
+def _place(source: str) -> tuple[str, str]:
+    """The module's digest and file for ``source`` (numba's and Python's versions count: each has its own code)."""
+    from importlib.metadata import version
+
+    python = f"{sys.implementation.name}{sys.version_info[0]}{sys.version_info[1]}"
+    digest = hashlib.sha256(f"{version('numba')} {python}\n{source}".encode()).hexdigest()[:32]
+    return digest, os.path.join(folder(), f"gd_{digest}.py")
+
+
+def _in_cache(lowered: Lowered) -> bool:
+    """Whether an earlier run left this loop compiled in the cache (then taking it over costs no compilation)."""
+    from symdescent.loopcode import gd_source
+
+    source = gd_source(lowered, cache=True)
+    if source is None or not settings.cache_enabled():
+        return False
+    digest, path = _place(source)
+    compiled = os.path.join(folder(), "__pycache__")
+    with contextlib.suppress(OSError):
+        return _read(path) == source and any(
+            name.startswith(f"gd_{digest}.") and name.endswith(".nbi") for name in os.listdir(compiled)
+        )
+    return False
+
+
+def _from_file(source: str) -> Block | None:
+    """Import the loop's module from the cache folder, written first if missing or different; None on failure."""
+    digest, path = _place(source)
+    where = folder()
+    try:
+        os.makedirs(where, mode=0o700, exist_ok=True)
+        if cache.problem_with(cache.directory()) or cache.problem_with(where):
+            return None
+        if _read(path) != source:
+            from symdescent.files import written_whole
+
+            with written_whole(path, "a compiled loop", text=True, mode=0o600) as file:
+                file.write(source)
+            _evict(where)
+        os.utime(path)
+        spec = importlib.util.spec_from_file_location(f"symdescent_loop_{digest}", path)
+        if spec is None or spec.loader is None:
+            return None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # numba's cached code finds its module by name
+        spec.loader.exec_module(module)
+    except (OSError, InputError):
+        return None
+    block: Block = module.gd_block
+    return block
+
+
+def _read(path: str) -> str | None:
+    """The file's text, if it is a regular file of this user that nobody else can write."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, encoding="utf-8", newline="") as file:
+        info = os.fstat(fd)
+        getuid = getattr(os, "getuid", None)
+        if not stat.S_ISREG(info.st_mode) or (getuid and info.st_uid != getuid()) or info.st_mode & 0o022:
+            return None
+        try:
+            return file.read()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+
+def _evict(where: str) -> None:
+    """Keep the :data:`MAX_MODULES` most recently used loop modules (and numba's files for them)."""
+    with contextlib.suppress(OSError):
+        modules = sorted(
+            (entry.stat(follow_symlinks=False).st_mtime, entry.name[:-3])
+            for entry in os.scandir(where)
+            if entry.name.startswith("gd_") and entry.name.endswith(".py")
+        )
+        doomed = {stem for _, stem in modules[: max(0, len(modules) - MAX_MODULES)]}
+        compiled = os.path.join(where, "__pycache__")
+        others = [os.path.join(compiled, name) for name in os.listdir(compiled)] if os.path.isdir(compiled) else []
+        for stem in doomed:
+            mine = [p for p in others if os.path.basename(p).startswith(f"{stem}.")]
+            for path in [os.path.join(where, f"{stem}.py"), *mine]:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
