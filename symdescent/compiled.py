@@ -14,7 +14,7 @@ run has not ended and the rest would take the Python loop more than
 :data:`MIN_SECONDS`, the compiled loop takes over from that step. ``numba``
 forces the compiled loop from step 0 (tests, benchmarks), ``python`` never
 uses it. It needs numba (the ``jit`` extra) and a function the loop can
-reproduce bit for bit (:func:`symdescent.loopcode.gd_source`); otherwise the
+reproduce bit for bit (:func:`symdescent.loopcode.block_source`); otherwise the
 Python loop runs, as before.
 
 The same steps: the compiled loop does the Python loop's float operations in
@@ -43,18 +43,19 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from symdescent import cache, settings
 from symdescent.errors import NUMERIC_ERRORS, InputError, install_hint
+from symdescent.loopcode import block_source, pack_state, plain_rule, unpack_state
 from symdescent.result import Step
 
 if TYPE_CHECKING:
     from symdescent.engine import PythonEngine, Run
     from symdescent.generated import Lowered
 
-Block = Callable[[Any, int, int, float, float], tuple[int, int]]
+Block = Callable[[Any, int, int, float, Any], tuple[int, int]]
 
 #: The Python loop takes this many steps before the compiled one is considered (a short run imports no numba).
 PROBE_STEPS = 100_000
@@ -62,6 +63,8 @@ PROBE_STEPS = 100_000
 #: 1 s of CPU even when the loop is in the cache, and compiling it adds 1–3 s the first time.
 MIN_SECONDS = 1.0
 MIN_SECONDS_TO_COMPILE = 4.0
+#: ... for a function of up to this many characters of generated code; more code takes longer to compile.
+COMPILE_SIZE = 2_000
 #: Each compiled block runs for about this long before Python looks at signals and progress.
 BLOCK_SECONDS = 0.1
 #: At most this many loop modules are kept in the cache folder (the least recently used go first).
@@ -74,28 +77,56 @@ def have_numba() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
+def _wanted() -> str | None:
+    """``auto`` or ``numba`` when the compiled loop may run; None when it must not (or cannot)."""
+    wanted = settings.loop()
+    if wanted == "python":
+        return None
+    if not have_numba():
+        if wanted == "numba":
+            raise InputError(
+                "SYMDESCENT_LOOP=numba needs numba, which is not installed",
+                hint=f"{install_hint('jit')}, or unset SYMDESCENT_LOOP",
+            )
+        return None
+    return wanted
+
+
 def final_steps(
     run: Run, first: Step, engine: PythonEngine, c: float, tol: float
 ) -> Generator[Step, None, None] | None:
     """The steps of a ``-q`` gd run from ``first`` with the compiled loop where it pays; None: the Python loop."""
-    wanted = settings.loop()
-    if wanted == "python":
+    wanted = _wanted()
+    if wanted is None or block_source(engine.lowered, "gd", cache=False) is None:
         return None
-    if wanted == "numba" and not have_numba():
-        raise InputError(
-            "SYMDESCENT_LOOP=numba needs numba, which is not installed",
-            hint=f"{install_hint('jit')}, or unset SYMDESCENT_LOOP",
-        )
-    if not have_numba():
-        return None
-    from symdescent.loopcode import gd_source
-
-    if gd_source(engine.lowered, cache=False) is None:
-        return None
-    return _steps(run, first, engine, c, tol, probe=wanted == "auto")
+    return _gd_steps(run, first, engine, c, tol, probe=wanted == "auto")
 
 
-def _steps(
+def method_steps(run: Run, first: Step, generic: Generator[Step, None, None]) -> Generator[Step, None, None] | None:
+    """The same for momentum, nesterov, adam, rmsprop and adagrad, whose runs otherwise take ``generic``."""
+    from symdescent.engine import PythonEngine
+
+    engine, rule = run.problem.engine, plain_rule(run.optimizer)
+    if rule is None or rule[0] == "gd" or not isinstance(engine, PythonEngine):
+        return None
+    if type(first.f) is not float or any(type(v) is not float for v in (*first.x, *first.grad)):
+        return None
+    tol = run.tol if run.tol > 0 else -1.0
+    if not _goes_on(first, run.max_steps, tol):
+        return None
+    wanted = _wanted()
+    if wanted is None or block_source(engine.lowered, rule[0], cache=False) is None:
+        return None
+    return _method_steps(run, first, generic, engine, rule, tol, probe=wanted == "auto")
+
+
+def _worth_it(lowered: Lowered, method: str, rest: int, elapsed: float, taken: int) -> bool:
+    """Whether the rest of the run would take the Python loop long enough to pay for numba."""
+    python_seconds = rest * elapsed / max(taken, 1)
+    return python_seconds >= MIN_SECONDS and python_seconds >= _compile_seconds(lowered, method)
+
+
+def _gd_steps(
     run: Run, first: Step, engine: PythonEngine, c: float, tol: float, *, probe: bool
 ) -> Generator[Step, None, None]:
     step = first
@@ -109,15 +140,58 @@ def _steps(
         if until.end is None:  # the fused loop always ends by handing its step to the generic loop
             raise RuntimeError("the fused loop ended without a step")
         step = until.end
-        taken = max(step.step - first.step, 1)
-        rest = run.max_steps - step.step
-        worth = MIN_SECONDS if _in_cache(engine.lowered) else MIN_SECONDS_TO_COMPILE
-        if step.step < kend or not _goes_on(step, run.max_steps, tol) or rest * elapsed / taken < worth:
+        ended = step.step < kend or not _goes_on(step, run.max_steps, tol)
+        if ended or not _worth_it(engine.lowered, "gd", run.max_steps - step.step, elapsed, step.step - first.step):
             # ended (the generic loop words how), or not worth compiling: the Python loop as before
             yield from _python_from(run, engine, step, c, tol)
             return
     run.loop = "compiled"
-    yield from _compiled_from(run, engine, step, c, tol)
+    yield from _compiled_from(run, engine, "gd", [c], tol, step, None)
+
+
+def _method_steps(
+    run: Run,
+    first: Step,
+    generic: Generator[Step, None, None],
+    engine: PythonEngine,
+    rule: tuple[str, list[float]],
+    tol: float,
+    *,
+    probe: bool,
+) -> Generator[Step, None, None]:
+    method, p = rule
+    step, state = first, run.optimizer.init(tuple(first.x))
+    if probe:
+        kend, previous = first.step + PROBE_STEPS, None
+        started = time.perf_counter()
+        for step in generic:
+            # hand over only at a step that moved: the generic loop counts unchanged steps from 0 again
+            moved = previous is not None and (step.x != previous.x or step.f != previous.f)
+            if run.status is None and step.step >= kend and moved:
+                break
+            previous = step
+            yield step
+        else:
+            return  # the run ended within the probe
+        elapsed, state = time.perf_counter() - started, run.loop_state
+        if not _worth_it(engine.lowered, method, run.max_steps - step.step, elapsed, step.step - first.step):
+            yield step
+            yield from generic
+            return
+    generic.close()
+    if pack_state(method, state) is None:
+        yield from run.steps_from(step, state)
+        return
+    run.loop = "compiled"
+    yield from _compiled_from(run, engine, method, p, tol, step, state)
+
+
+def _compile_seconds(lowered: Lowered, method: str) -> float:
+    """What taking over would cost on top of :data:`MIN_SECONDS`: nothing when cached, else more for more code."""
+    if _in_cache(lowered, method):
+        return 0.0
+    size = sum(map(len, (*lowered.statements, *lowered.outputs)))
+    return MIN_SECONDS_TO_COMPILE * max(1.0, size / COMPILE_SIZE)
 
 
 def _goes_on(step: Step, max_steps: int, tol: float) -> bool:
@@ -132,20 +206,34 @@ def _python_from(run: Run, engine: PythonEngine, step: Step, c: float, tol: floa
     yield from engine.gd_final(run, step, *step.x, step.grad_norm, *step.grad, step.step, run.max_steps, tol, c)
 
 
-def _compiled_from(run: Run, engine: PythonEngine, step: Step, c: float, tol: float) -> Generator[Step, None, None]:
-    """Blocks of compiled steps from ``step`` (which goes on); each block's end is evaluated again by Python."""
+def _compiled_from(
+    run: Run, engine: PythonEngine, method: str, p: list[float], tol: float, step: Step, state: Any
+) -> Iterator[Step]:
+    """Blocks of compiled steps from ``step`` (which goes on); each block's end is evaluated again by Python.
+
+    The Python loop takes over at a block's end that needs it (a step that ends the run, or the
+    step before one that failed): gd's fused loop, or the generic loop with the optimiser's state.
+    """
     import numpy as np
 
-    block = gd_block(engine.lowered)
+    block = block_for(engine.lowered, method)
     value_and_grad, n = engine.value_and_grad, len(step.x)
     lo = (tol * (1.0 + MARGIN)) ** 2 if tol > 0 else -1.0
-    state = np.array([*step.x, *step.grad], dtype=np.float64)
+    extra = pack_state(method, state) or []
+    values = np.array([*step.x, *step.grad, *extra, step.f], dtype=np.float64)
+    params = np.array([*p, *([] if method == "gd" else [1.0 if run.maximize else 0.0])], dtype=np.float64)
     size = 1_000
+
+    def python_from(step: Step, extra: list[float]) -> Iterator[Step]:
+        if method == "gd":
+            return _python_from(run, engine, step, p[0], tol)
+        return run.steps_from(step, unpack_state(method, run.optimizer, tuple(step.x), extra))
+
     while True:
         started = time.perf_counter()
-        k, code = block(state, step.step, min(run.max_steps, step.step + size), lo, c)
+        k, code = block(values, step.step, min(run.max_steps, step.step + size), lo, params)
         elapsed = time.perf_counter() - started
-        x = tuple(state[:n].tolist())
+        x = tuple(values[:n].tolist())
         try:
             f, *g = value_and_grad(*x)  # the same code on the same x: the same f and ∇f the block had
             reached = Step(k, x, f, tuple(g), math.hypot(*g))
@@ -153,11 +241,12 @@ def _compiled_from(run: Run, engine: PythonEngine, step: Step, c: float, tol: fl
         except NUMERIC_ERRORS:
             good = False
         if not good:  # cannot happen when the block and Python agree; if not, Python replays from the last good step
-            yield from _python_from(run, engine, step, c, tol)
+            yield from python_from(step, extra)
             return
-        step = run.last = reached
+        step, extra = reached, values[2 * n : -1].tolist()
+        run.last = step
         if code == 1 or not _goes_on(step, run.max_steps, tol):
-            yield from _python_from(run, engine, step, c, tol)
+            yield from python_from(step, extra)
             return
         size = max(1_000, min(size * 8, int(size * BLOCK_SECONDS / max(elapsed, 1e-6))))
 
@@ -187,12 +276,10 @@ class _Until:
 _LOADED: dict[str, Block] = {}
 
 
-def gd_block(lowered: Lowered) -> Block:
-    """The compiled ``gd_block`` of :func:`symdescent.loopcode.gd_source`, from the cache when it is there."""
-    from symdescent.loopcode import gd_source
-
+def block_for(lowered: Lowered, method: str = "gd") -> Block:
+    """The compiled ``block`` of :func:`symdescent.loopcode.block_source`, from the cache when it is there."""
     use_cache = settings.cache_enabled()
-    source = gd_source(lowered, cache=use_cache)
+    source = block_source(lowered, method, cache=use_cache)
     if source is None:
         raise ValueError("this function has no compiled loop")
     known = _LOADED.get(source)
@@ -206,7 +293,7 @@ def gd_block(lowered: Lowered) -> Block:
 def _in_memory(source: str) -> Block:
     scope: dict[str, Any] = {}
     exec(compile(source.replace("CACHE = True", "CACHE = False"), "<symdescent gd loop>", "exec"), scope)
-    block: Block = scope["gd_block"]
+    block: Block = scope["block"]
     return block
 
 
@@ -220,21 +307,19 @@ def _place(source: str) -> tuple[str, str]:
 
     python = f"{sys.implementation.name}{sys.version_info[0]}{sys.version_info[1]}"
     digest = hashlib.sha256(f"{version('numba')} {python}\n{source}".encode()).hexdigest()[:32]
-    return digest, os.path.join(folder(), f"gd_{digest}.py")
+    return digest, os.path.join(folder(), f"loop_{digest}.py")
 
 
-def _in_cache(lowered: Lowered) -> bool:
+def _in_cache(lowered: Lowered, method: str = "gd") -> bool:
     """Whether an earlier run left this loop compiled in the cache (then taking it over costs no compilation)."""
-    from symdescent.loopcode import gd_source
-
-    source = gd_source(lowered, cache=True)
+    source = block_source(lowered, method, cache=True)
     if source is None or not settings.cache_enabled():
         return False
     digest, path = _place(source)
     compiled = os.path.join(folder(), "__pycache__")
     with contextlib.suppress(OSError):
         return _read(path) == source and any(
-            name.startswith(f"gd_{digest}.") and name.endswith(".nbi") for name in os.listdir(compiled)
+            name.startswith(f"loop_{digest}.") and name.endswith(".nbi") for name in os.listdir(compiled)
         )
     return False
 
@@ -262,7 +347,7 @@ def _from_file(source: str) -> Block | None:
         spec.loader.exec_module(module)
     except (OSError, InputError):
         return None
-    block: Block = module.gd_block
+    block: Block = module.block
     return block
 
 
@@ -289,7 +374,7 @@ def _evict(where: str) -> None:
         modules = sorted(
             (entry.stat(follow_symlinks=False).st_mtime, entry.name[:-3])
             for entry in os.scandir(where)
-            if entry.name.startswith("gd_") and entry.name.endswith(".py")
+            if entry.name.startswith("loop_") and entry.name.endswith(".py")
         )
         doomed = {stem for _, stem in modules[: max(0, len(modules) - MAX_MODULES)]}
         compiled = os.path.join(where, "__pycache__")

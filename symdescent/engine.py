@@ -88,8 +88,10 @@ class Run(Protocol):
     maximize: bool
     last: Step
     loop: str
+    loop_state: Any
+    status: Any
 
-    def steps_from(self, step: Step) -> Iterator[Step]: ...
+    def steps_from(self, step: Step, state: Any = None) -> Iterator[Step]: ...
 
 
 #: From this many variables on, symengine (when installed) differentiates and compiles.
