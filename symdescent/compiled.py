@@ -1,4 +1,4 @@
-"""Long scalar gd runs as compiled code: the loop of :mod:`symdescent.loopcode`, compiled by numba once.
+"""Long scalar runs as compiled code: the loop of :mod:`symdescent.loopcode`, compiled by numba once.
 
 Why: the fused Python loop (:mod:`symdescent.engine`) costs a couple of
 hundred nanoseconds a step on Rosenbrock, where the same loop in C takes a
@@ -6,10 +6,14 @@ few; 10⁸ steps are 20 s against half a second. For a run that prints only
 its end (``-q``, :meth:`symdescent.run.Run.drain`), the whole loop (update,
 f, ∇f, the stopping test) runs compiled, in blocks of about a tenth of a
 second: between blocks Python records the step reached as ``run.last``, so
-Ctrl-C, SIGTERM and the progress line work as before.
+Ctrl-C, SIGTERM and the progress line work as before. Plain gd replaces the
+fused loop (:func:`final_steps`); momentum, nesterov, adam, rmsprop and
+adagrad, recognised from their recipes (:func:`symdescent.loopcode.plain_rule`),
+replace the generic loop (:func:`method_steps`), their state packed into the
+block's floats and back.
 
 When: with ``SYMDESCENT_LOOP=auto`` (the default) the Python loop takes the
-first :data:`PROBE_STEPS` steps, so a short run never imports numba; if the
+first :data:`PROBE_STEPS` steps (the fused or the generic loop), so a short run never imports numba; if the
 run has not ended and the rest would take the Python loop more than
 :data:`MIN_SECONDS`, the compiled loop takes over from that step. ``numba``
 forces the compiled loop from step 0 (tests, benchmarks), ``python`` never
@@ -216,7 +220,6 @@ def _compiled_from(
     """
     import numpy as np
 
-    block = block_for(engine.lowered, method)
     value_and_grad, n = engine.value_and_grad, len(step.x)
     lo = (tol * (1.0 + MARGIN)) ** 2 if tol > 0 else -1.0
     extra = pack_state(method, state) or []
@@ -229,9 +232,14 @@ def _compiled_from(
             return _python_from(run, engine, step, p[0], tol)
         return run.steps_from(step, unpack_state(method, run.optimizer, tuple(step.x), extra))
 
-    while True:
-        started = time.perf_counter()
+    started = time.perf_counter()
+    try:  # the first call compiles (or loads the machine code): if that fails, the Python loop runs instead
+        block = block_for(engine.lowered, method)
         k, code = block(values, step.step, min(run.max_steps, step.step + size), lo, params)
+    except Exception:  # numba's errors share no base short of Exception; no step was taken
+        yield from python_from(step, extra)
+        return
+    while True:
         elapsed = time.perf_counter() - started
         x = tuple(values[:n].tolist())
         try:
@@ -249,6 +257,8 @@ def _compiled_from(
             yield from python_from(step, extra)
             return
         size = max(1_000, min(size * 8, int(size * BLOCK_SECONDS / max(elapsed, 1e-6))))
+        started = time.perf_counter()
+        k, code = block(values, step.step, min(run.max_steps, step.step + size), lo, params)
 
 
 class _Until:

@@ -218,6 +218,18 @@ def test_the_loop_is_cached_on_disk_and_a_changed_file_is_written_again(monkeypa
     assert again(b, 0, 100, -1.0, np.array([-0.0002])) == (100, 0) and np.array_equal(a, b)
 
 
+def test_a_loop_numba_cannot_compile_leaves_the_python_loop(monkeypatch) -> None:
+    def broken(lowered, method):
+        raise numba.core.errors.TypingError("no")
+
+    monkeypatch.setattr(compiled, "block_for", broken)
+    options = {"lr": 0.01, "tol": 0, "max_steps": 1000}
+    assert (
+        final(monkeypatch, "numba", "x**2 + y**2", (1.0, 2.0), **options)[1:]
+        == final(monkeypatch, "python", "x**2 + y**2", (1.0, 2.0), **options)[1:]
+    )
+
+
 def test_without_the_cache_the_loop_is_compiled_in_memory(monkeypatch) -> None:
     monkeypatch.setenv("SYMDESCENT_CACHE", "0")
     run = final(monkeypatch, "numba", "x**2 + y**2", (1.0, 2.0), lr=0.01, tol=0, max_steps=1000)
