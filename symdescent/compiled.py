@@ -81,18 +81,22 @@ def have_numba() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-def _wanted() -> str | None:
-    """``auto`` or ``numba`` when the compiled loop may run; None when it must not (or cannot)."""
+def _wanted(run: Run, first: Step, lowered: Lowered, method: str) -> str | None:
+    """``auto`` (decide after the probe) or ``numba`` (from the start); None: the Python loop, as before.
+
+    Nothing is checked for ``auto`` now: a run the probe covers costs nothing more than before.
+    """
     wanted = settings.loop()
-    if wanted == "python":
+    if wanted == "python" or (wanted == "auto" and run.max_steps - first.step <= PROBE_STEPS):
         return None
-    if not have_numba():
-        if wanted == "numba":
+    if wanted == "numba":
+        if not have_numba():
             raise InputError(
                 "SYMDESCENT_LOOP=numba needs numba, which is not installed",
                 hint=f"{install_hint('jit')}, or unset SYMDESCENT_LOOP",
             )
-        return None
+        if block_source(lowered, method, cache=False) is None:
+            return None
     return wanted
 
 
@@ -100,8 +104,8 @@ def final_steps(
     run: Run, first: Step, engine: PythonEngine, c: float, tol: float
 ) -> Generator[Step, None, None] | None:
     """The steps of a ``-q`` gd run from ``first`` with the compiled loop where it pays; None: the Python loop."""
-    wanted = _wanted()
-    if wanted is None or block_source(engine.lowered, "gd", cache=False) is None:
+    wanted = _wanted(run, first, engine.lowered, "gd")
+    if wanted is None:
         return None
     return _gd_steps(run, first, engine, c, tol, probe=wanted == "auto")
 
@@ -110,24 +114,29 @@ def method_steps(run: Run, first: Step, generic: Generator[Step, None, None]) ->
     """The same for momentum, nesterov, adam, rmsprop and adagrad, whose runs otherwise take ``generic``."""
     from symdescent.engine import PythonEngine
 
-    engine, rule = run.problem.engine, plain_rule(run.optimizer)
-    if rule is None or rule[0] == "gd" or not isinstance(engine, PythonEngine):
+    engine = run.problem.engine
+    if settings.loop() == "python" or not isinstance(engine, PythonEngine):
+        return None
+    rule = plain_rule(run.optimizer)
+    if rule is None or rule[0] == "gd":
         return None
     if type(first.f) is not float or any(type(v) is not float for v in (*first.x, *first.grad)):
         return None
     tol = run.tol if run.tol > 0 else -1.0
     if not _goes_on(first, run.max_steps, tol):
         return None
-    wanted = _wanted()
-    if wanted is None or block_source(engine.lowered, rule[0], cache=False) is None:
+    wanted = _wanted(run, first, engine.lowered, rule[0])
+    if wanted is None:
         return None
     return _method_steps(run, first, generic, engine, rule, tol, probe=wanted == "auto")
 
 
 def _worth_it(lowered: Lowered, method: str, rest: int, elapsed: float, taken: int) -> bool:
-    """Whether the rest of the run would take the Python loop long enough to pay for numba."""
+    """Whether the rest of the run would take the Python loop long enough to pay for numba (and it can)."""
     python_seconds = rest * elapsed / max(taken, 1)
-    return python_seconds >= MIN_SECONDS and python_seconds >= _compile_seconds(lowered, method)
+    if python_seconds < MIN_SECONDS or not have_numba() or block_source(lowered, method, cache=False) is None:
+        return False
+    return python_seconds >= _compile_seconds(lowered, method)
 
 
 def _gd_steps(

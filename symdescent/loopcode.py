@@ -142,7 +142,7 @@ def _{name}(u):
 #: Each method's state after x and ∇f in the block's ``state`` array (one entry per variable each; adam's step
 #: count last), its parameters in ``p``, and its update as the generic loop computes it (symdescent/optimizers):
 #: ``{r}`` the ascent direction (−∇f when maximising), ``{u}`` the step added to x, ``{i}`` the coordinate.
-METHODS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "gd": ((), ("c",), ("{u} = c*{g}",)),
     "momentum": (("_v",), ("fac", "decay", "neg"), ("_v{i} = decay*_v{i} + {r}", "{u} = fac*_v{i}")),
     "nesterov": (
@@ -171,7 +171,7 @@ METHODS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
 def block_source(lowered: Lowered, method: str = "gd", *, cache: bool) -> str | None:
     """A module defining ``block(state, k, kend, lo, p) -> (k, code)``; None when f uses what it cannot do.
 
-    ``state`` holds x, ∇f, the method's state (see :data:`METHODS`) and f at step k, updated in
+    ``state`` holds x, ∇f, the method's state (see :data:`RULES`) and f at step k, updated in
     place; ``p`` the method's parameters. The block takes steps until step ``kend`` (code 0); it stops
     early at a step whose g·g is at or below ``lo`` (code 2: maybe converged, Python decides with
     ``hypot``), and at a step with a non-finite value, or (but for gd, whose fused loop does not
@@ -183,7 +183,7 @@ def block_source(lowered: Lowered, method: str = "gd", *, cache: bool) -> str | 
         f_out, *g_out = (_expression(o) for o in lowered.outputs)
     except (Unsupported, SyntaxError, RecursionError):
         return None
-    arrays, params, rules = METHODS[method]
+    arrays, params, rules = RULES[method]
     n = len(lowered.args)
     xs, gs = list(lowered.args), [f"_g{i}" for i in range(n)]
     held = [*xs, *gs, *[f"{a}{i}" for a in arrays for i in range(n)], *(["_t"] if method == "adam" else [])]
@@ -244,7 +244,7 @@ def block_source(lowered: Lowered, method: str = "gd", *, cache: bool) -> str | 
 
 
 def plain_rule(optimizer: Any) -> tuple[str, list[float]] | None:
-    """``(method, p)`` when ``optimizer`` is exactly one of :data:`METHODS` built by its recipe; None otherwise.
+    """``(method, p)`` when ``optimizer`` is exactly one of :data:`RULES` built by its recipe; None otherwise.
 
     The hyperparameters are read from the pieces themselves (what the update really uses), not from
     ``params``; an optimiser that only bears the name, or any wrapper, is not recognised.
