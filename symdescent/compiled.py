@@ -158,7 +158,6 @@ def _gd_steps(
             # ended (the generic loop words how), or not worth compiling: the Python loop as before
             yield from _python_from(run, engine, step, c, tol)
             return
-    run.loop = "compiled"
     yield from _compiled_from(run, engine, "gd", [c], tol, step, None)
 
 
@@ -195,7 +194,6 @@ def _method_steps(
     if pack_state(method, state) is None:
         yield from run.steps_from(step, state)
         return
-    run.loop = "compiled"
     yield from _compiled_from(run, engine, method, p, tol, step, state)
 
 
@@ -224,6 +222,8 @@ def _compiled_from(
 ) -> Iterator[Step]:
     """Blocks of compiled steps from ``step`` (which goes on); each block's end is evaluated again by Python.
 
+    ``run.loop`` becomes ``compiled`` once the first block has run.
+
     The Python loop takes over at a block's end that needs it (a step that ends the run, or the
     step before one that failed): gd's fused loop, or the generic loop with the optimiser's state.
     """
@@ -248,6 +248,7 @@ def _compiled_from(
     except Exception:  # numba's errors share no base short of Exception; no step was taken
         yield from python_from(step, extra)
         return
+    run.loop = "compiled"
     while True:
         elapsed = time.perf_counter() - started
         x = tuple(values[:n].tolist())

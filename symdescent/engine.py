@@ -10,7 +10,8 @@ A problem's :attr:`~symdescent.problem.Problem.engine` is chosen by size
     (:func:`fused_steps`): a generator whose body is the update, f, ∇f,
     ‖∇f‖ and the checks inlined, with no per-step function calls besides
     ``hypot`` and ``isfinite``; steps are still yielded one at a time, as
-    they are computed.
+    they are computed. A long ``-q`` run continues as the same loop compiled
+    by numba (:mod:`symdescent.compiled`).
 ``symengine``
     For many variables, if symengine is installed: symengine differentiates
     each term by the variables it contains and compiles f and ∇f with LLVM
