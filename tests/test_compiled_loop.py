@@ -245,3 +245,22 @@ def test_the_command_line_prints_the_same_final_point(monkeypatch) -> None:
         out = CliRunner().invoke(main, args, env={"SYMDESCENT_LOOP": loop}, catch_exceptions=False)
         outs.append((out.exit_code, out.stdout, out.stderr))
     assert outs[0] == outs[1] and outs[0][0] == 4  # max_steps
+
+
+def test_a_warm_run_takes_the_compiled_loop_without_importing_sympy(tmp_path) -> None:
+    """The function from the cache, the loop from the cache: SymPy is never imported, the point is the same."""
+    args = ["run", "(1-x)^2 + 100*(y-x^2)^2", "--start", "-1.2,1", "--lr", "0.0002", "--steps", "20000", "-q"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "XDG_CACHE_HOME": str(tmp_path / "warm")}
+    cold = subprocess.run([sys.executable, "-m", "symdescent", *args], capture_output=True, text=True, env=env)
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['symdescent', *{args!r}]\n"
+        "try:\n    runpy.run_module('symdescent', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('sympy' in sys.modules, 'numba' in sys.modules, file=sys.stderr)\n"
+    )
+    warm = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**env, "SYMDESCENT_LOOP": "numba"}
+    )
+    assert warm.stdout == cold.stdout and cold.stdout.strip()
+    assert warm.stderr.split()[-2:] == ["False", "True"]
