@@ -244,13 +244,15 @@ def test_exact_numbers_are_predicted_from_the_degree() -> None:
 
 
 def _measure(executable: Path, tmp_path: Path, args: list[str], stdin: str | None, env: dict[str, str]) -> tuple:
-    """Run the installed program in a child of a child: (exit code, seconds, peak KB, stderr)."""
+    """Run the installed program in a child of a child: (exit code, CPU seconds, peak KB, stderr).
+
+    CPU seconds, as the budget counts them: on a loaded machine wall time says more about the neighbours.
+    """
     script = (
-        "import resource, subprocess, sys, time\n"
-        "started = time.monotonic()\n"
+        "import resource, subprocess, sys\n"
         "done = subprocess.run(sys.argv[1:], stdin=sys.stdin, capture_output=True, text=True)\n"
-        "print(done.returncode, time.monotonic() - started,"
-        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "used = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(done.returncode, used.ru_utime + used.ru_stime, used.ru_maxrss)\n"
         "print(done.stderr, end='')\n"
     )
     stdin_path = tmp_path / "stdin.txt"
@@ -277,7 +279,7 @@ def test_worst_inputs_stay_within_time_and_memory_in_a_real_process(executable: 
     assert code == 2, stderr
     assert "time limit" in stderr and "Traceback" not in stderr
     assert peak_kb * 1024 < budget.MEMORY_BYTES
-    assert seconds < 2 + 20  # the short deadline, start-up, and a generous margin for a busy machine
+    assert seconds < 10  # the promise: every input answered or refused within 10 s
 
     code, seconds, peak_kb, stderr = _measure(
         executable, tmp_path, ["run", "sqrt(2)**(10**250)*x**2 + x + 1e-999999", "--start", "1"], None, {}
