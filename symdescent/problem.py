@@ -174,6 +174,12 @@ def _diff(term: sp.Expr, variable: sp.Symbol) -> sp.Expr:
     return sp.diff(term, variable) if fast is None else fast
 
 
+def quick_diff(term: sp.Expr, variable: sp.Symbol) -> sp.Expr:
+    """``diff(term, variable)``, by the power rule when the term is a monomial (see :func:`_monomial_diff`)."""
+    fast = _monomial_diff(term, variable)
+    return sp.diff(term, variable) if fast is None else fast
+
+
 def _monomial_diff(term: sp.Expr, variable: sp.Symbol) -> sp.Expr | None:
     """d/dv of ``c*u**e*rest`` (rest free of v, u a sum or monomial) by the power rule; None otherwise.
 
