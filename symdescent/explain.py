@@ -35,7 +35,7 @@ from symdescent.derivation import RuleStep, derive
 from symdescent.errors import InputError
 from symdescent.hessian import eigenvalues as hessian_eigenvalues
 from symdescent.hessian import rate, step_sizes
-from symdescent.problem import Problem
+from symdescent.problem import Problem, float_or_nan
 from symdescent.values import exact_number, read_point
 
 #: Iterates listed after the analysis (t = 0 … ITERATES).
@@ -449,10 +449,10 @@ def _iterates(
         if point is not None:
             f_exact = problem.expr.xreplace(dict(zip(variables, point, strict=True)))
             floats = tuple(float(v) for v in point)
-            out.append(Iterate(t, point, f_exact, floats, _float(f_exact)))
+            out.append(Iterate(t, point, f_exact, floats, float_or_nan(f_exact)))
             exact_until = t + 1
         else:
-            f, *_ = _value(problem, floats)
+            f, *_ = problem.values_at(floats, sympy=len(sp.Add.make_args(problem.expr)) <= MAX_EXACT_TERMS)
             out.append(Iterate(t, None, None, floats, f))
         if t == count:
             break
@@ -472,7 +472,7 @@ def _iterates(
                 continue
             point = nxt
         else:
-            f, *g = _value(problem, floats)
+            f, *g = problem.values_at(floats, sympy=len(sp.Add.make_args(problem.expr)) <= MAX_EXACT_TERMS)
             if not all(math.isfinite(v) for v in (f, *g)):
                 break
             floats = tuple(xi - float(alpha) * gi for xi, gi in zip(floats, g, strict=True))
@@ -486,25 +486,3 @@ def fits_exactly(expr: sp.Expr, point: Sequence[sp.Expr]) -> bool:
     except budget.BudgetError:
         return False
     return True
-
-
-def _float(value: sp.Expr) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _value(problem: Problem, x: tuple[float, ...]) -> list[float]:
-    """f and ∇f at x for a few iterates: SymPy's own evaluation (compiling would cost more than it saves),
-    but the compiled function (already built, for the start point's check) for a long one: 0.7 s per
-    iterate at 2,000 terms."""
-    if len(sp.Add.make_args(problem.expr)) > MAX_EXACT_TERMS:
-        from symdescent.errors import NUMERIC_ERRORS
-
-        try:
-            return [float(v) for v in problem.value_and_grad(*x)]
-        except NUMERIC_ERRORS:
-            return [math.nan] * (1 + len(x))
-    values = {v: sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
-    return [_float(e.xreplace(values)) for e in (problem.expr, *problem.gradient)]
