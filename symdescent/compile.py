@@ -17,8 +17,9 @@ bitwise the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
@@ -44,6 +45,13 @@ _PRINTER_SETTINGS = {"fully_qualified_modules": True, "inline": True, "allow_unk
 
 class FastMathPrinter(PythonCodePrinter):
     """Python source for the ``math`` module, with small integer powers unrolled."""
+
+    #: What each variable is called in the generated source (``_x0`` …).
+    names: dict[sp.Symbol, str] = {}  # noqa: RUF012 - replaced per instance, never mutated
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        name = self.names.get(expr)
+        return name if name is not None else str(super()._print_Symbol(expr))
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         exponent = expr.exp
@@ -83,8 +91,9 @@ for _name in FLOAT_SOURCE:
 def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool | None = None) -> Lowered:
     """Print ``exprs`` as Python statements, sharing common subexpressions (``cse``)."""
     args = tuple(f"_x{i}" for i in range(len(variables)))
-    renamed = {v: sp.Symbol(a) for v, a in zip(variables, args, strict=True)}
-    exprs = [(e if isinstance(e, sp.Basic) else sp.Float(e)).xreplace(renamed) for e in exprs]
+    # the variables print as _x0, _x1 … (never a user's name): renamed by the printer, not by xreplace, which
+    # rebuilt every term with new symbols and asked SymPy's assumptions of each again (3 s of 4 at 2,000 terms)
+    exprs = [e if isinstance(e, sp.Basic) else sp.Float(e) for e in exprs]
     if cse is None:
         # cse has no time bound we can check from outside: only for the sizes where it pays and is quick
         cse = len(variables) <= CSE_MAX_VARIABLES and sum(len(e.args) for e in exprs) <= CSE_MAX_TERMS
@@ -96,9 +105,11 @@ def lower(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], *, cse: bool
     replacements, exprs = _name_powered_sums(replacements, list(exprs))
     replacements, exprs = _split_long_sums(replacements, exprs)
     printer = FastMathPrinter(_PRINTER_SETTINGS)
+    printer.names = dict(zip(variables, args, strict=True))
     try:
-        statements = tuple(f"{_source(printer, s)} = {_source(printer, e)}" for s, e in replacements)
-        outputs = tuple(_source(printer, e) for e in exprs)
+        with _quick_mul_precedence():
+            statements = tuple(f"{_source(printer, s)} = {_source(printer, e)}" for s, e in replacements)
+            outputs = tuple(_source(printer, e) for e in exprs)
     except PrintMethodNotImplementedError as error:
         what = str(error).split("\n")[0].rsplit(":", 1)[-1].strip() or "a function"
         raise InputError(
@@ -162,6 +173,41 @@ def _split_long_sums(
         out.append((symbol, split(expr)))
     final = [split(expr) for expr in exprs]
     return out, final
+
+
+def _precedence_mul(item: sp.Mul) -> int:
+    """SymPy's precedence of a product, without building ``-item`` to compare it with ``item``.
+
+    ``Mul.could_extract_minus_sign`` does (for ``zoo·x``), and each new product asks SymPy's assumptions
+    again: half of the printing time of a 2,000-term polynomial. A canonical product's sign is its coefficient's.
+    """
+    from sympy.printing.precedence import PRECEDENCE
+
+    if any(
+        isinstance(a, sp.Function) and getattr(a, "precedence", PRECEDENCE["Mul"]) < PRECEDENCE["Mul"]
+        for a in item.args
+    ):
+        return PRECEDENCE["Mul"]
+    c = item.args[0]
+    if c.is_Rational:  # p < 0: asking a new Rational is_extended_negative deduces all its facts (0.5 ms)
+        negative = c.p < 0
+    else:
+        negative = c.is_Number and c is not sp.S.ComplexInfinity and bool(c.is_extended_negative)
+    return PRECEDENCE["Add"] if negative else PRECEDENCE["Mul"]
+
+
+@contextlib.contextmanager
+def _quick_mul_precedence() -> Iterator[None]:
+    """:func:`_precedence_mul` for our printing only: SymPy's table is restored after it."""
+    from sympy.printing import precedence
+
+    table = precedence.PRECEDENCE_FUNCTIONS
+    before = table["Mul"]
+    table["Mul"] = _precedence_mul
+    try:
+        yield
+    finally:
+        table["Mul"] = before
 
 
 def _source(printer: FastMathPrinter, expr: sp.Expr) -> str:

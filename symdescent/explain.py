@@ -35,7 +35,7 @@ from symdescent.derivation import RuleStep, derive
 from symdescent.errors import InputError
 from symdescent.hessian import eigenvalues as hessian_eigenvalues
 from symdescent.hessian import rate, step_sizes
-from symdescent.problem import Problem
+from symdescent.problem import Problem, float_or_nan
 from symdescent.values import exact_number, read_point
 
 #: Iterates listed after the analysis (t = 0 … ITERATES).
@@ -44,6 +44,8 @@ ITERATES = 5
 MAX_ANALYSIS_VARIABLES = 6
 #: Rule steps are shown for at most this many partial derivatives.
 MAX_DERIVED_PARTIALS = 6
+#: Exact iterates only for a function of at most this many terms (beyond, floats from the start).
+MAX_EXACT_TERMS = 300
 #: Exact iterates stop when a value's text grows beyond this many characters, or after this many seconds.
 MAX_EXACT_CHARS = 60
 MAX_EXACT_SECONDS = 1.0
@@ -266,15 +268,26 @@ def time_symbols(variable: sp.Symbol) -> tuple[sp.Symbol, sp.Symbol]:
     return sp.Symbol(f"{variable.name}_t", real=True), sp.Symbol(f"{variable.name}_{{t+1}}", real=True)
 
 
+#: The update rule xₜ − α∂f/∂x is expanded (for the first MAX_DERIVED_PARTIALS variables) when ∂f/∂x has at
+#: most this many terms.
+MAX_EXPANDED_TERMS = 200
+
+
 def _updates(problem: Problem, alpha: sp.Expr) -> tuple[Update, ...]:
     now = {v: time_symbols(v)[0] for v in problem.variables}
+    times = set(now.values())  # once: per variable it cost 9·10⁶ set insertions at 3,000 variables
     updates = []
-    for v, g in zip(problem.variables, problem.gradient, strict=True):
+    for i, (v, g) in enumerate(zip(problem.variables, problem.gradient, strict=True)):
         before, after = time_symbols(v)
+        budget.check("explaining the update rule")
         g_t = g.xreplace(now)
         raw = before - alpha * g_t
-        symbols = raw.free_symbols & set(now.values())
-        simplified = sp.expand(raw) if raw.is_polynomial(*symbols) else raw
+        symbols = raw.free_symbols & times
+        # expanded for the rules shown (the first few), and only when short: expanding ∂f/∂x of thousands of
+        # terms takes seconds (one SymPy call, past the deadline), expanding 3,000 short rules 3 s; the iterates
+        # are the same from either form
+        shown = i < MAX_DERIVED_PARTIALS and len(g.args) <= MAX_EXPANDED_TERMS
+        simplified = sp.expand(raw) if shown and raw.is_polynomial(*symbols) else raw
         updates.append(Update(v, before, after, g_t, simplified))
     return tuple(updates)
 
@@ -423,7 +436,10 @@ def _iterates(
     """
     variables = problem.variables
     rational = exact and all(v.is_Rational for v in x0)
-    point: tuple[sp.Expr, ...] | None = x0 if rational and fits_exactly(problem.expr, x0) else None
+    # exact only for a function of at most MAX_EXACT_TERMS terms: f of 2,000 terms at x = 1/2 is 2,000 exact
+    # powers up to 2⁻²⁰⁰⁰ per iterate, seconds each, between two checks of the deadline
+    short = len(sp.Add.make_args(problem.expr)) <= MAX_EXACT_TERMS
+    point: tuple[sp.Expr, ...] | None = x0 if rational and short and fits_exactly(problem.expr, x0) else None
     floats = tuple(float(v) for v in x0)
     out: list[Iterate] = []
     exact_until = 0
@@ -433,10 +449,10 @@ def _iterates(
         if point is not None:
             f_exact = problem.expr.xreplace(dict(zip(variables, point, strict=True)))
             floats = tuple(float(v) for v in point)
-            out.append(Iterate(t, point, f_exact, floats, _float(f_exact)))
+            out.append(Iterate(t, point, f_exact, floats, float_or_nan(f_exact)))
             exact_until = t + 1
         else:
-            f, *_ = _value(problem, floats)
+            f, *_ = problem.values_at(floats, sympy=len(sp.Add.make_args(problem.expr)) <= MAX_EXACT_TERMS)
             out.append(Iterate(t, None, None, floats, f))
         if t == count:
             break
@@ -456,7 +472,7 @@ def _iterates(
                 continue
             point = nxt
         else:
-            f, *g = _value(problem, floats)
+            f, *g = problem.values_at(floats, sympy=len(sp.Add.make_args(problem.expr)) <= MAX_EXACT_TERMS)
             if not all(math.isfinite(v) for v in (f, *g)):
                 break
             floats = tuple(xi - float(alpha) * gi for xi, gi in zip(floats, g, strict=True))
@@ -470,16 +486,3 @@ def fits_exactly(expr: sp.Expr, point: Sequence[sp.Expr]) -> bool:
     except budget.BudgetError:
         return False
     return True
-
-
-def _float(value: sp.Expr) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _value(problem: Problem, x: tuple[float, ...]) -> list[float]:
-    """f and ∇f at x for a few iterates: SymPy's own evaluation (compiling would cost more than it saves)."""
-    values = {v: sp.Float(xi) for v, xi in zip(problem.variables, x, strict=True)}
-    return [_float(e.xreplace(values)) for e in (problem.expr, *problem.gradient)]

@@ -8,6 +8,7 @@ downstream (optimisers, renderers, ``explain``) reads the same frozen object.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import sympy as sp
 from symdescent import budget
 from symdescent.compile import ValueAndGrad, compile_function, lower
 from symdescent.engine import Engine, choose_engine
-from symdescent.errors import InputError
+from symdescent.errors import NUMERIC_ERRORS, InputError
 from symdescent.generated import Lowered, rows_from
 from symdescent.layout import Layout
 from symdescent.parsing import natural_key, parse_with_notes
@@ -81,15 +82,37 @@ class Problem:
         """``value(*x) -> f`` over floats (no gradient), for line searches; compiled on first use."""
         return compile_function(self.expr, self.variables)
 
+    def values_at(self, x: Sequence[float], *, sympy: bool) -> list[float]:
+        """f and ∇f at x as floats (nan where undefined): by SymPy's substitution (for a few points of a short f:
+        compiling costs more than it saves) or by the compiled function (0.7 s less per point at 2,000 terms)."""
+        if not sympy:
+            try:
+                return [float(v) for v in self.value_and_grad(*x)]
+            except NUMERIC_ERRORS:
+                return [math.nan] * (1 + len(x))
+        values = {v: sp.Float(xi) for v, xi in zip(self.variables, x, strict=True)}
+        return [float_or_nan(e.xreplace(values)) for e in (self.expr, *self.gradient)]
+
     @cached_property
     def hessian(self) -> tuple[tuple[sp.Expr, ...], ...]:
         """The symbolic Hessian, rows of ∂²f/∂xᵢ∂xⱼ (symmetric: each entry derived once)."""
         n = self.dimension
         rows: list[list[sp.Expr]] = [[sp.S.Zero] * n for _ in range(n)]
+        position = {v: k for k, v in enumerate(self.variables)}
         for i, gi in enumerate(self.gradient):
-            for j in range(i, n):
-                # d/dx sign(x) = 2·δ(x): zero wherever the Hessian exists (abs is not twice differentiable at 0)
-                second = sp.diff(gi, self.variables[j]).replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+            # term by term, only by the variables each term holds (as :func:`gradient`): one diff of a
+            # 2,000-term ∂f/∂x walked the whole sum at once, for 60 s and past every deadline
+            by_variable: dict[sp.Symbol, list[sp.Expr]] = {}
+            for term in gi.args if gi.is_Add else (gi,):
+                for symbol in term.free_symbols:
+                    if position.get(symbol, -1) >= i:
+                        by_variable.setdefault(symbol, []).append(term)
+            for symbol, terms in by_variable.items():
+                second = sp.Add(*[_diff(term, symbol) for term in terms])
+                if second.has(sp.DiracDelta):
+                    # d/dx sign(x) = 2·δ(x): zero wherever the Hessian exists (abs is not twice differentiable at 0)
+                    second = second.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+                j = position[symbol]
                 rows[i][j] = rows[j][i] = second
         return tuple(tuple(row) for row in rows)
 
@@ -159,6 +182,20 @@ def gradient(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> tuple[sp.Expr, ..
 
 def _diff(term: sp.Expr, variable: sp.Symbol) -> sp.Expr:
     budget.tick("differentiating the function", 16)
+    fast = _monomial_diff(term, variable)
+    return sp.diff(term, variable) if fast is None else fast
+
+
+def float_or_nan(value: sp.Expr) -> float:
+    """float(value), nan where SymPy has no real number (zoo, a complex value, a free symbol)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def quick_diff(term: sp.Expr, variable: sp.Symbol) -> sp.Expr:
+    """``diff(term, variable)``, by the power rule when the term is a monomial (see :func:`_monomial_diff`)."""
     fast = _monomial_diff(term, variable)
     return sp.diff(term, variable) if fast is None else fast
 

@@ -11,7 +11,9 @@ of a child) and hear Ctrl-C during the slowest parse.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -312,3 +314,98 @@ def test_ctrl_c_is_heard_during_the_slowest_parse(executable: Path) -> None:
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert heard < 3.0  # 1 s is the promise; the margin is for a busy machine
+
+
+# -- explain of big inputs: every long SymPy walk is cut into pieces that check the deadline ----------------
+
+
+def _ticking_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clock that advances 0.1 s at each reading: work that checks the deadline often is refused."""
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 0.1
+        return now[0]
+
+    monkeypatch.setattr(budget, "_clock", clock)
+
+
+def test_the_hessian_of_a_long_sum_checks_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was: one diff of a 2,000-term ∂f/∂x per Hessian entry, unchecked: 27 s CPU before the refusal."""
+    from symdescent.problem import make_problem
+
+    problem = make_problem(" + ".join(f"{k}*x^{k}" for k in range(1, 400)))
+    problem.gradient  # noqa: B018 - computed before the clock starts
+    _ticking_clock(monkeypatch)
+    with budget.time_limit(1.0), pytest.raises(budget.BudgetError, match="differentiating"):
+        problem.hessian  # noqa: B018
+
+
+def test_the_derivation_of_a_long_sum_checks_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from symdescent.derivation import derive
+    from symdescent.parsing import parse
+
+    expr = parse(" + ".join(f"{k}*x^{k}" for k in range(1, 400)))
+    _ticking_clock(monkeypatch)
+    with budget.time_limit(1.0), pytest.raises(budget.BudgetError, match="explaining the derivative"):
+        derive(expr, sorted(expr.free_symbols, key=str)[0])
+
+
+def test_the_hessian_term_by_term_is_sympys() -> None:
+    """The Hessian is built term by term, by the variables each term holds: the same matrix as SymPy's diff."""
+    import sympy as sp
+
+    from symdescent.problem import make_problem
+
+    problem = make_problem("x^2*y + sin(x*y) + 3*z^4 + x*z + exp(y)/(1 + z^2) + abs(x) + 7")
+    x, y, z = problem.variables
+    reference = sp.hessian(problem.expr, (x, y, z)).replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+    ours = sp.Matrix(problem.hessian)
+    assert all(sp.simplify(a - b) == 0 for a, b in zip(ours, reference, strict=True))
+
+
+def test_products_print_with_sympys_precedence() -> None:
+    """Our quick precedence of a product (no ``-item`` built) agrees with SymPy's own, also for zoo and −∞."""
+    import sympy as sp
+    from sympy.printing.precedence import precedence_Mul
+
+    from symdescent.compile import _precedence_mul
+
+    x, y = sp.symbols("x y", real=True)
+    products = [
+        -2 * x,
+        2 * x,
+        -x * y,
+        sp.Rational(-3, 7) * x**5,
+        sp.Rational(3, 7) * x,
+        sp.Float(-1.5) * x,
+        sp.Float(2.5) * y,
+        sp.zoo * x,
+        -sp.oo * x,
+        sp.oo * x,
+        x * y,
+        -x * sp.sin(y),
+        sp.Mul(-1, x, sp.exp(y), evaluate=False),
+    ]
+    for product in products:
+        if isinstance(product, sp.Mul):
+            assert _precedence_mul(product) == precedence_Mul(product), product
+
+
+def test_generated_scalar_code_names_the_variables_not_the_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variables are renamed by the printer (no rebuilt tree): _x0 …, never the user's names; same values."""
+    import sympy as sp
+
+    from symdescent.compile import lower
+    from symdescent.generated import value_and_grad_from
+
+    os_, exec_ = sp.Symbol("os", real=True), sp.Symbol("exec_", real=True)
+    expr = 3 * os_**2 * exec_ - sp.sin(os_ * exec_) / 7
+    lowered = lower([expr, sp.diff(expr, os_), sp.diff(expr, exec_)], [os_, exec_])
+    source = "\n".join([*lowered.statements, *lowered.outputs])
+    assert not re.search(r"\b(os|exec_)\b", source)
+    f, g0, g1 = value_and_grad_from(lowered)(0.5, 2.0)
+    assert f == pytest.approx(3 * 0.25 * 2 - math.sin(1.0) / 7, rel=1e-15)
+    assert (g0, g1) == pytest.approx(
+        (6 * 0.5 * 2 - 2 * math.cos(1.0) / 7, 3 * 0.25 - 0.5 * math.cos(1.0) / 7), rel=1e-15
+    )

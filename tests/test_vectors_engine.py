@@ -268,3 +268,56 @@ def test_an_interrupt_waits_for_the_step_in_hand_and_reports_that_step():
     assert (result.steps, str(result.status)) == (3, "interrupted")
     assert result.x["x"] == pytest.approx(np.full(3000, 0.8**3), rel=1e-12)
     assert result.f == pytest.approx(3000 * 0.8**6, rel=1e-12)
+
+
+# -- Ctrl-C on the whole-array engine at large n -------------------------------------------------------
+
+
+def test_an_evaluation_over_large_arrays_gives_the_same_numbers_in_its_worker_thread() -> None:
+    """Above THREAD_MIN_ENTRIES the compiled function runs in a worker thread: the same numbers, errors raised."""
+    from symdescent import interruptible
+
+    n = interruptible.THREAD_MIN_ENTRIES + 3
+    problem = make_vector_problem("sum(sin(x)^2 + log(1 + x^2))", {"x": np.linspace(-2.0, 2.0, n)})
+    x = problem.flat_start()
+    f, g = problem.value_and_grad(x)
+    assert f == pytest.approx(float(np.sum(np.sin(x) ** 2 + np.log1p(x**2))), rel=1e-12)
+    np.testing.assert_allclose(g, 2 * np.sin(x) * np.cos(x) + 2 * x / (1 + x**2), rtol=1e-12)
+
+    def fails(_: np.ndarray) -> float:
+        raise MemoryError("no room")
+
+    with pytest.raises(MemoryError, match="no room"):
+        interruptible.call(fails, x)
+
+
+def test_ctrl_c_mid_evaluation_at_5e7_entries_exits_130_within_a_second_with_whole_lines() -> None:
+    """Was: one numpy call over the whole array (and then freeing the arrays at exit) held Ctrl-C 0.25–1.4 s."""
+    import signal
+    import time
+
+    env = {**os.environ, "SYMDESCENT_VECTOR_ENGINE": "array"}
+    function = "sum(sin(x)^2 + log(1 + x^2) + exp(-x^2) + atan(x)^2)"
+    options = ["--lr", "1e-9", "--tol", "0", "--steps", "100000", "--format", "jsonl"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "symdescent", "run", function, "--start", "x=0.5*ones(5*10^7)", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()  # step 0: the run is under way
+    time.sleep(0.7)  # mid-step: one evaluation at 5·10⁷ takes about a second
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    rest = process.stdout.read()
+    process.wait(timeout=60)
+    waited = time.monotonic() - sent
+    stderr = process.stderr.read()
+    assert process.returncode == 130, stderr
+    assert waited < 1.0, f"the exit came {waited:.2f} s after Ctrl-C"
+    assert "Traceback" not in stderr
+    lines = (first + rest).splitlines()
+    assert all(json.loads(line) for line in lines)  # whole lines only
+    assert json.loads(lines[-1])["status"] == "interrupted"

@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from symdescent import budget
+from symdescent import budget, interruptible
 from symdescent.compile import define
 from symdescent.errors import InputError
 from symdescent.functions import array_functions, array_namespace
@@ -206,7 +206,9 @@ def compile_arrays(
     source = f"def _vector_function({', '.join(args)}):\n"
     source += "".join(f"    {line}\n" for line in lines)
     source += f"    return [{', '.join(outputs)}]\n"
-    return define(source, "_vector_function", {**array_namespace(), "numpy": np})
+    # in a worker thread when the arrays are large: a Ctrl-C then stops it within milliseconds, not after
+    # the numpy call over the whole array in progress (up to a second at 10⁸ entries)
+    return interruptible.wrap(define(source, "_vector_function", {**array_namespace(), "numpy": np}))
 
 
 def _shape_safe(expr: sp.Expr, shapes: Shapes) -> bool:

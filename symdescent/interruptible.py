@@ -1,0 +1,66 @@
+"""Long numpy work that a Ctrl-C can stop within milliseconds.
+
+One numpy call over 10⁸ entries (``numpy.sin`` of the whole array) runs for up to a second in C, and
+Python runs a signal handler only between bytecodes: a Ctrl-C waits for the call to end. Run in a
+worker thread instead, the same calls (numpy releases the GIL for them) compute the same numbers at the
+same speed, while the main thread waits in ``join``, which a signal interrupts at once: the
+:class:`KeyboardInterrupt` reaches the caller as soon as it is raised. The abandoned work then ends
+on its own (a daemon thread: it never delays the exit) and its result is dropped.
+
+Below :data:`THREAD_MIN_ENTRIES` entries the call runs in the calling thread: it is over in milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+#: From this many entries in the arguments on, an evaluation runs in a worker thread (below it one
+#: evaluation takes a few milliseconds; starting a thread costs about 0.1 ms).
+THREAD_MIN_ENTRIES = 1 << 20
+
+
+def entries(arguments: tuple[Any, ...]) -> int:
+    """How many array entries the arguments hold together (scalars count 0)."""
+    return sum(a.size for a in arguments if isinstance(a, np.ndarray))
+
+
+def call(function: Callable[..., T], *arguments: Any) -> T:
+    """``function(*arguments)``, in a worker thread when the arguments are large (see the module's note).
+
+    The worker runs in a copy of the caller's context, so ``numpy.errstate`` and the other context
+    settings of the caller hold there too. Its exceptions (MemoryError, a domain error…) are raised here.
+    """
+    if entries(arguments) < THREAD_MIN_ENTRIES:
+        return function(*arguments)
+    outcome: list[Any] = []
+
+    def work() -> None:
+        try:
+            outcome.append((True, function(*arguments)))
+        except BaseException as error:  # handed to the caller as it is
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(work,), daemon=True, name="evaluation")
+    worker.start()
+    worker.join()  # a signal handler's KeyboardInterrupt is raised here, mid-evaluation
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+def wrap(function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` evaluated through :func:`call`."""
+
+    def interruptible(*arguments: Any) -> T:
+        return call(function, *arguments)
+
+    interruptible.__wrapped__ = function  # type: ignore[attr-defined]
+    return interruptible
