@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+# One OpenBLAS thread per process (before NumPy is first imported; the programs the tests start inherit it):
+# pytest-xdist already runs a worker per core, and BLAS threads on top only wait for each other, burning CPU
+# (a Lanczos iteration on 10⁵ entries took four times the CPU). The kernel's own threads are unaffected.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import settings
@@ -57,6 +62,13 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The compiled-function cache in a temporary directory, never the user's (also for subprocesses).
 
     Shared by the session, so most commands after the first of a function run warm (from the cache):
-    the whole suite then also checks that warm runs print what cold runs print.
+    the whole suite then also checks that warm runs print what cold runs print. Under pytest-xdist the
+    workers share one directory too (entries are written atomically, test_cache_cli.py), so a function is
+    differentiated and compiled once per suite, not once per worker.
     """
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "xdg-cache"  # the parent of every worker's basetemp
+        shared.mkdir(exist_ok=True)
+        os.environ["XDG_CACHE_HOME"] = str(shared)
+    else:
+        os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
