@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+# One OpenBLAS thread per process (before NumPy is first imported; the programs the tests start inherit it):
+# pytest-xdist already runs a worker per core, and BLAS threads on top only wait for each other, burning CPU
+# (a Lanczos iteration on 10⁵ entries took four times the CPU). The kernel's own threads are unaffected.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import settings
@@ -15,7 +20,8 @@ from symdescent.cli import main
 
 # The suite is a spec that must give the same answer on every run: Hypothesis draws the same examples each
 # time (a fixed seed). HYPOTHESIS_PROFILE=explore draws new ones, for hunting bugs beyond what CI checks.
-settings.register_profile("ci", derandomize=True)
+# No deadline in CI: a test's own time is no behaviour, and on a loaded machine one slow example fails it.
+settings.register_profile("ci", derandomize=True, deadline=None)
 settings.register_profile("explore", derandomize=False, max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
@@ -57,6 +63,13 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The compiled-function cache in a temporary directory, never the user's (also for subprocesses).
 
     Shared by the session, so most commands after the first of a function run warm (from the cache):
-    the whole suite then also checks that warm runs print what cold runs print.
+    the whole suite then also checks that warm runs print what cold runs print. Under pytest-xdist the
+    workers share one directory too (entries are written atomically, test_cache_cli.py), so a function is
+    differentiated and compiled once per suite, not once per worker.
     """
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "xdg-cache"  # the parent of every worker's basetemp
+        shared.mkdir(exist_ok=True)
+        os.environ["XDG_CACHE_HOME"] = str(shared)
+    else:
+        os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))

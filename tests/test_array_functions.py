@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import sympy as sp
-from conftest import cli, run_installed
+from conftest import cli
 from scipy import special
 
 from symdescent.functions import FUNCTIONS, array_functions
@@ -232,9 +232,10 @@ def test_banded_terms_beside_a_constant_still_use_the_kernel(engine: str) -> Non
     np.testing.assert_allclose(grad, 7 * START, rtol=1e-14)
 
 
-def test_a_function_of_a_reduction_as_a_real_program(executable) -> None:
-    done = run_installed(executable, "run", "log(1+x@x)", "--start", "x=[0.3,-0.7,1.1]", "-q")
-    assert done.returncode == 0, done.stderr
+def test_a_function_of_a_reduction_on_the_command_line() -> None:
+    # in-process: test_vectors_cli.py runs a vector problem through the installed program
+    done = cli("run", "log(1+x@x)", "--start", "x=[0.3,-0.7,1.1]", "-q")
+    assert done.exit_code == 0, done.stderr
     assert "internal error" not in done.stderr
     np.testing.assert_allclose([float(v) for v in done.stdout.split()], 0, atol=1e-5)  # the minimum is x = 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -113,43 +114,55 @@ def test_info_says_when_the_directory_is_unsafe(private_cache: Path) -> None:
 
 
 WARM_PROBE = """
-import sys
+import json, sys
 from symdescent.cli import main
-try:
-    main(sys.argv[1:], standalone_mode=False)
-except SystemExit:
-    pass
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("sympy", "mpmath", "numpy", "rich"))
-print("IMPORTED", heavy, file=sys.stderr)
+for argv in json.loads(sys.argv[1]):
+    try:
+        main(argv, standalone_mode=False)
+    except SystemExit:
+        pass
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("sympy", "mpmath", "numpy", "rich"))
+    print("END OF RUN", flush=True)
+    print("IMPORTED", heavy, file=sys.stderr, flush=True)
 """
 
 
-def probe(tmp_path: Path, *args: str) -> tuple[str, str]:
+def probe(tmp_path: Path, *runs: list[str]) -> list[tuple[str, str]]:
+    """``symdescent run`` once per item of ``runs``, one after another in one fresh process.
+
+    For each run: its stdout and the heavy modules imported so far. A module absent after a run was not
+    imported by it (nor by any run before it), so several warm runs share one process start.
+    """
     env = {k: v for k, v in os.environ.items() if k != "SYMDESCENT_CACHE"}
     env["XDG_CACHE_HOME"] = str(tmp_path)
+    argvs = [["run", *args] for args in runs]
     proc = subprocess.run(
-        [sys.executable, "-c", WARM_PROBE, "run", *args], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-c", WARM_PROBE, json.dumps(argvs)], capture_output=True, text=True, env=env, timeout=60
     )
-    return proc.stdout, proc.stderr.rsplit("IMPORTED", 1)[1]
+    outs = proc.stdout.split("END OF RUN\n")[: len(runs)]
+    imports = [line.removeprefix("IMPORTED") for line in proc.stderr.splitlines() if line.startswith("IMPORTED")]
+    assert len(outs) == len(imports) == len(runs), proc.stderr
+    return list(zip(outs, imports, strict=True))
 
 
 def test_a_warm_run_imports_no_sympy_and_prints_what_the_cold_run_printed(tmp_path: Path) -> None:
     function = [ROSENBROCK, "--start=-1.2,1", "--steps", "50"]
-    cold_out, cold_imports = probe(tmp_path, *function, "--lr", "0.001", "--format", "csv")
+    csv_run = [*function, "--lr", "0.001", "--format", "csv"]
+    newton = [*function, "--method", "newton", "-q"]
+    [(cold_out, cold_imports)] = probe(tmp_path, csv_run)
     assert "'sympy'" in cold_imports
-    warm_out, warm_imports = probe(tmp_path, *function, "--lr", "0.001", "--format", "csv")
+    variants = (["--start", "x=0.5,y=-2", "--lr", "2e-3", "-q"], ["--method", "cg", "--format", "table"])
+    warm, *others, first_newton = probe(tmp_path, csv_run, *[[*function, *v] for v in variants], newton)
+    warm_out, warm_imports = warm
     assert warm_out == cold_out
     assert warm_imports.strip() == "[]"  # neither SymPy nor mpmath, numpy or even Rich
-    for variant in (
-        ["--start", "x=0.5,y=-2", "--lr", "2e-3", "-q"],
-        ["--method", "cg", "--format", "table"],
-    ):
-        out, imported = probe(tmp_path, *function, *variant)
+    for variant, (out, imported) in zip(variants, others, strict=True):
         assert "sympy" not in imported, (variant, imported)
         assert out.strip(), variant
-    assert "'sympy'" in probe(tmp_path, *function, "--method", "newton", "-q")[1]  # first newton: the Hessian
-    assert "sympy" not in probe(tmp_path, *function, "--method", "newton", "-q")[1]  # now in the cache too
-    assert "'sympy'" in probe(tmp_path, *function, "--start", "pi/4,1/3", "-q")[1]  # the parser reads pi/4
+    assert "'sympy'" in first_newton[1]  # first newton: the Hessian
+    again, exact_start = probe(tmp_path, newton, [*function, "--start", "pi/4,1/3", "-q"])
+    assert "sympy" not in again[1]  # now in the cache too
+    assert "'sympy'" in exact_start[1]  # the parser reads pi/4
 
 
 def test_a_shell_loop_with_background_jobs_shares_one_entry(tmp_path: Path, executable: Path) -> None:

@@ -293,11 +293,9 @@ def test_analyze_refuses_a_nan_timeout() -> None:
 @pytest.mark.parametrize("command", [["grad", "(1-x)**2+100*(y-x**2)**2"], ["analyze", "x^2+y^2"]])
 def test_rich_output_to_a_closed_pipe_exits_141(executable, command: list[str]) -> None:
     shell = " ".join(f"'{a}'" for a in [str(executable), *command]) + " | head -c 1 >/dev/null; echo ${PIPESTATUS[0]}"
-    codes = {
-        subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60).stdout.strip()
-        for _ in range(3)
-    }
-    assert codes <= {"0", "141"}  # 0 when the output fitted in the pipe before head left
+    # once per command: test_edges.py's reader-that-went-away test covers every format through real pipes
+    code = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60).stdout.strip()
+    assert code in {"0", "141"}  # 0 when the output fitted in the pipe before head left
 
 
 def test_help_catalogue_matches_the_registered_methods() -> None:

@@ -230,10 +230,11 @@ def test_run_refuses_options_the_method_does_not_use() -> None:
     assert out.exit_code == 2
 
 
-def test_installed_run_newton_maximize(executable) -> None:
+def test_run_newton_maximize() -> None:
+    # in-process: test_installed_compare_json above and test_cli.py's installed exit codes run the real program
     args = ["--method", "newton", "--maximize", "-q"]
-    proc = run_installed(executable, "run", "-x^2 - (y-1)^2", "--start", "3,4", *args)
-    assert proc.returncode == 0, proc.stderr
+    proc = cli("run", "-x^2 - (y-1)^2", "--start", "3,4", *args)
+    assert proc.exit_code == 0, proc.stderr
     assert [float(v) for v in proc.stdout.split()] == pytest.approx([0, 1], abs=1e-12)
 
 

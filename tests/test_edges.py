@@ -6,10 +6,13 @@ that the few seconds of start-up are paid in parallel.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
+import struct
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -53,6 +56,20 @@ def test_a_reader_that_leaves_unread_output_gives_141(executable: Path) -> None:
 LONG_VECTOR = ["sum((x-1)^2)", "--start", "x=zeros(5)", "--lr", "1e-9", "--tol", "0", "--steps", "10000000"]
 
 
+def wait_until_full(fd: int) -> None:
+    """Until the pipe holds all it can (the writer is blocked), polled; a second where that cannot be asked."""
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):  # Linux only
+        time.sleep(1.0)
+        return
+    capacity = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        waiting = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        if waiting >= capacity - 4096:  # less than a page free: the next whole line does not fit
+            return
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("long", [LONG, LONG_VECTOR], ids=["scalars", "vector"])
 def test_sigterm_with_a_slow_reader_writes_whole_lines_and_exits_143(executable: Path, long: list[str]) -> None:
     procs = {
@@ -63,7 +80,9 @@ def test_sigterm_with_a_slow_reader_writes_whole_lines_and_exits_143(executable:
     }
     # under way once the first byte is out; from now on nobody reads, so json and jsonl block in a write
     first = {fmt: os.read(proc.stdout.fileno(), 1) for fmt, proc in procs.items() if proc.stdout is not None}
-    time.sleep(1.0)
+    for proc in procs.values():
+        assert proc.stdout is not None
+        wait_until_full(proc.stdout.fileno())
     for proc in procs.values():
         proc.send_signal(signal.SIGTERM)
     out = {}

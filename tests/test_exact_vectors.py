@@ -12,7 +12,7 @@ from pathlib import Path
 import mpmath
 import pytest
 import sympy as sp
-from conftest import cli, run_installed
+from conftest import cli
 
 from symdescent.problem import Problem
 from symdescent.run import minimize
@@ -222,7 +222,8 @@ def test_scalar_results_keep_their_shape() -> None:
     assert result.x == {"x": sp.Rational(4, 5), "y": sp.Rational(8, 5)} and result.shapes == {}
 
 
-def test_installed_executable_runs_the_seed_in_vector_form_exactly(executable: Path) -> None:
-    done = run_installed(executable, *SEED, "--exact", "--steps", "2", "--format", "json")
-    assert done.returncode == 4, done.stderr
+def test_the_command_line_runs_the_seed_in_vector_form_exactly() -> None:
+    # in-process: test_exact.py runs --exact through the installed program, test_plot.py its exit code 4
+    done = cli(*SEED, "--exact", "--steps", "2", "--format", "json")
+    assert done.exit_code == 4, done.stderr
     assert json.loads(done.stdout)["x"] == {"x": ["16/25", "32/25"]}

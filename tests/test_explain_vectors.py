@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import cli, run_installed
+from conftest import cli
 
 A = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]])
 B = np.array([1.0, 2.0, 3.0])
@@ -212,9 +212,10 @@ def test_explain_band_gives_the_entry_update_and_no_data_claim():
     assert balanced(latex) and r"x_{t+1,j} = x_{t,j}" in latex
 
 
-def test_explain_latex_as_a_real_program(executable):
-    done = run_installed(executable, "explain", "x @ x", "--start", "x=[1,2]", "--lr", "0.1", "--format", "latex")
-    assert done.returncode == 0, done.stderr
+def test_explain_latex_on_the_command_line():
+    # in-process: test_explain.py's test_installed_executable_piped runs explain through the installed program
+    done = cli("explain", "x @ x", "--start", "x=[1,2]", "--lr", "0.1", "--format", "latex")
+    assert done.exit_code == 0, done.stderr
     assert balanced(done.stdout)
     assert r"\subsection*{The first iterates}" in done.stdout
     assert r"0.8^{t}\cdot \left(1, 2\right)" in done.stdout

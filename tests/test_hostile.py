@@ -199,9 +199,16 @@ def test_hostile_input(
 
 
 def test_injection_through_the_installed_program_creates_nothing(executable, tmp_path: Path) -> None:
-    for text in ("__import__('os').system('touch pwned')", "open('pwned','w')", "x.__class__"):
-        proc = run_installed(executable, "run", text, "--start", "1", cwd=tmp_path)
-        assert proc.returncode == 2
-        assert proc.stderr.startswith("Error: ")
-        assert "Traceback" not in proc.stderr
+    # the first through the installed program, the others in-process (the same code), all from tmp_path
+    proc = run_installed(executable, "run", "__import__('os').system('touch pwned')", "--start", "1", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("Error: ")
+    assert "Traceback" not in proc.stderr
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        for text in ("open('pwned','w')", "x.__class__"):
+            out = cli("run", text, "--start", "1")
+            assert out.exit_code == 2
+            assert out.stderr.startswith("Error: ")
+            assert "Traceback" not in out.stderr
     assert os.listdir(tmp_path) == []

@@ -174,7 +174,7 @@ def test_matplotlib_is_imported_only_for_a_picture() -> None:
 
 def test_installed_program_writes_the_picture(executable: Path, tmp_path: Path) -> None:
     target = tmp_path / "rosenbrock.pdf"
-    args = ["run", ROSENBROCK, "--start", "-1.2,1", "--lr", "0.001", "--steps", "3000", "-q", "--plot", str(target)]
+    args = ["run", ROSENBROCK, "--start", "-1.2,1", "--lr", "0.001", "--steps", "300", "-q", "--plot", str(target)]
     proc = run_installed(executable, *args)
     assert proc.returncode == 4
     assert len(proc.stdout.split()) == 2
