@@ -45,8 +45,8 @@ FASTMATH = {"reassoc"}
 #: Entries per call of the kernel: progress (and Ctrl-C, between steps) every few milliseconds.
 SEGMENT = 1 << 22
 
-#: Per method: the scalar parameters (in order, read from ``P``), the state arrays and the rule,
-#: one statement per ufunc call of :mod:`symdescent.kernels.steps` (``xi`` old x_j, ``g`` ∇f_j).
+#: Per method (its index is the kernel's ``method``): the scalars (in order, read from ``P``), the state
+#: arrays and the rule, one statement per ufunc call of :mod:`symdescent.kernels.steps` (``xi`` old x_j, ``g`` ∇f_j).
 RULES: dict[str, tuple[tuple[str, ...], int, tuple[str, ...]]] = {
     "gd": (("lr",), 0, ("u = g * lr", "x[j] = xi - u")),
     "momentum": (
@@ -103,20 +103,19 @@ def parameters(update: ArrayStep) -> list[float]:
     return [float(values[name]) for name in RULES[update.name][0]]
 
 
-def fused_source(terms: Sequence[DifferentiatedTerm], method: str, halo: int) -> str:
-    """The kernel ``fused(x, S0, S1, P, A, B, left, right, n, after, out)`` for ``terms`` and ``method``.
+def fused_source(terms: Sequence[DifferentiatedTerm], halo: int) -> str:
+    """The kernel ``fused(x, S0, S1, method, P, A, B, left, right, n, after, out)`` for ``terms``.
+
+    ``method`` is the index of the rule in :data:`RULES` (one compilation serves them all), ``P`` its scalars.
 
     Updates x[A:B] (and the state) in place; ``left`` is old x[A − R:A] and ``right`` old x[B:B + R]
     (copies: other threads may be writing there); ``out`` receives f, Σ g², and with ``after`` (halo 0
     only) f and Σ g² at the updated entries.
     """
     R = halo
-    names, _, rule = RULES[method]
-    rule = tuple(line for step in rule for line in (SCALED if step == "SCALED" else (step,)))
     partial_names = [[f"P{t}_{o}" for o in term.offsets] for t, term in enumerate(terms)]
     lines = [
-        "def fused(x, S0, S1, P, A, B, left, right, n, after, out):",
-        *[f"    {name} = P[{k}]" for k, name in enumerate(names)],
+        "def fused(x, S0, S1, method, P, A, B, left, right, n, after, out):",
         f"    win = np.empty({TILE + 2 * R + 1}, x.dtype)",
         *[f"    {p} = np.zeros({TILE + R + 1}, x.dtype)" for row in partial_names for p in row],
         "    f = 0.0",
@@ -143,12 +142,20 @@ def fused_source(terms: Sequence[DifferentiatedTerm], method: str, halo: int) ->
     for t, term in enumerate(terms):
         lines += _term_lines(t, term, partial_names[t], R)
     # every loop over a tile runs r from 0 over views: numba then drops its negative-index checks and vectorises
-    views = [(f"{p}v", f"{p}[{R - o}:]") for t, term in enumerate(terms) for p, o in zip(partial_names[t], term.offsets, strict=True)]
+    views = [
+        (f"{p}v", f"{p}[{R - o}:]")
+        for t, term in enumerate(terms)
+        for p, o in zip(partial_names[t], term.offsets, strict=True)
+    ]
     lines += [f"        {v} = {src}" for v, src in views]
-    lines += ["        for r in range(span):", "            xi = wv[r]"]
-    lines += ["            g = " + " + ".join(f"{v}[r]" for v, _ in views), "            gsq += g * g"]
-    rule = tuple(line.replace("S0[j]", "S0v[r]").replace("S1[j]", "S1v[r]").replace("x[j]", "xv[r]") for line in rule)
-    lines += ["            " + line for line in rule]
+    for code, (names, _, steps) in enumerate(RULES.values()):
+        rule = [line for step in steps for line in (SCALED if step == "SCALED" else (step,))]
+        rule = [line.replace("S0[j]", "S0v[r]").replace("S1[j]", "S1v[r]").replace("x[j]", "xv[r]") for line in rule]
+        lines += [f"        {'if' if code == 0 else 'elif'} method == {code}:"]
+        lines += [f"            {name} = P[{k}]" for k, name in enumerate(names)]
+        lines += ["            for r in range(span):", "                xi = wv[r]"]
+        lines += ["                g = " + " + ".join(f"{v}[r]" for v, _ in views), "                gsq += g * g"]
+        lines += ["                " + line for line in rule]
     if R == 0:
         lines += ["        if after:", "            for r in range(span):", "                s0 = xv[r]"]
         for t, term in enumerate(terms):
@@ -198,18 +205,18 @@ def _after_lines(t: int, term: DifferentiatedTerm) -> list[str]:
     replacements, reduced = _cse(t, term)
     pad = "                "
     lines = [f"{pad}{sym} = {_print(value)}" for sym, value in replacements]
-    return lines + [f"{pad}fa += {_print(reduced[0])}", f"{pad}ga_{t} = {_print(reduced[1])}"]
+    return [*lines, f"{pad}fa += {_print(reduced[0])}", f"{pad}ga_{t} = {_print(reduced[1])}"]
 
 
-def compile_fused(terms: Sequence[DifferentiatedTerm], method: str, halo: int) -> Callable[..., None]:
-    """The fused kernel for ``method``, njit-compiled without the GIL (lazily, per dtype): threads run blocks."""
+def compile_fused(terms: Sequence[DifferentiatedTerm], halo: int) -> Callable[..., None]:
+    """The fused kernel, njit-compiled without the GIL (lazily, per dtype): threads run blocks."""
     import numba
 
     from symdescent.generated import define  # the one place generated source is executed
 
     helpers = {name: numba.njit(fn) for name, fn in _helpers().items()}
     namespace = {"math": math, "np": np, "numba": numba, **helpers}
-    plain = define(fused_source(terms, method, halo) + "\nresult = fused\n", "result", namespace)
+    plain = define(fused_source(terms, halo) + "\nresult = fused\n", "result", namespace)
     return numba.njit(nogil=True, cache=False, fastmath=FASTMATH)(plain)
 
 
@@ -218,20 +225,22 @@ class FusedStepper:
 
     def __init__(self, terms: Sequence[DifferentiatedTerm], halo: int, sweeper: Sweeper) -> None:
         self.terms, self.halo, self.sweeper = terms, halo, sweeper
-        self._kernels: dict[str, Callable[..., None]] = {}
+        self._kernel: Callable[..., None] | None = None
         #: how far the step in progress has got (0..1), None between steps
         self.fraction_done: float | None = None
 
-    def kernel(self, method: str) -> Callable[..., None]:
-        if method not in self._kernels:
-            self._kernels[method] = compile_fused(self.terms, method, self.halo)
-        return self._kernels[method]
+    @property
+    def kernel(self) -> Callable[..., None]:
+        """The compiled kernel (every method; numba compiles it on the first call for each dtype)."""
+        if self._kernel is None:
+            self._kernel = compile_fused(self.terms, self.halo)
+        return self._kernel
 
     def step(
         self, x: np.ndarray, update: ArrayStep, *, after: bool = False, progress: Callable[[float], None] | None = None
     ) -> tuple[float, float, float, float]:
         """f, Σ g² at x and (``after``) at the updated x, with x and the state updated in place."""
-        kernel = self.kernel(update.name)
+        kernel, method = self.kernel, list(RULES).index(update.name)
         n, R = x.shape[0], self.halo
         state = [*update.state, x[:0], x[:0]]
         P = np.array(parameters(update), dtype=x.dtype)
@@ -244,16 +253,16 @@ class FusedStepper:
             a, b = blocks[index]
             left, right = edges[index]
             out, totals = np.zeros(4), [0.0] * 4
-            for A in range(a, b, SEGMENT):
-                B = min(A + SEGMENT, b)
-                # halos of a segment inside the block: old x[B:B + R] (this block's entries, else the copy of
-                # the next block's), and the next segment's left one, old x[B − R:B], taken before this call
-                ahead = _joined(x[B : min(b, B + R)], right, R, at_end=False) if B < b else right
-                following = _joined(left, x[max(A, B - R) : B], R, at_end=True)
-                kernel(x, state[0], state[1], P, A, B, left, ahead, n, after, out)
+            for lo in range(a, b, SEGMENT):
+                hi = min(lo + SEGMENT, b)
+                # halos of a segment inside the block: old x[hi:hi + R] (this block's entries, else the copy of
+                # the next block's), and the next segment's left one, old x[hi − R:hi], taken before this call
+                ahead = right if hi == b else _joined(x[hi : min(b, hi + R)], right, R, at_end=False)
+                following = _joined(left, x[max(lo, hi - R) : hi], R, at_end=True)
+                kernel(x, state[0], state[1], method, P, lo, hi, left, ahead, n, after, out)
                 totals = [t + float(v) for t, v in zip(totals, out, strict=True)]
                 left = following
-                done[index] += B - A
+                done[index] += hi - lo
                 if index == 0:  # only the calling thread reports
                     self.fraction_done = min(1.0, sum(done) / n)
                     if progress is not None:
