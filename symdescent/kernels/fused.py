@@ -17,8 +17,9 @@ same numbers to rounding. f and Σ g² are summed per block and added in block o
 not depend on the number of threads. Between segments (about 4·10⁶ entries) the driver reports
 progress; a segment's left halo is the copy of its old predecessor's tail.
 
-Compilation: about 1–3 s per function and method on first use (numba cannot cache code it did not
-read from a file), which is why the ``auto`` backend only picks numba for long vectors.
+Compilation: about 2.5 s of CPU per function on the first step, every method at once (numba cannot
+cache code it did not read from a file), which is why the ``auto`` backend picks numba only for long
+vectors.
 """
 
 from __future__ import annotations
