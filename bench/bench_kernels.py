@@ -432,7 +432,8 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(json.loads(sys.argv[2]))
         return
-    printed_as_markdown(__file__, "Large vectors: the kernel engine", sections)
+    title = "The fused numba step at memory speed" if "--fused" in sys.argv else "Large vectors: the kernel engine"
+    printed_as_markdown(__file__, title, sections)
 
 
 def sections() -> None:
