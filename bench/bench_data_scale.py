@@ -11,6 +11,10 @@ Run from a checkout with the test extra installed: ``python bench/bench_data_sca
    fastest equivalent: the ratio is symdescent's cost of reading, evaluating and reducing.
 4. With ``--cluster``: the same 3 steps with the rows on a LocalCluster of 2 workers (10⁶ rows),
    against the same steps on one machine, and the ratio.
+5. With ``--banded``: 10 gd steps of the chained Rosenbrock function on a vector of ``--banded-n`` entries
+   (10⁷ by default) chunked over a LocalCluster of 2 workers (map_overlap, x kept on the workers), against
+   the same steps on one machine's kernel engine, and the ratio; the set-up (start the cluster, send x,
+   compile the kernel on each worker) is timed apart.
 """
 
 from __future__ import annotations
@@ -130,6 +134,56 @@ def cluster_ratio(rows: int) -> None:
           f"one machine, ratio {cluster / single:.1f}×; largest relative difference {gap:.1e}")  # fmt: skip
 
 
+def banded_ratio(n: int, steps: int = 10) -> None:
+    from symdescent.vectors.banded import banded_terms
+    from symdescent.vectors.cluster import close, connect
+    from symdescent.vectors.cluster_banded import DaskKernelRun
+    from symdescent.vectors.engine import make_run
+    from symdescent.vectors.problem import make_vector_problem
+
+    text = "sum(100*(x[i+1]-x[i]^2)^2+(1-x[i])^2, i)"
+    x0 = 1 + 0.1 * np.random.default_rng(1).standard_normal(n)
+    problem = make_vector_problem(text, {"x": x0.copy()})
+    alone = make_run(problem, lr=1e-4, max_steps=steps, tol=0, in_place=True)
+    next(alone)  # step 0: the first evaluation (and the kernel's compilation) is set-up on both sides
+    began = time.perf_counter()
+    for _ in alone:
+        pass
+    single = time.perf_counter() - began
+    here = alone.result().x["x"].copy()
+    del alone, problem
+    began = time.perf_counter()
+    client = connect("local:2")
+    try:
+        problem = make_vector_problem(text, {"x": x0})
+        spread = DaskKernelRun(problem, banded_terms(problem), client, lr=1e-4, max_steps=steps, tol=0)
+        next(spread)
+        setup = time.perf_counter() - began
+        began = time.perf_counter()
+        for _ in spread:
+            pass
+        cluster = time.perf_counter() - began
+        there = spread.result().x["x"]
+        chunks = len(spread.chunks[0])
+        workers = sorted(client.run(_peak_rss).values())
+    finally:
+        close(client)
+    gap = float(np.max(np.abs(there - here) / np.abs(here)))
+    print(f"banded vector on a cluster (chained Rosenbrock, n = {n:,}, {steps} gd steps, local:2, {chunks} chunks, "
+          f"map_overlap): {cluster:.2f} s against {single:.2f} s on one machine's kernel engine, ratio "
+          f"{cluster / single:.1f}×; set-up {setup:.1f} s (cluster, x sent, kernel built on each worker); largest "
+          f"relative difference of x {gap:.1e}")  # fmt: skip
+    print(f"peak RSS: {_peak_rss() / 2**20:.0f} MiB here (x's start, the one-machine run, the final point), "
+          f"{', '.join(f'{w / 2**20:.0f}' for w in workers)} MiB on the workers")  # fmt: skip
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes (run on each worker too)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def file_figures(rows: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         x_path, y_path = write(folder, rows)
@@ -154,12 +208,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10**7)
     parser.add_argument("--cluster", action="store_true")
     parser.add_argument("--cluster-rows", type=int, default=10**7, help="rows of the cluster comparison")
+    parser.add_argument("--banded", action="store_true", help="a banded vector on a LocalCluster (map_overlap)")
+    parser.add_argument("--banded-n", type=int, default=10**7, help="entries of the banded vector")
     parser.add_argument("--markdown", metavar="FILE", help="also write what is printed as Markdown, for the docs")
     options = parser.parse_args()
     if options.rows:  # --rows 0: the cluster comparison alone
         file_figures(options.rows)
     if options.cluster:
         cluster_ratio(options.cluster_rows)
+    if options.banded:
+        banded_ratio(options.banded_n)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ one read, one hash.
 from __future__ import annotations
 
 import contextlib
-import json
+import math
 import os
 import stat
 import sys
@@ -51,9 +51,15 @@ except ImportError:
     except ImportError:
         from hashlib import sha256
 
+# The json package's C accelerator, without the package: importing json costs a warm run about 2 ms, and
+# what a warm run needs (a key of strings, one entry read back) the C scanner and encoder do alone.
+try:
+    import _json
+except ImportError:  # another Python: the json package does the same
+    _json = None  # type: ignore[assignment]
+
 from symdescent import settings
 from symdescent.errors import InputError
-from symdescent.files import written_whole
 
 Folder = str | os.PathLike[str]
 
@@ -87,8 +93,43 @@ def directory() -> str:
 
 def key(*parts: Any) -> str:
     """A hex SHA-256 of ``parts`` (JSON-encoded, so that ``("ab", "c")`` and ``("a", "bc")`` differ)."""
-    text = json.dumps([FORMAT, *parts], ensure_ascii=True, separators=(",", ":"))
-    return sha256(text.encode()).hexdigest()
+    return sha256(_json_list([FORMAT, *parts]).encode()).hexdigest()
+
+
+def _json_list(values: list[Any]) -> str:
+    """``json.dumps(values, ensure_ascii=True, separators=(",", ":"))`` for a list of strings, None and ints."""
+    if _json is None or not all(v is None or type(v) in (str, int) for v in values):
+        import json
+
+        return json.dumps(values, ensure_ascii=True, separators=(",", ":"))
+    items = ("null" if v is None else str(v) if type(v) is int else _json.encode_basestring_ascii(v) for v in values)
+    return "[" + ",".join(items) + "]"
+
+
+class _Decoding:
+    """What the C scanner reads from a ``json.JSONDecoder``: the settings of a plain ``json.loads``."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": -math.inf, "Infinity": math.inf, "NaN": math.nan}.__getitem__
+
+
+def _loads(body: bytes) -> Any:
+    """``json.loads(body)`` of the UTF-8 text :func:`encode` writes, by the C scanner alone when it can."""
+    text = body.decode("utf-8", "surrogatepass")
+    if _json is not None:
+        try:
+            value, end = _json.make_scanner(_Decoding)(text, 0)  # type: ignore[arg-type]  # reads the attributes
+        except StopIteration:
+            end = -1
+        if end == len(text):
+            return value
+    import json  # not one JSON document from its first character to its last: json.loads decides
+
+    return json.loads(text)
 
 
 def _private(info: os.stat_result) -> bool:
@@ -165,7 +206,7 @@ def _decode(data: bytes, entry_key: str) -> dict[str, Any] | None:
     if sha256(body).hexdigest().encode() != fields[2]:
         return None
     try:
-        entry = json.loads(body)
+        entry = _loads(body)
     except ValueError:
         return None
     if not isinstance(entry, dict) or entry.get("key") != entry_key:
@@ -175,6 +216,8 @@ def _decode(data: bytes, entry_key: str) -> dict[str, Any] | None:
 
 def encode(entry: dict[str, Any]) -> bytes:
     """The bytes of an entry file: ``symdescent-cache FORMAT SHA256`` then the JSON body."""
+    import json
+
     body = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
     return b" ".join([MAGIC, str(FORMAT).encode(), sha256(body).hexdigest().encode()]) + b"\n" + body
 
@@ -195,6 +238,8 @@ def store(entry_key: str, entry: dict[str, Any], folder: Folder | None = None) -
     if problem_with(folder) is not None:
         return False
     try:
+        from symdescent.files import written_whole  # only a run that writes an entry needs it
+
         with written_whole(_entry_path(folder, entry_key), "a cache entry", mode=0o600) as file:
             file.write(data)
     except (InputError, OSError):  # the temporary file is already gone

@@ -10,7 +10,8 @@ A problem's :attr:`~symdescent.problem.Problem.engine` is chosen by size
     (:func:`fused_steps`): a generator whose body is the update, f, ∇f,
     ‖∇f‖ and the checks inlined, with no per-step function calls besides
     ``hypot`` and ``isfinite``; steps are still yielded one at a time, as
-    they are computed.
+    they are computed. A long ``-q`` run continues as the same loop compiled
+    by numba (:mod:`symdescent.compiled`).
 ``symengine``
     For many variables, if symengine is installed: symengine differentiates
     each term by the variables it contains and compiles f and ∇f with LLVM
@@ -87,8 +88,11 @@ class Run(Protocol):
     max_steps: int
     maximize: bool
     last: Step
+    loop: str
+    loop_state: Any
+    status: Any
 
-    def steps_from(self, step: Step) -> Iterator[Step]: ...
+    def steps_from(self, step: Step, state: Any = None) -> Iterator[Step]: ...
 
 
 #: From this many variables on, symengine (when installed) differentiates and compiles.
@@ -414,6 +418,12 @@ def fast_steps(run: Run, first: Step, *, final_only: bool = False) -> tuple[str,
     if first.step >= run.max_steps or first.grad_norm <= tol:
         return None
     if isinstance(engine, PythonEngine):
+        if final_only:
+            from symdescent.compiled import final_steps
+
+            compiled = final_steps(run, first, engine, c, tol)
+            if compiled is not None:
+                return "fused", compiled  # run.loop becomes "compiled" when the compiled loop takes over
         return "fused", (engine.gd_final if final_only else engine.gd_steps)(
             run, first, *first.x, first.grad_norm, *first.grad, first.step, run.max_steps, tol, c
         )

@@ -39,7 +39,8 @@ ARRAY_ENGINE_ARRAYS = 7
 #: State arrays of the whole-array methods that are not fused steps (the fused ones say their own).
 _OTHER_STATE = {"cg": 3, "backtracking": 2, "newton": 2}
 
-_FILL = re.compile(r"^(?:[^*]+?\s*\*\s*)?(?:ones|zeros)\((?P<n>[^()]*)\)(?:\s*\*\s*.+)?$")
+#: A pattern, compiled by re on first use (a run that never reads it does not pay for it).
+_FILL = (r"^(?:[^*]+?\s*\*\s*)?(?:ones|zeros)\((?P<n>[^()]*)\)(?:\s*\*\s*.+)?$")
 
 
 class OutOfMemory(InputError):
@@ -229,7 +230,7 @@ def value_bytes(text: str, item: int, default_length: int = 0) -> int:
     if text.startswith("@"):
         found = file_entries(text[1:].strip())
         return 0 if found is None else found[0] * max(found[1], item)
-    match = _FILL.match(text)
+    match = re.match(_FILL, text)
     if match:
         n = match.group("n").strip()
         count = default_length if n == "n" else _count(n)

@@ -30,8 +30,8 @@ class Status(enum.StrEnum):
     TOO_SLOW = "too_slow"  # exact arithmetic: the numbers grew so big that the next step would take too long
 
 
-@dataclass(frozen=True)
-class StatusSpec:
+# A NamedTuple, not a frozen dataclass: a warm run defines it at start-up, ~7x cheaper.
+class StatusSpec(NamedTuple):
     """Everything said about one way a run can end: in messages, tables, pictures and exit codes."""
 
     message: str  # the full message; fields from :func:`status_message` ({count} is "1 step" / "5 steps")

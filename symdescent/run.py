@@ -82,6 +82,7 @@ class Run(StoppingRules):
         self.evaluations = {"f": 0, "grad": 0, "hessian": 0}
         #: The last step given out (kept up to date by whichever loop runs).
         self.last = first
+        self.loop_state: Any = None  # the optimiser's state at ``last``, kept by the generic loop
         self.start_norm, self.start_f = first.grad_norm, first.f
         # Plain float gd takes a generated loop that gives the same steps faster (symdescent.engine);
         # ``loop`` says which loop runs: "fused", "vector" or "generic".
@@ -99,6 +100,12 @@ class Run(StoppingRules):
             fast = fast_steps(self, self.first, final_only=True)
             if fast is not None:
                 self._steps = fast[1]
+        elif self.last is self.first and self.loop == "generic" and self.arithmetic is FLOAT:
+            from symdescent.compiled import method_steps
+
+            compiled = method_steps(self, self.first, self._steps)
+            if compiled is not None:
+                self._steps = compiled
         collections.deque(self._steps, maxlen=0)
 
     @property
@@ -166,10 +173,11 @@ class Run(StoppingRules):
         values = numeric_eigenvalues(rows)
         return -min(values) if self.maximize else max(values)
 
-    def steps_from(self, step: Step) -> Generator[Step, None, None]:
+    def steps_from(self, step: Step, state: Any = None) -> Generator[Step, None, None]:
         """The generic loop from ``step`` (which must be this run's): every method, every arithmetic.
 
-        It yields ``step`` first, then each new step, and words the ending.
+        It yields ``step`` first, then each new step, and words the ending. ``state``: the optimiser's
+        state at ``step`` (default: a fresh one); ``loop_state`` is the state of the step last yielded.
         """
         arithmetic = self.arithmetic
         value_and_grad = arithmetic.compile(self.problem)
@@ -182,11 +190,11 @@ class Run(StoppingRules):
         watch, clock, slow = arithmetic.watch(), time.process_time, ""
         extra = self._extra_arguments() if self.optimizer.needs_extra else None
         x = tuple(step.x)
-        state = self.optimizer.init(x)
+        state = self.optimizer.init(x) if state is None else state
         k = step.step
         still = 0  # steps in a row that left x and f as they were
         while True:
-            self.last = step
+            self.last, self.loop_state = step, state
             if self._ends_at(step.grad_norm if floats else approx(step.grad_norm), k, still, slow):
                 yield step
                 return

@@ -21,6 +21,7 @@ from symdescent.errors import InputError
 ScalarEngine = Literal["auto", "python", "symengine"]
 VectorEngine = Literal["auto", "kernel", "array"]
 KernelBackend = Literal["auto", "numpy", "numba"]
+ScalarLoop = Literal["auto", "python", "numba"]
 
 #: Accepted words for an on/off switch (case does not matter); unset or empty means the default.
 ON = ("1", "true", "yes", "on")
@@ -73,6 +74,11 @@ def vector_engine() -> VectorEngine:
 def kernel_backend() -> KernelBackend:
     """``SYMDESCENT_KERNEL``: the chunked kernel in numpy or compiled by numba (auto: numba for long vectors)."""
     return cast(KernelBackend, _choice("SYMDESCENT_KERNEL", ("auto", "numpy", "numba")))
+
+
+def loop() -> ScalarLoop:
+    """``SYMDESCENT_LOOP``: the loop of a long ``-q`` gd run, Python or numba-compiled (auto: numba when it pays)."""
+    return cast(ScalarLoop, _choice("SYMDESCENT_LOOP", ("auto", "python", "numba")))
 
 
 def threads() -> int | None:
@@ -172,6 +178,7 @@ READERS: dict[str, Callable[[], object]] = {
     "SYMDESCENT_ENGINE": scalar_engine,
     "SYMDESCENT_VECTOR_ENGINE": vector_engine,
     "SYMDESCENT_KERNEL": kernel_backend,
+    "SYMDESCENT_LOOP": loop,
     "SYMDESCENT_THREADS": threads,
     "SYMDESCENT_TIME_LIMIT": time_limit,
     "SYMDESCENT_DATA_LIMIT": data_limit,

@@ -28,7 +28,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -59,20 +58,41 @@ def sympy_version() -> str:
 
     SymPy's version is part of the key: another SymPy may differentiate or print differently.
     """
-    from importlib.util import find_spec
-
-    spec = find_spec("sympy")
+    spec = _find_spec("sympy")
     if spec is None or not spec.submodule_search_locations:
         return ""
     for folder in spec.submodule_search_locations:
         try:
             with open(os.path.join(folder, "release.py"), encoding="utf-8") as file:
-                match = re.search(r"""__version__\s*=\s*['"]([^'"]+)['"]""", file.read())
+                text = file.read()
         except OSError:
             continue
-        if match:
-            return match.group(1)
+        version = _assigned_string(text, "__version__")
+        if version:
+            return version
     return ""
+
+
+def _assigned_string(source: str, name: str) -> str:
+    """The quoted value of the first ``name = "…"`` line of ``source`` ("" if none); no regex to compile."""
+    for line in source.splitlines():
+        head, equals, value = line.partition("=")
+        value = value.strip()
+        if equals and head.strip() == name and len(value) > 2 and value[0] == value[-1] and value[0] in "'\"":
+            inner = value[1:-1]
+            if inner and "'" not in inner and '"' not in inner:
+                return inner
+    return ""
+
+
+def _find_spec(name: str) -> Any:
+    """``importlib.util.find_spec`` for a top-level module not imported yet, without importing importlib.util."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        spec = find(name, None) if find is not None else None
+        if spec is not None:
+            return spec
+    return None
 
 
 class CachedEngine(PythonEngine):
@@ -190,7 +210,7 @@ def _well_formed(entry: dict[str, Any]) -> bool:
 
 # -- what generated code may contain ---------------------------------------------------------
 
-_NAME = re.compile(r"_[xcp][0-9]+|math|cmath")
+_MODULES = frozenset({"math", "cmath"})
 _CALLABLE = frozenset({"abs", "min", "max", "float", "complex", *FLOAT_HELPERS})
 _NODES = (
     ast.Expression, ast.Module, ast.Assign, ast.Load, ast.Store, ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp,
@@ -222,7 +242,7 @@ def _arithmetic_only(source: str, statement: bool = False) -> bool:
     for node in ast.walk(tree):
         if not isinstance(node, _NODES):
             return False
-        if isinstance(node, ast.Name) and not (_NAME.fullmatch(node.id) or node.id in _CALLABLE):
+        if isinstance(node, ast.Name) and not (_our_name(node.id) or node.id in _CALLABLE):
             return False
         if isinstance(node, ast.Constant) and (type(node.value) not in (int, float, complex)):
             return False
@@ -234,6 +254,14 @@ def _arithmetic_only(source: str, statement: bool = False) -> bool:
         if isinstance(node, ast.Name) and node.id in _CALLABLE and not _called(tree, node):
             return False
     return True
+
+
+def _our_name(name: str) -> bool:
+    """``_x0``, ``_c12``, ``_p3`` (arguments, temporaries, parameters), ``math`` or ``cmath``: the names we print."""
+    digits = name[2:]
+    return name in _MODULES or (
+        name[:1] == "_" and name[1:2] in ("x", "c", "p") and digits.isascii() and digits.isdigit()
+    )
 
 
 def _called(tree: ast.AST, name: ast.Name) -> bool:
@@ -258,7 +286,7 @@ def entry_of(problem: Problem, notes: Mapping[str, list[str]] | None = None) -> 
         "gradient_text": list(problem.gradient_text),
         "function_inline": function_inline(problem),
         "gradient_inline": list(gradient_inline(problem)),
-        "lowered": {name: {k: list(v) for k, v in asdict(parts).items()} for name, parts in lowered.items()},
+        "lowered": {name: {k: list(v) for k, v in parts._asdict().items()} for name, parts in lowered.items()},
         "notes": dict(notes or {}),
     }
 

@@ -26,6 +26,7 @@ VALID = {
     "SYMDESCENT_ENGINE": [("python", "python"), ("symengine", "symengine"), (" Auto ", "auto")],
     "SYMDESCENT_VECTOR_ENGINE": [("kernel", "kernel"), ("ARRAY", "array"), ("auto", "auto")],
     "SYMDESCENT_KERNEL": [("numpy", "numpy"), ("numba", "numba"), ("auto", "auto")],
+    "SYMDESCENT_LOOP": [("python", "python"), ("Numba", "numba"), ("auto", "auto")],
     "SYMDESCENT_THREADS": [("1", 1), (" 3 ", 3)],
     "SYMDESCENT_TIME_LIMIT": [("2", 2.0), ("0.5", 0.5)],
     "SYMDESCENT_DATA_LIMIT": [("1000", 1000), ("500MB", 500_000_000), (" 2 gb ", 2_000_000_000)],
@@ -38,6 +39,7 @@ UNSET = {
     "SYMDESCENT_ENGINE": "auto",
     "SYMDESCENT_VECTOR_ENGINE": "auto",
     "SYMDESCENT_KERNEL": "auto",
+    "SYMDESCENT_LOOP": "auto",
     "SYMDESCENT_THREADS": None,
     "SYMDESCENT_TIME_LIMIT": None,
     "SYMDESCENT_DATA_LIMIT": 100_000_000,
@@ -51,6 +53,7 @@ REFUSED = {
     "SYMDESCENT_ENGINE": "SYMDESCENT_ENGINE must be auto, python or symengine, got 'bogus'",
     "SYMDESCENT_VECTOR_ENGINE": "SYMDESCENT_VECTOR_ENGINE must be auto, kernel or array, got 'bogus'",
     "SYMDESCENT_KERNEL": "SYMDESCENT_KERNEL must be auto, numpy or numba, got 'bogus'",
+    "SYMDESCENT_LOOP": "SYMDESCENT_LOOP must be auto, python or numba, got 'bogus'",
     "SYMDESCENT_THREADS": "SYMDESCENT_THREADS must be a whole number of threads, 1 or more, got 'bogus'",
     "SYMDESCENT_TIME_LIMIT": "SYMDESCENT_TIME_LIMIT must be a positive number of seconds, got 'bogus'",
     "SYMDESCENT_SCHEDULER": "SYMDESCENT_SCHEDULER must be local:N or a scheduler address such as tcp://host:8786, "

@@ -376,3 +376,42 @@ def test_analyze_json_for_a_quadratic(files):
     assert np.allclose(minimum["point"]["x"], np.linalg.lstsq(A, B, rcond=None)[0], rtol=1e-9, atol=1e-12)
     assert facts["lambda_max"] == pytest.approx(eigenvalues[-1], rel=1e-10)
     assert facts["best_lr"] == pytest.approx(2 / (eigenvalues[0] + eigenvalues[-1]), rel=1e-10)
+
+
+def test_an_inline_matrix_is_data_and_never_a_start_value():
+    """``--data A=[[2,0],[0,1]]`` is the matrix a file would give: the run equals the one from a CSV file."""
+    runner = CliRunner()
+    inline = runner.invoke(main, ["run", "x @ A @ x", "--start", "x=[1,2]", "--data", "A=[[2,0],[0,1]]", "-q"])
+    assert inline.exit_code == 0, inline.output
+    # f = 2x₁² + x₂²: each gd step multiplies x₁ by 1 − 0.1·4 = 0.6 and x₂ by 1 − 0.1·2 = 0.8
+    args = ["run", "x @ A @ x", "--start", "x=[1,2]", "--param", "A=[[2,0],[0,1]]", "--steps", "2", "--format", "csv"]
+    steps = runner.invoke(main, args)
+    rows = [line.split(",") for line in steps.stdout.splitlines()]
+    assert [float(v) for v in rows[-1][1:3]] == pytest.approx([0.6**2, 2 * 0.8**2], rel=1e-15)
+    for value, message in [
+        ("A=[[2,0],[0,1,3]]", "the rows have different lengths (2, 3)"),
+        ("A=[[2,0],3]", "mixes numbers and rows"),
+    ]:
+        bad = runner.invoke(main, ["run", "x @ A @ x", "--start", "x=[1,2]", "--data", value])
+        assert bad.exit_code == 2 and message in bad.output, bad.output
+    start = runner.invoke(main, ["run", "x @ A @ x", "--start", "x=[[1,2]]", "--data", "A=[[2,0],[0,1]]"])
+    assert start.exit_code == 2
+    assert "the value of x is a matrix; a variable is a number or a vector" in start.output
+
+
+@pytest.mark.parametrize(
+    ("function", "start", "data", "linear"),
+    [
+        ("sum(q*(P @ w))", "w=[1,2]", ["q=[1,1]", "P=[[1,0],[0,1]]"], "w"),
+        ("sum(x) + y^2", "x=[1,2],y=1", [], "x"),
+        ("x @ x + 3*y", "x=[1,2],y=1", [], "y"),
+    ],
+)
+def test_a_vector_function_linear_in_a_variable_is_unbounded_not_a_learning_rate_problem(function, start, data, linear):
+    args = ["run", function, "--start", start, "--steps", "50", "-q"]
+    for item in data:
+        args += ["--data", item]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 3, result.output
+    assert f"f is linear in {linear}, so it has no minimum" in result.stderr
+    assert "try a smaller learning rate" not in result.stderr

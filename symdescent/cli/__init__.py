@@ -41,14 +41,14 @@ import click  # noqa: E402 - after the handlers above
 
 from symdescent import __version__  # noqa: E402 - after the handlers above
 from symdescent.cli.commands import MODULES, SUMMARIES  # noqa: E402 - after the handlers above
-from symdescent.cli.helptext import FittingGroup  # noqa: E402 - after the handlers above
-from symdescent.cli.plumbing import (  # noqa: E402 - after the handlers above
+from symdescent.cli.exits import (  # noqa: E402 - after the handlers above
     ExitCode,
     interrupted_code,
     output_failed,
     quiet_broken_pipe,
     reader_gone,
 )
+from symdescent.cli.helptext import FittingGroup  # noqa: E402 - after the handlers above
 from symdescent.cli.signals import INTERRUPTS  # noqa: E402 - after the handlers above
 
 

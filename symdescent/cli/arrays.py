@@ -122,7 +122,9 @@ def array_run(expr: str, start: str, data: tuple[str, ...], params: str | None, 
     if options.batch_size is not None or options.scheduler:
         from symdescent.cli.scale import scaled_run
 
-        return scaled_run(problem, options, hyper), plotter
+        scaled = scaled_run(problem, options, hyper, has_data=bool(data))
+        if scaled is not None:
+            return scaled, plotter
     # the start array is the run's own (parsed here): the chunked engine may update it in place
     run_ = make_run(
         problem, method=options.method, max_steps=options.steps, tol=options.tol, maximize=options.maximize,

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from symdescent.cli.plumbing import ExitCode, Streams, interrupted_code, quiet_broken_pipe
+from symdescent.cli.exits import ExitCode, interrupted_code, quiet_broken_pipe
+from symdescent.cli.plumbing import Streams
 from symdescent.cli.signals import Terminated
 
 if TYPE_CHECKING:

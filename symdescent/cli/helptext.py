@@ -8,22 +8,26 @@ line (a method and its rule) under its second column.
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
 
+if TYPE_CHECKING:
+    import textwrap
+
+# Patterns, not compiled ones: re compiles them on first use, so a run that shows no help never does.
 #: A shell word: quoted text stays whole ("x @ x" is one word; a line is never broken inside quotes).
-_SHELL_WORD = re.compile(r"""(?:"[^"]*"|'[^']*'|[^\s"'])+""")
+_SHELL_WORD = r"""(?:"[^"]*"|'[^']*'|[^\s"'])+"""
 #: A word that starts an option (``--lr``, ``-q``), not a value such as ``-1.2,1`` or ``-``.
-_OPTION_START = re.compile(r"-{1,2}[A-Za-z]")
+_OPTION_START = r"-{1,2}[A-Za-z]"
 
 
 def _option_groups(words: list[str]) -> list[str]:
     """The words joined into an option and its value (``--lr 0.1``): a line breaks only before an option."""
     groups: list[str] = []
     for word in words:
-        if groups and not _OPTION_START.match(word):
+        if groups and not re.match(_OPTION_START, word):
             groups[-1] += " " + word
         else:
             groups.append(word)
@@ -39,6 +43,8 @@ def fit_lines(text: str, width: int) -> str:
     its rule) continues under its second column. A word longer than the width
     stays whole on its own line.
     """
+    import textwrap
+
     lines: list[str] = []
     prose: list[str] = []  # unindented lines of a \b block (a paragraph set line by line)
     kept = False  # inside a \b block: click prints its lines as they are, so they must fit already
@@ -78,9 +84,9 @@ def _command_lines(indent: str, body: str, width: int) -> list[str]:
     lines: list[str] = []
     current = indent
     more = indent + "    "
-    for group in _option_groups(_SHELL_WORD.findall(body)):
+    for group in _option_groups(re.findall(_SHELL_WORD, body)):
         fresh = len(more) + len(group) + 2 <= width
-        for part in [group] if fresh or " " not in group else _SHELL_WORD.findall(group):
+        for part in [group] if fresh or " " not in group else re.findall(_SHELL_WORD, group):
             if current.strip() and len(current) + 1 + len(part) + 2 > width:
                 lines.append(current + " \\")
                 current = more

@@ -1,4 +1,4 @@
-"""What every command shares: exit codes, streams, errors, console, options, number parsing.
+"""What every command shares: streams, errors, options, number parsing (exit codes: :mod:`symdescent.cli.exits`).
 
 The heavy imports (SymPy, Rich) happen inside functions, so ``--help``
 and usage errors answer without loading them.
@@ -7,46 +7,31 @@ and usage errors answer without loading them.
 from __future__ import annotations
 
 import contextlib
-import enum
-import errno
-import os
 import re
 import sys
-import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 import click
 
 from symdescent import settings
+from symdescent.cli.exits import (  # noqa: F401 - here too, where the commands look for them
+    WRITE_ERRORS,
+    ExitCode,
+    fail,
+    interrupted_code,
+    output_failed,
+    quiet_broken_pipe,
+    reader_gone,
+)
 from symdescent.cli.helptext import FittingContext
 from symdescent.cli.signals import INTERRUPTS, Terminated
 from symdescent.errors import InputError
-from symdescent.functions import FUNCTIONS
 from symdescent.methods import METHODS as METHOD_SPECS
 
 if TYPE_CHECKING:
     from symdescent.problem import Problem
     from symdescent.result import Status
-
-
-class ExitCode(enum.IntEnum):
-    """The documented exit codes (README, SPEC)."""
-
-    OK = 0  # converged, fixed-step run completed, or other command succeeded
-    INTERNAL = 1  # a bug
-    BAD_INPUT = 2  # usage, parse error, bad start point
-    DIVERGED = 3
-    MAX_STEPS = 4
-    TOO_SLOW = 5  # --exact: the exact numbers grew so big that the next step would take over a second
-    BROKEN_PIPE = 141  # the reader went away (like a process killed by SIGPIPE)
-    INTERRUPTED = 130  # Ctrl-C
-    TERMINATED = 143  # SIGTERM, handled like Ctrl-C
-
-
-def interrupted_code() -> ExitCode:
-    """130 after Ctrl-C, 143 after SIGTERM."""
-    return ExitCode.TERMINATED if INTERRUPTS.terminated else ExitCode.INTERRUPTED
 
 
 def exit_code_for(status: Status) -> ExitCode:
@@ -90,20 +75,13 @@ def say(text: str) -> None:
     isatty = getattr(sys.stderr, "isatty", None)
     if isatty and isatty():
         import shutil
+        import textwrap
 
         width = shutil.get_terminal_size().columns
         text = textwrap.fill(
             text, width=max(width - 1, 40), subsequent_indent="  ", break_on_hyphens=False, break_long_words=False
         )
     click.echo(text, err=True)
-
-
-def fail(message: str, hint: str | None = None, code: ExitCode = ExitCode.BAD_INPUT) -> None:
-    """Print ``Error: …`` (and a hint) on stderr and exit with ``code``."""
-    click.echo(f"Error: {message}", err=True)
-    if hint:
-        click.echo(f"Hint: {hint}", err=True)
-    sys.exit(code)
 
 
 #: The library's keyword arguments by the names of this CLI's options: the core's errors name the
@@ -183,73 +161,9 @@ def _traceback_if_debugging() -> None:
         traceback.print_exc()
 
 
-def quiet_broken_pipe() -> None:
-    _stdout_to_devnull()
-    sys.exit(ExitCode.BROKEN_PIPE)
-
-
-def reader_gone(stream: TextIO | None) -> bool:
-    """Whether ``stream`` is a pipe whose reader closed it before reading everything (``| head -1``).
-
-    A write that the reader cuts short can return without an error, so the
-    exit code checks the pipe itself: 141 then, whatever the format. A reader
-    that read everything and left before the end of file (``-q | head -1``)
-    has missed nothing: no 141 for it.
-    """
-    import array
-    import select
-    import stat
-
-    if stream is None:
-        return False
-    try:
-        import fcntl
-        import termios
-
-        fd = stream.fileno()
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
-            return False
-        poller = select.poll()
-        poller.register(fd, select.POLLOUT)
-        if not any(events & select.POLLERR for _, events in poller.poll(0)):
-            return False  # someone is still reading
-        unread = array.array("i", [0])
-        fcntl.ioctl(fd, termios.FIONREAD, unread)
-        return unread[0] > 0
-    except (OSError, ValueError, AttributeError, ImportError):  # not a pipe, not POSIX, or no stream
-        return False
-
-
-#: errno values that mean stdout cannot take the output (closed, full disk, I/O error, file too large).
-WRITE_ERRORS = frozenset({errno.EBADF, errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT})
-
-
-def output_failed(error: OSError) -> None:
-    """Standard output cannot be written: 141 when its reader left, else (closed, a full disk) exit 2.
-
-    Any other ``OSError`` is not about the output and is raised again.
-    """
-    if isinstance(error, BrokenPipeError):
-        quiet_broken_pipe()
-    if error.errno not in WRITE_ERRORS:
-        raise error
-    _stdout_to_devnull()
-    reason = error.strerror or str(error)
-    fail(f"cannot write the output: {reason}")
-
-
-def _stdout_to_devnull() -> None:
-    # Point stdout at devnull so the interpreter's final flush does not fail again.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # stdout is not a real file (a test runner) or is None
-        pass
-
-
 # -- shared options -----------------------------------------------------------------
 
-FUNCTION_HELP = """
+_FUNCTION_HELP = """
 \b
 EXPR is the function, or - to read it from standard input
 (an EXPR that starts with '-' works: symdescent run "-x^2" ...):
@@ -257,7 +171,14 @@ EXPR is the function, or - to read it from standard input
   functions {functions};
   constants pi and E.
   Every other name is a variable (ordered x2 before x10 unless --vars).
-""".format(functions=" ".join(FUNCTIONS))  # one line: ExprCommand breaks it to the help's width
+"""
+
+
+def function_help() -> str:
+    """EXPR's syntax, the end of every such command's help (one line of functions: ExprCommand breaks it)."""
+    from symdescent.functions import FUNCTIONS
+
+    return _FUNCTION_HELP.format(functions=" ".join(FUNCTIONS))
 
 
 def function_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -389,6 +310,8 @@ def hyperparameters(*, exact: bool = False, **given: str | None) -> dict[str, fl
 
 def cleandoc(text: str) -> str:
     """A docstring without its indentation, like ``inspect.cleandoc`` (inspect costs 10 ms at start-up)."""
+    import textwrap
+
     first, _, rest = text.strip("\n").partition("\n")
     return (first.strip() + "\n" + textwrap.dedent(rest)).strip()
 
@@ -413,7 +336,7 @@ def expr_command(name: str, examples: str, more_help: str = "") -> Callable[[Cal
         command = click.command(
             name, cls=ExprCommand, context_settings=CONTEXT, short_help=SUMMARIES[name], epilog=examples
         )(function_options(function))
-        command.help = cleandoc(command.help or "") + "\n" + more_help + FUNCTION_HELP
+        command.help_ends_with(lambda: more_help + function_help())
         return command
 
     return decorate
@@ -427,7 +350,7 @@ def format_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     return click.option("--format", "fmt", default="auto", show_default=True, type=click.Choice(FORMATS), help=help)
 
 
-_OPTION_NAME = re.compile(r"--[A-Za-z][-A-Za-z0-9]*")
+_OPTION_NAME = r"--[A-Za-z][-A-Za-z0-9]*"  # compiled by re on first use
 
 
 class ExprCommand(click.Command):
@@ -442,9 +365,26 @@ class ExprCommand(click.Command):
 
     context_class = FittingContext  # help broken at spaces to the terminal's width
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        import difflib
+    @property
+    def help(self) -> str | None:  # click's attribute, completed when first read
+        more = self.__dict__.pop("_help_end", None)
+        if more is not None:
+            self.__dict__["_help"] = cleandoc(self.__dict__.get("_help") or "") + "\n" + more()
+        return self.__dict__.get("_help")
 
+    @help.setter
+    def help(self, text: str | None) -> None:
+        self.__dict__.pop("_help_end", None)
+        self.__dict__["_help"] = text
+
+    def help_ends_with(self, more: Callable[[], str]) -> None:
+        """End the help with ``more()`` (the methods' rules, EXPR's syntax), built only when the help is read.
+
+        A run never reads its help: it does not pay for building it (nor for the modules that list the functions).
+        """
+        self.__dict__["_help_end"] = more
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
         with_value = {name for p in options if not p.is_flag for name in (*p.opts, *p.secondary_opts)}
         flags = {name for p in options if p.is_flag for name in (*p.opts, *p.secondary_opts)}
@@ -463,7 +403,9 @@ class ExprCommand(click.Command):
                 continue
             if name in with_value or arg in flags:
                 kept.append(arg)
-            elif _OPTION_NAME.fullmatch(name):
+            elif re.fullmatch(_OPTION_NAME, name):
+                import difflib
+
                 close = difflib.get_close_matches(name, sorted(with_value | flags), n=1)
                 raise click.NoSuchOption(name, possibilities=close, ctx=ctx)
             elif arg.startswith("-") and arg != "-":

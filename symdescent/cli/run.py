@@ -14,15 +14,13 @@ from symdescent.cli.arrays import array_run, check_variables, checked_plot_file,
 from symdescent.cli.cache import NO_CACHE_HELP, problem_for_run
 from symdescent.cli.capture import History, keep, keeping
 from symdescent.cli.commands import SUMMARIES
-from symdescent.cli.console import draw_picture, make_console, progress_wanted
 from symdescent.cli.plumbing import (
     CONTEXT,
-    FUNCTION_HELP,
     ExprCommand,
     Streams,
-    cleandoc,
     exit_code_for,
     format_option,
+    function_help,
     function_options,
     handle_errors,
     method_options,
@@ -118,7 +116,7 @@ Examples:
     "--plot",
     metavar="FILE",
     callback=checked_plot_file,
-    help='Also write a picture of the run to FILE.png, .svg or .pdf, or its animation to FILE.gif '
+    help="Also write a picture of the run to FILE.png, .svg or .pdf, or its animation to FILE.gif "
     '(needs the plot extra: pip install ".[plot]" in a checkout, "symdescent[plot]" from an index).',
 )
 @click.option(
@@ -191,15 +189,17 @@ def run(
     if show_explanation:
         explain_to = streams.stderr if quiet or fmt != "table" else streams.stdout
     steps_source = click.get_current_context().get_parameter_source("steps")
+    vectors, scheduler_given = wants_vectors(expr, start, data), bool(scheduler)
     scheduler = checked_scale(
-        batch_size, epochs, seed, scheduler, has_data=bool(data), in_arithmetic=exact or working_precision is not None,
-        dtype=dtype, steps_given=steps_source is click.core.ParameterSource.COMMANDLINE,
+        batch_size, epochs, seed, scheduler, has_data=bool(data), vectors=vectors, method=method,
+        in_arithmetic=exact or working_precision is not None, dtype=dtype,
+        steps_given=steps_source is click.core.ParameterSource.COMMANDLINE,
     )  # fmt: skip
     options = RunOptions(
         method, steps, tolerance, maximize, lr, method_params, exact, working_precision, plot, dtype, explain_to,
-        batch_size, epochs, seed, every is not None, scheduler,
+        batch_size, epochs, seed, every is not None, scheduler, scheduler_given,
     )  # fmt: skip
-    if wants_vectors(expr, start, data):
+    if vectors:
         # named arrays (symdescent/vectors/): the same renderers and exit codes as below
         run_, plotter = array_run(read_function(expr, streams), start, data, params, options)
         check_variables(variables, run_.problem.names)
@@ -248,6 +248,8 @@ def run(
     if plotter and plot:
         # Every step taken, also of a run that diverged, hit the limit or was interrupted.
         plotter.step(run_.last)
+        from symdescent.cli.console import draw_picture
+
         draw_picture(lambda: plotter.finish(result), plot)
     remember()
     keep(run_.result(history.steps()) if history else result)
@@ -293,6 +295,8 @@ def _explain_before_run(
         raise InputError("--explain derives plain gradient descent and cannot be used with --maximize")
     explanation = explain(problem, start, lr if lr is not None else "0.1")  # gd's default step size
     to_stderr = out is streams.stderr
+    from symdescent.cli.console import make_console
+
     console = None if to_stderr or not streams.stdout_isatty else make_console(streams)
     render_explanation(explanation, "rich" if console else "text", out, console)
     out.write("\n")
@@ -310,7 +314,11 @@ def _plotter(problem: Problem, path: str | None) -> PlotRenderer | None:
 
 def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.AbstractContextManager[object]:
     """The live progress line on stderr, for the table on a terminal only (never a pipe, file or machine format)."""
-    if not (enabled and progress_wanted(streams)):
+    if not enabled:
+        return contextlib.nullcontext()
+    from symdescent.cli.console import progress_wanted
+
+    if not progress_wanted(streams):
         return contextlib.nullcontext()
     from rich.console import Console
 
@@ -385,6 +393,7 @@ def _renderer(
     problem = run_.problem
     layout = layout_of(problem)
     if fmt == "table":
+        from symdescent.cli.console import make_console
         from symdescent.render.table import TableRenderer
 
         return TableRenderer(make_console(streams), problem, digits=digits, elide=elide, notation=notation)
@@ -408,5 +417,5 @@ def _renderer(
     return QuietRenderer(out, layout, notation, err=streams.stderr, saving=saving)
 
 
-run.help = cleandoc(run.help or "") + "\n" + methods_help() + FUNCTION_HELP
+run.help_ends_with(lambda: methods_help() + function_help())
 COMMAND = run

@@ -39,9 +39,10 @@ from symdescent.optimizers.base import (
     scale,
 )
 from symdescent.optimizers.first_order import adagrad, adam, gd, momentum, nesterov, rmsprop
-from symdescent.optimizers.lbfgs import lbfgs_direction
-from symdescent.optimizers.linesearch import scale_by_backtracking, scale_by_exact_line, scale_by_strong_wolfe
-from symdescent.optimizers.second_order import newton_direction, polak_ribiere_direction
+from symdescent.optimizers.lbfgs import lbfgs_direction  # here: importing it later would rebind lbfgs below
+
+# The line searches and Newton (with its Cholesky) are imported by the recipes that use them:
+# a gd run, warm from the cache, starts without them.
 
 __all__ = [
     "OPTIMIZERS",
@@ -69,6 +70,8 @@ __all__ = [
 
 def backtracking(lr: float = 1.0, c1: float = 1e-4, shrink: float = 0.5) -> Optimizer:
     """Steepest descent with Armijo backtracking: α = lr, lr/2, … until f(x − α∇f) ≤ f − c₁ α ‖∇f‖²."""
+    from symdescent.optimizers.linesearch import scale_by_backtracking
+
     lr = positive("lr", lr)
     params = {"lr": lr, "c1": c1, "shrink": shrink}
     transform = chain(scale(-1.0), scale_by_backtracking(lr, c1, shrink))
@@ -77,6 +80,8 @@ def backtracking(lr: float = 1.0, c1: float = 1e-4, shrink: float = 0.5) -> Opti
 
 def exact_line() -> Optimizer:
     """Steepest descent with exact line search: α = argmin_{α>0} f(x − α∇f)."""
+    from symdescent.optimizers.linesearch import scale_by_exact_line
+
     return named("exact-line", {}, chain(scale(-1.0), scale_by_exact_line()), needs_extra=True)
 
 
@@ -85,12 +90,18 @@ def newton(c1: float = 1e-4, shrink: float = 0.5) -> Optimizer:
 
     Where H is not positive definite, d = −∇f (reported as a fallback).
     """
+    from symdescent.optimizers.linesearch import scale_by_backtracking
+    from symdescent.optimizers.second_order import newton_direction
+
     transform = chain(scale(-1.0), newton_direction(), scale_by_backtracking(1.0, c1, shrink))
     return named("newton", {"c1": c1, "shrink": shrink}, transform, needs_extra=True)
 
 
 def cg(c1: float = 1e-4, c2: float = 0.1, restart_every: int | None = None) -> Optimizer:
     """Nonlinear conjugate gradient, Polak–Ribière+, with a strong-Wolfe line search."""
+    from symdescent.optimizers.linesearch import scale_by_strong_wolfe
+    from symdescent.optimizers.second_order import polak_ribiere_direction
+
     params: dict[str, Any] = {"c1": c1, "c2": c2, "restart_every": restart_every or "n"}
     transform = chain(scale(-1.0), polak_ribiere_direction(restart_every), scale_by_strong_wolfe(c1, c2))
     return named("cg", params, transform, needs_extra=True)
@@ -98,6 +109,8 @@ def cg(c1: float = 1e-4, c2: float = 0.1, restart_every: int | None = None) -> O
 
 def lbfgs(history: int = 10, c1: float = 1e-4, c2: float = 0.9) -> Optimizer:
     """L-BFGS: the two-loop recursion over the last ``history`` steps, then a strong-Wolfe search from α = 1."""
+    from symdescent.optimizers.linesearch import scale_by_strong_wolfe
+
     whole = isinstance(history, int | float) and not isinstance(history, bool) and float(history).is_integer()
     if not whole or not 1 <= history <= 1000:
         raise InputError(f"history must be a whole number from 1 to 1000, got {history!r}", parameter="history")

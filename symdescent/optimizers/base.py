@@ -25,11 +25,13 @@ infos of all pieces in :attr:`symdescent.result.Step.info`.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 from symdescent.errors import InputError
+
+if TYPE_CHECKING:
+    import numbers
 
 Vector = tuple[float, ...]
 
@@ -148,9 +150,18 @@ def times(alpha: float, x: Vector) -> Vector:
 # -- hyperparameter checks -----------------------------------------------------------
 
 
+def real(value: object) -> TypeGuard[numbers.Real]:
+    """``isinstance(value, numbers.Real)``, with floats and ints answered before the numbers module is imported."""
+    if type(value) in (float, int):
+        return True
+    import numbers  # its abstract classes cost a warm run's start-up a little: only exact or numpy numbers get here
+
+    return isinstance(value, numbers.Real)
+
+
 def _finite_real(value: object) -> bool:
     """A finite real number (not a bool); an int too big for a float is not finite here."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool) or not real(value):
         return False
     try:
         return math.isfinite(value)
@@ -166,7 +177,7 @@ def positive(name: str, value: float) -> float:
 
 
 def _shown(value: object) -> str:
-    text = repr(value) if not isinstance(value, numbers.Real) else str(value)
+    text = repr(value) if not real(value) else str(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -143,10 +143,6 @@ def latex_blocks(report: GradientReport) -> list[Block]:
     return blocks
 
 
-def _latex_number(n: Any, value: float, exact: Any) -> str:
-    return n.e(exact) if exact is not None else plain_number(value)
-
-
 def render_gradient(report: GradientReport, fmt: str, out: TextIO, console: Console | None) -> None:
     plain = {
         "latex": lambda: latex_lines(report),

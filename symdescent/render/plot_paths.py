@@ -38,7 +38,7 @@ class Style:
     marker: str
 
 
-#: One style per run of a comparison (ten methods, ten styles): no two share a colour, a dash or a marker,
+#: One style per run of a comparison (eleven methods, eleven styles): no two share a colour, a dash or a marker,
 #: so paths stay apart also where they overlap, in grey print and for colour-blind readers.
 STYLES = (
     Style("#ff4b1f", "solid", "o"),
@@ -51,6 +51,7 @@ STYLES = (
     Style("#b39dff", (0, (8.0, 2.0, 2.0, 2.0)), "p"),
     Style("#00ffb0", (0, (4.0, 1.0, 4.0, 4.0)), "h"),
     Style("#c8c8c8", (0, (12.0, 2.0, 1.0, 2.0, 1.0, 2.0)), "<"),
+    Style("#deb887", (0, (1.0, 1.0, 4.0, 1.0)), ">"),
 )
 COLOURS = tuple(style.colour for style in STYLES)
 SINGLE = Style(PATH_COLOUR, "solid", "o")
@@ -221,29 +222,15 @@ def _mark_ends(ax: Axes, p: _Path, single: bool, y: Callable[[Step], float] | No
             end_label = f"last finite point, step {last.step}: {_point(last.x, names)}"
         else:
             end_label = f"end, step {last.step}: {_point(last.x, names)}, f = {_number(last.f)}"
-        ax.plot(
-            first.x[0],
-            y_of(first),
-            "o",
-            color="white",
-            markeredgecolor="black",
-            markersize=10,
-            zorder=5,
-            label=f"start: {_point(first.x, names)}",
-        )
-        ax.plot(
-            last.x[0],
-            y_of(last),
-            "*",
-            color="#ffd400",
-            markeredgecolor="black",
-            markersize=17,
-            zorder=6,
-            label=end_label,
-        )
+        start_label: str | None = f"start: {_point(first.x, names)}"
+        end_colour, end_size = "#ffd400", 17
     else:
-        ax.plot(first.x[0], y_of(first), "o", color="white", markeredgecolor="black", markersize=10, zorder=5)
-        ax.plot(last.x[0], y_of(last), "*", color=p.style.colour, markeredgecolor="black", markersize=15, zorder=6)
+        start_label = end_label = None
+        end_colour, end_size = p.style.colour, 15
+    start_style: dict[str, Any] = {"color": "white", "markersize": 10, "zorder": 5, "label": start_label}
+    end_style: dict[str, Any] = {"color": end_colour, "markersize": end_size, "zorder": 6, "label": end_label}
+    ax.plot(first.x[0], y_of(first), "o", markeredgecolor="black", **start_style)
+    ax.plot(last.x[0], y_of(last), "*", markeredgecolor="black", **end_style)
 
 
 def _path_label(p: _Path, single: bool, points: int) -> str:

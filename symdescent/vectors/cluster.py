@@ -29,8 +29,13 @@ import numpy as np
 from symdescent.errors import InputError, install_hint
 from symdescent.vectors.run import VectorRun
 
-#: Seconds to wait for a scheduler before giving up.
-CONNECT_TIMEOUT = 8
+#: Seconds to wait for a scheduler before giving up (a scheduler that is up answers in milliseconds).
+CONNECT_TIMEOUT = 3
+
+
+#: The scheduler's own HTTP server (it starts one without a dashboard too) on a free loopback port: its
+#: default, 8787, is taken by any other cluster on the machine, and Dask then warns on stderr.
+LOOPBACK_HTTP = {"dashboard_address": "127.0.0.1:0"}
 
 
 def connect(address: str) -> Any:
@@ -49,8 +54,9 @@ def connect(address: str) -> Any:
                 f"(this machine has {cores} core{'s' if cores != 1 else ''}), e.g. local:2"
             )
         cluster = LocalCluster(
-            n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-        )
+            n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50,
+            scheduler_kwargs=LOOPBACK_HTTP,
+        )  # fmt: skip
         return Client(cluster)
     if "://" not in text and ":" not in text:
         raise InputError(f"scheduler {address!r}: give an address such as tcp://10.0.0.5:8786, or local:N")
@@ -58,6 +64,8 @@ def connect(address: str) -> Any:
         return Client(text, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as error:
         raise InputError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+    except MemoryError:  # what answered is not a Dask scheduler: its bytes read as a huge message length
+        raise InputError(f"cannot reach the Dask scheduler at {address}: what answers is no Dask scheduler") from None
 
 
 def _cores() -> int:

@@ -75,11 +75,12 @@ def parse_assignments(text: str, what: str) -> dict[str, str]:
 
 
 def parse_value(
-    text: str, name: str, length: Callable[[], int] | None = None, dtype: str = "float64"
+    text: str, name: str, length: Callable[[], int] | None = None, dtype: str = "float64", matrix: bool = True
 ) -> float | np.ndarray:
-    """One start value: a number, ``[1,2]``, ``c*ones(N)``, ``zeros(N)`` or ``@FILE``.
+    """One value: a number, ``[1,2]``, ``c*ones(N)``, ``zeros(N)``, ``@FILE``, or (a constant) ``[[1,2],[3,4]]``.
 
     ``ones(N)`` is allocated once, in ``dtype``: at N = 2·10⁹ it is the one array of N entries the run has.
+    A variable is a number or a vector, so a start value passes ``matrix=False``.
     """
     what = f"the value of {name}"
     if text.startswith("@"):
@@ -87,12 +88,13 @@ def parse_value(
             raise InputError(f"{what}: '@' must be followed by a file name, e.g. {name}=@{name}0.npy")
         return load_vector(text[1:].strip(), name)
     if text.startswith("["):
-        if not text.endswith("]"):
-            raise InputError(f"{what} ({text}) has no closing ']'")
-        items = split_items(text[1:-1])
-        if items == [""]:
-            raise InputError(f"{what} is an empty vector")
-        return np.array([_number(item, what) for item in items], dtype=float)
+        if text.replace(" ", "").startswith("[["):
+            if not matrix:
+                raise InputError(
+                    f"{what} is a matrix; a variable is a number or a vector", hint=f"e.g. {name}=[1,2] or {name}=0"
+                )
+            return _matrix(text, what)
+        return _vector(text, what)
     match = _FILL.match(text)
     if match:
         count = _count(match.group("n"), what, length)
@@ -102,6 +104,28 @@ def parse_value(
                 factor *= _number(part, what)
         return np.full(count, factor if match.group("fn") == "ones" else 0.0, dtype=dtype)
     return _number(text, what)
+
+
+def _vector(text: str, what: str) -> np.ndarray:
+    if not text.endswith("]"):
+        raise InputError(f"{what} ({text}) has no closing ']'")
+    items = split_items(text[1:-1])
+    if items == [""]:
+        raise InputError(f"{what} is an empty vector")
+    return np.array([_number(item, what) for item in items], dtype=float)
+
+
+def _matrix(text: str, what: str) -> np.ndarray:
+    """``[[1,2],[3,4]]``: rows of equal length, each a vector."""
+    if not text.endswith("]"):
+        raise InputError(f"{what} ({text}) has no closing ']'")
+    rows = [_vector(row, what) if row.startswith("[") else None for row in split_items(text[1:-1])]
+    if any(row is None for row in rows):
+        raise InputError(f"{what} mixes numbers and rows", hint="a matrix is a list of rows: [[1,2],[3,4]]")
+    lengths = {len(row) for row in rows if row is not None}
+    if len(lengths) != 1:
+        raise InputError(f"{what}: the rows have different lengths ({', '.join(map(str, sorted(lengths)))})")
+    return np.array(rows, dtype=float)
 
 
 def _number(text: str, what: str) -> float:
@@ -245,7 +269,8 @@ def parse_start(
     """``--start`` for a vector problem: every value named; ``n`` inferred from the data where used."""
     values = {}
     for name, value in parse_assignments(text, "start").items():
-        values[name] = parse_value(value, name, functools.partial(infer_length, name, data, function_text), dtype)
+        length = functools.partial(infer_length, name, data, function_text)
+        values[name] = parse_value(value, name, length, dtype, matrix=False)
     return values
 
 

@@ -61,6 +61,14 @@ class ArrayRun(StoppingRules):
         values = np.linalg.eigvalsh(np.asarray(problem.hessian(problem.flat_start()), dtype=float))
         return float(-values[0] if self.maximize else values[-1])
 
+    def _linear_in(self) -> list[str]:
+        """The variables whose ∂f (in vector form) uses no variable: f is linear in them, so it has no minimum."""
+        from symdescent.vectors.nodes import names_in
+
+        names = set(self.problem.names)
+        gradient = self.problem.formula.gradient
+        return [name for name in self.problem.names if gradient[name] != 0 and not names_in(gradient[name]) & names]
+
     def _next_step(self, step: Step) -> Step:
         """The step after ``step`` (it becomes ``last``)."""
         raise NotImplementedError
