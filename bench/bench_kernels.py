@@ -16,6 +16,12 @@ Run from a checkout with the package installed: ``python bench/bench_kernels.py`
 4. ``--big``: n = 2·10⁹, sum(x^2), lr 0.1, 2 steps in a child: seconds per step and peak RSS (≤ 22 GB).
 5. The command line: ``symdescent run`` per step (gd, momentum, adam) and peak RSS at n = 10⁷ next to the
    engine's figure, and the time to the first step at n = 10 and n = 10⁶.
+
+``--fused``: only the memory-speed section (written to docs/performance/fused.md): the fused numba gd step
+(kernels/fused.py) on sum((x-1)^2) at ``--sizes`` (10⁶, 10⁷, 10⁸) and the chained Rosenbrock at
+``--rosenbrock-sizes`` (10⁶, 10⁷), against numpy's memory-bound minimum ``x *= c; x @ x`` (one read-write
+pass and one read pass) and ``jax.jit`` of the same steps in a ``lax.fori_loop`` (n ≤ 10⁷, if jax is
+installed: a reference for the bench only). ``--sizes 2e9 --rosenbrock-sizes ''`` is the 16 GB run.
 """
 
 from __future__ import annotations
@@ -329,11 +335,105 @@ def cli_level(quick: bool) -> None:
     print(f"ratio n=10^6 / n=10: {wall[10**6] / wall[10]:.2f} (budget 1.5; includes allocating x and the step itself)")
 
 
+# -- the fused step at memory speed (--fused) ----------------------------------------------------------------
+
+JAX_MAX = 10**7  # jax keeps x, the gradient and temporaries: at 10⁸ that is several GB more than symdescent
+FUSED_STEPS = 5  # steps per timing: symdescent calls gd_step 5 times, jax runs a fori_loop of 5
+
+
+def numpy_minimum(x: np.ndarray, steps: int) -> None:
+    """The least a step on x can cost in memory traffic by numpy: one read-write pass and one read pass."""
+    for _ in range(steps):
+        x *= 1.0
+        float(x @ x)
+
+
+def minimum_time(x: np.ndarray, repeats: int) -> float:
+    """numpy's minimum, the faster of BLAS on its own threads and on one (on a busy machine BLAS threads wait)."""
+    best = best_time(lambda: numpy_minimum(x, FUSED_STEPS), repeats)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return best
+    with threadpool_limits(1, user_api="blas"):
+        return min(best, best_time(lambda: numpy_minimum(x, FUSED_STEPS), repeats))
+
+
+def jax_loop(name: str, n: int) -> Callable[[], None] | None:
+    """FUSED_STEPS gd steps in one ``jax.jit`` of ``lax.fori_loop`` carrying x, f and ‖∇f‖ (x donated)."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    fun = {"sum((x-1)^2)": lambda x: jnp.sum((x - 1) ** 2)}.get(
+        name, lambda x: jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    )
+
+    def body(_, carry):
+        x, _f, _norm = carry
+        f, g = jax.value_and_grad(fun)(x)
+        return x - LR * g, f, jnp.sqrt(g @ g)
+
+    @jax.jit
+    def steps(x):
+        return jax.lax.fori_loop(0, FUSED_STEPS, body, (x, 0.0, 0.0))
+
+    state = {"x": jnp.full(n, 0.5)}
+
+    def run() -> None:
+        state["x"], _, norm = steps(state["x"])
+        norm.block_until_ready()
+
+    return run
+
+
+def fused_section(square_sizes: list[int], rosen_sizes: list[int], repeats: int) -> None:
+    print(f"## fused gd step: ms per step, best of {repeats} runs of {FUSED_STEPS} steps; {max_threads()} threads")
+    print("fused: symdescent's numba step (one pass: f, ∇f, ‖∇f‖, update); minimum: numpy `x *= c; x @ x`")
+    print("(the faster of BLAS threaded and on one thread, as x @ x runs it)")
+    print("jax: jax.jit of lax.fori_loop over the same steps (float64); first: the first step, compilation included")
+    head = ["n", "fused", "minimum", "jax", "f/min", "f/jax", "first s"]
+    print(f"{'function':<14}" + "".join(f"{h:>10}" for h in head))
+    have_jax = jax_loop("sum((x-1)^2)", 1) is not None
+    for name, sizes in (("sum((x-1)^2)", square_sizes), ("rosenbrock", rosen_sizes)):
+        for n in sizes:
+            x = np.full(n, 0.5)
+            kernel = compile_banded(FUNCTIONS[name], backend="numba")
+            start = time.perf_counter()
+            kernel.gd_step(x, LR)
+            first = time.perf_counter() - start
+            ours = best_time(lambda k=kernel, x=x: [k.gd_step(x, LR) for _ in range(FUSED_STEPS)], repeats)
+            assert kernel.last_fused
+            kernel.close()
+            floor = minimum_time(x, repeats)
+            del x
+            theirs = float("nan")
+            jax = jax_loop(name, n) if n <= JAX_MAX else None
+            if jax is not None:
+                theirs = best_time(jax, repeats)
+                del jax
+            ms = [t * 1e3 / FUSED_STEPS for t in (ours, floor, theirs)]
+            cells = [f"{n:10.0e}", *(f"{v:10.1f}" for v in ms), f"{ours / floor:10.2f}", f"{ours / theirs:10.2f}"]
+            print(f"{name:<14}" + "".join(cells) + f"{first:10.2f}", flush=True)
+    if not have_jax:
+        print("jax not installed (pip install jax jaxlib: a reference for this bench, not a dependency)")
+    print(f"peak RSS of this process: {peak_rss() / 2**30:.2f} GB")
+
+
+def sizes_option(flag: str, default: str) -> list[int]:
+    """``--sizes 1e6,1e7``: a list of lengths (an empty value: none)."""
+    text = sys.argv[sys.argv.index(flag) + 1] if flag in sys.argv else default
+    return [int(float(v)) for v in text.split(",") if v.strip()]
+
+
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(json.loads(sys.argv[2]))
         return
-    printed_as_markdown(__file__, "Large vectors: the kernel engine", sections)
+    title = "The fused numba step at memory speed" if "--fused" in sys.argv else "Large vectors: the kernel engine"
+    printed_as_markdown(__file__, title, sections)
 
 
 def sections() -> None:
@@ -344,6 +444,10 @@ def sections() -> None:
         return
     if "--cli" in sys.argv:
         cli_level(quick)
+        return
+    if "--fused" in sys.argv:
+        squares, rosens = sizes_option("--sizes", "1e6,1e7,1e8"), sizes_option("--rosenbrock-sizes", "1e6,1e7")
+        fused_section(squares, rosens, 3 if quick else 7)
         return
     per_step(10**6 if quick else 10**7, 3 if quick else 15)
     memory()

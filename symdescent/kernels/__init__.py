@@ -10,7 +10,9 @@ optimiser's update in place. Memory: x, the optimiser's state
 
 Modules: ``terms`` (the form and its derivatives), ``codegen`` (the kernel),
 ``chunks`` (chunks, halos, threads, progress), ``steps`` (fused optimiser
-updates), ``banded`` (the public function object), ``run`` (the loop).
+updates), ``jit`` and ``fused`` (the optional numba kernel, and the numba step
+that does f, ∇f and the update in one pass over x), ``banded`` (the public
+function object), ``run`` (the loop).
 """
 
 from symdescent.kernels.banded import DTYPES, BandedFunction, compile_banded

@@ -19,6 +19,7 @@ import sympy as sp
 
 from symdescent.kernels.chunks import CHUNK, Kernel, Progress, Sweeper
 from symdescent.kernels.codegen import generate
+from symdescent.kernels.fused import RULES, FusedStepper
 from symdescent.kernels.jit import BACKENDS, choose_backend, compile_numba
 from symdescent.kernels.steps import GD, ArrayStep
 from symdescent.kernels.terms import BandTerm, differentiate, halo
@@ -64,6 +65,9 @@ class BandedFunction:
         self._kernels = {"numpy": Kernel(kernels.grad, kernels.value, kernels.buffers, self.halo)}
         self.sweeper = Sweeper(self._kernels["numpy"], self.dtype, threads, chunk, select=self.kernel_for)
         self.last_backend = ""
+        #: whether the last step ran the fused numba pass (:mod:`symdescent.kernels.fused`)
+        self.last_fused = False
+        self._fused: FusedStepper | None = None
 
     def kernel_for(self, n: int) -> Kernel:
         """The numpy kernel, or the numba one (compiled on first use) where :func:`choose_backend` says so."""
@@ -77,7 +81,21 @@ class BandedFunction:
     @property
     def fraction_done(self) -> float | None:
         """How far the evaluation or step in progress has got (0..1); None when none is running."""
+        if self._fused is not None and self._fused.fraction_done is not None:
+            return self._fused.fraction_done
         return self.sweeper.fraction_done
+
+    def _fused_step(
+        self, x: np.ndarray, update: ArrayStep, progress: Progress | None, after: bool
+    ) -> tuple[float, float, float, float] | None:
+        """The step as ONE numba pass when the numba backend is chosen for x's length, else None."""
+        self.last_fused = False
+        if self.kernel_for(x.shape[0]) is self._kernels["numpy"] or update.name not in RULES:
+            return None
+        if self._fused is None:
+            self._fused = FusedStepper(self.terms, self.halo, self.sweeper)
+        self.last_fused = True
+        return self._fused.step(x, update, after=after, progress=progress)
 
     @property
     def threads(self) -> int:
@@ -118,7 +136,8 @@ class BandedFunction:
         """f and ‖∇f‖ at x, then x updated in place by the optimiser step ``update`` (one pass)."""
         self.check(x)
         update.begin()
-        f, gsq = self.sweeper.sweep(x, update=update, progress=progress)
+        fused = self._fused_step(x, update, progress, after=False)
+        f, gsq = fused[:2] if fused is not None else self.sweeper.sweep(x, update=update, progress=progress)
         return self.constant + f, float(np.sqrt(gsq))
 
     def step_and_evaluate(
@@ -130,9 +149,15 @@ class BandedFunction:
         applies the next update, at the cost of a second kernel call per chunk (in cache), not a second pass.
         """
         self.check(x)
+        if self.halo:
+            raise ValueError("evaluation after the update needs an update and an elementwise function (halo 0)")
         update.begin()
         after: list[float] = []
-        f, gsq = self.sweeper.sweep(x, update=update, progress=progress, after=after)
+        fused = self._fused_step(x, update, progress, after=True)
+        if fused is not None:
+            f, gsq, *after = fused
+        else:
+            f, gsq = self.sweeper.sweep(x, update=update, progress=progress, after=after)
         return self.constant + f, float(np.sqrt(gsq)), self.constant + after[0], float(np.sqrt(after[1]))
 
     def gd_step(self, x: np.ndarray, lr: float, *, progress: Progress | None = None) -> tuple[float, float]:

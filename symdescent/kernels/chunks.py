@@ -27,6 +27,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -46,6 +47,7 @@ THREADS_ENV = "SYMDESCENT_THREADS"
 #: ``update(x[a:b], g, a, b, workspace)``: write the new x[a:b] in place from the chunk's gradient g.
 Update = Callable[[np.ndarray, np.ndarray, int, int, "Workspace"], None]
 Progress = Callable[[float], None]
+T = TypeVar("T")
 
 
 def usable_cores() -> int:
@@ -207,19 +209,22 @@ class Sweeper:
                     after is not None,
                 )
 
-        if len(blocks) == 1:
-            results = [run(0)]
-        else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.threads - 1, thread_name_prefix="symdescent")
-            futures = [self._pool.submit(run, k) for k in range(1, len(blocks))]
-            results = [run(0)] + [fut.result() for fut in futures]
+        results = self.on_threads(run, len(blocks))
         self.fraction_done = None
         if progress is not None:
             progress(1.0)
         if after is not None:
             after[:] = [sum(r[2] for r in results), sum(r[3] for r in results)]
         return sum(r[0] for r in results), sum(r[1] for r in results)
+
+    def on_threads(self, run: Callable[[int], T], count: int) -> list[T]:
+        """[run(0), …, run(count − 1)], run(0) on the calling thread and the others on the pool."""
+        if count == 1:
+            return [run(0)]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.threads - 1, thread_name_prefix="symdescent")
+        futures = [self._pool.submit(run, k) for k in range(1, count)]
+        return [run(0)] + [fut.result() for fut in futures]
 
     def _block(
         self,

@@ -1,0 +1,133 @@
+"""The fused numba step (kernels/fused.py) against the numpy kernel and the plain vector engine, step by step.
+
+Small n, but chunks of 5 entries, two threads and segments of 7 entries, so that every halo the fused
+pass keeps (tile, segment, block, both ends of x) is crossed; each case compiles once (about 2 s).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symdescent.kernels import ARRAY_STEPS, BandTerm, compile_banded, make_step
+from symdescent.kernels import chunks as chunks_module
+from symdescent.kernels import fused as fused_module
+from symdescent.vectors.engine import make_run
+from symdescent.vectors.problem import make_vector_problem
+
+pytest.importorskip("numba")
+
+x0, x1, x2, x3 = sp.symbols("x0 x1 x2 x3")
+# (terms, the same function in the vector language): halo 0, 1, and 3 with a gap and no offset 0
+CASES = {
+    "square": ([BandTerm((x0 - 1) ** 2, {0: x0})], "sum((x-1)^2)"),
+    "rosenbrock": (
+        [BandTerm(100 * (x1 - x0**2) ** 2 + (1 - x0) ** 2, {0: x0, 1: x1})],
+        "sum(100*(x[i+1]-x[i]^2)^2 + (1-x[i])^2, i)",
+    ),
+    "band": (
+        [
+            BandTerm(x0 * x1 * x2 + (x2 - x0) ** 2 + sp.cos(x1), {0: x0, 1: x1, 2: x2}),
+            BandTerm(x1 * x3**2 / 2, {1: x1, 3: x3}),
+        ],
+        # the language starts x[i+1] at x_0, the band at x_1: the first term is taken away
+        "sum(x[i]*x[i+1]*x[i+2] + (x[i+2]-x[i])^2 + cos(x[i+1]), i) + sum(x[i+1]*x[i+3]^2/2, i) - x[1]*x[3]^2/2",
+    ),
+}
+SIZES = (1, 2, 3, 4, 6, 11, 23, 37)
+STEPS = 6
+LR = 1e-3
+_compiled: dict[tuple[str, str, str], object] = {}
+
+
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch):
+    monkeypatch.setattr(chunks_module, "MIN_PER_THREAD", 1)  # two threads even for a few entries
+    monkeypatch.setattr(fused_module, "SEGMENT", 7)
+
+
+def function(case: str, backend: str, dtype: str = "float64"):
+    """One compiled function per case and backend for the whole module (numba compiles once)."""
+    key = (case, backend, dtype)
+    if key not in _compiled:
+        _compiled[key] = compile_banded(CASES[case][0], chunk=5, threads=2, backend=backend, dtype=dtype)
+    return _compiled[key]
+
+
+def close(got: np.ndarray | float, want: np.ndarray | float, scale: float) -> None:
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("method", list(ARRAY_STEPS))
+@pytest.mark.parametrize("case", list(CASES))
+def test_fused_step_is_the_numpy_kernel_and_the_vector_engine_step_by_step(case, method):
+    fused, plain = function(case, "numba"), function(case, "numpy")
+    for n in SIZES:
+        start = np.random.default_rng(n).uniform(-1, 1, n)
+        x, y = start.copy(), start.copy()
+        steps_x, steps_y = make_step(method, n, lr=LR), make_step(method, n, lr=LR)
+        engine = None  # the vector language refuses an index sum with no terms (n ≤ the halo)
+        if n > fused.halo:
+            problem = make_vector_problem(CASES[case][1], {"x": start.copy()})
+            engine = list(make_run(problem, engine="array", method=method, lr=LR, max_steps=STEPS, tol=0))
+        for k in range(STEPS):
+            f, norm = fused.step(x, steps_x)
+            assert fused.last_fused and fused.last_backend == "numba"
+            want_f, want_norm = plain.step(y, steps_y)
+            assert not plain.last_fused
+            close(f, want_f, 1.0)
+            close(norm, want_norm, 1.0)
+            close(x, y, 1.0)
+            if engine is not None:
+                close(f, engine[k].f, 1.0)
+                close(norm, engine[k].grad_norm, 1.0)
+                close(x, engine[k + 1].x, 1.0)
+            for mine, theirs in zip(steps_x.state, steps_y.state, strict=True):  # velocity, m, v, G
+                close(mine, theirs, float(np.max(np.abs(theirs), initial=1.0)))
+
+
+def test_fused_step_and_evaluation_after_it_in_one_pass():
+    fused, plain = function("square", "numba"), function("square", "numpy")
+    for n in (1, 9, 37):
+        x = np.linspace(-2, 3, n)
+        y = x.copy()
+        got = fused.step_and_evaluate(x, make_step("adam", n, lr=0.1))
+        want = plain.step_and_evaluate(y, make_step("adam", n, lr=0.1))
+        assert fused.last_fused
+        close(np.array(got), np.array(want), 1.0)
+        close(x, y, 1.0)
+    with pytest.raises(ValueError, match="halo 0"):  # refused before x changes
+        z = np.ones(5)
+        function("rosenbrock", "numba").step_and_evaluate(z, make_step("gd", 5))
+    assert (z == 1).all()
+
+
+def test_fused_float32_matches_the_numpy_kernel_to_float32_rounding():
+    fused, plain = function("square", "numba", "float32"), function("square", "numpy", "float32")
+    x = np.linspace(-2, 3, 37, dtype=np.float32)
+    y = x.copy()
+    for _ in range(3):
+        got = fused.step(x, make_step("momentum", 37, "float32", lr=0.1))
+        want = plain.step(y, make_step("momentum", 37, "float32", lr=0.1))
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert x.dtype == np.float32
+    np.testing.assert_allclose(x, y, rtol=1e-6)
+
+
+def test_auto_runs_numpy_below_the_jit_length_and_the_environment_forces_the_fused_step(monkeypatch):
+    auto = compile_banded(CASES["square"][0], chunk=5, threads=2)
+    auto.step(np.ones(10), make_step("gd", 10))
+    assert auto.last_backend == "numpy" and not auto.last_fused
+    # a run on the kernel engine (3000 entries: steps carry x's head, x_{k+1} evaluated in the update pass)
+    monkeypatch.setenv("SYMDESCENT_KERNEL", "numba")
+    start = np.linspace(-1, 2, 3000)
+    problem = make_vector_problem("sum((x-1)^2)", {"x": start})
+    run = make_run(problem, engine="kernel", method="adam", lr=0.01, max_steps=4, tol=0)
+    rows = list(run)
+    assert run.function.last_fused
+    monkeypatch.setenv("SYMDESCENT_KERNEL", "numpy")
+    plain = list(make_run(problem, engine="kernel", method="adam", lr=0.01, max_steps=4, tol=0))
+    for a, b in zip(rows, plain, strict=True):
+        close(np.array([a.f, a.grad_norm]), np.array([b.f, b.grad_norm]), 1.0)
+        close(a.x, b.x, 1.0)
