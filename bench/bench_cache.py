@@ -28,9 +28,7 @@ import functools
 import math
 import os
 import platform
-import pty
 import resource
-import select
 import subprocess
 import sys
 import tempfile
@@ -38,7 +36,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from report import Markdown
+from report import Markdown, on_terminal
 
 PYTHON = sys.executable
 SCRIPT = Path(PYTHON).parent / "symdescent"
@@ -95,7 +93,7 @@ def wall(command: list[str], env: dict[str, str] | None = None, *, terminal: boo
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     if terminal:
-        _on_terminal(command, full_env)
+        on_terminal(command, full_env, stderr=False)
     else:
         proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=full_env, check=False)
         if proc.returncode not in (0, 4):  # done, or the step limit (a timing of a failure is no timing)
@@ -103,23 +101,6 @@ def wall(command: list[str], env: dict[str, str] | None = None, *, terminal: boo
     elapsed = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def _on_terminal(command: list[str], env: dict[str, str]) -> None:
-    primary, secondary = pty.openpty()
-    proc = subprocess.Popen(command, stdout=secondary, stderr=subprocess.DEVNULL, env={**env, "COLUMNS": "120"})
-    os.close(secondary)
-    while True:
-        ready, _, _ = select.select([primary], [], [], 5)
-        if not ready:
-            break
-        try:
-            if not os.read(primary, 65536):
-                break
-        except OSError:  # the terminal closed: the command has exited
-            break
-    proc.wait()
-    os.close(primary)
 
 
 Times = tuple[float, float]  # best wall time, best CPU time

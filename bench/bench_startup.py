@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import pty
 import re
-import select
 import shutil
 import statistics
 import subprocess
@@ -37,7 +35,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from report import printed_as_markdown
+from report import on_terminal, printed_as_markdown
 
 PYTHON = sys.executable
 SCRIPT = Path(PYTHON).parent / "symdescent"
@@ -64,7 +62,7 @@ def wall(command: list[str], env: dict[str, str], *, terminal: bool = False) -> 
     """Wall time of one run, its output read from a pipe (or a pseudo-terminal)."""
     t0 = time.perf_counter()
     if terminal:
-        _on_terminal(command, env)
+        on_terminal(command, env)
     else:
         proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, check=False)
         if proc.returncode != 0:  # a timing of a failure is no timing
@@ -77,32 +75,13 @@ def instructions(command: list[str], env: dict[str, str], *, terminal: bool = Fa
     with tempfile.NamedTemporaryFile("r", suffix=".log") as log:
         counted = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log.name}"]
         if terminal:
-            _on_terminal([*counted, *command], env)
+            on_terminal([*counted, *command], env)
         else:
             subprocess.run([*counted, *command], capture_output=True, env=env, check=False)
         found = re.search(r"Collected : (\d+)", log.read())
     if not found:
         raise SystemExit(f"valgrind counted nothing for {' '.join(command)}")
     return int(found.group(1))
-
-
-def _on_terminal(command: list[str], env: dict[str, str]) -> None:
-    primary, secondary = pty.openpty()
-    proc = subprocess.Popen(
-        command, stdout=secondary, stderr=secondary, env={**env, "COLUMNS": "120", "TERM": "xterm-256color"}
-    )
-    os.close(secondary)
-    while True:
-        ready, _, _ = select.select([primary], [], [], 5)
-        if not ready:
-            break
-        try:
-            if not os.read(primary, 65536):
-                break
-        except OSError:  # the terminal closed: the command has exited
-            break
-    proc.wait()
-    os.close(primary)
 
 
 def imported(command: list[str], env: dict[str, str]) -> set[str]:

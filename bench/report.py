@@ -87,3 +87,30 @@ def printed_as_markdown(script: str, title: str, body: Callable[[], None]) -> No
     report = Markdown(script, title)
     report.lines += ["```text", printed.text, "```", ""]
     report.write(path)
+
+
+def on_terminal(command: list[str], env: dict[str, str], *, stderr: bool = True) -> None:
+    """Run ``command`` with a pseudo-terminal as its output (a table's real path), reading until it exits."""
+    import pty
+    import select
+    import subprocess
+
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        command,
+        stdout=secondary,
+        stderr=secondary if stderr else subprocess.DEVNULL,
+        env={**env, "COLUMNS": "120", "TERM": "xterm-256color"},
+    )
+    os.close(secondary)
+    while True:
+        ready, _, _ = select.select([primary], [], [], 5)
+        if not ready:
+            break
+        try:
+            if not os.read(primary, 65536):
+                break
+        except OSError:  # the terminal closed: the command has exited
+            break
+    proc.wait()
+    os.close(primary)
