@@ -9,7 +9,7 @@ import click
 from symdescent.cli.arrays import data_option, wants_vectors
 from symdescent.cli.capture import keep
 from symdescent.cli.console import make_console
-from symdescent.cli.plumbing import Streams, build_problem, expr_command, handle_errors, read_function
+from symdescent.cli.plumbing import Streams, build_problem, count_option, expr_command, handle_errors, read_function
 from symdescent.memory import memory_reported
 
 EXAMPLES_EXPLAIN = """
@@ -44,14 +44,7 @@ EXPLAIN_FORMATS = ("auto", "rich", "text", "markdown", "latex")
     help="auto: rich on a terminal, text when piped; text is plain Unicode; latex is a fragment "
     "that needs \\usepackage{amsmath}.",
 )
-@click.option(
-    "--iterates",
-    default=5,
-    show_default=True,
-    type=click.IntRange(0, 100),
-    metavar="N",
-    help="List the iterates x₀ … x_N.",
-)
+@count_option("--iterates", "N", "List the iterates x₀ … x_N.", low=0, high=100, default=5, show_default=True)
 @data_option
 @handle_errors
 @memory_reported

@@ -350,6 +350,13 @@ def format_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     return click.option("--format", "fmt", default="auto", show_default=True, type=click.Choice(FORMATS), help=help)
 
 
+def count_option(
+    name: str, metavar: str, help: str, *, low: int = 1, high: int | None = None, **more: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An option that takes a whole number from ``low`` to ``high`` (``--every K``, ``--workers N``): one line each."""
+    return click.option(name, type=click.IntRange(low, high), metavar=metavar, help=help, **more)
+
+
 _OPTION_NAME = r"--[A-Za-z][-A-Za-z0-9]*"  # compiled by re on first use
 
 

@@ -18,6 +18,7 @@ from symdescent.cli.plumbing import (
     CONTEXT,
     ExprCommand,
     Streams,
+    count_option,
     exit_code_for,
     format_option,
     function_help,
@@ -33,7 +34,7 @@ from symdescent.cli.run_options import RunOptions
 from symdescent.cli.scale import checked as checked_scale
 from symdescent.cli.scale import scale_options
 from symdescent.cli.signals import INTERRUPTS
-from symdescent.cli.typos import MethodChoice
+from symdescent.cli.typos import method_option
 from symdescent.errors import InputError
 from symdescent.memory import RAN_OUT, memory_reported, out_of_memory
 
@@ -76,23 +77,11 @@ Examples:
 @click.option(
     "--tol", default="1e-6", show_default=True, metavar="T", help="Stop when ‖∇f‖ ≤ T; 0 runs exactly --steps updates."
 )
-@click.option(
-    "--method",
-    default="gd",
-    show_default=True,
-    type=MethodChoice(),
-    help="The optimiser; its update rule is listed below.",
-)
+@method_option("The optimiser; its update rule is listed below.")
 @method_options
 @click.option("--maximize", is_flag=True, help="Maximise f (every method then minimises −f; gd: x ← x + α∇f(x)).")
 @format_option("auto: table on a terminal, csv when piped.")
-@click.option(
-    "--every",
-    default=None,
-    type=click.IntRange(min=1),
-    metavar="K",
-    help="Print every K-th step (first and last always).",
-)
+@count_option("--every", "K", "Print every K-th step (first and last always).")
 @click.option(
     "--digits",
     default=None,

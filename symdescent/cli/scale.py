@@ -8,28 +8,21 @@ from typing import Any
 
 import click
 
+from symdescent.cli.plumbing import count_option
 from symdescent.cli.run_options import RunOptions
 from symdescent.errors import InputError
 
 
 def scale_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option(
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        count_option(
             "--batch-size",
-            type=click.IntRange(min=1),
-            metavar="B",
-            help="Mini-batch SGD: each step uses B rows of the data (f a mean or sum over rows), in the order of "
+            "B",
+            "Mini-batch SGD: each step uses B rows of the data (f a mean or sum over rows), in the order of "
             "numpy's default_rng(--seed), a new permutation each epoch; the table shows a row per epoch.",
         ),
-        click.option(
-            "--epochs",
-            type=click.IntRange(min=1),
-            metavar="E",
-            help="With --batch-size: passes over the data (default 10).",
-        ),
-        click.option(
-            "--seed", type=click.IntRange(min=0), metavar="S", help="With --batch-size: the order's seed (default 0)."
-        ),
+        count_option("--epochs", "E", "With --batch-size: passes over the data (default 10)."),
+        count_option("--seed", "S", "With --batch-size: the order's seed (default 0).", low=0),
         click.option(
             "--scheduler",
             metavar="ADDRESS",

@@ -13,6 +13,7 @@ from symdescent.cli.console import draw_picture, make_console
 from symdescent.cli.plumbing import (
     ExitCode,
     Streams,
+    count_option,
     expr_command,
     handle_errors,
     interrupted_code,
@@ -23,7 +24,7 @@ from symdescent.cli.plumbing import (
     problem_from_text,
     read_function,
 )
-from symdescent.cli.typos import MethodChoice
+from symdescent.cli.typos import method_option
 
 EXAMPLES_SWEEP = """
 \b
@@ -38,12 +39,8 @@ Examples:
 @click.option("--start", required=True, metavar="V", help="Start point of every run: 1,2 or x=1,y=2.")
 @click.option("--lr", "lr_range", required=True, metavar="A..B", help="The learning rates: A to B on a log scale.")
 @click.option("--points", default=20, show_default=True, type=click.IntRange(2, 200), metavar="K", help="How many α.")
-@click.option(
-    "--method",
-    default="gd",
-    show_default=True,
-    type=MethodChoice(),
-    help="The optimiser (one with a learning rate): gd, momentum, nesterov, adam, rmsprop, adagrad, backtracking.",
+@method_option(
+    "The optimiser (one with a learning rate): gd, momentum, nesterov, adam, rmsprop, adagrad, backtracking."
 )
 @click.option("--steps", default=1000, show_default=True, type=click.IntRange(min=0), help="At most this many updates.")
 @click.option("--tol", default="1e-6", show_default=True, metavar="T", help="Each run stops when ‖∇f‖ ≤ T.")
@@ -62,13 +59,7 @@ Examples:
     metavar="FILE",
     help='Also draw steps and final f against α: FILE.png, .svg, .pdf or .gif (needs "symdescent[plot]").',
 )
-@click.option(
-    "--workers",
-    default=None,
-    type=click.IntRange(1, 256),
-    metavar="N",
-    help="Runs in parallel (default: one per core).",
-)
+@count_option("--workers", "N", "Runs in parallel (default: one per core).", high=256)
 @data_option
 @handle_errors
 def sweep(

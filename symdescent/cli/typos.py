@@ -9,7 +9,7 @@ gets "did you mean" (:class:`MethodChoice`), and the shell completes them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import click
@@ -87,3 +87,8 @@ def complete_methods(ctx: click.Context, param: click.Parameter, incomplete: str
     given = {name.strip().lower() for name in done.split(",")}
     names = [name for name in METHOD_NAMES if name not in given and name.startswith(last.lower())]
     return [head + name for name in names] + (["all"] if not done and "all".startswith(last.lower()) else [])
+
+
+def method_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--method NAME`` (gd by default) as run and sweep take it; ``help`` says which methods apply."""
+    return click.option("--method", default="gd", show_default=True, type=MethodChoice(), help=help)
