@@ -48,8 +48,8 @@ class Case(NamedTuple):
 
 
 CASES = [
-    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (20, 220), (1, 2001)),
-    Case("logistic regression", "mean(log(1 + exp(-y * (X @ w))))", 10000, 50, 0.5, (20, 220), (1, 2001)),
+    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (20, 220), (1, 3001)),
+    Case("logistic regression", "mean(log(1 + exp(-y * (X @ w))))", 10000, 50, 0.5, (20, 220), (1, 3001)),
 ]
 
 
@@ -67,15 +67,16 @@ def write_data(case: Case, folder: str) -> tuple[str, str]:
 
 
 def handwritten(case: Case, X: np.ndarray, y: np.ndarray) -> Callable[[int], np.ndarray]:
-    """The fastest numpy loop: the gradient and the update, nothing else."""
+    """The fastest numpy loop: the gradient and the update, nothing else, with Xᵀ stored C-ordered."""
     n = case.rows
+    XT = np.ascontiguousarray(X.T)  # Xᵀ @ r on a C-ordered copy: BLAS's transposed product is slower
     if case.name.startswith("least"):
         scale = case.lr * 2 / n
 
         def steps(count: int) -> np.ndarray:
             w = np.zeros(case.columns)
             for _ in range(count):
-                w = w - scale * (X.T @ (X @ w - y))
+                w = w - scale * (XT @ (X @ w - y))
             return w
 
         return steps
@@ -85,7 +86,7 @@ def handwritten(case: Case, X: np.ndarray, y: np.ndarray) -> Callable[[int], np.
         w = np.zeros(case.columns)
         for _ in range(count):
             margin = y * (X @ w)
-            w = w + scale * (X.T @ (y / (1 + np.exp(margin))))  # ∇ = -Xᵀ(y·σ(-margin))/n
+            w = w + scale * (XT @ (y / (1 + np.exp(margin))))  # ∇ = -Xᵀ(y·σ(-margin))/n
         return w
 
     return logistic
@@ -199,8 +200,9 @@ def main() -> None:
                 against_numpy = f"{seconds / numpy_time:.2f}×"
                 print(f"  {name:<24} {seconds * 1e3:8.3f} ms   /jax {against_jax:>8}   /numpy {against_numpy:>7}")
                 rows.append([f"{case.name} {shape}", name, f"{seconds * 1e3:.3f} ms", against_jax, against_numpy])
-            notes.append(f"{case.name}: final w of all contenders agree to {worst:.1e} (relative) after "
-                         f"{case.steps[1]} steps.")
+            notes.append(
+                f"{case.name}: final w of all contenders agree to {worst:.1e} (relative) after {case.steps[1]} steps."
+            )
             print(f"  {notes[-1]}")
     report.table(["problem", "contender", "per step", "against jax", "against numpy"], rows)
     report.lines += [" ".join(notes), ""]
