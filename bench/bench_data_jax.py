@@ -32,7 +32,7 @@ from report import Markdown
 from symdescent.run import minimize
 from symdescent.vectors.data import load_data
 
-REPEATS = 7
+REPEATS = 15
 CLI_REPEATS = 3
 TOLERANCE = 1e-9
 
