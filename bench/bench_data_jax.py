@@ -1,0 +1,214 @@
+"""Least squares and logistic regression from data files: one gd step of symdescent against jax and numpy.
+
+Run from a checkout with the package installed: ``python bench/bench_data_jax.py`` (``--markdown FILE``
+also writes the figures for the documentation). jax is a reference for this script only, never a
+dependency of symdescent: without it its rows say "jax not installed".
+
+1. Writes X (2000×500) and y for ``mean((X @ w - y)^2)``, and X (10000×50) and labels ±1 for
+   ``mean(log(1 + exp(-y * (X @ w))))``, as .npy files in a temporary folder.
+2. Times gd steps, interleaved, the minimum of several runs each: symdescent's ``minimize`` on the data
+   as the CLI loads them (``load_data``), ``symdescent run … --data … -q`` in a child process, a
+   hand-written numpy loop (the gradient and the update only: the fastest loop numpy allows), and
+   ``jax.jit`` of ``lax.fori_loop`` over ``jax.grad`` in float64. Each figure is the marginal cost of a
+   step, (time for N2 steps − time for N1 steps) / (N2 − N1), so start-up and compilation cancel out.
+3. Checks that all end at the same w (to 1e-9, relative) and prints ms/step and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+from report import Markdown
+
+from symdescent.run import minimize
+from symdescent.vectors.data import load_data
+
+REPEATS = 15
+CLI_REPEATS = 3
+TOLERANCE = 1e-9
+
+
+class Case(NamedTuple):
+    name: str
+    text: str
+    rows: int
+    columns: int
+    lr: float
+    steps: tuple[int, int]  # N1, N2 for the in-process contenders
+    cli_steps: tuple[int, int]  # N1, N2 for the CLI (its start-up is ~1 s, so more steps)
+
+
+CASES = [
+    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (20, 220), (1, 3001)),
+    Case("logistic regression", "mean(log(1 + exp(-y * (X @ w))))", 10000, 50, 0.5, (20, 220), (1, 3001)),
+]
+
+
+def write_data(case: Case, folder: str) -> tuple[str, str]:
+    """X and y as .npy files (y = X·truth + noise, or its sign for the logistic case)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(case.rows, case.columns))
+    y = X @ rng.normal(size=case.columns) + 0.5 * rng.normal(size=case.rows)
+    if case.name.startswith("logistic"):
+        y = np.where(y >= 0, 1.0, -1.0)
+    x_path, y_path = os.path.join(folder, f"{case.columns}_X.npy"), os.path.join(folder, f"{case.columns}_y.npy")
+    np.save(x_path, X)
+    np.save(y_path, y)
+    return x_path, y_path
+
+
+def handwritten(case: Case, X: np.ndarray, y: np.ndarray) -> Callable[[int], np.ndarray]:
+    """The fastest numpy loop: the gradient and the update, nothing else, with Xᵀ stored C-ordered."""
+    n = case.rows
+    XT = np.ascontiguousarray(X.T)  # Xᵀ @ r on a C-ordered copy: BLAS's transposed product is slower
+    if case.name.startswith("least"):
+        scale = case.lr * 2 / n
+
+        def steps(count: int) -> np.ndarray:
+            w = np.zeros(case.columns)
+            for _ in range(count):
+                w = w - scale * (XT @ (X @ w - y))
+            return w
+
+        return steps
+    scale = case.lr / n
+
+    def logistic(count: int) -> np.ndarray:
+        w = np.zeros(case.columns)
+        for _ in range(count):
+            margin = y * (X @ w)
+            w = w + scale * (XT @ (y / (1 + np.exp(margin))))  # ∇ = -Xᵀ(y·σ(-margin))/n
+        return w
+
+    return logistic
+
+
+def with_jax(case: Case, X: np.ndarray, y: np.ndarray) -> Callable[[int], np.ndarray] | None:
+    """``jax.jit`` of ``fori_loop`` over the same gd steps in float64, or None without jax."""
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+    if case.name.startswith("least"):
+
+        def f(w: Any) -> Any:
+            return jnp.mean((Xj @ w - yj) ** 2)
+    else:
+
+        def f(w: Any) -> Any:
+            return jnp.mean(jnp.log1p(jnp.exp(-yj * (Xj @ w))))
+
+    grad = jax.grad(f)
+    lr = case.lr
+
+    @jax.jit
+    def run(count: Any) -> Any:
+        return jax.lax.fori_loop(0, count, lambda _, w: w - lr * grad(w), jnp.zeros(case.columns))
+
+    run(2).block_until_ready()  # compiled once, here
+    return lambda count: np.asarray(run(count).block_until_ready())
+
+
+def cli(case: Case, x_path: str, y_path: str) -> Callable[[int], np.ndarray]:
+    """``symdescent run … --data … -q`` in a child process; its -q line is the final w."""
+    base = [sys.executable, "-m", "symdescent", "run", case.text, "--data", f"X={x_path}", "--data", f"y={y_path}"]
+    base += ["--start", f"w=zeros({case.columns})", "--lr", str(case.lr), "--tol", "0", "-q"]
+
+    def steps(count: int) -> np.ndarray:
+        out = subprocess.run([*base, "--steps", str(count)], capture_output=True, text=True, check=True).stdout
+        return np.array([float(v) for v in out.split()])
+
+    return steps
+
+
+def marginal(run: Callable[[int], object], n1: int, n2: int, repeats: int, best: list[float]) -> None:
+    """One more timing of N1 and N2 steps into ``best`` = [min for N1, min for N2]."""
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run(n1)
+        t1 = time.perf_counter()
+        run(n2)
+        t2 = time.perf_counter()
+        best[0], best[1] = min(best[0], t1 - t0), min(best[1], t2 - t1)
+
+
+def measure(case: Case, folder: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    x_path, y_path = write_data(case, folder)
+    data = load_data([f"X={x_path}", f"y={y_path}"])  # as the CLI reads --data X=… --data y=…
+    start = np.zeros(case.columns)
+
+    def library(count: int) -> np.ndarray:
+        result = minimize(case.text, start={"w": start}, data=data, lr=case.lr, tol=0, max_steps=count)
+        return np.asarray(result.x["w"])
+
+    contenders: dict[str, Callable[[int], np.ndarray]] = {
+        "symdescent minimize()": library,
+        "hand-written numpy": handwritten(case, data["X"], data["y"]),
+    }
+    jax_run = with_jax(case, data["X"], data["y"])
+    if jax_run is not None:
+        contenders["jax.jit + fori_loop"] = jax_run
+    n1, n2 = case.steps
+    best = {name: [math.inf, math.inf] for name in contenders}
+    for _ in range(REPEATS):  # interleaved: load from other processes hits every contender alike
+        for name, run in contenders.items():
+            marginal(run, n1, n2, 1, best[name])
+    per_step = {name: (b[1] - b[0]) / (n2 - n1) for name, b in best.items()}
+    ends = {name: run(n2) for name, run in contenders.items()}
+    c1, c2 = case.cli_steps
+    command = cli(case, x_path, y_path)
+    cli_best = [math.inf, math.inf]
+    marginal(command, c1, c2, CLI_REPEATS, cli_best)
+    per_step["symdescent run -q"] = (cli_best[1] - cli_best[0]) / (c2 - c1)
+    ends["symdescent run -q"] = command(n2)
+    return per_step, ends
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--markdown", metavar="FILE", help="also write the figures as a Markdown table")
+    markdown_file = parser.parse_args().markdown
+    report = Markdown(__file__, f"gd from data files against jax and numpy (min of {REPEATS} runs)")
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for case in CASES:
+            per_step, ends = measure(case, folder)
+            reference = ends["hand-written numpy"]
+            worst = max(float(np.linalg.norm(w - reference) / np.linalg.norm(reference)) for w in ends.values())
+            assert worst <= TOLERANCE, f"{case.name}: the final w differ by {worst:.2e} (relative)"
+            shape = f"{case.rows}×{case.columns}"
+            print(f"{case.name} ({shape}, `{case.text}`): ms per gd step")
+            jax_time = per_step.get("jax.jit + fori_loop")
+            numpy_time = per_step["hand-written numpy"]
+            if jax_time is None:
+                print("  jax.jit + fori_loop: jax not installed")
+            for name, seconds in per_step.items():
+                against_jax = f"{seconds / jax_time:.2f}×" if jax_time else "jax not installed"
+                against_numpy = f"{seconds / numpy_time:.2f}×"
+                print(f"  {name:<24} {seconds * 1e3:8.3f} ms   /jax {against_jax:>8}   /numpy {against_numpy:>7}")
+                rows.append([f"{case.name} {shape}", name, f"{seconds * 1e3:.3f} ms", against_jax, against_numpy])
+            notes.append(
+                f"{case.name}: final w of all contenders agree to {worst:.1e} (relative) after {case.steps[1]} steps."
+            )
+            print(f"  {notes[-1]}")
+    report.table(["problem", "contender", "per step", "against jax", "against numpy"], rows)
+    report.lines += [" ".join(notes), ""]
+    report.lines.append("Goal: symdescent ≤ 1.0× jax per step on both problems.")
+    report.write(markdown_file)
+
+
+if __name__ == "__main__":
+    main()
