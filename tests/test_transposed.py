@@ -9,6 +9,7 @@ from symdescent.run import minimize
 from symdescent.vectors import codegen
 from symdescent.vectors.codegen import Transposed
 from symdescent.vectors.problem import make_vector_problem
+from symdescent.vectors.run import vector_run
 
 
 def test_the_copy_is_made_the_second_time_and_kept() -> None:
@@ -54,3 +55,22 @@ def test_least_squares_and_logistic_agree_with_numpy() -> None:
         margin = labels * (X @ v)
         np.testing.assert_allclose(f, np.mean(np.log1p(np.exp(-margin))), rtol=1e-13)
         np.testing.assert_allclose(g, -(X.T @ (labels / (1 + np.exp(margin)))) / 300, rtol=1e-12, atol=1e-16)
+
+
+def test_changing_the_callers_matrix_in_place_between_runs_of_one_problem_changes_nothing() -> None:
+    """The problem owns its matrices: f and ∇f never see two different versions of X (one of them kept as Xᵀ)."""
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(50, 3)), rng.normal(size=50)
+    problem = make_vector_problem("sum((X @ w - y)^2)", {"w": np.zeros(3)}, {"X": X, "y": y})
+
+    def descend() -> np.ndarray:
+        run = vector_run(problem, lr=0.001, tol=0, max_steps=20)
+        run.drain()
+        return np.array(run.last.x)
+
+    first = descend()
+    X *= 2.0  # the caller's array, in place
+    np.testing.assert_array_equal(descend(), first)
+    _, grad = problem.value_and_grad(np.ones(3))
+    X0 = X / 2.0
+    np.testing.assert_allclose(grad, 2 * X0.T @ (X0 @ np.ones(3) - y), rtol=1e-13)

@@ -18,7 +18,7 @@ import sympy as sp
 from symdescent.errors import InputError
 from symdescent.layout import Layout
 from symdescent.vectors.calculus import gradient, jvp, resolve
-from symdescent.vectors.codegen import compile_arrays
+from symdescent.vectors.codegen import TRANSPOSE_BYTES, compile_arrays
 from symdescent.vectors.nodes import names_in
 from symdescent.vectors.parse import parse_vector
 from symdescent.vectors.printing import plain, pretty
@@ -303,7 +303,7 @@ def make_vector_problem(
     """
     if dtype not in ("float64", "float32"):
         raise InputError(f"the dtype must be float64 or float32, got {dtype!r}")
-    data = {n: _as_array(v, n) for n, v in (data or {}).items()}
+    data = {n: _bound(_as_array(v, n), v) for n, v in (data or {}).items()}
     start = {n: _as_array(v, n, dtype) for n, v in start.items()}
     both = sorted(set(start) & set(data))
     if both:
@@ -343,6 +343,18 @@ def make_vector_problem(
 
 #: Finiteness is checked this many entries at a time (a boolean temporary of n entries is 2 GB at 2·10⁹).
 _CHECK_PIECE = 1 << 20
+
+
+def _bound(array: Value, given: object) -> Value:
+    """A data matrix the problem owns: a copy of the caller's array (up to the size whose transpose is kept).
+
+    The compiled function keeps a copy of a matrix's transpose (:class:`~symdescent.vectors.codegen.Transposed`);
+    were the caller's own array bound, changing it in place between two runs of one problem would leave ∇f
+    with the old transpose and f with the new matrix.
+    """
+    if not (isinstance(array, np.ndarray) and array.ndim == 2 and array.nbytes <= TRANSPOSE_BYTES):
+        return array
+    return array.copy() if isinstance(given, np.ndarray) and np.shares_memory(array, given) else array
 
 
 def _as_array(value: object, name: str, dtype: str = "float64") -> Value:
