@@ -299,7 +299,9 @@ def make_vector_problem(
 ) -> VectorProblem:
     """Bind the formula to start values and data; check every shape before anything runs.
 
-    A start array already of ``dtype`` is used as it is (not copied): its length may be 2·10⁹.
+    A start array already of ``dtype`` is used as it is (not copied): its length may be 2·10⁹. The data are
+    bound as they are now: for other data, make another problem (a matrix up to 64 MB is copied, see
+    :func:`_bound`; changing a larger one or a vector in place is seen by the next evaluation).
     """
     if dtype not in ("float64", "float32"):
         raise InputError(f"the dtype must be float64 or float32, got {dtype!r}")
