@@ -6,6 +6,7 @@ over the rows of its data plus terms without data; each must equal the in-memory
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +150,16 @@ def test_a_parquet_column_title_that_is_no_name_is_refused(tmp_path: Path) -> No
     pq.write_table(pa.table({"my col": [1.0, 2.0], "t": [0.0, 1.0]}), path)
     out = cli("run", "mean((a*t - 1)^2)", "--data", str(path), "--start", "a=0", "-q")
     assert out.exit_code == 2 and "the column title 'my col' is not a usable name" in out.stderr
+
+
+def test_a_local_cluster_tells_the_resource_tracker_not_to_warn(monkeypatch) -> None:
+    """Ctrl-C while the workers start left the tracker printing 'leaked semaphore objects' under 'Interrupted.'"""
+    from symdescent.vectors import cluster
+
+    monkeypatch.setenv("PYTHONWARNINGS", "error::DeprecationWarning")
+    cluster._quiet_resource_tracker()
+    cluster._quiet_resource_tracker()  # once only
+    assert os.environ["PYTHONWARNINGS"] == "error::DeprecationWarning,ignore:resource_tracker:UserWarning"
+    monkeypatch.delenv("PYTHONWARNINGS")
+    cluster._quiet_resource_tracker()
+    assert os.environ["PYTHONWARNINGS"] == "ignore:resource_tracker:UserWarning"

@@ -38,6 +38,18 @@ CONNECT_TIMEOUT = 3
 LOOPBACK_HTTP = {"dashboard_address": "127.0.0.1:0"}
 
 
+#: The warning multiprocessing's resource tracker prints (at its own exit, on our stderr) when a Ctrl-C stopped
+#: the LocalCluster while its workers were starting: the tracker then removes those semaphores itself.
+_TRACKER_WARNING = "ignore:resource_tracker:UserWarning"
+
+
+def _quiet_resource_tracker() -> None:
+    """The resource tracker is a process of its own, started with our environment: tell it in PYTHONWARNINGS."""
+    given = os.environ.get("PYTHONWARNINGS", "")
+    if _TRACKER_WARNING not in given.split(","):
+        os.environ["PYTHONWARNINGS"] = f"{given},{_TRACKER_WARNING}" if given else _TRACKER_WARNING
+
+
 def connect(address: str) -> Any:
     """A dask.distributed Client: ``local:N`` starts a LocalCluster of N processes, else the scheduler at address."""
     try:
@@ -53,6 +65,7 @@ def connect(address: str) -> Any:
                 f"scheduler {address!r}: write local:N with N workers from 1 to {4 * cores} "
                 f"(this machine has {cores} core{'s' if cores != 1 else ''}), e.g. local:2"
             )
+        _quiet_resource_tracker()
         cluster = LocalCluster(
             n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50,
             scheduler_kwargs=LOOPBACK_HTTP,
