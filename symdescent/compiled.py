@@ -311,9 +311,10 @@ def block_for(lowered: Lowered, method: str = "gd") -> Block:
 
 
 def _in_memory(source: str) -> Block:
-    scope: dict[str, Any] = {}
-    exec(compile(source.replace("CACHE = True", "CACHE = False"), "<symdescent gd loop>", "exec"), scope)
-    block: Block = scope["block"]
+    """The loop compiled in memory only (the cache is off, or its folder cannot be used)."""
+    from symdescent.generated import define
+
+    block: Block = define(source.replace("CACHE = True", "CACHE = False"), "block")
     return block
 
 
