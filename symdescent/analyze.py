@@ -69,8 +69,6 @@ BOX = 10.0
 #: At most this many critical points are listed.
 MAX_POINTS = 50
 
-KINDS = ("minimum", "maximum", "saddle", "degenerate")
-
 
 @dataclass(frozen=True)
 class CriticalPoint:

@@ -15,14 +15,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 import click
 
 from symdescent import settings
-from symdescent.cli.exits import (  # noqa: F401 - here too, where the commands look for them
-    WRITE_ERRORS,
+from symdescent.cli.exits import (
     ExitCode,
     fail,
     interrupted_code,
     output_failed,
-    quiet_broken_pipe,
-    reader_gone,
 )
 from symdescent.cli.helptext import FittingContext
 from symdescent.cli.signals import INTERRUPTS, Terminated

@@ -40,7 +40,6 @@ from typing import IO, TYPE_CHECKING
 from symdescent.errors import InputError, install_hint
 from symdescent.files import check_target, written_whole
 from symdescent.problem import Problem
-from symdescent.render.plot_paths import COLOURS, MARKERS, PATH_COLOUR  # noqa: F401  (part of this module's API)
 from symdescent.result import Result, Step
 
 if TYPE_CHECKING:

@@ -53,7 +53,6 @@ STYLES = (
     Style("#c8c8c8", (0, (12.0, 2.0, 1.0, 2.0, 1.0, 2.0)), "<"),
     Style("#deb887", (0, (1.0, 1.0, 4.0, 1.0)), ">"),
 )
-COLOURS = tuple(style.colour for style in STYLES)
 SINGLE = Style(PATH_COLOUR, "solid", "o")
 
 

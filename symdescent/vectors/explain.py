@@ -80,7 +80,6 @@ class VectorExplanation:
     curvature: Curvature | None  # from the eigenvalues (exact for c·I; else floats, at the extremes)
     from_data: bool  # the eigenvalues came from numbers in the data
     iterates: tuple[VectorIterate, ...]
-    iterates_wanted: int
     run_note: str | None  # why the run stopped before the iterates wanted, if it did
     constant_hessian: bool = False  # f is quadratic in all its variables together, with no short formula for H
 
@@ -133,7 +132,6 @@ def explain_vector(
         curvature=curvature,
         from_data=bool(problem.data) and scale is None,
         iterates=steps,
-        iterates_wanted=iterates,
         run_note=note,
         constant_hessian=quadratic,
     )

@@ -12,7 +12,7 @@ more), plus::
     sum(EXPR, i=1..10)        index sum over an explicit, 1-based range
     x[i], x[i+1], x[i-2]      entries, only inside an index sum (|k| at most MAX_SHIFT)
 
-``looks_like_vectors(text)`` says whether text needs this grammar at all.
+``symdescent.vectors.looks_like_vectors(text)`` says whether text needs this grammar at all.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from symdescent.parsing import (
     check_size,
 )
 from symdescent.tokens import touches_number as _touches_number
-from symdescent.vectors import looks_like_vectors  # noqa: F401 - kept importable from here
 from symdescent.vectors import nodes as vn
 from symdescent.vectors.nodes import entry, parse_entry
 
