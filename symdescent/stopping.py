@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any
 
 from symdescent.errors import InputError
 from symdescent.layout import Flat, layout_of
+from symdescent.optimizers.base import finite_real, real
 from symdescent.result import Result, Status, Step, status_message
-
-if TYPE_CHECKING:
-    import numbers
 
 #: f (−f when maximising) at or below −UNBOUNDED_SCALE·max(1, |f₀|) counts as falling without bound.
 UNBOUNDED_SCALE = 1e50
@@ -52,27 +50,11 @@ def checked_limits(max_steps: object, tol: object, maximize: object) -> tuple[in
     """The run's limits, checked once for every back-end (the library's words: the CLI adds its flags)."""
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
         raise InputError(f"max_steps must be a whole number, 0 or more, got {max_steps!r}", parameter="max_steps")
-    if isinstance(tol, bool) or not _real(tol) or not _finite_nonnegative(tol):
+    if not (real(tol) and finite_real(tol) and float(tol) >= 0):
         raise InputError(f"tol must be 0 or a positive finite number, got {tol!r}", parameter="tol")
     if not isinstance(maximize, bool):
         raise InputError(f"maximize must be True or False, not {maximize!r}", parameter="maximize")
     return max_steps, float(tol), maximize
-
-
-def _real(value: object) -> TypeGuard[numbers.Real]:
-    """``isinstance(value, numbers.Real)``; a float or an int is answered without importing numbers."""
-    if type(value) in (float, int):
-        return True
-    import numbers
-
-    return isinstance(value, numbers.Real)
-
-
-def _finite_nonnegative(value: numbers.Real) -> bool:
-    try:
-        return math.isfinite(value) and float(value) >= 0
-    except (OverflowError, TypeError, ValueError):
-        return False
 
 
 class StoppingRules(Iterator[Step]):

@@ -33,7 +33,7 @@ from symdescent.errors import InputError
 Point = str | Sequence[Any] | Mapping[str, Any] | int | float | sp.Expr
 
 
-def split_top_level(text: str) -> list[str]:
+def split_top_level(text: str, opening: str = "(", closing: str = ")") -> list[str]:
     """Split on commas outside brackets: ``"atan2(1,2),3"`` -> ``["atan2(1,2)", "3"]``."""
     parts: list[str] = []
     current: list[str] = []
@@ -43,7 +43,7 @@ def split_top_level(text: str) -> list[str]:
             parts.append("".join(current))
             current = []
             continue
-        depth += (char == "(") - (char == ")")
+        depth += (char in opening) - (char in closing)
         current.append(char)
     parts.append("".join(current))
     return [p.strip() for p in parts]

@@ -12,7 +12,7 @@ from conftest import ROSENBROCK, SEED, cli
 from rich.console import Console
 
 from symdescent import minimize
-from symdescent.cli.typos import lookalikes, one_letter_more
+from symdescent.cli.typos import lookalikes
 from symdescent.problem import make_problem
 from symdescent.render.json import JsonRenderer, head_dict, pretty, result_dict
 from symdescent.render.plot_paths import STYLES
@@ -90,8 +90,8 @@ def test_no_progress_into_a_pipe() -> None:
     ("name", "other", "expected"),
     [("yy", "y", True), ("sinx", "sin", True), ("cosy", "cos", True), ("x2", "x", False), ("y", "x", False)],
 )
-def test_one_letter_more(name: str, other: str, expected: bool) -> None:
-    assert one_letter_more(name, other) is expected
+def test_one_letter_more_is_a_lookalike(name: str, other: str, expected: bool) -> None:
+    assert bool(lookalikes((other, name), [])) is expected
 
 
 def test_lookalikes_name_the_variable_and_what_it_resembles() -> None:

@@ -9,7 +9,7 @@ from symdescent.run import minimize
 from symdescent.vectors import codegen
 from symdescent.vectors.codegen import Transposed
 from symdescent.vectors.problem import make_vector_problem
-from symdescent.vectors.run import vector_run
+from symdescent.vectors.run import VectorRun
 
 
 def test_the_copy_is_made_the_second_time_and_kept() -> None:
@@ -64,7 +64,7 @@ def test_changing_the_callers_matrix_in_place_between_runs_of_one_problem_change
     problem = make_vector_problem("sum((X @ w - y)^2)", {"w": np.zeros(3)}, {"X": X, "y": y})
 
     def descend() -> np.ndarray:
-        run = vector_run(problem, lr=0.001, tol=0, max_steps=20)
+        run = VectorRun(problem, lr=0.001, tol=0, max_steps=20)
         run.drain()
         return np.array(run.last.x)
 

@@ -21,20 +21,6 @@ from symdescent.methods import METHODS
 METHOD_NAMES = tuple(METHODS)
 
 
-def one_letter_more(name: str, other: str) -> bool:
-    """Whether ``name`` is ``other`` with one letter added (``yy``/``y``, ``sinx``/``sin``); digits do not count.
-
-    >>> one_letter_more("yy", "y"), one_letter_more("sinx", "sin"), one_letter_more("x2", "x")
-    (True, True, False)
-    """
-    if len(name) != len(other) + 1:
-        return False
-    for i, letter in enumerate(name):
-        if name[:i] + name[i + 1 :] == other:
-            return letter.isalpha()
-    return False
-
-
 def lookalikes(names: Sequence[str], functions: Iterable[str]) -> list[str]:
     """One warning per variable whose name is one letter more than another variable's or a function's.
 

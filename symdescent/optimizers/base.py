@@ -159,7 +159,7 @@ def real(value: object) -> TypeGuard[numbers.Real]:
     return isinstance(value, numbers.Real)
 
 
-def _finite_real(value: object) -> bool:
+def finite_real(value: object) -> bool:
     """A finite real number (not a bool); an int too big for a float is not finite here."""
     if isinstance(value, bool) or not real(value):
         return False
@@ -171,7 +171,7 @@ def _finite_real(value: object) -> bool:
 
 def positive(name: str, value: float) -> float:
     """Check a hyperparameter is a positive finite number (a float, or an exact or mpmath number)."""
-    if not (_finite_real(value) and value > 0):
+    if not (finite_real(value) and value > 0):
         raise InputError(f"{name} must be a positive finite number, got {_shown(value)}", parameter=name)
     return value
 
@@ -183,7 +183,7 @@ def _shown(value: object) -> str:
 
 def fraction(name: str, value: float, *, open_low: bool = False) -> float:
     """Check a decay rate lies in [0, 1) (or (0, 1) when ``open_low``)."""
-    ok = _finite_real(value) and 0 <= value < 1
+    ok = finite_real(value) and 0 <= value < 1
     if not ok or (open_low and value == 0):
         low = "(0" if open_low else "[0"
         raise InputError(f"{name} must lie in {low}, 1), got {_shown(value)}", parameter=name)
@@ -191,6 +191,6 @@ def fraction(name: str, value: float, *, open_low: bool = False) -> float:
 
 
 def nonnegative(name: str, value: float) -> float:
-    if not (_finite_real(value) and value >= 0):
+    if not (finite_real(value) and value >= 0):
         raise InputError(f"{name} must be 0 or a positive finite number, got {_shown(value)}", parameter=name)
     return value

@@ -26,6 +26,7 @@ import numpy as np
 
 from symdescent.errors import InputError
 from symdescent.parsing import parse_constant
+from symdescent.values import split_top_level
 from symdescent.vectors.datafile import check_finite, open_data_file, read_delimited, read_npy
 from symdescent.vectors.stream import is_columnar
 
@@ -40,19 +41,8 @@ class UnknownLength(InputError):
 
 
 def split_items(text: str) -> list[str]:
-    """Split on commas outside brackets: ``"x=[1,2],b=0"`` -> ``["x=[1,2]", "b=0"]``."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in text:
-        if char == "," and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-            continue
-        depth += (char in "([") - (char in ")]")
-        current.append(char)
-    parts.append("".join(current).strip())
-    return parts
+    """Split on commas outside brackets, square ones too: ``"x=[1,2],b=0"`` -> ``["x=[1,2]", "b=0"]``."""
+    return split_top_level(text, "([", ")]")
 
 
 def parse_assignments(text: str, what: str) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """The loop for vector problems: the same stopping rules and statuses as :mod:`symdescent.run`.
 
-``run = vector_run(problem, method="gd", lr=0.1)``; iterating it yields a
+``run = VectorRun(problem, method="gd", lr=0.1)``; iterating it yields a
 :class:`~symdescent.result.Step` per step (step 0 is the start), the one Step of every run. A step holds the flat
 point and gradient as arrays that the loop will not modify afterwards, so a
 renderer may keep what it needs (a few entries) without copying n numbers.
@@ -146,7 +146,3 @@ class VectorRun(ArrayRun):
         f, g = self.problem.value_and_grad(z)
         self.last = Step(step.step + 1, z, f, g, float(np.linalg.norm(g)), method.info)
         return self.last
-
-
-def vector_run(problem: VectorProblem, **options: Any) -> VectorRun:
-    return VectorRun(problem, **options)
