@@ -266,7 +266,7 @@ def _solve_child(send: Any, job: tuple[Any, ...]) -> None:
     except Exception as error:  # anything SymPy raises means "no closed form"
         send.send(("points", f"{type(error).__name__}: {error}".splitlines()[0][:200]))
     try:
-        send.send(("psd", _provably_psd(hessian, variables)))
+        send.send(("psd", _provably_psd(hessian)))
     except Exception:
         send.send(("psd", None))
     send.close()
@@ -299,7 +299,7 @@ def _sort_value(value: Any) -> float:
         return math.inf
 
 
-def _provably_psd(hessian: Sequence[Sequence[sp.Expr]], variables: Sequence[sp.Symbol]) -> bool | None:
+def _provably_psd(hessian: Sequence[Sequence[sp.Expr]]) -> bool | None:
     """True when every principal minor is provably ≥ 0 (so H is PSD everywhere), else None."""
     n = len(hessian)
     if n > 4:

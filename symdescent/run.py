@@ -174,7 +174,7 @@ class Run(StoppingRules):
         return -min(values) if self.maximize else max(values)
 
     def steps_from(self, step: Step, state: Any = None) -> Generator[Step, None, None]:
-        """The generic loop from ``step`` (which must be this run's): every method, every arithmetic.
+        """The shared loop (:meth:`_run_from`) from ``step`` (which must be this run's): every method, every arithmetic.
 
         It yields ``step`` first, then each new step, and words the ending. ``state``: the optimiser's
         state at ``step`` (default: a fresh one); ``loop_state`` is the state of the step last yielded.
@@ -185,20 +185,16 @@ class Run(StoppingRules):
         maximize = self.maximize
         hypot, isfinite, add = arithmetic.norm, arithmetic.isfinite, operator.add
         errors, scope, scoped = arithmetic.errors, arithmetic.scope, arithmetic.digits is not None
-        floats, approx = arithmetic is FLOAT, arithmetic.approx
+        floats = arithmetic is FLOAT
         # Exact numbers can grow without bound: watch says when the next step would take too long.
-        watch, clock, slow = arithmetic.watch(), time.process_time, ""
+        watch, clock = arithmetic.watch(), time.process_time
         extra = self._extra_arguments() if self.optimizer.needs_extra else None
         x = tuple(step.x)
-        state = self.optimizer.init(x) if state is None else state
-        k = step.step
-        still = 0  # steps in a row that left x and f as they were
-        while True:
-            self.last, self.loop_state = step, state
-            if self._ends_at(step.grad_norm if floats else approx(step.grad_norm), k, still, slow):
-                yield step
-                return
-            yield step
+        state = self.loop_state = self.optimizer.init(x) if state is None else state
+
+        def advance(step: Step) -> Step | None:
+            """The update, then f and ∇f at the new point; a failure ends the run here."""
+            nonlocal x, state
             started = clock() if watch is not None else 0.0
             try:
                 # mpmath rounds every operation, negation included, to the precision in force
@@ -212,21 +208,20 @@ class Run(StoppingRules):
                     x = tuple(map(add, x, updates))
                 if watch is not None and (slow := arithmetic.too_big(self.problem, x)):
                     self._finish(Status.TOO_SLOW, slow)
-                    return
+                    return None
             except (OverflowError, ZeroDivisionError, ValueError) as error:
                 # e.g. a Hessian or a line search overflowing far from any minimum
                 self._finish(Status.DIVERGED, f"the {self.optimizer.name} update failed ({error})")
-                return
-            k += 1
+                return None
+            k = step.step + 1
             try:
                 f, *g = value_and_grad(*x)
                 norm = hypot(*g)
                 if isfinite(f) and isfinite(norm):
-                    still = still + 1 if f == step.f and x == step.x else 0
-                    step = Step(k, x, f, tuple(g), norm, getattr(state, "info", None))
+                    self.loop_state = state
                     if watch is not None:
-                        slow = watch(k, clock() - started, x)
-                    continue
+                        self.slow = watch(k, clock() - started, x)
+                    return Step(k, x, f, tuple(g), norm, getattr(state, "info", None))
                 reason = _nonfinite_reason(f, norm) if floats else _diagnose(self.problem, x)
             except errors as error:
                 f, g, norm = math.nan, [math.nan] * len(x), math.nan
@@ -234,8 +229,9 @@ class Run(StoppingRules):
             real = [_real_or_nan(v, isfinite) for v in (f, norm, *g)]
             self.last, self.previous = Step(k, x, real[0], tuple(real[2:]), real[1]), step
             self._finish(Status.DIVERGED, reason)
-            yield self.last
-            return
+            return self.last
+
+        yield from self._run_from(step, advance, None if floats else arithmetic.approx)
 
 
 def iterate(

@@ -3,7 +3,8 @@
 The python back-end's :class:`~symdescent.run.Run` (floats, exact and D-digit
 numbers, the fused loops) and the array back-ends' runs
 (:mod:`symdescent.vectors.run`, :mod:`symdescent.vectors.engine`) subclass
-:class:`StoppingRules`; each says only how it takes a step. The rules, checked
+:class:`StoppingRules`, whose one loop (``_run_from``) they all run; each says
+only how it takes a step (f and ∇f at the updated point). The rules, checked
 at every step including step 0: ‖∇f‖ ≤ tol (``converged``, never when
 tol = 0), then the step limit (``completed`` when tol = 0, else
 ``max_steps``); a non-finite value ends the run ``diverged``. Imports neither
@@ -26,7 +27,7 @@ Two endings are told apart from those, because the advice differs:
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from symdescent.errors import InputError
@@ -75,6 +76,8 @@ class StoppingRules(Iterator[Step]):
     start_f: Any = math.nan
     #: The last finite step before a divergence (its f tells whether f fell without bound); the loops set it.
     previous: Step | None = None
+    #: Why the next step would take too long (exact numbers grow), once a back-end sees it: the run ends ``too_slow``.
+    slow = ""
 
     def _limits(self, max_steps: object, tol: object, maximize: object) -> None:
         self.max_steps, self.tol, self.maximize = checked_limits(max_steps, tol, maximize)
@@ -113,6 +116,36 @@ class StoppingRules(Iterator[Step]):
 
     def _close(self) -> None:
         """Release what the back-end holds once the run has ended."""
+
+    def _run_from(
+        self, step: Step, advance: Callable[[Step], Step | None], approx: Callable[[Any], float] | None = None
+    ) -> Generator[Step, None, None]:
+        """The loop of every back-end: the stopping tests at ``step``, then the next step, until a rule fires.
+
+        ``advance(step)`` is the back-end's part: f and ∇f at the updated point, as the next step. When
+        there is none (a non-finite f, a failed update) it ends the run itself (:meth:`_finish`) and
+        returns the step to give out last, or None. ``approx`` turns an exact ‖∇f‖ into a float for tol.
+        """
+        still = 0  # steps in a row that left x and f as they were
+        while True:
+            self.last = step
+            if self._ends_at(step.grad_norm if approx is None else approx(step.grad_norm), step.step, still, self.slow):
+                yield step
+                return
+            yield step
+            after = advance(step)
+            if after is None or self.status is not None:
+                if after is not None:
+                    yield after
+                return
+            if after.f == step.f and after.grad_norm == step.grad_norm and self._same_point(after.x, step.x):
+                still += 1
+            else:
+                still = 0
+            step = after
+
+    def _same_point(self, x: Flat, y: Flat) -> bool:
+        return x == y
 
     def _ends_at(self, grad_norm: float, k: int, still: int, slow: str = "") -> bool:
         """Whether the run ends at the step in hand, by the rules every back-end shares; if so, it is finished.

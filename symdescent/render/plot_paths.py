@@ -245,7 +245,7 @@ def _path_label(p: _Path, single: bool, points: int) -> str:
     return f"{name}: {steps} step{'' if steps == 1 else 's'} ({markers})"
 
 
-def _legend(figure: Figure, ax: Axes, paths: list[_Path], single: bool) -> None:
+def _legend(figure: Figure, ax: Axes, single: bool) -> None:
     """The legend under the picture, where it hides nothing."""
     handles, labels = ax.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=1 if single else min(3, len(labels)), fontsize=9)

@@ -164,7 +164,7 @@ def _contour_picture(
     ax.set_ylabel(_axis_label(problem.variables[1]))
     ax.xaxis.set_major_locator(MaxNLocator(8))
     ax.yaxis.set_major_locator(MaxNLocator(8))
-    _legend(figure, ax, paths, single)
+    _legend(figure, ax, single)
 
 
 def _window(xs: Sequence[float], ys: Sequence[float]) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -303,7 +303,7 @@ def _curve_picture(ax: Axes, figure: Figure, problem: Problem, paths: list[_Path
     ax.set_xlabel(_axis_label(problem.variables[0]))
     ax.set_ylabel("$f$")
     ax.grid(alpha=0.3)
-    _legend(figure, ax, paths, single)
+    _legend(figure, ax, single)
 
 
 # -- 3 or more variables: convergence curves -------------------------------------------------------------

@@ -74,27 +74,22 @@ class ArrayRun(StoppingRules):
         raise NotImplementedError
 
     def _loop(self) -> Generator[Step, None, None]:
+        self.start_f = self.last.f
         with budget.paused():  # the steps are bounded by max_steps, not by the time limit
-            yield from self._steps_until_done()
+            yield from self._run_from(self.last, self._take_step)
 
-    def _steps_until_done(self) -> Generator[Step, None, None]:
-        self.start_f, still = self.last.f, 0  # still: steps in a row that left x and f as they were (stalled)
-        while True:
-            step = self.last
-            if self._ends_at(step.grad_norm, step.step, still):
-                yield step
-                return
-            yield step
-            with np.errstate(all="ignore"):
-                before, step = step, self._next_step(step)
-            if not (math.isfinite(step.f) and math.isfinite(step.grad_norm)):
-                reason = "f is not a finite number" if not math.isfinite(step.f) else "∇f is not a finite number"
-                self.previous = before
-                self._finish(Status.DIVERGED, reason)
-                yield step
-                return
-            same = step.f == before.f and step.grad_norm == before.grad_norm  # cheap tests first
-            still = still + 1 if same and np.array_equal(step.x, before.x) else 0
+    def _take_step(self, before: Step) -> Step:
+        """The step after ``before`` by :meth:`_next_step`; a non-finite f or ∇f there ends the run ``diverged``."""
+        with np.errstate(all="ignore"):
+            step = self._next_step(before)
+        if not (math.isfinite(step.f) and math.isfinite(step.grad_norm)):
+            reason = "f is not a finite number" if not math.isfinite(step.f) else "∇f is not a finite number"
+            self.previous = before
+            self._finish(Status.DIVERGED, reason)
+        return step
+
+    def _same_point(self, x: Any, y: Any) -> bool:
+        return bool(np.array_equal(x, y))
 
 
 class VectorRun(ArrayRun):
