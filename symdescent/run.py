@@ -192,20 +192,26 @@ class Run(StoppingRules):
         x = tuple(step.x)
         state = self.loop_state = self.optimizer.init(x) if state is None else state
 
+        def move(step: Step) -> tuple[Any, ...]:
+            nonlocal state
+            grad = tuple(-g for g in step.grad) if maximize else step.grad
+            if extra is None:
+                updates, state = update(grad, state, x)
+            else:
+                value = -step.f if maximize else step.f
+                updates, state = update(grad, state, x, value=value, grad=grad, **extra)
+            return tuple(map(add, x, updates))
+
         def advance(step: Step) -> Step | None:
             """The update, then f and ∇f at the new point; a failure ends the run here."""
-            nonlocal x, state
+            nonlocal x
             started = clock() if watch is not None else 0.0
             try:
-                # mpmath rounds every operation, negation included, to the precision in force
-                with scope() if scoped else contextlib.nullcontext():
-                    grad = tuple(-g for g in step.grad) if maximize else step.grad
-                    if extra is None:
-                        updates, state = update(grad, state, x)
-                    else:
-                        value = -step.f if maximize else step.f
-                        updates, state = update(grad, state, x, value=value, grad=grad, **extra)
-                    x = tuple(map(add, x, updates))
+                if scoped:  # mpmath rounds every operation, negation included, to the precision in force
+                    with scope():
+                        x = move(step)
+                else:
+                    x = move(step)
                 if watch is not None and (slow := arithmetic.too_big(self.problem, x)):
                     self._finish(Status.TOO_SLOW, slow)
                     return None
