@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from symdescent.cli.exits import ExitCode, interrupted_code, quiet_broken_pipe
@@ -62,10 +62,10 @@ def make_screen(streams: Streams) -> Screen | Console:
     terminal = _is_terminal(out, env)
     dumb = terminal and env.get("TERM", "").lower() in ("dumb", "unknown")
     shown: Styles = "none" if not terminal or dumb else ("attributes" if env.get("NO_COLOR", "") != "" else "colour")
-    return Screen(out, _width(env, dumb), shown, lambda: make_console(streams), quiet_broken_pipe)
+    return Screen(out, lambda: _width(env, dumb), shown, lambda: make_console(streams), quiet_broken_pipe)
 
 
-def _is_terminal(out: TextIO, env: os._Environ[str]) -> bool:
+def _is_terminal(out: TextIO, env: Mapping[str, str]) -> bool:
     """Rich's ``Console.is_terminal`` for a console on ``out`` not told either way."""
     compatible = env.get("TTY_COMPATIBLE", "")
     if compatible in ("0", "1"):
@@ -80,7 +80,7 @@ def _is_terminal(out: TextIO, env: os._Environ[str]) -> bool:
         return False
 
 
-def _width(env: os._Environ[str], dumb: bool) -> int:
+def _width(env: Mapping[str, str], dumb: bool) -> int:
     """Rich's ``Console.width`` on POSIX: ``COLUMNS``, else the first of stdin, stdout, stderr with a size, else 80."""
     columns, lines = env.get("COLUMNS"), env.get("LINES")
     given = int(columns) if columns is not None and columns.isdigit() else None

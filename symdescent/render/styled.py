@@ -232,22 +232,27 @@ def ansi(parts: Sequence[Part], width: int, shown: Styles) -> str | None:
 class Screen:
     """Standard output as Rich would find it (width, styles shown), written by :func:`ansi` or, failing it, Rich.
 
-    ``rich`` makes the Rich console used instead; ``broken_pipe`` is called when the reader went away.
+    ``width`` is asked each time, as Rich asks the terminal (it may be resized during a run); ``rich``
+    makes the Rich console used instead; ``broken_pipe`` is called when the reader went away.
     """
 
     def __init__(
         self,
         file: TextIO,
-        width: int,
+        width: int | Callable[[], int],
         shown: Styles,
         rich: Callable[[], Console],
         broken_pipe: Callable[[], None],
     ) -> None:
         self.file = file
-        self.width = width
+        self._width = width
         self.shown: Styles = shown
         self._rich = rich
         self._broken_pipe = broken_pipe
+
+    @property
+    def width(self) -> int:
+        return self._width() if callable(self._width) else self._width
 
     def print(self, parts: Sequence[Part]) -> None:
         text = ansi(parts, self.width, self.shown)
