@@ -1,4 +1,8 @@
-"""The Rich table a person reads: every step, or the first and last of a long run.
+"""The table a person reads: every step, or the first and last of a long run.
+
+It is laid out as a Rich ``box.SIMPLE_HEAD`` table and written by
+:mod:`symdescent.render.styled` with Rich's bytes but without importing Rich
+(a warm run's start-up), or by Rich itself where only Rich can.
 
 Numbers are never cut or wrapped: the table drops columns (the partials
 first) or rounds to fewer digits until it fits the screen, and says so below
