@@ -18,7 +18,7 @@ command once per round, so that load from other processes hits all of them alike
 each): unlike wall time, the count does not move with the load of a shared machine.
 
 Also checked with ``python -X importtime``: ``--help`` and a usage error do not import SymPy,
-and a warm CSV run imports neither SymPy, Rich nor numpy.
+and a warm CSV run and a warm table run (piped: ``--format table``) import neither SymPy, Rich nor numpy.
 """
 
 from __future__ import annotations
@@ -175,10 +175,12 @@ def main() -> None:
         warm = {**CLEAN, "XDG_CACHE_HOME": warm_home}
         subprocess.run([*SYMDESCENT, *SEED], capture_output=True, env=warm, check=True)
         warm_csv = imported([*SYMDESCENT, *SEED], warm)
+        warm_table = imported([*SYMDESCENT, *SEED, "--format", "table"], warm)
         checks = [
             ("--help imports sympy", "sympy" in imported([*SYMDESCENT, "--help"], CLEAN)),
             ("a usage error imports sympy", "sympy" in imported([*SYMDESCENT, "run", "x"], CLEAN)),
             ("a warm csv run imports sympy, rich or numpy", bool(warm_csv & {"sympy", "rich", "numpy"})),
+            ("a warm table run imports sympy, rich or numpy", bool(warm_table & {"sympy", "rich", "numpy"})),
         ]
         for what, happened in checks:
             print(f"  {what}: {'yes (goal missed)' if happened else 'no'}")

@@ -160,8 +160,8 @@ class Run(StoppingRules):
     def _linear_in(self) -> Sequence[str]:
         return linear_variables(self.problem)
 
-    def _largest_curvature(self) -> float | None:
-        """λmax of the Hessian of the function minimised, when it is constant (a quadratic) and small."""
+    def _curvatures(self) -> list[float] | None:
+        """The eigenvalues of the Hessian of the function minimised, when it is constant (a quadratic) and small."""
         problem = self.problem
         if problem.dimension > LINEAR_CHECK_VARIABLES // 5:
             return None
@@ -170,8 +170,7 @@ class Run(StoppingRules):
             return None
         from symdescent.hessian import numeric_eigenvalues
 
-        values = numeric_eigenvalues(rows)
-        return -min(values) if self.maximize else max(values)
+        return [-v for v in numeric_eigenvalues(rows)] if self.maximize else list(numeric_eigenvalues(rows))
 
     def steps_from(self, step: Step, state: Any = None) -> Generator[Step, None, None]:
         """The shared loop (:meth:`_run_from`) from ``step`` (which must be this run's): every method, every arithmetic.

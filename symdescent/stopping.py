@@ -171,6 +171,8 @@ class StoppingRules(Iterator[Step]):
         extra: dict[str, Any] = {}
         if status in (Status.MAX_STEPS, Status.DIVERGED, Status.STALLED):
             unbounded = self._unbounded()
+            if unbounded is None and (status is Status.DIVERGED or self._stuck()):
+                unbounded = self._curved_away()  # only then: it may build the Hessian
             if unbounded is not None:
                 status, reason = Status.UNBOUNDED, unbounded
                 extra = {"side": "above" if self.maximize else "below"}
@@ -222,6 +224,21 @@ class StoppingRules(Iterator[Step]):
         where += f" and f → {self._infinity()} {towards}" if towards else ""
         return f"{where}: it has no {self._extremum()}"
 
+    def _curved_away(self) -> str | None:
+        """Why a quadratic has no minimum (maximum): its constant Hessian curves the wrong way; or None."""
+        try:
+            values = self._curvatures()
+        except Exception:  # a message is not worth a failure
+            return None
+        if not values or not min(values) < 0:
+            return None
+        shown = -min(values) if self.maximize else min(values)
+        towards = self._direction()
+        return (
+            f"f is a quadratic whose Hessian has the eigenvalue {_number(shown)}, so it has no {self._extremum()}"
+            + (f" (f → {self._infinity()} {towards})" if towards else "")
+        )
+
     def _infinity(self) -> str:
         return "+∞" if self.maximize else "−∞"
 
@@ -267,7 +284,13 @@ class StoppingRules(Iterator[Step]):
         return f"α = {lr:g} exceeds the stability limit {formula} = {limit:.6g}"
 
     def _largest_curvature(self) -> float | None:
-        """λmax of a constant Hessian of modest size (the back-end knows how), else None."""
+        """λmax of the Hessian of the function minimised, when it is constant and of modest size; else None."""
+        values = self._curvatures()
+        return max(values) if values else None
+
+    def _curvatures(self) -> list[float] | None:
+        """The eigenvalues of the Hessian of the function minimised (−f's when maximising), when that Hessian
+        is constant and of modest size (the back-end knows how); else None."""
         return None
 
     def result(self, history: Sequence[Step] | None = None) -> Result:

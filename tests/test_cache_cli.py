@@ -104,6 +104,21 @@ def test_cache_info_and_clear(private_cache: Path) -> None:
     assert "entries    0 " in cli("cache", "info").stdout
 
 
+def test_cache_info_counts_and_clear_removes_compiled_numba_modules(private_cache: Path) -> None:
+    """The compiled loops and kernels live in the cache folder too: `cache clear` empties all of it."""
+    pytest.importorskip("numba")
+    from symdescent import numba_files
+
+    source = "import numba\n\n\n@numba.njit(cache=True)\ndef plus_one(x):\n    return x + 1\n"
+    assert numba_files.load(source, "kernels", "plus_one")(1) == 2  # compiled, numba's files written beside it
+    assert numba_files.is_compiled(source, "kernels")
+    assert "compiled   1 numba module (" in cli("cache", "info").stdout
+    cleared = cli("cache", "clear")
+    assert cleared.exit_code == 0 and "removed 0 entries and 1 compiled module" in cleared.stdout
+    assert numba_files.files() == [] and not numba_files.is_compiled(source, "kernels")
+    assert "compiled   0 numba modules (0 bytes)" in cli("cache", "info").stdout
+
+
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_info_says_when_the_directory_is_unsafe(private_cache: Path) -> None:
     private_cache.mkdir(mode=0o777)

@@ -131,3 +131,37 @@ def test_auto_runs_numpy_below_the_jit_length_and_the_environment_forces_the_fus
     for a, b in zip(rows, plain, strict=True):
         close(np.array([a.f, a.grad_norm]), np.array([b.f, b.grad_norm]), 1.0)
         close(a.x, b.x, 1.0)
+
+
+PROBE = """
+import numpy as np, sympy as sp
+from symdescent.kernels import BandTerm, compile_banded, make_step
+x0 = sp.Symbol("x0")
+function = compile_banded([BandTerm((x0 - 1) ** 2, {0: x0})], chunk=5, threads=2, backend="numba")
+x = np.zeros(10)
+function.step(x, make_step("gd", 10, lr=0.25))
+stats = function._fused.kernel.stats
+print(x[0], sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_the_fused_kernel_is_compiled_once_and_then_loaded_from_the_cache(tmp_path):
+    """numba caches only code read from a file: the kernel's module is written to the cache folder, so a
+    second process loads its machine code (a cache hit, no miss); with the cache off nothing is written."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def probe(**extra: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", PROBE], env={**env, **extra}, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert probe() == ["0.5", "0", "1"]  # x ← 0 − 0.25·2(0 − 1): compiled, and written
+    kernels = tmp_path / "cache" / "symdescent" / "kernels"
+    assert list(kernels.glob("kernel_*.py")) and list((kernels / "__pycache__").glob("kernel_*.fused-*.nbi"))
+    assert probe() == ["0.5", "1", "0"]  # loaded
+    assert probe(SYMDESCENT_CACHE="0", XDG_CACHE_HOME=str(tmp_path / "off")) == ["0.5", "0", "1"]
+    assert not (tmp_path / "off").exists()

@@ -73,6 +73,26 @@ def test_unbounded_vector_run() -> None:
     assert "along (0.45, 0.89)" in result.message  # (1, 2)/√5
 
 
+def test_a_quadratic_curving_the_wrong_way_is_unbounded_after_a_few_steps() -> None:
+    """Maximising x² + y² for 3 steps said "‖∇f‖ did not go down … try a smaller learning rate": wrong advice,
+    since no learning rate helps. Its constant Hessian has the eigenvalue 2 > 0, so f has no maximum; the
+    same for minimising the saddle x² − y² (eigenvalue −2) and for the vector form."""
+    scalars = minimize("x^2 + y^2", (1, 2), lr=0.1, max_steps=3, maximize=True)
+    assert scalars.status is Status.UNBOUNDED
+    assert "Hessian has the eigenvalue 2, so it has no maximum (f → +∞ along (0.45, 0.89))" in scalars.message
+    assert "smaller learning rate" not in scalars.message
+    vector = minimize("x @ x", {"x": np.array([1.0, 2.0])}, lr=0.1, max_steps=3, maximize=True)
+    assert vector.status is Status.UNBOUNDED and "eigenvalue 2, so it has no maximum" in vector.message
+    saddle = cli("run", "x^2 - y^2", "--start", "1,2", "--steps", "3", "-q")
+    assert saddle.exit_code == 3 and "eigenvalue −2, so it has no minimum" in saddle.stderr
+    # A convex quadratic with too large a step is still told about the stability limit, not "unbounded".
+    overshoot = minimize("x^2 + y^2", (1, 2), lr=1.5, max_steps=3)
+    assert overshoot.status is Status.MAX_STEPS and "2/λmax = 1: try a smaller learning rate" in overshoot.message
+    # Walking towards the saddle point (y stays 0) is not stuck: the step limit keeps its advice.
+    towards = minimize("x^2 - y^2", (1, 0), lr=0.1, max_steps=3)
+    assert towards.status is Status.MAX_STEPS
+
+
 def test_cg_at_the_precision_limit_stops_at_once_as_stalled() -> None:
     """cg on an ill-conditioned least squares (κ ≈ 10⁶) cannot get ‖∇f‖ below 1e-12: its line search leaves
     x and f as they are; it ran every step and advised more, now it stops within 5 steps of that."""

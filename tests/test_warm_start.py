@@ -115,6 +115,53 @@ def test_a_warm_csv_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert not {m for m in warm if m in UNUSED or m.split(".")[0] in UNUSED}
 
 
+#: A warm table on a terminal: the CSV run's modules but the table's instead of the CSV writer (no Rich).
+WARM_TABLE = (WARM_CSV - {"symdescent.render.delimited"}) | {
+    "symdescent.cli.console",
+    "symdescent.render.fit",
+    "symdescent.render.mathtext",
+    "symdescent.render.sparkline",
+    "symdescent.render.styled",
+    "symdescent.render.table",
+}
+
+
+def on_terminal(tmp_path: Path, *args: str) -> tuple[str, set[str]]:
+    """:func:`imported` with standard output a terminal 120 columns wide (stderr a pipe: no live line)."""
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SYMDESCENT_CACHE", "NO_COLOR", "FORCE_COLOR")}
+    env.update(XDG_CACHE_HOME=str(tmp_path), COLUMNS="120", TERM="xterm-256color")
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PROBE, *args], stdout=secondary, stderr=subprocess.PIPE, text=True, env=env
+    )
+    os.close(secondary)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closed: the command has exited
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(primary)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return out.decode(), set(ast.literal_eval(err.rsplit("IMPORTED", 1)[1].strip()))
+
+
+def test_a_warm_table_on_a_terminal_imports_neither_rich_nor_sympy(tmp_path: Path) -> None:
+    table = [arg for arg in SEED if arg not in ("--format", "csv")]
+    cold_out, cold = on_terminal(tmp_path, *table)
+    assert "sympy" in cold and "\x1b[1;36m" in cold_out  # compiled, and drawn in colour
+    warm_out, warm = on_terminal(tmp_path, *table)
+    assert warm_out == cold_out
+    assert {m for m in warm if m.split(".")[0] == "symdescent"} == WARM_TABLE
+    assert not {m for m in warm if m in UNUSED - {"textwrap"} or m.split(".")[0] in UNUSED - {"textwrap"}}
+
+
 def test_help_imports_none_of_the_commands(tmp_path: Path) -> None:
     out, modules = imported(tmp_path, "--help")
     assert "Commands:" in out

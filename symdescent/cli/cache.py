@@ -96,31 +96,38 @@ def info() -> None:
     Only entries a run would use are counted (nothing in a directory that is a
     symbolic link, another user's, or writable by others).
     """
-    from symdescent import cache
+    from symdescent import cache, numba_files
 
     about = cache.info()
+    compiled = numba_files.files()
     state = "on" if about.enabled else "off (SYMDESCENT_CACHE is set to turn it off)"
     if about.problem:
         state = f"not used: {about.problem}"
     click.echo(f"directory  {about.path}")
     click.echo(f"state      {state}")
     click.echo(f"entries    {about.entries} of at most {cache.MAX_ENTRIES} ({_size(about.size)})")
+    count, size = sum(1 for path, _ in compiled if path.endswith(".py")), sum(s for _, s in compiled)
+    click.echo(f"compiled   {count} numba {'module' if count == 1 else 'modules'} ({_size(size)})")
 
 
 @cache_group.command("clear", context_settings=CONTEXT)
 @handle_errors
 def clear() -> None:
-    """Delete every entry (the next run of each function compiles it again).
+    """Delete every entry and compiled module (the next run of each function compiles it again).
 
     \b
     Only what the cache made is removed: entries that pass the checks a run
     makes before using one. A cache directory that is a symbolic link,
     belongs to another user or others can write is left alone (exit 2).
     """
-    from symdescent import cache
+    from symdescent import cache, numba_files
 
     removed = cache.clear()
-    click.echo(f"removed {removed} {'entry' if removed == 1 else 'entries'} from {cache.directory()}")
+    modules = numba_files.clear()
+    entries = f"{removed} {'entry' if removed == 1 else 'entries'}"
+    if modules:
+        entries += f" and {modules} compiled {'module' if modules == 1 else 'modules'}"
+    click.echo(f"removed {entries} from {cache.directory()}")
 
 
 def _size(size: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from symdescent.cli.exits import ExitCode, interrupted_code, quiet_broken_pipe
@@ -13,6 +13,8 @@ from symdescent.cli.signals import Terminated
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from symdescent.render.styled import Screen, Styles
 
 
 def make_console(streams: Streams, *, stderr: bool = False) -> Console:
@@ -38,6 +40,64 @@ def make_console(streams: Streams, *, stderr: bool = False) -> Console:
         highlight=False,
         soft_wrap=False,
     )
+
+
+def make_screen(streams: Streams) -> Screen | Console:
+    """Standard output for the light writer, as :func:`make_console`'s Rich console would see it.
+
+    Width, styles and box characters follow Rich's own rules (``COLUMNS``, the terminal's size,
+    ``TERM=dumb``, ``NO_COLOR``, ``FORCE_COLOR``, ``TTY_COMPATIBLE``); where they are not
+    simple (another system than POSIX, an encoding other than UTF-8), the Rich console itself.
+    """
+    from symdescent.render.styled import Screen
+
+    out = streams.stdout
+    encoding = (getattr(out, "encoding", "utf-8") or "utf-8").lower()
+    stdin_module = getattr(sys.stdin, "__module__", "") or ""
+    if os.name != "posix" or not encoding.startswith("utf") or stdin_module.startswith("idlelib"):
+        return make_console(streams)
+    if not streams.stdout_isatty:
+        return Screen(TrimmedLines(out), 100_000, "none", lambda: make_console(streams), quiet_broken_pipe)  # type: ignore[arg-type]
+    env = os.environ
+    terminal = _is_terminal(out, env)
+    dumb = terminal and env.get("TERM", "").lower() in ("dumb", "unknown")
+    shown: Styles = "none" if not terminal or dumb else ("attributes" if env.get("NO_COLOR", "") != "" else "colour")
+    return Screen(out, lambda: _width(env, dumb), shown, lambda: make_console(streams), quiet_broken_pipe)
+
+
+def _is_terminal(out: TextIO, env: Mapping[str, str]) -> bool:
+    """Rich's ``Console.is_terminal`` for a console on ``out`` not told either way."""
+    compatible = env.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    force = env.get("FORCE_COLOR")
+    if force is not None:
+        return force != ""
+    isatty = getattr(out, "isatty", None)
+    try:
+        return False if isatty is None else bool(isatty())
+    except ValueError:
+        return False
+
+
+def _width(env: Mapping[str, str], dumb: bool) -> int:
+    """Rich's ``Console.width`` on POSIX: ``COLUMNS``, else the first of stdin, stdout, stderr with a size, else 80."""
+    columns, lines = env.get("COLUMNS"), env.get("LINES")
+    given = int(columns) if columns is not None and columns.isdigit() else None
+    if given is not None and lines is not None and lines.isdigit():
+        return given
+    if dumb:
+        return 80
+    width = None
+    for descriptor in (0, 1, 2):
+        try:
+            width = os.get_terminal_size(descriptor).columns
+        except (AttributeError, ValueError, OSError):
+            continue
+        break
+    if given is not None:
+        return given
+    return width or 80
 
 
 class TrimmedLines:

@@ -39,6 +39,8 @@ from symdescent.errors import InputError
 from symdescent.memory import RAN_OUT, memory_reported, out_of_memory
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from symdescent.problem import Problem
     from symdescent.render import Renderer
     from symdescent.render.numbers import Notation
@@ -309,11 +311,13 @@ def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.A
 
     if not progress_wanted(streams):
         return contextlib.nullcontext()
-    from rich.console import Console
-
     from symdescent.render.progress import LiveProgress, Tracker
 
-    console = Console(file=streams.stderr, highlight=False, force_jupyter=False)
+    def console() -> Console:  # made when the line first shows: a short run never imports Rich for it
+        from rich.console import Console
+
+        return Console(file=streams.stderr, highlight=False, force_jupyter=False)
+
     within = (lambda: run_.fraction_done) if hasattr(run_, "fraction_done") else None  # the chunked engine
     return LiveProgress(console, Tracker(lambda: run_.last, run_.max_steps, within))
 
@@ -382,10 +386,10 @@ def _renderer(
     problem = run_.problem
     layout = layout_of(problem)
     if fmt == "table":
-        from symdescent.cli.console import make_console
+        from symdescent.cli.console import make_screen
         from symdescent.render.table import TableRenderer
 
-        return TableRenderer(make_console(streams), problem, digits=digits, elide=elide, notation=notation)
+        return TableRenderer(make_screen(streams), problem, digits=digits, elide=elide, notation=notation)
     if fmt in ("csv", "tsv"):
         from symdescent.render.delimited import DelimitedRenderer
 

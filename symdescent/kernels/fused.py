@@ -17,14 +17,13 @@ same numbers to rounding. f and Σ g² are summed per block and added in block o
 not depend on the number of threads. Between segments (about 4·10⁶ entries) the driver reports
 progress; a segment's left halo is the copy of its old predecessor's tail.
 
-Compilation: about 2.5 s of CPU per function on the first step, every method at once (numba cannot
-cache code it did not read from a file), which is why the ``auto`` backend picks numba only for long
-vectors.
+Compilation: about 2.5 s of CPU per function on its first step ever, every method at once; the kernel's
+module is kept in the cache folder (:mod:`symdescent.numba_files`), so later runs load numba's machine
+code instead. The ``auto`` backend still picks numba only for long vectors.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,7 +31,7 @@ import numpy as np
 import sympy as sp
 
 from symdescent.kernels.chunks import Sweeper
-from symdescent.kernels.jit import _helpers, _print
+from symdescent.kernels.jit import _print, load_numba
 from symdescent.kernels.steps import ArrayStep
 from symdescent.kernels.terms import DifferentiatedTerm
 
@@ -210,15 +209,10 @@ def _after_lines(t: int, term: DifferentiatedTerm) -> list[str]:
 
 
 def compile_fused(terms: Sequence[DifferentiatedTerm], halo: int) -> Callable[..., None]:
-    """The fused kernel, njit-compiled without the GIL (lazily, per dtype): threads run blocks."""
-    import numba
-
-    from symdescent.generated import define  # the one place generated source is executed
-
-    helpers = {name: numba.njit(fn) for name, fn in _helpers().items()}
-    namespace = {"math": math, "np": np, "numba": numba, **helpers}
-    plain = define(fused_source(terms, halo) + "\nresult = fused\n", "result", namespace)
-    return numba.njit(nogil=True, cache=False, fastmath=FASTMATH)(plain)
+    """The fused kernel, njit-compiled without the GIL (lazily, per dtype; kept in the cache): threads run blocks."""
+    decorated = f"@numba.njit(nogil=True, cache=CACHE, fastmath={FASTMATH!r})\n"
+    kernel: Callable[..., None] = load_numba(decorated + fused_source(terms, halo), "fused")
+    return kernel
 
 
 class FusedStepper:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import sympy as sp
 
@@ -110,18 +111,43 @@ def _helpers() -> dict[str, Callable[[float], float]]:
     return {f"_nb_{name}": fn for name, fn in {**own, **careful}.items()}
 
 
-def compile_numba(terms: Sequence[DifferentiatedTerm]) -> tuple[Callable[..., float], Callable[..., float]]:
-    """The gradient and value kernels, njit-compiled (lazily, on first call, per dtype)."""
-    import numba
+def helpers_source() -> str:
+    """The helpers' definitions as module source, each njit-compiled: a cached module carries its own copy,
+    so a change to a helper changes the module's text, and its place in the cache."""
+    import inspect
+    import textwrap
 
+    parts = []
+    for name, fn in _helpers().items():
+        text = textwrap.dedent(inspect.getsource(fn)).replace(f"def {fn.__name__}(", f"def {name}(", 1)
+        parts.append(f"@numba.njit(cache=CACHE)\n{text}")
+    return "\n\n".join(parts)
+
+
+def numba_module(body: str, *, cache: bool) -> str:
+    """A module of generated numba code: imports, the helpers, then ``body`` (functions decorated by it)."""
+    return f"import math\n\nimport numba\nimport numpy as np\n\nCACHE = {cache}\n\n{helpers_source()}\n\n{body}"
+
+
+def load_numba(body: str, attribute: str) -> Any:
+    """``attribute`` of the numba module ``body``: imported from the cache folder, so numba's machine code
+    is kept for the next process; compiled in memory when the cache is off or cannot be used."""
+    if settings.cache_enabled():
+        from symdescent import numba_files
+
+        loaded = numba_files.load(numba_module(body, cache=True), "kernels", attribute)
+        if loaded is not None:
+            return loaded
     from symdescent.generated import define  # the one place generated source is executed
 
-    source = numba_source(terms, with_grad=True) + "\n" + numba_source(terms, with_grad=False)
-    helpers = {name: numba.njit(fn) for name, fn in _helpers().items()}
-    namespace = {"math": math, **helpers}
-    kernel, plain_value = define(source + "\nkernels = (kernel, value_kernel)\n", "kernels", namespace)
-    grad = numba.njit(nogil=True, cache=False)(kernel)
-    value = numba.njit(nogil=True, cache=False)(plain_value)
+    return define(numba_module(body, cache=False), attribute)
+
+
+def compile_numba(terms: Sequence[DifferentiatedTerm]) -> tuple[Callable[..., float], Callable[..., float]]:
+    """The gradient and value kernels, njit-compiled (lazily, on first call, per dtype)."""
+    decorated = "@numba.njit(nogil=True, cache=CACHE)\n"
+    body = decorated + numba_source(terms, with_grad=True) + "\n\n" + decorated + numba_source(terms, with_grad=False)
+    grad, value = load_numba(body + "\n\nkernels = (kernel, value_kernel)\n", "kernels")
 
     def grad_kernel(xw, lo, a, b, n, g, buffers):
         return grad(xw, lo, a, b, n, g)

@@ -21,9 +21,28 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from rich.cells import cell_len
-
 Option = TypeVar("Option")
+
+#: Characters Rich measures as one cell in every Unicode version: its own single-cell ranges and the
+#: symbols our tables use (the tests check each against ``rich.cells``).
+_NARROW = frozenset(
+    "".join(map(chr, range(0x20, 0x7F)))
+    + "".join(map(chr, range(0xA0, 0xAD)))
+    + "".join(map(chr, range(0xAE, 0x300)))
+    + "".join(map(chr, range(0x370, 0x483)))
+    + "".join(map(chr, range(0x2500, 0x25FD)))
+    + "∂∇‖⋮…≈−–—‘’“”•′″√∞≤≥≠∑∏∫→←↑↓⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻₀₁₂₃₄₅₆₇₈₉₊₋ᵀ✔✘⚠"
+)
+
+
+def cell_len(text: str) -> int:
+    """Columns ``text`` takes on a terminal, as Rich counts them (without importing Rich for plain text)."""
+    if _NARROW.issuperset(text):
+        return len(text)
+    from rich.cells import cell_len as rich_cell_len
+
+    return rich_cell_len(text)
+
 
 #: Fewest significant digits a table rounds to before it gives up more columns.
 MIN_DIGITS = 4

@@ -158,7 +158,7 @@ class _Line:
 class LiveProgress:
     """A context manager: the live line on ``console`` from ``delay`` seconds in until the block ends."""
 
-    def __init__(self, console: Console, tracker: Tracker, *, delay: float = DELAY) -> None:
+    def __init__(self, console: Console | Callable[[], Console], tracker: Tracker, *, delay: float = DELAY) -> None:
         self._console = console
         self._tracker = tracker
         self._delay = delay
@@ -174,9 +174,12 @@ class LiveProgress:
         with self._lock:
             if self._closed:
                 return
+            console = self._console
+            if callable(console):  # made only now: a run shorter than the delay never imports Rich for it
+                console = self._console = console()
             self._live = Live(
                 _Line(self._tracker),
-                console=self._console,
+                console=console,
                 refresh_per_second=REFRESH_PER_SECOND,
                 transient=True,
                 redirect_stdout=False,

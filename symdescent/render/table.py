@@ -1,4 +1,8 @@
-"""The Rich table a person reads: every step, or the first and last of a long run.
+"""The table a person reads: every step, or the first and last of a long run.
+
+It is laid out as a Rich ``box.SIMPLE_HEAD`` table and written by
+:mod:`symdescent.render.styled` with Rich's bytes but without importing Rich
+(a warm run's start-up), or by Rich itself where only Rich can.
 
 Numbers are never cut or wrapped: the table drops columns (the partials
 first) or rounds to fewer digits until it fits the screen, and says so below
@@ -12,20 +16,18 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from rich import box
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
-from rich.text import Text
-
 from symdescent.layout import Flat, Layout, Slot, layout_of
 from symdescent.methods import METHODS
 from symdescent.render.fit import choose, fit_note, join, table_width, wrap
 from symdescent.render.mathtext import function_inline, gradient_inline, signature
 from symdescent.render.numbers import EXACT_CELL, FLOATS, Notation, human, plural
 from symdescent.render.sparkline import SparkSampler, sparkline
+from symdescent.render.styled import Column, Grid, Part, Screen, Styled, show
 from symdescent.result import STATUSES, Result, Step
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from symdescent.problem import Problem
 
 #: Rows kept from each end of a long run when the middle is hidden.
@@ -52,7 +54,13 @@ class TableRenderer:
     """
 
     def __init__(
-        self, console: Console, problem: Problem, *, digits: int = 6, elide: bool = True, notation: Notation = FLOATS
+        self,
+        console: Console | Screen,
+        problem: Problem,
+        *,
+        digits: int = 6,
+        elide: bool = True,
+        notation: Notation = FLOATS,
     ) -> None:
         self._console = console
         self._problem = problem
@@ -81,11 +89,11 @@ class TableRenderer:
         width = self._console.width
         rows, hidden = self._rows()
         table, notes = self._table(rows, hidden, width)
-        parts: list[RenderableType] = [self._heading(result), table]
+        parts: list[Part] = [self._heading(result), table]
         if notes:
-            parts.append(Text("\n".join(" " + line for note in notes for line in wrap(note, width - 1)), style="dim"))
+            parts.append(Styled("\n".join(" " + line for note in notes for line in wrap(note, width - 1)), style="dim"))
         parts.append(self._summary(result, width))
-        self._console.print(Group(*parts))
+        show(self._console, parts)
 
     def _rows(self) -> tuple[list[Step | None], int]:
         """The rows to show (None for the ⋮ row) and how many steps they leave out."""
@@ -95,7 +103,7 @@ class TableRenderer:
             return [*head, *tail], 0
         return [*head, None, *tail[-self._tail_rows :]], hidden
 
-    def _heading(self, result: Result) -> Text:
+    def _heading(self, result: Result) -> Styled:
         """The function and gradient above the table, left-aligned so that they wrap only at the screen's edge."""
         problem = self._problem
         method = METHODS[result.method].title if result.method in METHODS else result.method
@@ -103,7 +111,7 @@ class TableRenderer:
         if result.maximize:
             method, on = ("Gradient ascent", "on") if result.method == "gd" else (method, "maximising")
         show_gradient = not self._layout.scalars_only or problem.dimension <= MAX_VARIABLE_COLUMNS
-        text = Text()
+        text = Styled()
         width = self._console.width
         title = f"{method} {on} {signature(self._layout.names)} = {function_inline(problem)}"
         text.append("\n".join(wrap(title, width, hang="  ")) + "\n", style="bold")
@@ -111,7 +119,7 @@ class TableRenderer:
         text.append("\n".join(wrap(subtitle, width, hang="  ")), style="dim")
         return text
 
-    def _table(self, rows: list[Step | None], hidden: int, width: int) -> tuple[RenderableType, list[str]]:
+    def _table(self, rows: list[Step | None], hidden: int, width: int) -> tuple[Part, list[str]]:
         """The widest layout that fits: all columns, then without ∂f/∂x, the method column, the last x columns."""
         notation, asked, layout = self._notation, self._digits, self._layout
         entry_columns = layout.columns()
@@ -153,24 +161,16 @@ class TableRenderer:
         if table_width(cols) > width:  # narrower than any table: each step as a few lines
             cols = columns(options[0], asked)
             return _vertical(cols, rows, width), [f"each step on its own lines to fit {width} columns"]
-        table = Table(box=box.SIMPLE_HEAD, header_style="bold cyan")
+        header: list[Column] = []
         for j, column in enumerate(cols):
             name = column[0]
             text_column = info and j == len(cols) - 1
-            table.add_column(
-                name,
-                justify="left" if text_column else "right",
-                style="dim" if j == 0 or text_column else ("bold" if name == "f" and j == shown + 1 else None),
-                no_wrap=True,  # the layout is chosen to fit, so a cell never needs to wrap
-                overflow="fold",
-            )
-        bodies = list(zip(*(column[1:] for column in cols), strict=True))
-        body = iter(bodies)
-        for row in rows:
-            if row is None:
-                table.add_row(*[Text("⋮", style="dim")] * len(cols))
-            else:
-                table.add_row(*next(body))
+            style = "dim" if j == 0 or text_column else ("bold" if name == "f" and j == shown + 1 else "")
+            header.append(Column(name, "left" if text_column else "right", style))
+        body = iter(zip(*(column[1:] for column in cols), strict=True))
+        dots = [Styled("⋮", style="dim")] * len(cols)
+        # the layout is chosen to fit, so a cell never needs to wrap
+        table = Grid(header, [dots if row is None else next(body) for row in rows], header_style="bold cyan")
 
         notes = []
         if hidden:
@@ -212,10 +212,10 @@ class TableRenderer:
         keeps = "per step, csv and json keep f and ‖∇f‖ only"
         return f"{head}; --save FILE writes all {layout.size} entries of the result ({keeps})"
 
-    def _summary(self, result: Result, width: int) -> Text:
+    def _summary(self, result: Result, width: int) -> Styled:
         spec = STATUSES[result.status]
         mark, style = spec.mark, f"bold {spec.colour}"
-        text = Text("\n".join(wrap(f"{mark} {result.status} — {result.message}", width, hang="  ")))
+        text = Styled("\n".join(wrap(f"{mark} {result.status} — {result.message}", width, hang="  ")))
         text.stylize(style, 0, len(mark) + 1 + len(str(result.status)))
         notation, layout = self._notation, self._layout
         room = width - len(_LABEL)
@@ -239,10 +239,10 @@ class TableRenderer:
         text.append(self._sparkline(result, width))
         return text
 
-    def _sparkline(self, result: Result, width: int) -> Text:
+    def _sparkline(self, result: Result, width: int) -> Styled:
         """The shape of the descent on one line: log(f − min f) over the steps shown."""
         spark = self._spark
-        text = Text()
+        text = Styled()
         if spark.count < SPARKLINE_MIN_STEPS or not self._head:
             return text
         # Ascent: the distance below the best value, so that both read as a fall to ▁.
@@ -259,9 +259,9 @@ class TableRenderer:
         return text
 
 
-def _vertical(columns: list[list[str]], rows: list[Step | None], width: int) -> Text:
+def _vertical(columns: list[list[str]], rows: list[Step | None], width: int) -> Styled:
     """For very narrow screens: ``step 3`` and then ``name = value`` pairs, broken only between pairs."""
-    text = Text()
+    text = Styled()
     body = iter(zip(*(column[1:] for column in columns), strict=True))
     for row in rows:
         if row is None:
@@ -285,7 +285,7 @@ def _gradient_label(slot: Slot, count: int) -> str:
 _LABEL = "  final point  "
 
 
-def _labelled(text: Text, label: str, lines: list[str], style: str = "") -> None:
+def _labelled(text: Styled, label: str, lines: list[str], style: str = "") -> None:
     text.append(f"  {label:<{len(_LABEL) - 2}}", style="dim")
     text.append(lines[0].lstrip() if lines else "", style=style)
     for line in lines[1:]:

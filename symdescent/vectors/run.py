@@ -51,15 +51,15 @@ class ArrayRun(StoppingRules):
         """The method's parameters, and the engine that ran (a diagnostic: the numbers do not depend on it)."""
         return {**self.method.params, "engine": self.engine}
 
-    def _largest_curvature(self) -> float | None:
-        """λmax of the Hessian of the function minimised, for a quadratic of at most 200 entries (else None)."""
+    def _curvatures(self) -> list[float] | None:
+        """The eigenvalues of the Hessian of the function minimised, for a quadratic of at most 200 entries."""
         from symdescent.vectors.analysis import hessian_action, is_quadratic
 
         problem = self.problem
         if problem.size > 200 or not is_quadratic(problem.formula, hessian_action(problem.formula)):
             return None
         values = np.linalg.eigvalsh(np.asarray(problem.hessian(problem.flat_start()), dtype=float))
-        return float(-values[0] if self.maximize else values[-1])
+        return [float(v) for v in (-values if self.maximize else values)]
 
     def _linear_in(self) -> list[str]:
         """The variables whose ∂f (in vector form) uses no variable: f is linear in them, so it has no minimum."""
