@@ -108,6 +108,19 @@ class Run(StoppingRules):
                 self._steps = compiled
         collections.deque(self._steps, maxlen=0)
 
+    def stream(self, every: int = 1) -> Generator[Step, None, None]:
+        """The steps, a long run's from the compiled loop in blocks (:mod:`symdescent.blocks`); call before any.
+
+        ``every``: the caller keeps only steps k with k % every == 0 and the last; the others may be left out.
+        """
+        if self.last is self.first and self.arithmetic is FLOAT and self.loop in ("fused", "generic"):
+            from symdescent.blocks import streamed_steps
+
+            compiled = streamed_steps(self, self._steps, every)
+            if compiled is not None:
+                self._steps = compiled
+        return self._steps
+
     @property
     def method_name(self) -> str:
         return self.optimizer.name
