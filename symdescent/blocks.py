@@ -27,10 +27,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Generator, Iterator
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
-from symdescent import settings
-from symdescent.compiled import MARGIN, PROBE_STEPS, _goes_on, _wanted, _worth_it, block_for
+from symdescent import compiled, settings
+from symdescent.compiled import MARGIN, _goes_on, _wanted, _worth_it, block_for
 from symdescent.errors import NUMERIC_ERRORS
 from symdescent.loopcode import pack_state, plain_rule, unpack_state
 from symdescent.result import Step
@@ -41,8 +42,8 @@ if TYPE_CHECKING:
 
 #: Each compiled block runs for about this long before Python hands out its rows and looks at signals.
 BLOCK_SECONDS = 0.02
-#: A block's rows take at most this many floats (x, f and ∇f of each printed step): 32 MB.
-MAX_FLOATS = 4_000_000
+#: A block writes at most this many rows: Python makes them Steps a few thousand at a time (fewer objects alive).
+MAX_ROWS = 4_096
 #: The Python loop's cost a step minus the compiled loop's: the share of the probe's time taking over saves.
 SAVED = 0.5
 
@@ -86,7 +87,7 @@ def _steps(
 ) -> Generator[Step, None, None]:
     step, state = run.first, None
     if probe:
-        kend, previous, spent, clock = step.step + PROBE_STEPS, None, 0.0, time.perf_counter
+        kend, previous, spent, clock = step.step + compiled.PROBE_STEPS, None, 0.0, time.perf_counter
         while True:
             started = clock()
             step = next(python, None)  # type: ignore[arg-type]
@@ -147,7 +148,7 @@ def _rows_from(
     extra = pack_state(method, state) or []
     values = np.array([*step.x, *step.grad, *extra, step.f], dtype=np.float64)
     params = np.array([*p, *([] if method == "gd" else [1.0 if run.maximize else 0.0])], dtype=np.float64)
-    most = max(every, every * (MAX_FLOATS // (2 * n + 1)))  # steps a block may take for its rows to fit
+    most = every * MAX_ROWS  # steps a block may take for its rows to fit
     size = min(1_000, most)
     run.last = step
     yield step
@@ -172,15 +173,9 @@ def _rows_from(
         if not good:  # cannot happen when the block and Python agree; if not, Python replays from the last good step
             yield from _after_first(_python_from(run, engine, method, p, tol, step, extra))
             return
-        number = (step.step // every + 1) * every  # the first step the block wrote
-        for row in out[:r].tolist():
-            if number >= k:
-                break  # the block's end: ``reached``
-            g = row[n + 1 :]
-            shown = Step(number, tuple(row[:n]), row[n], tuple(g), hypot(*g))
+        for shown in _made(out, r, (step.step // every + 1) * every, every, k, n):
             run.last = shown
             yield shown
-            number += every
         step, extra = reached, values[2 * n : -1].tolist()
         if code == 1 or not _goes_on(step, run.max_steps, tol):
             yield from _python_from(run, engine, method, p, tol, step, extra)
@@ -193,3 +188,17 @@ def _rows_from(
             out = np.empty((size // every + 1, 2 * n + 1), dtype=np.float64)
         started = time.perf_counter()
         k, code, r = rows(values, step.step, min(run.max_steps, step.step + size), lo, params, out, every)
+
+
+def _made(out: Any, r: int, number: int, every: int, k: int, n: int) -> Iterator[Step]:
+    """The first ``r`` rows of ``out`` as the Steps ``number``, ``number + every``… before ``k`` (the block's end).
+
+    Column by column, so that no Python code runs per row: each row becomes a Step in C.
+    """
+    count = r if number + (r - 1) * every < k else r - 1
+    columns = out[:count].T.tolist()
+    xs, f, gs = zip(*columns[:n], strict=True), columns[n], columns[n + 1 :]
+    norms = map(math.hypot, *gs)
+    numbers = range(number, number + count * every, every)
+    # tuple.__new__: Step(...) without NamedTuple's __new__ in Python, as the fused loop makes them
+    return map(tuple.__new__, repeat(Step), zip(numbers, xs, f, zip(*gs, strict=True), norms, repeat(None)))
