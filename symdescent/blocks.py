@@ -85,15 +85,17 @@ def _steps(
     *,
     probe: bool,
 ) -> Generator[Step, None, None]:
-    step, state = run.first, None
+    step: Step = run.first
+    state = None
     if probe:
         kend, previous, spent, clock = step.step + compiled.PROBE_STEPS, None, 0.0, time.perf_counter
         while True:
             started = clock()
-            step = next(python, None)  # type: ignore[arg-type]
+            got = next(python, None)
             spent += clock() - started  # the loop's own time, not the renderer's
-            if step is None:
+            if got is None:
                 return  # the run ended within the probe
+            step = got
             # hand over only at a step that moved: the generic loop counts unchanged steps from 0 again
             moved = previous is not None and (step.x != previous.x or step.f != previous.f)
             if run.status is None and step.step >= kend and moved and _goes_on(step, run.max_steps, tol):
