@@ -125,7 +125,10 @@ def test_the_steps_are_the_python_loops_across_block_ends(monkeypatch, blocks_ru
     for every in (1, 5, 7):
         monkeypatch.setenv("SYMDESCENT_LOOP", "numba")
         run = iterate(make_problem(ROSENBROCK.replace("^", "**")), (-1.2, 1.0), lr=0.0002, tol=0, max_steps=5000)
-        mine = list(run.stream(every))
+        mine = []
+        for step in run.stream(every):
+            assert run.last is step  # what the progress line and Ctrl-C read: the step just handed out
+            mine.append(step)
         assert run.loop == "compiled" and max(blocks_run) <= 13 * every
         monkeypatch.setenv("SYMDESCENT_LOOP", "python")
         theirs = iterate(make_problem(ROSENBROCK.replace("^", "**")), (-1.2, 1.0), lr=0.0002, tol=0, max_steps=5000)
