@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from symdescent import blocks, compiled
+from symdescent import run as run_module
 from symdescent.cli import main
 from symdescent.problem import make_problem
 from symdescent.run import iterate
@@ -139,6 +140,7 @@ def test_the_steps_are_the_python_loops_across_block_ends(monkeypatch, blocks_ru
 
 def test_auto_takes_over_after_the_probe_and_keeps_short_runs_in_python(monkeypatch, blocks_run) -> None:
     monkeypatch.setattr(compiled, "PROBE_STEPS", 1_000)
+    monkeypatch.setattr(run_module, "COMPILED_AFTER", 1_000)
     monkeypatch.setattr(compiled, "MIN_SECONDS", 0.0)
     monkeypatch.setattr(compiled, "MIN_SECONDS_TO_COMPILE", 0.0)
     monkeypatch.setenv("SYMDESCENT_LOOP", "auto")
@@ -201,3 +203,15 @@ def test_a_compiled_run_streams_and_ctrl_c_ends_it_with_whole_lines(fmt: str, tm
         numbers = [line["step"] for line in lines[:-1]]
         assert lines[-1]["steps"] == numbers[-1]
     assert numbers == list(range(len(numbers))) and len(numbers) > 20_000
+
+
+def test_a_short_printed_run_does_not_even_import_the_compiled_loop() -> None:
+    assert run_module.COMPILED_AFTER == compiled.PROBE_STEPS
+    code = (
+        "import sys; from symdescent.run import iterate; "
+        "r = iterate('x**2 + y**2', (1.0, 2.0), tol=0, max_steps=100_000); list(r.stream()); "
+        "print(r.loop, 'symdescent.compiled' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "SYMDESCENT_LOOP": "auto"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["fused", "False"]
