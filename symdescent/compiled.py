@@ -131,12 +131,12 @@ def method_steps(run: Run, first: Step, generic: Generator[Step, None, None]) ->
     return _method_steps(run, first, generic, engine, rule, tol, probe=wanted == "auto")
 
 
-def _worth_it(lowered: Lowered, method: str, rest: int, elapsed: float, taken: int) -> bool:
+def _worth_it(lowered: Lowered, method: str, rest: int, elapsed: float, taken: int, name: str = "block") -> bool:
     """Whether the rest of the run would take the Python loop long enough to pay for numba (and it can)."""
     python_seconds = rest * elapsed / max(taken, 1)
     if python_seconds < MIN_SECONDS or not have_numba() or block_source(lowered, method, cache=False) is None:
         return False
-    return python_seconds >= _compile_seconds(lowered, method)
+    return python_seconds >= _compile_seconds(lowered, method, name)
 
 
 def _gd_steps(
@@ -197,9 +197,9 @@ def _method_steps(
     yield from _compiled_from(run, engine, method, p, tol, step, state)
 
 
-def _compile_seconds(lowered: Lowered, method: str) -> float:
+def _compile_seconds(lowered: Lowered, method: str, name: str = "block") -> float:
     """What taking over would cost on top of :data:`MIN_SECONDS`: nothing when cached, else more for more code."""
-    if _in_cache(lowered, method):
+    if _in_cache(lowered, method, name):
         return 0.0
     size = sum(map(len, (*lowered.statements, *lowered.outputs)))
     return MIN_SECONDS_TO_COMPILE * max(1.0, size / COMPILE_SIZE)
@@ -243,7 +243,7 @@ def _compiled_from(
 
     started = time.perf_counter()
     try:  # the first call compiles (or loads the machine code): if that fails, the Python loop runs instead
-        block = block_for(engine.lowered, method)
+        block: Block = block_for(engine.lowered, method)
         k, code = block(values, step.step, min(run.max_steps, step.step + size), lo, params)
     except Exception:  # numba's errors share no base short of Exception; no step was taken
         yield from python_from(step, extra)
@@ -293,29 +293,28 @@ class _Until:
 
 # -- compiling, and the cache of compiled loops ------------------------------------------------
 
-_LOADED: dict[str, Block] = {}
+_LOADED: dict[tuple[str, str], Any] = {}
 
 
-def block_for(lowered: Lowered, method: str = "gd") -> Block:
-    """The compiled ``block`` of :func:`symdescent.loopcode.block_source`, from the cache when it is there."""
+def block_for(lowered: Lowered, method: str = "gd", name: str = "block") -> Any:
+    """The compiled ``block`` (or ``rows``) of :func:`symdescent.loopcode.block_source`, from the cache when there."""
     use_cache = settings.cache_enabled()
     source = block_source(lowered, method, cache=use_cache)
     if source is None:
         raise ValueError("this function has no compiled loop")
-    known = _LOADED.get(source)
+    known = _LOADED.get((source, name))
     if known is not None:
         return known
-    block = (_from_file(source) if use_cache else None) or _in_memory(source)
-    _LOADED[source] = block
+    block = (_from_file(source, name) if use_cache else None) or _in_memory(source, name)
+    _LOADED[source, name] = block
     return block
 
 
-def _in_memory(source: str) -> Block:
+def _in_memory(source: str, name: str) -> Any:
     """The loop compiled in memory only (the cache is off, or its folder cannot be used)."""
     from symdescent.generated import define
 
-    block: Block = define(source.replace("CACHE = True", "CACHE = False"), "block")
-    return block
+    return define(source.replace("CACHE = True", "CACHE = False"), name)
 
 
 def folder() -> str:
@@ -331,7 +330,7 @@ def _place(source: str) -> tuple[str, str]:
     return digest, os.path.join(folder(), f"loop_{digest}.py")
 
 
-def _in_cache(lowered: Lowered, method: str = "gd") -> bool:
+def _in_cache(lowered: Lowered, method: str = "gd", name: str = "block") -> bool:
     """Whether an earlier run left this loop compiled in the cache (then taking it over costs no compilation)."""
     source = block_source(lowered, method, cache=True)
     if source is None or not settings.cache_enabled():
@@ -340,12 +339,12 @@ def _in_cache(lowered: Lowered, method: str = "gd") -> bool:
     compiled = os.path.join(folder(), "__pycache__")
     with contextlib.suppress(OSError):
         return _read(path) == source and any(
-            name.startswith(f"loop_{digest}.") and name.endswith(".nbi") for name in os.listdir(compiled)
+            file.startswith(f"loop_{digest}.{name}-") and file.endswith(".nbi") for file in os.listdir(compiled)
         )
     return False
 
 
-def _from_file(source: str) -> Block | None:
+def _from_file(source: str, name: str) -> Any:
     """Import the loop's module from the cache folder, written first if missing or different; None on failure."""
     digest, path = _place(source)
     where = folder()
@@ -368,8 +367,7 @@ def _from_file(source: str) -> Block | None:
         spec.loader.exec_module(module)
     except (OSError, InputError):
         return None
-    block: Block = module.block
-    return block
+    return getattr(module, name)
 
 
 def _read(path: str) -> str | None:

@@ -176,7 +176,9 @@ def block_source(lowered: Lowered, method: str = "gd", *, cache: bool) -> str | 
     early at a step whose g·g is at or below ``lo`` (code 2: maybe converged, Python decides with
     ``hypot``), and at a step with a non-finite value, or (but for gd, whose fused loop does not
     count them) one that leaves x and f as they were, leaving ``state`` and k at the step before it
-    (code 1: the Python loop takes over).
+    (code 1: the Python loop takes over). ``rows(state, k, kend, lo, p, out, every) -> (k, code, r)``
+    does the same and also writes the r steps k with k % every == 0 into ``out``, one row of x, f, ∇f each
+    (``out`` has room for the (kend − k) // every + 1 of them), for the outputs that print steps.
     """
     try:
         statements = [_statement(s) for s in lowered.statements]
@@ -202,41 +204,55 @@ def block_source(lowered: Lowered, method: str = "gd", *, cache: bool) -> str | 
     ]
     unchanged = " and ".join([*(f"{x} == {q}" for x, q in zip(xs, saved, strict=False)), "_f == _f0"])
     squares = " + ".join(f"{v}*{v}" for v in ns)
-    body = [
-        *[f"{name} = p[{j}]" for j, name in enumerate(params)],
-        *[f"{name} = state[{j}]" for j, name in enumerate(held)],
-        f"_f0 = state[{len(held)}]",
-        "code = 0",
-        "while k < kend:",
-        *[f"    {q} = {name}" for q, name in zip(saved, held, strict=True)],
-        *[f"    {line}" for line in update],
-        *[f"    {line}" for line in statements],
-        f"    _f = {f_out}",
-        *[f"    {v} = {out}" for v, out in zip(ns, g_out, strict=True)],
-        f"    _s = {squares}",
-        f"    if not (math.isfinite(_f) and _s < {HUGE!r}){'' if method == 'gd' else f' or ({unchanged})'}:",
-        *[f"        {name} = {q}" for name, q in zip(held, saved, strict=True)],
-        "        code = 1",
-        "        break",
-        "    k += 1",
-        "    _f0 = _f",
-        *[f"    {g} = {v}" for g, v in zip(gs, ns, strict=True)],
-        f"    if lo >= 0.0 and (_s <= lo or _s <= {TINY!r}):",
-        "        code = 2",
-        "        break",
-        *[f"state[{j}] = {name}" for j, name in enumerate(held)],
-        f"state[{len(held)}] = _f0",
-        "return k, code",
+    # ``rows`` also writes x, f and ∇f of every step k with k % every == 0 into ``out`` (the output's rows)
+    record = [
+        "    if k % every == 0:",
+        *[f"        out[r, {j}] = {v}" for j, v in enumerate([*xs, "_f", *gs])],
+        "        r += 1",
     ]
+
+    def body(rows: bool) -> list[str]:
+        return [
+            *[f"{name} = p[{j}]" for j, name in enumerate(params)],
+            *[f"{name} = state[{j}]" for j, name in enumerate(held)],
+            f"_f0 = state[{len(held)}]",
+            "code = 0",
+            *(["r = 0"] if rows else []),
+            "while k < kend:",
+            *[f"    {q} = {name}" for q, name in zip(saved, held, strict=True)],
+            *[f"    {line}" for line in update],
+            *[f"    {line}" for line in statements],
+            f"    _f = {f_out}",
+            *[f"    {v} = {out}" for v, out in zip(ns, g_out, strict=True)],
+            f"    _s = {squares}",
+            f"    if not (math.isfinite(_f) and _s < {HUGE!r}){'' if method == 'gd' else f' or ({unchanged})'}:",
+            *[f"        {name} = {q}" for name, q in zip(held, saved, strict=True)],
+            "        code = 1",
+            "        break",
+            "    k += 1",
+            "    _f0 = _f",
+            *[f"    {g} = {v}" for g, v in zip(gs, ns, strict=True)],
+            *(record if rows else []),
+            f"    if lo >= 0.0 and (_s <= lo or _s <= {TINY!r}):",
+            "        code = 2",
+            "        break",
+            *[f"state[{j}] = {name}" for j, name in enumerate(held)],
+            f"state[{len(held)}] = _f0",
+            "return k, code, r" if rows else "return k, code",
+        ]
+
     text = "\n".join([*statements, *update, f_out, *g_out])
     helpers = "".join(_MATH_HELPER.format(name=name) for name in MATH if f"_{name}(" in text)
+    jit = '@njit(cache=CACHE, error_model="numpy", nogil=True)\n'
     return (
         '"""symdescent: a generated optimisation loop (program names only)."""\n\n'
         "import math\n\nfrom numba import njit\n\n"
         f"CACHE = {cache!r}\n"
         f"{_HELPERS}{helpers}\n\n"
-        '@njit(cache=CACHE, error_model="numpy", nogil=True)\n'
-        "def block(state, k, kend, lo, p):\n" + "".join(f"    {line}\n" for line in body)
+        f"{jit}def block(state, k, kend, lo, p):\n"
+        + "".join(f"    {line}\n" for line in body(False))
+        + f"\n\n{jit}def rows(state, k, kend, lo, p, out, every):\n"
+        + "".join(f"    {line}\n" for line in body(True))
     )
 
 

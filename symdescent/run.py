@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 # never imports SymPy.
 
 
+#: Steps the Python loop takes before the compiled one is considered (:data:`symdescent.compiled.PROBE_STEPS`).
+COMPILED_AFTER = 100_000
+
+
 class Run(StoppingRules):
     """A run in progress: an iterator of steps that remembers how it ended."""
 
@@ -107,6 +111,26 @@ class Run(StoppingRules):
             if compiled is not None:
                 self._steps = compiled
         collections.deque(self._steps, maxlen=0)
+
+    def stream(self, every: int = 1) -> Generator[Step, None, None]:
+        """The steps, a long run's from the compiled loop in blocks (:mod:`symdescent.blocks`); call before any.
+
+        ``every``: the caller keeps only steps k with k % every == 0 and the last; the others may be left out.
+        """
+        if self.last is self.first and self.arithmetic is FLOAT and self.loop in ("fused", "generic") and self._long():
+            from symdescent.blocks import streamed_steps
+
+            compiled = streamed_steps(self, self._steps, every)
+            if compiled is not None:
+                self._steps = compiled
+        return self._steps
+
+    def _long(self) -> bool:
+        """Whether the compiled loop may take part: a short ``auto`` run is not worth even importing it."""
+        from symdescent import settings
+
+        loop = settings.loop()
+        return loop == "numba" or (loop == "auto" and self.max_steps - self.first.step > COMPILED_AFTER)
 
     @property
     def method_name(self) -> str:

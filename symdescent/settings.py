@@ -77,7 +77,7 @@ def kernel_backend() -> KernelBackend:
 
 
 def loop() -> ScalarLoop:
-    """``SYMDESCENT_LOOP``: the loop of a long ``-q`` gd run, Python or numba-compiled (auto: numba when it pays)."""
+    """``SYMDESCENT_LOOP``: the loop of a long scalar run, Python or numba-compiled (auto: numba when it pays)."""
     return cast(ScalarLoop, _choice("SYMDESCENT_LOOP", ("auto", "python", "numba")))
 
 

@@ -211,8 +211,11 @@ def run(
         digits = working_precision or 6
     shape = "quiet" if quiet else fmt
     renderer = _renderer(shape, streams, run_, digits=digits, elide=every is None, notation=notation, saving=bool(save))
-    source: Iterable[Step] = plotter.recording(run_) if plotter else run_
     history = History() if keeping() else None  # the notebook magic's Result gets a history
+    # a picture or a history keeps every step; otherwise a thinned run's compiled blocks make only the printed ones
+    source = _steps_of(run_, quiet, every, keeps_all=history is not None or plotter is not None)
+    if plotter:
+        source = plotter.recording(source)
     steps_ = thinned(history.watch(source) if history else source, every or 1)
     # -q of an array run may take minutes (10⁹ entries): it too gets the live line on a terminal
     try:
@@ -320,6 +323,14 @@ def live_progress(streams: Streams, run_: Run, *, enabled: bool) -> contextlib.A
 
     within = (lambda: run_.fraction_done) if hasattr(run_, "fraction_done") else None  # the chunked engine
     return LiveProgress(console, Tracker(lambda: run_.last, run_.max_steps, within))
+
+
+def _steps_of(run_: Run, quiet: bool, every: int | None, *, keeps_all: bool) -> Iterable[Step]:
+    """The run's steps: a long scalar run's from the compiled loop in blocks (only the printed ones if allowed)."""
+    stream = getattr(run_, "stream", None)  # a scalar run's (symdescent.run.Run); array runs have their own loops
+    if quiet or stream is None:
+        return run_  # -q drains the run (its own compiled loop)
+    return cast("Iterable[Step]", stream(1 if keeps_all else every or 1))
 
 
 def _render_steps(steps: Iterable[Step], renderer: Renderer, run_: Run, *, quiet: bool) -> int:
