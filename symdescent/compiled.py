@@ -29,7 +29,7 @@ fails (a non-finite value) back to the Python loop from the step before it,
 which words the ending as always.
 
 Cached: the loop's module is written to ``loops/`` in the cache folder
-(:func:`symdescent.cache.directory`, private to the user) and numba keeps its
+(:mod:`symdescent.numba_files`, private to the user) and numba keeps its
 machine code beside it (``cache=True`` needs a real file), so the second run
 of a function pays no compilation. The file is only ever imported after its
 text was compared with the text just generated; a file that differs is
@@ -39,18 +39,13 @@ memory for each run.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import importlib.util
 import math
-import os
-import stat
-import sys
 import time
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from symdescent import cache, settings
+from symdescent import numba_files, settings
 from symdescent.errors import NUMERIC_ERRORS, InputError, install_hint
 from symdescent.loopcode import block_source, pack_state, plain_rule, unpack_state
 from symdescent.result import Step
@@ -71,8 +66,6 @@ MIN_SECONDS_TO_COMPILE = 4.0
 COMPILE_SIZE = 2_000
 #: Each compiled block runs for about this long before Python looks at signals and progress.
 BLOCK_SECONDS = 0.1
-#: At most this many loop modules are kept in the cache folder (the least recently used go first).
-MAX_MODULES = 64
 #: A g·g above tol²·(1 + MARGIN)² is surely a ‖∇f‖ above tol (√(g·g) and hypot differ by a few ulp).
 MARGIN = 1e-9
 
@@ -318,16 +311,7 @@ def _in_memory(source: str, name: str) -> Any:
 
 
 def folder() -> str:
-    return os.path.join(cache.directory(), "loops")
-
-
-def _place(source: str) -> tuple[str, str]:
-    """The module's digest and file for ``source`` (numba's and Python's versions count: each has its own code)."""
-    from importlib.metadata import version
-
-    python = f"{sys.implementation.name}{sys.version_info[0]}{sys.version_info[1]}"
-    digest = hashlib.sha256(f"{version('numba')} {python}\n{source}".encode()).hexdigest()[:32]
-    return digest, os.path.join(folder(), f"loop_{digest}.py")
+    return numba_files.folder("loops")
 
 
 def _in_cache(lowered: Lowered, method: str = "gd", name: str = "block") -> bool:
@@ -335,71 +319,9 @@ def _in_cache(lowered: Lowered, method: str = "gd", name: str = "block") -> bool
     source = block_source(lowered, method, cache=True)
     if source is None or not settings.cache_enabled():
         return False
-    digest, path = _place(source)
-    compiled = os.path.join(folder(), "__pycache__")
-    with contextlib.suppress(OSError):
-        return _read(path) == source and any(
-            file.startswith(f"loop_{digest}.{name}-") and file.endswith(".nbi") for file in os.listdir(compiled)
-        )
-    return False
+    return numba_files.is_compiled(source, "loops", name)
 
 
 def _from_file(source: str, name: str) -> Any:
-    """Import the loop's module from the cache folder, written first if missing or different; None on failure."""
-    digest, path = _place(source)
-    where = folder()
-    try:
-        os.makedirs(where, mode=0o700, exist_ok=True)
-        if cache.problem_with(cache.directory()) or cache.problem_with(where):
-            return None
-        if _read(path) != source:
-            from symdescent.files import written_whole
-
-            with written_whole(path, "a compiled loop", text=True, mode=0o600) as file:
-                file.write(source)
-            _evict(where)
-        os.utime(path)
-        spec = importlib.util.spec_from_file_location(f"symdescent_loop_{digest}", path)
-        if spec is None or spec.loader is None:
-            return None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # numba's cached code finds its module by name
-        spec.loader.exec_module(module)
-    except (OSError, InputError):
-        return None
-    return getattr(module, name)
-
-
-def _read(path: str) -> str | None:
-    """The file's text, if it is a regular file of this user that nobody else can write."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    with os.fdopen(fd, encoding="utf-8", newline="") as file:
-        info = os.fstat(fd)
-        getuid = getattr(os, "getuid", None)
-        if not stat.S_ISREG(info.st_mode) or (getuid and info.st_uid != getuid()) or info.st_mode & 0o022:
-            return None
-        try:
-            return file.read()
-        except (OSError, UnicodeDecodeError):
-            return None
-
-
-def _evict(where: str) -> None:
-    """Keep the :data:`MAX_MODULES` most recently used loop modules (and numba's files for them)."""
-    with contextlib.suppress(OSError):
-        modules = sorted(
-            (entry.stat(follow_symlinks=False).st_mtime, entry.name[:-3])
-            for entry in os.scandir(where)
-            if entry.name.startswith("loop_") and entry.name.endswith(".py")
-        )
-        doomed = {stem for _, stem in modules[: max(0, len(modules) - MAX_MODULES)]}
-        compiled = os.path.join(where, "__pycache__")
-        others = [os.path.join(compiled, name) for name in os.listdir(compiled)] if os.path.isdir(compiled) else []
-        for stem in doomed:
-            mine = [p for p in others if os.path.basename(p).startswith(f"{stem}.")]
-            for path in [os.path.join(where, f"{stem}.py"), *mine]:
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
+    """The loop's module imported from the cache folder (:mod:`symdescent.numba_files`); None on failure."""
+    return numba_files.load(source, "loops", name)

@@ -46,13 +46,14 @@ def place(source: str, kind: str) -> tuple[str, str]:
     return stem, os.path.join(folder(kind), f"{stem}.py")
 
 
-def is_compiled(source: str, kind: str) -> bool:
-    """Whether an earlier run left this module and numba's code for it in the cache."""
+def is_compiled(source: str, kind: str, function: str = "") -> bool:
+    """Whether an earlier run left this module and numba's code for it (for ``function``, if named) in the cache."""
     stem, path = place(source, kind)
     compiled = os.path.join(folder(kind), "__pycache__")
+    start = f"{stem}.{function}-" if function else f"{stem}."
     with contextlib.suppress(OSError):
         return read(path) == source and any(
-            name.startswith(f"{stem}.") and name.endswith(".nbi") for name in os.listdir(compiled)
+            name.startswith(start) and name.endswith(".nbi") for name in os.listdir(compiled)
         )
     return False
 
