@@ -90,7 +90,7 @@ POSITIONS = [
 ]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(power=powers(), position=st.sampled_from(POSITIONS))
 def test_constants_of_every_kind_in_every_position_are_refused_by_their_predicted_size(
     power: tuple[str, float], position: list[str]

@@ -1,7 +1,7 @@
 """A long banded vector on a Dask cluster (map_overlap over chunks of x): the one-machine kernel run's steps.
 
-The cluster is a LocalCluster of two in-process workers that this module starts and stops itself; x of 10⁴
-entries in Dask chunks of 1536 (the last one shorter) and kernel chunks of 500, so that many chunks, halos and
+The cluster is a LocalCluster of two in-process workers that this module starts and stops itself; x of 4000
+entries in three Dask chunks of 1536 (the last one shorter) and kernel chunks of 500, so that chunks, halos and
 both ends of x (j = 1 and j = n) are exercised.
 """
 
@@ -28,7 +28,7 @@ from symdescent.vectors.cluster_banded import DaskKernelRun  # noqa: E402
 ROSENBROCK = "sum(100*(x[i+1]-x[i]^2)^2+(1-x[i])^2, i)"
 # shifts both ways, up to 2: a halo of 2, and terms that are cut at both ends
 BAND = "sum((x[i+2]-x[i])^2 + x[i-1]*x[i] + x[i]^4/4, i)"
-N = 10_000
+N = 4_000
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def cli_on_cluster(cluster: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         return distributed.Client(cluster.scheduler_address)
 
     monkeypatch.setattr(cluster_module, "connect", connect)
-    monkeypatch.setenv("SYMDESCENT_VECTOR_ENGINE", "kernel")  # 10⁴ entries: below the kernel engine's own threshold
+    monkeypatch.setenv("SYMDESCENT_VECTOR_ENGINE", "kernel")  # 4000 entries: below the kernel engine's own threshold
     cli.connected = connected  # type: ignore[attr-defined]
     return cli
 

@@ -63,7 +63,7 @@ DOCUMENTED = {
 }
 
 
-@settings(max_examples=25, deadline=8000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=8000, suppress_health_check=[HealthCheck.too_slow])
 @given(
     EXPRESSIONS,
     NUMBERS,

@@ -182,7 +182,7 @@ def convex_quadratics(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return a, c, x0
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(convex_quadratics(), st.floats(0.05, 0.95))
 def test_f_never_increases_on_convex_quadratics_below_two_over_l(
     quadratic: tuple[np.ndarray, np.ndarray, np.ndarray], fraction: float
