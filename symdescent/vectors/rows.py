@@ -63,9 +63,16 @@ def row_form(problem: VectorProblem) -> RowForm | None:
     variable = problem.names[0]
     if len(problem.shapes.get(variable, ())) != 1:
         return None
-    coefficient, reduction = problem.formula.expr.as_coeff_Mul()
-    if not isinstance(reduction, VSum | VMean) or not coefficient.is_number:
+    factors = sp.Mul.make_args(problem.formula.expr)
+    reductions = [a for a in factors if isinstance(a, VSum | VMean)]
+    if len(reductions) != 1:
         return None
+    reduction = reductions[0]
+    coefficient = sp.Mul(*(a for a in factors if a is not reduction))  # a number, or of data scalars: 0.5/λ
+    constants = {s: problem.data.get(str(s)) for s in coefficient.free_symbols}
+    if not all(isinstance(v, float) for v in constants.values()):
+        return None
+    coefficient = coefficient.xreplace({s: sp.Float(v) for s, v in constants.items()})
     products = {n for n in sp.preorder_traversal(reduction) if isinstance(n, VMatMul)}
     if len(products) != 1:
         return None
