@@ -6,14 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from conftest import cli
 from scipy.special import expit, log_expit
 
 from symdescent.run import minimize
 from symdescent.vectors import rows
 from symdescent.vectors.problem import make_vector_problem
 from symdescent.vectors.run import vector_run
-
-from conftest import cli
 
 pytest.importorskip("numba")
 
@@ -109,7 +108,7 @@ def test_every_method_takes_the_same_steps(
 
 
 def test_a_diverging_run_ends_as_on_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
-    X, y = data(200, 5)
+    X, _ = data(200, 5)
     ends = []
     for backend in ("numpy", "numba"):
         monkeypatch.setenv("SYMDESCENT_KERNEL", backend)
