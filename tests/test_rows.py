@@ -154,6 +154,8 @@ def test_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
     problem = make_vector_problem(LOGISTIC, {"w": np.zeros(50)}, {"X": X, "y": y})
     assert rows.rows_evaluator(problem, rows.MIN_WORK // X.size - 1) is None
     assert rows.rows_evaluator(problem, rows.MIN_WORK // X.size) is not None
+    wide = make_vector_problem(LOGISTIC, {"w": np.zeros(200)}, {"X": np.ones((500, 200)), "y": np.ones(500)})
+    assert rows.rows_evaluator(wide, 10**9) is None  # BLAS's products win
     monkeypatch.setenv("SYMDESCENT_KERNEL", "numpy")
     assert rows.rows_evaluator(problem, 10**9) is None
 
