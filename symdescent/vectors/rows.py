@@ -1,0 +1,243 @@
+"""Row-wise losses from data in one compiled pass over the rows (``symdescent[jit]``): f and ∇f together.
+
+A loss such as ``mean(log(1 + exp(-y * (X @ w))))`` is c·Σᵢ φ(uᵢ, yᵢ …) with u = X @ w: the
+whole-array code makes a numpy pass per operation (X @ w, the products, exp, log, the sum, the
+quotient, Xᵀ @ r: about eight passes over n-vectors and two over X). Here one numba loop takes each row
+Xᵢ once, while it is in cache::
+
+    uᵢ = Xᵢ·w      f += φ(uᵢ, yᵢ)      g += φ'(uᵢ, yᵢ)·Xᵢ
+
+and φ and φ' share their subexpressions (one exp for log(1 + e) and e/(1 + e)). The rows are cut into
+:data:`BLOCKS` fixed blocks run in ``prange``, each with its partial f and ∇f, added in block order:
+the numbers do not depend on the number of threads, and agree with the whole-array code to rounding.
+
+When: :func:`rows_evaluator` recognises the form (one vector variable w, f a constant times the sum or
+mean of an elementwise expression in X @ w, data vectors of X's length and data scalars; no function
+of the registry that numba lacks), numba is installed, ``SYMDESCENT_KERNEL`` is not ``numpy``, X has
+at most :data:`MAX_COLUMNS` columns, and the run is long enough to pay for numba (its import, and its
+compilation on first use, which the cache keeps: :mod:`symdescent.compiled`). Otherwise, or for
+other data (mini-batches), the whole-array code runs as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symdescent import interruptible, settings
+from symdescent.vectors.nodes import VMatMul, VMean, VNode, VSum
+from symdescent.vectors.problem import VectorProblem
+
+#: Rows are summed in this many fixed blocks (spread over the threads): the result never depends on them.
+BLOCKS = 16
+#: Rows per tile: 64 rows of up to 64 entries fit in L1 between the product and the update of ∇f.
+TILE = 64
+#: Wider X stays on numpy: a tile of 64 rows no longer fits in cache, and BLAS's products win (2000×500 measured
+#: 0.28 ms a step against numpy's 0.21).
+MAX_COLUMNS = 128
+#: Below this many entries in X a numpy step is a few microseconds: numba's call costs as much.
+MIN_ENTRIES = 50_000
+#: max_steps × entries of X from which the compiled pass pays for importing numba (about 0.3 s, more on
+#: the first compilation): a numpy step costs about 0.5 ns per entry of X.
+MIN_WORK = 500_000_000
+
+Evaluator = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class RowForm:
+    """f = scale · Σᵢ φ(uᵢ, vectors, scalars) with u = matrix @ variable."""
+
+    matrix: str
+    scale: float
+    vectors: tuple[str, ...]
+    scalars: tuple[str, ...]
+    phi: sp.Expr  # in the symbols u, d0, d1 … (vectors), k0, k1 … (scalars)
+
+
+def row_form(problem: VectorProblem) -> RowForm | None:
+    """The form above, or None when f is anything else."""
+    if type(problem) is not VectorProblem or len(problem.names) != 1 or problem.dtype != "float64":
+        return None
+    variable = problem.names[0]
+    if len(problem.shapes.get(variable, ())) != 1:
+        return None
+    factors = sp.Mul.make_args(problem.formula.expr)
+    reductions = [a for a in factors if isinstance(a, VSum | VMean)]
+    if len(reductions) != 1:
+        return None
+    reduction = reductions[0]
+    coefficient = sp.Mul(*(a for a in factors if a is not reduction))  # a number, or of data scalars: 0.5/λ
+    constants = {s: problem.data.get(str(s)) for s in coefficient.free_symbols}
+    if not all(isinstance(v, float) for v in constants.values()):
+        return None
+    coefficient = coefficient.xreplace({s: sp.Float(v) for s, v in constants.items()})
+    products = {n for n in sp.preorder_traversal(reduction) if isinstance(n, VMatMul)}
+    if len(products) != 1:
+        return None
+    product = products.pop()
+    matrix, operand = product.args
+    if not (isinstance(matrix, sp.Symbol) and operand == sp.Symbol(variable, real=True)):
+        return None
+    shape = problem.shapes.get(matrix.name, ())
+    data_matrix = problem.data.get(matrix.name)
+    if len(shape) != 2 or not isinstance(data_matrix, np.ndarray):
+        return None
+    u = sp.Symbol("u", real=True)
+    body = reduction.args[0].xreplace({product: u})
+    if any(isinstance(n, VNode) for n in sp.preorder_traversal(body)):
+        return None
+    vectors: list[str] = []
+    scalars: list[str] = []
+    rename: dict[sp.Basic, sp.Symbol] = {}
+    for symbol in sorted(body.free_symbols - {u}, key=str):
+        name = str(symbol)
+        value = problem.data.get(name)
+        if isinstance(value, float):
+            rename[symbol] = sp.Symbol(f"k{len(scalars)}", real=True)
+            scalars.append(name)
+        elif isinstance(value, np.ndarray) and value.shape == (shape[0],):
+            rename[symbol] = sp.Symbol(f"d{len(vectors)}", real=True)
+            vectors.append(name)
+        else:
+            return None  # the variable itself outside X @ w, or a vector of another length
+    rows = shape[0] if isinstance(reduction, VMean) else 1
+    scale = float(coefficient) / rows
+    return RowForm(matrix.name, scale, tuple(vectors), tuple(scalars), body.xreplace(rename))
+
+
+def kernel_source(form: RowForm) -> str | None:
+    """The numba module (``block`` is the kernel), or None when φ uses a function numba cannot compile."""
+    from symdescent.kernels.jit import _print
+
+    u = sp.Symbol("u", real=True)
+    replacements, (value, slope) = sp.cse([form.phi, sp.diff(form.phi, u)], symbols=sp.numbered_symbols("c"))
+    body = [f"{symbol} = {_print(e)}" for symbol, e in replacements]
+    body += [f"v = {_print(value)}", f"r = {_print(slope)}"]
+    if any("_nb_" in line for line in body):
+        return None
+    arrays = [f"a{k}" for k in range(len(form.vectors))]
+    names = [f"d{k}" for k in range(len(form.vectors))] + [f"k{k}" for k in range(len(form.scalars))]
+    scalars = names[len(arrays) :]
+    arguments = ", ".join(["X", "w", "scale", "g", "parts", "totals", *arrays, *scalars])
+
+    at = ", ".join(["u[i - t0]", *(f"{a}[i]" for a in arrays), *scalars])
+    jit = '@numba.njit(nogil=True, cache=CACHE, fastmath={"reassoc"}, error_model="numpy")'
+    lines = [
+        '"""symdescent: a row-wise loss and its gradient in one pass over the rows (generated)."""',
+        "import math",
+        "import numba",
+        "import numpy",
+        "CACHE = True",
+        f"TILE = {TILE}",
+        "",
+        "",
+        jit,
+        f"def _phi({', '.join(['u', *names])}):",
+        *[f"    {line}" for line in body],
+        "    return v, r",
+        "",
+        "",
+        jit.replace("nogil=True", "parallel=True, nogil=True"),
+        f"def block({arguments}):",
+        "    n, m = X.shape",
+        "    blocks = totals.shape[0]",
+        "    size = (n + blocks - 1) // blocks",
+        "    for b in numba.prange(blocks):",
+        "        part = parts[b]",
+        "        for j in range(m):",
+        "            part[j] = 0.0",
+        "        f = 0.0",
+        "        lo, hi = b * size, min(n, (b + 1) * size)",
+        "        u = numpy.empty(TILE)",
+        "        for t0 in range(lo, hi, TILE):  # a tile of rows stays in L1 from u = X @ w to ∇f += r·X",
+        "            t1 = min(hi, t0 + TILE)",
+        "            for i in range(t0, t1):",
+        "                row = X[i]",
+        "                s = 0.0",
+        "                for j in range(m):",
+        "                    s += row[j] * w[j]",
+        "                u[i - t0] = s",
+        "            for i in range(t0, t1):",
+        f"                v, u[i - t0] = _phi({at})",
+        "                f += v",
+        "            i = t0",
+        "            while i + 4 <= t1:  # four rows per pass over the partial ∇f",
+        "                X0, X1, X2, X3 = X[i], X[i + 1], X[i + 2], X[i + 3]",
+        "                r0, r1, r2, r3 = u[i - t0], u[i - t0 + 1], u[i - t0 + 2], u[i - t0 + 3]",
+        "                for j in range(m):",
+        "                    part[j] += r0 * X0[j] + r1 * X1[j] + r2 * X2[j] + r3 * X3[j]",
+        "                i += 4",
+        "            while i < t1:",
+        "                row, r = X[i], u[i - t0]",
+        "                for j in range(m):",
+        "                    part[j] += r * row[j]",
+        "                i += 1",
+        "        totals[b] = f",
+        "    for j in range(m):",
+        "        total = 0.0",
+        "        for b in range(blocks):",
+        "            total += parts[b, j]",
+        "        g[j] = scale * total",
+        "    f = 0.0",
+        "    for b in range(blocks):",
+        "        f += totals[b]",
+        "    return scale * f",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def rows_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
+    """``z -> (f, ∇f)`` by the compiled pass, or None where the whole-array code runs (see the module's note)."""
+    backend = settings.kernel_backend()
+    if backend == "numpy":
+        return None
+    form = row_form(problem)
+    if form is None:
+        return None
+    matrix = problem.data[form.matrix]
+    assert isinstance(matrix, np.ndarray)
+    small = matrix.size < MIN_ENTRIES or max_steps * matrix.size < MIN_WORK
+    if backend == "auto" and (small or matrix.shape[1] > MAX_COLUMNS):
+        return None
+    from symdescent.kernels.jit import have_numba
+
+    source = kernel_source(form)
+    if source is None or not have_numba():
+        return None
+    kernel = _compiled(source)
+    X = np.ascontiguousarray(matrix, dtype=float)
+    vectors = [np.ascontiguousarray(problem.data[v], dtype=float) for v in form.vectors]
+    scalars = [float(np.asarray(problem.data[s])) for s in form.scalars]
+    parts, totals = np.empty((BLOCKS, X.shape[1])), np.empty(BLOCKS)
+    # decided once: in a worker thread (a Ctrl-C then stops it at once) only when a pass takes milliseconds
+    call = interruptible.call if interruptible.entries((X, *vectors)) >= interruptible.THREAD_MIN_ENTRIES else None
+
+    def evaluate(z: np.ndarray) -> tuple[float, np.ndarray]:
+        g = np.empty(X.shape[1])
+        w = z if z.flags.c_contiguous else np.ascontiguousarray(z)
+        if call is None:
+            return float(kernel(X, w, form.scale, g, parts, totals, *vectors, *scalars)), g
+        return float(call(kernel, X, w, form.scale, g, parts, totals, *vectors, *scalars)), g
+
+    return evaluate
+
+
+_LOADED: dict[str, Callable[..., float]] = {}
+
+
+def _compiled(source: str) -> Callable[..., float]:
+    """The kernel from the cache folder (compiled there once), else compiled in memory."""
+    from symdescent import compiled
+
+    known = _LOADED.get(source)
+    if known is None:
+        # the module defines ``block`` as the scalar loops' modules do: the same cache folder and checks
+        loaded: Any = (compiled._from_file(source) if settings.cache_enabled() else None) or compiled._in_memory(source)
+        known = _LOADED[source] = loaded
+    return known
