@@ -12,7 +12,7 @@ from scipy.special import expit, log_expit
 from symdescent.run import minimize
 from symdescent.vectors import rows
 from symdescent.vectors.problem import make_vector_problem
-from symdescent.vectors.run import vector_run
+from symdescent.vectors.run import VectorRun
 
 pytest.importorskip("numba")
 
@@ -98,7 +98,7 @@ def test_every_method_takes_the_same_steps(
         monkeypatch.setenv("SYMDESCENT_KERNEL", backend)
         problem = make_vector_problem(text, {"w": np.zeros(9)}, {"X": X, "y": y})
         steps_wanted = 40 if method not in ("lbfgs", "cg") else 10  # not down to rounding, where stalls differ
-        run = vector_run(problem, method=method, max_steps=steps_wanted, tol=0, maximize=maximize, **options)
+        run = VectorRun(problem, method=method, max_steps=steps_wanted, tol=0, maximize=maximize, **options)
         steps = list(run)
         assert (run._evaluate != problem.value_and_grad) == (backend == "numba")
         ends[backend] = (np.array([s.f for s in steps]), steps[-1].x, run.status)

@@ -233,11 +233,11 @@ _LOADED: dict[str, Callable[..., float]] = {}
 
 def _compiled(source: str) -> Callable[..., float]:
     """The kernel from the cache folder (compiled there once), else compiled in memory."""
-    from symdescent import compiled
+    from symdescent import numba_files
+    from symdescent.generated import define  # the one place generated source is executed
 
     known = _LOADED.get(source)
     if known is None:
-        # the module defines ``block`` as the scalar loops' modules do: the same cache folder and checks
-        loaded: Any = (compiled._from_file(source) if settings.cache_enabled() else None) or compiled._in_memory(source)
-        known = _LOADED[source] = loaded
+        loaded: Any = numba_files.load(source, "kernels", "block") if settings.cache_enabled() else None
+        known = _LOADED[source] = loaded or define(source.replace("CACHE = True", "CACHE = False"), "block")
     return known
