@@ -15,7 +15,7 @@ When: :func:`rows_evaluator` recognises the form (one vector variable w, f a con
 mean of an elementwise expression in X @ w, data vectors of X's length and data scalars; no function
 of the registry that numba lacks), numba is installed, ``SYMDESCENT_KERNEL`` is not ``numpy``, X has
 at most :data:`MAX_COLUMNS` columns, and the run is long enough to pay for numba (its import, and its
-compilation on first use, which the cache keeps: :mod:`symdescent.compiled`). Otherwise, or for
+compilation on first use, which the cache keeps: :mod:`symdescent.numba_files`). Otherwise, or for
 other data (mini-batches), the whole-array code runs as before.
 """
 
