@@ -39,7 +39,6 @@ import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from symdescent.errors import NUMERIC_ERRORS, InputError
@@ -380,6 +379,8 @@ def as_sympy(value: Any) -> sp.Expr:
 
 def exact_problem(problem: Problem) -> Problem:
     """The problem with its decimal literals made exact (and its gradient with them)."""
+    from dataclasses import replace  # here: a float run never needs it (importing it costs a warm run ~1 ms)
+
     import sympy as sp
 
     if not problem.expr.has(sp.Float) and not any(g.has(sp.Float) for g in problem.gradient):

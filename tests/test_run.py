@@ -214,3 +214,20 @@ def test_messages_say_step_or_steps(options: dict, status: str, words: str) -> N
     result = minimize("x**2", (1,), **options)
     assert result.status == status
     assert words in result.message and "1 steps" not in result.message
+
+
+def test_a_result_is_immutable_and_copies_with_replace() -> None:
+    """Result is a plain class (a warm run does not import dataclasses) that behaves as the frozen dataclass did."""
+    import copy
+    import pickle
+
+    result = minimize("x**2 + y**2", (1, 2), lr=0.1, max_steps=3, tol=0)
+    assert result.x == {"x": pytest.approx(0.512), "y": pytest.approx(1.024)}  # 0.8³·(1, 2)
+    with pytest.raises(AttributeError, match="immutable"):
+        result.f = 0.0  # type: ignore[misc]  # the point: it is refused
+    shorter = result.replace(steps=2, history=result.history[:3])
+    assert (shorter.steps, len(shorter.history), shorter.x) == (2, 3, result.x) and result.steps == 3
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        result.replace(colour="red")
+    assert pickle.loads(pickle.dumps(result)) == result == copy.deepcopy(result) != shorter
+    assert repr(result).startswith("Result(function='x**2 + y**2', variables=('x', 'y'),")

@@ -34,7 +34,6 @@ import contextlib
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
 from typing import IO, TYPE_CHECKING
 
 from symdescent.errors import InputError, install_hint
@@ -134,7 +133,7 @@ class PlotRenderer:
         return tuple(kept)
 
     def finish(self, result: Result) -> None:
-        plot_run(self.problem, replace(result, history=self.history), self.path)
+        plot_run(self.problem, result.replace(history=self.history), self.path)
 
 
 # -- public drawing functions ------------------------------------------------------------------
