@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from symdescent import compiled, settings
 from symdescent.compiled import MARGIN, _goes_on, _wanted, _worth_it, block_for
 from symdescent.errors import NUMERIC_ERRORS
+from symdescent.interruptible import signals_held
 from symdescent.loopcode import pack_state, plain_rule, unpack_state
 from symdescent.result import Step
 
@@ -155,10 +156,11 @@ def _rows_from(
     run.last = step
     yield step
     try:  # the first call compiles (or loads the machine code): if that fails, the Python loop runs instead
-        rows = block_for(engine.lowered, method, "rows")
-        out = np.empty((size // every + 1, 2 * n + 1), dtype=np.float64)
-        started = time.perf_counter()
-        k, code, r = rows(values, step.step, min(run.max_steps, step.step + size), lo, params, out, every)
+        with signals_held():  # a Ctrl-C while numba compiles would be lost
+            rows = block_for(engine.lowered, method, "rows")
+            out = np.empty((size // every + 1, 2 * n + 1), dtype=np.float64)
+            started = time.perf_counter()
+            k, code, r = rows(values, step.step, min(run.max_steps, step.step + size), lo, params, out, every)
     except Exception:  # numba's errors share no base short of Exception; no step was taken
         yield from _after_first(_python_from(run, engine, method, p, tol, step, extra))
         return

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from symdescent import numba_files, settings
 from symdescent.errors import NUMERIC_ERRORS, InputError, install_hint
+from symdescent.interruptible import signals_held
 from symdescent.loopcode import block_source, pack_state, plain_rule, unpack_state
 from symdescent.result import Step
 
@@ -236,8 +237,9 @@ def _compiled_from(
 
     started = time.perf_counter()
     try:  # the first call compiles (or loads the machine code): if that fails, the Python loop runs instead
-        block: Block = block_for(engine.lowered, method)
-        k, code = block(values, step.step, min(run.max_steps, step.step + size), lo, params)
+        with signals_held():  # a Ctrl-C while numba compiles would be lost
+            block: Block = block_for(engine.lowered, method)
+            k, code = block(values, step.step, min(run.max_steps, step.step + size), lo, params)
     except Exception:  # numba's errors share no base short of Exception; no step was taken
         yield from python_from(step, extra)
         return

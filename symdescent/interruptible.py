@@ -12,9 +12,11 @@ Below :data:`THREAD_MIN_ENTRIES` entries the call runs in the calling thread: it
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
@@ -64,3 +66,31 @@ def wrap(function: Callable[..., T]) -> Callable[..., T]:
 
     interruptible.__wrapped__ = function  # type: ignore[attr-defined]
     return interruptible
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held until the block ends, then handled as usual (on the main thread).
+
+    Why: numba compiles by calling back into Python from LLVM through ctypes, and an exception a
+    signal handler raises there is printed ("Exception ignored …") and lost: a Ctrl-C during the
+    compilation of a loop was ignored and the run went on to its end. Hold around the first call of a
+    compiled function (compile, or load from the cache: a second or so at most).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    heard: list[int] = []
+    held: dict[int, Callable[[int, Any], Any]] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if callable(handler):
+            held[sig] = handler
+            signal.signal(sig, lambda signum, frame: heard.append(signum))
+    try:
+        yield
+    finally:
+        for number, usual in held.items():
+            signal.signal(number, usual)
+        if heard:
+            held[heard[0]](heard[0], None)  # the usual handler, now in plain Python: it raises KeyboardInterrupt

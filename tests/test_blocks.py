@@ -210,6 +210,31 @@ def test_a_compiled_run_streams_and_ctrl_c_ends_it_with_whole_lines(fmt: str, tm
     assert numbers == list(range(len(numbers))) and len(numbers) > 20_000
 
 
+def test_a_stop_that_a_ctypes_callback_would_lose_is_held_and_delivered(monkeypatch) -> None:
+    """numba compiles through ctypes callbacks from LLVM: a KeyboardInterrupt raised in one is printed
+    ("Exception ignored …") and dropped, and a Ctrl-C during a loop's compilation let a 10⁸-step run go on
+    to its end (exit 0, seen in CI). ``signals_held`` around the first call delivers it afterwards."""
+    import ctypes
+
+    from symdescent.interruptible import signals_held
+
+    def busy() -> None:
+        signal.raise_signal(signal.SIGINT)
+        sum(range(1000))  # bytecodes: the handler runs here, inside the callback
+
+    lost: list[type[BaseException]] = []  # what Python reports as "Exception ignored …"
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: lost.append(unraisable.exc_type))
+    callback = ctypes.CFUNCTYPE(None)(busy)
+    callback()  # no hold: the stop is lost
+    assert lost == [KeyboardInterrupt]
+    reached = []
+    with pytest.raises(KeyboardInterrupt), signals_held():
+        callback()
+        reached.append("after the callback")
+    assert reached == ["after the callback"] and lost == [KeyboardInterrupt]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handler is back
+
+
 def test_a_short_printed_run_does_not_even_import_the_compiled_loop() -> None:
     assert run_module.COMPILED_AFTER == compiled.PROBE_STEPS
     code = (
