@@ -24,12 +24,14 @@ code instead. The ``auto`` backend still picks numba only for long vectors.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from symdescent.interruptible import signals_held
 from symdescent.kernels.chunks import Sweeper
 from symdescent.kernels.jit import _print, load_numba
 from symdescent.kernels.steps import ArrayStep
@@ -221,6 +223,7 @@ class FusedStepper:
     def __init__(self, terms: Sequence[DifferentiatedTerm], halo: int, sweeper: Sweeper) -> None:
         self.terms, self.halo, self.sweeper = terms, halo, sweeper
         self._kernel: Callable[..., None] | None = None
+        self._stepped = False
         #: how far the step in progress has got (0..1), None between steps
         self.fraction_done: float | None = None
 
@@ -264,7 +267,9 @@ class FusedStepper:
                         progress(self.fraction_done)
             return totals
 
-        with np.errstate(all="ignore"):
+        first = not self._stepped  # the first call compiles: a Ctrl-C in numba's ctypes callbacks would be lost
+        self._stepped = True
+        with np.errstate(all="ignore"), signals_held() if first else contextlib.nullcontext():
             results = self.sweeper.on_threads(run, len(blocks))
         self.fraction_done = None
         if progress is not None:

@@ -217,10 +217,15 @@ def rows_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
     parts, totals = np.empty((BLOCKS, X.shape[1])), np.empty(BLOCKS)
     # decided once: in a worker thread (a Ctrl-C then stops it at once) only when a pass takes milliseconds
     call = interruptible.call if interruptible.entries((X, *vectors)) >= interruptible.THREAD_MIN_ENTRIES else None
+    first_done: list[bool] = []
 
     def evaluate(z: np.ndarray) -> tuple[float, np.ndarray]:
         g = np.empty(X.shape[1])
         w = z if z.flags.c_contiguous else np.ascontiguousarray(z)
+        if not first_done:  # the first call compiles: a Ctrl-C in numba's ctypes callbacks would be lost
+            first_done.append(True)
+            with interruptible.signals_held():
+                return float(kernel(X, w, form.scale, g, parts, totals, *vectors, *scalars)), g
         if call is None:
             return float(kernel(X, w, form.scale, g, parts, totals, *vectors, *scalars)), g
         return float(call(kernel, X, w, form.scale, g, parts, totals, *vectors, *scalars)), g
