@@ -19,8 +19,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-import numpy as np
-
 T = TypeVar("T")
 
 #: From this many entries in the arguments on, an evaluation runs in a worker thread (below it one
@@ -30,6 +28,8 @@ THREAD_MIN_ENTRIES = 1 << 20
 
 def entries(arguments: tuple[Any, ...]) -> int:
     """How many array entries the arguments hold together (scalars count 0)."""
+    import numpy as np  # here: signals_held serves the compiled loop, which runs without numpy
+
     return sum(a.size for a in arguments if isinstance(a, np.ndarray))
 
 

@@ -167,3 +167,20 @@ def test_help_imports_none_of_the_commands(tmp_path: Path) -> None:
     assert "Commands:" in out
     assert {m for m in modules if m.split(".")[0] == "symdescent"} == HELP
     assert not {m for m in modules if m.split(".")[0] in ("rich", "sympy", "numpy")}
+
+
+def test_runs_work_without_numpy_installed(tmp_path: Path) -> None:
+    """numpy is the `fast` extra: `pip install symdescent` (and pipx) has none. A `-q` run and a long printed
+    run (which asks whether the compiled loop would pay) must not import it; CI's pipx step once found
+    `-q` failing with ModuleNotFoundError."""
+    code = (
+        "import sys; sys.modules['numpy'] = None\n"  # as if not installed: any import of it fails
+        "from symdescent.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
+    for args in (["-q"], ["--format", "csv", "--steps", "200000", "--tol", "0", "--every", "100000"]):
+        command = [sys.executable, "-c", code, "run", "x**2+y**2", "--start", "1,2", "--lr", "0.1", *args]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert done.returncode in (0, 4) and "Error" not in done.stderr, done.stderr
+        assert done.stdout.splitlines()[-1].startswith(("2.05688", "200000,"))
