@@ -31,8 +31,7 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from symdescent import compiled, settings
-from symdescent.compiled import MARGIN, _goes_on, _wanted, _worth_it, block_for
-from symdescent.errors import NUMERIC_ERRORS
+from symdescent.compiled import MARGIN, _goes_on, _wanted, _worth_it, block_end, block_for
 from symdescent.interruptible import signals_held
 from symdescent.loopcode import pack_state, plain_rule, unpack_state
 from symdescent.result import Step
@@ -146,7 +145,7 @@ def _rows_from(
     """
     import numpy as np
 
-    value_and_grad, hypot, n = engine.value_and_grad, math.hypot, len(step.x)
+    value_and_grad, n = engine.value_and_grad, len(step.x)
     lo = (tol * (1.0 + MARGIN)) ** 2 if tol > 0 else -1.0
     extra = pack_state(method, state) or []
     values = np.array([*step.x, *step.grad, *extra, step.f], dtype=np.float64)
@@ -167,14 +166,8 @@ def _rows_from(
     run.loop = "compiled"
     while True:
         elapsed = time.perf_counter() - started
-        x = tuple(values[:n].tolist())
-        try:
-            f, *g = value_and_grad(*x)  # the same code on the same x: the same f and ∇f the block had
-            reached = Step(k, x, f, tuple(g), hypot(*g))
-            good = math.isfinite(f) and math.isfinite(reached.grad_norm)
-        except NUMERIC_ERRORS:
-            good = False
-        if not good:  # cannot happen when the block and Python agree; if not, Python replays from the last good step
+        reached = block_end(value_and_grad, values, n, k)
+        if reached is None:  # not when the block and Python agree; if so, Python replays from the last good step
             yield from _after_first(_python_from(run, engine, method, p, tol, step, extra))
             return
         for shown in _made(out, r, (step.step // every + 1) * every, every, k, n):

@@ -246,14 +246,8 @@ def _compiled_from(
     run.loop = "compiled"
     while True:
         elapsed = time.perf_counter() - started
-        x = tuple(values[:n].tolist())
-        try:
-            f, *g = value_and_grad(*x)  # the same code on the same x: the same f and ∇f the block had
-            reached = Step(k, x, f, tuple(g), math.hypot(*g))
-            good = math.isfinite(f) and math.isfinite(reached.grad_norm)
-        except NUMERIC_ERRORS:
-            good = False
-        if not good:  # cannot happen when the block and Python agree; if not, Python replays from the last good step
+        reached = block_end(value_and_grad, values, n, k)
+        if reached is None:  # not when the block and Python agree; if so, Python replays from the last good step
             yield from python_from(step, extra)
             return
         step, extra = reached, values[2 * n : -1].tolist()
@@ -264,6 +258,18 @@ def _compiled_from(
         size = max(1_000, min(size * 8, int(size * BLOCK_SECONDS / max(elapsed, 1e-6))))
         started = time.perf_counter()
         k, code = block(values, step.step, min(run.max_steps, step.step + size), lo, params)
+
+
+def block_end(value_and_grad: Callable[..., Any], values: Any, n: int, k: int) -> Step | None:
+    """Step k, where a block stopped, with f and ∇f from the Python code on the same x (so the same bits the
+    block had) and ‖∇f‖ by ``math.hypot``, as the Python loop makes it; None when a value is not finite."""
+    x = tuple(values[:n].tolist())
+    try:
+        f, *g = value_and_grad(*x)
+        reached = Step(k, x, f, tuple(g), math.hypot(*g))
+    except NUMERIC_ERRORS:
+        return None
+    return reached if math.isfinite(f) and math.isfinite(reached.grad_norm) else None
 
 
 class _Until:
