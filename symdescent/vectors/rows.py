@@ -210,7 +210,7 @@ def rows_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
     source = kernel_source(form)
     if source is None or not have_numba():
         return None
-    kernel = _compiled(source)
+    kernel = compiled(source)
     X = np.ascontiguousarray(matrix, dtype=float)
     vectors = [np.ascontiguousarray(problem.data[v], dtype=float) for v in form.vectors]
     scalars = [float(np.asarray(problem.data[s])) for s in form.scalars]
@@ -236,7 +236,7 @@ def rows_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
 _LOADED: dict[str, Callable[..., float]] = {}
 
 
-def _compiled(source: str) -> Callable[..., float]:
+def compiled(source: str) -> Callable[..., float]:
     """The kernel from the cache folder (compiled there once), else compiled in memory."""
     from symdescent import numba_files
     from symdescent.generated import define  # the one place generated source is executed

@@ -105,14 +105,17 @@ class VectorRun(ArrayRun):
         maximize: bool = False,
         **hyperparameters: Any,
     ) -> None:
+        from symdescent.vectors.qr import qr_evaluator
         from symdescent.vectors.rows import rows_evaluator
 
         self._limits(max_steps, tol, maximize)
         self.problem = problem
         self._keep_start()
         sign = -1.0 if maximize else 1.0
-        # a row-wise loss from data: f and ∇f in one compiled pass over the rows, when it pays (else numpy)
-        self._evaluate = rows_evaluator(problem, max_steps) or problem.value_and_grad
+        # least squares from data: two n×n products by the QR of X; another row-wise loss: f and ∇f in one
+        # compiled pass over the rows; each when it pays (else the whole-array numpy code)
+        fast = qr_evaluator(problem, max_steps) or rows_evaluator(problem, max_steps)
+        self._evaluate = fast or problem.value_and_grad
 
         def value(z: np.ndarray) -> float:
             result = sign * problem.value(z)

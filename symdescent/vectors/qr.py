@@ -1,0 +1,213 @@
+"""Least squares from data by the thin QR of the data matrix: a step costs two n×n products, not two passes over X.
+
+A loss ``c·Σᵢ (aᵢ·uᵢ² + bᵢ·uᵢ + cᵢ)`` with u = X @ w (every quadratic row-wise loss: ``mean((X @ w - y)^2)``,
+weighted or ridge-free variants) is, with qᵢ = √aᵢ, tᵢ = −bᵢ/(2aᵢ) and κᵢ = cᵢ − bᵢ²/(4aᵢ)::
+
+    f(w) = c·(‖X̃w − ỹ‖² + Σκ)        X̃ = diag(q)·X,  ỹ = q·t
+
+Once, at the start: X̃ = QR (thin QR, R n×n upper triangular), d = Qᵀỹ, ρ = ‖ỹ − Q·d‖² + Σκ. Then, since
+‖X̃w − ỹ‖² = ‖Rw − d‖² + ρ (the part of ỹ outside X̃'s columns is orthogonal to all of them)::
+
+    r = R·w − d        f = c·(r·r + ρ)        ∇f = 2c·Rᵀr
+
+Both terms of f are sums of squares: no cancellation, unlike the normal-equations form f₀ + g₀·w + ½wᵀXᵀXw,
+which loses the digits of f where the fit is good. r is computed the way the residual X̃w − ỹ is (one
+product and a difference), so f and ∇f agree with the whole-array code to rounding.
+
+With numba (``symdescent[jit]``) one compiled pass reads each row of R's upper triangle once, while it is in
+cache, for both products (rᵢ = Rᵢ·w − dᵢ, then ∇f += rᵢ·Rᵢ): n²/2 multiply-adds where numpy's two dense
+products make 2n². As in the row pass, fixed blocks of rows (of equal work) are added in order, so the
+numbers do not depend on the number of threads.
+
+When: a ``row_form`` (:mod:`symdescent.vectors.rows`) whose φ is of degree 2 in u with every aᵢ > 0, X at
+least twice as tall as wide and of at least :data:`MIN_ENTRIES` entries, ``SYMDESCENT_KERNEL`` auto, and a
+run that may take as many steps as X has columns: the QR (about 2·m·n² operations) then pays for itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import sympy as sp
+
+from symdescent import settings
+from symdescent.vectors.problem import VectorProblem
+from symdescent.vectors.rows import MIN_ENTRIES, RowForm, row_form
+
+Evaluator = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+#: Rows of R are summed in this many fixed blocks of equal work (spread over the threads; 4 measured fastest).
+BLOCKS = 4
+#: From this many columns the compiled pass pays for its call (below, numpy's products take microseconds).
+MIN_COLUMNS = 64
+
+TRIANGLE_SOURCE = '''"""symdescent: r = R·w − d, r·r and Rᵀr in one pass over the rows of an upper triangular R."""
+import numba
+import numpy
+CACHE = True
+
+
+@numba.njit(parallel=True, nogil=True, cache=CACHE, fastmath={"reassoc"}, error_model="numpy")
+def block(R, w, d, g, parts, totals, bounds):
+    n = R.shape[0]
+    blocks = totals.shape[0]
+    for b in numba.prange(blocks):
+        part = parts[b]
+        lo, hi = bounds[b], bounds[b + 1]
+        for j in range(lo, n):
+            part[j] = 0.0
+        f = 0.0
+        i = lo
+        while i + 4 <= hi:  # four rows at once: w and the partial ∇f are read once for the four
+            k = i + 3  # columns from k are in all four rows; the corner before them is done entry by entry
+            s0 = R[i, i] * w[i] + R[i, i + 1] * w[i + 1] + R[i, i + 2] * w[i + 2]
+            s1 = R[i + 1, i + 1] * w[i + 1] + R[i + 1, i + 2] * w[i + 2]
+            s2 = R[i + 2, i + 2] * w[i + 2]
+            s3 = 0.0
+            # slices from k, indices from 0: numba then knows them ≥ 0 and vectorises
+            a0, a1, a2, a3, tail, into = R[i, k:], R[i + 1, k:], R[i + 2, k:], R[i + 3, k:], w[k:], part[k:]
+            for j in range(tail.shape[0]):
+                t = tail[j]
+                s0 += a0[j] * t
+                s1 += a1[j] * t
+                s2 += a2[j] * t
+                s3 += a3[j] * t
+            r0, r1, r2, r3 = s0 - d[i], s1 - d[i + 1], s2 - d[i + 2], s3 - d[i + 3]
+            f += r0 * r0 + r1 * r1 + r2 * r2 + r3 * r3
+            part[i] += r0 * R[i, i]
+            part[i + 1] += r0 * R[i, i + 1] + r1 * R[i + 1, i + 1]
+            part[i + 2] += r0 * R[i, i + 2] + r1 * R[i + 1, i + 2] + r2 * R[i + 2, i + 2]
+            for j in range(tail.shape[0]):
+                into[j] += r0 * a0[j] + r1 * a1[j] + r2 * a2[j] + r3 * a3[j]
+            i += 4
+        while i < hi:
+            row, tail, into = R[i, i:], w[i:], part[i:]
+            s = 0.0
+            for j in range(row.shape[0]):
+                s += row[j] * tail[j]
+            r = s - d[i]
+            f += r * r
+            for j in range(row.shape[0]):
+                into[j] += r * row[j]
+            i += 1
+        totals[b] = f
+    for j in range(n):
+        total = 0.0
+        for b in range(blocks):
+            if bounds[b] <= j:
+                total += parts[b, j]
+        g[j] = total
+    f = 0.0
+    for b in range(blocks):
+        f += totals[b]
+    return f
+'''
+
+
+def _bounds(n: int, blocks: int) -> np.ndarray:
+    """Row bounds of ``blocks`` blocks of about equal work: row i of the triangle has n − i entries."""
+    work = np.cumsum(np.arange(n, 0, -1, dtype=float))
+    cuts = np.searchsorted(work, work[-1] * np.arange(1, blocks) / blocks, side="left") + 1
+    return np.concatenate([[0], np.minimum(cuts, n), [n]]).astype(np.int64)
+
+
+def _triangle_pass(R: np.ndarray, d: np.ndarray) -> Callable[[np.ndarray], tuple[float, np.ndarray]] | None:
+    """``w -> (r·r, Rᵀr)`` by the compiled pass, or None without numba, or where numpy's products are as fast."""
+    if R.shape[0] < MIN_COLUMNS or settings.kernel_backend() != "auto":
+        return None
+    from symdescent import interruptible
+    from symdescent.kernels.jit import have_numba
+    from symdescent.vectors.rows import compiled
+
+    if not have_numba():
+        return None
+    kernel = compiled(TRIANGLE_SOURCE)
+    parts, totals, bounds = np.empty((BLOCKS, R.shape[0])), np.empty(BLOCKS), _bounds(R.shape[0], BLOCKS)
+    first_done: list[bool] = []
+
+    def squares(w: np.ndarray) -> tuple[float, np.ndarray]:
+        g = np.empty(R.shape[0])
+        if not first_done:  # the first call compiles: a Ctrl-C in numba's ctypes callbacks would be lost
+            first_done.append(True)
+            with interruptible.signals_held():
+                return float(kernel(R, w, d, g, parts, totals, bounds)), g
+        return float(kernel(R, w, d, g, parts, totals, bounds)), g
+
+    return squares
+
+
+def coefficients(form: RowForm) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+    """φ = a·u² + b·u + c with a, b, c free of u (in the data symbols d0 …, k0 …), or None when it is not."""
+    u = sp.Symbol("u", real=True)
+    try:
+        poly = sp.Poly(sp.expand(form.phi), u)
+    except sp.PolynomialError:
+        return None
+    if poly.degree() != 2:
+        return None
+    a, b, c = poly.all_coeffs()
+    return a, b, c
+
+
+def _row_values(form: RowForm, exprs: tuple[sp.Expr, ...], data: Mapping[str, object], rows: int) -> list[np.ndarray]:
+    """Each expression at every row, from the data vectors and scalars it names (numpy code, as for f)."""
+    from symdescent.vectors.codegen import compile_arrays
+
+    names = [f"d{k}" for k in range(len(form.vectors))] + [f"k{k}" for k in range(len(form.scalars))]
+    values = [np.asarray(data[v], dtype=float) for v in form.vectors]
+    values += [np.asarray(data[s], dtype=float) for s in form.scalars]  # floats: row_form checked them
+    shapes = {**{n: (rows,) for n in names[: len(form.vectors)]}, **{n: () for n in names[len(form.vectors) :]}}
+    fn = compile_arrays(list(exprs), names, shapes, [(rows,)] * len(exprs))
+    return [np.broadcast_to(np.asarray(v, dtype=float), (rows,)) for v in fn(*values)]
+
+
+def qr_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
+    """``w -> (f, ∇f)`` from the thin QR, or None where the other evaluators run (see the module's note)."""
+    if settings.kernel_backend() != "auto":
+        return None
+    form = row_form(problem)
+    if form is None or not math.isfinite(form.scale) or form.scale == 0:
+        return None
+    matrix = problem.data[form.matrix]
+    assert isinstance(matrix, np.ndarray)
+    rows, columns = matrix.shape
+    if matrix.size < MIN_ENTRIES or rows < 2 * columns or max_steps < columns:
+        return None
+    found = coefficients(form)
+    if found is None:
+        return None
+    a, b, c = _row_values(form, found, problem.data, rows)
+    with np.errstate(all="ignore"):
+        if not (np.all(a > 0) and np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(c))):
+            return None
+        q = np.sqrt(a)
+        target = -b / (2 * a)
+        kappa = float(np.sum(c - b * b / (4 * a)))
+        X = q[:, None] * np.asarray(matrix, dtype=float)
+        y = q * target
+        Q, R = np.linalg.qr(X)
+        d = Q.T @ y
+        rho = float(np.sum((y - Q @ d) ** 2)) + kappa
+    if not (np.all(np.isfinite(R)) and math.isfinite(rho)):
+        return None
+    scale, twice = form.scale, 2 * form.scale
+    R, d = np.ascontiguousarray(np.triu(R)), np.ascontiguousarray(d)
+    squares = _triangle_pass(R, d)
+    if squares is not None:
+
+        def compiled(w: np.ndarray) -> tuple[float, np.ndarray]:
+            rr, g = squares(w if w.flags.c_contiguous else np.ascontiguousarray(w))
+            g *= twice
+            return scale * (rr + rho), g
+
+        return compiled
+    RT = np.ascontiguousarray(R.T)
+
+    def evaluate(w: np.ndarray) -> tuple[float, np.ndarray]:
+        r = R @ w
+        r -= d
+        return scale * (float(r @ r) + rho), twice * (RT @ r)
+
+    return evaluate
