@@ -112,6 +112,7 @@ def row_form(problem: VectorProblem) -> RowForm | None:
 
 def kernel_source(form: RowForm) -> str | None:
     """The numba module (``block`` is the kernel), or None when φ uses a function numba cannot compile."""
+    from symdescent.kernels import vector_math
     from symdescent.kernels.jit import _print
 
     u = sp.Symbol("u", real=True)
@@ -120,6 +121,9 @@ def kernel_source(form: RowForm) -> str | None:
     body += [f"v = {_print(value)}", f"r = {_print(slope)}"]
     if any("_nb_" in line for line in body):
         return None
+    body = [vector_math.vectorised(line) for line in body]  # exp and log the φ loop can vectorise
+    uses = [name for name in vector_math.REPLACES.values() if any(f"{name}(" in line for line in body)]
+    helpers = [vector_math.numba_source('@numba.njit(nogil=True, cache=CACHE, error_model="numpy")').rstrip(), "", ""]
     arrays = [f"a{k}" for k in range(len(form.vectors))]
     names = [f"d{k}" for k in range(len(form.vectors))] + [f"k{k}" for k in range(len(form.scalars))]
     scalars = names[len(arrays) :]
@@ -136,7 +140,8 @@ def kernel_source(form: RowForm) -> str | None:
         f"TILE = {TILE}",
         "",
         "",
-        jit,
+        *(helpers if uses else []),
+        jit.replace("nogil=True", 'nogil=True, inline="always"'),  # else LLVM does not vectorise the φ loop
         f"def _phi({', '.join(['u', *names])}):",
         *[f"    {line}" for line in body],
         "    return v, r",
