@@ -23,7 +23,7 @@ SOURCE = f"""
 import numba
 import numpy
 CACHE = False
-{vector_math.numba_source('@numba.njit(nogil=True, cache=CACHE, error_model="numpy")')}
+{vector_math.numba_source(rows.HELPER_JIT)}
 
 @numba.njit(error_model="numpy")
 def both(x, e, lg):
@@ -109,14 +109,14 @@ def test_the_edges_are_the_c_librarys(x: float, exp: float, log: float) -> None:
     np.testing.assert_equal([got_exp, got_log], [exp, log])
 
 
-def test_the_python_functions_are_the_compiled_ones() -> None:
-    """The module's functions run on numpy scalars too, with the same numbers (what the docs read is what runs)."""
+def test_the_python_functions_are_as_close() -> None:
+    """The module's functions run on numpy scalars too (without fused multiply-adds): as close, the same edges."""
     x = np.random.default_rng(2).uniform(-760, 720, 300)
-    x = np.concatenate([x, [np.inf, -np.inf, np.nan, 0.0]])
+    x = np.concatenate([x, [np.inf, -np.inf, np.nan, 0.0, 1e-310]])
     with np.errstate(all="ignore"):
-        np.testing.assert_array_equal([vector_math.vexp(np.float64(v)) for v in x], vexp(x))
+        assert ulps(np.array([vector_math.vexp(np.float64(v)) for v in x]), np.exp(x)) <= 1.0
         positive = np.abs(x)
-        np.testing.assert_array_equal([vector_math.vlog(np.float64(v)) for v in positive], vlog(positive))
+        assert ulps(np.array([vector_math.vlog(np.float64(v)) for v in positive]), np.log(positive)) <= 1.0
 
 
 exponents = st.integers(-350 * 2**20, 350 * 2**20).map(lambda k: k / 2**20)  # a + b exact

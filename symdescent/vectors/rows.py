@@ -45,6 +45,9 @@ MIN_ENTRIES = 50_000
 #: the first compilation): a numpy step costs about 0.5 ns per entry of X.
 MIN_WORK = 500_000_000
 
+#: How exp and log are compiled: fused multiply-adds, but no reassociation (it would undo their rounding trick).
+HELPER_JIT = '@numba.njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")'
+
 Evaluator = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
@@ -110,26 +113,46 @@ def row_form(problem: VectorProblem) -> RowForm | None:
     return RowForm(matrix.name, scale, tuple(vectors), tuple(scalars), body.xreplace(rename))
 
 
-def kernel_source(form: RowForm) -> str | None:
-    """The numba module (``block`` is the kernel), or None when φ uses a function numba cannot compile."""
+def phi_loops(form: RowForm) -> tuple[list[str], list[str]] | None:
+    """φ and φ' over a tile (u[i − t0] holds uᵢ on entry, φ'ᵢ on exit; v[i − t0] gets φᵢ) and the tile arrays they
+    use; None when φ calls a function numba cannot compile.
+
+    One loop per common subexpression: each is simple enough for LLVM to vectorise (exp and log are
+    :mod:`symdescent.kernels.vector_math`'s, four rows per instruction on AVX2) and short enough that the
+    processor overlaps its iterations; one loop with all of φ in it was latency-bound (about 25 % slower).
+    """
     from symdescent.kernels import vector_math
     from symdescent.kernels.jit import _print
 
     u = sp.Symbol("u", real=True)
     replacements, (value, slope) = sp.cse([form.phi, sp.diff(form.phi, u)], symbols=sp.numbered_symbols("c"))
-    body = [f"{symbol} = {_print(e)}" for symbol, e in replacements]
-    body += [f"v = {_print(value)}", f"r = {_print(slope)}"]
-    if any("_nb_" in line for line in body):
+    i, t0 = sp.Symbol("i", integer=True), sp.Symbol("t0", integer=True)
+    row = {u: sp.IndexedBase("u")[i - t0]}  # tile arrays by i − t0, the data vectors by i
+    row.update({sp.Symbol(f"d{k}", real=True): sp.IndexedBase(f"a{k}")[i] for k in range(len(form.vectors))})
+    row.update({symbol: sp.IndexedBase(str(symbol))[i - t0] for symbol, _ in replacements})
+    targets = [f"{symbol}[i - t0]" for symbol, _ in replacements] + ["v[i - t0]", "u[i - t0]"]
+    values = [_print(e.xreplace(row)) for e in [*(e for _, e in replacements), value, slope]]
+    if any("_nb_" in text for text in values):
         return None
-    body = [vector_math.vectorised(line) for line in body]  # exp and log the φ loop can vectorise
-    uses = [name for name in vector_math.REPLACES.values() if any(f"{name}(" in line for line in body)]
-    helpers = [vector_math.numba_source('@numba.njit(nogil=True, cache=CACHE, error_model="numpy")').rstrip(), "", ""]
-    arrays = [f"a{k}" for k in range(len(form.vectors))]
-    names = [f"d{k}" for k in range(len(form.vectors))] + [f"k{k}" for k in range(len(form.scalars))]
-    scalars = names[len(arrays) :]
-    arguments = ", ".join(["X", "w", "scale", "g", "parts", "totals", *arrays, *scalars])
+    lines: list[str] = []
+    for target, text in zip(targets, values, strict=True):
+        lines += ["for i in range(t0, t1):", f"    {target} = {vector_math.vectorised(text)}"]
+    return lines, [str(symbol) for symbol, _ in replacements]
 
-    at = ", ".join(["u[i - t0]", *(f"{a}[i]" for a in arrays), *scalars])
+
+def kernel_source(form: RowForm) -> str | None:
+    """The numba module (``block`` is the kernel), or None when φ uses a function numba cannot compile."""
+    from symdescent.kernels import vector_math
+
+    phi = phi_loops(form)
+    if phi is None:
+        return None
+    loops, temporaries = phi
+    uses = any(f"{name}(" in line for line in loops for name in vector_math.REPLACES.values())
+    helpers = [vector_math.numba_source(HELPER_JIT).rstrip(), "", ""] if uses else []
+    arrays = [f"a{k}" for k in range(len(form.vectors))]
+    scalars = [f"k{k}" for k in range(len(form.scalars))]
+    arguments = ", ".join(["X", "w", "scale", "g", "parts", "totals", *arrays, *scalars])
     jit = '@numba.njit(nogil=True, cache=CACHE, fastmath={"reassoc"}, error_model="numpy")'
     lines = [
         '"""symdescent: a row-wise loss and its gradient in one pass over the rows (generated)."""',
@@ -140,13 +163,7 @@ def kernel_source(form: RowForm) -> str | None:
         f"TILE = {TILE}",
         "",
         "",
-        *(helpers if uses else []),
-        jit.replace("nogil=True", 'nogil=True, inline="always"'),  # else LLVM does not vectorise the φ loop
-        f"def _phi({', '.join(['u', *names])}):",
-        *[f"    {line}" for line in body],
-        "    return v, r",
-        "",
-        "",
+        *helpers,
         jit.replace("nogil=True", "parallel=True, nogil=True"),
         f"def block({arguments}):",
         "    n, m = X.shape",
@@ -158,7 +175,7 @@ def kernel_source(form: RowForm) -> str | None:
         "            part[j] = 0.0",
         "        f = 0.0",
         "        lo, hi = b * size, min(n, (b + 1) * size)",
-        "        u = numpy.empty(TILE)",
+        *(f"        {name} = numpy.empty(TILE)" for name in ["u", "v", *temporaries]),
         "        for t0 in range(lo, hi, TILE):  # a tile of rows stays in L1 from u = X @ w to ∇f += r·X",
         "            t1 = min(hi, t0 + TILE)",
         "            for i in range(t0, t1):",
@@ -167,9 +184,9 @@ def kernel_source(form: RowForm) -> str | None:
         "                for j in range(m):",
         "                    s += row[j] * w[j]",
         "                u[i - t0] = s",
+        *(f"            {line}" for line in loops),
         "            for i in range(t0, t1):",
-        f"                v, u[i - t0] = _phi({at})",
-        "                f += v",
+        "                f += v[i - t0]",
         "            i = t0",
         "            while i + 4 <= t1:  # four rows per pass over the partial ∇f",
         "                X0, X1, X2, X3 = X[i], X[i + 1], X[i + 2], X[i + 3]",
