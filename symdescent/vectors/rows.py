@@ -7,7 +7,11 @@ Xᵢ once, while it is in cache::
 
     uᵢ = Xᵢ·w      f += φ(uᵢ, yᵢ)      g += φ'(uᵢ, yᵢ)·Xᵢ
 
-and φ and φ' share their subexpressions (one exp for log(1 + e) and e/(1 + e)). The rows are cut into
+and φ and φ' share their subexpressions (one exp for log(1 + e) and e/(1 + e)). Within a tile of rows,
+φ and φ' run as one short loop per subexpression, and exp and log are the branch-free ones of
+:mod:`symdescent.kernels.vector_math`: LLVM vectorises these loops (four rows per AVX2 instruction),
+where the C library's exp and log went one row at a time (for logistic regression, φ's share of a call
+fell by about half). The rows are cut into
 :data:`BLOCKS` fixed blocks run in ``prange``, each with its partial f and ∇f, added in block order:
 the numbers do not depend on the number of threads, and agree with the whole-array code to rounding.
 
@@ -113,13 +117,14 @@ def row_form(problem: VectorProblem) -> RowForm | None:
     return RowForm(matrix.name, scale, tuple(vectors), tuple(scalars), body.xreplace(rename))
 
 
-def phi_loops(form: RowForm) -> tuple[list[str], list[str]] | None:
+def phi_loops(form: RowForm, *, vector: bool = True) -> tuple[list[str], list[str]] | None:
     """φ and φ' over a tile (u[i − t0] holds uᵢ on entry, φ'ᵢ on exit; v[i − t0] gets φᵢ) and the tile arrays they
     use; None when φ calls a function numba cannot compile.
 
     One loop per common subexpression: each is simple enough for LLVM to vectorise (exp and log are
     :mod:`symdescent.kernels.vector_math`'s, four rows per instruction on AVX2) and short enough that the
     processor overlaps its iterations; one loop with all of φ in it was latency-bound (about 25 % slower).
+    ``vector=False`` keeps the C library's exp and log (the benchmark's reference).
     """
     from symdescent.kernels import vector_math
     from symdescent.kernels.jit import _print
@@ -136,15 +141,15 @@ def phi_loops(form: RowForm) -> tuple[list[str], list[str]] | None:
         return None
     lines: list[str] = []
     for target, text in zip(targets, values, strict=True):
-        lines += ["for i in range(t0, t1):", f"    {target} = {vector_math.vectorised(text)}"]
+        lines += ["for i in range(t0, t1):", f"    {target} = {vector_math.vectorised(text) if vector else text}"]
     return lines, [str(symbol) for symbol, _ in replacements]
 
 
-def kernel_source(form: RowForm) -> str | None:
+def kernel_source(form: RowForm, *, vector: bool = True) -> str | None:
     """The numba module (``block`` is the kernel), or None when φ uses a function numba cannot compile."""
     from symdescent.kernels import vector_math
 
-    phi = phi_loops(form)
+    phi = phi_loops(form, vector=vector)
     if phi is None:
         return None
     loops, temporaries = phi
