@@ -180,3 +180,30 @@ def test_large_margins_against_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
         np.testing.assert_allclose(f, np.mean(-log_expit(margin)), rtol=1e-12)
         want = -(X.T @ (y * expit(-margin))) / len(y)
         np.testing.assert_allclose(g, want, rtol=1e-11, atol=1e-14 * np.max(np.abs(want)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sum(exp(-(X @ w - y)^2))",
+        "mean(log(1 + (X @ w - y)^2))",
+        "mean(s * log(1 + exp(X @ w)) - y * (X @ w))",
+        "sum(log(exp(X @ w) + exp(-(X @ w))))",
+    ],
+)
+def test_other_losses_with_exp_and_log_agree_with_numpy(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("SYMDESCENT_KERNEL", "numba")
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(777, 6)), rng.normal(size=777)
+    problem = make_vector_problem(text, {"w": np.zeros(6)}, {"X": X, "y": y, "s": rng.uniform(0.5, 2, 777)})
+    form = rows.row_form(problem)
+    assert form is not None
+    source = rows.kernel_source(form)
+    assert source is not None and "math.exp(" not in source and "math.log(" not in source
+    evaluate = rows.rows_evaluator(problem, 1)
+    assert evaluate is not None
+    for w in (np.zeros(6), rng.normal(size=6)):
+        f, g = evaluate(w)
+        f0, g0 = problem.value_and_grad(w)
+        np.testing.assert_allclose(f, f0, rtol=1e-12)
+        np.testing.assert_allclose(g, g0, rtol=1e-11, atol=1e-14 * np.max(np.abs(g0)))
