@@ -4,7 +4,7 @@ Run from a checkout with the numba extra: ``python bench/bench_rows.py`` (``--ma
 figures for the documentation).
 
 X is 10000×50 with labels ±1, f = ``mean(log(1 + exp(-y * (X @ w))))``. One call of each kernel is one
-evaluation of f and ∇f; each figure is the minimum over several runs of the mean of many calls, the
+evaluation of f and ∇f; each figure is the lowest over several runs of the median of many calls, the
 contenders interleaved:
 
 * the row pass as symdescent builds it (exp and log of ``kernels/vector_math.py``, vectorised),
@@ -73,14 +73,20 @@ def handwritten(X: np.ndarray, y: np.ndarray) -> Contender:
 
 
 def timings(contenders: dict[str, Contender], w: np.ndarray) -> dict[str, float]:
-    """Microseconds per call: the minimum over REPEATS of the mean of CALLS calls, interleaved."""
+    """Microseconds per call: the lowest over REPEATS of the median of CALLS calls, interleaved.
+
+    The median of single calls, not their mean: on a shared machine a parallel call of ~100 µs is now and then
+    descheduled for milliseconds, which would decide a mean.
+    """
     best = dict.fromkeys(contenders, float("inf"))
     for _ in range(REPEATS):
         for name, (call, _) in contenders.items():
-            start = time.perf_counter()
+            times = []
             for _ in range(CALLS):
+                start = time.perf_counter()
                 call(w)
-            best[name] = min(best[name], (time.perf_counter() - start) / CALLS * 1e6)
+                times.append(time.perf_counter() - start)
+            best[name] = min(best[name], float(np.median(times)) * 1e6)
             time.sleep(SETTLE)
     return best
 
@@ -105,7 +111,7 @@ def main() -> None:
     for name in logistic:
         f, g = contenders[name][0](w), contenders[name][1]
         assert abs(f - f0) <= 1e-12 * abs(f0) and np.allclose(g, g0, rtol=1e-12, atol=1e-14), name
-    report = Markdown(__file__, f"the row pass's kernel alone, {ROWS}×{COLUMNS} (min of {REPEATS} runs)")
+    report = Markdown(__file__, f"the row pass's kernel alone, {ROWS}×{COLUMNS} (lowest median of {REPEATS} runs)")
     table: list[list[str]] = []
     notes: list[str] = []
     threads = numba.get_num_threads()
