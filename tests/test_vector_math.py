@@ -23,7 +23,7 @@ SOURCE = f"""
 import numba
 import numpy
 CACHE = False
-{vector_math.numba_source(rows.HELPER_JIT)}
+{vector_math.numba_source()}
 
 @numba.njit(error_model="numpy")
 def both(x, e, lg):

@@ -30,6 +30,8 @@ import textwrap
 
 import numpy
 
+#: How they are compiled in a generated module (which sets CACHE): fused multiply-adds, but no reassociation.
+JIT = '@numba.njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")'
 #: The names the generated code calls, for the C library's functions they replace.
 REPLACES = {"math.exp": "_vexp", "math.log": "_vlog"}
 
@@ -76,9 +78,9 @@ def vlog(x: float) -> float:
     return y if x >= 0.0 else numpy.nan
 
 
-def numba_source(decorator: str) -> str:
+def numba_source(decorator: str = JIT) -> str:
     """The definitions of ``_vexp`` and ``_vlog`` for a generated module (which imports numpy), each under
-    ``decorator``: it must not ask for fastmath (see the module's note)."""
+    ``decorator``: it must not allow reassociation (see the module's note)."""
     parts = []
     for fn in (vexp, vlog):
         text = textwrap.dedent(inspect.getsource(fn)).replace(f"def {fn.__name__}(", f"def _{fn.__name__}(", 1)

@@ -49,9 +49,6 @@ MIN_ENTRIES = 50_000
 #: the first compilation): a numpy step costs about 0.5 ns per entry of X.
 MIN_WORK = 500_000_000
 
-#: How exp and log are compiled: fused multiply-adds, but no reassociation (it would undo their rounding trick).
-HELPER_JIT = '@numba.njit(nogil=True, cache=CACHE, fastmath={"contract"}, error_model="numpy")'
-
 Evaluator = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
@@ -154,7 +151,7 @@ def kernel_source(form: RowForm, *, vector: bool = True) -> str | None:
         return None
     loops, temporaries = phi
     uses = any(f"{name}(" in line for line in loops for name in vector_math.REPLACES.values())
-    helpers = [vector_math.numba_source(HELPER_JIT).rstrip(), "", ""] if uses else []
+    helpers = [vector_math.numba_source().rstrip(), "", ""] if uses else []
     arrays = [f"a{k}" for k in range(len(form.vectors))]
     scalars = [f"k{k}" for k in range(len(form.scalars))]
     arguments = ", ".join(["X", "w", "scale", "g", "parts", "totals", *arrays, *scalars])
