@@ -20,8 +20,9 @@ products make 2n². As in the row pass, fixed blocks of rows (of equal work) are
 numbers do not depend on the number of threads.
 
 When: a ``row_form`` (:mod:`symdescent.vectors.rows`) whose φ is of degree 2 in u with every aᵢ > 0, X at
-least twice as tall as wide and of at least :data:`MIN_ENTRIES` entries, ``SYMDESCENT_KERNEL`` auto, and a
-run that may take as many steps as X has columns: the QR (about 2·m·n² operations) then pays for itself.
+least twice as tall as wide, of at least :data:`MIN_ENTRIES` and at most :data:`MAX_ENTRIES` entries (the QR
+holds two more arrays of X's size while it runs), ``SYMDESCENT_KERNEL`` auto, and a run that may take as
+many steps as X has columns: the QR (about 2·m·n² operations) then pays for itself.
 """
 
 from __future__ import annotations
@@ -32,12 +33,15 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import sympy as sp
 
-from symdescent import settings
+from symdescent import interruptible, settings
 from symdescent.vectors.problem import VectorProblem
 from symdescent.vectors.rows import MIN_ENTRIES, RowForm, row_form
 
 Evaluator = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
+#: Above this many entries in X (256 MB) the row pass or numpy runs: the QR's two arrays of X's size would not be
+#: small beside the data any more.
+MAX_ENTRIES = 1 << 25
 #: Rows of R are summed in this many fixed blocks of equal work (spread over the threads; 4 measured fastest).
 BLOCKS = 4
 #: From this many columns the compiled pass pays for its call (below, numpy's products take microseconds).
@@ -117,7 +121,6 @@ def _triangle_pass(R: np.ndarray, d: np.ndarray) -> Callable[[np.ndarray], tuple
     """``w -> (r·r, Rᵀr)`` by the compiled pass, or None without numba, or where numpy's products are as fast."""
     if R.shape[0] < MIN_COLUMNS or settings.kernel_backend() != "auto":
         return None
-    from symdescent import interruptible
     from symdescent.kernels.jit import have_numba
     from symdescent.vectors.rows import compiled
 
@@ -173,7 +176,7 @@ def qr_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
     matrix = problem.data[form.matrix]
     assert isinstance(matrix, np.ndarray)
     rows, columns = matrix.shape
-    if matrix.size < MIN_ENTRIES or rows < 2 * columns or max_steps < columns:
+    if not MIN_ENTRIES <= matrix.size <= MAX_ENTRIES or rows < 2 * columns or max_steps < columns:
         return None
     found = coefficients(form)
     if found is None:
@@ -187,7 +190,7 @@ def qr_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
         kappa = float(np.sum(c - b * b / (4 * a)))
         X = q[:, None] * np.asarray(matrix, dtype=float)
         y = q * target
-        Q, R = np.linalg.qr(X)
+        Q, R = interruptible.call(np.linalg.qr, X)  # in a worker thread when X is large: Ctrl-C is heard
         d = Q.T @ y
         rho = float(np.sum((y - Q @ d) ** 2)) + kappa
     if not (np.all(np.isfinite(R)) and math.isfinite(rho)):
