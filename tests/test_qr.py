@@ -61,7 +61,7 @@ def test_f_and_the_gradient_are_the_whole_array_codes(columns: int, text: str, e
     if extra:
         data["c"] = np.random.default_rng(1).uniform(0.5, 2.0, size=2000)
     p = problem(text, data)
-    evaluate = qr.qr_evaluator(p, 10**6)
+    evaluate = qr.factor(p)
     assert evaluate is not None
     rng = np.random.default_rng(2)
     for _ in range(5):
@@ -79,7 +79,7 @@ def test_a_perfect_fit_keeps_f_a_sum_of_squares() -> None:
     truth = rng.normal(size=80)
     data = {"X": X, "y": X @ truth}
     f0 = float(np.mean(data["y"] ** 2))
-    evaluate = qr.qr_evaluator(problem(LEAST_SQUARES, data), 10**6)
+    evaluate = qr.factor(problem(LEAST_SQUARES, data))
     assert evaluate is not None
     f, g = evaluate(truth)
     assert 0.0 <= f <= 1e-26 * f0
@@ -114,7 +114,7 @@ def test_a_run_is_the_whole_array_runs_step_for_step(monkeypatch: pytest.MonkeyP
 def test_the_numbers_do_not_depend_on_the_thread_count() -> None:
     numba = pytest.importorskip("numba")
     data = fit(900, 150, seed=6)
-    evaluate = qr.qr_evaluator(problem(LEAST_SQUARES, data), 10**6)
+    evaluate = qr.factor(problem(LEAST_SQUARES, data))
     assert evaluate is not None
     w = np.random.default_rng(7).normal(size=150)
     threads = numba.get_num_threads()
@@ -129,15 +129,41 @@ def test_the_numbers_do_not_depend_on_the_thread_count() -> None:
 
 
 def test_where_the_qr_does_not_pay_or_does_not_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    def plan(text: str, data: dict[str, np.ndarray], steps: int = 10**6) -> object:
+        p = problem(text, data)
+        return qr.qr_evaluator(p, steps, p.value_and_grad)
+
     tall = fit(2000, 40)
-    assert qr.qr_evaluator(problem(LEAST_SQUARES, tall), 40) is not None
-    assert qr.qr_evaluator(problem(LEAST_SQUARES, tall), 39) is None  # fewer steps than columns: the QR costs more
-    assert qr.qr_evaluator(problem(LEAST_SQUARES, fit(150, 100)), 10**6) is None  # not twice as tall as wide
-    assert qr.qr_evaluator(problem(LEAST_SQUARES, fit(300, 20)), 10**6) is None  # small: numpy takes microseconds
-    assert qr.qr_evaluator(problem("mean(log(1 + exp(-y * (X @ w))))", tall), 10**6) is None
-    assert qr.qr_evaluator(problem("mean(y * (X @ w) - (X @ w)^2)", tall), 10**6) is None  # aᵢ < 0: concave
+    assert qr.handover(40) == 60
+    assert plan(LEAST_SQUARES, tall, 61) is not None
+    assert plan(LEAST_SQUARES, tall, 60) is None  # it would end before the hand-over: numpy all the way
+    assert plan(LEAST_SQUARES, fit(150, 100)) is None  # not twice as tall as wide
+    assert plan(LEAST_SQUARES, fit(300, 20)) is None  # small: numpy takes microseconds
+    assert plan("mean(log(1 + exp(-y * (X @ w))))", tall) is None
+    assert qr.factor(problem("mean(y * (X @ w) - (X @ w)^2)", tall)) is None  # aᵢ < 0: concave
     monkeypatch.setenv("SYMDESCENT_KERNEL", "numpy")
-    assert qr.qr_evaluator(problem(LEAST_SQUARES, tall), 10**6) is None
+    assert plan(LEAST_SQUARES, tall) is None
+
+
+def test_numpy_evaluates_until_the_hand_over_then_the_qr() -> None:
+    """The first 1.5·n steps (and the start) cost what they cost before; the QR is made only if the run goes on."""
+    data = fit(2000, 80, seed=9)
+    p = problem(LEAST_SQUARES, data)
+    calls = []
+
+    def before(w: np.ndarray) -> tuple[float, np.ndarray]:
+        calls.append(1)
+        return p.value_and_grad(w)
+
+    evaluate = qr.qr_evaluator(p, 10**6, before)
+    assert evaluate is not None
+    w = np.random.default_rng(10).normal(size=80)
+    values = [evaluate(w + k) for k in range(qr.handover(80) + 5)]
+    assert len(calls) == qr.handover(80) == 120
+    for k, (f, g) in enumerate(values):
+        f_numpy, g_numpy = p.value_and_grad(w + k)
+        assert f == pytest.approx(f_numpy, rel=1e-12)
+        np.testing.assert_allclose(g, g_numpy, rtol=1e-10, atol=1e-11 * np.max(np.abs(g_numpy)))
 
 
 @settings(max_examples=60, deadline=None)

@@ -22,7 +22,8 @@ numbers do not depend on the number of threads.
 When: a ``row_form`` (:mod:`symdescent.vectors.rows`) whose φ is of degree 2 in u with every aᵢ > 0, X at
 least twice as tall as wide, of at least :data:`MIN_ENTRIES` and at most :data:`MAX_ENTRIES` entries (the QR
 holds two more arrays of X's size while it runs), ``SYMDESCENT_KERNEL`` auto, and a run that may take as
-many steps as X has columns: the QR (about 2·m·n² operations) then pays for itself.
+many steps as 1.5 times X's columns: the QR (about 2·m·n² operations) is made after that many steps, where
+it starts to pay (:func:`qr_evaluator`).
 """
 
 from __future__ import annotations
@@ -166,8 +167,14 @@ def _row_values(form: RowForm, exprs: tuple[sp.Expr, ...], data: Mapping[str, ob
     return [np.broadcast_to(np.asarray(v, dtype=float), (rows,)) for v in fn(*values)]
 
 
-def qr_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
-    """``w -> (f, ∇f)`` from the thin QR, or None where the other evaluators run (see the module's note)."""
+def qr_evaluator(problem: VectorProblem, max_steps: int, before: Evaluator) -> Evaluator | None:
+    """``w -> (f, ∇f)``: ``before`` for the first :func:`handover` steps, then from the thin QR; None where the
+    QR never pays or does not apply (see the module's note).
+
+    Why wait: the QR costs about as much as 1.4·n steps of numpy's (n = X's columns). A run that ends
+    sooner (it converged) would pay it for nothing; one that goes on has paid at most twice the least
+    it could (the ski-rental rule), and every later step costs a fraction.
+    """
     if settings.kernel_backend() != "auto":
         return None
     form = row_form(problem)
@@ -176,11 +183,44 @@ def qr_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
     matrix = problem.data[form.matrix]
     assert isinstance(matrix, np.ndarray)
     rows, columns = matrix.shape
-    if not MIN_ENTRIES <= matrix.size <= MAX_ENTRIES or rows < 2 * columns or max_steps < columns:
+    after = handover(columns)
+    if not MIN_ENTRIES <= matrix.size <= MAX_ENTRIES or rows < 2 * columns or max_steps <= after:
+        return None
+    if coefficients(form) is None:
+        return None
+    calls = 0
+    chosen: list[Evaluator] = []
+
+    def evaluate(w: np.ndarray) -> tuple[float, np.ndarray]:
+        nonlocal calls
+        if chosen:
+            return chosen[0](w)
+        calls += 1
+        if calls > after:  # the start and `after` steps are done: from here the QR pays
+            chosen.append(factor(problem) or before)
+            return chosen[0](w)
+        return before(w)
+
+    return evaluate
+
+
+def handover(columns: int) -> int:
+    """Steps before the QR is made: about its cost in numpy steps (1.4·n measured at 2000×500)."""
+    return 3 * columns // 2
+
+
+def factor(problem: VectorProblem) -> Evaluator | None:
+    """``w -> (f, ∇f)`` from the thin QR of the problem's X, made now; None when f is not of the form or a
+    weight aᵢ is not positive."""
+    form = row_form(problem)
+    if form is None:
         return None
     found = coefficients(form)
     if found is None:
         return None
+    matrix = problem.data[form.matrix]
+    assert isinstance(matrix, np.ndarray)
+    rows = matrix.shape[0]
     a, b, c = _row_values(form, found, problem.data, rows)
     with np.errstate(all="ignore"):
         if not (np.all(a > 0) and np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(c))):
