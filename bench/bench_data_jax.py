@@ -11,7 +11,8 @@ dependency of symdescent: without it its rows say "jax not installed".
    hand-written numpy loop (the gradient and the update only: the fastest loop numpy allows), and
    ``jax.jit`` of ``lax.fori_loop`` over ``jax.grad`` in float64. Each figure is the marginal cost of a
    step, (time for N2 steps − time for N1 steps) / (N2 − N1), so start-up and compilation cancel out
-   (N1 = 1000: runs that short at these sizes already take symdescent's compiled pass over the rows).
+   (N1 = 1000 for the logistic case: runs that short at this size already take symdescent's compiled pass over
+   the rows; N1 = 21000 for least squares, past the QR's hand-over and the threshold of its compiled pass).
 3. Checks that all end at the same w (to 1e-9, relative) and prints ms/step and the ratios.
 
 symdescent runs least squares from the thin QR of X (symdescent/vectors/qr.py): each run begins with it, a
@@ -49,13 +50,15 @@ class Case(NamedTuple):
     lr: float
     steps: tuple[int, int]  # N1, N2 for the in-process contenders
     cli_steps: tuple[int, int]  # N1, N2 for the CLI (its start-up is ~1 s, so more steps)
+    repeats: int = REPEATS
 
 
 #: N1 ≥ 1000: both runs long enough for symdescent's compiled pass over the rows (vectors/rows.py takes runs of
 # max_steps × entries of X ≥ MIN_WORK, where it pays for importing numba), so the difference is a step's cost
 CASES = [
-    # least squares: 4000 steps apart, so that the per-run QR's few ms of noise do not swamp the difference
-    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (1000, 5000), (1001, 8001)),
+    # least squares: N1 past the QR's hand-over (750 steps) and numba's threshold (qr.MIN_WORK / 500² = 20,000 steps),
+    # 4000 steps apart so that the per-run QR's few ms of noise do not swamp the difference; fewer repeats (long runs)
+    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (21000, 25000), (21001, 29001), 5),
     Case("logistic regression", "mean(log(1 + exp(-y * (X @ w))))", 10000, 50, 0.5, (1000, 1600), (1001, 4001)),
 ]
 
@@ -169,7 +172,7 @@ def measure(case: Case, folder: str) -> tuple[dict[str, float], dict[str, np.nda
         contenders["jax.jit + fori_loop"] = jax_run
     n1, n2 = case.steps
     best = {name: [math.inf, math.inf] for name in contenders}
-    for _ in range(REPEATS):  # interleaved: load from other processes hits every contender alike
+    for _ in range(case.repeats):  # interleaved: load from other processes hits every contender alike
         for name, run in contenders.items():
             marginal(run, n1, n2, 1, best[name])
     per_step = {name: (b[1] - b[0]) / (n2 - n1) for name, b in best.items()}
@@ -192,7 +195,7 @@ def setup_seconds(case: Case, data: dict[str, Any]) -> float | None:
     best = math.inf
     for _ in range(5):
         t0 = time.perf_counter()
-        if factor(problem) is None:
+        if factor(problem, case.steps[1]) is None:
             return None
         best = min(best, time.perf_counter() - t0)
     return best
@@ -202,7 +205,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--markdown", metavar="FILE", help="also write the figures as a Markdown table")
     markdown_file = parser.parse_args().markdown
-    report = Markdown(__file__, f"gd from data files against jax and numpy (min of {REPEATS} runs)")
+    title = f"gd from data files against jax and numpy (min of {REPEATS} runs, {CASES[0].repeats} for least squares)"
+    report = Markdown(__file__, title)
     rows: list[list[str]] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as folder:

@@ -61,7 +61,7 @@ def test_f_and_the_gradient_are_the_whole_array_codes(columns: int, text: str, e
     if extra:
         data["c"] = np.random.default_rng(1).uniform(0.5, 2.0, size=2000)
     p = problem(text, data)
-    evaluate = qr.factor(p)
+    evaluate = qr.factor(p, 10**9)
     assert evaluate is not None
     rng = np.random.default_rng(2)
     for _ in range(5):
@@ -79,7 +79,7 @@ def test_a_perfect_fit_keeps_f_a_sum_of_squares() -> None:
     truth = rng.normal(size=80)
     data = {"X": X, "y": X @ truth}
     f0 = float(np.mean(data["y"] ** 2))
-    evaluate = qr.factor(problem(LEAST_SQUARES, data))
+    evaluate = qr.factor(problem(LEAST_SQUARES, data), 10**9)
     assert evaluate is not None
     f, g = evaluate(truth)
     assert 0.0 <= f <= 1e-26 * f0
@@ -114,7 +114,7 @@ def test_a_run_is_the_whole_array_runs_step_for_step(monkeypatch: pytest.MonkeyP
 def test_the_numbers_do_not_depend_on_the_thread_count() -> None:
     numba = pytest.importorskip("numba")
     data = fit(900, 150, seed=6)
-    evaluate = qr.factor(problem(LEAST_SQUARES, data))
+    evaluate = qr.factor(problem(LEAST_SQUARES, data), 10**9)
     assert evaluate is not None
     w = np.random.default_rng(7).normal(size=150)
     threads = numba.get_num_threads()
@@ -140,9 +140,18 @@ def test_where_the_qr_does_not_pay_or_does_not_apply(monkeypatch: pytest.MonkeyP
     assert plan(LEAST_SQUARES, fit(150, 100)) is None  # not twice as tall as wide
     assert plan(LEAST_SQUARES, fit(300, 20)) is None  # small: numpy takes microseconds
     assert plan("mean(log(1 + exp(-y * (X @ w))))", tall) is None
-    assert qr.factor(problem("mean(y * (X @ w) - (X @ w)^2)", tall)) is None  # aᵢ < 0: concave
+    assert qr.factor(problem("mean(y * (X @ w) - (X @ w)^2)", tall), 10**9) is None  # aᵢ < 0: concave
     monkeypatch.setenv("SYMDESCENT_KERNEL", "numpy")
     assert plan(LEAST_SQUARES, tall) is None
+
+
+def test_the_compiled_pass_only_where_it_pays_for_numba() -> None:
+    pytest.importorskip("numba")
+    R, d = np.triu(np.ones((100, 100))), np.ones(100)
+    enough = qr.MIN_WORK // 100**2
+    assert qr._triangle_pass(R, d, enough - 1) is None  # numpy's two products: numba's ~1 s would not pay
+    assert qr._triangle_pass(R, d, enough) is not None
+    assert qr._triangle_pass(R[:50, :50], d[:50], 10**9) is None  # narrow: numpy's products take microseconds
 
 
 def test_numpy_evaluates_until_the_hand_over_then_the_qr() -> None:

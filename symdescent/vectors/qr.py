@@ -47,6 +47,9 @@ MAX_ENTRIES = 1 << 25
 BLOCKS = 4
 #: From this many columns the compiled pass pays for its call (below, numpy's products take microseconds).
 MIN_COLUMNS = 64
+#: Steps × n² from which the compiled pass pays for importing numba and loading it from the cache (about 1 s in a
+#: new process): it saves about 0.2·n² ns a step against numpy's two products (n = 500: from 20,000 steps).
+MIN_WORK = 5_000_000_000
 
 TRIANGLE_SOURCE = '''"""symdescent: r = R·w − d, r·r and Rᵀr in one pass over the rows of an upper triangular R."""
 import numba
@@ -118,9 +121,10 @@ def _bounds(n: int, blocks: int) -> np.ndarray:
     return np.concatenate([[0], np.minimum(cuts, n), [n]]).astype(np.int64)
 
 
-def _triangle_pass(R: np.ndarray, d: np.ndarray) -> Callable[[np.ndarray], tuple[float, np.ndarray]] | None:
-    """``w -> (r·r, Rᵀr)`` by the compiled pass, or None without numba, or where numpy's products are as fast."""
-    if R.shape[0] < MIN_COLUMNS or settings.kernel_backend() != "auto":
+def _triangle_pass(R: np.ndarray, d: np.ndarray, steps: int) -> Callable[[np.ndarray], tuple[float, np.ndarray]] | None:
+    """``w -> (r·r, Rᵀr)`` by the compiled pass, or None without numba, or where numpy's products are as fast
+    (for ``steps`` more steps)."""
+    if R.shape[0] < MIN_COLUMNS or steps * R.shape[0] ** 2 < MIN_WORK or settings.kernel_backend() != "auto":
         return None
     from symdescent.kernels.jit import have_numba
     from symdescent.vectors.rows import compiled
@@ -197,7 +201,7 @@ def qr_evaluator(problem: VectorProblem, max_steps: int, before: Evaluator) -> E
             return chosen[0](w)
         calls += 1
         if calls > after:  # the start and `after` steps are done: from here the QR pays
-            chosen.append(factor(problem) or before)
+            chosen.append(factor(problem, max_steps - after) or before)
             return chosen[0](w)
         return before(w)
 
@@ -209,9 +213,9 @@ def handover(columns: int) -> int:
     return 3 * columns // 2
 
 
-def factor(problem: VectorProblem) -> Evaluator | None:
-    """``w -> (f, ∇f)`` from the thin QR of the problem's X, made now; None when f is not of the form or a
-    weight aᵢ is not positive."""
+def factor(problem: VectorProblem, steps: int) -> Evaluator | None:
+    """``w -> (f, ∇f)`` from the thin QR of the problem's X, made now for at most ``steps`` steps; None when f is
+    not of the form or a weight aᵢ is not positive."""
     form = row_form(problem)
     if form is None:
         return None
@@ -237,7 +241,7 @@ def factor(problem: VectorProblem) -> Evaluator | None:
         return None
     scale, twice = form.scale, 2 * form.scale
     R, d = np.ascontiguousarray(np.triu(R)), np.ascontiguousarray(d)
-    squares = _triangle_pass(R, d)
+    squares = _triangle_pass(R, d, steps)
     if squares is not None:
 
         def compiled(w: np.ndarray) -> tuple[float, np.ndarray]:
