@@ -36,7 +36,7 @@ import sympy as sp
 
 from symdescent import interruptible, settings
 from symdescent.vectors.problem import VectorProblem
-from symdescent.vectors.rows import MIN_ENTRIES, RowForm, row_form
+from symdescent.vectors.rows import MIN_ENTRIES, RowForm, form_and_matrix
 
 Evaluator = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
@@ -181,11 +181,10 @@ def qr_evaluator(problem: VectorProblem, max_steps: int, before: Evaluator) -> E
     """
     if settings.kernel_backend() != "auto":
         return None
-    form = row_form(problem)
-    if form is None or not math.isfinite(form.scale) or form.scale == 0:
+    found = form_and_matrix(problem)
+    if found is None or not math.isfinite(found[0].scale) or found[0].scale == 0:
         return None
-    matrix = problem.data[form.matrix]
-    assert isinstance(matrix, np.ndarray)
+    form, matrix = found
     rows, columns = matrix.shape
     after = handover(columns)
     if not MIN_ENTRIES <= matrix.size <= MAX_ENTRIES or rows < 2 * columns or max_steps <= after:
@@ -216,16 +215,13 @@ def handover(columns: int) -> int:
 def factor(problem: VectorProblem, steps: int) -> Evaluator | None:
     """``w -> (f, ∇f)`` from the thin QR of the problem's X, made now for at most ``steps`` steps; None when f is
     not of the form or a weight aᵢ is not positive."""
-    form = row_form(problem)
-    if form is None:
+    found = form_and_matrix(problem)
+    polynomial = None if found is None else coefficients(found[0])
+    if found is None or polynomial is None:
         return None
-    found = coefficients(form)
-    if found is None:
-        return None
-    matrix = problem.data[form.matrix]
-    assert isinstance(matrix, np.ndarray)
+    form, matrix = found
     rows = matrix.shape[0]
-    a, b, c = _row_values(form, found, problem.data, rows)
+    a, b, c = _row_values(form, polynomial, problem.data, rows)
     with np.errstate(all="ignore"):
         if not (np.all(a > 0) and np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(c))):
             return None

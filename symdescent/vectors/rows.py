@@ -110,6 +110,16 @@ def row_form(problem: VectorProblem) -> RowForm | None:
     return RowForm(matrix.name, scale, tuple(vectors), tuple(scalars), body.xreplace(rename))
 
 
+def form_and_matrix(problem: VectorProblem) -> tuple[RowForm, np.ndarray] | None:
+    """The row form and its data matrix X, or None when f is not of the form."""
+    form = row_form(problem)
+    if form is None:
+        return None
+    matrix = problem.data[form.matrix]
+    assert isinstance(matrix, np.ndarray)  # row_form checked it
+    return form, matrix
+
+
 def kernel_source(form: RowForm) -> str | None:
     """The numba module (``block`` is the kernel), or None when φ uses a function numba cannot compile."""
     from symdescent.kernels.jit import _print
@@ -197,11 +207,10 @@ def rows_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
     backend = settings.kernel_backend()
     if backend == "numpy":
         return None
-    form = row_form(problem)
-    if form is None:
+    found = form_and_matrix(problem)
+    if found is None:
         return None
-    matrix = problem.data[form.matrix]
-    assert isinstance(matrix, np.ndarray)
+    form, matrix = found
     small = matrix.size < MIN_ENTRIES or max_steps * matrix.size < MIN_WORK
     if backend == "auto" and (small or matrix.shape[1] > MAX_COLUMNS):
         return None
