@@ -11,8 +11,8 @@ dependency of symdescent: without it its rows say "jax not installed".
    hand-written numpy loop (the gradient and the update only: the fastest loop numpy allows), and
    ``jax.jit`` of ``lax.fori_loop`` over ``jax.grad`` in float64. Each figure is the marginal cost of a
    step, (time for N2 steps − time for N1 steps) / (N2 − N1), so start-up and compilation cancel out
-   (N1 = 1000 for the logistic case: runs that short at this size already take symdescent's compiled pass over
-   the rows; N1 = 21000 for least squares, past the QR's hand-over and the threshold of its compiled pass).
+   (N1 = 5000 for the logistic case: runs that long at this size take symdescent's compiled pass over the rows;
+   N1 = 21000 for least squares, past the QR's hand-over and the threshold of its compiled pass).
 3. Checks that all end at the same w (to 1e-9, relative) and prints ms/step and the ratios.
 
 symdescent runs least squares from the thin QR of X (symdescent/vectors/qr.py): each run begins with it, a
@@ -53,13 +53,13 @@ class Case(NamedTuple):
     repeats: int = REPEATS
 
 
-#: N1 ≥ 1000: both runs long enough for symdescent's compiled pass over the rows (vectors/rows.py takes runs of
-# max_steps × entries of X ≥ MIN_WORK, where it pays for importing numba), so the difference is a step's cost
+#: N1 such that both runs take symdescent's fastest path, so that the difference is a step's cost
 CASES = [
     # least squares: N1 past the QR's hand-over (750 steps) and numba's threshold (qr.MIN_WORK / 500² = 20,000 steps),
     # 4000 steps apart so that the per-run QR's few ms of noise do not swamp the difference; fewer repeats (long runs)
     Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (21000, 25000), (21001, 29001), 5),
-    Case("logistic regression", "mean(log(1 + exp(-y * (X @ w))))", 10000, 50, 0.5, (1000, 1600), (1001, 4001)),
+    # logistic: N1 past the row pass's threshold (rows.MIN_WORK / 500,000 = 5000 steps), where it pays for numba
+    Case("logistic regression", "mean(log(1 + exp(-y * (X @ w))))", 10000, 50, 0.5, (5000, 7000), (5001, 9001), 7),
 ]
 
 
@@ -205,7 +205,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--markdown", metavar="FILE", help="also write the figures as a Markdown table")
     markdown_file = parser.parse_args().markdown
-    title = f"gd from data files against jax and numpy (min of {REPEATS} runs, {CASES[0].repeats} for least squares)"
+    repeats = ", ".join(f"min of {case.repeats} runs for {case.name}" for case in CASES)
+    title = f"gd from data files against jax and numpy ({repeats})"
     report = Markdown(__file__, title)
     rows: list[list[str]] = []
     notes: list[str] = []
