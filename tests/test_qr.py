@@ -135,8 +135,8 @@ def test_where_the_qr_does_not_pay_or_does_not_apply(monkeypatch: pytest.MonkeyP
 
     tall = fit(2000, 40)
     assert qr.handover(40) == 60
-    assert plan(LEAST_SQUARES, tall, 61) is not None
-    assert plan(LEAST_SQUARES, tall, 60) is None  # it would end before the hand-over: numpy all the way
+    assert plan(LEAST_SQUARES, tall, 60 + 3 * 40) is not None
+    assert plan(LEAST_SQUARES, tall, 60 + 3 * 40 - 1) is None  # too few steps after the hand-over to pay it back
     assert plan(LEAST_SQUARES, fit(150, 100)) is None  # not twice as tall as wide
     assert plan(LEAST_SQUARES, fit(300, 20)) is None  # small: numpy takes microseconds
     assert plan("mean(log(1 + exp(-y * (X @ w))))", tall) is None
@@ -190,7 +190,7 @@ def test_the_command_line_prints_what_the_whole_array_code_prints(tmp_path: Path
     np.save(tmp_path / "X.npy", data["X"])
     np.save(tmp_path / "y.npy", data["y"])
     args = ["run", LEAST_SQUARES, "--data", f"X={tmp_path / 'X.npy'}", "--data", f"y={tmp_path / 'y.npy'}"]
-    args += ["--start", "w=zeros(60)", "--lr", "0.1", "--steps", "200", "--format", "json"]
+    args += ["--start", "w=zeros(60)", "--lr", "0.1", "--steps", "400", "--format", "json"]  # past hand-over + payback
     fast = json.loads(cli(*args).output)
     environment = {**os.environ, "SYMDESCENT_KERNEL": "numpy"}
     real = subprocess.run([sys.executable, "-m", "symdescent", *args], capture_output=True, text=True, env=environment)

@@ -43,6 +43,9 @@ Evaluator = Callable[[np.ndarray], tuple[float, np.ndarray]]
 #: Above this many entries in X (256 MB) the row pass or numpy runs: the QR's two arrays of X's size would not be
 #: small beside the data any more.
 MAX_ENTRIES = 1 << 25
+#: Steps (× X's columns) after the hand-over that pay the QR back even where a step saves least (numpy's products,
+#: X twice as tall as wide: half of a numpy step), so that a run to its max_steps is never the slower for it.
+PAYBACK = 3
 #: Rows of R are summed in this many fixed blocks of equal work (spread over the threads; 4 measured fastest).
 BLOCKS = 4
 #: From this many columns the compiled pass pays for its call (below, numpy's products take microseconds).
@@ -177,7 +180,8 @@ def qr_evaluator(problem: VectorProblem, max_steps: int, before: Evaluator) -> E
 
     Why wait: the QR costs about as much as 1.4·n steps of numpy's (n = X's columns). A run that ends
     sooner (it converged) would pay it for nothing; one that goes on has paid at most twice the least
-    it could (the ski-rental rule), and every later step costs a fraction.
+    it could (the ski-rental rule), and every later step costs a fraction. A run whose max_steps leave
+    fewer than :data:`PAYBACK`·n steps after the hand-over keeps numpy: the QR could not pay itself back.
     """
     if settings.kernel_backend() != "auto":
         return None
@@ -187,7 +191,7 @@ def qr_evaluator(problem: VectorProblem, max_steps: int, before: Evaluator) -> E
     form, matrix = found
     rows, columns = matrix.shape
     after = handover(columns)
-    if not MIN_ENTRIES <= matrix.size <= MAX_ENTRIES or rows < 2 * columns or max_steps <= after:
+    if not MIN_ENTRIES <= matrix.size <= MAX_ENTRIES or rows < 2 * columns or max_steps < after + PAYBACK * columns:
         return None
     if coefficients(form) is None:
         return None
