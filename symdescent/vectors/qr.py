@@ -1,7 +1,7 @@
 """Least squares from data by the thin QR of the data matrix: a step costs two n×n products, not two passes over X.
 
-A loss ``c·Σᵢ (aᵢ·uᵢ² + bᵢ·uᵢ + cᵢ)`` with u = X @ w (every quadratic row-wise loss: ``mean((X @ w - y)^2)``,
-weighted or ridge-free variants) is, with qᵢ = √aᵢ, tᵢ = −bᵢ/(2aᵢ) and κᵢ = cᵢ − bᵢ²/(4aᵢ)::
+A loss ``c·Σᵢ (aᵢ·uᵢ² + bᵢ·uᵢ + cᵢ)`` with u = X @ w (every row-wise loss quadratic in u: ``mean((X @ w - y)^2)``,
+weighted, or with terms linear in u) is, with qᵢ = √aᵢ, tᵢ = −bᵢ/(2aᵢ) and κᵢ = cᵢ − bᵢ²/(4aᵢ)::
 
     f(w) = c·(‖X̃w − ỹ‖² + Σκ)        X̃ = diag(q)·X,  ỹ = q·t
 
@@ -21,9 +21,9 @@ numbers do not depend on the number of threads.
 
 When: a ``row_form`` (:mod:`symdescent.vectors.rows`) whose φ is of degree 2 in u with every aᵢ > 0, X at
 least twice as tall as wide, of at least :data:`MIN_ENTRIES` and at most :data:`MAX_ENTRIES` entries (the QR
-holds two more arrays of X's size while it runs), ``SYMDESCENT_KERNEL`` auto, and a run that may take as
-many steps as 1.5 times X's columns: the QR (about 2·m·n² operations) is made after that many steps, where
-it starts to pay (:func:`qr_evaluator`).
+holds two more arrays of X's size while it runs), ``SYMDESCENT_KERNEL`` auto, and a step limit of at least
+(1.5 + :data:`PAYBACK`)·n: the QR (about 2·m·n² operations) is made after 1.5·n steps, where it starts to pay,
+if the run is still going (:func:`qr_evaluator`).
 """
 
 from __future__ import annotations
