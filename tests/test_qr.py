@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import subprocess
@@ -13,8 +12,6 @@ import numpy as np
 import pytest
 import sympy as sp
 from conftest import cli
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from symdescent.run import minimize
 from symdescent.vectors import qr
@@ -111,23 +108,6 @@ def test_a_run_is_the_whole_array_runs_step_for_step(monkeypatch: pytest.MonkeyP
     assert fast.f == pytest.approx(plain.f, rel=1e-10)
 
 
-def test_the_numbers_do_not_depend_on_the_thread_count() -> None:
-    numba = pytest.importorskip("numba")
-    data = fit(900, 150, seed=6)
-    evaluate = qr.factor(problem(LEAST_SQUARES, data), 10**9)
-    assert evaluate is not None
-    w = np.random.default_rng(7).normal(size=150)
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = evaluate(w)
-    finally:
-        numba.set_num_threads(threads)
-    both = evaluate(w)
-    assert one[0] == both[0]
-    assert np.array_equal(one[1], both[1])
-
-
 def test_where_the_qr_does_not_pay_or_does_not_apply(monkeypatch: pytest.MonkeyPatch) -> None:
     def plan(text: str, data: dict[str, np.ndarray], steps: int = 10**6) -> object:
         p = problem(text, data)
@@ -173,16 +153,6 @@ def test_numpy_evaluates_until_the_hand_over_then_the_qr() -> None:
         f_numpy, g_numpy = p.value_and_grad(w + k)
         assert f == pytest.approx(f_numpy, rel=1e-12)
         np.testing.assert_allclose(g, g_numpy, rtol=1e-10, atol=1e-11 * np.max(np.abs(g_numpy)))
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.integers(1, 700), st.integers(1, 9))
-def test_the_blocks_cover_every_row_once_with_about_equal_work(n: int, blocks: int) -> None:
-    bounds = qr._bounds(n, blocks)
-    assert len(bounds) == blocks + 1 and bounds[0] == 0 and bounds[-1] == n
-    assert np.all(np.diff(bounds) >= 0)
-    work = [sum(n - i for i in range(lo, hi)) for lo, hi in itertools.pairwise(bounds)]
-    assert max(work) <= n * (n + 1) / 2 / blocks + n  # a block is at most one row over its share
 
 
 def test_the_command_line_prints_what_the_whole_array_code_prints(tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ product and a difference), so f and ∇f agree with the whole-array code to roun
 
 With numba (``symdescent[jit]``) one compiled pass reads each row of R's upper triangle once, while it is in
 cache, for both products (rᵢ = Rᵢ·w − dᵢ, then ∇f += rᵢ·Rᵢ): n²/2 multiply-adds where numpy's two dense
-products make 2n². As in the row pass, fixed blocks of rows (of equal work) are added in order, so the
-numbers do not depend on the number of threads.
+products make 2n². It runs on one thread: at n = 500 a pass takes tens of µs, and a parallel region that
+short is at the scheduler's mercy on a busy machine (measured with other work running: two threads took a
+median 140 µs a call and up to 7 ms, one thread 41 µs; on an idle machine two threads took 23 µs, one 35).
 
 When: a ``row_form`` (:mod:`symdescent.vectors.rows`) whose φ is of degree 2 in u with every aᵢ > 0, X at
 least twice as tall as wide, of at least :data:`MIN_ENTRIES` and at most :data:`MAX_ENTRIES` entries (the QR
@@ -46,8 +47,6 @@ MAX_ENTRIES = 1 << 25
 #: Steps (× X's columns) after the hand-over that pay the QR back even where a step saves least (numpy's products,
 #: X twice as tall as wide: half of a numpy step), so that a run to its max_steps is never the slower for it.
 PAYBACK = 3
-#: Rows of R are summed in this many fixed blocks of equal work (spread over the threads; 4 measured fastest).
-BLOCKS = 4
 #: From this many columns the compiled pass pays for its call (below, numpy's products take microseconds).
 MIN_COLUMNS = 64
 #: Steps × n² from which the compiled pass pays for importing numba and loading it from the cache (about 1 s in a
@@ -56,72 +55,50 @@ MIN_WORK = 5_000_000_000
 
 TRIANGLE_SOURCE = '''"""symdescent: r = R·w − d, r·r and Rᵀr in one pass over the rows of an upper triangular R."""
 import numba
-import numpy
 CACHE = True
 
 
-@numba.njit(parallel=True, nogil=True, cache=CACHE, fastmath={"reassoc"}, error_model="numpy")
-def block(R, w, d, g, parts, totals, bounds):
+@numba.njit(nogil=True, cache=CACHE, fastmath={"reassoc"}, error_model="numpy")
+def block(R, w, d, g):
     n = R.shape[0]
-    blocks = totals.shape[0]
-    for b in numba.prange(blocks):
-        part = parts[b]
-        lo, hi = bounds[b], bounds[b + 1]
-        for j in range(lo, n):
-            part[j] = 0.0
-        f = 0.0
-        i = lo
-        while i + 4 <= hi:  # four rows at once: w and the partial ∇f are read once for the four
-            k = i + 3  # columns from k are in all four rows; the corner before them is done entry by entry
-            s0 = R[i, i] * w[i] + R[i, i + 1] * w[i + 1] + R[i, i + 2] * w[i + 2]
-            s1 = R[i + 1, i + 1] * w[i + 1] + R[i + 1, i + 2] * w[i + 2]
-            s2 = R[i + 2, i + 2] * w[i + 2]
-            s3 = 0.0
-            # slices from k, indices from 0: numba then knows them ≥ 0 and vectorises
-            a0, a1, a2, a3, tail, into = R[i, k:], R[i + 1, k:], R[i + 2, k:], R[i + 3, k:], w[k:], part[k:]
-            for j in range(tail.shape[0]):
-                t = tail[j]
-                s0 += a0[j] * t
-                s1 += a1[j] * t
-                s2 += a2[j] * t
-                s3 += a3[j] * t
-            r0, r1, r2, r3 = s0 - d[i], s1 - d[i + 1], s2 - d[i + 2], s3 - d[i + 3]
-            f += r0 * r0 + r1 * r1 + r2 * r2 + r3 * r3
-            part[i] += r0 * R[i, i]
-            part[i + 1] += r0 * R[i, i + 1] + r1 * R[i + 1, i + 1]
-            part[i + 2] += r0 * R[i, i + 2] + r1 * R[i + 1, i + 2] + r2 * R[i + 2, i + 2]
-            for j in range(tail.shape[0]):
-                into[j] += r0 * a0[j] + r1 * a1[j] + r2 * a2[j] + r3 * a3[j]
-            i += 4
-        while i < hi:
-            row, tail, into = R[i, i:], w[i:], part[i:]
-            s = 0.0
-            for j in range(row.shape[0]):
-                s += row[j] * tail[j]
-            r = s - d[i]
-            f += r * r
-            for j in range(row.shape[0]):
-                into[j] += r * row[j]
-            i += 1
-        totals[b] = f
     for j in range(n):
-        total = 0.0
-        for b in range(blocks):
-            if bounds[b] <= j:
-                total += parts[b, j]
-        g[j] = total
+        g[j] = 0.0
     f = 0.0
-    for b in range(blocks):
-        f += totals[b]
+    i = 0
+    while i + 4 <= n:  # four rows at once: w and ∇f are read once for the four
+        k = i + 3  # columns from k are in all four rows; the corner before them is done entry by entry
+        s0 = R[i, i] * w[i] + R[i, i + 1] * w[i + 1] + R[i, i + 2] * w[i + 2]
+        s1 = R[i + 1, i + 1] * w[i + 1] + R[i + 1, i + 2] * w[i + 2]
+        s2 = R[i + 2, i + 2] * w[i + 2]
+        s3 = 0.0
+        # slices from k, indices from 0: numba then knows them ≥ 0 and vectorises
+        a0, a1, a2, a3, tail, into = R[i, k:], R[i + 1, k:], R[i + 2, k:], R[i + 3, k:], w[k:], g[k:]
+        for j in range(tail.shape[0]):
+            t = tail[j]
+            s0 += a0[j] * t
+            s1 += a1[j] * t
+            s2 += a2[j] * t
+            s3 += a3[j] * t
+        r0, r1, r2, r3 = s0 - d[i], s1 - d[i + 1], s2 - d[i + 2], s3 - d[i + 3]
+        f += r0 * r0 + r1 * r1 + r2 * r2 + r3 * r3
+        g[i] += r0 * R[i, i]
+        g[i + 1] += r0 * R[i, i + 1] + r1 * R[i + 1, i + 1]
+        g[i + 2] += r0 * R[i, i + 2] + r1 * R[i + 1, i + 2] + r2 * R[i + 2, i + 2]
+        for j in range(tail.shape[0]):
+            into[j] += r0 * a0[j] + r1 * a1[j] + r2 * a2[j] + r3 * a3[j]
+        i += 4
+    while i < n:
+        row, tail, into = R[i, i:], w[i:], g[i:]
+        s = 0.0
+        for j in range(row.shape[0]):
+            s += row[j] * tail[j]
+        r = s - d[i]
+        f += r * r
+        for j in range(row.shape[0]):
+            into[j] += r * row[j]
+        i += 1
     return f
 '''
-
-
-def _bounds(n: int, blocks: int) -> np.ndarray:
-    """Row bounds of ``blocks`` blocks of about equal work: row i of the triangle has n − i entries."""
-    work = np.cumsum(np.arange(n, 0, -1, dtype=float))
-    cuts = np.searchsorted(work, work[-1] * np.arange(1, blocks) / blocks, side="left") + 1
-    return np.concatenate([[0], np.minimum(cuts, n), [n]]).astype(np.int64)
 
 
 def _triangle_pass(R: np.ndarray, d: np.ndarray, steps: int) -> Callable[[np.ndarray], tuple[float, np.ndarray]] | None:
@@ -135,7 +112,6 @@ def _triangle_pass(R: np.ndarray, d: np.ndarray, steps: int) -> Callable[[np.nda
     if not have_numba():
         return None
     kernel = compiled(TRIANGLE_SOURCE)
-    parts, totals, bounds = np.empty((BLOCKS, R.shape[0])), np.empty(BLOCKS), _bounds(R.shape[0], BLOCKS)
     first_done: list[bool] = []
 
     def squares(w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -143,8 +119,8 @@ def _triangle_pass(R: np.ndarray, d: np.ndarray, steps: int) -> Callable[[np.nda
         if not first_done:  # the first call compiles: a Ctrl-C in numba's ctypes callbacks would be lost
             first_done.append(True)
             with interruptible.signals_held():
-                return float(kernel(R, w, d, g, parts, totals, bounds)), g
-        return float(kernel(R, w, d, g, parts, totals, bounds)), g
+                return float(kernel(R, w, d, g)), g
+        return float(kernel(R, w, d, g)), g
 
     return squares
 
