@@ -12,7 +12,7 @@ dependency of symdescent: without it its rows say "jax not installed".
    ``jax.jit`` of ``lax.fori_loop`` over ``jax.grad`` in float64. Each figure is the marginal cost of a
    step, (time for N2 steps − time for N1 steps) / (N2 − N1), so start-up and compilation cancel out
    (N1 = 5000 for the logistic case: runs that long at this size take symdescent's compiled pass over the rows;
-   N1 = 21000 for least squares, past the QR's hand-over and the threshold of its compiled pass).
+   N1 = 41000 for least squares, past the QR's hand-over and the threshold of its compiled pass).
 3. Checks that all end at the same w (to 1e-9, relative) and prints ms/step and the ratios.
 
 symdescent runs least squares from the thin QR of X (symdescent/vectors/qr.py): each run begins with it, a
@@ -55,9 +55,9 @@ class Case(NamedTuple):
 
 #: N1 such that both runs take symdescent's fastest path, so that the difference is a step's cost
 CASES = [
-    # least squares: N1 past the QR's hand-over (750 steps) and numba's threshold (qr.MIN_WORK / 500² = 20,000 steps),
+    # least squares: N1 past the QR's hand-over (750 steps) and numba's threshold (qr.MIN_WORK / 500² = 40,000 steps),
     # 4000 steps apart so that the per-run QR's few ms of noise do not swamp the difference; fewer repeats (long runs)
-    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (21000, 25000), (21001, 29001), 5),
+    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (41000, 45000), (41001, 49001), 3),
     # logistic: N1 past the row pass's threshold (rows.MIN_WORK / 500,000 = 5000 steps), where it pays for numba
     Case("logistic regression", "mean(log(1 + exp(-y * (X @ w))))", 10000, 50, 0.5, (5000, 7000), (5001, 9001), 7),
 ]

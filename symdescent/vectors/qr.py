@@ -50,8 +50,8 @@ PAYBACK = 3
 #: From this many columns the compiled pass pays for its call (below, numpy's products take microseconds).
 MIN_COLUMNS = 64
 #: Steps × n² from which the compiled pass pays for importing numba and loading it from the cache (about 1 s in a
-#: new process): it saves about 0.2·n² ns a step against numpy's two products (n = 500: from 20,000 steps).
-MIN_WORK = 5_000_000_000
+#: new process): it saves about 0.1·n² ns a step against numpy's two products (n = 500: from 40,000 steps).
+MIN_WORK = 10_000_000_000
 
 TRIANGLE_SOURCE = '''"""symdescent: r = R·w − d, r·r and Rᵀr in one pass over the rows of an upper triangular R."""
 import numba
