@@ -11,8 +11,12 @@ dependency of symdescent: without it its rows say "jax not installed".
    hand-written numpy loop (the gradient and the update only: the fastest loop numpy allows), and
    ``jax.jit`` of ``lax.fori_loop`` over ``jax.grad`` in float64. Each figure is the marginal cost of a
    step, (time for N2 steps − time for N1 steps) / (N2 − N1), so start-up and compilation cancel out
-   (N1 = 1000: runs that short at these sizes already take symdescent's compiled pass over the rows).
+   (N1 = 5000 for the logistic case: runs that long at this size take symdescent's compiled pass over the rows;
+   N1 = 41000 for least squares, past the QR's hand-over and the threshold of its compiled pass).
 3. Checks that all end at the same w (to 1e-9, relative) and prints ms/step and the ratios.
+
+symdescent runs least squares from the thin QR of X (symdescent/vectors/qr.py): each run begins with it, a
+cost the marginal figure leaves out, so the script prints it apart (as it does not jax's compilation).
 """
 
 from __future__ import annotations
@@ -46,13 +50,16 @@ class Case(NamedTuple):
     lr: float
     steps: tuple[int, int]  # N1, N2 for the in-process contenders
     cli_steps: tuple[int, int]  # N1, N2 for the CLI (its start-up is ~1 s, so more steps)
+    repeats: int = REPEATS
 
 
-#: N1 ≥ 1000: both runs long enough for symdescent's compiled pass over the rows (vectors/rows.py takes runs of
-# max_steps × entries of X ≥ MIN_WORK, where it pays for importing numba), so the difference is a step's cost
+#: N1 such that both runs take symdescent's fastest path, so that the difference is a step's cost
 CASES = [
-    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (1000, 1600), (1001, 4001)),
-    Case("logistic regression", "mean(log(1 + exp(-y * (X @ w))))", 10000, 50, 0.5, (1000, 1600), (1001, 4001)),
+    # least squares: N1 past the QR's hand-over (750 steps) and numba's threshold (qr.MIN_WORK / 500² = 40,000 steps),
+    # 4000 steps apart so that the per-run QR's few ms of noise do not swamp the difference; fewer repeats (long runs)
+    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (41000, 45000), (41001, 49001), 3),
+    # logistic: N1 past the row pass's threshold (rows.MIN_WORK / 500,000 = 5000 steps), where it pays for numba
+    Case("logistic regression", "mean(log(1 + exp(-y * (X @ w))))", 10000, 50, 0.5, (5000, 7000), (5001, 9001), 7),
 ]
 
 
@@ -147,7 +154,7 @@ def marginal(run: Callable[[int], object], n1: int, n2: int, repeats: int, best:
         best[0], best[1] = min(best[0], t1 - t0), min(best[1], t2 - t1)
 
 
-def measure(case: Case, folder: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def measure(case: Case, folder: str) -> tuple[dict[str, float], dict[str, np.ndarray], float | None]:
     x_path, y_path = write_data(case, folder)
     data = load_data([f"X={x_path}", f"y={y_path}"])  # as the CLI reads --data X=… --data y=…
     start = np.zeros(case.columns)
@@ -165,7 +172,7 @@ def measure(case: Case, folder: str) -> tuple[dict[str, float], dict[str, np.nda
         contenders["jax.jit + fori_loop"] = jax_run
     n1, n2 = case.steps
     best = {name: [math.inf, math.inf] for name in contenders}
-    for _ in range(REPEATS):  # interleaved: load from other processes hits every contender alike
+    for _ in range(case.repeats):  # interleaved: load from other processes hits every contender alike
         for name, run in contenders.items():
             marginal(run, n1, n2, 1, best[name])
     per_step = {name: (b[1] - b[0]) / (n2 - n1) for name, b in best.items()}
@@ -176,19 +183,36 @@ def measure(case: Case, folder: str) -> tuple[dict[str, float], dict[str, np.nda
     marginal(command, c1, c2, CLI_REPEATS, cli_best)
     per_step["symdescent run -q"] = (cli_best[1] - cli_best[0]) / (c2 - c1)
     ends["symdescent run -q"] = command(n2)
-    return per_step, ends
+    return per_step, ends, setup_seconds(case, data)
+
+
+def setup_seconds(case: Case, data: dict[str, Any]) -> float | None:
+    """The once-per-run set-up of symdescent's least squares (the QR of X), the minimum of a few; None if none."""
+    from symdescent.vectors.problem import make_vector_problem
+    from symdescent.vectors.qr import factor
+
+    problem = make_vector_problem(case.text, {"w": np.zeros(case.columns)}, data=data)
+    best = math.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        if factor(problem, case.steps[1]) is None:
+            return None
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--markdown", metavar="FILE", help="also write the figures as a Markdown table")
     markdown_file = parser.parse_args().markdown
-    report = Markdown(__file__, f"gd from data files against jax and numpy (min of {REPEATS} runs)")
+    repeats = ", ".join(f"min of {case.repeats} runs for {case.name}" for case in CASES)
+    title = f"gd from data files against jax and numpy ({repeats})"
+    report = Markdown(__file__, title)
     rows: list[list[str]] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         for case in CASES:
-            per_step, ends = measure(case, folder)
+            per_step, ends, setup = measure(case, folder)
             reference = ends["hand-written numpy"]
             worst = max(float(np.linalg.norm(w - reference) / np.linalg.norm(reference)) for w in ends.values())
             assert worst <= TOLERANCE, f"{case.name}: the final w differ by {worst:.2e} (relative)"
@@ -206,6 +230,9 @@ def main() -> None:
             notes.append(
                 f"{case.name}: final w of all contenders agree to {worst:.1e} (relative) after {case.steps[1]} steps."
             )
+            if setup is not None:
+                steps = f" = {setup / jax_time:.0f} steps of jax" if jax_time else ""
+                notes[-1] += f" symdescent's QR of X, once per run: {setup * 1e3:.1f} ms{steps}."
             print(f"  {notes[-1]}")
     report.table(["problem", "contender", "per step", "against jax", "against numpy"], rows)
     report.lines += [" ".join(notes), ""]

@@ -72,7 +72,8 @@ def vector_engine() -> VectorEngine:
 
 
 def kernel_backend() -> KernelBackend:
-    """``SYMDESCENT_KERNEL``: the chunked kernel in numpy or compiled by numba (auto: numba for long vectors)."""
+    """``SYMDESCENT_KERNEL``: the chunked kernel and the pass over data rows in numpy or compiled by numba (auto:
+    numba where it pays; least squares from data also by the QR of X, which only auto takes)."""
     return cast(KernelBackend, _choice("SYMDESCENT_KERNEL", ("auto", "numpy", "numba")))
 
 

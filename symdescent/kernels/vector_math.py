@@ -15,8 +15,8 @@ correct to 1 ulp, with the C library's edges:
 
 k is rounded and turned into bits by adding 1.5·2^52 (its low bits are then k itself), never by a
 float → int64 conversion, which AVX2 lacks. That addition must not be reassociated away: these
-functions are compiled without fastmath, and LLVM keeps their flags when it inlines them into a
-fastmath caller.
+functions are compiled with fused multiply-adds as their only fastmath flag (:data:`JIT`), and LLVM keeps
+their flags when it inlines them into a caller that reassociates.
 
 The functions run as they are on numpy scalars (the tests compare both); :func:`numba_source` gives
 their definitions for a generated module, :func:`vectorised` points its printed code at them.
