@@ -6,13 +6,15 @@ dependency of symdescent: without it its rows say "jax not installed".
 
 1. Writes X (2000×500) and y for ``mean((X @ w - y)^2)``, and X (10000×50) and labels ±1 for
    ``mean(log(1 + exp(-y * (X @ w))))``, as .npy files in a temporary folder.
-2. Times gd steps, interleaved, the minimum of several runs each: symdescent's ``minimize`` on the data
+2. Times gd steps, interleaved, several runs each: symdescent's ``minimize`` on the data
    as the CLI loads them (``load_data``), ``symdescent run … --data … -q`` in a child process, a
    hand-written numpy loop (the gradient and the update only: the fastest loop numpy allows), and
    ``jax.jit`` of ``lax.fori_loop`` over ``jax.grad`` in float64. Each figure is the marginal cost of a
-   step, (time for N2 steps − time for N1 steps) / (N2 − N1), so start-up and compilation cancel out
-   (N1 = 5000 for the logistic case: runs that long at this size take symdescent's compiled pass over the rows;
-   N1 = 41000 for least squares, past the QR's hand-over and the threshold of its compiled pass).
+   step: the median over runs of (time for N2 steps − time for N1 steps, back to back) / (N2 − N1), so
+   start-up and compilation cancel out
+   (symdescent's N1 = 5000 for the logistic case: runs that long at this size take its compiled pass over the
+   rows; N1 = 41000 for least squares, past the QR's hand-over and the threshold of its compiled pass; numpy
+   and jax have no thresholds and run 1000 and 6000 or 11000 steps).
 3. Checks that all end at the same w (to 1e-9, relative) and prints ms/step and the ratios.
 
 symdescent runs least squares from the thin QR of X (symdescent/vectors/qr.py): each run begins with it, a
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,8 +41,11 @@ from symdescent.run import minimize
 from symdescent.vectors.data import load_data
 
 REPEATS = 15
-CLI_REPEATS = 3
+CLI_REPEATS = 5
 TOLERANCE = 1e-9
+#: Seconds of rest before each timing: the previous contender's idle threads (OpenBLAS's, XLA's, numba's) spin for
+#: a while after their work, on the cores the next one needs.
+SETTLE = 0.2
 
 
 class Case(NamedTuple):
@@ -48,18 +54,29 @@ class Case(NamedTuple):
     rows: int
     columns: int
     lr: float
-    steps: tuple[int, int]  # N1, N2 for the in-process contenders
-    cli_steps: tuple[int, int]  # N1, N2 for the CLI (its start-up is ~1 s, so more steps)
+    steps: tuple[int, int]  # N1, N2 for minimize(): N1 past its thresholds (see CASES)
+    reference_steps: tuple[int, int]  # N1, N2 for hand-written numpy and jax (no thresholds: shorter runs)
+    cli_steps: tuple[int, int]  # N1, N2 for the CLI (its start-up is ~1 s ± 0.3 s, so many more steps)
     repeats: int = REPEATS
 
 
-#: N1 such that both runs take symdescent's fastest path, so that the difference is a step's cost
+#: symdescent's N1 such that both runs take its fastest path, so that the difference is a step's cost; N2 − N1 large
+#: beside the noise of a run that long on a shared machine
 CASES = [
-    # least squares: N1 past the QR's hand-over (750 steps) and numba's threshold (qr.MIN_WORK / 500² = 40,000 steps),
-    # 4000 steps apart so that the per-run QR's few ms of noise do not swamp the difference; fewer repeats (long runs)
-    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (41000, 45000), (41001, 49001), 3),
+    # least squares: N1 past the QR's hand-over (750 steps) and numba's threshold (qr.MIN_WORK / 500² = 40,000 steps)
+    Case("least squares", "mean((X @ w - y)^2)", 2000, 500, 0.1, (41000, 81000), (1000, 11000), (41001, 121001), 3),
     # logistic: N1 past the row pass's threshold (rows.MIN_WORK / 500,000 = 5000 steps), where it pays for numba
-    Case("logistic regression", "mean(log(1 + exp(-y * (X @ w))))", 10000, 50, 0.5, (5000, 7000), (5001, 9001), 7),
+    Case(
+        "logistic regression",
+        "mean(log(1 + exp(-y * (X @ w))))",
+        10000,
+        50,
+        0.5,
+        (5000, 15000),
+        (1000, 6000),
+        (5001, 25001),
+        7,
+    ),
 ]
 
 
@@ -143,15 +160,16 @@ def cli(case: Case, x_path: str, y_path: str) -> Callable[[int], np.ndarray]:
     return steps
 
 
-def marginal(run: Callable[[int], object], n1: int, n2: int, repeats: int, best: list[float]) -> None:
-    """One more timing of N1 and N2 steps into ``best`` = [min for N1, min for N2]."""
+def marginal(run: Callable[[int], object], n1: int, n2: int, repeats: int, differences: list[float]) -> None:
+    """``repeats`` more timings of N2 steps less N1 steps, run back to back, into ``differences``."""
     for _ in range(repeats):
+        time.sleep(SETTLE)
         t0 = time.perf_counter()
         run(n1)
         t1 = time.perf_counter()
         run(n2)
         t2 = time.perf_counter()
-        best[0], best[1] = min(best[0], t1 - t0), min(best[1], t2 - t1)
+        differences.append((t2 - t1) - (t1 - t0))
 
 
 def measure(case: Case, folder: str) -> tuple[dict[str, float], dict[str, np.ndarray], float | None]:
@@ -170,19 +188,20 @@ def measure(case: Case, folder: str) -> tuple[dict[str, float], dict[str, np.nda
     jax_run = with_jax(case, data["X"], data["y"])
     if jax_run is not None:
         contenders["jax.jit + fori_loop"] = jax_run
-    n1, n2 = case.steps
-    best = {name: [math.inf, math.inf] for name in contenders}
+    counts = {name: case.steps if name.startswith("symdescent") else case.reference_steps for name in contenders}
+    differences: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(case.repeats):  # interleaved: load from other processes hits every contender alike
         for name, run in contenders.items():
-            marginal(run, n1, n2, 1, best[name])
-    per_step = {name: (b[1] - b[0]) / (n2 - n1) for name, b in best.items()}
-    ends = {name: run(n2) for name, run in contenders.items()}
+            marginal(run, *counts[name], 1, differences[name])
+    # the median of paired differences: on a shared machine a difference of minima can even come out negative
+    per_step = {name: statistics.median(d) / (counts[name][1] - counts[name][0]) for name, d in differences.items()}
     c1, c2 = case.cli_steps
     command = cli(case, x_path, y_path)
-    cli_best = [math.inf, math.inf]
-    marginal(command, c1, c2, CLI_REPEATS, cli_best)
-    per_step["symdescent run -q"] = (cli_best[1] - cli_best[0]) / (c2 - c1)
-    ends["symdescent run -q"] = command(n2)
+    cli_differences: list[float] = []
+    marginal(command, c1, c2, CLI_REPEATS, cli_differences)
+    per_step["symdescent run -q"] = statistics.median(cli_differences) / (c2 - c1)
+    contenders["symdescent run -q"] = command
+    ends = {name: run(case.steps[0]) for name, run in contenders.items()}  # all the same steps
     return per_step, ends, setup_seconds(case, data)
 
 
@@ -205,7 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--markdown", metavar="FILE", help="also write the figures as a Markdown table")
     markdown_file = parser.parse_args().markdown
-    repeats = ", ".join(f"min of {case.repeats} runs for {case.name}" for case in CASES)
+    repeats = ", ".join(f"median of {case.repeats} runs for {case.name}" for case in CASES)
     title = f"gd from data files against jax and numpy ({repeats})"
     report = Markdown(__file__, title)
     rows: list[list[str]] = []
@@ -228,7 +247,7 @@ def main() -> None:
                 print(f"  {name:<24} {seconds * 1e3:8.3f} ms   /jax {against_jax:>8}   /numpy {against_numpy:>7}")
                 rows.append([f"{case.name} {shape}", name, f"{seconds * 1e3:.3f} ms", against_jax, against_numpy])
             notes.append(
-                f"{case.name}: final w of all contenders agree to {worst:.1e} (relative) after {case.steps[1]} steps."
+                f"{case.name}: final w of all contenders agree to {worst:.1e} (relative) after {case.steps[0]} steps."
             )
             if setup is not None:
                 steps = f" = {setup / jax_time:.0f} steps of jax" if jax_time else ""
