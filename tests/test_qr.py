@@ -125,12 +125,18 @@ def test_where_the_qr_does_not_pay_or_does_not_apply(monkeypatch: pytest.MonkeyP
     assert plan(LEAST_SQUARES, tall) is None
 
 
-def test_the_compiled_pass_only_where_it_pays_for_numba() -> None:
+def test_the_compiled_pass_only_where_it_pays_for_numba(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("numba")
+    from symdescent.vectors import rows
+
     R, d = np.triu(np.ones((100, 100))), np.ones(100)
     enough = qr.MIN_WORK // 100**2
+    monkeypatch.setattr(rows, "cached", lambda source: True)
     assert qr._triangle_pass(R, d, enough - 1) is None  # numpy's two products: numba's ~1 s would not pay
     assert qr._triangle_pass(R, d, enough) is not None
+    monkeypatch.setattr(rows, "cached", lambda source: False)  # the first run compiles it
+    assert qr._triangle_pass(R, d, enough) is None
+    assert qr._triangle_pass(R, d, qr.FIRST_TIME * enough) is not None
     assert qr._triangle_pass(R[:50, :50], d[:50], 10**9) is None  # narrow: numpy's products take microseconds
 
 

@@ -152,8 +152,12 @@ def test_other_forms_run_on_the_whole_array_code(compiled: None, text: str) -> N
 def test_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = data(2000, 50)  # 10⁵ entries
     problem = make_vector_problem(LOGISTIC, {"w": np.zeros(50)}, {"X": X, "y": y})
+    monkeypatch.setattr(rows, "cached", lambda source: True)  # compiled by an earlier run: loading it costs ~1 s
     assert rows.rows_evaluator(problem, rows.MIN_WORK // X.size - 1) is None
     assert rows.rows_evaluator(problem, rows.MIN_WORK // X.size) is not None
+    monkeypatch.setattr(rows, "cached", lambda source: False)  # the first run compiles it: 3–4 s more
+    assert rows.rows_evaluator(problem, rows.MIN_WORK // X.size) is None
+    assert rows.rows_evaluator(problem, rows.FIRST_TIME * rows.MIN_WORK // X.size) is not None
     wide = make_vector_problem(LOGISTIC, {"w": np.zeros(200)}, {"X": np.ones((500, 200)), "y": np.ones(500)})
     assert rows.rows_evaluator(wide, 10**9) is None  # BLAS's products win
     monkeypatch.setenv("SYMDESCENT_KERNEL", "numpy")

@@ -52,6 +52,9 @@ MIN_COLUMNS = 64
 #: Steps × n² from which the compiled pass pays for importing numba and loading it from the cache (about 1 s in a
 #: new process): it saves about 0.1·n² ns a step against numpy's two products (n = 500: from 40,000 steps).
 MIN_WORK = 10_000_000_000
+#: A run that must first compile the pass (about 1.6 s, against 0.6 s to load it) pays for it only when this many
+#: times as long.
+FIRST_TIME = 3
 
 TRIANGLE_SOURCE = '''"""symdescent: r = R·w − d, r·r and Rᵀr in one pass over the rows of an upper triangular R."""
 import numba
@@ -107,9 +110,9 @@ def _triangle_pass(R: np.ndarray, d: np.ndarray, steps: int) -> Callable[[np.nda
     if R.shape[0] < MIN_COLUMNS or steps * R.shape[0] ** 2 < MIN_WORK or settings.kernel_backend() != "auto":
         return None
     from symdescent.kernels.jit import have_numba
-    from symdescent.vectors.rows import compiled
+    from symdescent.vectors.rows import cached, compiled
 
-    if not have_numba():
+    if not have_numba() or (steps * R.shape[0] ** 2 < MIN_WORK * FIRST_TIME and not cached(TRIANGLE_SOURCE)):
         return None
     kernel = compiled(TRIANGLE_SOURCE)
     first_done: list[bool] = []

@@ -46,9 +46,12 @@ MAX_COLUMNS = 128
 #: Below this many entries in X a numpy step is a few microseconds: numba's call costs as much.
 MIN_ENTRIES = 50_000
 #: max_steps × entries of X from which the compiled pass pays for importing numba and loading the pass from the
-#: cache (about 1 s in a new process; seconds more the first time, to compile it): it saves about 0.3 ns a step
+#: cache (about 1 s in a new process; :data:`FIRST_TIME` for the first, which compiles it): it saves about 0.3 ns a step
 #: per entry of X (measured: logistic 10000×50 over 2000 steps took 1.85 s with it against 1.25 s without).
 MIN_WORK = 2_500_000_000
+#: A run that must first compile the pass (about 3–4 s more than loading it: the logistic loss's took 3.8 s) pays
+#: for it only when this many times as long.
+FIRST_TIME = 4
 
 Evaluator = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
@@ -244,6 +247,8 @@ def rows_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
     source = kernel_source(form)
     if source is None or not have_numba():
         return None
+    if backend == "auto" and max_steps * matrix.size < MIN_WORK * FIRST_TIME and not cached(source):
+        return None  # the first run must compile it: it would be the slower for the pass
     kernel = compiled(source)
     X = np.ascontiguousarray(matrix, dtype=float)
     vectors = [np.ascontiguousarray(problem.data[v], dtype=float) for v in form.vectors]
@@ -268,6 +273,13 @@ def rows_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
 
 
 _LOADED: dict[str, Callable[..., float]] = {}
+
+
+def cached(source: str) -> bool:
+    """Whether the kernel ``source`` is compiled already: in this process, or in the cache folder by an earlier run."""
+    from symdescent import numba_files
+
+    return source in _LOADED or (settings.cache_enabled() and numba_files.is_compiled(source, "kernels", "block"))
 
 
 def compiled(source: str) -> Callable[..., float]:
