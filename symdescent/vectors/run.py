@@ -149,6 +149,6 @@ class VectorRun(ArrayRun):
         else:
             z = method.step(step.x, step.f, step.grad)
         f, g = self._evaluate(z)
-        # ‖∇f‖ as numpy.linalg.norm computes it (the square root of g·g), without its checks: a few µs a step
-        self.last = Step(step.step + 1, z, f, g, math.sqrt(float(g @ g)), method.info)
+        # ‖∇f‖ as numpy.linalg.norm computes it (the square root of g·g in g's dtype), without its checks: µs a step
+        self.last = Step(step.step + 1, z, f, g, float(np.sqrt(g @ g)), method.info)
         return self.last
