@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, log_expit
@@ -207,3 +208,24 @@ def test_other_losses_with_exp_and_log_agree_with_numpy(monkeypatch: pytest.Monk
         f0, g0 = problem.value_and_grad(w)
         np.testing.assert_allclose(f, f0, rtol=1e-12)
         np.testing.assert_allclose(g, g0, rtol=1e-11, atol=1e-14 * np.max(np.abs(g0)))
+
+
+def test_without_their_source_the_kernel_keeps_the_c_librarys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install of bytecode only has no source to copy into the generated module: no error, the C library's."""
+    import inspect
+
+    def missing(fn: object) -> str:
+        raise OSError("could not get source code")
+
+    form = rows.RowForm("X", 1.0, ("y",), (), vector_math_phi())
+    assert "_vexp(" in (rows.kernel_source(form) or "")
+    monkeypatch.setattr(inspect, "getsource", missing)
+    assert vector_math.numba_source() is None
+    source = rows.kernel_source(form)
+    assert source is not None and "math.exp(" in source and "_vexp" not in source
+
+
+def vector_math_phi() -> sp.Expr:
+    """The logistic loss's φ(u, d0), as rows.row_form gives it."""
+    u, d0 = sp.symbols("u d0", real=True)
+    return sp.log(1 + sp.exp(-d0 * u))

@@ -78,12 +78,17 @@ def vlog(x: float) -> float:
     return y if x >= 0.0 else numpy.nan
 
 
-def numba_source(decorator: str = JIT) -> str:
+def numba_source(decorator: str = JIT) -> str | None:
     """The definitions of ``_vexp`` and ``_vlog`` for a generated module (which imports numpy), each under
-    ``decorator``: it must not allow reassociation (see the module's note)."""
+    ``decorator``: it must not allow reassociation (see the module's note). None where this module's source
+    is not installed (an install of bytecode only)."""
     parts = []
     for fn in (vexp, vlog):
-        text = textwrap.dedent(inspect.getsource(fn)).replace(f"def {fn.__name__}(", f"def _{fn.__name__}(", 1)
+        try:
+            source = inspect.getsource(fn)
+        except (OSError, TypeError):
+            return None
+        text = textwrap.dedent(source).replace(f"def {fn.__name__}(", f"def _{fn.__name__}(", 1)
         text = text.replace("x: float) -> float:", "x):")
         parts.append(f"{decorator}\n{text}")
     return "\n\n".join(parts)

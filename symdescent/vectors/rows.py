@@ -165,7 +165,10 @@ def kernel_source(form: RowForm, *, vector: bool = True) -> str | None:
         return None
     loops, temporaries = phi
     uses = any(f"{name}(" in line for line in loops for name in vector_math.REPLACES.values())
-    helpers = [vector_math.numba_source().rstrip(), "", ""] if uses else []
+    definitions = vector_math.numba_source() if uses else ""
+    if definitions is None:  # their source is not installed (bytecode only): the C library's exp and log
+        return kernel_source(form, vector=False)
+    helpers = [definitions.rstrip(), "", ""] if uses else []
     arrays = [f"a{k}" for k in range(len(form.vectors))]
     scalars = [f"k{k}" for k in range(len(form.scalars))]
     arguments = ", ".join(["X", "w", "scale", "g", "parts", "totals", *arrays, *scalars])
