@@ -8,7 +8,8 @@ Xᵢ once, while it is in cache::
     uᵢ = Xᵢ·w      f += φ(uᵢ, yᵢ)      g += φ'(uᵢ, yᵢ)·Xᵢ
 
 and φ and φ' share their subexpressions (one exp for log(1 + e) and e/(1 + e)). Within a tile of rows,
-φ and φ' run as one short loop per subexpression, and exp and log are the branch-free ones of
+u takes four rows at a time (four sums in flight, each wⱼ loaded once), then φ and φ' run as one short loop
+per subexpression, and exp and log are the branch-free ones of
 :mod:`symdescent.kernels.vector_math`: LLVM vectorises these loops (four rows per AVX2 instruction),
 where the C library's exp and log went one row at a time (for logistic regression, φ's share of a call
 fell by about half). The rows are cut into
@@ -38,8 +39,8 @@ from symdescent.vectors.problem import VectorProblem
 
 #: Rows are summed in this many fixed blocks (spread over the threads): the result never depends on them.
 BLOCKS = 16
-#: Rows per tile: 64 rows of up to 64 entries fit in L1 between the product and the update of ∇f.
-TILE = 64
+#: Rows per tile: 32 rows of up to 128 entries stay in L1 between the product and the update of ∇f.
+TILE = 32
 #: Wider X stays on numpy: a tile of 64 rows no longer fits in cache, and BLAS's products win (2000×500 measured
 #: 0.28 ms a step against numpy's 0.21).
 MAX_COLUMNS = 128
@@ -129,12 +130,14 @@ def form_and_matrix(problem: VectorProblem) -> tuple[RowForm, np.ndarray] | None
 
 
 def phi_loops(form: RowForm, *, vector: bool = True) -> tuple[list[str], list[str]] | None:
-    """φ and φ' over a tile (u[i − t0] holds uᵢ on entry, φ'ᵢ on exit; v[i − t0] gets φᵢ) and the tile arrays they
-    use; None when φ calls a function numba cannot compile.
+    """φ and φ' over a tile of k = t1 − t0 rows (u[i] holds uᵢ on entry, φ'ᵢ on exit; f adds up φᵢ; the data
+    vectors are their tile's slices a0t, a1t …) and the tile arrays they use; None when φ calls a function numba
+    cannot compile.
 
-    One loop per common subexpression: each is simple enough for LLVM to vectorise (exp and log are
-    :mod:`symdescent.kernels.vector_math`'s, four rows per instruction on AVX2) and short enough that the
-    processor overlaps its iterations; one loop with all of φ in it was latency-bound (about 25 % slower).
+    One loop per common subexpression, each from 0 over slices: simple enough for LLVM to vectorise (exp and
+    log are :mod:`symdescent.kernels.vector_math`'s, four rows per instruction on AVX2) and short enough that
+    the processor overlaps its iterations. One loop with all of φ in it was latency-bound (about 25 % slower),
+    and loops indexed from t0 were not vectorised (least squares' φ took 20 µs of a call instead of 7).
     ``vector=False`` keeps the C library's exp and log (the benchmark's reference).
     """
     from symdescent.kernels import vector_math
@@ -142,17 +145,17 @@ def phi_loops(form: RowForm, *, vector: bool = True) -> tuple[list[str], list[st
 
     u = sp.Symbol("u", real=True)
     replacements, (value, slope) = sp.cse([form.phi, sp.diff(form.phi, u)], symbols=sp.numbered_symbols("c"))
-    i, t0 = sp.Symbol("i", integer=True), sp.Symbol("t0", integer=True)
-    row = {u: sp.IndexedBase("u")[i - t0]}  # tile arrays by i − t0, the data vectors by i
-    row.update({sp.Symbol(f"d{k}", real=True): sp.IndexedBase(f"a{k}")[i] for k in range(len(form.vectors))})
-    row.update({symbol: sp.IndexedBase(str(symbol))[i - t0] for symbol, _ in replacements})
-    targets = [f"{symbol}[i - t0]" for symbol, _ in replacements] + ["v[i - t0]", "u[i - t0]"]
+    i = sp.Symbol("i", integer=True)
+    row = {u: sp.IndexedBase("u")[i]}
+    row.update({sp.Symbol(f"d{k}", real=True): sp.IndexedBase(f"a{k}t")[i] for k in range(len(form.vectors))})
+    row.update({symbol: sp.IndexedBase(str(symbol))[i] for symbol, _ in replacements})
+    targets = [f"{symbol}[i] =" for symbol, _ in replacements] + ["f +=", "u[i] ="]  # f: a vectorised sum
     values = [_print(e.xreplace(row)) for e in [*(e for _, e in replacements), value, slope]]
     if any("_nb_" in text for text in values):
         return None
-    lines: list[str] = []
+    lines = [f"a{k}t = a{k}[t0:t1]" for k in range(len(form.vectors))]
     for target, text in zip(targets, values, strict=True):
-        lines += ["for i in range(t0, t1):", f"    {target} = {vector_math.vectorised(text) if vector else text}"]
+        lines += ["for i in range(t1 - t0):", f"    {target} {vector_math.vectorised(text) if vector else text}"]
     return lines, [str(symbol) for symbol, _ in replacements]
 
 
@@ -194,18 +197,29 @@ def kernel_source(form: RowForm, *, vector: bool = True) -> str | None:
         "            part[j] = 0.0",
         "        f = 0.0",
         "        lo, hi = b * size, min(n, (b + 1) * size)",
-        *(f"        {name} = numpy.empty(TILE)" for name in ["u", "v", *temporaries]),
+        *(f"        {name} = numpy.empty(TILE)" for name in ["u", *temporaries]),
         "        for t0 in range(lo, hi, TILE):  # a tile of rows stays in L1 from u = X @ w to ∇f += r·X",
         "            t1 = min(hi, t0 + TILE)",
-        "            for i in range(t0, t1):",
+        "            i = t0",
+        "            while i + 4 <= t1:  # four rows per pass over w: four sums in flight, w loaded once",
+        "                X0, X1, X2, X3 = X[i], X[i + 1], X[i + 2], X[i + 3]",
+        "                s0 = s1 = s2 = s3 = 0.0",
+        "                for j in range(m):",
+        "                    wj = w[j]",
+        "                    s0 += X0[j] * wj",
+        "                    s1 += X1[j] * wj",
+        "                    s2 += X2[j] * wj",
+        "                    s3 += X3[j] * wj",
+        "                u[i - t0], u[i - t0 + 1], u[i - t0 + 2], u[i - t0 + 3] = s0, s1, s2, s3",
+        "                i += 4",
+        "            while i < t1:",
         "                row = X[i]",
         "                s = 0.0",
         "                for j in range(m):",
         "                    s += row[j] * w[j]",
         "                u[i - t0] = s",
+        "                i += 1",
         *(f"            {line}" for line in loops),
-        "            for i in range(t0, t1):",
-        "                f += v[i - t0]",
         "            i = t0",
         "            while i + 4 <= t1:  # four rows per pass over the partial ∇f",
         "                X0, X1, X2, X3 = X[i], X[i + 1], X[i + 2], X[i + 3]",
