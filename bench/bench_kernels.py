@@ -18,8 +18,8 @@ Run from a checkout with the package installed: ``python bench/bench_kernels.py`
    engine's figure, and the time to the first step at n = 10 and n = 10⁶.
 
 ``--fused``: only the memory-speed section (written to docs/performance/fused.md): the fused numba gd step
-(kernels/fused.py) on sum((x-1)^2) at ``--sizes`` (10⁶, 10⁷, 10⁸) and the chained Rosenbrock at
-``--rosenbrock-sizes`` (10⁶, 10⁷), against numpy's memory-bound minimum ``x *= c; x @ x`` (one read-write
+(kernels/fused.py) on sum((x-1)^2) at ``--sizes`` (10⁶, 10⁷, 10⁸), the chained Rosenbrock and softplus
+(``sum(log(1 + exp(x)) - x/2)``: exp and log in the pass) at ``--rosenbrock-sizes`` (10⁶, 10⁷), against numpy's memory-bound minimum ``x *= c; x @ x`` (one read-write
 pass and one read pass) and ``jax.jit`` of the same steps in a ``lax.fori_loop`` (n ≤ 10⁷, if jax is
 installed: a reference for the bench only). ``--sizes 2e9 --rosenbrock-sizes ''`` is the 16 GB run.
 """
@@ -46,6 +46,8 @@ FUNCTIONS = {
     "sum((x-1)^2)": [BandTerm((a - 1) ** 2, {0: a})],
     "rosenbrock": [BandTerm(100 * (b - a**2) ** 2 + (1 - a) ** 2, {0: a, 1: b})],
     "sum(x^2)": [BandTerm(a**2, {0: a})],
+    # exp and log in the pass: kernels/vector_math.py's, vectorised (the C library's went one entry at a time)
+    "softplus": [BandTerm(sp.log(1 + sp.exp(a)) - a / 2, {0: a})],
 }
 LR = 1e-5
 MB = 2**20
@@ -367,9 +369,10 @@ def jax_loop(name: str, n: int) -> Callable[[], None] | None:
     except ImportError:
         return None
     jax.config.update("jax_enable_x64", True)
-    fun = {"sum((x-1)^2)": lambda x: jnp.sum((x - 1) ** 2)}.get(
-        name, lambda x: jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    )
+    fun = {
+        "sum((x-1)^2)": lambda x: jnp.sum((x - 1) ** 2),
+        "softplus": lambda x: jnp.sum(jnp.log(1 + jnp.exp(x)) - x / 2),
+    }.get(name, lambda x: jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
 
     def body(_, carry):
         x, _f, _norm = carry
@@ -390,6 +393,8 @@ def jax_loop(name: str, n: int) -> Callable[[], None] | None:
 
 
 def fused_section(square_sizes: list[int], rosen_sizes: list[int], repeats: int) -> None:
+    """sum((x-1)^2) at ``square_sizes``; the chained Rosenbrock and softplus, sum(log(1 + exp(x)) - x/2), at
+    ``rosen_sizes``."""
     print(f"## fused gd step: ms per step, best of {repeats} runs of {FUSED_STEPS} steps; {max_threads()} threads")
     print("fused: symdescent's numba step (one pass: f, ∇f, ‖∇f‖, update); minimum: numpy `x *= c; x @ x`")
     print("(the faster of BLAS threaded and on one thread, as x @ x runs it)")
@@ -397,7 +402,7 @@ def fused_section(square_sizes: list[int], rosen_sizes: list[int], repeats: int)
     head = ["n", "fused", "minimum", "jax", "f/min", "f/jax", "first s"]
     print(f"{'function':<14}" + "".join(f"{h:>10}" for h in head))
     have_jax = jax_loop("sum((x-1)^2)", 1) is not None
-    for name, sizes in (("sum((x-1)^2)", square_sizes), ("rosenbrock", rosen_sizes)):
+    for name, sizes in (("sum((x-1)^2)", square_sizes), ("rosenbrock", rosen_sizes), ("softplus", rosen_sizes)):
         for n in sizes:
             x = np.full(n, 0.5)
             kernel = compile_banded(FUNCTIONS[name], backend="numba")

@@ -34,6 +34,11 @@ CASES = {
         # the language starts x[i+1] at x_0, the band at x_1: the first term is taken away
         "sum(x[i]*x[i+1]*x[i+2] + (x[i+2]-x[i])^2 + cos(x[i+1]), i) + sum(x[i+1]*x[i+3]^2/2, i) - x[1]*x[3]^2/2",
     ),
+    # exp and log: the kernel's own branch-free ones (kernels/vector_math.py), not the C library's
+    "exp_log": (
+        [BandTerm(sp.exp(x0 - x1) + sp.log(1 + x0**2), {0: x0, 1: x1})],
+        "sum(exp(x[i] - x[i+1]) + log(1 + x[i]^2), i)",
+    ),
 }
 SIZES = (1, 2, 3, 4, 6, 11, 23, 37)
 STEPS = 6
@@ -113,6 +118,44 @@ def test_fused_float32_matches_the_numpy_kernel_to_float32_rounding():
         np.testing.assert_allclose(got, want, rtol=1e-6)
     assert x.dtype == np.float32
     np.testing.assert_allclose(x, y, rtol=1e-6)
+
+
+def test_exp_and_log_are_the_vectorised_ones_in_float64_and_float32(monkeypatch):
+    """The kernel calls vector_math's exp and log (LLVM vectorises its tile loops); float32 agrees to its rounding."""
+    sources: list[str] = []
+    load = fused_module.load_numba
+    monkeypatch.setattr(fused_module, "load_numba", lambda body, name: sources.append(body) or load(body, name))
+    for dtype, rtol in (("float64", 1e-12), ("float32", 1e-5)):
+        fused = compile_banded(CASES["exp_log"][0], chunk=5, threads=2, backend="numba", dtype=dtype)
+        plain = function("exp_log", "numpy", dtype)
+        x = np.linspace(-2, 3, 37, dtype=dtype)
+        y = x.copy()
+        for _ in range(3):
+            got = fused.step(x, make_step("adam", 37, dtype, lr=0.1))
+            want = plain.step(y, make_step("adam", 37, dtype, lr=0.1))
+            np.testing.assert_allclose(got, want, rtol=rtol)
+        assert x.dtype == np.dtype(dtype) and fused.last_fused
+        np.testing.assert_allclose(x, y, rtol=rtol)
+    assert sources and all("_vexp(" in body and "_vlog(" in body and "math.exp(" not in body for body in sources)
+
+
+def test_a_division_by_zero_gives_inf_as_in_the_numpy_kernel_not_an_exception():
+    """numba's Python error model raised ZeroDivisionError (an "internal error", exit 1) where numpy gives inf."""
+    terms = [BandTerm(1 / x0 + x0**2, {0: x0})]
+    numba_kernels = compile_banded(terms, chunk=5, threads=2, backend="numba")
+    numpy_kernels = compile_banded(terms, chunk=5, threads=2, backend="numpy")
+    x = np.array([1.0, 0.0, 2.0, -1.0, 3.0, 0.5, 4.0])
+    ends = []
+    with np.errstate(all="ignore"):
+        for kernels in (numba_kernels, numpy_kernels):
+            f, norm = kernels.value_and_grad_norm(x.copy())
+            assert f == np.inf and norm == np.inf
+            z = x.copy()
+            f, norm = kernels.step(z, make_step("gd", z.size, lr=0.1))
+            assert f == np.inf and norm == np.inf and z[1] == np.inf  # 0 − 0.1·(−1/0² + 0)
+            ends.append(z)
+    assert numba_kernels.last_fused and not numpy_kernels.last_fused
+    np.testing.assert_allclose(ends[0], ends[1], rtol=1e-15)
 
 
 def test_auto_runs_numpy_below_the_jit_length_and_the_environment_forces_the_fused_step(monkeypatch):

@@ -120,7 +120,7 @@ def helpers_source() -> str:
     parts = []
     for name, fn in _helpers().items():
         text = textwrap.dedent(inspect.getsource(fn)).replace(f"def {fn.__name__}(", f"def {name}(", 1)
-        parts.append(f"@numba.njit(cache=CACHE)\n{text}")
+        parts.append(f'@numba.njit(cache=CACHE, error_model="numpy")\n{text}')
     return "\n\n".join(parts)
 
 
@@ -145,7 +145,7 @@ def load_numba(body: str, attribute: str) -> Any:
 
 def compile_numba(terms: Sequence[DifferentiatedTerm]) -> tuple[Callable[..., float], Callable[..., float]]:
     """The gradient and value kernels, njit-compiled (lazily, on first call, per dtype)."""
-    decorated = "@numba.njit(nogil=True, cache=CACHE)\n"
+    decorated = '@numba.njit(nogil=True, cache=CACHE, error_model="numpy")\n'  # 1/0 = inf, as numpy's kernel
     body = decorated + numba_source(terms, with_grad=True) + "\n\n" + decorated + numba_source(terms, with_grad=False)
     grad, value = load_numba(body + "\n\nkernels = (kernel, value_kernel)\n", "kernels")
 
