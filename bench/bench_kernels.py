@@ -19,9 +19,10 @@ Run from a checkout with the package installed: ``python bench/bench_kernels.py`
 
 ``--fused``: only the memory-speed section (written to docs/performance/fused.md): the fused numba gd step
 (kernels/fused.py) on sum((x-1)^2) at ``--sizes`` (10⁶, 10⁷, 10⁸), the chained Rosenbrock and softplus
-(``sum(log(1 + exp(x)) - x/2)``: exp and log in the pass) at ``--rosenbrock-sizes`` (10⁶, 10⁷), against numpy's memory-bound minimum ``x *= c; x @ x`` (one read-write
-pass and one read pass) and ``jax.jit`` of the same steps in a ``lax.fori_loop`` (n ≤ 10⁷, if jax is
-installed: a reference for the bench only). ``--sizes 2e9 --rosenbrock-sizes ''`` is the 16 GB run.
+(``sum(log(1 + exp(x)) - x/2)``: exp and log in the pass) at ``--rosenbrock-sizes`` (10⁶, 10⁷), against
+numpy's memory-bound minimum ``x *= c; x @ x`` (one read-write pass and one read pass) and ``jax.jit`` of
+the same steps in a ``lax.fori_loop`` (n ≤ 10⁷, if jax is installed: a reference for the bench only).
+``--sizes 2e9 --rosenbrock-sizes ''`` is the 16 GB run.
 """
 
 from __future__ import annotations

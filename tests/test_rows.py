@@ -107,6 +107,33 @@ def test_every_method_takes_the_same_steps(
     assert ends["numba"][2] == ends["numpy"][2]
 
 
+@pytest.mark.parametrize("maximize", [False, True])
+@pytest.mark.parametrize("tol", [0.0, 0.1])  # 0.1: at step 20, in the third block
+def test_gd_in_blocks_takes_the_steps_of_the_loop_one_at_a_time(
+    compiled: None, monkeypatch: pytest.MonkeyPatch, maximize: bool, tol: float
+) -> None:
+    """RowPass.steps: gd's steps, 7 per compiled call here (blocks end mid-run, and at tol), are the loop's own."""
+    X, y = data()
+    monkeypatch.setattr(rows, "BLOCK_WORK", 7 * X.size)
+    text = LOGISTIC if not maximize else f"-{LOGISTIC}"
+    runs = []
+    for in_blocks in (True, False):
+        problem = make_vector_problem(text, {"w": np.zeros(13)}, {"X": X, "y": y})
+        run = VectorRun(problem, method="gd", lr=0.5, max_steps=40, tol=tol, maximize=maximize)
+        assert run._blocks is not None and run._blocks.block_steps == 7
+        if not in_blocks:
+            run._blocks = None
+        steps = list(run)
+        points = np.array([s.x for s in steps]), np.array([s.grad for s in steps])
+        runs.append(([(s.step, s.f, s.grad_norm) for s in steps], *points, run.status))
+    assert runs[0][0] == runs[1][0]  # f and ‖∇f‖ bit for bit
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    np.testing.assert_array_equal(runs[0][2], runs[1][2])
+    assert runs[0][3] == runs[1][3]
+    assert runs[0][3].name == ("CONVERGED" if tol else "COMPLETED")
+    assert (len(runs[0][0]) < 41) == bool(tol)  # tol ends it between two block ends
+
+
 def test_a_diverging_run_ends_as_on_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     X, _ = data(200, 5)
     ends = []
@@ -152,10 +179,10 @@ def test_other_forms_run_on_the_whole_array_code(compiled: None, text: str) -> N
 def test_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = data(2000, 50)  # 10⁵ entries
     problem = make_vector_problem(LOGISTIC, {"w": np.zeros(50)}, {"X": X, "y": y})
-    monkeypatch.setattr(rows, "cached", lambda source: True)  # compiled by an earlier run: loading it costs ~1 s
+    monkeypatch.setattr(rows, "cached", lambda source, function: True)  # an earlier run compiled it: loading costs ~1 s
     assert rows.rows_evaluator(problem, rows.MIN_WORK // X.size - 1) is None
     assert rows.rows_evaluator(problem, rows.MIN_WORK // X.size) is not None
-    monkeypatch.setattr(rows, "cached", lambda source: False)  # the first run compiles it: 3–4 s more
+    monkeypatch.setattr(rows, "cached", lambda source, function: False)  # the first run compiles it: 3–4 s more
     assert rows.rows_evaluator(problem, rows.MIN_WORK // X.size) is None
     assert rows.rows_evaluator(problem, rows.FIRST_TIME * rows.MIN_WORK // X.size) is not None
     wide = make_vector_problem(LOGISTIC, {"w": np.zeros(200)}, {"X": np.ones((500, 200)), "y": np.ones(500)})

@@ -16,6 +16,11 @@ fell by about half). The rows are cut into
 :data:`BLOCKS` fixed blocks run in ``prange``, each with its partial f and ∇f, added in block order:
 the numbers do not depend on the number of threads, and agree with the whole-array code to rounding.
 
+gd takes its steps in blocks (:meth:`RowPass.steps`, about 20 ms of work a call): one compiled call runs the
+rule, the pass and ‖∇f‖ for many steps, and the run hands them out one by one. Around a pass of 100–150 µs,
+the loop's Python cost 25–35 µs a step, more than in a loop without the pass, whose streaming of X evicts the
+interpreter's data from the caches; the numbers are the same bit for bit (tests).
+
 When: :func:`rows_evaluator` recognises the form (one vector variable w, f a constant times the sum or
 mean of an elementwise expression in X @ w, data vectors of X's length and data scalars; no function
 of the registry that numba lacks), numba is installed, ``SYMDESCENT_KERNEL`` is not ``numpy``, X has
@@ -175,6 +180,7 @@ def kernel_source(form: RowForm, *, vector: bool = True) -> str | None:
     arrays = [f"a{k}" for k in range(len(form.vectors))]
     scalars = [f"k{k}" for k in range(len(form.scalars))]
     arguments = ", ".join(["X", "w", "scale", "g", "parts", "totals", *arrays, *scalars])
+    shared = ", ".join(["X", "scale", "parts", "totals", *arrays, *scalars])  # steps' own: block's but w and g
     jit = '@numba.njit(nogil=True, cache=CACHE, fastmath={"reassoc"}, error_model="numpy")'
     lines = [
         '"""symdescent: a row-wise loss and its gradient in one pass over the rows (generated)."""',
@@ -243,6 +249,30 @@ def kernel_source(form: RowForm, *, vector: bool = True) -> str | None:
         "        f += totals[b]",
         "    return scale * f",
         "",
+        "",
+        '@numba.njit(nogil=True, cache=CACHE, error_model="numpy")',
+        f"def steps(z, g0, lr, sign, tol, W, G, F, N, {shared}):",
+        '    """gd steps from z (∇f g0): W[k] the point, G[k] ∇f, F[k] f, N[k] ‖∇f‖; how many were taken."""',
+        "    count, m = W.shape",
+        "    w_prev, g_prev = z, g0",
+        "    for k in range(count):",
+        "        w, g = W[k], G[k]",
+        "        for j in range(m):  # the gd rule as numpy computes it: x − (±g)·α",
+        "            w[j] = w_prev[j] - (sign * g_prev[j]) * lr",
+        f"        f = block({arguments})",
+        "        s = 0.0",
+        "        for j in range(m):",
+        "            s += g[j] * g[j]",
+        "        norm = math.sqrt(s)",
+        "        F[k], N[k] = f, norm",
+        "        if not (math.isfinite(f) and math.isfinite(norm)) or norm <= tol:",
+        "            return k + 1",
+        "        w_prev, g_prev = w, g",
+        "    return count",
+        "",
+        "",
+        "KERNELS = (block, steps)",
+        "",
     ]
     return "\n".join(lines)
 
@@ -264,48 +294,103 @@ def rows_evaluator(problem: VectorProblem, max_steps: int) -> Evaluator | None:
     source = kernel_source(form)
     if source is None or not have_numba():
         return None
-    if backend == "auto" and max_steps * matrix.size < MIN_WORK * FIRST_TIME and not cached(source):
+    if backend == "auto" and max_steps * matrix.size < MIN_WORK * FIRST_TIME and not cached(source, "steps"):
         return None  # the first run must compile it: it would be the slower for the pass
-    kernel = compiled(source)
-    X = np.ascontiguousarray(matrix, dtype=float)
-    vectors = [np.ascontiguousarray(problem.data[v], dtype=float) for v in form.vectors]
-    scalars = [float(np.asarray(problem.data[s])) for s in form.scalars]
-    parts, totals = np.empty((BLOCKS, X.shape[1])), np.empty(BLOCKS)
-    # decided once: in a worker thread (a Ctrl-C then stops it at once) only when a pass takes milliseconds
-    call = interruptible.call if interruptible.entries((X, *vectors)) >= interruptible.THREAD_MIN_ENTRIES else None
-    first_done: list[bool] = []
+    return RowPass(compiled(source, "KERNELS"), form, matrix, problem)
 
-    def evaluate(z: np.ndarray) -> tuple[float, np.ndarray]:
-        g = np.empty(X.shape[1])
-        w = z if z.flags.c_contiguous else np.ascontiguousarray(z)
-        if not first_done:  # the first call compiles: a Ctrl-C in numba's ctypes callbacks would be lost
-            first_done.append(True)
+
+#: Steps per call of :meth:`RowPass.steps`: entries of X × steps, about 20 ms of work (signals are heard between calls).
+BLOCK_WORK = 50_000_000
+#: At most this many steps per call.
+BLOCK_STEPS = 256
+
+
+class RowPass:
+    """``z -> (f, ∇f)`` by the compiled pass, and :meth:`steps`: many gd steps in one compiled call.
+
+    The loop of a run costs 25–35 µs a step in Python around a 100–150 µs pass (measured inside
+    ``minimize``: the pass evicts the interpreter's data from the caches every time); gd's steps taken in
+    blocks by numba cost the pass alone, and give the same numbers (the rule is computed as numpy does).
+    """
+
+    def __init__(self, kernels: Any, form: RowForm, matrix: np.ndarray, problem: VectorProblem) -> None:
+        (self.block, self.run_steps), self.form = kernels, form
+        self.X = np.ascontiguousarray(matrix, dtype=float)
+        self.vectors = [np.ascontiguousarray(problem.data[v], dtype=float) for v in form.vectors]
+        self.scalars = [float(np.asarray(problem.data[s])) for s in form.scalars]
+        self.parts, self.totals = np.empty((BLOCKS, self.X.shape[1])), np.empty(BLOCKS)
+        # decided once: in a worker thread (a Ctrl-C then stops it at once) only when a pass takes milliseconds
+        large = interruptible.entries((self.X, *self.vectors)) >= interruptible.THREAD_MIN_ENTRIES
+        self.call = interruptible.call if large else None
+        self.block_steps = max(1, min(BLOCK_STEPS, BLOCK_WORK // self.X.size))
+        self._called: set[str] = set()
+
+    def _run(self, function: Callable[..., Any], *arguments: Any) -> Any:
+        name = function.__name__
+        if name not in self._called:  # the first call compiles: a Ctrl-C in numba's ctypes callbacks would be lost
+            self._called.add(name)
             with interruptible.signals_held():
-                return float(kernel(X, w, form.scale, g, parts, totals, *vectors, *scalars)), g
-        if call is None:
-            return float(kernel(X, w, form.scale, g, parts, totals, *vectors, *scalars)), g
-        return float(call(kernel, X, w, form.scale, g, parts, totals, *vectors, *scalars)), g
+                return function(*arguments)
+        if self.call is None:
+            return function(*arguments)
+        return self.call(function, *arguments)
 
-    return evaluate
+    def _arguments(self, w: np.ndarray, g: np.ndarray) -> tuple[Any, ...]:
+        return (self.X, w, self.form.scale, g, self.parts, self.totals, *self.vectors, *self.scalars)
+
+    def __call__(self, z: np.ndarray) -> tuple[float, np.ndarray]:
+        g = np.empty(self.X.shape[1])
+        w = z if z.flags.c_contiguous else np.ascontiguousarray(z)
+        return float(self._run(self.block, *self._arguments(w, g))), g
+
+    def steps(
+        self, z: np.ndarray, g: np.ndarray, count: int, lr: float, sign: float, tol: float
+    ) -> list[tuple[np.ndarray, float, np.ndarray, float]]:
+        """Up to ``count`` gd steps from z (where ∇f = g): (point, f, ∇f, ‖∇f‖) each; fewer when one is not
+        finite or ‖∇f‖ ≤ tol (tol > 0), so that no step past the run's end is computed."""
+        W, G = np.empty((count, z.size)), np.empty((count, z.size))
+        F, N = np.empty(count), np.empty(count)
+        taken = self._run(
+            self.run_steps,
+            np.ascontiguousarray(z, dtype=float),
+            np.ascontiguousarray(g, dtype=float),
+            lr,
+            sign,
+            tol if tol > 0 else -1.0,
+            W,
+            G,
+            F,
+            N,
+            self.X,
+            self.form.scale,
+            self.parts,
+            self.totals,
+            *self.vectors,
+            *self.scalars,
+        )
+        return [(W[k], float(F[k]), G[k], float(N[k])) for k in range(int(taken))]
 
 
-_LOADED: dict[str, Callable[..., float]] = {}
+_LOADED: dict[tuple[str, str], Any] = {}
 
 
-def cached(source: str) -> bool:
+def cached(source: str, function: str = "block") -> bool:
     """Whether the kernel ``source`` is compiled already: in this process, or in the cache folder by an earlier run."""
     from symdescent import numba_files
 
-    return source in _LOADED or (settings.cache_enabled() and numba_files.is_compiled(source, "kernels", "block"))
+    in_process = any(key[0] == source for key in _LOADED)
+    return in_process or (settings.cache_enabled() and numba_files.is_compiled(source, "kernels", function))
 
 
-def compiled(source: str) -> Callable[..., float]:
-    """The kernel from the cache folder (compiled there once), else compiled in memory."""
+def compiled(source: str, attribute: str = "block") -> Any:
+    """``attribute`` of the kernel module ``source``, from the cache folder (compiled there once), else compiled
+    in memory."""
     from symdescent import numba_files
     from symdescent.generated import define  # the one place generated source is executed
 
-    known = _LOADED.get(source)
+    known = _LOADED.get((source, attribute))
     if known is None:
-        loaded: Any = numba_files.load(source, "kernels", "block") if settings.cache_enabled() else None
-        known = _LOADED[source] = loaded or define(source.replace("CACHE = True", "CACHE = False"), "block")
+        loaded: Any = numba_files.load(source, "kernels", attribute) if settings.cache_enabled() else None
+        known = loaded or define(source.replace("CACHE = True", "CACHE = False"), attribute)
+        _LOADED[source, attribute] = known
     return known

@@ -11,6 +11,7 @@ and an empty gradient; the final point is in the result.
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Generator
 from typing import Any
@@ -106,7 +107,7 @@ class VectorRun(ArrayRun):
         **hyperparameters: Any,
     ) -> None:
         from symdescent.vectors.qr import qr_evaluator
-        from symdescent.vectors.rows import rows_evaluator
+        from symdescent.vectors.rows import RowPass, rows_evaluator
 
         self._limits(max_steps, tol, maximize)
         self.problem = problem
@@ -130,6 +131,9 @@ class VectorRun(ArrayRun):
 
         self.method = make_array_method(method, value, value_and_grad, hessian, problem.size, **hyperparameters)
         self.evaluations = self.method.evaluations
+        # gd on the compiled row pass: blocks of steps in one compiled call (RowPass.steps), handed out one by one
+        self._blocks = self._evaluate if method == "gd" and isinstance(self._evaluate, RowPass) else None
+        self._queued: collections.deque[tuple[np.ndarray, float, np.ndarray, float]] = collections.deque()
         z = problem.flat_start()
         with np.errstate(all="ignore"):  # an overflow is reported below as a non-finite start, not as a warning
             f, g = self._evaluate(z)
@@ -144,6 +148,8 @@ class VectorRun(ArrayRun):
     def _next_step(self, step: Step) -> Step:
         method = self.method
         method.info = None
+        if self._blocks is not None:
+            return self._next_from_block(step)
         if self.maximize:
             z = method.step(step.x, -step.f, -np.asarray(step.grad))
         else:
@@ -151,4 +157,19 @@ class VectorRun(ArrayRun):
         f, g = self._evaluate(z)
         # ‖∇f‖ as numpy.linalg.norm computes it (the square root of g·g in g's dtype), without its checks: µs a step
         self.last = Step(step.step + 1, z, f, g, float(np.sqrt(g @ g)), method.info)
+        return self.last
+
+    def _next_from_block(self, step: Step) -> Step:
+        """The next of the steps computed in a block (a new block when none is left): the same numbers as
+        :meth:`_next_step` takes one at a time; a block never runs past max_steps, a non-finite step or tol."""
+        if not self._queued:
+            blocks = self._blocks
+            assert blocks is not None
+            count = min(blocks.block_steps, self.max_steps - step.step)
+            lr = float(self.method.params["lr"])
+            sign = -1.0 if self.maximize else 1.0
+            self._queued.extend(blocks.steps(np.asarray(step.x), np.asarray(step.grad), count, lr, sign, self.tol))
+        z, f, g, norm = self._queued.popleft()
+        self.method.state["t"] += 1
+        self.last = Step(step.step + 1, z, f, g, norm, None)
         return self.last
